@@ -1,0 +1,57 @@
+package fsutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestJoin(t *testing.T) {
+	tests := []struct{ root, path, want string }{
+		{"/r", "/etc/hostname", "/r/etc/hostname"},
+		{"/r", "etc/hostname", "/r/etc/hostname"},
+		{"/r", "../../etc/passwd", "/r/etc/passwd"},
+		{"/r", "/a/../../b", "/r/b"},
+		{"", "/etc", "/etc"},
+		{"/", "/etc", "/etc"},
+	}
+	for _, tt := range tests {
+		if got := Join(tt.root, tt.path); got != tt.want {
+			t.Errorf("Join(%q, %q) = %q, want %q", tt.root, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a", "b", "f")
+	if err := WriteFile(p, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("two"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || string(got) != "two" {
+		t.Fatalf("ReadFile = %q, %v, want %q", got, err, "two")
+	}
+	fi, _ := os.Stat(p)
+	if fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode = %v, want 0640", fi.Mode().Perm())
+	}
+	ents, _ := os.ReadDir(filepath.Dir(p))
+	if len(ents) != 1 {
+		t.Errorf("directory holds %d entries, want 1 (temp file left behind?)", len(ents))
+	}
+}
+
+func TestReadFileLimit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, []byte("12345"), 0o600)
+	if got, err := ReadFileLimit(p, 5); err != nil || string(got) != "12345" {
+		t.Errorf("ReadFileLimit(5) = %q, %v, want 12345", got, err)
+	}
+	if _, err := ReadFileLimit(p, 4); err == nil {
+		t.Errorf("ReadFileLimit(4) of a 5-byte file succeeded, want error")
+	}
+}
