@@ -1,0 +1,158 @@
+package users
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// User is an account the environment asks for.
+type User struct {
+	Name  string
+	Keys  []string // authorized_keys lines, already validated by ParseKeys
+	Shell string   // default /bin/sh
+	Home  string   // default /home/NAME
+}
+
+// Account is the account as it exists after Ensure.
+type Account struct {
+	Name     string
+	UID, GID int
+	Home     string
+	Shell    string
+	Created  bool // false when the account already existed
+	KeysFile string
+}
+
+var nameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// ValidateName checks a user name against the portable rules useradd uses.
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("invalid user name %q: use 1-32 lower-case letters, digits, '_' or '-', not starting with a digit or '-'", name)
+	}
+	return nil
+}
+
+// ParseKeys splits a newline-separated list of SSH public keys (cloud-init's
+// public-keys) and checks each one. Blank lines and # comments are skipped.
+// Errors name the line within the value and never echo the key material.
+func ParseKeys(text string) ([]string, error) {
+	var keys []string
+	var errs []error
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err != nil {
+			errs = append(errs, fmt.Errorf("line %d: not an SSH public key (%v)", n, err))
+			continue
+		}
+		keys = append(keys, line)
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return keys, errors.Join(errs...)
+}
+
+// entry is one colon-separated line of passwd, group, shadow or gshadow.
+type entry []string
+
+func parseDB(data []byte) []entry {
+	var out []entry
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" {
+			continue
+		}
+		out = append(out, strings.Split(line, ":"))
+	}
+	return out
+}
+
+// find returns the entry whose first field is exactly name.
+func find(db []entry, name string) entry {
+	for _, e := range db {
+		if len(e) > 0 && e[0] == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// usedIDs collects the numeric ids in field idx.
+func usedIDs(db []entry, idx int) map[int]bool {
+	used := map[int]bool{}
+	for _, e := range db {
+		if len(e) > idx {
+			if id, err := strconv.Atoi(e[idx]); err == nil {
+				used[id] = true
+			}
+		}
+	}
+	return used
+}
+
+// Ordinary user and group ids, as in Debian's login.defs.
+const (
+	firstID = 1000
+	lastID  = 59999
+)
+
+// allocate picks the lowest free id in [firstID, lastID], preferring want.
+func allocate(used map[int]bool, want int) (int, error) {
+	if want >= firstID && want <= lastID && !used[want] {
+		return want, nil
+	}
+	for id := firstID; id <= lastID; id++ {
+		if !used[id] {
+			return id, nil
+		}
+	}
+	return 0, errors.New("no free id left between 1000 and 59999")
+}
+
+// appendLine adds one entry to a file's content, keeping a final newline.
+func appendLine(data []byte, fields ...string) []byte {
+	s := string(data)
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	return []byte(s + strings.Join(fields, ":") + "\n")
+}
+
+// mergeKeys returns the authorized_keys content with want added to what the
+// file already had; keys already present (same type and blob) are not repeated.
+func mergeKeys(existing []byte, want []string) []byte {
+	have := map[string]bool{}
+	var lines []string
+	for _, l := range strings.Split(string(existing), "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		lines = append(lines, l)
+		if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l)); err == nil {
+			have[string(k.Marshal())] = true
+		}
+	}
+	for _, l := range want {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l))
+		if err != nil || have[string(k.Marshal())] {
+			continue
+		}
+		have[string(k.Marshal())] = true
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return []byte(strings.Join(lines, "\n") + "\n")
+}
