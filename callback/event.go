@@ -1,0 +1,76 @@
+package callback
+
+import "time"
+
+// Event types. Every step produces a started and a finished event; a boot
+// ends with exactly one ready or failed event.
+const (
+	TypeStepStarted  = "org.ovfinit.step.started"
+	TypeStepFinished = "org.ovfinit.step.finished"
+	TypeReady        = "org.ovfinit.ready"
+	TypeFailed       = "org.ovfinit.failed"
+)
+
+// Values of Data.Status on step events.
+const (
+	StatusStarted = "started"
+	StatusOK      = "ok"
+	StatusSkipped = "skipped"
+	StatusFailed  = "failed"
+)
+
+// Values of Data.Result on ready and failed events.
+const (
+	ResultReady = "ready" // the VM is configured and reachable
+	ResultRetry = "retry" // failed; retrying the deployment may help
+	ResultFatal = "fatal" // failed; retrying the same deployment will not help
+)
+
+// SpecVersion is the CloudEvents version of every event.
+const SpecVersion = "1.0"
+
+// ContentType is the Content-Type of every request: CloudEvents structured
+// mode, JSON format.
+const ContentType = "application/cloudevents+json"
+
+// HostKey is one SSH host key of the VM, reported on the ready event so the
+// manager can pin it.
+type HostKey struct {
+	Type        string `json:"type"`        // "ssh-ed25519", "ecdsa-sha2-nistp256", ...
+	Fingerprint string `json:"fingerprint"` // "SHA256:..." as ssh-keygen -l prints it
+}
+
+// Data is the "data" member of an event. The caller decides what goes in;
+// it must never hold a secret (password, private key, token, script body):
+// events travel to the manager and end up in its logs.
+type Data struct {
+	InstanceID string `json:"instanceId"`
+	Attempt    int    `json:"attempt,omitempty"`
+	Boot       string `json:"boot,omitempty"`
+
+	Step       string `json:"step,omitempty"`
+	Status     string `json:"status,omitempty"` // StatusStarted, StatusOK, StatusSkipped, StatusFailed
+	Message    string `json:"message,omitempty"`
+	DurationMS int64  `json:"durationMs,omitempty"`
+
+	Result string `json:"result,omitempty"` // ResultReady, ResultRetry, ResultFatal
+	Retry  *bool  `json:"retry,omitempty"`  // on failed: whether retrying the deployment could help
+
+	Hostname    string    `json:"hostname,omitempty"`
+	Addresses   []string  `json:"addresses,omitempty"`
+	SSHPort     int       `json:"sshPort,omitempty"`
+	SSHHostKeys []HostKey `json:"sshHostKeys,omitempty"`
+}
+
+// Event is one CloudEvents 1.0 event as sent in structured JSON mode.
+// Sequence is the "sequence" extension attribute: 1, 2, 3, ... per boot.
+type Event struct {
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	Time            time.Time `json:"time"`
+	Sequence        int64     `json:"sequence"`
+	DataContentType string    `json:"datacontenttype"`
+	Data            Data      `json:"data"`
+}
