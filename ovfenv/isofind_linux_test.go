@@ -1,0 +1,234 @@
+//go:build linux
+
+package ovfenv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeDevice is one block device of a fake /sys and /dev tree.
+type fakeDevice struct {
+	name      string
+	removable bool
+	size      int64  // /sys/block/NAME/size in 512-byte sectors; -1: len(image)/512
+	image     []byte // nil: no /dev node
+}
+
+func addDevice(t *testing.T, root string, d fakeDevice) {
+	t.Helper()
+	sys := filepath.Join(root, "sys", "block", d.name)
+	if err := os.MkdirAll(sys, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	size := d.size
+	if size < 0 {
+		size = int64(len(d.image)+511) / 512
+	}
+	removable := "0\n"
+	if d.removable {
+		removable = "1\n"
+	}
+	write := func(path string, data []byte) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// Write then rename, so a Find running meanwhile never sees half.
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.image != nil {
+		write(filepath.Join(root, "dev", d.name), d.image)
+	}
+	write(filepath.Join(sys, "removable"), []byte(removable))
+	write(filepath.Join(sys, "size"), []byte(strconv.FormatInt(size, 10)+"\n"))
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestFind(t *testing.T) {
+	envISO := goISO(t, "OVF ENV", map[string][]byte{"ovf-env.xml": sampleEnv})
+	otherEnv := []byte(strings.Replace(string(sampleEnv), "h1", "h2", 1))
+	otherISO := goISO(t, "OVF_ENV", map[string][]byte{"ovf_env.xml": otherEnv})
+	cidata := goISO(t, "CIDATA", map[string][]byte{"meta-data": []byte("x")})
+	noFile := goISO(t, "OVF ENV", map[string][]byte{"readme.txt": []byte("x")})
+	corrupt := bytes.Clone(envISO)
+	corrupt[pvdOffset+156] = 0
+	disk := make([]byte, 64<<10)
+
+	tests := []struct {
+		name    string
+		devices []fakeDevice
+		wantDev string // "" means an error is wanted
+		want    []byte
+		wantErr []string // substrings of the error
+	}{
+		{
+			name: "cd-rom",
+			devices: []fakeDevice{
+				{name: "loop0", size: -1, image: envISO},
+				{name: "sda", size: -1, image: disk},
+				{name: "sr0", removable: true, size: -1, image: envISO},
+			},
+			wantDev: "sr0", want: sampleEnv,
+		},
+		{
+			name: "cd-roms before removable before the rest",
+			devices: []fakeDevice{
+				{name: "sda", size: -1, image: envISO},
+				{name: "sdb", removable: true, size: -1, image: envISO},
+				{name: "sr1", size: -1, image: otherISO},
+			},
+			wantDev: "sr1", want: otherEnv,
+		},
+		{
+			name: "removable before the rest",
+			devices: []fakeDevice{
+				{name: "sda", size: -1, image: envISO},
+				{name: "vdb", removable: true, size: -1, image: otherISO},
+			},
+			wantDev: "vdb", want: otherEnv,
+		},
+		{
+			name: "a plain disk holding the image",
+			devices: []fakeDevice{
+				{name: "sr0", size: 0},
+				{name: "vda", size: -1, image: disk},
+				{name: "vdb", size: -1, image: otherISO},
+			},
+			wantDev: "vdb", want: otherEnv,
+		},
+		{
+			name: "every way to be rejected",
+			devices: []fakeDevice{
+				{name: "loop0", size: -1, image: envISO},
+				{name: "ram0", size: -1, image: envISO},
+				{name: "sr0", removable: true, size: 0},
+				{name: "sr1", size: -1, image: cidata},
+				{name: "sr2", size: -1, image: noFile},
+				{name: "sr3", size: -1, image: corrupt},
+				{name: "sr4", size: 100},
+				{name: "vda", size: -1, image: disk},
+			},
+			wantErr: []string{
+				"loop0: skipped", "ram0: skipped",
+				"sr0: no medium (size 0)",
+				`sr1: label "CIDATA" is not an OVF environment label`,
+				`sr2: ISO labelled "OVF ENV": no ovf-env.xml or ovf_env.xml in the ISO root directory (found "readme.txt")`,
+				`sr3: ISO labelled "OVF ENV": volume descriptor at sector 16: root directory record: record length 0`,
+				"sr4: opening", "sr4: no such file or directory",
+				"vda: not an ISO 9660 image: no primary volume descriptor at byte 32768",
+			},
+		},
+		{
+			name:    "no block devices",
+			wantErr: []string{"listing block devices", "no such file or directory"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, d := range tt.devices {
+				addDevice(t, root, d)
+			}
+			f := &ISOFinder{SysRoot: root, Log: testLogger(t)}
+			src, err := f.Find(t.Context())
+			if tt.wantDev == "" {
+				if err == nil {
+					t.Fatalf("Find() = %+v, nil; want an error", src)
+				}
+				if !errors.Is(err, ErrNoEnvironment) {
+					t.Errorf("Find() error %q does not wrap ErrNoEnvironment", err)
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("Find() error = %q\nwant it to contain %q", err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Find() error: %v", err)
+			}
+			wantLoc := filepath.Join(root, "dev", tt.wantDev)
+			if src.Transport != TransportISO || src.Location != wantLoc || !bytes.Equal(src.Data, tt.want) {
+				t.Errorf("Find() = %q, %q, %q; want %q, %q, %q", src.Transport, src.Location, src.Data, TransportISO, wantLoc, tt.want)
+			}
+		})
+	}
+}
+
+// TestFindWaits starts Find before the medium is there.
+func TestFindWaits(t *testing.T) {
+	root := t.TempDir()
+	addDevice(t, root, fakeDevice{name: "sr0", size: 0}) // empty drive
+	const delay = 300 * time.Millisecond
+	go func() {
+		time.Sleep(delay)
+		addDevice(t, root, fakeDevice{name: "sr0", size: -1, image: goISO(t, "OVF ENV", map[string][]byte{"ovf-env.xml": sampleEnv})})
+	}()
+	f := &ISOFinder{SysRoot: root, Timeout: 10 * time.Second, Poll: 20 * time.Millisecond, Log: testLogger(t)}
+	start := time.Now()
+	src, err := f.Find(t.Context())
+	if err != nil {
+		t.Fatalf("Find() error: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed < delay {
+		t.Errorf("Find() returned after %v, before the medium appeared (%v)", elapsed, delay)
+	}
+	if !bytes.Equal(src.Data, sampleEnv) {
+		t.Errorf("Find() data = %q, want %q", src.Data, sampleEnv)
+	}
+}
+
+func TestFindTimeout(t *testing.T) {
+	root := t.TempDir()
+	addDevice(t, root, fakeDevice{name: "sr0", size: 0})
+	addDevice(t, root, fakeDevice{name: "vda", size: -1, image: make([]byte, 40<<10)})
+	f := &ISOFinder{SysRoot: root, Timeout: 200 * time.Millisecond, Poll: 30 * time.Millisecond, Log: testLogger(t)}
+	start := time.Now()
+	_, err := f.Find(t.Context())
+	elapsed := time.Since(start)
+	if err == nil {
+		t.Fatal("Find() = nil error, want a timeout")
+	}
+	if elapsed < f.Timeout || elapsed > f.Timeout+2*time.Second {
+		t.Errorf("Find() returned after %v, want about %v", elapsed, f.Timeout)
+	}
+	if !errors.Is(err, ErrNoEnvironment) {
+		t.Errorf("Find() error %q does not wrap ErrNoEnvironment", err)
+	}
+	for _, want := range []string{"no OVF environment ISO within 200ms", "looks over", "sr0: no medium (size 0)", "vda: not an ISO 9660 image"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Find() error = %q\nwant it to contain %q", err, want)
+		}
+	}
+}
+
+func TestFindCanceled(t *testing.T) {
+	root := t.TempDir()
+	addDevice(t, root, fakeDevice{name: "sr0", size: 0})
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	f := &ISOFinder{SysRoot: root, Timeout: time.Minute, Poll: 20 * time.Millisecond}
+	_, err := f.Find(ctx)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "sr0: no medium") {
+		t.Errorf("Find() error = %v, want context.Canceled naming sr0", err)
+	}
+}

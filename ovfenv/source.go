@@ -1,0 +1,69 @@
+package ovfenv
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"log/slog"
+)
+
+// Transports a Source can come from.
+const (
+	TransportISO  = "iso"
+	TransportFile = "file"
+)
+
+// Source is an environment document and where it was read from.
+type Source struct {
+	// Transport is TransportISO or TransportFile.
+	Transport string
+	// Location is the device (for an ISO) or file path it was read from.
+	Location string
+	// Data is the document, not yet parsed.
+	Data []byte
+}
+
+// ReadFile reads an environment document from a file (the --env flag).
+// It refuses a file larger than MaxEnvSize.
+func ReadFile(path string) (*Source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading OVF environment: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxEnvSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading OVF environment %s: %w", path, err)
+	}
+	if len(data) > MaxEnvSize {
+		return nil, fmt.Errorf("reading OVF environment %s: larger than %d bytes", path, MaxEnvSize)
+	}
+	return &Source{Transport: TransportFile, Location: path, Data: data}, nil
+}
+
+// ISOFinder finds the OVF environment ISO among the machine's block devices
+// (Linux only) and reads it without mounting it.
+type ISOFinder struct {
+	// SysRoot prefixes /sys and /dev; "" means "/". Tests point it at a
+	// fake tree.
+	SysRoot string
+	// Timeout is how long Find waits for the medium to appear. Zero or less
+	// means a single look.
+	Timeout time.Duration
+	// Poll is the time between looks; zero or less means DefaultPoll.
+	Poll time.Duration
+	// Log receives what Find saw; nil discards it.
+	Log *slog.Logger
+}
+
+// DefaultPoll is ISOFinder's Poll when it is not set.
+const DefaultPoll = 500 * time.Millisecond
+
+func (f *ISOFinder) logger() *slog.Logger {
+	if f.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return f.Log
+}
