@@ -1,0 +1,153 @@
+package sshd
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// maxHostKeyFile bounds how much of a host key file is read.
+const maxHostKeyFile = 64 << 10
+
+// hostKeyMu serialises LoadOrCreateHostKey within the process, so two callers
+// asking for the same path get the same key.
+var hostKeyMu sync.Mutex
+
+// LoadOrCreateHostKey returns the host key stored at path, creating an
+// ed25519 key there (file mode 0600, parent directory 0700) when the file is
+// missing. A file that exists but does not hold an unencrypted OpenSSH or PEM
+// private key is an error naming the path; it is never replaced. An existing
+// key of another type (an RSA key shipped in an image, say) is used as it is.
+//
+// The new file is written to a temporary name, synced and then linked into
+// place, so a crash never leaves half a key and a concurrent creator in
+// another process can not overwrite a key already handed out.
+func LoadOrCreateHostKey(path string) (gossh.Signer, error) {
+	hostKeyMu.Lock()
+	defer hostKeyMu.Unlock()
+
+	signer, err := loadHostKey(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return signer, err
+	}
+
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating host key for %s: %w", path, err)
+	}
+	block, err := gossh.MarshalPrivateKey(priv, "ovfinit host key")
+	if err != nil {
+		return nil, fmt.Errorf("encoding host key for %s: %w", path, err)
+	}
+	if err := createExclusive(path, pem.EncodeToMemory(block)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Someone else created it between our read and our link: use theirs.
+			return loadHostKey(path)
+		}
+		return nil, fmt.Errorf("writing host key %s: %w", path, err)
+	}
+	signer, err = gossh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("host key %s: %w", path, err)
+	}
+	return signer, nil
+}
+
+// loadHostKey reads and parses the key at path. A missing file is returned
+// as an error wrapping fs.ErrNotExist.
+func loadHostKey(path string) (gossh.Signer, error) {
+	data, err := fsutil.ReadFileLimit(path, maxHostKeyFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("reading host key: %w", err)
+	}
+	signer, err := gossh.ParsePrivateKey(data)
+	if err != nil {
+		var missing *gossh.PassphraseMissingError
+		if errors.As(err, &missing) {
+			return nil, fmt.Errorf("host key %s: encrypted with a passphrase, which ovfinit can not use", path)
+		}
+		return nil, fmt.Errorf("host key %s: not a usable private key: %w", path, err)
+	}
+	return signer, nil
+}
+
+// createExclusive writes data to a new file at path with mode 0600, creating
+// the parent directory with mode 0700. It fails with an error wrapping
+// fs.ErrExist when path already exists.
+func createExclusive(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// link(2) fails if path exists, unlike rename(2).
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// Some file systems have no hard links: fall back to an exclusive
+		// create, which is atomic with respect to existence but not content.
+		return writeExclusive(path, data)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // best effort: not every OS can sync a directory
+		d.Close()
+	}
+	return nil
+}
+
+func writeExclusive(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// Fingerprint returns the OpenSSH SHA256 fingerprint of pub, as printed by
+// `ssh-keygen -l`: "SHA256:" followed by unpadded base64.
+func Fingerprint(pub gossh.PublicKey) string {
+	return gossh.FingerprintSHA256(pub)
+}

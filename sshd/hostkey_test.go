@@ -1,0 +1,160 @@
+package sshd
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+func TestLoadOrCreateHostKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etc", "ovfinit", "ssh_host_ed25519_key")
+	first, err := LoadOrCreateHostKey(path)
+	if err != nil {
+		t.Fatalf("LoadOrCreateHostKey(%q) = %v", path, err)
+	}
+	if got := first.PublicKey().Type(); got != gossh.KeyAlgoED25519 {
+		t.Errorf("new host key type = %q, want %q", got, gossh.KeyAlgoED25519)
+	}
+	second, err := LoadOrCreateHostKey(path)
+	if err != nil {
+		t.Fatalf("LoadOrCreateHostKey(%q) again = %v", path, err)
+	}
+	if a, b := Fingerprint(first.PublicKey()), Fingerprint(second.PublicKey()); a != b {
+		t.Errorf("fingerprint after reload = %s, want %s (key not persisted)", b, a)
+	}
+	if runtime.GOOS != "windows" {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("host key file mode = %v, want 0600", got)
+		}
+		di, err := os.Stat(filepath.Dir(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := di.Mode().Perm(); got != 0o700 {
+			t.Errorf("host key directory mode = %v, want 0700", got)
+		}
+	}
+	ents, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 {
+		t.Errorf("host key directory holds %d entries, want 1 (temp file left behind?)", len(ents))
+	}
+}
+
+func TestLoadOrCreateHostKeyConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	const n = 8
+	fps := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s, err := LoadOrCreateHostKey(path)
+			if err != nil {
+				t.Errorf("LoadOrCreateHostKey #%d = %v", i, err)
+				return
+			}
+			fps[i] = Fingerprint(s.PublicKey())
+		})
+	}
+	wg.Wait()
+	for i := 1; i < n; i++ {
+		if fps[i] != fps[0] {
+			t.Errorf("caller %d got key %s, caller 0 got %s, want one key", i, fps[i], fps[0])
+		}
+	}
+}
+
+func TestLoadOrCreateHostKeyBadFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		want    string
+	}{
+		{"garbage", "this is not a key\n", "not a usable private key"},
+		{"empty", "", "not a usable private key"},
+		{"public key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDyLvc0Vb0yDm5+KTQ4gmQOwXlKcMJmZLv2ZG0dmUtjK x\n", "not a usable private key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "key")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadOrCreateHostKey(path)
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("LoadOrCreateHostKey(%s file) = %v, want an error naming %s and saying %q", tt.name, err, path, tt.want)
+			}
+			got, _ := os.ReadFile(path)
+			if string(got) != tt.content {
+				t.Errorf("bad host key file was changed to %q, want it left alone", got)
+			}
+		})
+	}
+}
+
+func TestLoadOrCreateHostKeyExistingOtherType(t *testing.T) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := gossh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadOrCreateHostKey(path)
+	if err != nil {
+		t.Fatalf("LoadOrCreateHostKey(ecdsa key) = %v", err)
+	}
+	want, _ := gossh.NewSignerFromKey(priv)
+	if got, w := Fingerprint(s.PublicKey()), Fingerprint(want.PublicKey()); got != w {
+		t.Errorf("loaded key %s, want the stored ecdsa key %s", got, w)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	s, err := LoadOrCreateHostKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Fingerprint(s.PublicKey())
+	if want := gossh.FingerprintSHA256(s.PublicKey()); got != want {
+		t.Errorf("Fingerprint() = %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(got, "SHA256:") || strings.HasSuffix(got, "=") {
+		t.Errorf("Fingerprint() = %q, want SHA256: and unpadded base64", got)
+	}
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Skip("ssh-keygen not installed; compared with x/crypto only")
+	}
+	// ssh-keygen -lf prints "256 SHA256:... comment (ED25519)".
+	out, err := exec.Command(keygen, "-lf", path).Output()
+	if err != nil {
+		t.Fatalf("ssh-keygen -lf %s: %v", path, err)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) < 2 || fields[1] != got {
+		t.Errorf("ssh-keygen -lf = %q, want fingerprint %q", out, got)
+	}
+}
