@@ -1,0 +1,105 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/netcfg"
+	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/ovfinit/ovfinit/sshd"
+	"github.com/ovfinit/ovfinit/users"
+)
+
+// Options are what `ovfinit run` is told on its command line.
+type Options struct {
+	Root     string
+	StateDir string
+	EnvFile  string
+	WaitEnv  time.Duration
+}
+
+// NewEnv wires an Env to the live machine.
+func NewEnv(o Options, log *slog.Logger, events Events) *Env {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	return &Env{
+		Log:         log,
+		Root:        o.Root,
+		StateDir:    o.StateDir,
+		EnvFile:     o.EnvFile,
+		WaitEnv:     o.WaitEnv,
+		BootID:      NewBootID(),
+		Live:        o.Root == "/",
+		Now:         time.Now,
+		Events:      events,
+		FindEnv:     findISO,
+		Network:     netcfg.NewSystem,
+		SetHostname: setKernelHostname,
+		SystemUUID:  systemUUID,
+		CreateUser:  users.Ensure,
+		StartSSH:    serveSSH,
+	}
+}
+
+// NewBootID returns a random id for this run of the agent; event ids are
+// made from it, so they stay unique across reboots.
+func NewBootID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func findISO(ctx context.Context, e *Env) (*ovfenv.Source, error) {
+	f := &ovfenv.ISOFinder{SysRoot: e.Root, Timeout: e.WaitEnv, Poll: 250 * time.Millisecond, Log: e.Log}
+	return f.Find(ctx)
+}
+
+// systemUUID reads the SMBIOS system UUID the firmware gives the VM.
+func systemUUID(root string) (string, error) {
+	b, err := os.ReadFile(fsutil.Join(root, "/sys/class/dmi/id/product_uuid"))
+	if err != nil {
+		return "", err
+	}
+	u := strings.ToLower(strings.TrimSpace(string(b)))
+	if u == "" || strings.Trim(u, "0-") == "" {
+		return "", errors.New("SMBIOS system UUID is empty")
+	}
+	return u, nil
+}
+
+// runningSSH adapts the sshd server to the SSHServer seam.
+type runningSSH struct {
+	srv *sshd.Server
+	l   net.Listener
+}
+
+func (r *runningSSH) Addr() net.Addr                     { return r.l.Addr() }
+func (r *runningSSH) Shutdown(ctx context.Context) error { return r.srv.Shutdown(ctx) }
+
+// serveSSH binds the port first, so a port conflict fails the step, then
+// serves in the background.
+func serveSSH(cfg sshd.Config) (SSHServer, error) {
+	srv, err := sshd.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, sshd.ErrServerClosed) {
+			cfg.Log.Error("SSH server stopped", "err", err)
+		}
+	}()
+	return &runningSSH{srv: srv, l: l}, nil
+}

@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ovfinit/ovfinit/callback"
+)
+
+// Run runs the steps in order. Every step is logged, reported to the manager
+// (step.started, step.finished) and recorded in the status file; a per-instance
+// or once step that already ran is reported as skipped. The first failure
+// stops the pipeline with a `failed` event that says whether a retry could
+// help; success ends with `ready`.
+func Run(ctx context.Context, e *Env, steps []Step) error {
+	start := e.Now()
+	st := &Status{Phase: PhaseRunning, Boot: e.BootID, PID: os.Getpid(), Started: start}
+	e.writeStatus(st)
+	for _, s := range steps {
+		if err := e.runStep(ctx, s, st); err != nil {
+			retry := Retryable(err)
+			st.Phase, st.Message, st.Retry = PhaseFailed, err.Error(), &retry
+			e.writeStatus(st)
+			result := "fatal"
+			if retry {
+				result = "retry"
+			}
+			d := e.data(s.Name)
+			d.Status, d.Message, d.Result, d.Retry = "failed", err.Error(), result, &retry
+			d.DurationMS = e.Now().Sub(start).Milliseconds()
+			e.Events.Emit(callback.TypeFailed, d)
+			e.Log.Error("boot failed", "step", s.Name, "err", err, "retry", retry)
+			return fmt.Errorf("step %s: %w", s.Name, err)
+		}
+	}
+	st.Phase, st.Step, st.SSHHostKeys = PhaseReady, "", e.hostKeys()
+	st.InstanceID = e.InstanceID
+	e.writeStatus(st)
+	d := e.data("")
+	d.Result = "ready"
+	d.DurationMS = e.Now().Sub(start).Milliseconds()
+	d.Hostname = hostname(e)
+	d.Addresses = addresses(e)
+	if e.Plan != nil {
+		d.SSHPort = e.Plan.SSHPort
+	}
+	e.Events.Emit(callback.TypeReady, d)
+	e.Log.Info("ready", "instance", e.InstanceID, "duration", time.Duration(d.DurationMS)*time.Millisecond)
+	return nil
+}
+
+func (e *Env) runStep(ctx context.Context, s Step, st *Status) error {
+	if s.Freq != PerBoot {
+		if e.State == nil {
+			return fmt.Errorf("internal error: %s step %q runs before the instance is known", s.Freq, s.Name)
+		}
+		if r, done := e.State.Done(s.Freq, e.InstanceID, s.Name); done {
+			msg := fmt.Sprintf("already ran for instance %s (boot %s at %s)", e.InstanceID, r.Boot, r.At.Format(time.RFC3339))
+			e.Log.Info("step skipped", "step", s.Name, "frequency", s.Freq.String(), "reason", msg)
+			st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "skipped", Message: msg})
+			d := e.data(s.Name)
+			d.Status, d.Message = "skipped", msg
+			e.Events.Emit(callback.TypeStepFinished, d)
+			return nil
+		}
+	}
+
+	e.Log.Info("step started", "step", s.Name, "frequency", s.Freq.String())
+	st.Step = s.Name
+	st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "running"})
+	cur := &st.Steps[len(st.Steps)-1]
+	e.writeStatus(st)
+	d := e.data(s.Name)
+	d.Status = "started"
+	e.Events.Emit(callback.TypeStepStarted, d)
+
+	t0 := e.Now()
+	err := s.Run(ctx, e)
+	dur := e.Now().Sub(t0)
+	st.InstanceID = e.InstanceID
+	cur.DurationMS = dur.Milliseconds()
+	d = e.data(s.Name)
+	d.DurationMS = dur.Milliseconds()
+
+	var sk *skipError
+	switch {
+	case errors.As(err, &sk):
+		cur.Status, cur.Message = "skipped", sk.reason
+		d.Status, d.Message = "skipped", sk.reason
+		e.Log.Info("step skipped", "step", s.Name, "reason", sk.reason)
+	case err != nil:
+		cur.Status, cur.Message = "failed", err.Error()
+		d.Status, d.Message = "failed", err.Error()
+		e.Events.Emit(callback.TypeStepFinished, d)
+		e.Log.Error("step failed", "step", s.Name, "duration", dur, "err", err)
+		return err
+	default:
+		cur.Status = "ok"
+		d.Status = "ok"
+		e.Log.Info("step finished", "step", s.Name, "duration", dur)
+		if s.Freq != PerBoot {
+			e.State.Record(s.Freq, e.InstanceID, s.Name, StepRecord{At: e.Now().UTC(), Boot: e.BootID})
+			if err := e.State.Save(e.statePath("state.json")); err != nil {
+				return fmt.Errorf("saving state: %w", err)
+			}
+		}
+	}
+	e.Events.Emit(callback.TypeStepFinished, d)
+	e.writeStatus(st)
+	return nil
+}
+
+// data starts an event's data with what every event carries.
+func (e *Env) data(step string) callback.Data {
+	d := callback.Data{InstanceID: e.InstanceID, Boot: e.BootID, Step: step, SSHHostKeys: e.hostKeys()}
+	if e.Plan != nil {
+		d.Attempt = e.Plan.Attempt
+	}
+	return d
+}
+
+func (e *Env) hostKeys() []callback.HostKey {
+	if e.HostKey == nil {
+		return nil
+	}
+	return []callback.HostKey{{Type: e.HostKey.PublicKey().Type(), Fingerprint: sshFingerprint(e.HostKey.PublicKey())}}
+}
+
+func (e *Env) writeStatus(st *Status) {
+	st.Updated = e.Now()
+	if err := st.Write(StatusPath(e.Root, e.StateDir)); err != nil {
+		e.Log.Warn("cannot write status file", "err", err)
+	}
+}

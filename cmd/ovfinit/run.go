@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ovfinit/ovfinit/agent"
+	"github.com/ovfinit/ovfinit/callback"
+	"github.com/spf13/cobra"
+)
+
+const defaultStateDir = "/var/lib/ovfinit"
+
+func newRunCmd() *cobra.Command {
+	var o agent.Options
+	var level string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the first-boot pipeline, then keep serving SSH (what the service runs at boot)",
+		Long: `Run finds the OVF environment, checks all of it, applies it (host name,
+network, user and keys, SSH host key), starts the embedded SSH server, runs the
+customization script and reports ready (or failed) to the callback URL. Then it
+keeps serving SSH in the foreground until it gets SIGTERM or SIGINT.
+
+Steps that run once per instance are skipped on a reboot of the same instance.
+If no environment is found on a later boot, the one saved at the last boot is
+used: a missing environment never makes a new instance.
+
+Exit status: 0 after a clean stop, 1 if the boot failed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := newLogger(cmd.ErrOrStderr(), level)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			return run(cmd.Context(), o, log, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Root, "root", "/", "root directory every file is written under (for offline image trees and tests)")
+	f.StringVar(&o.StateDir, "state-dir", defaultStateDir, "directory (under --root) for state, the saved environment and the SSH host key")
+	f.StringVar(&o.EnvFile, "env", "", "read the OVF environment from this file instead of looking for the ISO")
+	f.DurationVar(&o.WaitEnv, "wait-env", 2*time.Minute, "how long to wait for the environment ISO to appear")
+	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	env := agent.NewEnv(o, log, nil)
+	sender := callback.NewSender(log, env.BootID)
+	defer sender.Close()
+	env.Events = sender
+
+	runErr := agent.Run(ctx, env, agent.Steps())
+	if runErr == nil && env.HostKey != nil {
+		printFingerprints(console, env)
+	}
+	if env.SSH != nil {
+		log.Info("serving SSH until stopped", "addr", env.SSH.Addr().String())
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		env.SSH.Shutdown(sctx)
+		cancel()
+	}
+	// Give the manager its last events before exiting.
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sender.Wait(wctx); err != nil && !errors.Is(err, callback.ErrNotStarted) {
+		log.Warn("exiting with undelivered events", "pending", sender.Pending())
+	}
+	if runErr != nil {
+		return &exitError{code: exitFailed, err: runErr}
+	}
+	return nil
+}
+
+// printFingerprints writes the block cloud-init made familiar, for whoever
+// reads the serial console.
+func printFingerprints(w io.Writer, env *agent.Env) {
+	k := env.HostKey.PublicKey()
+	host, _ := os.Hostname()
+	fmt.Fprintf(w, "-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 %s root@%s (ED25519)\n-----END SSH HOST KEY FINGERPRINTS-----\n",
+		fingerprint(k), host)
+}
