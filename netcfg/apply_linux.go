@@ -10,6 +10,7 @@ import (
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Handle is the part of *netlink.Handle that netcfg uses. A handle opened in
@@ -30,7 +31,10 @@ type Linux struct {
 
 // NewSystem returns the live system's network, writing files under root.
 func NewSystem(root string) (System, error) {
-	h, err := netlink.NewHandle()
+	// Route only: with no argument NewHandle also opens NETLINK_XFRM and
+	// NETLINK_NETFILTER sockets, which fail on kernels without xfrm_user
+	// and nfnetlink (minimal images) although netcfg never uses them.
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink: %w", err)
 	}
