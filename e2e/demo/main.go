@@ -1,0 +1,177 @@
+// Command demo boots one VM with the freshly built agent and a sample OVF
+// environment, prints each progress event as it arrives and the ssh command
+// to log in, and powers the VM off on Ctrl-C.
+//
+//	go run ./e2e/demo [-serial]
+//
+// It needs what e2e/prepare.sh installs (make demo runs it first).
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ovfinit/ovfinit/e2e/vm"
+)
+
+func main() {
+	serial := flag.Bool("serial", false, "also print the VM's serial console")
+	timeout := flag.Duration("boot-timeout", 4*time.Minute, "how long to wait for the ready event")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(log, *serial, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger, serial bool, bootTimeout time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if missing := vm.Missing(); len(missing) > 0 {
+		return fmt.Errorf("missing %s: run `make demo` (it runs e2e/prepare.sh as root)", strings.Join(missing, ", "))
+	}
+	dir, err := os.MkdirTemp("", "ovfinit-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Println("building the agent and the initramfs ...")
+	assets, err := vm.Prepare(ctx, dir)
+	if err != nil {
+		return err
+	}
+	keyFile, authorized, err := writeKey(dir)
+	if err != nil {
+		return err
+	}
+	rec, err := vm.NewRecorder()
+	if err != nil {
+		return err
+	}
+	defer rec.Close()
+	events := rec.Subscribe()
+
+	env := vm.GuestEnv{
+		InstanceID:  "demo-" + time.Now().Format("20060102-150405"),
+		Hostname:    "ovf-demo",
+		User:        "ovfuser",
+		PublicKey:   authorized,
+		CallbackURL: rec.GuestURL(),
+		Script:      "file.write(\"/etc/motd\", \"Welcome to \" + ovf.property(\"instance-id\") + \"\\n\")\n",
+	}
+	x, err := env.XML()
+	if err != nil {
+		return err
+	}
+	iso, err := vm.BuildISO(dir, x)
+	if err != nil {
+		return err
+	}
+	disk := filepath.Join(dir, "state.img")
+	if err := vm.NewDisk(disk); err != nil {
+		return err
+	}
+	o := vm.Options{Assets: assets, ISO: iso, Disk: disk, SerialLog: filepath.Join(dir, "serial.log")}
+	if serial {
+		o.Console = os.Stdout
+	}
+	m, err := vm.Boot(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer m.Kill()
+	log.Info("qemu started", "cmdline", m.CommandLine())
+	fmt.Printf("booting instance %s (events from the agent follow) ...\n", env.InstanceID)
+
+	mctx, mstop := m.Context(ctx)
+	defer mstop()
+	deadline := time.After(bootTimeout)
+	ready := false
+	for !ready {
+		select {
+		case e := <-events:
+			fmt.Println(e)
+			switch e.Type {
+			case vm.TypeReady:
+				fmt.Printf("ready %v after qemu start (agent: %dms)\n", e.Received.Sub(m.Started).Round(time.Millisecond), int64(e.Data.DurationMs))
+				ready = true
+			case vm.TypeFailed:
+				fmt.Println("the agent reported failure; the VM keeps running for inspection")
+				ready = true
+			}
+		case <-deadline:
+			fmt.Printf("no ready event within %v; serial console tail:\n%s\n", bootTimeout, m.Tail(40))
+			return poweroff(m, errors.New("boot timed out"))
+		case <-mctx.Done():
+			if ctx.Err() != nil { // Ctrl-C while booting
+				fmt.Println()
+				return poweroff(m, nil)
+			}
+			fmt.Printf("%v; serial console tail:\n%s\n", context.Cause(mctx), m.Tail(40))
+			return poweroff(m, context.Cause(mctx))
+		}
+	}
+
+	fmt.Printf("\nlog in with:\n  ssh -i %s -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null %s@127.0.0.1\n\npress Ctrl-C to power the VM off\n", keyFile, m.SSHPort, env.User)
+	for {
+		select {
+		case e := <-events:
+			fmt.Println(e)
+		case <-m.Done():
+			return fmt.Errorf("qemu exited (%v); serial console tail:\n%s", m.ExitErr(), m.Tail(40))
+		case <-ctx.Done():
+			fmt.Println()
+			return poweroff(m, nil)
+		}
+	}
+}
+
+func poweroff(m *vm.Machine, cause error) error {
+	fmt.Println("powering off ...")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := m.Poweroff(ctx); err != nil {
+		return errors.Join(cause, err)
+	}
+	fmt.Println("VM powered off")
+	return cause
+}
+
+// writeKey generates the user's SSH key, writes the private key to dir
+// (0600) and returns its path and the authorized_keys line.
+func writeKey(dir string) (string, string, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "ovfinit demo")
+	if err != nil {
+		return "", "", err
+	}
+	p := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(p, pem.EncodeToMemory(block), 0o600); err != nil {
+		return "", "", err
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return "", "", err
+	}
+	return p, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " ovfinit-demo", nil
+}

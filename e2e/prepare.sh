@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# prepare.sh: install what the VM tests need and cache an unpacked Debian
+# kernel. Idempotent; run as root on Debian 12 (make test / make demo run it).
+#
+#   CACHE (OVFINIT_E2E_CACHE, default /var/cache/ovfinit-e2e)
+#     kernel/<pkg>_<version>/   dpkg -x of the kernel package, plus vmlinux
+#     kernel/<pkg>_<version>/.ready
+#     current                   path of the kernel dir in use
+#
+# Prints the kernel dir on its last line.
+set -euo pipefail
+
+CACHE="${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}"
+PACKAGES=(qemu-system-x86 busybox-static cpio genisoimage e2fsprogs openssh-client xz-utils zstd)
+
+log() { echo "prepare: $*" >&2; }
+
+sudo_() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# 1. Packages: apt-get update only when something is missing.
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	log "installing ${missing[*]}"
+	sudo_ apt-get update -qq >/dev/null
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. The kernel package the linux-image-amd64 meta package points at.
+kpkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+if [ -z "$kpkg" ]; then
+	# An empty or stale apt list: update once and ask again.
+	sudo_ apt-get update -qq >/dev/null
+	kpkg="$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+fi
+[ -n "$kpkg" ] || { log "cannot find the kernel package behind linux-image-amd64"; exit 1; }
+kver="$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2; exit}')"
+[ -n "$kver" ] && [ "$kver" != "(none)" ] || { log "no candidate version for $kpkg"; exit 1; }
+
+kdir="$CACHE/kernel/${kpkg}_${kver}"
+
+# extract_vmlinux VMLINUZ OUT: the extract-vmlinux method. Find each known
+# compression magic in the bzImage, try to decompress from there, keep the
+# first result that is an ELF file.
+extract_vmlinux() {
+	local img="$1" out="$2" tmp
+	tmp="$(mktemp -d)"
+	local -a tries=(
+		# magic (for grep -P)     decompressor
+		'\xfd\x37\x7a\x58\x5a\x00|xz -dc'
+		'\x28\xb5\x2f\xfd|zstd -dc'
+		'\x1f\x8b\x08|gzip -dc'
+		'\x02\x21\x4c\x18|lz4 -dc'
+		'\x5d\x00\x00\x00|xz -dc --format=lzma'
+		'BZh|bzip2 -dc'
+	)
+	local t magic cmd pos
+	for t in "${tries[@]}"; do
+		magic="${t%%|*}"
+		cmd="${t#*|}"
+		command -v "${cmd%% *}" >/dev/null || continue
+		for pos in $(LC_ALL=C grep -obUaP "$magic" "$img" 2>/dev/null | cut -d: -f1); do
+			tail -c "+$((pos + 1))" "$img" | $cmd >"$tmp/vmlinux" 2>/dev/null || true
+			if [ -s "$tmp/vmlinux" ] && [ "$(head -c 4 "$tmp/vmlinux" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+				mv "$tmp/vmlinux" "$out"
+				rm -rf "$tmp"
+				return 0
+			fi
+		done
+	done
+	rm -rf "$tmp"
+	return 1
+}
+
+if [ ! -e "$kdir/.ready" ]; then
+	log "fetching $kpkg $kver"
+	work="$(mktemp -d)"
+	trap 'rm -rf "$work"' EXIT
+	(cd "$work" && apt-get download -qq "$kpkg=$kver" >/dev/null 2>&1) ||
+		(cd "$work" && sudo_ apt-get update -qq >/dev/null && apt-get download -qq "$kpkg=$kver" >/dev/null)
+	deb="$(ls "$work"/*.deb)"
+	sudo_ rm -rf "$kdir"
+	sudo_ mkdir -p "$kdir"
+	sudo_ dpkg -x "$deb" "$kdir"
+	vmlinuz="$(ls "$kdir"/boot/vmlinuz-* | head -n1)"
+	extract_vmlinux "$vmlinuz" "$work/vmlinux" || { log "could not extract vmlinux from $vmlinuz"; exit 1; }
+	sudo_ mv "$work/vmlinux" "$kdir/vmlinux"
+	# World-readable, so tests need not run as root.
+	sudo_ chmod -R a+rX "$kdir"
+	echo "$kpkg $kver" | sudo_ tee "$kdir/.ready" >/dev/null
+	log "kernel ready"
+fi
+
+echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null
+echo "$kdir"
