@@ -32,7 +32,8 @@ unit:
 
 ## demo: boot a VM with a sample environment and watch it come up (Ctrl-C ends it)
 demo: prepare
-	$(GO) run ./e2e/demo
+	$(GO) build -o bin/ovfinit-demo ./e2e/demo
+	bin/ovfinit-demo
 
 clean:
 	rm -rf bin
