@@ -91,27 +91,11 @@ func createExclusive(path string, data []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := fsutil.WriteTemp(path, data, 0o600)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	// link(2) fails if path exists, unlike rename(2).
 	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
@@ -121,10 +105,7 @@ func createExclusive(path string, data []byte) error {
 		// create, which is atomic with respect to existence but not content.
 		return writeExclusive(path, data)
 	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // best effort: not every OS can sync a directory
-		d.Close()
-	}
+	fsutil.SyncDir(dir)
 	return nil
 }
 

@@ -23,45 +23,50 @@ func Join(root, path string) string {
 // the same directory, fsyncs it, sets perm, renames it over path and fsyncs the
 // directory. Parent directories are created with mode 0755.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := WriteTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	ok = true
-	syncDir(dir)
+	SyncDir(filepath.Dir(path))
 	return nil
 }
 
-func syncDir(dir string) {
+// WriteTemp writes data, synced to disk and with mode perm, to a new
+// temporary file beside path (same directory, so a rename or link to path is
+// atomic) and returns its name. The caller moves it into place or removes it.
+func WriteTemp(path string, data []byte, perm os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// SyncDir makes a rename or link in dir durable, where the OS and file
+// system can sync a directory; elsewhere it does nothing.
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // best effort: not every OS or file system can sync a directory
 		d.Close()
