@@ -46,7 +46,11 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newStatusCmd(), newVersionCmd())
+	root.AddCommand(
+		newRunCmd(),
+		newStatusCmd(),
+		newVersionCmd(),
+	)
 	return root
 }
 

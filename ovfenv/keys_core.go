@@ -1,0 +1,13 @@
+package ovfenv
+
+var identityKeys = []Key{
+	{Name: "instance-id", Group: "Identity", Type: TypeString, Label: "Instance id",
+		Description: "The instance id. A new id makes every per-instance step run again (new host key, user, script); the same id on a later boot runs only the per-boot steps."},
+	{Name: "ovfinit.attempt", Group: "Identity", Type: TypeInt, Default: "1", Label: "Attempt",
+		Description: "The manager's attempt number for this deployment (1, 2, ...), reported back in every event."},
+}
+
+var hostKeys = []Key{
+	{Name: "hostname", Group: "Host name", Type: TypeString, Label: "Host name",
+		Description: "The host name (cloud-init's key). Its first label becomes the live host name and /etc/hostname; /etc/hosts gets a 127.0.1.1 line with the full name and the short one."},
+}
