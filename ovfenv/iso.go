@@ -35,6 +35,11 @@ const (
 // medium ejected keeps what it applied.
 var ErrNoEnvironment = errors.New("no OVF environment found")
 
+// ErrBrokenMedium is wrapped by the errors about a medium that is an OVF
+// environment by its label but cannot be read (a damaged ISO, one without
+// ovf-env.xml). Waiting does not mend it, so finders return it at once.
+var ErrBrokenMedium = errors.New("the OVF environment medium is unreadable")
+
 // ErrNotISO is returned (wrapped) by ReadISO when the medium has no ISO 9660
 // volume descriptor at all, as opposed to a damaged one.
 var ErrNotISO = errors.New("not an ISO 9660 image")

@@ -181,6 +181,7 @@ func TestParseVariants(t *testing.T) {
 				Properties: []Property{{Key: "a", Value: "1", Line: 4}, {Key: "a", Value: "2", Line: 15}},
 				Entities:   []Entity{{ID: "db", Properties: []Property{{Key: "ip", Value: "10.0.0.2", Line: 7}}}},
 				Adapters:   []Adapter{{MAC: "52:54:00:00:00:01", Network: "n1", UnitNumber: "7"}, {MAC: "52:54:00:00:00:02"}},
+				Unknown:    []Section{{Namespace: NamespaceEnv, Name: "Unknown", Line: 3}},
 			},
 		},
 		{
