@@ -240,3 +240,15 @@ func readRaw(f io.ReaderAt, size int64) ([]byte, error) {
 	}
 	return bytes.TrimRight(buf, " \t\r\n"), nil
 }
+
+// probeISO is the ISO transport's single look for DefaultTransports.
+func probeISO(root string, log *slog.Logger) (*Source, error) {
+	src, rejected, broken := scanDevices(root, log)
+	if src != nil {
+		return src, nil
+	}
+	if broken != nil {
+		return nil, broken
+	}
+	return nil, fmt.Errorf("%w: no OVF environment medium among the block devices (%s)", ErrNoEnvironment, rejected)
+}
