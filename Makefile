@@ -25,6 +25,7 @@ test: prepare
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	OVFINIT_E2E=require $(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./ovfenv
 
 ## unit: the tests that need no VM
 unit:

@@ -133,7 +133,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 		Events:   ev,
 		FindEnv: func(ctx context.Context, e *Env) (*ovfenv.Source, error) {
 			if xml == "" {
-				return nil, fmt.Errorf("no device labelled OVF ENV appeared within 1s")
+				return nil, fmt.Errorf("%w: no device labelled OVF ENV appeared within 1s", ovfenv.ErrNoEnvironment)
 			}
 			return &ovfenv.Source{Transport: "iso", Location: "/dev/sr0", Data: []byte(xml)}, nil
 		},
@@ -249,8 +249,11 @@ func TestFirstBoot(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("host key file: %v, %v; want mode 0600", fi, err)
 	}
-	if fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedEnv)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("saved environment: %v; want it kept, mode 0600", err)
+	if fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedRedacted)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("saved redacted environment: %v; want it kept, mode 0600", err)
+	}
+	if _, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedEnv)); err == nil {
+		t.Errorf("the clear copy %s is still there after a boot that reached ready", savedEnv)
 	}
 	st, err := ReadStatus(StatusPath(m.root, "/var/lib/ovfinit"))
 	if err != nil || st.Phase != PhaseReady || st.InstanceID != "i-1" || len(st.Steps) != len(Steps()) {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"path"
@@ -62,7 +63,14 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	started    bool // whether Events.Start has been called
+	started    bool   // whether Events.Start has been called
+	stepNote   string // what the running step says on success (see note)
+}
+
+// note sets the message of the running step's finish event and status line
+// on success (which transport the environment came from, say).
+func (e *Env) note(format string, args ...any) {
+	e.stepNote = fmt.Sprintf(format, args...)
 }
 
 // statePath returns a file's path in the state directory, under Root.

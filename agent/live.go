@@ -41,7 +41,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		Live:        o.Root == "/",
 		Now:         time.Now,
 		Events:      events,
-		FindEnv:     findISO,
+		FindEnv:     probeTransports,
 		Network:     netcfg.NewSystem,
 		SetHostname: setKernelHostname,
 		SystemUUID:  systemUUID,
@@ -58,9 +58,16 @@ func NewBootID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func findISO(ctx context.Context, e *Env) (*ovfenv.Source, error) {
-	f := &ovfenv.ISOFinder{SysRoot: e.Root, Timeout: e.WaitEnv, Poll: 250 * time.Millisecond, Log: e.Log}
-	return f.Find(ctx)
+// probeTransports looks for the environment on every transport, in the
+// order docs/transports.md gives, waiting up to WaitEnv.
+func probeTransports(ctx context.Context, e *Env) (*ovfenv.Source, error) {
+	p := &ovfenv.Prober{
+		Transports: ovfenv.DefaultTransports(ovfenv.TransportOptions{Root: e.Root, Log: e.Log}),
+		Wait:       e.WaitEnv,
+		Poll:       250 * time.Millisecond,
+		Log:        e.Log,
+	}
+	return p.Probe(ctx)
 }
 
 // systemUUID reads the SMBIOS system UUID the firmware gives the VM.

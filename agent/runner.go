@@ -78,6 +78,7 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status) error {
 	e.Events.Emit(callback.TypeStepStarted, d)
 
 	t0 := e.Now()
+	e.stepNote = ""
 	err := s.Run(ctx, e)
 	dur := e.Now().Sub(t0)
 	st.InstanceID = e.InstanceID
@@ -100,6 +101,7 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status) error {
 	default:
 		cur.Status = "ok"
 		d.Status = "ok"
+		cur.Message, d.Message = e.stepNote, e.stepNote
 		e.Log.Info("step finished", "step", s.Name, "duration", dur)
 		if s.Freq != PerBoot {
 			e.State.Record(s.Freq, e.InstanceID, s.Name, StepRecord{At: e.Now().UTC(), Boot: e.BootID})

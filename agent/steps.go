@@ -15,5 +15,6 @@ func Steps() []Step {
 		{Name: "host-key", Freq: PerInstance, Run: generateHostKey},
 		{Name: "sshd", Freq: PerBoot, Run: startSSH},
 		{Name: "script", Freq: PerInstance, Run: runScript},
+		{Name: "forget-secrets", Freq: PerBoot, Run: forgetSecrets},
 	}
 }

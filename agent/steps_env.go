@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -16,9 +17,28 @@ import (
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
-// savedEnv is the copy of the last valid environment, kept so that a boot
-// that finds none (an ejected ISO) keeps what was applied.
-const savedEnv = "ovf-env.xml"
+// The copies of the last valid environment, kept so that a boot that finds
+// none (an ejected ISO) keeps what was applied. Both are 0600.
+//
+//   - savedEnv is the environment in clear, secrets included. It exists
+//     only while this instance may still need them: from "validate" until
+//     "forget-secrets", the last step, removes it. A boot that fails before
+//     then (a script error, a power cut) keeps it, so a later boot without
+//     the transport can still run the per-instance steps that did not
+//     finish.
+//   - savedRedacted has every secret replaced by ovfenv.Redaction: what
+//     `ovfinit status` and `ovfinit env show` read, and what a later boot
+//     uses when the clear copy is gone (every per-instance step has run by
+//     then; redacted values read as unset).
+const (
+	savedEnv      = "ovf-env.xml"
+	savedRedacted = "ovf-env.redacted.xml"
+)
+
+// SavedEnvPaths returns the clear and the redacted saved copies' paths.
+func SavedEnvPaths(root, stateDir string) (clear, redacted string) {
+	return fsutil.Join(root, path.Join(stateDir, savedEnv)), fsutil.Join(root, path.Join(stateDir, savedRedacted))
+}
 
 func findEnvironment(ctx context.Context, e *Env) error {
 	var src *ovfenv.Source
@@ -33,23 +53,33 @@ func findEnvironment(ctx context.Context, e *Env) error {
 	}
 	if err == nil {
 		e.Source = src
-		e.Log.Info("environment found", "transport", src.Transport, "location", src.Location, "bytes", len(src.Data))
+		e.Log.Info("environment found", "transport", src.Transport, "location", src.Location, "bytes", len(src.Data), "direct keys", len(src.Extra))
+		e.note("transport %s: %s", src.Transport, src.Location)
 		return nil
 	}
-	saved, rerr := os.ReadFile(e.statePath(savedEnv))
-	if rerr != nil {
-		if errors.Is(rerr, fs.ErrNotExist) {
-			return fmt.Errorf("no OVF environment found and none saved from an earlier boot: %w", err)
-		}
-		return fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, rerr)
+	if !errors.Is(err, ovfenv.ErrNoEnvironment) {
+		// Something is there but cannot be read (a damaged ISO): using
+		// the saved copy would hide it from the manager.
+		return err
 	}
-	e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err)
-	e.Source = &ovfenv.Source{Transport: "saved", Location: e.statePath(savedEnv), Data: saved}
-	return nil
+	for _, name := range []string{savedEnv, savedRedacted} {
+		saved, rerr := os.ReadFile(e.statePath(name))
+		if errors.Is(rerr, fs.ErrNotExist) {
+			continue
+		}
+		if rerr != nil {
+			return fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, rerr)
+		}
+		e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err, "copy", name)
+		e.Source = &ovfenv.Source{Transport: ovfenv.TransportSaved, Location: e.statePath(name), Data: saved}
+		e.note("transport saved: %s (no transport has one: %v)", e.statePath(name), err)
+		return nil
+	}
+	return fmt.Errorf("no OVF environment found and none saved from an earlier boot: %w", err)
 }
 
 func parseEnvironment(ctx context.Context, e *Env) error {
-	env, err := ovfenv.Parse(e.Source.Data)
+	env, err := e.Source.Environment()
 	if err != nil {
 		// The manager must still hear about it: report to the callback URL
 		// if the part of the document before the damage names one.
@@ -62,7 +92,60 @@ func parseEnvironment(ctx context.Context, e *Env) error {
 		}
 		return fatal(fmt.Errorf("%s %s: %w", e.Source.Transport, e.Source.Location, err))
 	}
+	if e.Source.Transport == ovfenv.TransportSaved && strings.HasSuffix(e.Source.Location, savedRedacted) {
+		env = unredact(env)
+	}
 	e.OVF = env
+	return nil
+}
+
+// unredact drops the redacted values of a saved redacted copy, so that they
+// read as unset rather than as the text "(redacted)".
+func unredact(env *ovfenv.Environment) *ovfenv.Environment {
+	keep := env.Properties[:0]
+	for _, p := range env.Properties {
+		if p.Value != ovfenv.Redaction || !ovfenv.IsSecret(p.Key) {
+			keep = append(keep, p)
+		}
+	}
+	env.Properties = keep
+	return env
+}
+
+// saveEnvironment writes the clear and the redacted copies (0600).
+func (e *Env) saveEnvironment() error {
+	clear := e.Source.Data
+	if len(e.Source.Extra) > 0 || len(clear) == 0 {
+		// Direct guestinfo keys are merged in: save the merged whole.
+		var err error
+		if clear, err = e.OVF.Marshal(); err != nil {
+			return err
+		}
+	}
+	redacted, err := e.OVF.Redacted().Marshal()
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFile(e.statePath(savedRedacted), redacted, 0o600); err != nil {
+		return err
+	}
+	return fsutil.WriteFile(e.statePath(savedEnv), clear, 0o600)
+}
+
+// forgetSecrets removes the clear copy of the environment once every step
+// of the boot has finished: the redacted copy is enough from then on.
+func forgetSecrets(ctx context.Context, e *Env) error {
+	if _, err := os.Stat(e.statePath(savedRedacted)); err != nil {
+		return skip("no redacted copy saved; keeping the clear one")
+	}
+	err := os.Remove(e.statePath(savedEnv))
+	if errors.Is(err, fs.ErrNotExist) {
+		return skip("no clear copy of the environment to remove")
+	}
+	if err != nil {
+		return fmt.Errorf("removing the clear copy of the environment: %w", err)
+	}
+	e.note("removed %s; %s stays", savedEnv, savedRedacted)
 	return nil
 }
 
@@ -108,8 +191,8 @@ func validate(ctx context.Context, e *Env) error {
 	if err != nil {
 		return fatal(err)
 	}
-	if e.Source.Transport != "saved" {
-		if err := fsutil.WriteFile(e.statePath(savedEnv), e.Source.Data, 0o600); err != nil {
+	if e.Source.Transport != ovfenv.TransportSaved {
+		if err := e.saveEnvironment(); err != nil {
 			return fmt.Errorf("saving the environment: %w", err)
 		}
 	}

@@ -35,6 +35,11 @@ const (
 // medium ejected keeps what it applied.
 var ErrNoEnvironment = errors.New("no OVF environment found")
 
+// ErrBrokenMedium is wrapped by the errors about a medium that is an OVF
+// environment by its label but cannot be read (a damaged ISO, one without
+// ovf-env.xml). Waiting does not mend it, so finders return it at once.
+var ErrBrokenMedium = errors.New("the OVF environment medium is unreadable")
+
 // ErrNotISO is returned (wrapped) by ReadISO when the medium has no ISO 9660
 // volume descriptor at all, as opposed to a damaged one.
 var ErrNotISO = errors.New("not an ISO 9660 image")
@@ -75,7 +80,7 @@ func trimLabel(s string) string {
 // library, so a damaged or hostile image is an error, never a panic.
 func ReadISO(r io.ReaderAt) (label string, data []byte, name string, err error) {
 	c := &sectorCache{r: r, sectors: map[int64][]byte{}}
-	label, err = checkImage(c)
+	label, rrNames, err := checkImage(c)
 	if err != nil {
 		return "", nil, "", err
 	}
@@ -99,23 +104,31 @@ func ReadISO(r io.ReaderAt) (label string, data []byte, name string, err error) 
 		bestRank = len(envFileNames)
 		seen     []string
 	)
-	for _, f := range children {
+	for i, f := range children {
 		n := f.Name()
 		if n == "\x00" || n == "\x01" {
 			continue
+		}
+		if i < len(rrNames) && rrNames[i] != "" {
+			// The library knows Rock Ridge only by its 1.10 id
+			// (RRIP_1991A); images that declare 1.12 (IEEE_P1282), as
+			// go-diskfs writes them, have their NM names read here.
+			n = rrNames[i]
 		}
 		seen = append(seen, n)
 		if f.IsDir() {
 			continue
 		}
 		if rank := envFileRank(n); rank >= 0 && rank < bestRank {
-			best, bestRank = f, rank
+			best, bestRank, name = f, rank, n
 		}
 	}
 	if best == nil {
 		return label, nil, "", fmt.Errorf("no %s in the ISO root directory (found %s)", strings.Join(envFileNames, " or "), listNames(seen))
 	}
-	name = best.Name()
+	if name == "" {
+		name = best.Name()
+	}
 	if best.Size() > MaxEnvSize {
 		return label, nil, name, fmt.Errorf("ISO file %s is %d bytes, more than the %d allowed", name, best.Size(), MaxEnvSize)
 	}
@@ -179,8 +192,9 @@ func peekLabel(r io.ReaderAt) (string, error) {
 // checkImage walks every structure the iso9660 library reads on the way to
 // the root directory's entries, and rejects what would make it panic, loop
 // or allocate without bound: it reads the same bytes with the same
-// arithmetic. It returns the primary volume label.
-func checkImage(c *sectorCache) (string, error) {
+// arithmetic. It returns the primary volume label, and the Rock Ridge name
+// of each root directory record, by record index ("" for none).
+func checkImage(c *sectorCache) (string, []string, error) {
 	buf := make([]byte, sectorSize)
 	var (
 		label   string
@@ -189,27 +203,27 @@ func checkImage(c *sectorCache) (string, error) {
 	)
 	for n := 0; ; n++ {
 		if n == maxVolumeDescriptors {
-			return "", fmt.Errorf("no volume descriptor set terminator in the first %d sectors", maxVolumeDescriptors)
+			return "", nil, fmt.Errorf("no volume descriptor set terminator in the first %d sectors", maxVolumeDescriptors)
 		}
 		sector := int64(16 + n)
 		if err := c.readFull(buf, sector*sectorSize); err != nil {
 			if n == 0 {
-				return "", fmt.Errorf("%w: reading sector 16: %v", ErrNotISO, err)
+				return "", nil, fmt.Errorf("%w: reading sector 16: %v", ErrNotISO, err)
 			}
-			return "", fmt.Errorf("reading volume descriptor at sector %d: %w", sector, err)
+			return "", nil, fmt.Errorf("reading volume descriptor at sector %d: %w", sector, err)
 		}
 		if string(buf[1:6]) != "CD001" {
 			if n == 0 {
-				return "", fmt.Errorf("%w: no CD001 volume descriptor at sector 16", ErrNotISO)
+				return "", nil, fmt.Errorf("%w: no CD001 volume descriptor at sector 16", ErrNotISO)
 			}
-			return "", fmt.Errorf("volume descriptor at sector %d has identifier %q, want CD001", sector, buf[1:6])
+			return "", nil, fmt.Errorf("volume descriptor at sector %d has identifier %q, want CD001", sector, buf[1:6])
 		}
 		switch typ := buf[0]; typ {
 		case 0: // boot record
 		case 1, 2: // primary, supplementary: the library decodes both
 			rec := buf[156:190]
 			if _, _, err := checkDirRecord(rec, 34); err != nil {
-				return "", fmt.Errorf("volume descriptor at sector %d: root directory record: %w", sector, err)
+				return "", nil, fmt.Errorf("volume descriptor at sector %d: root directory record: %w", sector, err)
 			}
 			if typ == 1 && !primary {
 				primary = true
@@ -218,14 +232,15 @@ func checkImage(c *sectorCache) (string, error) {
 			}
 		case 255:
 			if !primary {
-				return "", errors.New("no primary volume descriptor")
+				return "", nil, errors.New("no primary volume descriptor")
 			}
-			if err := checkRootDir(c, root); err != nil {
-				return "", err
+			names, err := checkRootDir(c, root)
+			if err != nil {
+				return "", nil, err
 			}
-			return label, nil
+			return label, names, nil
 		default:
-			return "", fmt.Errorf("volume descriptor at sector %d has unsupported type %d", sector, typ)
+			return "", nil, fmt.Errorf("volume descriptor at sector %d has unsupported type %d", sector, typ)
 		}
 	}
 }
@@ -250,25 +265,27 @@ func checkDirRecord(b []byte, limit int) (id string, systemUse []byte, err error
 }
 
 // checkRootDir mirrors iso9660's File.GetAllChildren on the root directory.
-func checkRootDir(c *sectorCache, rec []byte) error {
+// It returns the Rock Ridge (NM) name of each record, by index.
+func checkRootDir(c *sectorCache, rec []byte) ([]string, error) {
+	var names []string
 	flags := rec[25]
 	if flags&2 == 0 {
-		return errors.New("root directory record is not a directory")
+		return nil, errors.New("root directory record is not a directory")
 	}
 	loc := binary.LittleEndian.Uint32(rec[2:6])
 	size := binary.LittleEndian.Uint32(rec[10:14])
 	if size == 0 {
-		return errors.New("root directory is empty")
+		return nil, errors.New("root directory is empty")
 	}
 	if size > maxRootDirSize {
-		return fmt.Errorf("root directory is %d bytes, more than the %d allowed", size, maxRootDirSize)
+		return nil, fmt.Errorf("root directory is %d bytes, more than the %d allowed", size, maxRootDirSize)
 	}
 	base := loc * sectorSize // uint32 arithmetic, as the library does
 	buf := make([]byte, sectorSize)
 	suspOffset := -1 // the SP record's skip, once the "." entry has one
 	for done := uint32(0); done < size; done += sectorSize {
 		if err := c.readFull(buf, int64(base+done)); err != nil {
-			return fmt.Errorf("reading root directory at sector %d: %w", loc+done/sectorSize, err)
+			return nil, fmt.Errorf("reading root directory at sector %d: %w", loc+done/sectorSize, err)
 		}
 		for i := 0; i < sectorSize; {
 			l := int(buf[i])
@@ -276,36 +293,51 @@ func checkRootDir(c *sectorCache, rec []byte) error {
 				break
 			}
 			if i+l > sectorSize {
-				return fmt.Errorf("root directory entry at byte %d of sector %d crosses the sector end", i, loc+done/sectorSize)
+				return nil, fmt.Errorf("root directory entry at byte %d of sector %d crosses the sector end", i, loc+done/sectorSize)
 			}
+			name := ""
 			id, su, err := checkDirRecord(buf[i:i+l], l)
 			if err != nil {
-				return fmt.Errorf("root directory entry at byte %d of sector %d: %w", i, loc+done/sectorSize, err)
+				return nil, fmt.Errorf("root directory entry at byte %d of sector %d: %w", i, loc+done/sectorSize, err)
 			}
 			if id == "\x00" {
 				entries, err := checkSUSP(c, su, 0)
 				if err != nil {
-					return fmt.Errorf("root directory \".\" entry: %w", err)
+					return nil, fmt.Errorf("root directory \".\" entry: %w", err)
 				}
 				if len(entries) > 0 && string(entries[0][:2]) == "SP" {
 					sp := entries[0]
 					if len(sp) < 7 || sp[4] != 0xBE || sp[5] != 0xEF {
-						return errors.New(`root directory "." entry: invalid SUSP SP record`)
+						return nil, errors.New(`root directory "." entry: invalid SUSP SP record`)
 					}
 					suspOffset = int(sp[6])
 				}
 			} else if suspOffset >= 0 {
 				if suspOffset > len(su) {
-					return fmt.Errorf("root directory entry %s: system use area of %d bytes is shorter than the SUSP skip %d", recordName(id), len(su), suspOffset)
+					return nil, fmt.Errorf("root directory entry %s: system use area of %d bytes is shorter than the SUSP skip %d", recordName(id), len(su), suspOffset)
 				}
-				if _, err := checkSUSP(c, su[suspOffset:], 0); err != nil {
-					return fmt.Errorf("root directory entry %s: %w", recordName(id), err)
+				entries, err := checkSUSP(c, su[suspOffset:], 0)
+				if err != nil {
+					return nil, fmt.Errorf("root directory entry %s: %w", recordName(id), err)
 				}
+				name = rockRidgeName(entries)
 			}
+			names = append(names, name)
 			i += l
 		}
 	}
-	return nil
+	return names, nil
+}
+
+// rockRidgeName joins the content of a record's NM entries ("" for none).
+func rockRidgeName(entries [][]byte) string {
+	var b strings.Builder
+	for _, e := range entries {
+		if string(e[:2]) == "NM" && e[4]&0b110 == 0 { // not "." or ".."
+			b.Write(e[5:])
+		}
+	}
+	return b.String()
 }
 
 // recordName quotes a directory record's identifier for a message.

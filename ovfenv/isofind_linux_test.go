@@ -78,6 +78,7 @@ func TestFind(t *testing.T) {
 		wantDev string // "" means an error is wanted
 		want    []byte
 		wantErr []string // substrings of the error
+		broken  bool     // the error is ErrBrokenMedium, not ErrNoEnvironment
 	}{
 		{
 			name: "cd-rom",
@@ -135,6 +136,38 @@ func TestFind(t *testing.T) {
 				"sr4: opening", "sr4: no such file or directory",
 				"vda: not an ISO 9660 image: no primary volume descriptor at byte 32768",
 			},
+			broken: true,
+		},
+		{
+			name: "a broken medium does not hide a good one",
+			devices: []fakeDevice{
+				{name: "sr0", size: -1, image: corrupt},
+				{name: "sr1", size: -1, image: envISO},
+			},
+			wantDev: "sr1", want: sampleEnv,
+		},
+		{
+			name: "by content: an ISO with another label",
+			devices: []fakeDevice{
+				{name: "sr0", size: -1, image: cidata},
+				{name: "vdb", size: -1, image: goISO(t, "CONFIG", map[string][]byte{"ovf-env.xml": sampleEnv})},
+			},
+			wantDev: "vdb", want: sampleEnv,
+		},
+		{
+			name: "by content: a raw device padded with NULs",
+			devices: []fakeDevice{
+				{name: "vdb", size: -1, image: append(append([]byte(nil), sampleEnv...), make([]byte, 4096)...)},
+			},
+			wantDev: "vdb", want: bytes.TrimSpace(sampleEnv),
+		},
+		{
+			name: "by content: XML in another namespace is not ours",
+			devices: []fakeDevice{
+				{name: "vdb", size: -1, image: append([]byte(`<config xmlns="urn:x"/>`), make([]byte, 4096)...)},
+				{name: "vdc", size: -1, image: goISO(t, "CONFIG", map[string][]byte{"ovf-env.xml": []byte("<x/>")})},
+			},
+			wantErr: []string{"vdb: not an ISO 9660 image", "does not use the namespace", `vdc: label "CONFIG" is not an OVF environment label, and its`},
 		},
 		{
 			name:    "no block devices",
@@ -153,7 +186,10 @@ func TestFind(t *testing.T) {
 				if err == nil {
 					t.Fatalf("Find() = %+v, nil; want an error", src)
 				}
-				if !errors.Is(err, ErrNoEnvironment) {
+				if tt.broken && !errors.Is(err, ErrBrokenMedium) {
+					t.Errorf("Find() error %q does not wrap ErrBrokenMedium", err)
+				}
+				if !tt.broken && !errors.Is(err, ErrNoEnvironment) {
 					t.Errorf("Find() error %q does not wrap ErrNoEnvironment", err)
 				}
 				for _, want := range tt.wantErr {
@@ -230,5 +266,23 @@ func TestFindCanceled(t *testing.T) {
 	_, err := f.Find(ctx)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "sr0: no medium") {
 		t.Errorf("Find() error = %v, want context.Canceled naming sr0", err)
+	}
+}
+
+// TestFindBrokenFailsFast: a damaged medium labelled OVF ENV is an error on
+// the first look, not a wait until the timeout (which here is an hour).
+func TestFindBrokenFailsFast(t *testing.T) {
+	envISO := goISO(t, "OVF ENV", map[string][]byte{"ovf-env.xml": sampleEnv})
+	corrupt := bytes.Clone(envISO)
+	corrupt[pvdOffset+156] = 0 // the root directory record's length
+	root := t.TempDir()
+	addDevice(t, root, fakeDevice{name: "sr0", size: -1, image: corrupt})
+	f := &ISOFinder{SysRoot: root, Timeout: time.Hour, Log: testLogger(t)}
+	src, err := f.Find(t.Context())
+	if !errors.Is(err, ErrBrokenMedium) {
+		t.Fatalf("Find() = %+v, %v; want an error wrapping ErrBrokenMedium", src, err)
+	}
+	if !strings.Contains(err.Error(), "record length 0") {
+		t.Errorf("Find() error = %q, want it to say what is wrong", err)
 	}
 }

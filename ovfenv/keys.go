@@ -1,7 +1,5 @@
 package ovfenv
 
-import "strings"
-
 // KeyType is the kind of value a property holds. It decides how the value is
 // checked and how `ovfinit env descriptor` declares it (ovf:type).
 type KeyType string
@@ -40,7 +38,7 @@ func Keys() []Key {
 
 // LookupKey finds a key by name; a "guestinfo." prefix is ignored.
 func LookupKey(name string) (Key, bool) {
-	name = strings.TrimPrefix(name, "guestinfo.")
+	name = NormalizeKey(name)
 	for _, k := range Keys() {
 		if k.Name == name {
 			return k, true

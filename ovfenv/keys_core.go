@@ -2,7 +2,7 @@ package ovfenv
 
 var identityKeys = []Key{
 	{Name: "instance-id", Group: "Identity", Type: TypeString, Label: "Instance id",
-		Description: "The instance id. A new id makes every per-instance step run again (new host key, user, script); the same id on a later boot runs only the per-boot steps."},
+		Description: "The instance id. A new id makes every per-instance step run again (new host key, user, script); the same id on a later boot runs only the per-boot steps. Unset: the Environment element's `oe:id`, else the SMBIOS system UUID (`/sys/class/dmi/id/product_uuid`)."},
 	{Name: "ovfinit.attempt", Group: "Identity", Type: TypeInt, Default: "1", Label: "Attempt",
 		Description: "The manager's attempt number for this deployment (1, 2, ...), reported back in every event."},
 }

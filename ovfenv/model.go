@@ -28,14 +28,27 @@ type Environment struct {
 	Entities []Entity `json:"entities,omitempty"`
 	// Adapters are VMware's ve:EthernetAdapterSection entries.
 	Adapters []Adapter `json:"adapters,omitempty"`
+	// Unknown lists the sections of the Environment the parser does not
+	// read (a vendor's own, say): kept so that `env show` can say they were
+	// there, and otherwise ignored.
+	Unknown []Section `json:"unknownSections,omitempty"`
+}
+
+// Section names an element the parser kept but does not read.
+type Section struct {
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Line      int    `json:"line,omitempty"`
 }
 
 // Platform is the PlatformSection: what the hypervisor says about itself.
 type Platform struct {
-	Kind     string `json:"kind,omitempty"`
-	Version  string `json:"version,omitempty"`
-	Vendor   string `json:"vendor,omitempty"`
-	Locale   string `json:"locale,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Version string `json:"version,omitempty"`
+	Vendor  string `json:"vendor,omitempty"`
+	Locale  string `json:"locale,omitempty"`
+	// Timezone is the TimeZone element (DSP0243 spells it so; Timezone is
+	// accepted too): the offset from UTC in minutes, as text.
 	Timezone string `json:"timezone,omitempty"`
 }
 
@@ -62,7 +75,9 @@ type Adapter struct {
 }
 
 // Property returns the value of the last property with that key, and whether
-// there was one.
+// it is set. Keys match with or without a "guestinfo." prefix on either side
+// (vApp templates written for VMware's guestinfo name them so), and a value
+// that is empty or "null" (any case, spaces trimmed) means unset: ok is false.
 func (e *Environment) Property(key string) (string, bool) {
 	if e == nil {
 		return "", false
@@ -70,16 +85,14 @@ func (e *Environment) Property(key string) (string, bool) {
 	return lookup(e.Properties, key)
 }
 
-// PropertyLine returns the document line of the last property with that key,
-// or zero.
+// PropertyLine returns the document line of the last property with that key
+// (matched as Property matches it), or zero.
 func (e *Environment) PropertyLine(key string) int {
 	if e == nil {
 		return 0
 	}
-	for i := len(e.Properties) - 1; i >= 0; i-- {
-		if e.Properties[i].Key == key {
-			return e.Properties[i].Line
-		}
+	if i := find(e.Properties, key); i >= 0 {
+		return e.Properties[i].Line
 	}
 	return 0
 }
@@ -106,10 +119,21 @@ func (en *Entity) Property(key string) (string, bool) {
 }
 
 func lookup(props []Property, key string) (string, bool) {
+	i := find(props, key)
+	if i < 0 || IsUnset(props[i].Value) {
+		return "", false
+	}
+	return props[i].Value, true
+}
+
+// find returns the index of the last property whose key is key, ignoring a
+// "guestinfo." prefix on either side, or -1.
+func find(props []Property, key string) int {
+	key = NormalizeKey(key)
 	for i := len(props) - 1; i >= 0; i-- {
-		if props[i].Key == key {
-			return props[i].Value, true
+		if NormalizeKey(props[i].Key) == key {
+			return i
 		}
 	}
-	return "", false
+	return -1
 }

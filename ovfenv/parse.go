@@ -231,6 +231,8 @@ func (p *parser) environment(root *etree.Element) (*Environment, error) {
 				a.UnitNumber, _ = nsAttr(c, NamespaceVMware, "unitNumber")
 				env.Adapters = append(env.Adapters, a)
 			}
+		default:
+			env.Unknown = append(env.Unknown, Section{Namespace: ns, Name: el.Tag, Line: p.lines[el].line})
 		}
 	}
 	if len(p.errs) > 0 {
@@ -255,7 +257,7 @@ func platform(el *etree.Element) *Platform {
 			pl.Vendor = v
 		case "Locale":
 			pl.Locale = v
-		case "TimeZone":
+		case "TimeZone", "Timezone":
 			pl.Timezone = v
 		}
 	}

@@ -181,6 +181,7 @@ func TestParseVariants(t *testing.T) {
 				Properties: []Property{{Key: "a", Value: "1", Line: 4}, {Key: "a", Value: "2", Line: 15}},
 				Entities:   []Entity{{ID: "db", Properties: []Property{{Key: "ip", Value: "10.0.0.2", Line: 7}}}},
 				Adapters:   []Adapter{{MAC: "52:54:00:00:00:01", Network: "n1", UnitNumber: "7"}, {MAC: "52:54:00:00:00:02"}},
+				Unknown:    []Section{{Namespace: NamespaceEnv, Name: "Unknown", Line: 3}},
 			},
 		},
 		{
@@ -362,4 +363,24 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("json.Marshal(Parse(%q)): %v", data, err)
 		}
 	})
+}
+
+// BenchmarkParse parses every sample in turn; ns/op is per document.
+func BenchmarkParse(b *testing.B) {
+	var docs [][]byte
+	for _, file := range samples(b) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, data)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := Parse(docs[i%len(docs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }

@@ -17,12 +17,33 @@ const (
 
 // Source is an environment document and where it was read from.
 type Source struct {
-	// Transport is TransportISO or TransportFile.
+	// Transport is the name of the transport it came from (TransportISO,
+	// TransportFile, TransportFwCfg, ...).
 	Transport string
-	// Location is the device (for an ISO) or file path it was read from.
+	// Location is the device, file, key or command it was read from.
 	Location string
-	// Data is the document, not yet parsed.
+	// Data is the document, not yet parsed. It may be empty when only
+	// Extra properties were found (direct guestinfo keys).
 	Data []byte
+	// Extra are properties read outside the document: the direct
+	// guestinfo.ovfinit.* keys. They come after the document's properties,
+	// so they win over a property of the same key.
+	Extra []Property
+	// Tried is what every transport gave when this one was chosen.
+	Tried []Attempt
+}
+
+// Environment parses Data and appends Extra to its properties.
+func (s *Source) Environment() (*Environment, error) {
+	if len(s.Data) == 0 && len(s.Extra) > 0 {
+		return &Environment{Properties: append([]Property(nil), s.Extra...)}, nil
+	}
+	env, err := Parse(s.Data)
+	if err != nil {
+		return nil, err
+	}
+	env.Properties = append(env.Properties, s.Extra...)
+	return env, nil
 }
 
 // ReadFile reads an environment document from a file (the --env flag).

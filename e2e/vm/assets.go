@@ -116,6 +116,12 @@ type Assets struct {
 // environment variable OVFINIT_E2E_AGENT names a prebuilt static agent to
 // use instead of building ./cmd/ovfinit.
 func Prepare(ctx context.Context, dir string) (*Assets, error) {
+	return PrepareInitramfs(ctx, dir, InitramfsOptions{})
+}
+
+// PrepareInitramfs is Prepare with initramfs options (extra on-demand
+// modules, say); its Kernel and Agent fields are filled in.
+func PrepareInitramfs(ctx context.Context, dir string, o InitramfsOptions) (*Assets, error) {
 	k, err := FindKernel()
 	if err != nil {
 		return nil, err
@@ -127,7 +133,8 @@ func Prepare(ctx context.Context, dir string) (*Assets, error) {
 		}
 	}
 	initrd := filepath.Join(dir, "initramfs.cpio.gz")
-	if err := BuildInitramfs(ctx, initrd, InitramfsOptions{Kernel: k, Agent: agent}); err != nil {
+	o.Kernel, o.Agent = k, agent
+	if err := BuildInitramfs(ctx, initrd, o); err != nil {
 		return nil, err
 	}
 	return &Assets{Kernel: k, Agent: agent, Initramfs: initrd}, nil

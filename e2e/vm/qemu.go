@@ -41,7 +41,13 @@ type Options struct {
 	SerialLog string
 	// Console, if set, also receives the serial console as it arrives.
 	Console io.Writer
+	// FwCfg, if set, is a file passed as the QEMU fw_cfg item
+	// opt/org.ovfinit/ovfenv (the fw_cfg transport of the OVF environment).
+	FwCfg string
 }
+
+// FwCfgName is the fw_cfg item name the agent reads the environment from.
+const FwCfgName = "opt/org.ovfinit/ovfenv"
 
 // Machine is a running qemu.
 type Machine struct {
@@ -100,6 +106,9 @@ func QemuArgs(o Options) []string {
 	}
 	if o.ISO != "" {
 		args = append(args, "-cdrom", o.ISO)
+	}
+	if o.FwCfg != "" {
+		args = append(args, "-fw_cfg", "name="+FwCfgName+",file="+o.FwCfg)
 	}
 	if o.Disk != "" {
 		args = append(args,
