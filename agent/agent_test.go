@@ -67,9 +67,9 @@ func (f *fakeEvents) lines() []string {
 // fakeNet is a machine with one NIC; it records the ops applied.
 type fakeNet struct{ applied []string }
 
-func (f *fakeNet) Links() ([]netcfg.Link, error) {
+func (f *fakeNet) Current() (netcfg.Current, error) {
 	m, _ := net.ParseMAC("52:54:00:12:34:56")
-	return []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true}}, nil
+	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true}}}, nil
 }
 
 func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
