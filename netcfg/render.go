@@ -21,12 +21,14 @@ const (
 	ManagerIfupdown       Manager = "ifupdown"
 	ManagerNetworkd       Manager = "networkd"
 	ManagerIfcfg          Manager = "ifcfg"
+	ManagerRCConf         Manager = "rc.conf" // FreeBSD
 )
 
 // DetectManager says which network manager the image under root uses,
 // looking in this order: netplan (it drives networkd or NetworkManager
 // itself), NetworkManager, ifupdown (/etc/network/interfaces with an ifup),
-// systemd-networkd, RHEL network-scripts; else ManagerNone.
+// systemd-networkd, RHEL network-scripts, FreeBSD rc.conf; else
+// ManagerNone.
 func DetectManager(root string) Manager {
 	exists := func(paths ...string) bool {
 		for _, p := range paths {
@@ -47,6 +49,8 @@ func DetectManager(root string) Manager {
 		return ManagerNetworkd
 	case exists("/etc/sysconfig/network-scripts"):
 		return ManagerIfcfg
+	case exists("/etc/rc.conf") && exists("/usr/sbin/sysrc", "/etc/rc.subr"):
+		return ManagerRCConf
 	}
 	return ManagerNone
 }
@@ -74,6 +78,8 @@ func Render(m Manager, c Config) ([]File, error) {
 		return renderIfupdown(c), nil
 	case ManagerIfcfg:
 		return renderIfcfg(c), nil
+	case ManagerRCConf:
+		return renderRCConf(c), nil
 	}
 	return nil, fmt.Errorf("unknown network manager %q", m)
 }

@@ -36,7 +36,7 @@ var renderCases = map[string]Config{
 // TestRender diffs every renderer's output for every case against
 // testdata/render/<manager>/<case>.txt (go test -update rewrites them).
 func TestRender(t *testing.T) {
-	for _, m := range []Manager{ManagerNetworkd, ManagerNetplan, ManagerNetworkManager, ManagerIfupdown, ManagerIfcfg} {
+	for _, m := range []Manager{ManagerNetworkd, ManagerNetplan, ManagerNetworkManager, ManagerIfupdown, ManagerIfcfg, ManagerRCConf} {
 		for name, cfg := range renderCases {
 			t.Run(string(m)+"/"+name, func(t *testing.T) {
 				if err := Validate(cfg); err != nil {
@@ -82,6 +82,7 @@ func TestDetectManager(t *testing.T) {
 		{[]string{"etc/network/interfaces", "sbin/ifup", "lib/systemd/systemd-networkd"}, ManagerIfupdown},
 		{[]string{"etc/network/interfaces", "lib/systemd/systemd-networkd"}, ManagerNetworkd},
 		{[]string{"etc/sysconfig/network-scripts/ifcfg-lo"}, ManagerIfcfg},
+		{[]string{"etc/rc.conf", "usr/sbin/sysrc"}, ManagerRCConf},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.files, ","), func(t *testing.T) {
