@@ -64,12 +64,19 @@ func (f *fakeEvents) lines() []string {
 	return out
 }
 
-// fakeNet is a machine with one NIC; it records the ops applied.
+// fakeNet is a machine with one NIC (or the links netLinks sets); it
+// records the ops applied.
 type fakeNet struct{ applied []string }
 
-func (f *fakeNet) Links() ([]netcfg.Link, error) {
+// netLinks, when set, replaces fakeNet's one NIC (net_test.go).
+var netLinks []netcfg.Link
+
+func (f *fakeNet) Current() (netcfg.Current, error) {
+	if netLinks != nil {
+		return netcfg.Current{Links: netLinks}, nil
+	}
 	m, _ := net.ParseMAC("52:54:00:12:34:56")
-	return []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true}}, nil
+	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true}}}, nil
 }
 
 func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {

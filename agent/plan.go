@@ -22,11 +22,7 @@ const (
 	// Host name.
 	PropHostname = "hostname"
 
-	// Network.
-	PropNetMAC     = "ovfinit.net.mac"
-	PropNetAddress = "ovfinit.net.address"
-	PropNetGateway = "ovfinit.net.gateway"
-	PropNetDNS     = "ovfinit.net.dns"
+	// Network: see plan_net.go.
 
 	// Users.
 	PropPublicKeys = "public-keys"
@@ -53,8 +49,9 @@ type Plan struct {
 	Hostname string
 
 	// Network (netcfg).
-	Net    *netcfg.Config // nil: leave the network alone
-	NetOps []netcfg.Op
+	Net        *netcfg.Config // nil: leave the network alone; NICs resolved to interface names
+	NetOps     []netcfg.Op    // the live changes, planned against the machine
+	NetApplied netcfg.Applied // what the live changes leave set, saved for the next boot
 
 	// Users.
 	User users.User
@@ -84,10 +81,10 @@ func (e *PropertyError) Unwrap() error { return e.Err }
 
 // BuildPlan reads and checks every property ovfinit uses. links lists the
 // machine's NICs; it is called only when the environment configures the
-// network. All problems are returned at once, each naming its property; the
+// network, with what ovfinit applied before. All problems are returned at once, each naming its property; the
 // plan is still returned with what could be read (its CallbackURL above all,
 // so the failure can be reported).
-func BuildPlan(env *ovfenv.Environment, links func() ([]netcfg.Link, error)) (*Plan, error) {
+func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error)) (*Plan, error) {
 	p := &Plan{SSHPort: 22, Attempt: 1, User: users.User{Name: DefaultUser}}
 	r := &propReader{env: env}
 	// Each capability reads its own properties (plan_*.go). The callback
@@ -179,4 +176,10 @@ func checkHostname(h string) error {
 		}
 	}
 	return nil
+}
+
+// has reports whether a property is set and not blank.
+func (r *propReader) has(key string) bool {
+	_, ok := r.get(key)
+	return ok
 }

@@ -177,11 +177,16 @@ func identity(ctx context.Context, e *Env) error {
 
 func validate(ctx context.Context, e *Env) error {
 	sys, nerr := e.Network(e.Root)
-	links := func() ([]netcfg.Link, error) {
+	links := func() (netcfg.Current, netcfg.Applied, error) {
 		if nerr != nil {
-			return nil, nerr
+			return netcfg.Current{}, netcfg.Applied{}, nerr
 		}
-		return sys.Links()
+		cur, err := sys.Current()
+		if err != nil {
+			return cur, netcfg.Applied{}, err
+		}
+		prev, err := loadNetApplied(e)
+		return cur, prev, err
 	}
 	plan, err := BuildPlan(e.OVF, links)
 	e.Plan = plan

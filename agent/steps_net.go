@@ -1,13 +1,55 @@
 package agent
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/netcfg"
+)
+
+// netAppliedFile records, in the state directory, the addresses and routes
+// ovfinit set, so that the next boot removes those its new config drops.
+const netAppliedFile = "net-applied.json"
+
+func loadNetApplied(e *Env) (netcfg.Applied, error) {
+	var a netcfg.Applied
+	b, err := os.ReadFile(e.statePath(netAppliedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return a, nil
+	}
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("%s: %w", e.statePath(netAppliedFile), err)
+	}
+	return a, nil
+}
+
+// configureNetwork writes the image's own persistent network configuration
+// (under Root) and then, on a live system, applies the planned changes.
 func configureNetwork(ctx context.Context, e *Env) error {
 	if e.Plan.Net == nil {
-		return skip("no %s property: network left as it is", PropNetAddress)
+		return skip("no network properties or network-config: network left as it is")
+	}
+	mgr := netcfg.DetectManager(e.Root)
+	files, err := netcfg.Render(mgr, *e.Plan.Net)
+	if err != nil {
+		return fatal(err)
+	}
+	for _, f := range files {
+		e.Log.Info("network config written", "manager", string(mgr), "file", f.Path)
+		if err := fsutil.WriteFile(fsutil.Join(e.Root, f.Path), f.Data, f.Mode); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Path, err)
+		}
 	}
 	if !e.Live {
-		return skip("not changing the live network: --root is not /")
+		return skip("persistent %s configuration written; live network not changed: --root is not /", mgr)
 	}
 	sys, err := e.Network(e.Root)
 	if err != nil {
@@ -16,12 +58,25 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	for _, op := range e.Plan.NetOps {
 		e.Log.Info("network", "op", op.String())
 	}
-	return sys.Apply(ctx, e.Plan.NetOps)
+	if err := sys.Apply(ctx, e.Plan.NetOps); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(e.Plan.NetApplied)
+	if err := fsutil.WriteFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
+		return fmt.Errorf("saving what the network step set: %w", err)
+	}
+	return nil
 }
 
 func addresses(e *Env) []string {
-	if e.Plan != nil && e.Plan.Net != nil {
-		return []string{e.Plan.Net.Address.String()}
+	if e.Plan == nil || e.Plan.Net == nil {
+		return nil
 	}
-	return nil
+	var out []string
+	for _, n := range e.Plan.Net.NICs {
+		for _, a := range n.Addresses {
+			out = append(out, a.String())
+		}
+	}
+	return out
 }

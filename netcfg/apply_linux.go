@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"os"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/vishvananda/netlink"
@@ -18,15 +20,27 @@ import (
 type Handle interface {
 	LinkList() ([]netlink.Link, error)
 	LinkByName(name string) (netlink.Link, error)
+	LinkAdd(link netlink.Link) error
 	LinkSetUp(link netlink.Link) error
+	LinkSetMTU(link netlink.Link, mtu int) error
+	LinkSetMasterByIndex(link netlink.Link, masterIndex int) error
+	AddrList(link netlink.Link, family int) ([]netlink.Addr, error)
 	AddrReplace(link netlink.Link, addr *netlink.Addr) error
+	AddrDel(link netlink.Link, addr *netlink.Addr) error
+	RouteList(link netlink.Link, family int) ([]netlink.Route, error)
 	RouteReplace(route *netlink.Route) error
+	RouteDel(route *netlink.Route) error
 }
 
-// Linux applies plans with netlink and writes resolv.conf under Root.
+// Linux applies plans with netlink and writes DNS settings under Root.
 type Linux struct {
 	H    Handle
 	Root string
+	// Run runs a command (systemctl to reload systemd-resolved, an OS DHCP
+	// client); nil means the commands are not run.
+	Run Runner
+	// DHCP4 starts DHCPv4 on an interface; nil means it is an error to ask.
+	DHCP4 func(ctx context.Context, ifname string) error
 }
 
 // NewSystem returns the live system's network, writing files under root.
@@ -38,35 +52,108 @@ func NewSystem(root string) (System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink: %w", err)
 	}
-	return &Linux{H: h, Root: root}, nil
+	s := &Linux{H: h, Root: root, Run: ExecRunner(nil)}
+	s.DHCP4 = func(ctx context.Context, ifname string) error { return StartDHCP4(ctx, root, ifname, s.Run) }
+	return s, nil
 }
 
-// Links lists the machine's links, retrying a dump the kernel interrupted.
-func (s *Linux) Links() ([]Link, error) {
-	var ll []netlink.Link
+// retry calls f again while the kernel reports an interrupted dump.
+func retry[T any](f func() (T, error)) (T, error) {
+	var v T
 	var err error
 	for range 5 {
-		ll, err = s.H.LinkList()
+		v, err = f()
 		if !errors.Is(err, netlink.ErrDumpInterrupted) {
 			break
 		}
 	}
+	return v, err
+}
+
+// Current reads the links with their global addresses and gatewayed or
+// static routes, and the DNS settings ovfinit manages.
+func (s *Linux) Current() (Current, error) {
+	ll, err := retry(s.H.LinkList)
 	if err != nil {
-		return nil, fmt.Errorf("listing network links: %w", err)
+		return Current{}, fmt.Errorf("listing network links: %w", err)
 	}
-	out := make([]Link, 0, len(ll))
+	var cur Current
 	for _, l := range ll {
 		a := l.Attrs()
-		out = append(out, Link{
+		link := Link{
 			Index:    a.Index,
 			Name:     a.Name,
 			MAC:      a.HardwareAddr,
 			Ethernet: a.EncapType == "ether" && len(a.HardwareAddr) == 6 && (l.Type() == "device" || l.Type() == "veth"),
 			Up:       a.Flags&net.FlagUp != 0,
 			MTU:      a.MTU,
-		})
+		}
+		addrs, err := retry(func() ([]netlink.Addr, error) { return s.H.AddrList(l, netlink.FAMILY_ALL) })
+		if err != nil {
+			return Current{}, fmt.Errorf("listing addresses of %s: %w", a.Name, err)
+		}
+		for _, ad := range addrs {
+			if ad.Scope != unix.RT_SCOPE_UNIVERSE {
+				continue
+			}
+			if p, ok := prefixOf(ad.IPNet); ok {
+				link.Addrs = append(link.Addrs, p)
+			}
+		}
+		routes, err := retry(func() ([]netlink.Route, error) { return s.H.RouteList(l, netlink.FAMILY_ALL) })
+		if err != nil {
+			return Current{}, fmt.Errorf("listing routes of %s: %w", a.Name, err)
+		}
+		for _, r := range routes {
+			if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN || r.Protocol == unix.RTPROT_KERNEL {
+				continue
+			}
+			if rt, ok := routeOf(r); ok {
+				link.Routes = append(link.Routes, rt)
+			}
+		}
+		cur.Links = append(cur.Links, link)
 	}
-	return out, nil
+	cur.DNS, cur.Search = s.readDNS()
+	return cur, nil
+}
+
+func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
+	if n == nil {
+		return netip.Prefix{}, false
+	}
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}
+
+func routeOf(r netlink.Route) (Route, bool) {
+	var rt Route
+	if r.Dst == nil {
+		if r.Family == unix.AF_INET6 {
+			rt.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		} else {
+			rt.To = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		}
+	} else {
+		p, ok := prefixOf(r.Dst)
+		if !ok {
+			return rt, false
+		}
+		rt.To = p
+	}
+	if r.Gw != nil {
+		a, _ := netip.AddrFromSlice(r.Gw)
+		rt.Via = a.Unmap()
+	}
+	rt.Metric = r.Priority
+	if rt.To.Addr().Is6() && rt.Metric == 1024 {
+		rt.Metric = 0 // the kernel's default IPv6 metric
+	}
+	return rt, true
 }
 
 // Apply runs the ops in order and stops at the first that fails.
@@ -75,16 +162,47 @@ func (s *Linux) Apply(ctx context.Context, ops []Op) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.apply(op); err != nil {
+		if err := s.apply(ctx, op); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	return nil
 }
 
-func (s *Linux) apply(op Op) error {
-	if op.Kind == OpDNS {
-		return fsutil.WriteFile(fsutil.Join(s.Root, "/etc/resolv.conf"), ResolvConf(op.DNS), 0o644)
+func ipnet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func (s *Linux) route(l netlink.Link, r Route) *netlink.Route {
+	nr := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipnet(r.To), Priority: r.Metric, Protocol: unix.RTPROT_STATIC}
+	if r.Via.IsValid() {
+		nr.Gw = r.Via.AsSlice()
+	} else {
+		nr.Scope = netlink.SCOPE_LINK
+	}
+	return nr
+}
+
+func (s *Linux) apply(ctx context.Context, op Op) error {
+	switch op.Kind {
+	case OpDNS:
+		return s.writeDNS(ctx, op.DNS, op.Search)
+	case OpLinkAdd:
+		la := netlink.NewLinkAttrs()
+		la.Name = op.Link
+		if op.Type == VLAN {
+			parent, err := s.H.LinkByName(op.Parent)
+			if err != nil {
+				return err
+			}
+			la.ParentIndex = parent.Attrs().Index
+			return s.H.LinkAdd(&netlink.Vlan{LinkAttrs: la, VlanId: op.VLANID})
+		}
+		b := netlink.NewLinkBond(la)
+		if op.Mode != "" {
+			b.Mode = netlink.StringToBondMode(op.Mode)
+		}
+		return s.H.LinkAdd(b)
 	}
 	l, err := s.H.LinkByName(op.Link)
 	if err != nil {
@@ -93,17 +211,68 @@ func (s *Linux) apply(op Op) error {
 	switch op.Kind {
 	case OpLinkUp:
 		return s.H.LinkSetUp(l)
+	case OpLinkMTU:
+		return s.H.LinkSetMTU(l, op.MTU)
+	case OpLinkMaster:
+		m, err := s.H.LinkByName(op.Parent)
+		if err != nil {
+			return err
+		}
+		return s.H.LinkSetMasterByIndex(l, m.Attrs().Index)
 	case OpAddrReplace:
-		return s.H.AddrReplace(l, &netlink.Addr{IPNet: &net.IPNet{
-			IP:   op.Prefix.Addr().AsSlice(),
-			Mask: net.CIDRMask(op.Prefix.Bits(), 32),
-		}})
-	case OpRouteDefault:
-		return s.H.RouteReplace(&netlink.Route{
-			LinkIndex: l.Attrs().Index,
-			Dst:       &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)},
-			Gw:        op.Via.AsSlice(),
-		})
+		return s.H.AddrReplace(l, &netlink.Addr{IPNet: ipnet(op.Prefix)})
+	case OpAddrDel:
+		return s.H.AddrDel(l, &netlink.Addr{IPNet: ipnet(op.Prefix)})
+	case OpRouteReplace:
+		return s.H.RouteReplace(s.route(l, op.Route))
+	case OpRouteDel:
+		r := s.route(l, op.Route)
+		r.Protocol = 0 // delete whoever added it
+		return s.H.RouteDel(r)
+	case OpDHCP4:
+		if s.DHCP4 == nil {
+			return errors.New("no DHCPv4 client available")
+		}
+		return s.DHCP4(ctx, op.Link)
+	case OpDHCP6:
+		// The kernel does SLAAC from router advertisements once the link is
+		// up; stateful DHCPv6 is left to the OS's network manager, which the
+		// persistent configuration tells to run it.
+		return nil
 	}
 	return fmt.Errorf("unknown operation %d", op.Kind)
+}
+
+// resolvedRunning reports whether systemd-resolved runs (or will, for an
+// offline root): its runtime directory exists.
+func (s *Linux) resolvedRunning() bool {
+	_, err := os.Stat(fsutil.Join(s.Root, "/run/systemd/resolve"))
+	return err == nil
+}
+
+// ResolvedDropIn is the drop-in ovfinit writes when systemd-resolved runs.
+const ResolvedDropIn = "/etc/systemd/resolved.conf.d/90-ovfinit.conf"
+
+func (s *Linux) readDNS() ([]netip.Addr, []string) {
+	if s.resolvedRunning() {
+		b, _ := os.ReadFile(fsutil.Join(s.Root, ResolvedDropIn))
+		return parseResolvedConf(b)
+	}
+	b, _ := os.ReadFile(fsutil.Join(s.Root, "/etc/resolv.conf"))
+	return ParseResolvConf(b)
+}
+
+// writeDNS configures systemd-resolved with a drop-in and restarts it when
+// it runs; otherwise it writes /etc/resolv.conf.
+func (s *Linux) writeDNS(ctx context.Context, dns []netip.Addr, search []string) error {
+	if !s.resolvedRunning() {
+		return fsutil.WriteFile(fsutil.Join(s.Root, "/etc/resolv.conf"), ResolvConf(dns, search), 0o644)
+	}
+	if err := fsutil.WriteFile(fsutil.Join(s.Root, ResolvedDropIn), ResolvedConf(dns, search), 0o644); err != nil {
+		return err
+	}
+	if s.Run == nil {
+		return nil
+	}
+	return s.Run(ctx, "systemctl", "try-reload-or-restart", "systemd-resolved.service")
 }

@@ -4,21 +4,27 @@ package netcfg
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
-// TestLinuxApply applies a plan for real, in a network namespace the test
-// creates and throws away, on a veth pair (this kernel has no dummy links).
-func TestLinuxApply(t *testing.T) {
+// inNetns runs the test body in a network namespace the test creates and
+// throws away, with veth pairs (this kernel has no dummy links): ovft0/ovfp0
+// with MAC 52:54:00:aa:bb:01 and ovft1/ovfp1 with 52:54:00:aa:bb:02.
+func inNetns(t *testing.T, f func(h *netlink.Handle)) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create a network namespace")
 	}
@@ -41,71 +47,192 @@ func TestLinuxApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	hw, _ := net.ParseMAC("52:54:00:aa:bb:01")
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "ovft0", HardwareAddr: hw}, PeerName: "ovft1"}
-	if err := h.LinkAdd(veth); err != nil {
-		t.Fatalf("LinkAdd(veth) = %v", err)
+	for i, m := range []string{"52:54:00:aa:bb:01", "52:54:00:aa:bb:02"} {
+		hw, _ := net.ParseMAC(m)
+		name := []string{"ovft0", "ovft1"}[i]
+		peer := []string{"ovfp0", "ovfp1"}[i]
+		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, HardwareAddr: hw}, PeerName: peer}); err != nil {
+			t.Fatalf("LinkAdd(veth %s) = %v", name, err)
+		}
+		p, err := h.LinkByName(peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.LinkSetUp(p); err != nil {
+			t.Fatal(err)
+		}
 	}
-	peer, err := h.LinkByName("ovft1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.LinkSetUp(peer); err != nil {
-		t.Fatal(err)
-	}
+	f(h)
+}
 
+// readBack renders the kernel state of a link as text lines to diff.
+func readBack(t *testing.T, sys *Linux, name string) []string {
+	t.Helper()
+	cur, err := sys.Current()
+	if err != nil {
+		t.Fatalf("Current() = %v", err)
+	}
+	for _, l := range cur.Links {
+		if l.Name != name {
+			continue
+		}
+		out := []string{"up " + map[bool]string{true: "yes", false: "no"}[l.Up], "mtu " + itoa(l.MTU)}
+		for _, a := range l.Addrs {
+			out = append(out, "addr "+a.String())
+		}
+		for _, r := range l.Routes {
+			out = append(out, "route "+r.String())
+		}
+		slices.Sort(out)
+		return out
+	}
+	t.Fatalf("no link %s", name)
+	return nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestLinuxApply(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		root := t.TempDir()
+		var ran []string
+		sys := &Linux{H: h, Root: root, Run: func(ctx context.Context, name string, args ...string) error {
+			ran = append(ran, strings.Join(append([]string{name}, args...), " "))
+			return nil
+		}}
+		full := Config{
+			NICs: []NIC{
+				{ID: "a", MAC: mac("52:54:00:aa:bb:01"), MTU: 1400,
+					Addresses: []netip.Prefix{pfx("192.0.2.10/24"), pfx("192.0.2.11/24"), pfx("2001:db8::10/64")},
+					Gateway4:  ip("192.0.2.1"),
+					Routes:    []Route{{To: pfx("198.51.100.0/24"), Via: ip("192.0.2.254"), Metric: 50}},
+				},
+				{ID: "b", MAC: mac("52:54:00:aa:bb:02"), Addresses: []netip.Prefix{pfx("203.0.113.5/28")}},
+			},
+			DNS:    []netip.Addr{ip("192.0.2.53")},
+			Search: []string{"example.com"},
+		}
+		apply := func(cfg Config, prev Applied) ([]Op, Applied) {
+			t.Helper()
+			cur, err := sys.Current()
+			if err != nil {
+				t.Fatalf("Current() = %v", err)
+			}
+			ops, next, err := Plan(cfg, cur, prev)
+			if err != nil {
+				t.Fatalf("Plan() = %v", err)
+			}
+			if err := sys.Apply(t.Context(), ops); err != nil {
+				t.Fatalf("Apply(%q) = %v", ops2text(ops), err)
+			}
+			return ops, next
+		}
+
+		ops, applied := apply(full, Applied{})
+		if len(ops) == 0 {
+			t.Fatal("Plan() of the full config = no ops")
+		}
+		want := []string{"addr 192.0.2.10/24", "addr 192.0.2.11/24", "addr 2001:db8::10/64", "mtu 1400",
+			"route 198.51.100.0/24 via 192.0.2.254 metric 50", "route default via 192.0.2.1", "up yes"}
+		if diff := cmp.Diff(want, readBack(t, sys, "ovft0")); diff != "" {
+			t.Errorf("ovft0 after apply (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"addr 203.0.113.5/28", "mtu 1500", "up yes"}, readBack(t, sys, "ovft1")); diff != "" {
+			t.Errorf("ovft1 after apply (-want +got):\n%s", diff)
+		}
+		rc, err := os.ReadFile(filepath.Join(root, "etc/resolv.conf"))
+		if err != nil || !strings.Contains(string(rc), "nameserver 192.0.2.53\nsearch example.com\n") {
+			t.Errorf("resolv.conf = %q, %v; want nameserver 192.0.2.53 and search example.com", rc, err)
+		}
+
+		// Twice: nothing left to do.
+		if ops, _ := apply(full, applied); len(ops) != 0 {
+			t.Errorf("second Plan() = %q, want no ops", ops2text(ops))
+		}
+
+		// Shrunk: one address and both routes dropped; an address someone
+		// else added stays.
+		if err := sys.Apply(t.Context(), []Op{{Kind: OpAddrReplace, Link: "ovft0", Prefix: pfx("10.7.7.7/8")}}); err != nil {
+			t.Fatal(err)
+		}
+		shrunk := full
+		shrunk.NICs = []NIC{{ID: "a", MAC: mac("52:54:00:aa:bb:01"), MTU: 1400, Addresses: []netip.Prefix{pfx("192.0.2.10/24")}}, full.NICs[1]}
+		ops, _ = apply(shrunk, applied)
+		wantOps := []string{
+			"route del default via 192.0.2.1 dev ovft0",
+			"route del 198.51.100.0/24 via 192.0.2.254 dev ovft0 metric 50",
+			"addr del 192.0.2.11/24 dev ovft0",
+			"addr del 2001:db8::10/64 dev ovft0",
+		}
+		if diff := cmp.Diff(wantOps, ops2text(ops)); diff != "" {
+			t.Errorf("Plan(shrunk) (-want +got):\n%s", diff)
+		}
+		want = []string{"addr 10.7.7.7/8", "addr 192.0.2.10/24", "mtu 1400", "up yes"}
+		if diff := cmp.Diff(want, readBack(t, sys, "ovft0")); diff != "" {
+			t.Errorf("ovft0 after the shrunk apply (-want +got):\n%s", diff)
+		}
+		if len(ran) != 0 {
+			t.Errorf("commands run without systemd-resolved: %q", ran)
+		}
+	})
+}
+
+func TestLinuxVLAN(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir()}
+		cfg := Config{NICs: []NIC{
+			{ID: "e0", MAC: mac("52:54:00:aa:bb:01")},
+			{ID: "e0.42", Kind: VLAN, Link: "e0", VLANID: 42, Addresses: []netip.Prefix{pfx("10.42.0.2/24")}},
+		}}
+		cur, err := sys.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops, _, err := Plan(cfg, cur, Applied{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.Apply(t.Context(), ops); errors.Is(err, unix.EOPNOTSUPP) {
+			t.Skipf("this kernel has no VLAN support (8021q): %v", err)
+		} else if err != nil {
+			t.Fatalf("Apply(%q) = %v", ops2text(ops), err)
+		}
+		l, err := h.LinkByName("e0.42")
+		if err != nil {
+			t.Fatalf("VLAN link not created: %v", err)
+		}
+		if v, ok := l.(*netlink.Vlan); !ok || v.VlanId != 42 {
+			t.Errorf("link e0.42 = %T %+v, want a VLAN with id 42", l, l)
+		}
+		if diff := cmp.Diff([]string{"addr 10.42.0.2/24", "mtu 1500", "up yes"}, readBack(t, sys, "e0.42")); diff != "" {
+			t.Errorf("e0.42 after apply (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestLinuxResolved(t *testing.T) {
 	root := t.TempDir()
-	sys := &Linux{H: h, Root: root}
-	links, err := sys.Links()
-	if err != nil {
+	os.MkdirAll(filepath.Join(root, "run/systemd/resolve"), 0o755)
+	var ran []string
+	sys := &Linux{Root: root, Run: func(ctx context.Context, name string, args ...string) error {
+		ran = append(ran, strings.Join(append([]string{name}, args...), " "))
+		return nil
+	}}
+	if err := sys.Apply(t.Context(), []Op{{Kind: OpDNS, DNS: []netip.Addr{ip("10.0.0.53")}, Search: []string{"corp"}}}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
-		MAC:     hw,
-		Address: netip.MustParsePrefix("192.0.2.10/24"),
-		Gateway: netip.MustParseAddr("192.0.2.1"),
-		DNS:     []netip.Addr{netip.MustParseAddr("192.0.2.53")},
+	b, err := os.ReadFile(filepath.Join(root, ResolvedDropIn))
+	if err != nil || !strings.Contains(string(b), "DNS=10.0.0.53\nDomains=corp\n") {
+		t.Errorf("resolved drop-in = %q, %v", b, err)
 	}
-	ops, err := Plan(cfg, links)
-	if err != nil {
-		t.Fatalf("Plan() = %v", err)
+	if _, err := os.Stat(filepath.Join(root, "etc/resolv.conf")); err == nil {
+		t.Error("resolv.conf written although systemd-resolved runs")
 	}
-	if got := ops2text(ops); got[0] != "link set ovft0 up" {
-		t.Fatalf("Plan() = %q, want it to bring ovft0 up first", got)
+	if diff := cmp.Diff([]string{"systemctl try-reload-or-restart systemd-resolved.service"}, ran); diff != "" {
+		t.Errorf("commands (-want +got):\n%s", diff)
 	}
-	// Applying twice must be harmless: every op is a replace.
-	for i := range 2 {
-		if err := sys.Apply(context.Background(), ops); err != nil {
-			t.Fatalf("Apply() #%d = %v", i+1, err)
-		}
-	}
-
-	l, err := h.LinkByName("ovft0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs, err := h.AddrList(l, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(addrs) != 1 || addrs[0].IPNet.String() != "192.0.2.10/24" {
-		t.Errorf("addresses on ovft0 = %v, want [192.0.2.10/24]", addrs)
-	}
-	routes, err := h.RouteList(l, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gw string
-	for _, r := range routes {
-		if r.Dst == nil || r.Dst.String() == "0.0.0.0/0" {
-			gw = r.Gw.String()
-		}
-	}
-	if gw != "192.0.2.1" {
-		t.Errorf("default route via %q, want 192.0.2.1 (routes %v)", gw, routes)
-	}
-	rc, err := os.ReadFile(filepath.Join(root, "etc/resolv.conf"))
-	if err != nil || !strings.Contains(string(rc), "nameserver 192.0.2.53") {
-		t.Errorf("resolv.conf = %q, %v; want nameserver 192.0.2.53", rc, err)
+	d, s := sys.readDNS()
+	if len(d) != 1 || d[0] != ip("10.0.0.53") || len(s) != 1 {
+		t.Errorf("readDNS() = %v %v, want what was written", d, s)
 	}
 }

@@ -6,30 +6,40 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
-// Config is the network configuration the environment asks for: one NIC with
-// a static IPv4 address.
-type Config struct {
-	// MAC selects the NIC. Nil means the first ethernet NIC.
-	MAC net.HardwareAddr
-	// Address is the address with its prefix length, e.g. 10.0.2.15/24.
-	Address netip.Prefix
-	// Gateway is the default gateway; the zero Addr means no default route.
-	Gateway netip.Addr
-	// DNS lists the name servers, in order.
-	DNS []netip.Addr
-}
-
-// Link is what Plan needs to know about one network interface.
+// Link is what Plan needs to know about one network interface as it is now.
 type Link struct {
 	Index    int
 	Name     string
 	MAC      net.HardwareAddr
-	Ethernet bool // a physical-looking ethernet device (not loopback, bridge, veth peer of a container...)
+	Ethernet bool // a physical-looking ethernet device (not loopback, bridge, vlan...)
 	Up       bool
 	MTU      int
+	Addrs    []netip.Prefix // global addresses now on the link
+	Routes   []Route        // main-table routes through the link with a gateway or set by us
+}
+
+// Current is the machine's network as it is now.
+type Current struct {
+	Links  []Link
+	DNS    []netip.Addr // from resolv.conf or resolved
+	Search []string
+}
+
+// Applied records what ovfinit set, per interface name, so that a later
+// plan can remove what the new configuration drops. The agent keeps it in
+// its state directory.
+type Applied struct {
+	Links map[string]AppliedLink `json:"links,omitempty"`
+}
+
+// AppliedLink is what ovfinit set on one interface.
+type AppliedLink struct {
+	Addrs  []netip.Prefix `json:"addrs,omitempty"`
+	Routes []Route        `json:"routes,omitempty"`
 }
 
 // Op is one change to the machine, in the order Plan returns them. Its
@@ -37,9 +47,15 @@ type Link struct {
 type Op struct {
 	Kind   OpKind
 	Link   string       // interface name
-	Prefix netip.Prefix // for OpAddrReplace
-	Via    netip.Addr   // for OpRouteDefault
-	DNS    []netip.Addr // for OpDNS
+	Prefix netip.Prefix // OpAddrReplace, OpAddrDel
+	Route  Route        // OpRouteReplace, OpRouteDel
+	MTU    int          // OpLinkMTU
+	DNS    []netip.Addr // OpDNS
+	Search []string     // OpDNS
+	Parent string       // OpLinkAdd of a VLAN; OpLinkMaster: the bond
+	VLANID int          // OpLinkAdd of a VLAN
+	Mode   string       // OpLinkAdd of a bond
+	Type   Kind         // OpLinkAdd
 }
 
 // OpKind names what an Op does.
@@ -47,8 +63,15 @@ type OpKind int
 
 const (
 	OpLinkUp OpKind = iota + 1
+	OpLinkAdd
+	OpLinkMaster
+	OpLinkMTU
 	OpAddrReplace
-	OpRouteDefault
+	OpAddrDel
+	OpRouteReplace
+	OpRouteDel
+	OpDHCP4
+	OpDHCP6
 	OpDNS
 )
 
@@ -56,134 +79,287 @@ func (o Op) String() string {
 	switch o.Kind {
 	case OpLinkUp:
 		return "link set " + o.Link + " up"
+	case OpLinkAdd:
+		if o.Type == VLAN {
+			return fmt.Sprintf("link add %s link %s type vlan id %d", o.Link, o.Parent, o.VLANID)
+		}
+		s := "link add " + o.Link + " type bond"
+		if o.Mode != "" {
+			s += " mode " + o.Mode
+		}
+		return s
+	case OpLinkMaster:
+		return "link set " + o.Link + " master " + o.Parent
+	case OpLinkMTU:
+		return fmt.Sprintf("link set %s mtu %d", o.Link, o.MTU)
 	case OpAddrReplace:
 		return "addr replace " + o.Prefix.String() + " dev " + o.Link
-	case OpRouteDefault:
-		return "route replace default via " + o.Via.String() + " dev " + o.Link
+	case OpAddrDel:
+		return "addr del " + o.Prefix.String() + " dev " + o.Link
+	case OpRouteReplace, OpRouteDel:
+		verb := "replace"
+		if o.Kind == OpRouteDel {
+			verb = "del"
+		}
+		s := "route " + verb + " "
+		if o.Route.To.Bits() == 0 {
+			s += "default"
+			if o.Route.To.Addr().Is6() {
+				s = "route -6 " + verb + " default"
+			}
+		} else {
+			s += o.Route.To.String()
+		}
+		if o.Route.Via.IsValid() {
+			s += " via " + o.Route.Via.String()
+		}
+		s += " dev " + o.Link
+		if o.Route.Metric != 0 {
+			s += fmt.Sprintf(" metric %d", o.Route.Metric)
+		}
+		return s
+	case OpDHCP4:
+		return "dhcp4 dev " + o.Link
+	case OpDHCP6:
+		return "dhcp6 dev " + o.Link
 	case OpDNS:
 		s := make([]string, len(o.DNS))
 		for i, a := range o.DNS {
 			s[i] = a.String()
 		}
-		return "dns set " + strings.Join(s, " ")
+		out := "dns set " + strings.Join(s, " ")
+		if len(o.Search) > 0 {
+			out += " search " + strings.Join(o.Search, " ")
+		}
+		return out
 	}
 	return fmt.Sprintf("op(%d)", o.Kind)
 }
 
-// Errors Plan returns; callers match them with errors.Is.
-var (
-	ErrNoSuchMAC    = errors.New("no network interface has this MAC address")
-	ErrNoEthernet   = errors.New("no ethernet network interface found")
-	ErrBadAddress   = errors.New("not a usable IPv4 address with prefix length")
-	ErrBadGateway   = errors.New("gateway is not usable with this address")
-	ErrBadDNSServer = errors.New("not a usable DNS server address")
-)
-
-// FieldError is a problem with one field of a Config. Field is "mac",
-// "address", "gateway" or "dns", so a caller can name the input it came from.
-type FieldError struct {
-	Field string
-	Err   error
-	Value string
-}
-
-func (e *FieldError) Error() string {
-	if e.Value == "" {
-		return e.Field + ": " + e.Err.Error()
-	}
-	return fmt.Sprintf("%s: %v: %s", e.Field, e.Err, e.Value)
-}
-
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// Validate checks a Config on its own, without looking at the machine. It
-// returns every problem, joined.
-func Validate(c Config) error {
+// Resolve matches every ethernet NIC of c to a link: by MAC first, else by
+// name; a configuration of one ethernet NIC with neither takes the first
+// ethernet link. It returns a copy of c with each NIC's Name set to its
+// interface name (VLANs and bonds are named by their ID).
+func Resolve(c Config, links []Link) (Config, error) {
+	out := c
+	out.NICs = slices.Clone(c.NICs)
 	var errs []error
-	if !c.Address.IsValid() || !c.Address.Addr().Is4() || c.Address.Bits() < 1 || c.Address.Bits() > 32 ||
-		c.Address.Addr().IsUnspecified() || c.Address.Addr().IsMulticast() || c.Address.Addr().IsLoopback() {
-		errs = append(errs, &FieldError{Field: "address", Err: ErrBadAddress, Value: c.Address.String()})
-	} else if c.Address.Bits() < 31 && (c.Address.Addr() == c.Address.Masked().Addr() || c.Address.Addr() == lastAddr(c.Address)) {
-		errs = append(errs, &FieldError{Field: "address", Err: fmt.Errorf("%w (it is the network or broadcast address)", ErrBadAddress), Value: c.Address.String()})
+	taken := map[string]string{}
+	eth := 0
+	for _, n := range c.NICs {
+		if n.KindOf() == Ethernet {
+			eth++
+		}
 	}
-	if c.Gateway.IsValid() {
+	for i := range out.NICs {
+		n := &out.NICs[i]
+		if n.KindOf() != Ethernet {
+			n.Name = n.ID
+			continue
+		}
+		var l *Link
 		switch {
-		case !c.Gateway.Is4():
-			errs = append(errs, &FieldError{Field: "gateway", Err: fmt.Errorf("%w: not IPv4", ErrBadGateway), Value: c.Gateway.String()})
-		case c.Address.IsValid() && !c.Address.Masked().Contains(c.Gateway):
-			errs = append(errs, &FieldError{Field: "gateway", Err: fmt.Errorf("%w: outside %s", ErrBadGateway, c.Address.Masked()), Value: c.Gateway.String()})
-		case c.Gateway == c.Address.Addr():
-			errs = append(errs, &FieldError{Field: "gateway", Err: fmt.Errorf("%w: it is the address itself", ErrBadGateway), Value: c.Gateway.String()})
+		case n.MAC != nil:
+			for j := range links {
+				if bytes.Equal(links[j].MAC, n.MAC) && (l == nil || links[j].Ethernet && !l.Ethernet) {
+					l = &links[j]
+				}
+			}
+			if l == nil {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: ErrNoSuchMAC, Value: n.MAC.String()})
+				continue
+			}
+		case n.Name != "":
+			for j := range links {
+				if links[j].Name == n.Name {
+					l = &links[j]
+				}
+			}
+			if l == nil {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "name", Err: ErrNoSuchName, Value: n.Name})
+				continue
+			}
+		case eth == 1:
+			for j := range links {
+				if links[j].Ethernet && (l == nil || links[j].Index < l.Index) {
+					l = &links[j]
+				}
+			}
+			if l == nil {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: ErrNoEthernet})
+				continue
+			}
+		default:
+			errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: errors.New("several NICs configured: each needs a MAC address or an interface name")})
+			continue
 		}
-	}
-	for _, d := range c.DNS {
-		if !d.IsValid() || d.IsUnspecified() || d.IsMulticast() {
-			errs = append(errs, &FieldError{Field: "dns", Err: ErrBadDNSServer, Value: d.String()})
+		if other, ok := taken[l.Name]; ok {
+			errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: fmt.Errorf("%w: interface %s is also matched by %s", ErrDupNIC, l.Name, other), Value: n.MAC.String()})
+			continue
 		}
+		taken[l.Name] = n.ID
+		n.Name = l.Name
 	}
-	return errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
-func lastAddr(p netip.Prefix) netip.Addr {
-	a := p.Masked().Addr().As4()
-	host := uint32(1)<<(32-p.Bits()) - 1
-	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	v |= host
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-}
-
-// Plan turns the desired configuration and the machine's links into the
-// operations that apply it. It changes nothing and is pure; every error is
-// found here, before any operation runs.
-func Plan(c Config, links []Link) ([]Op, error) {
+// Plan turns the desired configuration, the machine's network as it is and
+// what ovfinit applied before into the operations that apply the new
+// configuration, and the record of what it sets. It changes nothing and is
+// pure; every error is found here, before any operation runs. Operations
+// already in effect are left out, so planning against the result of an
+// apply gives no operations.
+func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 	if err := Validate(c); err != nil {
-		return nil, err
+		return nil, Applied{}, err
 	}
-	l, err := pickLink(c.MAC, links)
+	rc, err := Resolve(c, cur.Links)
 	if err != nil {
-		return nil, err
+		return nil, Applied{}, err
 	}
-	ops := []Op{}
-	if !l.Up {
-		ops = append(ops, Op{Kind: OpLinkUp, Link: l.Name})
+	byName := map[string]*Link{}
+	for i := range cur.Links {
+		byName[cur.Links[i].Name] = &cur.Links[i]
 	}
-	ops = append(ops, Op{Kind: OpAddrReplace, Link: l.Name, Prefix: c.Address})
-	if c.Gateway.IsValid() {
-		ops = append(ops, Op{Kind: OpRouteDefault, Link: l.Name, Via: c.Gateway})
+	nameOf := map[string]string{}
+	for _, n := range rc.NICs {
+		nameOf[n.ID] = n.Name
 	}
-	if len(c.DNS) > 0 {
-		ops = append(ops, Op{Kind: OpDNS, DNS: c.DNS})
-	}
-	return ops, nil
-}
-
-func pickLink(mac net.HardwareAddr, links []Link) (Link, error) {
-	if mac != nil {
-		for _, l := range links {
-			if bytes.Equal(l.MAC, mac) {
-				return l, nil
+	next := Applied{Links: map[string]AppliedLink{}}
+	var ops []Op
+	// Links to create first: bonds, then VLANs (a VLAN may sit on a bond).
+	for _, k := range []Kind{Bond, VLAN} {
+		for _, n := range rc.NICs {
+			if n.KindOf() != k || byName[n.Name] != nil {
+				continue
+			}
+			ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], VLANID: n.VLANID, Mode: n.BondMode})
+			if k == Bond {
+				for _, m := range n.Members {
+					ops = append(ops, Op{Kind: OpLinkMaster, Link: nameOf[m], Parent: n.Name})
+				}
 			}
 		}
-		return Link{}, &FieldError{Field: "mac", Err: ErrNoSuchMAC, Value: mac.String()}
 	}
-	best := -1
-	for i, l := range links {
-		if l.Ethernet && (best < 0 || l.Index < links[best].Index) {
-			best = i
+	for _, n := range rc.NICs {
+		l := byName[n.Name]
+		if l == nil {
+			l = &Link{Name: n.Name}
+		}
+		if n.MTU != 0 && l.MTU != n.MTU {
+			ops = append(ops, Op{Kind: OpLinkMTU, Link: n.Name, MTU: n.MTU})
+		}
+		if !l.Up {
+			ops = append(ops, Op{Kind: OpLinkUp, Link: n.Name})
+		}
+		var al AppliedLink
+		for _, a := range n.Addresses {
+			al.Addrs = append(al.Addrs, a)
+			if !slices.Contains(l.Addrs, a) {
+				ops = append(ops, Op{Kind: OpAddrReplace, Link: n.Name, Prefix: a})
+			}
+		}
+		for _, r := range n.AllRoutes() {
+			al.Routes = append(al.Routes, r)
+			if !slices.Contains(l.Routes, r) {
+				ops = append(ops, Op{Kind: OpRouteReplace, Link: n.Name, Route: r})
+			}
+		}
+		if n.DHCP4 {
+			ops = append(ops, Op{Kind: OpDHCP4, Link: n.Name})
+		}
+		if n.DHCP6 {
+			ops = append(ops, Op{Kind: OpDHCP6, Link: n.Name})
+		}
+		if len(al.Addrs)+len(al.Routes) > 0 {
+			next.Links[n.Name] = al
 		}
 	}
-	if best < 0 {
-		return Link{}, &FieldError{Field: "mac", Err: ErrNoEthernet}
+	// What ovfinit set before and the new configuration drops: routes first
+	// (a route may need the address), only what is still there.
+	for _, name := range sortedKeys(prev.Links) {
+		old, l := prev.Links[name], byName[name]
+		if l == nil {
+			continue
+		}
+		now := next.Links[name]
+		for _, r := range old.Routes {
+			if !slices.Contains(now.Routes, r) && slices.Contains(l.Routes, r) {
+				ops = append(ops, Op{Kind: OpRouteDel, Link: name, Route: r})
+			}
+		}
+		for _, a := range old.Addrs {
+			if !slices.Contains(now.Addrs, a) && slices.Contains(l.Addrs, a) {
+				ops = append(ops, Op{Kind: OpAddrDel, Link: name, Prefix: a})
+			}
+		}
 	}
-	return links[best], nil
+	dns, search := MachineDNS(rc)
+	if len(dns)+len(search) > 0 && (!slices.Equal(dns, cur.DNS) || !slices.Equal(search, cur.Search)) {
+		ops = append(ops, Op{Kind: OpDNS, DNS: dns, Search: search})
+	}
+	return ops, next, nil
 }
 
-// ResolvConf renders /etc/resolv.conf for the given servers.
-func ResolvConf(dns []netip.Addr) []byte {
+// MachineDNS merges the machine-wide and per-NIC DNS servers and search
+// domains, in order, without repeats: resolv.conf has no per-NIC servers.
+func MachineDNS(c Config) ([]netip.Addr, []string) {
+	dns := slices.Clone(c.DNS)
+	search := slices.Clone(c.Search)
+	for _, n := range c.NICs {
+		for _, d := range n.DNS {
+			if !slices.Contains(dns, d) {
+				dns = append(dns, d)
+			}
+		}
+		for _, s := range n.Search {
+			if !slices.Contains(search, s) {
+				search = append(search, s)
+			}
+		}
+	}
+	return dns, search
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ResolvConf renders /etc/resolv.conf for the given servers and domains.
+func ResolvConf(dns []netip.Addr, search []string) []byte {
 	var b bytes.Buffer
-	b.WriteString("# Written by ovfinit from the OVF environment (ovfinit.net.dns).\n")
+	b.WriteString("# Written by ovfinit from the OVF environment.\n")
 	for _, d := range dns {
 		fmt.Fprintf(&b, "nameserver %s\n", d)
 	}
+	if len(search) > 0 {
+		fmt.Fprintf(&b, "search %s\n", strings.Join(search, " "))
+	}
 	return b.Bytes()
+}
+
+// ParseResolvConf reads the servers and search domains of a resolv.conf.
+func ParseResolvConf(data []byte) ([]netip.Addr, []string) {
+	var dns []netip.Addr
+	var search []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "nameserver":
+			if a, err := netip.ParseAddr(f[1]); err == nil {
+				dns = append(dns, a)
+			}
+		case "search", "domain":
+			search = f[1:]
+		}
+	}
+	return dns, search
 }

@@ -18,10 +18,13 @@ func mac(s string) net.HardwareAddr {
 	return m
 }
 
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+func ip(s string) netip.Addr    { return netip.MustParseAddr(s) }
+
 var testLinks = []Link{
 	{Index: 1, Name: "lo", Up: true},
-	{Index: 3, Name: "eth1", MAC: mac("52:54:00:00:00:02"), Ethernet: true},
-	{Index: 2, Name: "eth0", MAC: mac("52:54:00:00:00:01"), Ethernet: true, Up: true},
+	{Index: 3, Name: "eth1", MAC: mac("52:54:00:00:00:02"), Ethernet: true, MTU: 1500},
+	{Index: 2, Name: "eth0", MAC: mac("52:54:00:00:00:01"), Ethernet: true, Up: true, MTU: 1500},
 }
 
 func ops2text(ops []Op) []string {
@@ -36,42 +39,97 @@ func TestPlan(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
+		cur  Current
+		prev Applied
 		want []string
 	}{
 		{
 			name: "by MAC, link down, full config",
-			cfg: Config{
-				MAC:     mac("52:54:00:00:00:02"),
-				Address: netip.MustParsePrefix("10.0.2.15/24"),
-				Gateway: netip.MustParseAddr("10.0.2.2"),
-				DNS:     []netip.Addr{netip.MustParseAddr("10.0.2.3"), netip.MustParseAddr("1.1.1.1")},
-			},
+			cfg: Config{NICs: []NIC{{
+				ID: "nic0", MAC: mac("52:54:00:00:00:02"),
+				Addresses: []netip.Prefix{pfx("10.0.2.15/24"), pfx("fd00::15/64")},
+				Gateway4:  ip("10.0.2.2"),
+				Routes:    []Route{{To: pfx("10.9.0.0/16"), Via: ip("10.0.2.254"), Metric: 100}},
+				MTU:       9000,
+				DNS:       []netip.Addr{ip("10.0.2.3"), ip("1.1.1.1")},
+				Search:    []string{"example.com"},
+			}}},
+			cur: Current{Links: testLinks},
 			want: []string{
+				"link set eth1 mtu 9000",
 				"link set eth1 up",
 				"addr replace 10.0.2.15/24 dev eth1",
+				"addr replace fd00::15/64 dev eth1",
 				"route replace default via 10.0.2.2 dev eth1",
-				"dns set 10.0.2.3 1.1.1.1",
+				"route replace 10.9.0.0/16 via 10.0.2.254 dev eth1 metric 100",
+				"dns set 10.0.2.3 1.1.1.1 search example.com",
 			},
 		},
 		{
-			name: "MAC matched case-insensitively",
-			cfg:  Config{MAC: mac("52:54:00:00:00:01"), Address: netip.MustParsePrefix("192.168.1.10/24")},
-			want: []string{"addr replace 192.168.1.10/24 dev eth0"},
-		},
-		{
-			name: "first ethernet NIC by index when no MAC",
-			cfg:  Config{Address: netip.MustParsePrefix("10.1.0.5/16"), Gateway: netip.MustParseAddr("10.1.0.1")},
+			name: "one NIC without MAC takes the first ethernet by index",
+			cfg:  Config{NICs: []NIC{{ID: "nic0", Addresses: []netip.Prefix{pfx("10.1.0.5/16")}, Gateway4: ip("10.1.0.1")}}},
+			cur:  Current{Links: testLinks},
 			want: []string{"addr replace 10.1.0.5/16 dev eth0", "route replace default via 10.1.0.1 dev eth0"},
 		},
 		{
-			name: "point-to-point /32 without gateway",
-			cfg:  Config{Address: netip.MustParsePrefix("10.9.9.9/32")},
-			want: []string{"addr replace 10.9.9.9/32 dev eth0"},
+			name: "by name, DHCP on both families",
+			cfg:  Config{NICs: []NIC{{ID: "eth1", Name: "eth1", DHCP4: true, DHCP6: true}}},
+			cur:  Current{Links: testLinks},
+			want: []string{"link set eth1 up", "dhcp4 dev eth1", "dhcp6 dev eth1"},
+		},
+		{
+			name: "two NICs, one static one DHCP, IPv6 gateway",
+			cfg: Config{NICs: []NIC{
+				{ID: "a", MAC: mac("52:54:00:00:00:01"), Addresses: []netip.Prefix{pfx("2001:db8::5/64")}, Gateway6: ip("2001:db8::1")},
+				{ID: "b", MAC: mac("52:54:00:00:00:02"), DHCP4: true},
+			}},
+			cur:  Current{Links: testLinks},
+			want: []string{"addr replace 2001:db8::5/64 dev eth0", "route -6 replace default via 2001:db8::1 dev eth0", "link set eth1 up", "dhcp4 dev eth1"},
+		},
+		{
+			name: "VLAN and bond",
+			cfg: Config{NICs: []NIC{
+				{ID: "e0", MAC: mac("52:54:00:00:00:01")},
+				{ID: "e1", MAC: mac("52:54:00:00:00:02")},
+				{ID: "bond0", Kind: Bond, Members: []string{"e0", "e1"}, BondMode: "active-backup", Addresses: []netip.Prefix{pfx("10.0.0.2/24")}},
+				{ID: "bond0.10", Kind: VLAN, Link: "bond0", VLANID: 10, Addresses: []netip.Prefix{pfx("10.10.0.2/24")}},
+			}},
+			cur: Current{Links: testLinks},
+			want: []string{
+				"link add bond0 type bond mode active-backup",
+				"link set eth0 master bond0",
+				"link set eth1 master bond0",
+				"link add bond0.10 link bond0 type vlan id 10",
+				"link set eth1 up",
+				"link set bond0 up",
+				"addr replace 10.0.0.2/24 dev bond0",
+				"link set bond0.10 up",
+				"addr replace 10.10.0.2/24 dev bond0.10",
+			},
+		},
+		{
+			name: "already applied: nothing to do",
+			cfg: Config{NICs: []NIC{{ID: "nic0", MAC: mac("52:54:00:00:00:01"), Addresses: []netip.Prefix{pfx("10.0.2.15/24")}, Gateway4: ip("10.0.2.2"),
+				DNS: []netip.Addr{ip("10.0.2.3")}}}},
+			cur: Current{Links: []Link{{Index: 2, Name: "eth0", MAC: mac("52:54:00:00:00:01"), Ethernet: true, Up: true,
+				Addrs: []netip.Prefix{pfx("10.0.2.15/24")}, Routes: []Route{{To: pfx("0.0.0.0/0"), Via: ip("10.0.2.2")}}}}, DNS: []netip.Addr{ip("10.0.2.3")}},
+		},
+		{
+			name: "shrunk: what ovfinit set before and is dropped goes, others stay",
+			cfg:  Config{NICs: []NIC{{ID: "nic0", MAC: mac("52:54:00:00:00:01"), Addresses: []netip.Prefix{pfx("10.0.2.15/24")}}}},
+			cur: Current{Links: []Link{{Index: 2, Name: "eth0", MAC: mac("52:54:00:00:00:01"), Ethernet: true, Up: true,
+				Addrs:  []netip.Prefix{pfx("10.0.2.15/24"), pfx("10.0.2.16/24"), pfx("192.168.9.9/24")},
+				Routes: []Route{{To: pfx("0.0.0.0/0"), Via: ip("10.0.2.2")}, {To: pfx("10.9.0.0/16"), Via: ip("10.0.2.254"), Metric: 5}}}}},
+			prev: Applied{Links: map[string]AppliedLink{"eth0": {
+				Addrs:  []netip.Prefix{pfx("10.0.2.15/24"), pfx("10.0.2.16/24"), pfx("10.0.2.17/24")},
+				Routes: []Route{{To: pfx("0.0.0.0/0"), Via: ip("10.0.2.2")}},
+			}}},
+			want: []string{"route del default via 10.0.2.2 dev eth0", "addr del 10.0.2.16/24 dev eth0"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ops, err := Plan(tt.cfg, testLinks)
+			ops, _, err := Plan(tt.cfg, tt.cur, tt.prev)
 			if err != nil {
 				t.Fatalf("Plan() error = %v", err)
 			}
@@ -82,42 +140,71 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+func TestPlanApplied(t *testing.T) {
+	cfg := Config{NICs: []NIC{{ID: "nic0", MAC: mac("52:54:00:00:00:01"), Addresses: []netip.Prefix{pfx("10.0.2.15/24")}, Gateway4: ip("10.0.2.2")},
+		{ID: "nic1", MAC: mac("52:54:00:00:00:02"), DHCP4: true}}}
+	_, got, err := Plan(cfg, Current{Links: testLinks}, Applied{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Applied{Links: map[string]AppliedLink{"eth0": {Addrs: []netip.Prefix{pfx("10.0.2.15/24")}, Routes: []Route{{To: pfx("0.0.0.0/0"), Via: ip("10.0.2.2")}}}}}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("Plan() applied record mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestPlanErrors(t *testing.T) {
-	good := netip.MustParsePrefix("10.0.2.15/24")
+	good := []netip.Prefix{pfx("10.0.2.15/24")}
+	one := func(n NIC) Config {
+		if n.ID == "" {
+			n.ID = "nic0"
+		}
+		return Config{NICs: []NIC{n}}
+	}
 	tests := []struct {
-		name      string
-		cfg       Config
-		links     []Link
-		wantField []string
-		wantIs    error
+		name   string
+		cfg    Config
+		links  []Link
+		want   []string // "nic.field" each error must name
+		wantIs error
 	}{
-		{"unknown MAC", Config{MAC: mac("00:11:22:33:44:55"), Address: good}, testLinks, []string{"mac"}, ErrNoSuchMAC},
-		{"no ethernet", Config{Address: good}, testLinks[:1], []string{"mac"}, ErrNoEthernet},
-		{"invalid address", Config{}, testLinks, []string{"address"}, ErrBadAddress},
-		{"IPv6 address", Config{Address: netip.MustParsePrefix("fd00::1/64")}, testLinks, []string{"address"}, ErrBadAddress},
-		{"network address", Config{Address: netip.MustParsePrefix("10.0.2.0/24")}, testLinks, []string{"address"}, ErrBadAddress},
-		{"broadcast address", Config{Address: netip.MustParsePrefix("10.0.2.255/24")}, testLinks, []string{"address"}, ErrBadAddress},
-		{"gateway outside subnet", Config{Address: good, Gateway: netip.MustParseAddr("10.0.3.1")}, testLinks, []string{"gateway"}, ErrBadGateway},
-		{"gateway is the address", Config{Address: good, Gateway: good.Addr()}, testLinks, []string{"gateway"}, ErrBadGateway},
-		{"bad DNS", Config{Address: good, DNS: []netip.Addr{{}}}, testLinks, []string{"dns"}, ErrBadDNSServer},
-		{"all problems at once", Config{Address: netip.MustParsePrefix("0.0.0.0/8"), Gateway: netip.MustParseAddr("fd00::1"), DNS: []netip.Addr{netip.MustParseAddr("224.0.0.1")}},
-			testLinks, []string{"address", "gateway", "dns"}, ErrBadAddress},
+		{"unknown MAC", one(NIC{MAC: mac("00:11:22:33:44:55"), Addresses: good}), testLinks, []string{"nic0.mac"}, ErrNoSuchMAC},
+		{"unknown name", one(NIC{Name: "eth9", DHCP4: true}), testLinks, []string{"nic0.name"}, ErrNoSuchName},
+		{"no ethernet", one(NIC{Addresses: good}), testLinks[:1], []string{"nic0.mac"}, ErrNoEthernet},
+		{"nothing to do", one(NIC{}), testLinks, []string{"nic0.dhcp4"}, ErrNothing},
+		{"network address", one(NIC{Addresses: []netip.Prefix{pfx("10.0.2.0/24")}}), testLinks, []string{"nic0.addresses[0]"}, ErrBadAddress},
+		{"broadcast address", one(NIC{Addresses: []netip.Prefix{pfx("10.0.2.15/24"), pfx("10.0.2.255/24")}}), testLinks, []string{"nic0.addresses[1]"}, ErrBadAddress},
+		{"gateway outside subnet", one(NIC{Addresses: good, Gateway4: ip("10.0.3.1")}), testLinks, []string{"nic0.gateway4", "outside 10.0.2.0/24"}, ErrBadGateway},
+		{"gateway is the address", one(NIC{Addresses: good, Gateway4: good[0].Addr()}), testLinks, []string{"nic0.gateway4"}, ErrBadGateway},
+		{"v6 gateway in gateway4", one(NIC{Addresses: good, Gateway4: ip("fd00::1")}), testLinks, []string{"nic0.gateway4"}, ErrBadGateway},
+		{"route not a network", one(NIC{Addresses: good, Routes: []Route{{To: pfx("10.9.0.1/16"), Via: ip("10.0.2.1")}}}), testLinks, []string{"nic0.routes[0].to"}, ErrBadRoute},
+		{"route via off-link", one(NIC{Addresses: good, Routes: []Route{{To: pfx("10.9.0.0/16"), Via: ip("10.3.2.1")}}}), testLinks, []string{"nic0.routes[0].via"}, ErrBadRoute},
+		{"bad DNS", one(NIC{Addresses: good, DNS: []netip.Addr{{}}}), testLinks, []string{"nic0.dns[0]"}, ErrBadDNSServer},
+		{"bad MTU", one(NIC{Addresses: good, MTU: 20}), testLinks, []string{"nic0.mtu"}, ErrBadMTU},
+		{"duplicate address on two NICs", Config{NICs: []NIC{
+			{ID: "a", MAC: mac("52:54:00:00:00:01"), Addresses: good},
+			{ID: "b", MAC: mac("52:54:00:00:00:02"), Addresses: good},
+		}}, testLinks, []string{"b.addresses[0]", "also on a"}, ErrDupAddress},
+		{"two NICs without MAC or name", Config{NICs: []NIC{{ID: "a", DHCP4: true}, {ID: "b", DHCP4: true}}}, testLinks, []string{"a.mac", "b.mac"}, nil},
+		{"VLAN on nothing", Config{NICs: []NIC{{ID: "v", Kind: VLAN, Link: "x", VLANID: 5000, DHCP4: true}}}, testLinks, []string{"v.link", "v.id"}, ErrBadVLAN},
+		{"all problems at once", one(NIC{Addresses: []netip.Prefix{pfx("0.0.0.0/8")}, Gateway4: ip("fd00::1"), DNS: []netip.Addr{ip("224.0.0.1")}}),
+			testLinks, []string{"nic0.addresses[0]", "nic0.gateway4", "nic0.dns[0]"}, ErrBadAddress},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ops, err := Plan(tt.cfg, tt.links)
+			ops, _, err := Plan(tt.cfg, Current{Links: tt.links}, Applied{})
 			if err == nil {
 				t.Fatalf("Plan() = %v, want error", ops2text(ops))
 			}
 			if ops != nil {
 				t.Errorf("Plan() returned ops %v with an error", ops2text(ops))
 			}
-			if !errors.Is(err, tt.wantIs) {
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("Plan() error = %v, want errors.Is %v", err, tt.wantIs)
 			}
-			for _, f := range tt.wantField {
-				if !strings.Contains(err.Error(), f+": ") {
-					t.Errorf("Plan() error = %q, want it to name field %q", err, f)
+			for _, f := range tt.want {
+				if !strings.Contains(err.Error(), f) {
+					t.Errorf("Plan() error = %q, want it to name %q", err, f)
 				}
 			}
 		})
@@ -125,10 +212,30 @@ func TestPlanErrors(t *testing.T) {
 }
 
 func TestResolvConf(t *testing.T) {
-	got := string(ResolvConf([]netip.Addr{netip.MustParseAddr("10.0.2.3"), netip.MustParseAddr("fd00::53")}))
-	for _, want := range []string{"nameserver 10.0.2.3\n", "nameserver fd00::53\n"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("ResolvConf() = %q, want it to contain %q", got, want)
+	dns := []netip.Addr{ip("10.0.2.3"), ip("fd00::53")}
+	got := ResolvConf(dns, []string{"example.com", "corp"})
+	gd, gs := ParseResolvConf(got)
+	if diff := cmp.Diff([]string{"10.0.2.3", "fd00::53", "example.com", "corp"}, append(addrStrings(gd), gs...)); diff != "" {
+		t.Errorf("ParseResolvConf(ResolvConf()) mismatch (-want +got):\n%s\n%s", diff, got)
+	}
+	rd, rs := parseResolvedConf(ResolvedConf(dns, []string{"example.com"}))
+	if diff := cmp.Diff([]string{"10.0.2.3", "fd00::53", "example.com"}, append(addrStrings(rd), rs...)); diff != "" {
+		t.Errorf("parseResolvedConf(ResolvedConf()) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func addrStrings(a []netip.Addr) []string {
+	var s []string
+	for _, x := range a {
+		s = append(s, x.String())
+	}
+	return s
+}
+
+func TestFieldErrorBase(t *testing.T) {
+	for in, want := range map[string]string{"routes[0].via": "routes.via", "mac": "mac", "addresses[12]": "addresses"} {
+		if got := (&FieldError{Field: in}).BaseField(); got != want {
+			t.Errorf("BaseField(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

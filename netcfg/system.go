@@ -2,9 +2,9 @@ package netcfg
 
 import "context"
 
-// System is the machine's network as the agent sees it: the links it has,
+// System is the machine's network as the agent sees it: its current state,
 // and a way to apply a plan.
 type System interface {
-	Links() ([]Link, error)
+	Current() (Current, error)
 	Apply(ctx context.Context, ops []Op) error
 }

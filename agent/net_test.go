@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"encoding/base64"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/netcfg"
+)
+
+func twoNICs(t *testing.T) {
+	m1, _ := net.ParseMAC("52:54:00:12:34:56")
+	m2, _ := net.ParseMAC("52:54:00:12:34:57")
+	netLinks = []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "ens3", MAC: m1, Ethernet: true, Up: true}, {Index: 3, Name: "ens4", MAC: m2, Ethernet: true}}
+	t.Cleanup(func() { netLinks = nil })
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+const netplanTwo = `network:
+  version: 2
+  ethernets:
+    lan:
+      match: {macaddress: "52:54:00:12:34:56"}
+      addresses: [10.0.2.15/24]
+      gateway4: 10.0.2.2
+      nameservers: {addresses: [10.0.2.3]}
+    wan:
+      match: {macaddress: "52:54:00:12:34:57"}
+      dhcp4: yes
+`
+
+// TestNetworkInputs boots with each input format and checks the live ops
+// and the persistent config written for the image's network manager.
+func TestNetworkInputs(t *testing.T) {
+	tests := []struct {
+		name    string
+		props   []string
+		manager string // a file that makes DetectManager pick a manager
+		wantOps []string
+		file    string // persistent file expected
+		fileHas string
+	}{
+		{"network-config netplan v2", []string{"network-config", b64(netplanTwo)}, "usr/lib/systemd/systemd-networkd",
+			[]string{"addr replace 10.0.2.15/24 dev ens3", "route replace default via 10.0.2.2 dev ens3", "link set ens4 up", "dhcp4 dev ens4", "dns set 10.0.2.3"},
+			"etc/systemd/network/10-ovfinit-ens4.network", "DHCP=ipv4"},
+		{"network-config cloud-init v1", []string{"network-config", b64("version: 1\nconfig:\n- type: physical\n  name: x\n  mac_address: '52:54:00:12:34:57'\n  subnets:\n  - type: static\n    address: 192.168.5.5/24\n    gateway: 192.168.5.1\n")}, "usr/sbin/netplan",
+			[]string{"link set ens4 up", "addr replace 192.168.5.5/24 dev ens4", "route replace default via 192.168.5.1 dev ens4"},
+			"etc/netplan/90-ovfinit.yaml", `macaddress: "52:54:00:12:34:57"`},
+		{"per-NIC properties", []string{"ovfinit.net.0.mac", "52:54:00:12:34:56", "ovfinit.net.0.address", "10.0.2.15/24, fd00::5/64", "ovfinit.net.0.routes", "10.8.0.0/16 via 10.0.2.9 metric 7",
+			"ovfinit.net.1.mac", "52:54:00:12:34:57", "ovfinit.net.1.dhcp4", "yes", "ovfinit.net.1.mtu", "9000"}, "usr/sbin/NetworkManager",
+			[]string{"addr replace 10.0.2.15/24 dev ens3", "addr replace fd00::5/64 dev ens3", "route replace 10.8.0.0/16 via 10.0.2.9 dev ens3 metric 7", "link set ens4 mtu 9000", "link set ens4 up", "dhcp4 dev ens4"},
+			"etc/NetworkManager/system-connections/ovfinit-ens4.nmconnection", "method=auto"},
+		{"VMware-style", []string{"vami.ip0.myvm", "10.0.2.15", "vami.netmask0.myvm", "255.255.255.0", "vami.gateway.myvm", "10.0.2.2", "vami.DNS.myvm", "10.0.2.3,10.0.2.4", "searchpath", "corp"}, "etc/sysconfig/network-scripts/x",
+			[]string{"link set eth0 up", "addr replace 10.0.2.15/24 dev eth0", "route replace default via 10.0.2.2 dev eth0", "dns set 10.0.2.3 10.0.2.4 search corp"},
+			"etc/sysconfig/network-scripts/ifcfg-eth0", "IPADDR0=10.0.2.15"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name != "VMware-style" {
+				twoNICs(t)
+			}
+			m := newMachine(t)
+			m.touch(tt.manager)
+			_, _, err := m.boot(envXML(append([]string{"instance-id", "i-1"}, tt.props...)...))
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if diff := cmp.Diff(tt.wantOps, m.net.applied); diff != "" {
+				t.Errorf("network ops (-want +got):\n%s", diff)
+			}
+			if got := m.read(tt.file); !strings.Contains(got, tt.fileHas) {
+				t.Errorf("%s = %q, want it to contain %q", tt.file, got, tt.fileHas)
+			}
+			if !m.exists("var/lib/ovfinit/" + netAppliedFile) {
+				t.Errorf("%s not saved", netAppliedFile)
+			}
+		})
+	}
+}
+
+// TestNetworkBadInput: each problem is an error naming the property (and
+// YAML line), a failed event with retry=false, and no change at all.
+func TestNetworkBadInput(t *testing.T) {
+	cb := []string{"ovfinit.callback.url", "http://127.0.0.1:9/events"}
+	tests := []struct {
+		name    string
+		props   []string
+		wantErr []string
+	}{
+		{"invalid CIDR", []string{"ovfinit.net.1.mac", "52:54:00:12:34:57", "ovfinit.net.1.address", "10.0.0.1/33"}, []string{"property ovfinit.net.1.address", "10.0.0.1/33"}},
+		{"gateway outside every subnet", []string{"ovfinit.net.0.mac", "52:54:00:12:34:56", "ovfinit.net.0.address", "10.0.2.15/24", "ovfinit.net.0.gateway", "10.1.1.1"}, []string{"property ovfinit.net.0.gateway", "outside 10.0.2.0/24"}},
+		{"MAC matching no NIC", []string{"ovfinit.net.2.mac", "00:11:22:33:44:55", "ovfinit.net.2.dhcp4", "true"}, []string{"property ovfinit.net.2.mac", "no network interface has this MAC"}},
+		{"duplicate addresses", []string{"ovfinit.net.0.mac", "52:54:00:12:34:56", "ovfinit.net.0.address", "10.0.2.15/24", "ovfinit.net.1.mac", "52:54:00:12:34:57", "ovfinit.net.1.address", "10.0.2.15/24"},
+			[]string{"property ovfinit.net.1.address", "address configured twice"}},
+		{"unknown YAML key", []string{"network-config", b64("version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    gatway4: 10.0.0.1\n")}, []string{"property network-config", "line 5", "gatway4"}},
+		{"YAML value error names the line", []string{"network-config", b64(strings.Replace(netplanTwo, "gateway4: 10.0.2.2", "gateway4: 10.7.0.1", 1))}, []string{"property network-config", "YAML line 7", "outside 10.0.2.0/24"}},
+		{"two inputs", []string{"network-config", b64(netplanTwo), "ovfinit.net.address", "10.0.2.15/24"}, []string{"network configured twice"}},
+		{"bad route", []string{"ovfinit.net.address", "10.0.2.15/24", "ovfinit.net.0.routes", "10.8.0.0/16 through 10.0.2.1"}, []string{"property ovfinit.net.0.routes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			twoNICs(t)
+			m := newMachine(t)
+			m.touch("usr/lib/systemd/systemd-networkd")
+			_, ev, err := m.boot(envXML(append(append([]string{}, cb...), tt.props...)...))
+			if err == nil {
+				t.Fatalf("Run() = nil, want an error")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Run() error = %q, want it to mention %q", err, w)
+				}
+			}
+			last := ev.events[len(ev.events)-1]
+			if last.Type != callback.TypeFailed || last.Data.Step != "validate" || *last.Data.Retry {
+				t.Errorf("last event = %s step %q retry %v, want failed at validate with retry=false", last.Type, last.Data.Step, *last.Data.Retry)
+			}
+			if len(m.net.applied) > 0 || m.exists("etc/systemd/network") || m.exists("etc/resolv.conf") {
+				t.Errorf("changes after a failed validation: ops %v, networkd dir %v", m.net.applied, m.exists("etc/systemd/network"))
+			}
+		})
+	}
+}
+
+// touch creates an empty executable file under the machine's root.
+func (m *machine) touch(path string) {
+	p := filepath.Join(m.root, path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		m.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, nil, 0o755); err != nil {
+		m.t.Fatal(err)
+	}
+}

@@ -1,0 +1,83 @@
+//go:build freebsd
+
+package netcfg
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// FreeBSD applies plans with ifconfig(8) and route(8) through Run, and
+// writes /etc/resolv.conf under Root. Persistence is the rc.conf renderer.
+type FreeBSD struct {
+	Root string
+	Run  Runner
+}
+
+// NewSystem returns the live system's network, writing files under root.
+func NewSystem(root string) (System, error) {
+	return &FreeBSD{Root: root, Run: ExecRunner(nil)}, nil
+}
+
+// Current reads the interfaces and their addresses with the standard
+// library; routes are not read, so route ops are always planned (route add
+// of an existing route is reported and ignored).
+func (s *FreeBSD) Current() (Current, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return Current{}, fmt.Errorf("listing network interfaces: %w", err)
+	}
+	var cur Current
+	for _, i := range ifs {
+		l := Link{Index: i.Index, Name: i.Name, MAC: i.HardwareAddr, MTU: i.MTU,
+			Up:       i.Flags&net.FlagUp != 0,
+			Ethernet: len(i.HardwareAddr) == 6 && i.Flags&net.FlagLoopback == 0}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if p, ok := prefixOfStd(n); ok && !p.Addr().IsLinkLocalUnicast() {
+					l.Addrs = append(l.Addrs, p)
+				}
+			}
+		}
+		cur.Links = append(cur.Links, l)
+	}
+	b, _ := os.ReadFile(fsutil.Join(s.Root, "/etc/resolv.conf"))
+	cur.DNS, cur.Search = ParseResolvConf(b)
+	return cur, nil
+}
+
+func prefixOfStd(n *net.IPNet) (netip.Prefix, bool) {
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}
+
+// Apply runs the ops' commands in order and writes resolv.conf.
+func (s *FreeBSD) Apply(ctx context.Context, ops []Op) error {
+	cmds, err := FreeBSDCommands(ops)
+	if err != nil {
+		return err
+	}
+	for _, c := range cmds {
+		if err := s.Run(ctx, c[0], c[1:]...); err != nil {
+			return err
+		}
+	}
+	for _, o := range ops {
+		if o.Kind == OpDNS {
+			if err := fsutil.WriteFile(fsutil.Join(s.Root, "/etc/resolv.conf"), ResolvConf(o.DNS, o.Search), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

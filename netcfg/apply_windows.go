@@ -1,0 +1,169 @@
+//go:build windows
+
+package netcfg
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+
+	"golang.org/x/sys/windows"
+	"golang.zx2c4.com/wireguard/windows/tunnel/winipcfg"
+)
+
+// Windows applies plans through the IP Helper API (winipcfg); switching an
+// interface on or off DHCP and bringing it up use netsh through Run, as the
+// IP Helper API has no call for them.
+type Windows struct {
+	Run Runner
+}
+
+// NewSystem returns the live system's network. root is unused: Windows
+// keeps its network settings in the registry, which the API writes.
+func NewSystem(root string) (System, error) {
+	return &Windows{Run: ExecRunner(nil)}, nil
+}
+
+// Current lists the interfaces and their addresses.
+func (s *Windows) Current() (Current, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return Current{}, fmt.Errorf("listing network interfaces: %w", err)
+	}
+	var cur Current
+	for _, i := range ifs {
+		l := Link{Index: i.Index, Name: i.Name, MAC: i.HardwareAddr, MTU: i.MTU,
+			Up:       i.Flags&net.FlagUp != 0,
+			Ethernet: len(i.HardwareAddr) == 6 && i.Flags&net.FlagLoopback == 0}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ad, ok := netip.AddrFromSlice(n.IP); ok && !ad.Unmap().IsLinkLocalUnicast() {
+					ones, _ := n.Mask.Size()
+					l.Addrs = append(l.Addrs, netip.PrefixFrom(ad.Unmap(), ones))
+				}
+			}
+		}
+		cur.Links = append(cur.Links, l)
+	}
+	return cur, nil
+}
+
+// Apply runs the ops through the IP Helper API.
+func (s *Windows) Apply(ctx context.Context, ops []Op) error {
+	cur, err := s.Current()
+	if err != nil {
+		return err
+	}
+	return ApplyWindows(ctx, &winAPI{ctx: ctx, run: s.Run}, cur.Links, ops)
+}
+
+type winAPI struct {
+	ctx context.Context
+	run Runner
+}
+
+func luid(i int) (winipcfg.LUID, error) { return winipcfg.LUIDFromIndex(uint32(i)) }
+
+func family(v6 bool) winipcfg.AddressFamily {
+	if v6 {
+		return windows.AF_INET6
+	}
+	return windows.AF_INET
+}
+
+func (w *winAPI) SetUp(i int) error {
+	return w.run(w.ctx, "netsh", "interface", "set", "interface", "name="+ifName(i), "admin=enabled")
+}
+
+func (w *winAPI) SetMTU(i int, mtu int) error {
+	l, err := luid(i)
+	if err != nil {
+		return err
+	}
+	for _, v6 := range []bool{false, true} {
+		row, err := l.IPInterface(family(v6))
+		if err != nil {
+			continue // the family may be disabled on the interface
+		}
+		row.NLMTU = uint32(mtu)
+		if err := row.Set(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *winAPI) SetDHCP(i int, v6 bool) error {
+	if v6 {
+		return w.run(w.ctx, "netsh", "interface", "ipv6", "set", "interface", strconv.Itoa(i), "routerdiscovery=enabled", "managedaddress=enabled")
+	}
+	if err := w.run(w.ctx, "netsh", "interface", "ipv4", "set", "address", "name="+strconv.Itoa(i), "source=dhcp"); err != nil {
+		return err
+	}
+	return w.run(w.ctx, "netsh", "interface", "ipv4", "set", "dnsservers", "name="+strconv.Itoa(i), "source=dhcp")
+}
+
+// SetStatic switches IPv4 off DHCP by giving netsh the first static
+// address (netsh cannot switch without one); AddIPAddress then finds it
+// there. Static IPv6 addresses coexist with SLAAC, so IPv6 needs nothing.
+func (w *winAPI) SetStatic(i int, p netip.Prefix) error {
+	if p.Addr().Is6() {
+		return nil
+	}
+	mask := net.IP(net.CIDRMask(p.Bits(), 32)).String()
+	return w.run(w.ctx, "netsh", "interface", "ipv4", "set", "address", "name="+strconv.Itoa(i), "source=static", "address="+p.Addr().String(), "mask="+mask)
+}
+
+func (w *winAPI) AddIPAddress(i int, p netip.Prefix) error {
+	l, err := luid(i)
+	if err != nil {
+		return err
+	}
+	if row, err := l.IPAddress(p.Addr()); err == nil && row != nil {
+		return nil // already there
+	}
+	return l.AddIPAddress(p)
+}
+
+func (w *winAPI) DeleteIPAddress(i int, p netip.Prefix) error {
+	l, err := luid(i)
+	if err != nil {
+		return err
+	}
+	return l.DeleteIPAddress(p)
+}
+
+func (w *winAPI) AddRoute(i int, to netip.Prefix, via netip.Addr, metric uint32) error {
+	l, err := luid(i)
+	if err != nil {
+		return err
+	}
+	_ = l.DeleteRoute(to, via) // replace
+	return l.AddRoute(to, via, metric)
+}
+
+func (w *winAPI) DeleteRoute(i int, to netip.Prefix, via netip.Addr) error {
+	l, err := luid(i)
+	if err != nil {
+		return err
+	}
+	return l.DeleteRoute(to, via)
+}
+
+func (w *winAPI) SetDNS(i int, v6 bool, servers []netip.Addr, domains []string) error {
+	l, err := luid(i)
+	if err != nil {
+		return err
+	}
+	return l.SetDNS(family(v6), servers, domains)
+}
+
+func ifName(i int) string {
+	if ifc, err := net.InterfaceByIndex(i); err == nil {
+		return ifc.Name
+	}
+	return strconv.Itoa(i)
+}

@@ -1,0 +1,620 @@
+package netcfg
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// Manager is a network manager whose native configuration ovfinit writes.
+type Manager string
+
+const (
+	ManagerNone           Manager = "none" // no manager found: live only
+	ManagerNetplan        Manager = "netplan"
+	ManagerNetworkManager Manager = "networkmanager"
+	ManagerIfupdown       Manager = "ifupdown"
+	ManagerNetworkd       Manager = "networkd"
+	ManagerIfcfg          Manager = "ifcfg"
+	ManagerRCConf         Manager = "rc.conf" // FreeBSD
+)
+
+// DetectManager says which network manager the image under root uses,
+// looking in this order: netplan (it drives networkd or NetworkManager
+// itself), NetworkManager, ifupdown (/etc/network/interfaces with an ifup),
+// systemd-networkd, RHEL network-scripts, FreeBSD rc.conf; else
+// ManagerNone.
+func DetectManager(root string) Manager {
+	exists := func(paths ...string) bool {
+		for _, p := range paths {
+			if _, err := os.Stat(fsutil.Join(root, p)); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case exists("/usr/sbin/netplan", "/usr/share/netplan/netplan.script", "/usr/libexec/netplan/generate", "/lib/netplan/generate"):
+		return ManagerNetplan
+	case exists("/usr/sbin/NetworkManager", "/sbin/NetworkManager"):
+		return ManagerNetworkManager
+	case exists("/etc/network/interfaces") && exists("/sbin/ifup", "/usr/sbin/ifup", "/bin/ifup"):
+		return ManagerIfupdown
+	case exists("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd"):
+		return ManagerNetworkd
+	case exists("/etc/sysconfig/network-scripts"):
+		return ManagerIfcfg
+	case exists("/etc/rc.conf") && exists("/usr/sbin/sysrc", "/etc/rc.subr"):
+		return ManagerRCConf
+	}
+	return ManagerNone
+}
+
+// File is one configuration file to write under the root.
+type File struct {
+	Path string
+	Data []byte
+	Mode fs.FileMode
+}
+
+// Render returns the manager's native configuration for c, whose NICs
+// Resolve has named. ManagerNone renders nothing.
+func Render(m Manager, c Config) ([]File, error) {
+	switch m {
+	case ManagerNone:
+		return nil, nil
+	case ManagerNetworkd:
+		return renderNetworkd(c), nil
+	case ManagerNetplan:
+		return renderNetplan(c), nil
+	case ManagerNetworkManager:
+		return renderNM(c), nil
+	case ManagerIfupdown:
+		return renderIfupdown(c), nil
+	case ManagerIfcfg:
+		return renderIfcfg(c), nil
+	case ManagerRCConf:
+		return renderRCConf(c), nil
+	}
+	return nil, fmt.Errorf("unknown network manager %q", m)
+}
+
+const header = "# Written by ovfinit from the OVF environment; changes are lost at the next boot.\n"
+
+func idName(c Config, id string) string {
+	for _, n := range c.NICs {
+		if n.ID == id {
+			return n.Name
+		}
+	}
+	return id
+}
+
+func split(as []netip.Prefix) (v4, v6 []netip.Prefix) {
+	for _, a := range as {
+		if a.Addr().Is4() {
+			v4 = append(v4, a)
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	return v4, v6
+}
+
+func joinAddrs(as []netip.Addr, sep string) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, sep)
+}
+
+// --- systemd-networkd ---
+
+func renderNetworkd(c Config) []File {
+	var files []File
+	dns, search := MachineDNS(c)
+	for i, n := range c.NICs {
+		var b bytes.Buffer
+		b.WriteString(header)
+		b.WriteString("[Match]\n")
+		if n.KindOf() == Ethernet && n.MAC != nil {
+			fmt.Fprintf(&b, "MACAddress=%s\n", n.MAC)
+			b.WriteString("Type=ether\n")
+		} else {
+			fmt.Fprintf(&b, "Name=%s\n", n.Name)
+		}
+		if n.MTU != 0 {
+			fmt.Fprintf(&b, "\n[Link]\nMTUBytes=%d\n", n.MTU)
+		}
+		b.WriteString("\n[Network]\n")
+		dhcp := "no"
+		switch {
+		case n.DHCP4 && n.DHCP6:
+			dhcp = "yes"
+		case n.DHCP4:
+			dhcp = "ipv4"
+		case n.DHCP6:
+			dhcp = "ipv6"
+		}
+		fmt.Fprintf(&b, "DHCP=%s\n", dhcp)
+		for _, a := range n.Addresses {
+			fmt.Fprintf(&b, "Address=%s\n", a)
+		}
+		for _, g := range []netip.Addr{n.Gateway4, n.Gateway6} {
+			if g.IsValid() {
+				fmt.Fprintf(&b, "Gateway=%s\n", g)
+			}
+		}
+		if i == 0 && len(dns) > 0 {
+			fmt.Fprintf(&b, "DNS=%s\n", joinAddrs(dns, " "))
+		}
+		if i == 0 && len(search) > 0 {
+			fmt.Fprintf(&b, "Domains=%s\n", strings.Join(search, " "))
+		}
+		for _, v := range c.NICs {
+			if v.KindOf() == VLAN && v.Link == n.ID {
+				fmt.Fprintf(&b, "VLAN=%s\n", v.Name)
+			}
+			if v.KindOf() == Bond && contains(v.Members, n.ID) {
+				fmt.Fprintf(&b, "Bond=%s\n", v.Name)
+			}
+		}
+		for _, r := range n.Routes {
+			fmt.Fprintf(&b, "\n[Route]\nDestination=%s\n", r.To)
+			if r.Via.IsValid() {
+				fmt.Fprintf(&b, "Gateway=%s\n", r.Via)
+			}
+			if r.Metric != 0 {
+				fmt.Fprintf(&b, "Metric=%d\n", r.Metric)
+			}
+		}
+		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", n.Name)
+		files = append(files, File{Path: base + ".network", Data: b.Bytes(), Mode: 0o644})
+		if n.KindOf() != Ethernet {
+			var d bytes.Buffer
+			d.WriteString(header)
+			fmt.Fprintf(&d, "[NetDev]\nName=%s\nKind=%s\n", n.Name, n.KindOf())
+			if n.KindOf() == VLAN {
+				fmt.Fprintf(&d, "\n[VLAN]\nId=%d\n", n.VLANID)
+			} else if n.BondMode != "" {
+				fmt.Fprintf(&d, "\n[Bond]\nMode=%s\n", n.BondMode)
+			}
+			files = append(files, File{Path: base + ".netdev", Data: d.Bytes(), Mode: 0o644})
+		}
+	}
+	return files
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// --- netplan ---
+
+func renderNetplan(c Config) []File {
+	var b bytes.Buffer
+	b.WriteString(header)
+	b.WriteString("network:\n  version: 2\n")
+	for _, sec := range []struct {
+		key  string
+		kind Kind
+	}{{"ethernets", Ethernet}, {"bonds", Bond}, {"vlans", VLAN}} {
+		first := true
+		for _, n := range c.NICs {
+			if n.KindOf() != sec.kind {
+				continue
+			}
+			if first {
+				fmt.Fprintf(&b, "  %s:\n", sec.key)
+				first = false
+			}
+			fmt.Fprintf(&b, "    %s:\n", n.Name)
+			if n.KindOf() == Ethernet {
+				if n.MAC != nil {
+					fmt.Fprintf(&b, "      match:\n        macaddress: %q\n      set-name: %s\n", n.MAC.String(), n.Name)
+				} else {
+					fmt.Fprintf(&b, "      match:\n        name: %s\n", n.Name)
+				}
+			}
+			if n.KindOf() == VLAN {
+				fmt.Fprintf(&b, "      id: %d\n      link: %s\n", n.VLANID, idName(c, n.Link))
+			}
+			if n.KindOf() == Bond {
+				names := make([]string, len(n.Members))
+				for i, m := range n.Members {
+					names[i] = idName(c, m)
+				}
+				fmt.Fprintf(&b, "      interfaces: [%s]\n", strings.Join(names, ", "))
+				if n.BondMode != "" {
+					fmt.Fprintf(&b, "      parameters:\n        mode: %s\n", n.BondMode)
+				}
+			}
+			fmt.Fprintf(&b, "      dhcp4: %v\n      dhcp6: %v\n", n.DHCP4, n.DHCP6)
+			if n.MTU != 0 {
+				fmt.Fprintf(&b, "      mtu: %d\n", n.MTU)
+			}
+			if len(n.Addresses) > 0 {
+				b.WriteString("      addresses:\n")
+				for _, a := range n.Addresses {
+					fmt.Fprintf(&b, "        - %q\n", a.String())
+				}
+			}
+			if rs := n.AllRoutes(); len(rs) > 0 {
+				b.WriteString("      routes:\n")
+				for _, r := range rs {
+					to := r.To.String()
+					if r.To.Bits() == 0 {
+						to = "default"
+					}
+					fmt.Fprintf(&b, "        - to: %q\n", to)
+					if r.Via.IsValid() {
+						fmt.Fprintf(&b, "          via: %q\n", r.Via.String())
+					}
+					if r.Metric != 0 {
+						fmt.Fprintf(&b, "          metric: %d\n", r.Metric)
+					}
+				}
+			}
+			dns, search := n.DNS, n.Search
+			if n.ID == c.NICs[0].ID {
+				dns, search = MachineDNS(Config{DNS: c.DNS, Search: c.Search, NICs: []NIC{n}})
+			}
+			if len(dns)+len(search) > 0 {
+				b.WriteString("      nameservers:\n")
+				if len(dns) > 0 {
+					fmt.Fprintf(&b, "        addresses: [%s]\n", joinAddrs(dns, ", "))
+				}
+				if len(search) > 0 {
+					fmt.Fprintf(&b, "        search: [%s]\n", strings.Join(search, ", "))
+				}
+			}
+		}
+	}
+	return []File{{Path: "/etc/netplan/90-ovfinit.yaml", Data: b.Bytes(), Mode: 0o600}}
+}
+
+// --- NetworkManager keyfiles ---
+
+func renderNM(c Config) []File {
+	var files []File
+	dns, search := MachineDNS(c)
+	for i, n := range c.NICs {
+		var b bytes.Buffer
+		b.WriteString(header)
+		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond"}[n.KindOf()]
+		fmt.Fprintf(&b, "[connection]\nid=ovfinit-%s\nuuid=%s\ntype=%s\ninterface-name=%s\nautoconnect=true\nautoconnect-priority=100\n", n.Name, nmUUID(n.Name), typ, n.Name)
+		master := ""
+		for _, v := range c.NICs {
+			if v.KindOf() == Bond && contains(v.Members, n.ID) {
+				master = v.Name
+			}
+		}
+		if master != "" {
+			fmt.Fprintf(&b, "master=%s\nslave-type=bond\n", master)
+		}
+		if n.KindOf() == Ethernet {
+			b.WriteString("\n[ethernet]\n")
+			if n.MAC != nil {
+				fmt.Fprintf(&b, "mac-address=%s\n", strings.ToUpper(n.MAC.String()))
+			}
+			if n.MTU != 0 {
+				fmt.Fprintf(&b, "mtu=%d\n", n.MTU)
+			}
+		}
+		if n.KindOf() == VLAN {
+			fmt.Fprintf(&b, "\n[vlan]\nparent=%s\nid=%d\n", idName(c, n.Link), n.VLANID)
+		}
+		if n.KindOf() == Bond {
+			mode := n.BondMode
+			if mode == "" {
+				mode = "balance-rr"
+			}
+			fmt.Fprintf(&b, "\n[bond]\nmode=%s\n", mode)
+		}
+		if master == "" {
+			v4, v6 := split(n.Addresses)
+			for _, fam := range []struct {
+				name  string
+				dhcp  bool
+				addrs []netip.Prefix
+				gw    netip.Addr
+				six   bool
+			}{{"ipv4", n.DHCP4, v4, n.Gateway4, false}, {"ipv6", n.DHCP6, v6, n.Gateway6, true}} {
+				fmt.Fprintf(&b, "\n[%s]\n", fam.name)
+				method := "disabled"
+				if fam.six {
+					method = "ignore"
+				}
+				if len(fam.addrs) > 0 {
+					method = "manual"
+				}
+				if fam.dhcp {
+					method = "auto"
+				}
+				fmt.Fprintf(&b, "method=%s\n", method)
+				for k, a := range fam.addrs {
+					fmt.Fprintf(&b, "address%d=%s\n", k+1, a)
+				}
+				if fam.gw.IsValid() {
+					fmt.Fprintf(&b, "gateway=%s\n", fam.gw)
+				}
+				k := 0
+				for _, r := range n.Routes {
+					if r.To.Addr().Is6() != fam.six {
+						continue
+					}
+					k++
+					fmt.Fprintf(&b, "route%d=%s", k, r.To)
+					if r.Via.IsValid() || r.Metric != 0 {
+						via := r.Via.String()
+						if !r.Via.IsValid() {
+							via = map[bool]string{false: "0.0.0.0", true: "::"}[fam.six]
+						}
+						fmt.Fprintf(&b, ",%s", via)
+					}
+					if r.Metric != 0 {
+						fmt.Fprintf(&b, ",%d", r.Metric)
+					}
+					b.WriteString("\n")
+				}
+				var fd []netip.Addr
+				src := n.DNS
+				if i == 0 {
+					src = dns
+				}
+				for _, d := range src {
+					if d.Is6() == fam.six {
+						fd = append(fd, d)
+					}
+				}
+				if len(fd) > 0 {
+					fmt.Fprintf(&b, "dns=%s;\n", joinAddrs(fd, ";"))
+				}
+				ss := n.Search
+				if i == 0 {
+					ss = search
+				}
+				if len(ss) > 0 && !fam.six {
+					fmt.Fprintf(&b, "dns-search=%s;\n", strings.Join(ss, ";"))
+				}
+			}
+		}
+		files = append(files, File{Path: "/etc/NetworkManager/system-connections/ovfinit-" + n.Name + ".nmconnection", Data: b.Bytes(), Mode: 0o600})
+	}
+	return files
+}
+
+// nmUUID is a stable UUID for a connection, so that rewriting the file at
+// every boot keeps NetworkManager's idea of it.
+func nmUUID(name string) string {
+	// FNV-1a, spread over 16 bytes: stable and dependency-free; NM needs a
+	// well-formed UUID, not a random one.
+	var h uint64 = 14695981039346656037
+	var out [16]byte
+	for i := range out {
+		for _, c := range []byte(name) {
+			h ^= uint64(c)
+			h *= 1099511628211
+		}
+		h ^= uint64(i)
+		h *= 1099511628211
+		out[i] = byte(h >> 32)
+	}
+	out[6] = out[6]&0x0f | 0x50
+	out[8] = out[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", out[0:4], out[4:6], out[6:8], out[8:10], out[10:16])
+}
+
+// --- ifupdown ---
+
+func renderIfupdown(c Config) []File {
+	var b bytes.Buffer
+	b.WriteString(header)
+	dns, search := MachineDNS(c)
+	for i, n := range c.NICs {
+		fmt.Fprintf(&b, "\nauto %s\n", n.Name)
+		v4, v6 := split(n.Addresses)
+		master := ""
+		for _, v := range c.NICs {
+			if v.KindOf() == Bond && contains(v.Members, n.ID) {
+				master = v.Name
+			}
+		}
+		method4 := "manual"
+		if n.DHCP4 {
+			method4 = "dhcp"
+		} else if len(v4) > 0 {
+			method4 = "static"
+		}
+		fmt.Fprintf(&b, "iface %s inet %s\n", n.Name, method4)
+		if master != "" {
+			fmt.Fprintf(&b, "    bond-master %s\n", master)
+		}
+		if n.KindOf() == VLAN {
+			fmt.Fprintf(&b, "    vlan-raw-device %s\n", idName(c, n.Link))
+		}
+		if n.KindOf() == Bond {
+			names := make([]string, len(n.Members))
+			for k, m := range n.Members {
+				names[k] = idName(c, m)
+			}
+			fmt.Fprintf(&b, "    bond-slaves %s\n", strings.Join(names, " "))
+			if n.BondMode != "" {
+				fmt.Fprintf(&b, "    bond-mode %s\n", n.BondMode)
+			}
+		}
+		if n.MTU != 0 {
+			fmt.Fprintf(&b, "    mtu %d\n", n.MTU)
+		}
+		if method4 == "static" {
+			fmt.Fprintf(&b, "    address %s\n", v4[0])
+			if n.Gateway4.IsValid() {
+				fmt.Fprintf(&b, "    gateway %s\n", n.Gateway4)
+			}
+			for _, a := range v4[1:] {
+				fmt.Fprintf(&b, "    up ip addr add %s dev %s\n", a, n.Name)
+			}
+		}
+		for _, r := range n.Routes {
+			if r.To.Addr().Is4() {
+				fmt.Fprintf(&b, "    up ip route replace %s\n", routeArgs(r, n.Name))
+			}
+		}
+		if i == 0 && len(dns) > 0 {
+			fmt.Fprintf(&b, "    dns-nameservers %s\n", joinAddrs(dns, " "))
+		}
+		if i == 0 && len(search) > 0 {
+			fmt.Fprintf(&b, "    dns-search %s\n", strings.Join(search, " "))
+		}
+		if n.DHCP6 || len(v6) > 0 {
+			method6 := "auto"
+			if len(v6) > 0 && !n.DHCP6 {
+				method6 = "static"
+			}
+			fmt.Fprintf(&b, "iface %s inet6 %s\n", n.Name, method6)
+			if method6 == "static" {
+				fmt.Fprintf(&b, "    address %s\n", v6[0])
+				if n.Gateway6.IsValid() {
+					fmt.Fprintf(&b, "    gateway %s\n", n.Gateway6)
+				}
+				for _, a := range v6[1:] {
+					fmt.Fprintf(&b, "    up ip -6 addr add %s dev %s\n", a, n.Name)
+				}
+			} else if n.DHCP6 {
+				b.WriteString("    dhcp 1\n")
+			}
+			for _, r := range n.Routes {
+				if r.To.Addr().Is6() {
+					fmt.Fprintf(&b, "    up ip -6 route replace %s\n", routeArgs(r, n.Name))
+				}
+			}
+		}
+	}
+	return []File{{Path: "/etc/network/interfaces.d/50-ovfinit", Data: b.Bytes(), Mode: 0o644}}
+}
+
+func routeArgs(r Route, dev string) string {
+	s := r.To.String()
+	if r.Via.IsValid() {
+		s += " via " + r.Via.String()
+	}
+	s += " dev " + dev
+	if r.Metric != 0 {
+		s += fmt.Sprintf(" metric %d", r.Metric)
+	}
+	return s
+}
+
+// --- RHEL ifcfg ---
+
+func renderIfcfg(c Config) []File {
+	var files []File
+	dns, search := MachineDNS(c)
+	for i, n := range c.NICs {
+		var b bytes.Buffer
+		b.WriteString(header)
+		kv := func(k string, v any) { fmt.Fprintf(&b, "%s=%v\n", k, v) }
+		kv("DEVICE", n.Name)
+		kv("NAME", "ovfinit-"+n.Name)
+		kv("ONBOOT", "yes")
+		master := ""
+		for _, v := range c.NICs {
+			if v.KindOf() == Bond && contains(v.Members, n.ID) {
+				master = v.Name
+			}
+		}
+		switch n.KindOf() {
+		case Ethernet:
+			kv("TYPE", "Ethernet")
+			if n.MAC != nil {
+				kv("HWADDR", n.MAC)
+			}
+		case VLAN:
+			kv("VLAN", "yes")
+			kv("PHYSDEV", idName(c, n.Link))
+			kv("VLAN_ID", n.VLANID)
+		case Bond:
+			kv("TYPE", "Bond")
+			kv("BONDING_MASTER", "yes")
+			if n.BondMode != "" {
+				kv("BONDING_OPTS", fmt.Sprintf("%q", "mode="+n.BondMode))
+			}
+		}
+		if master != "" {
+			kv("MASTER", master)
+			kv("SLAVE", "yes")
+		}
+		boot := "none"
+		if n.DHCP4 {
+			boot = "dhcp"
+		}
+		kv("BOOTPROTO", boot)
+		if n.MTU != 0 {
+			kv("MTU", n.MTU)
+		}
+		v4, v6 := split(n.Addresses)
+		for k, a := range v4 {
+			kv(fmt.Sprintf("IPADDR%d", k), a.Addr())
+			kv(fmt.Sprintf("PREFIX%d", k), a.Bits())
+		}
+		if n.Gateway4.IsValid() {
+			kv("GATEWAY", n.Gateway4)
+		}
+		if n.DHCP6 || len(v6) > 0 {
+			kv("IPV6INIT", "yes")
+			if n.DHCP6 {
+				kv("DHCPV6C", "yes")
+			}
+			if len(v6) > 0 {
+				kv("IPV6ADDR", v6[0])
+			}
+			if len(v6) > 1 {
+				s := make([]string, len(v6)-1)
+				for k, a := range v6[1:] {
+					s[k] = a.String()
+				}
+				kv("IPV6ADDR_SECONDARIES", fmt.Sprintf("%q", strings.Join(s, " ")))
+			}
+			if n.Gateway6.IsValid() {
+				kv("IPV6_DEFAULTGW", n.Gateway6)
+			}
+		}
+		src, ss := n.DNS, n.Search
+		if i == 0 {
+			src, ss = dns, search
+		}
+		for k, d := range src {
+			kv(fmt.Sprintf("DNS%d", k+1), d)
+		}
+		if len(ss) > 0 {
+			kv("DOMAIN", fmt.Sprintf("%q", strings.Join(ss, " ")))
+		}
+		files = append(files, File{Path: "/etc/sysconfig/network-scripts/ifcfg-" + n.Name, Data: b.Bytes(), Mode: 0o644})
+		var r4, r6 bytes.Buffer
+		for _, r := range n.Routes {
+			w := &r4
+			if r.To.Addr().Is6() {
+				w = &r6
+			}
+			fmt.Fprintf(w, "%s\n", routeArgs(r, n.Name))
+		}
+		if r4.Len() > 0 {
+			files = append(files, File{Path: "/etc/sysconfig/network-scripts/route-" + n.Name, Data: append([]byte(header), r4.Bytes()...), Mode: 0o644})
+		}
+		if r6.Len() > 0 {
+			files = append(files, File{Path: "/etc/sysconfig/network-scripts/route6-" + n.Name, Data: append([]byte(header), r6.Bytes()...), Mode: 0o644})
+		}
+	}
+	return files
+}
