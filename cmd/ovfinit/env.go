@@ -192,7 +192,9 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 				}
 			}
 			// This machine is not the guest: the NICs are not checked.
-			_, err = agent.BuildPlan(env, func() ([]netcfg.Link, error) { return nil, errLinksNotChecked })
+			_, err = agent.BuildPlan(env, func() (netcfg.Current, netcfg.Applied, error) {
+				return netcfg.Current{}, netcfg.Applied{}, errLinksNotChecked
+			})
 			var errs []error
 			for _, e := range unjoinErr(err) {
 				if e != nil && !errors.Is(e, errLinksNotChecked) {
