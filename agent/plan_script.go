@@ -12,7 +12,7 @@ func planScript(r *propReader, p *Plan) {
 		src, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
 			r.bad(PropScript, fmt.Errorf("not base64: %v", err))
-		} else if err := scripts.Check(PropScript, src); err != nil {
+		} else if err := scripts.Check(PropScript, src, scripts.Dialect{}); err != nil {
 			r.bad(PropScript, err)
 		} else {
 			p.Script = src

@@ -11,7 +11,7 @@ func runScript(ctx context.Context, e *Env) error {
 	if e.Plan.Script == nil {
 		return skip("no %s property", PropScript)
 	}
-	err := scripts.Run(ctx, PropScript, e.Plan.Script, scripts.Env{Property: e.OVF.Property, Root: e.Root, Log: e.Log})
+	err := scripts.Run(ctx, PropScript, e.Plan.Script, scripts.Env{OVF: e.OVF, InstanceID: e.InstanceID, Root: e.Root, Log: e.Log})
 	if err != nil {
 		var se *scripts.ScriptError
 		if errors.As(err, &se) && se.Backtrace != "" {
