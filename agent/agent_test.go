@@ -437,3 +437,6 @@ func TestHostsWith(t *testing.T) {
 		}
 	}
 }
+
+// b64 is standard base64, as properties carry scripts and network-config.
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

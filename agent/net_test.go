@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/base64"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,8 +18,6 @@ func twoNICs(t *testing.T) {
 	netLinks = []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "ens3", MAC: m1, Ethernet: true, Up: true}, {Index: 3, Name: "ens4", MAC: m2, Ethernet: true}}
 	t.Cleanup(func() { netLinks = nil })
 }
-
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 const netplanTwo = `network:
   version: 2

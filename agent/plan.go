@@ -60,7 +60,7 @@ type Plan struct {
 	SSHPort int
 
 	// Scripts.
-	Script []byte // nil: no script
+	Scripts ScriptPlan
 }
 
 // PropertyError is a problem with one property's value.

@@ -243,7 +243,7 @@ func readOwnNet(r *propReader) *netSource {
 			dst *bool
 		}{{"dhcp4", &nic.DHCP4}, {"dhcp6", &nic.DHCP6}} {
 			if v, ok := nr.get(key(f.s), f.s); ok {
-				b, err := parseBool(v)
+				b, err := ovfenv.ParseBool(v)
 				if err != nil {
 					r.bad(key(f.s), err)
 				}
@@ -351,16 +351,6 @@ func parseRoute(s string) (netcfg.Route, error) {
 		rt.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 	}
 	return rt, nil
-}
-
-func parseBool(v string) (bool, error) {
-	switch strings.ToLower(v) {
-	case "true", "yes", "1", "on":
-		return true, nil
-	case "false", "no", "0", "off":
-		return false, nil
-	}
-	return false, fmt.Errorf("want true or false, got %q", v)
 }
 
 // readVMwareNet maps VMware-style vApp properties: ipN and netmaskN

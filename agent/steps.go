@@ -14,7 +14,7 @@ func Steps() []Step {
 		{Name: "user", Freq: PerInstance, Run: createUser},
 		{Name: "host-key", Freq: PerInstance, Run: generateHostKey},
 		{Name: "sshd", Freq: PerBoot, Run: startSSH},
-		{Name: "script", Freq: PerInstance, Run: runScript},
+		{Name: "script", Freq: PerBoot, Run: runScripts}, // each script has its own frequency
 		{Name: "forget-secrets", Freq: PerBoot, Run: forgetSecrets},
 	}
 }

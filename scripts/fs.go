@@ -57,8 +57,9 @@ func readFile(root *os.Root, rel string, limit int64) ([]byte, error) {
 // writeFileAtomic replaces rel under root with data and the given mode:
 // parent directories are created 0755, the data goes to a temporary file in
 // the same directory, which is synced and renamed over rel. A reader sees
-// the old file or the new one, never a part.
-func writeFileAtomic(root *os.Root, rel string, data []byte, mode fs.FileMode) (err error) {
+// the old file or the new one, never a part. uid and gid, when not -1, set
+// the owner before the rename.
+func writeFileAtomic(root *os.Root, rel string, data []byte, mode fs.FileMode, uid, gid int) (err error) {
 	dir := filepath.Dir(rel)
 	if dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
@@ -87,6 +88,11 @@ func writeFileAtomic(root *os.Root, rel string, data []byte, mode fs.FileMode) (
 	}()
 	if _, err := f.Write(data); err != nil {
 		return err
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := f.Chown(uid, gid); err != nil {
+			return err
+		}
 	}
 	if err := f.Chmod(mode); err != nil {
 		return err

@@ -1,110 +1,520 @@
 package scripts
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
+	"math"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
 
+	"go.starlark.net/lib/json"
+	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
-// newModules returns the predeclared modules of one run.
-func newModules(env *Env, root *os.Root) starlark.StringDict {
+// builtinFunc is the signature of a Starlark builtin's Go function.
+type builtinFunc = func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)
+
+func module(name string, members starlark.StringDict) *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: name, Members: members}
+}
+
+func builtins(prefix string, fns map[string]builtinFunc) starlark.StringDict {
+	d := starlark.StringDict{}
+	for n, f := range fns {
+		d[n] = starlark.NewBuiltin(prefix+"."+n, f)
+	}
+	return d
+}
+
+// predeclaredNames are the names every script sees besides Starlark's
+// universe (len, range, str, ...). fail replaces the universe's own.
+var predeclaredNames = []string{"ovf", "host", "exec", "file", "log", "progress", "fail", "json", "time"}
+
+// newModules returns the predeclared names of one run, bound to host.
+func newModules(env *Env, host Host, info HostInfo) starlark.StringDict {
 	return starlark.StringDict{
-		"ovf":  newOVFModule(env),
-		"file": newFileModule(root),
-		"log":  newLogModule(env.Log),
+		"ovf":      newOVFModule(env),
+		"host":     newHostModule(host, info),
+		"exec":     newExecModule(host, env.Log, info.OS),
+		"file":     newFileModule(host),
+		"log":      newLogModule(env.Log),
+		"progress": starlark.NewBuiltin("progress", progressBuiltin(host, env.Log)),
+		"fail":     starlark.NewBuiltin("fail", failBuiltin),
+		"json":     json.Module,
+		"time":     starlarktime.Module,
 	}
 }
 
-// newOVFModule: ovf.property(key, default=None).
-func newOVFModule(env *Env) *starlarkstruct.Module {
-	property := func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// wrap prefixes a builtin's error with its name, the convention of every
+// builtin here.
+func wrap(b *starlark.Builtin, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", b.Name(), err)
+}
+
+// ---- ovf ----
+
+func propertyDict(props []ovfenv.Property) *starlark.Dict {
+	d := starlark.NewDict(len(props))
+	for _, p := range props {
+		_ = d.SetKey(starlark.String(p.Key), starlark.String(p.Value)) // the last one wins, as in Property
+	}
+	return d
+}
+
+func propertyFunc(name string, lookup func(string) (string, bool)) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var key string
 		var def starlark.Value = starlark.None
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "key", &key, "default?", &def); err != nil {
 			return nil, err
 		}
-		if env.Property != nil {
-			if v, ok := env.Property(key); ok {
-				return starlark.String(v), nil
-			}
+		if v, ok := lookup(key); ok {
+			return starlark.String(v), nil
 		}
 		return def, nil
-	}
-	return &starlarkstruct.Module{Name: "ovf", Members: starlark.StringDict{
-		"property": starlark.NewBuiltin("ovf.property", property),
-	}}
+	})
 }
 
-// maxReadSize bounds file.read: scripts edit configuration files, not images.
-const maxReadSize = 16 << 20
-
-// newFileModule: file.read(path), file.write(path, content, mode=0o644).
-func newFileModule(root *os.Root) *starlarkstruct.Module {
-	read := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var path string
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-			return nil, err
-		}
-		if err := threadContext(thread).Err(); err != nil {
-			return nil, err
-		}
-		rel, err := localPath(path)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Name(), err)
-		}
-		data, err := readFile(root, rel, maxReadSize)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Name(), err)
-		}
-		return starlark.String(data), nil
+// newOVFModule: ovf.property, ovf.properties, ovf.instance_id, ovf.platform,
+// ovf.entity, ovf.entities.
+func newOVFModule(env *Env) *starlarkstruct.Module {
+	o := env.OVF
+	if o == nil {
+		o = &ovfenv.Environment{}
 	}
-	write := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var path string
-		var content starlark.Value
-		mode := 0o644
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content, "mode?", &mode); err != nil {
+	var platform starlark.Value = starlark.None
+	if p := o.Platform; p != nil {
+		platform = starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"kind": starlark.String(p.Kind), "version": starlark.String(p.Version), "vendor": starlark.String(p.Vendor),
+			"locale": starlark.String(p.Locale), "timezone": starlark.String(p.Timezone),
+		})
+	}
+	entity := func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var id string
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "id", &id); err != nil {
 			return nil, err
 		}
-		var data []byte
-		switch c := content.(type) {
+		en := o.Entity(id)
+		if en == nil {
+			return starlark.None, nil
+		}
+		return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"id":       starlark.String(en.ID),
+			"property": propertyFunc("entity.property", en.Property),
+			"properties": starlark.NewBuiltin("entity.properties", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+				if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+					return nil, err
+				}
+				return propertyDict(en.Properties), nil
+			}),
+		}), nil
+	}
+	members := builtins("ovf", map[string]builtinFunc{
+		"properties": func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+				return nil, err
+			}
+			return propertyDict(o.Properties), nil
+		},
+		"entity": entity,
+		"entities": func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+				return nil, err
+			}
+			ids := make([]starlark.Value, len(o.Entities))
+			for i, en := range o.Entities {
+				ids[i] = starlark.String(en.ID)
+			}
+			return starlark.NewList(ids), nil
+		},
+	})
+	members["property"] = propertyFunc("ovf.property", o.Property)
+	members["instance_id"] = starlark.String(env.InstanceID)
+	members["platform"] = platform
+	return module("ovf", members)
+}
+
+// ---- host ----
+
+// newHostModule: host.os, host.arch, host.distro, host.version,
+// host.hostname, host.interfaces().
+func newHostModule(h Host, info HostInfo) *starlarkstruct.Module {
+	members := builtins("host", map[string]builtinFunc{
+		"interfaces": func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+				return nil, err
+			}
+			ifs, err := h.Interfaces()
+			if err != nil {
+				return nil, wrap(b, err)
+			}
+			out := make([]starlark.Value, len(ifs))
+			for i, ifc := range ifs {
+				addrs := make([]starlark.Value, len(ifc.Addresses))
+				for j, a := range ifc.Addresses {
+					addrs[j] = starlark.String(a)
+				}
+				out[i] = starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+					"name": starlark.String(ifc.Name), "mac": starlark.String(ifc.MAC),
+					"up": starlark.Bool(ifc.Up), "addresses": starlark.NewList(addrs),
+				})
+			}
+			return starlark.NewList(out), nil
+		},
+	})
+	members["os"] = starlark.String(info.OS)
+	members["arch"] = starlark.String(info.Arch)
+	members["distro"] = starlark.String(info.Distro)
+	members["version"] = starlark.String(info.Version)
+	members["hostname"] = starlark.String(info.Hostname)
+	return module("host", members)
+}
+
+// ---- exec ----
+
+// newExecModule: exec.run(argv, env=None, stdin=None, timeout=None,
+// check=True) and exec.shell(cmdline, ...).
+func newExecModule(h Host, log *slog.Logger, goos string) *starlarkstruct.Module {
+	run := func(thread *starlark.Thread, b *starlark.Builtin, argv []string, kwargs []starlark.Tuple, extra ...any) (starlark.Value, error) {
+		var env *starlark.Dict
+		var stdin starlark.Value = starlark.None
+		var timeout starlark.Value = starlark.None
+		check := true
+		pairs := append(extra, "env?", &env, "stdin?", &stdin, "timeout?", &timeout, "check?", &check)
+		if err := starlark.UnpackArgs(b.Name(), nil, kwargs, pairs...); err != nil {
+			return nil, err
+		}
+		c := Command{Argv: argv}
+		if env != nil {
+			for _, item := range env.Items() {
+				k, ok1 := starlark.AsString(item[0])
+				v, ok2 := starlark.AsString(item[1])
+				if !ok1 || !ok2 || k == "" || strings.ContainsAny(k, "=\x00") {
+					return nil, fmt.Errorf("%s: env: want a dict of names to strings, got %s: %s", b.Name(), item[0], item[1].Type())
+				}
+				c.Env = append(c.Env, k+"="+v)
+			}
+			sort.Strings(c.Env)
+		}
+		switch s := stdin.(type) {
+		case starlark.NoneType:
 		case starlark.String:
-			data = []byte(c)
+			c.Stdin = []byte(s)
 		case starlark.Bytes:
-			data = []byte(c)
+			c.Stdin = []byte(s)
 		default:
-			return nil, fmt.Errorf("%s: for parameter content: got %s, want string or bytes", b.Name(), content.Type())
+			return nil, fmt.Errorf("%s: for parameter stdin: got %s, want string or bytes", b.Name(), stdin.Type())
 		}
-		if mode < 0 || mode > 0o777 {
-			return nil, fmt.Errorf("%s: mode %#o is not between 0 and 0o777", b.Name(), mode)
+		ctx := threadContext(thread)
+		if timeout != starlark.None {
+			secs, ok := starlark.AsFloat(timeout)
+			if !ok || secs <= 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
+				return nil, fmt.Errorf("%s: timeout: want a number of seconds above 0, got %s", b.Name(), timeout)
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, time.Duration(secs*float64(time.Second)),
+				fmt.Errorf("timeout of %gs", secs))
+			defer cancel()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, wrap(b, context.Cause(ctx))
+		}
+		cmdline := quoteArgv(argv)
+		start := time.Now()
+		res, err := h.Exec(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", b.Name(), cmdline, err)
+		}
+		attrs := []any{"cmd", cmdline, "code", res.Code, "duration", time.Since(start).Round(time.Millisecond), "pos", thread.CallFrame(1).Pos.String()}
+		if res.Code != 0 && len(res.Stderr) > 0 {
+			attrs = append(attrs, "stderr", tail(res.Stderr, 2048))
+		}
+		log.Log(ctx, slog.LevelInfo, "command ran", attrs...)
+		if check && res.Code != 0 {
+			msg := fmt.Sprintf("%s: command %s exited with code %d", b.Name(), cmdline, res.Code)
+			if t := tail(res.Stderr, 512); t != "" {
+				msg += ": " + t
+			}
+			return nil, errors.New(msg)
+		}
+		return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"stdout": starlark.String(res.Stdout), "stderr": starlark.String(res.Stderr), "code": starlark.MakeInt(res.Code),
+		}), nil
+	}
+	return module("exec", builtins("exec", map[string]builtinFunc{
+		"run": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("%s: want one positional argument, argv (a list of strings), got %d", b.Name(), len(args))
+			}
+			list, ok := args[0].(starlark.Indexable)
+			if !ok || args[0].Type() == "string" {
+				return nil, fmt.Errorf("%s: argv: want a list of strings, got %s (use exec.shell for a command line)", b.Name(), args[0].Type())
+			}
+			argv := make([]string, list.Len())
+			for i := range argv {
+				s, ok := starlark.AsString(list.Index(i))
+				if !ok {
+					return nil, fmt.Errorf("%s: argv[%d]: want a string, got %s", b.Name(), i, list.Index(i).Type())
+				}
+				argv[i] = s
+			}
+			if len(argv) == 0 || argv[0] == "" {
+				return nil, fmt.Errorf("%s: argv is empty", b.Name())
+			}
+			return run(thread, b, argv, kwargs)
+		},
+		"shell": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("%s: want one positional argument, the command line, got %d", b.Name(), len(args))
+			}
+			line, ok := starlark.AsString(args[0])
+			if !ok {
+				return nil, fmt.Errorf("%s: cmdline: want a string, got %s", b.Name(), args[0].Type())
+			}
+			return run(thread, b, shellArgv(goos, line), kwargs)
+		},
+	}))
+}
+
+// shellArgv is how exec.shell runs a command line: sh -c on Unix, cmd /c on
+// Windows.
+func shellArgv(goos, line string) []string {
+	if goos == "windows" {
+		return []string{"cmd.exe", "/d", "/s", "/c", line}
+	}
+	return []string{"/bin/sh", "-c", line}
+}
+
+// tail returns the last n bytes of b, trimmed, as text.
+func tail(b []byte, n int) string {
+	b = bytes.TrimSpace(b)
+	if len(b) > n {
+		b = append([]byte("..."), b[len(b)-n:]...)
+	}
+	return string(b)
+}
+
+// ---- file ----
+
+func contentArg(b *starlark.Builtin, v starlark.Value) ([]byte, error) {
+	switch c := v.(type) {
+	case starlark.String:
+		return []byte(c), nil
+	case starlark.Bytes:
+		return []byte(c), nil
+	}
+	return nil, fmt.Errorf("%s: for parameter content: got %s, want string or bytes", b.Name(), v.Type())
+}
+
+func modeArg(b *starlark.Builtin, mode int) (fs.FileMode, error) {
+	if mode < 0 || mode > 0o777 {
+		return 0, fmt.Errorf("%s: mode %#o is not between 0 and 0o777", b.Name(), mode)
+	}
+	return fs.FileMode(mode), nil
+}
+
+// newFileModule: file.read, write, append, exists, remove, mkdir, chmod,
+// template.
+func newFileModule(h Host) *starlarkstruct.Module {
+	write := func(thread *starlark.Thread, b *starlark.Builtin, path string, data []byte, mode int, owner string) (starlark.Value, error) {
+		m, err := modeArg(b, mode)
+		if err != nil {
+			return nil, err
 		}
 		if err := threadContext(thread).Err(); err != nil {
 			return nil, err
 		}
-		rel, err := localPath(path)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Name(), err)
-		}
-		if err := writeFileAtomic(root, rel, data, fs.FileMode(mode)); err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Name(), err)
-		}
-		return starlark.None, nil
+		return starlark.None, wrap(b, h.WriteFile(path, data, m, owner))
 	}
-	return &starlarkstruct.Module{Name: "file", Members: starlark.StringDict{
-		"read":  starlark.NewBuiltin("file.read", read),
-		"write": starlark.NewBuiltin("file.write", write),
-	}}
+	return module("file", builtins("file", map[string]builtinFunc{
+		"read": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+				return nil, err
+			}
+			data, err := h.ReadFile(path)
+			if err != nil {
+				return nil, wrap(b, err)
+			}
+			return starlark.String(data), nil
+		},
+		"write": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path, owner string
+			var content starlark.Value
+			mode := 0o644
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content, "mode?", &mode, "owner?", &owner); err != nil {
+				return nil, err
+			}
+			data, err := contentArg(b, content)
+			if err != nil {
+				return nil, err
+			}
+			return write(thread, b, path, data, mode, owner)
+		},
+		"append": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			var content starlark.Value
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content); err != nil {
+				return nil, err
+			}
+			data, err := contentArg(b, content)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.None, wrap(b, h.AppendFile(path, data))
+		},
+		"exists": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+				return nil, err
+			}
+			ok, err := h.Exists(path)
+			return starlark.Bool(ok), wrap(b, err)
+		},
+		"remove": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+				return nil, err
+			}
+			ok, err := h.Remove(path)
+			return starlark.Bool(ok), wrap(b, err)
+		},
+		"mkdir": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			mode := 0o755
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "mode?", &mode); err != nil {
+				return nil, err
+			}
+			m, err := modeArg(b, mode)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.None, wrap(b, h.Mkdir(path, m))
+		},
+		"chmod": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			var mode int
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "mode", &mode); err != nil {
+				return nil, err
+			}
+			m, err := modeArg(b, mode)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.None, wrap(b, h.Chmod(path, m))
+		},
+		"template": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var src, dst, owner string
+			var values *starlark.Dict
+			mode := 0o644
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "src", &src, "dst", &dst, "values", &values, "mode?", &mode, "owner?", &owner); err != nil {
+				return nil, err
+			}
+			text, err := h.ReadFile(src)
+			if err != nil {
+				return nil, wrap(b, err)
+			}
+			out, err := renderTemplate(src, text, values)
+			if err != nil {
+				return nil, wrap(b, err)
+			}
+			return write(thread, b, dst, out, mode, owner)
+		},
+	}))
 }
+
+// renderTemplate executes a text/template with the values dict as its
+// data ({{.port}}); a key the template names but values lacks is an error.
+func renderTemplate(name string, text []byte, values *starlark.Dict) ([]byte, error) {
+	data := map[string]any{}
+	for _, item := range values.Items() {
+		k, ok := starlark.AsString(item[0])
+		if !ok {
+			return nil, fmt.Errorf("values: keys must be strings, got %s", item[0].Type())
+		}
+		v, err := toGo(item[1])
+		if err != nil {
+			return nil, fmt.Errorf("values[%q]: %w", k, err)
+		}
+		data[k] = v
+	}
+	t, err := template.New(name).Option("missingkey=error").Parse(string(text))
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// toGo converts a Starlark value for a template: strings, numbers, bools,
+// None, lists and dicts of them.
+func toGo(v starlark.Value) (any, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.String:
+		return string(x), nil
+	case starlark.Bool:
+		return bool(x), nil
+	case starlark.Int:
+		if n, ok := x.Int64(); ok {
+			return n, nil
+		}
+		return x.String(), nil
+	case starlark.Float:
+		return float64(x), nil
+	case *starlark.List, starlark.Tuple:
+		seq := x.(starlark.Indexable)
+		out := make([]any, seq.Len())
+		for i := range out {
+			e, err := toGo(seq.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = e
+		}
+		return out, nil
+	case *starlark.Dict:
+		out := map[string]any{}
+		for _, item := range x.Items() {
+			k, ok := starlark.AsString(item[0])
+			if !ok {
+				return nil, fmt.Errorf("dict keys must be strings, got %s", item[0].Type())
+			}
+			e, err := toGo(item[1])
+			if err != nil {
+				return nil, err
+			}
+			out[k] = e
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("a %s can not be used in a template", v.Type())
+}
+
+// ---- log, progress, fail ----
 
 // newLogModule: log.info(msg), log.warn(msg), log.error(msg), each logged
 // with the script position of the call.
 func newLogModule(log *slog.Logger) *starlarkstruct.Module {
-	at := func(level slog.Level) *starlark.Builtin {
-		name := map[slog.Level]string{slog.LevelInfo: "log.info", slog.LevelWarn: "log.warn", slog.LevelError: "log.error"}[level]
-		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	at := func(name string, level slog.Level) builtinFunc {
+		return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var msg starlark.Value
 			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "msg", &msg); err != nil {
 				return nil, err
@@ -115,11 +525,54 @@ func newLogModule(log *slog.Logger) *starlarkstruct.Module {
 			}
 			log.Log(threadContext(thread), level, text, "pos", thread.CallFrame(1).Pos.String())
 			return starlark.None, nil
-		})
+		}
 	}
-	return &starlarkstruct.Module{Name: "log", Members: starlark.StringDict{
-		"info":  at(slog.LevelInfo),
-		"warn":  at(slog.LevelWarn),
-		"error": at(slog.LevelError),
-	}}
+	return module("log", builtins("log", map[string]builtinFunc{
+		"info":  at("info", slog.LevelInfo),
+		"warn":  at("warn", slog.LevelWarn),
+		"error": at("error", slog.LevelError),
+	}))
 }
+
+// progressBuiltin: progress(percent, message).
+func progressBuiltin(h Host, log *slog.Logger) builtinFunc {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var percent int
+		var message string
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "percent", &percent, "message", &message); err != nil {
+			return nil, err
+		}
+		if percent < 0 || percent > 100 {
+			return nil, fmt.Errorf("%s: percent %d is not between 0 and 100", b.Name(), percent)
+		}
+		log.Info("progress", "percent", percent, "message", message, "pos", thread.CallFrame(1).Pos.String())
+		h.Progress(percent, message)
+		return starlark.None, nil
+	}
+}
+
+// FailError is the error of fail(): the script's own reason, and whether
+// the manager should try the deployment again.
+type FailError struct {
+	Message string
+	Retry   bool
+}
+
+func (e *FailError) Error() string { return "fail: " + e.Message }
+
+// failBuiltin: fail(message, retry=False). Like Starlark's own fail, the
+// message may be any value (it is str()-ed).
+func failBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var msg starlark.Value
+	retry := false
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "message", &msg, "retry?", &retry); err != nil {
+		return nil, err
+	}
+	text, ok := starlark.AsString(msg)
+	if !ok {
+		text = msg.String()
+	}
+	return nil, &FailError{Message: text, Retry: retry}
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
-	"os"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // Defaults for the zero limits of Env.
@@ -26,21 +30,41 @@ const (
 // has context.DeadlineExceeded as its cause.
 var ErrStepLimit = errors.New("step limit exceeded")
 
-// Env is what a script may touch. Builtins reach the machine only through
-// it, so a test (or a dry run) hands in a temporary directory and a map.
+// Env is what a script may see and touch. Builtins reach the machine only
+// through Host, so a test hands in a LiveHost over t.TempDir() and a dry run
+// a DryRun.
 type Env struct {
-	// Property looks up an OVF property; nil means there are none.
-	Property func(key string) (string, bool)
-	// Root is the directory every path a script names is resolved in: "/"
-	// on the live system, an image's mount point offline, t.TempDir() in a
-	// test. Paths may not leave it, by ".." or by symbolic link.
+	// OVF is the environment ovf.* reads; nil means an empty one.
+	OVF *ovfenv.Environment
+	// InstanceID is ovf.instance_id.
+	InstanceID string
+	// Host is what the builtins act on. nil means a LiveHost on Root.
+	Host Host
+	// Root is the directory a nil Host's paths are resolved in: "/" on the
+	// live system, t.TempDir() in a test. Ignored when Host is set.
 	Root string
-	// Log receives print() and log.*() output; nil discards it.
+	// Log receives print(), log.*(), commands and progress; nil discards it.
 	Log *slog.Logger
 	// MaxSteps limits the Starlark computation steps; 0 means DefaultMaxSteps.
 	MaxSteps uint64
 	// Timeout limits the wall-clock run time; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Dialect is the language options (while loops, recursion).
+	Dialect Dialect
+	// Secrets are values never to be logged: each is replaced by
+	// "[redacted]" in the script's log lines and in its errors.
+	Secrets []string
+	// Library is where load() finds modules ("_lib.star"); nil refuses
+	// load(). The agent sets it to the image's scripts directory for the
+	// scripts in it, and to nothing else.
+	Library fs.FS
+}
+
+// Dialect are the language switches a property may turn on.
+type Dialect struct {
+	// AllowWhile allows while loops and recursion, so a script may run
+	// until its step limit instead of over a finite sequence.
+	AllowWhile bool
 }
 
 // ScriptError is a script's own failure: a syntax error, a runtime error,
@@ -51,7 +75,10 @@ type ScriptError struct {
 	Pos       string // file:line:col of the failing statement, in the script
 	Msg       string
 	Backtrace string // the Starlark call stack, innermost last; empty for syntax errors
-	cause     error
+	// Retry is fail(..., retry=True): the script says a later attempt may
+	// succeed (a sibling VM not up yet, say).
+	Retry bool
+	cause error
 }
 
 // Error returns "file:line:col: message".
@@ -66,24 +93,30 @@ func (e *ScriptError) Error() string {
 // builtin returned (for example one matching fs.ErrNotExist).
 func (e *ScriptError) Unwrap() error { return e.cause }
 
-// fileOptions are the dialect. Top-level if/for and global reassignment make
-// plain customization scripts natural; while loops and recursion stay off,
-// so every loop is over a finite sequence.
-var fileOptions = &syntax.FileOptions{
-	Set:             true,
-	TopLevelControl: true,
-	GlobalReassign:  true,
+// fileOptions returns the dialect. Top-level if/for and global
+// reassignment make plain customization scripts natural; while loops and
+// recursion stay off unless the Dialect allows them, so every loop is over a
+// finite sequence.
+func (d Dialect) fileOptions() *syntax.FileOptions {
+	return &syntax.FileOptions{
+		Set:             true,
+		TopLevelControl: true,
+		GlobalReassign:  true,
+		While:           d.AllowWhile,
+		Recursion:       d.AllowWhile,
+	}
 }
 
-// predeclaredNames are the modules every script sees, besides Starlark's
-// universe (print, fail, len, ...).
-var predeclaredNames = map[string]bool{"ovf": true, "file": true, "log": true}
+func isPredeclared(name string) bool { return slices.Contains(predeclaredNames, name) }
 
 // Check parses and resolves src without running it: syntax errors and
 // undefined names come back as a *ScriptError naming file:line:col (all of
-// them, one per line, in Msg).
-func Check(name string, src []byte) error {
-	_, _, err := starlark.SourceProgramOptions(fileOptions, name, src, func(s string) bool { return predeclaredNames[s] })
+// them, one per line, in Msg). The header (see ParseHeader) is checked too.
+func Check(name string, src []byte, d Dialect) error {
+	if _, err := ParseHeader(name, src); err != nil {
+		return err
+	}
+	_, _, err := starlark.SourceProgramOptions(d.fileOptions(), name, src, isPredeclared)
 	if err != nil {
 		return compileError(name, err)
 	}
@@ -111,58 +144,55 @@ func compileError(name string, err error) error {
 const threadContextKey = "ovfinit.context"
 
 // Run parses src and runs it under the name name (used in positions), with
-// the modules ovf, file and log bound to env. It returns a *ScriptError for
-// anything the script did wrong, and stops the script when ctx ends, after
-// env.Timeout, or after env.MaxSteps steps.
-func Run(ctx context.Context, name string, src []byte, env Env) error {
-	if env.Root == "" {
-		return errors.New("scripts: Env.Root is empty")
-	}
-	if env.Log == nil {
-		env.Log = slog.New(slog.DiscardHandler)
-	}
+// the builtins bound to env. It returns a *ScriptError for anything the
+// script did wrong, and stops the script when ctx ends, after env.Timeout,
+// or after env.MaxSteps steps.
+func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
 	if env.MaxSteps == 0 {
 		env.MaxSteps = DefaultMaxSteps
 	}
 	if env.Timeout <= 0 {
 		env.Timeout = DefaultTimeout
 	}
+	env.Log = redactLogger(env.Log, env.Secrets)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("scripts: not running %s: %w", name, context.Cause(ctx))
 	}
-	root, err := os.OpenRoot(env.Root)
-	if err != nil {
-		return fmt.Errorf("scripts: opening root directory: %w", err)
+	if env.Host == nil {
+		if env.Root == "" {
+			return errors.New("scripts: Env.Host is nil and Env.Root is empty")
+		}
+		live, err := NewLiveHost(env.Root)
+		if err != nil {
+			return fmt.Errorf("scripts: %w", err)
+		}
+		defer live.Close()
+		env.Host = live
 	}
-	defer root.Close()
-
-	predeclared := newModules(&env, root)
-	_, prog, err := starlark.SourceProgramOptions(fileOptions, name, src, predeclared.Has)
+	info, err := env.Host.Info()
 	if err != nil {
-		return compileError(name, err)
+		return fmt.Errorf("scripts: describing the host: %w", err)
+	}
+	if _, err := ParseHeader(name, src); err != nil {
+		return err
+	}
+	predeclared := newModules(&env, env.Host, info)
+	opts := env.Dialect.fileOptions()
+	_, prog, err := starlark.SourceProgramOptions(opts, name, src, predeclared.Has)
+	if err != nil {
+		return redactError(compileError(name, err), env.Secrets)
 	}
 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, env.Timeout)
 	defer cancel()
-	var stepLimit atomic.Bool
-	thread := &starlark.Thread{
-		Name: name,
-		Print: func(thread *starlark.Thread, msg string) {
-			env.Log.Info(msg, "pos", thread.CallFrame(1).Pos.String())
-		},
-		OnMaxSteps: func(thread *starlark.Thread) {
-			stepLimit.Store(true)
-			thread.Cancel(fmt.Sprintf("more than %d steps", env.MaxSteps))
-		},
-	}
-	thread.SetLocal(threadContextKey, ctx)
-	thread.SetMaxExecutionSteps(env.MaxSteps)
+	r := &runner{env: &env, ctx: ctx, predeclared: predeclared, opts: opts, loaded: map[string]*loadEntry{}}
+	thread := r.newThread(name)
 	stop := context.AfterFunc(ctx, func() {
 		if parent.Err() != nil {
-			thread.Cancel("canceled: " + context.Cause(parent).Error())
+			r.cancel("canceled: " + context.Cause(parent).Error())
 		} else {
-			thread.Cancel(fmt.Sprintf("time limit of %v exceeded", env.Timeout))
+			r.cancel(fmt.Sprintf("time limit of %v exceeded", env.Timeout))
 		}
 	})
 	defer stop()
@@ -175,12 +205,101 @@ func Run(ctx context.Context, name string, src []byte, env Env) error {
 	}
 	serr := runtimeError(name, err)
 	switch {
-	case stepLimit.Load():
+	case r.stepLimit.Load():
 		serr.cause = ErrStepLimit
 	case ctx.Err() != nil:
 		serr.cause = context.Cause(ctx)
 	}
-	return serr
+	return redactError(serr, env.Secrets)
+}
+
+// runner is one Run: the threads it made (the script's and one per loaded
+// module), so that a timeout stops all of them, and the modules loaded.
+type runner struct {
+	env         *Env
+	ctx         context.Context
+	predeclared starlark.StringDict
+	opts        *syntax.FileOptions
+	stepLimit   atomic.Bool
+
+	mu       sync.Mutex
+	threads  []*starlark.Thread
+	canceled string
+	loaded   map[string]*loadEntry
+}
+
+type loadEntry struct {
+	globals starlark.StringDict
+	err     error // nil with nil globals: being loaded (a cycle)
+}
+
+func (r *runner) newThread(name string) *starlark.Thread {
+	t := &starlark.Thread{
+		Name: name,
+		Print: func(thread *starlark.Thread, msg string) {
+			r.env.Log.Info(msg, "pos", thread.CallFrame(1).Pos.String())
+		},
+		OnMaxSteps: func(thread *starlark.Thread) {
+			r.stepLimit.Store(true)
+			thread.Cancel(fmt.Sprintf("more than %d steps", r.env.MaxSteps))
+		},
+		Load: r.load,
+	}
+	t.SetLocal(threadContextKey, r.ctx)
+	t.SetMaxExecutionSteps(r.env.MaxSteps)
+	r.mu.Lock()
+	r.threads = append(r.threads, t)
+	if r.canceled != "" {
+		t.Cancel(r.canceled)
+	}
+	r.mu.Unlock()
+	return t
+}
+
+func (r *runner) cancel(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.canceled = reason
+	for _, t := range r.threads {
+		t.Cancel(reason)
+	}
+}
+
+// load implements load("name.star", ...): only plain file names from
+// Env.Library, each run once per Run, cycles refused.
+func (r *runner) load(_ *starlark.Thread, module string) (starlark.StringDict, error) {
+	if r.env.Library == nil {
+		return nil, errors.New("load() is only available to the scripts in the image's scripts directory")
+	}
+	if !fs.ValidPath(module) || strings.ContainsAny(module, `/\`) || !strings.HasSuffix(module, ".star") {
+		return nil, fmt.Errorf("load(%q): want the file name of a .star script in the same directory", module)
+	}
+	if e, ok := r.loaded[module]; ok {
+		if e.globals == nil && e.err == nil {
+			return nil, fmt.Errorf("load(%q): cycle in load graph", module)
+		}
+		return e.globals, e.err
+	}
+	src, err := fs.ReadFile(r.env.Library, module)
+	if err != nil {
+		return nil, fmt.Errorf("load(%q): %w", module, err)
+	}
+	e := &loadEntry{}
+	r.loaded[module] = e
+	e.globals, e.err = starlark.ExecFileOptions(r.opts, r.newThread(module), module, src, r.predeclared)
+	if e.err != nil {
+		// Keep the loaded file's own position in the message.
+		var ee *starlark.EvalError
+		if errors.As(e.err, &ee) {
+			e.err = runtimeError(module, e.err)
+		} else {
+			e.err = compileError(module, e.err)
+		}
+		if e.globals == nil {
+			e.globals = starlark.StringDict{}
+		}
+	}
+	return e.globals, e.err
 }
 
 // runtimeError turns an error from running a program into a *ScriptError
@@ -191,6 +310,10 @@ func runtimeError(name string, err error) *ScriptError {
 		return &ScriptError{Script: name, Msg: err.Error(), cause: err}
 	}
 	e := &ScriptError{Script: name, Msg: eerr.Msg, Backtrace: eerr.Backtrace(), cause: eerr.Unwrap()}
+	var fe *FailError
+	if errors.As(err, &fe) {
+		e.Retry = fe.Retry
+	}
 	for i := len(eerr.CallStack) - 1; i >= 0; i-- {
 		if pos := eerr.CallStack[i].Pos; pos.IsValid() && pos.Filename() != "<builtin>" {
 			e.Pos = pos.String()

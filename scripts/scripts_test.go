@@ -6,15 +6,19 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // logBuffer is a slog handler target tests can read back.
@@ -48,11 +52,20 @@ func testEnv(t *testing.T, props map[string]string) (Env, *logBuffer) {
 		},
 	})
 	return Env{
-		Property: func(k string) (string, bool) { v, ok := props[k]; return v, ok },
-		Root:     t.TempDir(),
-		Log:      slog.New(h),
-		Timeout:  10 * time.Second,
+		OVF:     envWith(props),
+		Root:    t.TempDir(),
+		Log:     slog.New(h),
+		Timeout: 10 * time.Second,
 	}, lb
+}
+
+// envWith makes an environment with the properties, in key order.
+func envWith(props map[string]string) *ovfenv.Environment {
+	e := &ovfenv.Environment{}
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		e.Properties = append(e.Properties, ovfenv.Property{Key: k, Value: props[k]})
+	}
+	return e
 }
 
 func run(t *testing.T, src string, env Env) error {
@@ -303,8 +316,8 @@ func TestCanceledWhileRunning(t *testing.T) {
 	env.MaxSteps = 1 << 62
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	env.Property = func(string) (string, bool) { cancel(); return "", false } // the script cancels its own run
-	src := "def spin():\n    for i in range(1000000000):\n        pass\novf.property('x')\nspin()\n"
+	env.Host = &cancelOnProgress{LiveHost: mustLive(t, env.Root), cancel: cancel} // the script cancels its own run
+	src := "def spin():\n    for i in range(1000000000):\n        pass\nprogress(1, 'x')\nspin()\n"
 	err := Run(ctx, "test.star", []byte(src), env)
 	var serr *ScriptError
 	if !errors.As(err, &serr) {
@@ -347,7 +360,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check("c.star", []byte(tt.src))
+			err := Check("c.star", []byte(tt.src), Dialect{})
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("Check(%q) = %v, want nil", tt.src, err)
@@ -365,4 +378,21 @@ func TestLoadRefused(t *testing.T) {
 	if !errors.As(err, &serr) || !strings.HasPrefix(serr.Pos, "test.star:1:") {
 		t.Errorf("Run(load) = %v, want a *ScriptError at test.star:1", err)
 	}
+}
+
+type cancelOnProgress struct {
+	*LiveHost
+	cancel func()
+}
+
+func (c *cancelOnProgress) Progress(int, string) { c.cancel() }
+
+func mustLive(t *testing.T, root string) *LiveHost {
+	t.Helper()
+	h, err := NewLiveHost(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
 }

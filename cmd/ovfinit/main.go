@@ -49,6 +49,7 @@ reports every step to the manager's callback URL until the VM is ready.`,
 	root.AddCommand(
 		newRunCmd(),
 		newStatusCmd(),
+		newScriptCmd(),
 		newVersionCmd(),
 		newEnvCmd(),
 	)

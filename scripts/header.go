@@ -1,0 +1,75 @@
+package scripts
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// Marker is the first line that makes cloud-init user-data a Starlark
+// script for ovfinit (any other user-data is left to cloud-init).
+const Marker = "#!starlark"
+
+// Frequencies a script may declare.
+const (
+	PerInstance = "per-instance" // the default
+	PerBoot     = "per-boot"
+	Once        = "once"
+)
+
+// Header is what a script declares about itself in the comment lines at its
+// top, before the first line of code:
+//
+//	#!starlark
+//	# frequency: per-boot
+//	# optional: true
+type Header struct {
+	Frequency string // PerInstance, PerBoot or Once
+	Optional  bool   // a failure is logged and the next script runs
+}
+
+// ParseHeader reads the directives of the leading comment block. Unknown
+// "# word: value" lines are ordinary comments; a known directive with a bad
+// value is a *ScriptError at its line.
+func ParseHeader(name string, src []byte) (Header, error) {
+	h := Header{Frequency: PerInstance}
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	sc.Buffer(nil, len(src)+1)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		if !strings.HasPrefix(text, "#") {
+			break
+		}
+		key, value, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(text, "#")), ":")
+		if !ok {
+			continue
+		}
+		key, value = strings.ToLower(strings.TrimSpace(key)), strings.TrimSpace(value)
+		bad := func(want string) error {
+			return &ScriptError{Script: name, Pos: fmt.Sprintf("%s:%d:1", name, line), Msg: fmt.Sprintf("%s: %q is not %s", key, value, want)}
+		}
+		switch key {
+		case "frequency":
+			switch value {
+			case PerInstance, PerBoot, Once:
+				h.Frequency = value
+			default:
+				return h, bad("per-instance, per-boot or once")
+			}
+		case "optional":
+			switch strings.ToLower(value) {
+			case "true", "yes":
+				h.Optional = true
+			case "false", "no":
+				h.Optional = false
+			default:
+				return h, bad("true or false")
+			}
+		}
+	}
+	return h, nil
+}

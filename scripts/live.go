@@ -1,0 +1,337 @@
+package scripts
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxReadSize bounds file.read: scripts edit configuration files, not images.
+const MaxReadSize = 16 << 20
+
+// maxOutput bounds the stdout and stderr a command may hand back to a script.
+const maxOutput = 4 << 20
+
+// LiveHost is the Host of a real machine: files under Root, commands run
+// with os/exec, facts from the running system.
+type LiveHost struct {
+	root *os.Root
+	dir  string
+
+	// ExecDisabled, when set, is why commands are refused (for example
+	// "the root directory is not /": a command would change the machine
+	// ovfinit runs on, not the image under the root).
+	ExecDisabled string
+	// OnProgress receives progress(); nil drops it.
+	OnProgress func(percent int, message string)
+}
+
+// NewLiveHost opens root; Close releases it.
+func NewLiveHost(root string) (*LiveHost, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("opening root directory: %w", err)
+	}
+	return &LiveHost{root: r, dir: root}, nil
+}
+
+// Close releases the root directory.
+func (h *LiveHost) Close() error { return h.root.Close() }
+
+// ReadFile implements Host.
+func (h *LiveHost) ReadFile(path string) ([]byte, error) {
+	rel, err := localPath(path)
+	if err != nil {
+		return nil, err
+	}
+	return readFile(h.root, rel, MaxReadSize)
+}
+
+// WriteFile implements Host.
+func (h *LiveHost) WriteFile(path string, data []byte, mode fs.FileMode, owner string) error {
+	rel, err := localPath(path)
+	if err != nil {
+		return err
+	}
+	uid, gid := -1, -1
+	if owner != "" {
+		if uid, gid, err = h.lookupOwner(owner); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(h.root, rel, data, mode, uid, gid)
+}
+
+// AppendFile implements Host.
+func (h *LiveHost) AppendFile(path string, data []byte) error {
+	rel, err := localPath(path)
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(rel); dir != "." {
+		if err := h.root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := h.root.OpenFile(rel, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Exists implements Host.
+func (h *LiveHost) Exists(path string) (bool, error) {
+	rel, err := localPath(path)
+	if err != nil {
+		return false, err
+	}
+	_, err = h.root.Lstat(rel)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}
+
+// Remove implements Host.
+func (h *LiveHost) Remove(path string) (bool, error) {
+	rel, err := localPath(path)
+	if err != nil {
+		return false, err
+	}
+	err = h.root.Remove(rel)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}
+
+// Mkdir implements Host.
+func (h *LiveHost) Mkdir(path string, mode fs.FileMode) error {
+	rel, err := localPath(path)
+	if err != nil {
+		return err
+	}
+	if err := h.root.MkdirAll(rel, mode); err != nil {
+		return err
+	}
+	// MkdirAll leaves an existing directory alone and applies the umask:
+	// set the mode asked for on the last one.
+	return h.root.Chmod(rel, mode|fs.ModeDir)
+}
+
+// Chmod implements Host.
+func (h *LiveHost) Chmod(path string, mode fs.FileMode) error {
+	rel, err := localPath(path)
+	if err != nil {
+		return err
+	}
+	return h.root.Chmod(rel, mode)
+}
+
+// Exec implements Host.
+func (h *LiveHost) Exec(ctx context.Context, c Command) (Result, error) {
+	if h.ExecDisabled != "" {
+		return Result{}, fmt.Errorf("commands are not run: %s", h.ExecDisabled)
+	}
+	if len(c.Argv) == 0 || c.Argv[0] == "" {
+		return Result{}, errors.New("empty command")
+	}
+	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	}
+	var stdout, stderr limitedBuffer
+	stdout.limit, stderr.limit = maxOutput, maxOutput
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.Code = exitErr.ExitCode()
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("%w (after %s)", context.Cause(ctx), exitErr)
+		}
+	default:
+		return res, err
+	}
+	return res, nil
+}
+
+// limitedBuffer keeps the first limit bytes written and drops the rest,
+// so a chatty command can not exhaust memory.
+type limitedBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.limit - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// Info implements Host: the OS and architecture of this build, the distro
+// from os-release under the root, the host name.
+func (h *LiveHost) Info() (HostInfo, error) {
+	info := HostInfo{OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if runtime.GOOS == "windows" {
+		info.Distro = "windows"
+	}
+	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
+		data, err := readFile(h.root, p, 64<<10)
+		if err != nil {
+			continue
+		}
+		rel := ParseOSRelease(data)
+		info.Distro, info.Version = rel["ID"], rel["VERSION_ID"]
+		break
+	}
+	if h.dir == "/" || runtime.GOOS == "windows" {
+		info.Hostname, _ = os.Hostname()
+	} else if data, err := readFile(h.root, "etc/hostname", 4096); err == nil {
+		info.Hostname = strings.TrimSpace(string(data))
+	}
+	return info, nil
+}
+
+// ParseOSRelease reads os-release(5): KEY=value lines, values optionally
+// quoted; comments and malformed lines are skipped.
+func ParseOSRelease(data []byte) map[string]string {
+	m := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") || k == "" {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil && (strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "`")) {
+			v = uq
+		} else if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+			v = v[1 : len(v)-1]
+		}
+		m[k] = v
+	}
+	return m
+}
+
+// Interfaces implements Host with the running system's interfaces.
+func (h *LiveHost) Interfaces() ([]Interface, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var out []Interface
+	for _, ifc := range ifs {
+		i := Interface{Name: ifc.Name, MAC: ifc.HardwareAddr.String(), Up: ifc.Flags&net.FlagUp != 0, Addresses: []string{}}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			return nil, fmt.Errorf("addresses of %s: %w", ifc.Name, err)
+		}
+		for _, a := range addrs {
+			i.Addresses = append(i.Addresses, a.String())
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+// Progress implements Host.
+func (h *LiveHost) Progress(percent int, message string) {
+	if h.OnProgress != nil {
+		h.OnProgress(percent, message)
+	}
+}
+
+// lookupOwner resolves "user", "user:group", "uid:gid" or "uid" with the
+// passwd and group files under the root (the image's users, not the
+// running system's).
+func (h *LiveHost) lookupOwner(owner string) (uid, gid int, err error) {
+	if runtime.GOOS == "windows" {
+		return -1, -1, fmt.Errorf("owner %q: file owners are not supported on %s", owner, runtime.GOOS)
+	}
+	user, group, hasGroup := strings.Cut(owner, ":")
+	uid, gid = -1, -1
+	if user != "" {
+		if n, err := strconv.Atoi(user); err == nil && n >= 0 {
+			uid = n
+		} else {
+			ent, err := h.lookupEntry("etc/passwd", user)
+			if err != nil {
+				return -1, -1, fmt.Errorf("owner %q: %w", owner, err)
+			}
+			if uid, err = strconv.Atoi(ent[2]); err != nil {
+				return -1, -1, fmt.Errorf("owner %q: bad uid in /etc/passwd", owner)
+			}
+			if !hasGroup {
+				if gid, err = strconv.Atoi(ent[3]); err != nil {
+					return -1, -1, fmt.Errorf("owner %q: bad gid in /etc/passwd", owner)
+				}
+			}
+		}
+	}
+	if hasGroup && group != "" {
+		if n, err := strconv.Atoi(group); err == nil && n >= 0 {
+			gid = n
+		} else {
+			ent, err := h.lookupEntry("etc/group", group)
+			if err != nil {
+				return -1, -1, fmt.Errorf("owner %q: %w", owner, err)
+			}
+			if gid, err = strconv.Atoi(ent[2]); err != nil {
+				return -1, -1, fmt.Errorf("owner %q: bad gid in /etc/group", owner)
+			}
+		}
+	}
+	return uid, gid, nil
+}
+
+// lookupEntry finds the line of name (exactly: "bob" is not "bobby") in a
+// passwd-format file and returns its fields.
+func (h *LiveHost) lookupEntry(file, name string) ([]string, error) {
+	data, err := readFile(h.root, file, MaxReadSize)
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		if len(f) >= 4 && f[0] == name {
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("no %q in /%s", name, file)
+}
