@@ -391,6 +391,26 @@ func (s *Sender) Close() {
 	}
 }
 
+// DiscardSpool forgets every queued event and deletes its spool file. It
+// is for a Sender that was never started, at exit: with no callback URL
+// nobody will receive the events, and the spool must not grow boot after
+// boot. After Start it does nothing and returns 0.
+func (s *Sender) DiscardSpool() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return 0
+	}
+	n := len(s.queue)
+	for _, q := range s.queue {
+		s.dropFile(q)
+	}
+	s.queue = nil
+	s.done = s.enq
+	s.broadcast()
+	return n
+}
+
 // Pending returns the number of events queued but not yet delivered or
 // dropped, the one in flight included.
 func (s *Sender) Pending() int {

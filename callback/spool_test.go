@@ -173,3 +173,20 @@ func checkModes(t *testing.T, dir string) {
 		}
 	}
 }
+
+func TestDiscardSpool(t *testing.T) {
+	dir := t.TempDir()
+	s := NewSender(testLogger(t), "b")
+	defer s.Close()
+	s.OpenSpool(dir)
+	emitSteps(s, 1, 3)
+	if n := s.DiscardSpool(); n != 3 {
+		t.Errorf("DiscardSpool() = %d, want 3", n)
+	}
+	if got := spoolIDs(t, dir); len(got) != 0 {
+		t.Errorf("spool after DiscardSpool = %v, want empty", got)
+	}
+	if err := s.Wait(waitCtx(t)); err != nil {
+		t.Errorf("Wait() after DiscardSpool = %v, want nil", err)
+	}
+}
