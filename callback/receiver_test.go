@@ -212,7 +212,7 @@ func TestFaultRecovery(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // a few refused connections
 	srv := up()
 	<-inFlight // boot1-1, -2 delivered, -3 processed but not acknowledged
-	a.Close() // killed
+	a.Close()  // killed
 	close(release)
 	srv.Close() // the receiver goes down again
 
