@@ -31,10 +31,10 @@ test: prepare
 unit:
 	$(GO) test ./... -skip 'TestFirstBoot$$'
 
-## demo: boot a VM with a sample environment and watch it come up (Ctrl-C ends it)
-demo: prepare
+## demo: boot a VM with a sample environment and watch it come up with `ovfinit watch` (Ctrl-C ends it)
+demo: prepare build
 	$(GO) build -o bin/ovfinit-demo ./e2e/demo
-	bin/ovfinit-demo
+	bin/ovfinit-demo -ovfinit bin/ovfinit
 
 clean:
 	rm -rf bin

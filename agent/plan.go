@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -42,8 +41,10 @@ const DefaultUser = "ovfinit"
 // any step changes the machine.
 type Plan struct {
 	// Reporting (callback).
-	CallbackURL string
-	Attempt     int
+	CallbackURL    string
+	Attempt        int
+	CallbackSecret []byte              // HMAC key; nil: unsigned
+	CallbackTLS    callback.TLSOptions // CA, pins, client certificate
 
 	// Host name.
 	Hostname string
@@ -117,25 +118,6 @@ func (r *propReader) get(key string) (string, bool) {
 // bad records a problem with a property, with its line in ovf-env.xml.
 func (r *propReader) bad(key string, err error) {
 	r.errs = append(r.errs, &PropertyError{Key: key, Line: r.env.PropertyLine(key), Err: err})
-}
-
-func planCallback(r *propReader, p *Plan) {
-	if v, ok := r.get(PropCallbackURL); ok {
-		if _, err := callback.ValidateURL(v); err != nil {
-			// ValidateURL names the property itself; PropertyError adds the line.
-			r.bad(PropCallbackURL, errors.New(strings.TrimPrefix(err.Error(), PropCallbackURL+": ")))
-		} else {
-			p.CallbackURL = v
-		}
-	}
-	if v, ok := r.get(PropAttempt); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			r.bad(PropAttempt, fmt.Errorf("want a whole number from 1 up, got %q", v))
-		} else {
-			p.Attempt = n
-		}
-	}
 }
 
 func planHostname(r *propReader, p *Plan) {

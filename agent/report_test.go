@@ -61,7 +61,7 @@ func TestFailureReachesManager(t *testing.T) {
 		t.Errorf("failed event data = %+v, want instance i-damaged and a message naming the line", last.Data)
 	}
 	for i, ev := range got {
-		if ev.Sequence != int64(i+1) {
+		if ev.Sequence != callback.Sequence(i+1) {
 			t.Errorf("event %d has sequence %d, want %d (in order, none lost)", i, ev.Sequence, i+1)
 		}
 	}

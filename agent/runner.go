@@ -19,8 +19,9 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	start := e.Now()
 	st := &Status{Phase: PhaseRunning, Boot: e.BootID, PID: os.Getpid(), Started: start}
 	e.writeStatus(st)
-	for _, s := range steps {
-		if err := e.runStep(ctx, s, st); err != nil {
+	for i, s := range steps {
+		// percent: how far the boot is when the step starts and ends.
+		if err := e.runStep(ctx, s, st, i*100/len(steps), (i+1)*100/len(steps)); err != nil {
 			retry := Retryable(err)
 			st.Phase, st.Message, st.Retry = PhaseFailed, err.Error(), &retry
 			e.writeStatus(st)
@@ -40,7 +41,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	st.InstanceID = e.InstanceID
 	e.writeStatus(st)
 	d := e.data("")
-	d.Result = "ready"
+	d.Result, d.Percent = "ready", 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
 	d.Hostname = hostname(e)
 	d.Addresses = addresses(e)
@@ -52,7 +53,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	return nil
 }
 
-func (e *Env) runStep(ctx context.Context, s Step, st *Status) error {
+func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct int) error {
 	if s.Freq != PerBoot {
 		if e.State == nil {
 			return fmt.Errorf("internal error: %s step %q runs before the instance is known", s.Freq, s.Name)
@@ -62,7 +63,7 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status) error {
 			e.Log.Info("step skipped", "step", s.Name, "frequency", s.Freq.String(), "reason", msg)
 			st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "skipped", Message: msg})
 			d := e.data(s.Name)
-			d.Status, d.Message = "skipped", msg
+			d.Status, d.Message, d.Percent = "skipped", msg, endPct
 			e.Events.Emit(callback.TypeStepFinished, d)
 			return nil
 		}
@@ -74,7 +75,7 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status) error {
 	cur := &st.Steps[len(st.Steps)-1]
 	e.writeStatus(st)
 	d := e.data(s.Name)
-	d.Status = "started"
+	d.Status, d.Percent = "started", startPct
 	e.Events.Emit(callback.TypeStepStarted, d)
 
 	t0 := e.Now()
@@ -84,7 +85,7 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status) error {
 	st.InstanceID = e.InstanceID
 	cur.DurationMS = dur.Milliseconds()
 	d = e.data(s.Name)
-	d.DurationMS = dur.Milliseconds()
+	d.DurationMS, d.Percent = dur.Milliseconds(), endPct
 
 	var sk *skipError
 	switch {

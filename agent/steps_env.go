@@ -88,7 +88,7 @@ func parseEnvironment(ctx context.Context, e *Env) error {
 			if id == "" {
 				id = "unknown" // the events need a source; the document is unreadable
 			}
-			e.startEvents(callback.Config{URL: u, InstanceID: id, Attempt: 1})
+			e.startEvents(salvageCallback(e.Source.Data, u, id))
 		}
 		return fatal(fmt.Errorf("%s %s: %w", e.Source.Transport, e.Source.Location, err))
 	}
@@ -191,7 +191,7 @@ func validate(ctx context.Context, e *Env) error {
 	plan, err := BuildPlan(e.OVF, links)
 	e.Plan = plan
 	if plan.CallbackURL != "" {
-		e.startEvents(callback.Config{URL: plan.CallbackURL, InstanceID: e.InstanceID, Attempt: plan.Attempt})
+		e.startEvents(plan.CallbackConfig(e.InstanceID))
 	}
 	if err != nil {
 		return fatal(err)

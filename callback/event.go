@@ -1,6 +1,11 @@
 package callback
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
 
 // Event types. Every step produces a started and a finished event; a boot
 // ends with exactly one ready or failed event.
@@ -9,7 +14,15 @@ const (
 	TypeStepFinished = "org.ovfinit.step.finished"
 	TypeReady        = "org.ovfinit.ready"
 	TypeFailed       = "org.ovfinit.failed"
+
+	// TypeProgress is a script's progress() call: the step is the one
+	// running, the message starts with the script's own percent ("40% ...");
+	// data.percent stays the whole boot's.
+	TypeProgress = "org.ovfinit.progress"
 )
+
+// Types lists every event type, in the order of the schema's enum.
+var Types = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress}
 
 // Values of Data.Status on step events.
 const (
@@ -49,7 +62,8 @@ type Data struct {
 	Boot       string `json:"boot,omitempty"`
 
 	Step       string `json:"step,omitempty"`
-	Status     string `json:"status,omitempty"` // StatusStarted, StatusOK, StatusSkipped, StatusFailed
+	Status     string `json:"status,omitempty"`  // StatusStarted, StatusOK, StatusSkipped, StatusFailed
+	Percent    int    `json:"percent,omitempty"` // how far the boot has come, 0-100
 	Message    string `json:"message,omitempty"`
 	DurationMS int64  `json:"durationMs,omitempty"`
 
@@ -70,7 +84,37 @@ type Event struct {
 	Source          string    `json:"source"`
 	Type            string    `json:"type"`
 	Time            time.Time `json:"time"`
-	Sequence        int64     `json:"sequence"`
+	Sequence        Sequence  `json:"sequence"`
 	DataContentType string    `json:"datacontenttype"`
 	Data            Data      `json:"data"`
+}
+
+// SequenceWidth is the number of digits of an encoded Sequence.
+const SequenceWidth = 10
+
+// Sequence is the CloudEvents "sequence" extension attribute. The extension
+// makes it a String that orders lexicographically, so it is encoded as a
+// decimal zero-padded to SequenceWidth digits: "0000000007". Decoding also
+// accepts a bare JSON number, as ovfinit sent before.
+type Sequence int64
+
+// MarshalJSON encodes s as a zero-padded decimal string.
+func (s Sequence) MarshalJSON() ([]byte, error) {
+	return fmt.Appendf(nil, `"%0*d"`, SequenceWidth, int64(s)), nil
+}
+
+// UnmarshalJSON accepts "0000000007", "7" and 7.
+func (s *Sequence) UnmarshalJSON(b []byte) error {
+	str := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+	}
+	n, err := strconv.ParseInt(str, 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("sequence %s: not a whole number", b)
+	}
+	*s = Sequence(n)
+	return nil
 }

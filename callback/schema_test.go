@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +15,8 @@ import (
 
 // This file holds a deliberately small JSON Schema checker: it understands
 // only the keywords event.schema.json uses (type, required, enum, properties,
-// additionalProperties: false, items, minLength, minimum, allOf, if/then) and
+// additionalProperties: false, items, minLength, maxLength, pattern, minimum,
+// maximum, allOf, if/then) and
 // fails on any other keyword, so the schema can not silently outgrow it.
 
 var annotationKeywords = map[string]bool{"$schema": true, "$id": true, "title": true, "description": true}
@@ -46,9 +48,21 @@ func (c *schemaChecker) check(path string, s map[string]any, v any) {
 			if str, ok := v.(string); ok && float64(len(str)) < s[k].(float64) {
 				c.fail(path, "%q is shorter than %v", str, s[k])
 			}
+		case "maxLength":
+			if str, ok := v.(string); ok && float64(len(str)) > s[k].(float64) {
+				c.fail(path, "%q is longer than %v", str, s[k])
+			}
+		case "pattern":
+			if str, ok := v.(string); ok && !regexp.MustCompile(s[k].(string)).MatchString(str) {
+				c.fail(path, "%q does not match %v", str, s[k])
+			}
 		case "minimum":
 			if n, ok := v.(float64); ok && n < s[k].(float64) {
 				c.fail(path, "%v is less than %v", n, s[k])
+			}
+		case "maximum":
+			if n, ok := v.(float64); ok && n > s[k].(float64) {
+				c.fail(path, "%v is more than %v", n, s[k])
 			}
 		case "required":
 			if obj, ok := v.(map[string]any); ok {
@@ -166,7 +180,7 @@ func validateEvent(t *testing.T, body []byte) []string {
 // be rejected with the named problem.
 func TestSchemaChecker(t *testing.T) {
 	good := `{"specversion":"1.0","id":"b-1","source":"urn:ovfinit:instance:i","type":"org.ovfinit.step.started",
-		"time":"2026-01-01T00:00:00Z","sequence":1,"datacontenttype":"application/json",
+		"time":"2026-01-01T00:00:00Z","sequence":"0000000001","datacontenttype":"application/json",
 		"data":{"instanceId":"i","step":"hostname","status":"started"}}`
 	if errs := validateEvent(t, []byte(good)); len(errs) != 0 {
 		t.Fatalf("validateEvent(good) = %v, want no errors", errs)
@@ -178,11 +192,12 @@ func TestSchemaChecker(t *testing.T) {
 		{"missing id", strings.Replace(good, `"id":"b-1",`, "", 1), `missing required "id"`},
 		{"bad status", strings.Replace(good, `"status":"started"`, `"status":"done"`, 1), "$.data.status"},
 		{"step event without step", strings.Replace(good, `"step":"hostname",`, "", 1), `missing required "step"`},
-		{"extra property", strings.Replace(good, `"sequence":1`, `"sequence":1,"secret":"x"`, 1), `unexpected property "secret"`},
-		{"sequence not integer", strings.Replace(good, `"sequence":1`, `"sequence":1.5`, 1), "want integer"},
-		{"sequence zero", strings.Replace(good, `"sequence":1`, `"sequence":0`, 1), "less than"},
-		{"ready without result", `{"specversion":"1.0","id":"b-1","source":"s","type":"org.ovfinit.ready","time":"t","sequence":1,"datacontenttype":"application/json","data":{"instanceId":"i"}}`, `missing required "result"`},
-		{"failed with result ready", `{"specversion":"1.0","id":"b-1","source":"s","type":"org.ovfinit.failed","time":"t","sequence":1,"datacontenttype":"application/json","data":{"instanceId":"i","result":"ready","retry":false}}`, "$.data.result"},
+		{"extra property", strings.Replace(good, `"sequence":"0000000001"`, `"sequence":"0000000001","secret":"x"`, 1), `unexpected property "secret"`},
+		{"sequence a number", strings.Replace(good, `"sequence":"0000000001"`, `"sequence":1`, 1), "want string"},
+		{"sequence not padded", strings.Replace(good, `"sequence":"0000000001"`, `"sequence":"1"`, 1), "does not match"},
+		{"percent over 100", strings.Replace(good, `"status":"started"`, `"status":"started","percent":101`, 1), "more than"},
+		{"ready without result", `{"specversion":"1.0","id":"b-1","source":"s","type":"org.ovfinit.ready","time":"t","sequence":"0000000001","datacontenttype":"application/json","data":{"instanceId":"i"}}`, `missing required "result"`},
+		{"failed with result ready", `{"specversion":"1.0","id":"b-1","source":"s","type":"org.ovfinit.failed","time":"t","sequence":"0000000001","datacontenttype":"application/json","data":{"instanceId":"i","result":"ready","retry":false}}`, "$.data.result"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +220,7 @@ func TestSchemaEnumsMatchConstants(t *testing.T) {
 		got  []any
 		want []any
 	}{
-		{"type", enum(props, "type"), []any{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed}},
+		{"type", enum(props, "type"), anys(Types)},
 		{"data.status", enum(data, "status"), []any{StatusStarted, StatusOK, StatusSkipped, StatusFailed}},
 		{"data.result", enum(data, "result"), []any{ResultReady, ResultRetry, ResultFatal}},
 		{"specversion", enum(props, "specversion"), []any{SpecVersion}},
@@ -248,4 +263,12 @@ func TestDocExamples(t *testing.T) {
 			t.Errorf("docs/callbacks.md has no example of %s", typ)
 		}
 	}
+}
+
+func anys(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

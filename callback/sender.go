@@ -25,11 +25,12 @@ const (
 	DefaultRequestTimeout  = 10 * time.Second
 )
 
-// Errors returned by Start and Wait.
+// Errors returned by Start, OpenSpool and Wait.
 var (
 	ErrClosed         = errors.New("callback: sender closed")
 	ErrNotStarted     = errors.New("callback: sender not started (no ovfinit.callback.url)")
 	ErrAlreadyStarted = errors.New("callback: sender already started")
+	ErrGaveUp         = errors.New("callback: manager unreachable for too long, delivery stopped")
 )
 
 // Config says where and how events are delivered. It is known only once the
@@ -39,28 +40,50 @@ type Config struct {
 	InstanceID string // fills Data.InstanceID where empty; names the source
 	Attempt    int    // fills Data.Attempt where zero
 
+	// Secret is the HMAC-SHA256 key (ovfinit.callback.secret) every request
+	// is signed with (see SignRequest); nil sends unsigned requests.
+	Secret []byte
+	// TLS sets the CA, pins and client certificate for https URLs.
+	TLS TLSOptions
+
 	// HTTPClient sends the requests. Nil means a client that does not
-	// follow redirects (a redirected POST would silently become a GET).
+	// follow redirects (a redirected POST would silently become a GET) and
+	// uses TLS. Setting both HTTPClient and TLS is an error.
 	HTTPClient *http.Client
 
 	InitialInterval time.Duration // first retry delay; default 200ms
 	MaxInterval     time.Duration // cap on the retry delay; default 10s
-	MaxElapsed      time.Duration // per event: give up and drop it after this long; default 10m
-	RequestTimeout  time.Duration // per HTTP attempt; default 10s
+	// MaxElapsed is the overall limit: once the manager has acknowledged
+	// nothing for this long while events were waiting, delivery stops until
+	// the next Start (the next run of the agent); the events stay in the
+	// spool, or are dropped when there is none. Default 10m.
+	MaxElapsed     time.Duration
+	RequestTimeout time.Duration // per HTTP attempt; default 10s
+}
+
+// queued is one event waiting for delivery, and its spool file ("" when
+// it has none).
+type queued struct {
+	ev   Event
+	file string
 }
 
 // Sender queues events and delivers them, one at a time and strictly in
-// order, to the manager's URL. Its methods are safe for concurrent use.
+// order, to the manager's URL. With a spool (OpenSpool) every event is on
+// disk until acknowledged. Its methods are safe for concurrent use.
 type Sender struct {
 	log    *slog.Logger
 	bootID string
 
 	mu       sync.Mutex
-	seq      int64   // last sequence number handed out
-	done     int64   // events delivered or dropped, in order
-	queue    []Event // not yet delivered or dropped; queue[0] is in flight
+	seq      int64    // last sequence number handed out
+	enq      int64    // events queued so far, replayed ones included
+	done     int64    // events delivered or dropped, in order
+	queue    []queued // not yet delivered or dropped; queue[0] is in flight
+	spool    *spool   // nil: events are kept in memory only
 	started  bool
 	closed   bool
+	gaveUp   bool
 	cfg      Config
 	source   string
 	endpoint string        // URL without userinfo and query, for logs
@@ -84,11 +107,52 @@ func NewSender(log *slog.Logger, bootID string) *Sender {
 	}
 }
 
+// OpenSpool keeps every event in dir (created 0700) until it is
+// acknowledged: one file per event, written by temp file + fsync + rename,
+// mode 0600, deleted on acknowledgement or permanent rejection. Events a
+// previous run left there (it crashed, was killed, the VM rebooted, or the
+// manager was unreachable) are queued first, in their original order, with
+// their original ids; events emitted before OpenSpool are written after
+// them. Call it before Start.
+func (s *Sender) OpenSpool(dir string) error {
+	sp, found, bad, err := openSpool(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range bad {
+		s.log.Warn("callback: unreadable spool file set aside", "err", e)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.started:
+		return ErrAlreadyStarted
+	case s.spool != nil:
+		return errors.New("callback: spool already open")
+	}
+	s.spool = sp
+	for i := range s.queue {
+		if name, err := sp.put(s.queue[i].ev); err != nil {
+			s.log.Warn("callback: event kept in memory only", "id", s.queue[i].ev.ID, "err", err)
+		} else {
+			s.queue[i].file = name
+		}
+	}
+	if len(found) > 0 {
+		s.log.Info("callback: events from an earlier run found in the spool", "count", len(found), "dir", dir)
+		s.queue = append(found, s.queue...)
+		s.enq += int64(len(found))
+	}
+	return nil
+}
+
 // Emit stamps an event of type typ carrying d with the next sequence number,
-// an id and the current time, and queues it. It never blocks on the
-// network. An empty d.Boot is set to the boot id; once Start has run, an
-// empty d.InstanceID and a zero d.Attempt are filled from its Config. After
-// Close, Emit drops the event.
+// an id and the current time, and queues it (and spools it, with a spool).
+// It never blocks on the network. An empty d.Boot is set to the boot id;
+// once Start has run, an empty d.InstanceID and a zero d.Attempt are filled
+// from its Config. After Close, Emit drops the event.
 func (s *Sender) Emit(typ string, d Data) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -105,14 +169,23 @@ func (s *Sender) Emit(typ string, d Data) {
 		ID:              s.bootID + "-" + strconv.FormatInt(s.seq, 10),
 		Type:            typ,
 		Time:            time.Now().UTC(),
-		Sequence:        s.seq,
+		Sequence:        Sequence(s.seq),
 		DataContentType: "application/json",
 		Data:            d,
 	}
 	if s.started {
 		s.fill(&ev)
 	}
-	s.queue = append(s.queue, ev)
+	q := queued{ev: ev}
+	if s.spool != nil {
+		name, err := s.spool.put(ev)
+		if err != nil {
+			s.log.Warn("callback: event kept in memory only", "id", ev.ID, "err", err)
+		}
+		q.file = name
+	}
+	s.queue = append(s.queue, q)
+	s.enq++
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -161,10 +234,13 @@ func Endpoint(u *url.URL) string {
 
 // Start validates cfg, completes the events queued so far and starts the
 // one goroutine that delivers them, then every later event, in order. Each
-// event is retried with exponential backoff until the server answers 2xx or
-// cfg.MaxElapsed has passed; a 4xx other than 408 and 429 is permanent. An
-// event that can not be delivered is logged and dropped, and delivery goes
-// on with the next.
+// event is retried with exponential backoff and jitter while the server
+// does not answer, answers 408, 429 or 5xx; any other 4xx or a 3xx rejects
+// it for good: it is logged and dropped, and delivery goes on with the
+// next. When nothing has been acknowledged for cfg.MaxElapsed, delivery
+// stops (see ErrGaveUp). Spooled events from an earlier run whose source
+// is another instance are dropped: they belong to another deployment (an
+// image captured with a full spool, say).
 func (s *Sender) Start(cfg Config) error {
 	u, err := ValidateURL(cfg.URL)
 	if err != nil {
@@ -191,8 +267,20 @@ func (s *Sender) Start(cfg Config) error {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.HTTPClient != nil && !cfg.TLS.IsZero() {
+		return errors.New("callback: Config.HTTPClient and Config.TLS are both set")
+	}
 	if cfg.HTTPClient == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if !cfg.TLS.IsZero() {
+			tc, err := cfg.TLS.Config()
+			if err != nil {
+				return err
+			}
+			tr.TLSClientConfig = tc
+		}
 		cfg.HTTPClient = &http.Client{
+			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
@@ -209,28 +297,54 @@ func (s *Sender) Start(cfg Config) error {
 	s.cfg = cfg
 	s.source = "urn:ovfinit:instance:" + cfg.InstanceID
 	s.endpoint = Endpoint(u)
-	for i := range s.queue {
-		s.fill(&s.queue[i])
+	kept := s.queue[:0]
+	for _, q := range s.queue {
+		if q.ev.Source != "" && q.ev.Source != s.source {
+			s.log.Warn("callback: spooled event of another instance dropped", "id", q.ev.ID, "source", q.ev.Source)
+			s.dropFile(q)
+			s.done++
+			continue
+		}
+		if q.ev.Source == "" {
+			s.fill(&q.ev)
+			if q.file != "" {
+				if err := s.spool.write(q.file, q.ev); err != nil {
+					s.log.Warn("callback: cannot update spooled event", "id", q.ev.ID, "err", err)
+				}
+			}
+		}
+		kept = append(kept, q)
 	}
+	s.queue = kept
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.stopped = make(chan struct{})
-	s.log.Info("callback: delivering events", "endpoint", s.endpoint, "queued", len(s.queue))
+	s.log.Info("callback: delivering events", "endpoint", s.endpoint, "queued", len(s.queue), "signed", cfg.Secret != nil)
 	go s.run(ctx, cfg.URL)
 	return nil
 }
 
-// Wait returns nil once every event emitted before the call has been
+// dropFile deletes q's spool file. s.mu must be held.
+func (s *Sender) dropFile(q queued) {
+	if q.file == "" || s.spool == nil {
+		return
+	}
+	if err := s.spool.remove(q.file); err != nil {
+		s.log.Warn("callback: cannot remove spooled event", "id", q.ev.ID, "err", err)
+	}
+}
+
+// Wait returns nil once every event queued before the call has been
 // delivered or dropped. It returns early with an error when ctx ends, when
-// the Sender is closed, or when events are waiting but Start has not been
-// called (they would never be sent).
+// the Sender is closed, when delivery gave up (ErrGaveUp), or when events
+// are waiting but Start has not been called (they would never be sent).
 func (s *Sender) Wait(ctx context.Context) error {
 	s.mu.Lock()
-	target := s.seq
+	target := s.enq
 	s.mu.Unlock()
 	for {
 		s.mu.Lock()
-		done, closed, started, ch, pending := s.done, s.closed, s.started, s.changed, len(s.queue)
+		done, closed, started, gaveUp, ch, pending := s.done, s.closed, s.started, s.gaveUp, s.changed, len(s.queue)
 		s.mu.Unlock()
 		switch {
 		case done >= target:
@@ -239,6 +353,8 @@ func (s *Sender) Wait(ctx context.Context) error {
 			return ErrClosed
 		case !started:
 			return ErrNotStarted
+		case gaveUp:
+			return fmt.Errorf("%w: %d events not delivered", ErrGaveUp, pending)
 		}
 		select {
 		case <-ch:
@@ -248,9 +364,9 @@ func (s *Sender) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops delivery, abandoning an event in flight, and discards every
-// queued event. Before Start it only discards. It waits for the delivery
-// goroutine to return.
+// Close stops delivery, abandoning an event in flight, and forgets every
+// queued event; spooled events stay on disk for the next run. Before Start
+// it only forgets. It waits for the delivery goroutine to return.
 func (s *Sender) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -259,7 +375,11 @@ func (s *Sender) Close() {
 	}
 	s.closed = true
 	if n := len(s.queue); n > 0 {
-		s.log.Warn("callback: sender closed, events discarded", "count", n)
+		if s.spool != nil {
+			s.log.Info("callback: sender closed, undelivered events stay in the spool", "count", n, "dir", s.spool.dir)
+		} else {
+			s.log.Warn("callback: sender closed, events discarded", "count", n)
+		}
 	}
 	s.queue = nil
 	s.broadcast()
@@ -271,7 +391,27 @@ func (s *Sender) Close() {
 	}
 }
 
-// Pending returns the number of events emitted but not yet delivered or
+// DiscardSpool forgets every queued event and deletes its spool file. It
+// is for a Sender that was never started, at exit: with no callback URL
+// nobody will receive the events, and the spool must not grow boot after
+// boot. After Start it does nothing and returns 0.
+func (s *Sender) DiscardSpool() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return 0
+	}
+	n := len(s.queue)
+	for _, q := range s.queue {
+		s.dropFile(q)
+	}
+	s.queue = nil
+	s.done = s.enq
+	s.broadcast()
+	return n
+}
+
+// Pending returns the number of events queued but not yet delivered or
 // dropped, the one in flight included.
 func (s *Sender) Pending() int {
 	s.mu.Lock()
@@ -286,41 +426,64 @@ func (s *Sender) broadcast() {
 }
 
 // next returns the oldest queued event, waiting for one; false when ctx ends.
-func (s *Sender) next(ctx context.Context) (Event, bool) {
+func (s *Sender) next(ctx context.Context) (queued, bool) {
 	for {
 		s.mu.Lock()
 		if len(s.queue) > 0 && !s.closed {
-			ev := s.queue[0]
+			q := s.queue[0]
 			s.mu.Unlock()
-			return ev, true
+			return q, true
 		}
 		s.mu.Unlock()
 		select {
 		case <-s.wake:
 		case <-ctx.Done():
-			return Event{}, false
+			return queued{}, false
 		}
 	}
 }
 
 func (s *Sender) run(ctx context.Context, rawURL string) {
 	defer close(s.stopped)
+	var failingSince time.Time // zero: the last answer was an acknowledgement
 	for {
-		ev, ok := s.next(ctx)
+		q, ok := s.next(ctx)
 		if !ok {
 			return
 		}
-		attempts, err := s.deliver(ctx, rawURL, ev)
-		if ctx.Err() != nil {
-			return // closed: the event was discarded with the queue
+		ev := q.ev
+		budget := s.cfg.MaxElapsed
+		if !failingSince.IsZero() {
+			budget -= time.Since(failingSince)
 		}
-		if err != nil {
-			s.log.Error("callback: event dropped", "endpoint", s.endpoint, "id", ev.ID, "type", ev.Type, "attempts", attempts, "error", err)
-		} else {
+		attempts, err := s.deliver(ctx, rawURL, ev, budget, &failingSince)
+		if ctx.Err() != nil {
+			return // closed: the event stays in the spool, or was discarded
+		}
+		var perm *rejectedError
+		switch {
+		case err == nil:
+			failingSince = time.Time{}
 			s.log.Debug("callback: event delivered", "id", ev.ID, "type", ev.Type, "attempts", attempts)
+		case errors.As(err, &perm):
+			failingSince = time.Time{} // the manager answered
+			s.log.Error("callback: event rejected by the manager, dropped", "endpoint", s.endpoint, "id", ev.ID, "type", ev.Type, "attempts", attempts, "error", err)
+		default:
+			s.mu.Lock()
+			s.gaveUp = true
+			n := len(s.queue)
+			s.broadcast()
+			s.mu.Unlock()
+			if s.spool != nil {
+				s.log.Error("callback: manager unreachable, delivery stopped; events stay in the spool for the next run", "endpoint", s.endpoint, "waited", s.cfg.MaxElapsed, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+			} else {
+				s.log.Error("callback: manager unreachable, delivery stopped; events dropped", "endpoint", s.endpoint, "waited", s.cfg.MaxElapsed, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+			}
+			return
 		}
 		s.mu.Lock()
-		if len(s.queue) > 0 && s.queue[0].ID == ev.ID {
+		if len(s.queue) > 0 && s.queue[0].ev.ID == ev.ID {
+			s.dropFile(s.queue[0])
 			s.queue = s.queue[1:]
 			s.done++
 			s.broadcast()
@@ -329,18 +492,26 @@ func (s *Sender) run(ctx context.Context, rawURL string) {
 	}
 }
 
-// deliver sends one event until it is acknowledged, rejected for good, or
-// the retry budget is spent.
-func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event) (int, error) {
+// deliver sends one event until it is acknowledged, rejected for good
+// (a *rejectedError), or the budget is spent. It sets
+// *failingSince at the first failure when it is zero.
+func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event, budget time.Duration, failingSince *time.Time) (int, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return 0, fmt.Errorf("encoding event: %w", err)
+		return 0, &rejectedError{fmt.Errorf("encoding event: %w", err)}
+	}
+	if budget <= 0 {
+		return 0, errors.New("no time left")
 	}
 	cfg := s.cfg // set once by Start before the goroutine began
 	attempts := 0
 	op := func() (struct{}, error) {
 		attempts++
-		return struct{}{}, post(ctx, cfg, rawURL, body)
+		err := post(ctx, cfg, rawURL, ev.ID, body)
+		if err != nil && failingSince.IsZero() {
+			*failingSince = time.Now()
+		}
+		return struct{}{}, err
 	}
 	b := &backoff.ExponentialBackOff{
 		InitialInterval:     cfg.InitialInterval,
@@ -353,13 +524,15 @@ func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event) (int, err
 	}
 	_, err = backoff.Retry(ctx, op,
 		backoff.WithBackOff(b),
-		backoff.WithMaxElapsedTime(cfg.MaxElapsed),
+		backoff.WithMaxElapsedTime(budget),
+		backoff.WithMaxTries(0),
 		backoff.WithNotify(notify))
 	return attempts, err
 }
 
-// post makes one HTTP attempt. The error never contains the URL.
-func post(ctx context.Context, cfg Config, rawURL string, body []byte) error {
+// post makes one HTTP attempt, signed when cfg.Secret is set. The error
+// never contains the URL.
+func post(ctx context.Context, cfg Config, rawURL, id string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
@@ -368,10 +541,13 @@ func post(ctx context.Context, cfg Config, rawURL string, body []byte) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return backoff.Permanent(fmt.Errorf("building request: %w", err))
+		return backoff.Permanent(&rejectedError{fmt.Errorf("building request: %w", err)})
 	}
 	req.Header.Set("Content-Type", ContentType)
 	req.Header.Set("User-Agent", "ovfinit")
+	if cfg.Secret != nil {
+		SignRequest(req.Header, cfg.Secret, id, body, time.Now())
+	}
 	resp, err := cfg.HTTPClient.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -395,6 +571,13 @@ func post(ctx context.Context, cfg Config, rawURL string, body []byte) error {
 		}
 		return err
 	default: // 3xx not followed, 4xx: the same request will fail again
-		return backoff.Permanent(fmt.Errorf("HTTP %d (not retried)", code))
+		return backoff.Permanent(&rejectedError{fmt.Errorf("HTTP %d (not retried)", code)})
 	}
 }
+
+// rejectedError is a failure that retrying will not cure: the event is
+// dropped and delivery goes on.
+type rejectedError struct{ err error }
+
+func (e *rejectedError) Error() string { return e.err.Error() }
+func (e *rejectedError) Unwrap() error { return e.err }

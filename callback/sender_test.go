@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,29 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
+
+// spoolIDs returns the ids of the events in a spool directory, in file
+// name order.
+func spoolIDs(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev Event
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatalf("spool file %s: %v", n, err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	return ids
+}
 
 // request is one POST the test server received.
 type request struct {
@@ -187,7 +212,7 @@ func TestOrderUnderFailures(t *testing.T) {
 			// Retries resend the same event: the ids of all requests, with
 			// consecutive repeats removed, are the events in order.
 			var seen []string
-			var seqs []int64
+			var seqs []Sequence
 			for _, q := range rec.requests() {
 				if len(seen) == 0 || seen[len(seen)-1] != q.event.ID {
 					seen = append(seen, q.event.ID)
@@ -197,7 +222,7 @@ func TestOrderUnderFailures(t *testing.T) {
 			if diff := cmp.Diff(wantIDs("boot7", 8), seen); diff != "" {
 				t.Errorf("request ids without repeats (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]int64{1, 2, 3, 4, 5, 6, 7, 8}, seqs); diff != "" {
+			if diff := cmp.Diff([]Sequence{1, 2, 3, 4, 5, 6, 7, 8}, seqs); diff != "" {
 				t.Errorf("sequences (-want +got):\n%s", diff)
 			}
 		})
@@ -323,22 +348,69 @@ func TestGivesUpAfterMaxElapsed(t *testing.T) {
 		}
 		return 200
 	})
+	dir := t.TempDir()
 	s := NewSender(testLogger(t), "b")
 	defer s.Close()
+	if err := s.OpenSpool(dir); err != nil {
+		t.Fatal(err)
+	}
 	cfg := fastConfig(rec.srv.URL)
 	cfg.MaxElapsed = 50 * time.Millisecond
 	if err := s.Start(cfg); err != nil {
 		t.Fatalf("Start() = %v, want nil", err)
 	}
 	emitSteps(s, 1, 2)
+	if err := s.Wait(waitCtx(t)); !errors.Is(err, ErrGaveUp) {
+		t.Fatalf("Wait() = %v, want %v", err, ErrGaveUp)
+	}
+	// Delivery stopped at the first event: the second was never sent, and
+	// both stay in the spool for the next run.
+	if got := rec.acked(); len(got) != 0 {
+		t.Errorf("acknowledged ids = %v, want none", got)
+	}
+	for _, q := range rec.requests() {
+		if q.event.ID != "b-1" {
+			t.Errorf("request %d sent %s after delivery gave up on b-1", q.n, q.event.ID)
+		}
+	}
+	if n := len(rec.requests()); n < 3 {
+		t.Errorf("server got %d requests, want at least 3 (retries of b-1)", n)
+	}
+	if got := spoolIDs(t, dir); !cmp.Equal(got, []string{"b-1", "b-2"}) {
+		t.Errorf("spool after giving up = %v, want [b-1 b-2]", got)
+	}
+}
+
+// TestLimitIsOverall: the limit counts time without any acknowledgement,
+// not time per event or in all: every event fails for a while, together
+// far longer than MaxElapsed, and all are delivered.
+func TestLimitIsOverall(t *testing.T) {
+	tries := map[string]int{}
+	rec := newRecorder(t, func(_ int, ev Event) int {
+		tries[ev.ID]++ // serve runs under the recorder's lock
+		if tries[ev.ID] < 3 {
+			time.Sleep(10 * time.Millisecond)
+			return 503
+		}
+		return 200
+	})
+	s := NewSender(testLogger(t), "b")
+	defer s.Close()
+	cfg := fastConfig(rec.srv.URL)
+	cfg.MaxElapsed = 200 * time.Millisecond
+	if err := s.Start(cfg); err != nil {
+		t.Fatalf("Start() = %v, want nil", err)
+	}
+	start := time.Now()
+	emitSteps(s, 1, 12)
 	if err := s.Wait(waitCtx(t)); err != nil {
 		t.Fatalf("Wait() = %v, want nil", err)
 	}
-	if diff := cmp.Diff([]string{"b-2"}, rec.acked()); diff != "" {
-		t.Errorf("acknowledged ids (-want +got):\n%s", diff)
+	if d := time.Since(start); d < cfg.MaxElapsed {
+		t.Logf("delivery took %v, less than MaxElapsed %v: the test proves less than it should", d, cfg.MaxElapsed)
 	}
-	if n := len(rec.requests()); n < 3 {
-		t.Errorf("server got %d requests, want at least 3 (retries of b-1, then b-2)", n)
+	if diff := cmp.Diff(wantIDs("b", 12), rec.acked()); diff != "" {
+		t.Errorf("acknowledged ids (-want +got):\n%s", diff)
 	}
 }
 
@@ -507,8 +579,8 @@ func TestSecretsNotLogged(t *testing.T) {
 				t.Fatalf("Start() = %v, want nil", err)
 			}
 			emitSteps(s, 1, 1)
-			if err := s.Wait(waitCtx(t)); err != nil {
-				t.Fatalf("Wait() = %v, want nil", err)
+			if err := s.Wait(waitCtx(t)); !errors.Is(err, ErrGaveUp) {
+				t.Fatalf("Wait() = %v, want %v", err, ErrGaveUp)
 			}
 			s.Close()
 			bmu.Lock()
@@ -522,8 +594,8 @@ func TestSecretsNotLogged(t *testing.T) {
 			if want := base + "/hook"; !strings.Contains(out, want) {
 				t.Errorf("log does not name the endpoint %q:\n%s", want, out)
 			}
-			if !strings.Contains(out, "retrying") || !strings.Contains(out, "event dropped") {
-				t.Errorf("log lacks the retry and drop lines:\n%s", out)
+			if !strings.Contains(out, "retrying") || !strings.Contains(out, "delivery stopped") {
+				t.Errorf("log lacks the retry and give-up lines:\n%s", out)
 			}
 		})
 	}

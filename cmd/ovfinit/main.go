@@ -49,9 +49,10 @@ reports every step to the manager's callback URL until the VM is ready.`,
 	root.AddCommand(
 		newRunCmd(),
 		newStatusCmd(),
-		newScriptCmd(),
-		newVersionCmd(),
 		newEnvCmd(),
+		newScriptCmd(),
+		newWatchCmd(),
+		newVersionCmd(),
 	)
 	return root
 }

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path"
 	"syscall"
 	"time"
 
 	"github.com/ovfinit/ovfinit/agent"
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/spf13/cobra"
 )
 
@@ -68,6 +70,11 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	sender := callback.NewSender(log, env.BootID)
 	defer sender.Close()
 	env.Events = sender
+	// Events not acknowledged survive a crash or reboot in the spool and
+	// are sent first on the next run. Without it they are kept in memory.
+	if err := sender.OpenSpool(fsutil.Join(o.Root, path.Join(o.StateDir, "spool"))); err != nil {
+		log.Warn("callback events will not survive a restart", "err", err)
+	}
 
 	runErr := agent.Run(ctx, env, agent.Steps())
 	if runErr == nil && env.HostKey != nil {
@@ -83,8 +90,11 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	// Give the manager its last events before exiting.
 	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := sender.Wait(wctx); err != nil && !errors.Is(err, callback.ErrNotStarted) {
-		log.Warn("exiting with undelivered events", "pending", sender.Pending())
+	switch err := sender.Wait(wctx); {
+	case errors.Is(err, callback.ErrNotStarted):
+		sender.DiscardSpool() // no callback URL: nobody to send them to
+	case err != nil:
+		log.Warn("exiting with undelivered events; they stay in the spool for the next run", "pending", sender.Pending())
 	}
 	if runErr != nil {
 		return &exitError{code: exitFailed, err: runErr}

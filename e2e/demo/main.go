@@ -1,8 +1,9 @@
 // Command demo boots one VM with the freshly built agent and a sample OVF
-// environment, prints each progress event as it arrives and the ssh command
-// to log in, and powers the VM off on Ctrl-C.
+// environment, shows it come up through `ovfinit watch` (the manager's
+// view: signed events, a live progress bar), prints the ssh command to log
+// in, and powers the VM off on Ctrl-C.
 //
-//	go run ./e2e/demo [-serial]
+//	go run ./e2e/demo [-serial] [-ovfinit bin/ovfinit]
 //
 // It needs what e2e/prepare.sh installs (make demo runs it first).
 package main
@@ -11,12 +12,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -31,15 +35,24 @@ import (
 func main() {
 	serial := flag.Bool("serial", false, "also print the VM's serial console")
 	timeout := flag.Duration("boot-timeout", 4*time.Minute, "how long to wait for the ready event")
+	watchBin := flag.String("ovfinit", "", "the host's ovfinit binary that runs `ovfinit watch` (default: build ./cmd/ovfinit)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *serial, *timeout); err != nil {
+	if err := run(log, *serial, *timeout, *watchBin); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, serial bool, bootTimeout time.Duration) error {
+// goTool finds the go command: on PATH, else where the Makefile looks.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "/usr/local/go/bin/go"
+}
+
+func run(log *slog.Logger, serial bool, bootTimeout time.Duration, watchBin string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -61,20 +74,33 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	rec, err := vm.NewRecorder()
+	// The manager's side is ovfinit watch itself, built for this host
+	// (make demo passes bin/ovfinit).
+	if watchBin == "" {
+		watchBin = filepath.Join(dir, "ovfinit-host")
+		build := exec.CommandContext(ctx, goTool(), "build", "-o", watchBin, "./cmd/ovfinit")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building ovfinit for the host: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	defer rec.Close()
-	events := rec.Subscribe()
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // watch listens on it
 
+	secret := make([]byte, 16)
+	rand.Read(secret)
 	env := vm.GuestEnv{
-		InstanceID:  "demo-" + time.Now().Format("20060102-150405"),
-		Hostname:    "ovf-demo",
-		User:        "ovfuser",
-		PublicKey:   authorized,
-		CallbackURL: rec.GuestURL(),
-		Script:      "file.write(\"/etc/motd\", \"Welcome to \" + ovf.property(\"instance-id\") + \"\\n\")\n",
+		InstanceID:     "demo-" + time.Now().Format("20060102-150405"),
+		Hostname:       "ovf-demo",
+		User:           "ovfuser",
+		PublicKey:      authorized,
+		CallbackURL:    fmt.Sprintf("http://10.0.2.2:%d/events", port),
+		CallbackSecret: hex.EncodeToString(secret),
+		Script:         "file.write(\"/etc/motd\", \"Welcome to \" + ovf.property(\"instance-id\") + \"\\n\")\n",
 	}
 	x, err := env.XML()
 	if err != nil {
@@ -88,6 +114,18 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration) error {
 	if err := vm.NewDisk(disk); err != nil {
 		return err
 	}
+	watch := exec.CommandContext(ctx, watchBin, "watch",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--instance", env.InstanceID,
+		"--timeout", bootTimeout.String())
+	watch.Env = append(os.Environ(), "OVFINIT_CALLBACK_SECRET="+env.CallbackSecret)
+	watch.Stdout, watch.Stderr = os.Stdout, os.Stderr
+	if err := watch.Start(); err != nil {
+		return fmt.Errorf("starting ovfinit watch: %w", err)
+	}
+	watched := make(chan error, 1)
+	go func() { watched <- watch.Wait() }()
+
 	o := vm.Options{Assets: assets, ISO: iso, Disk: disk, SerialLog: filepath.Join(dir, "serial.log")}
 	if serial {
 		o.Console = os.Stdout
@@ -98,42 +136,36 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration) error {
 	}
 	defer m.Kill()
 	log.Info("qemu started", "cmdline", m.CommandLine())
-	fmt.Printf("booting instance %s (events from the agent follow) ...\n", env.InstanceID)
+	fmt.Printf("booting instance %s; ovfinit watch shows its progress:\n", env.InstanceID)
 
 	mctx, mstop := m.Context(ctx)
 	defer mstop()
-	deadline := time.After(bootTimeout)
-	ready := false
-	for !ready {
-		select {
-		case e := <-events:
-			fmt.Println(e)
-			switch e.Type {
-			case vm.TypeReady:
-				fmt.Printf("ready %v after qemu start (agent: %dms)\n", e.Received.Sub(m.Started).Round(time.Millisecond), int64(e.Data.DurationMs))
-				ready = true
-			case vm.TypeFailed:
-				fmt.Println("the agent reported failure; the VM keeps running for inspection")
-				ready = true
-			}
-		case <-deadline:
-			fmt.Printf("no ready event within %v; serial console tail:\n%s\n", bootTimeout, m.Tail(40))
-			return poweroff(m, errors.New("boot timed out"))
-		case <-mctx.Done():
-			if ctx.Err() != nil { // Ctrl-C while booting
-				fmt.Println()
-				return poweroff(m, nil)
-			}
-			fmt.Printf("%v; serial console tail:\n%s\n", context.Cause(mctx), m.Tail(40))
-			return poweroff(m, context.Cause(mctx))
+	select {
+	case err := <-watched:
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			fmt.Printf("ready %v after qemu start\n", time.Since(m.Started).Round(time.Millisecond))
+		case ctx.Err() != nil: // Ctrl-C while booting
+			fmt.Println()
+			return poweroff(m, nil)
+		case errors.As(err, &ee):
+			fmt.Printf("ovfinit watch exited %d; the VM keeps running for inspection; serial console tail:\n%s\n", ee.ExitCode(), m.Tail(40))
+		default:
+			return poweroff(m, err)
 		}
+	case <-mctx.Done():
+		if ctx.Err() != nil {
+			fmt.Println()
+			return poweroff(m, nil)
+		}
+		fmt.Printf("%v; serial console tail:\n%s\n", context.Cause(mctx), m.Tail(40))
+		return poweroff(m, context.Cause(mctx))
 	}
 
 	fmt.Printf("\nlog in with:\n  ssh -i %s -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null %s@127.0.0.1\n\npress Ctrl-C to power the VM off\n", keyFile, m.SSHPort, env.User)
 	for {
 		select {
-		case e := <-events:
-			fmt.Println(e)
 		case <-m.Done():
 			return fmt.Errorf("qemu exited (%v); serial console tail:\n%s", m.ExitErr(), m.Tail(40))
 		case <-ctx.Done():

@@ -53,6 +53,8 @@ type GuestEnv struct {
 	PublicKey   string // authorized_keys line
 	CallbackURL string
 	Script      string // Starlark source; base64-encoded into ovfinit.script
+	// CallbackSecret is ovfinit.callback.secret: events are signed with it.
+	CallbackSecret string
 }
 
 // Properties returns the environment's properties.
@@ -68,6 +70,9 @@ func (g GuestEnv) Properties() []Property {
 		{"ovfinit.net.dns", "10.0.2.3"},
 		{"ovfinit.ssh.port", "22"},
 		{"ovfinit.callback.url", g.CallbackURL},
+	}
+	if g.CallbackSecret != "" {
+		p = append(p, Property{"ovfinit.callback.secret", g.CallbackSecret})
 	}
 	if g.Script != "" {
 		p = append(p, Property{"ovfinit.script", base64.StdEncoding.EncodeToString([]byte(g.Script))})

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ovfinit/ovfinit/callback"
 )
 
 // Event types the agent sends.
@@ -134,8 +136,9 @@ func (e Event) String() string {
 // Recorder is the manager's side of the callbacks: an HTTP server on
 // 127.0.0.1 that records every CloudEvent posted to /events.
 type Recorder struct {
-	ln  net.Listener
-	srv *http.Server
+	ln     net.Listener
+	srv    *http.Server
+	secret []byte // nil: signatures are not checked
 
 	mu      sync.Mutex
 	events  []Event
@@ -145,12 +148,17 @@ type Recorder struct {
 }
 
 // NewRecorder starts a recorder on a free port of 127.0.0.1.
-func NewRecorder() (*Recorder, error) {
+func NewRecorder() (*Recorder, error) { return NewSignedRecorder(nil) }
+
+// NewSignedRecorder starts a recorder that verifies every event's signature
+// with secret (callback.Verify): an unsigned or badly signed event is
+// answered 401 and recorded in Errors, not in Events.
+func NewSignedRecorder(secret []byte) (*Recorder, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("starting the callback recorder: %w", err)
 	}
-	r := &Recorder{ln: ln, changed: make(chan struct{})}
+	r := &Recorder{ln: ln, changed: make(chan struct{}), secret: secret}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /events", r.handle)
 	r.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -178,6 +186,12 @@ func (r *Recorder) handle(w http.ResponseWriter, req *http.Request) {
 	if err != nil || mt != "application/cloudevents+json" {
 		r.fail(w, http.StatusUnsupportedMediaType, fmt.Errorf("event with Content-Type %q, want application/cloudevents+json: %s", req.Header.Get("Content-Type"), body))
 		return
+	}
+	if r.secret != nil {
+		if _, err := callback.Verify(r.secret, req.Header, body, time.Now(), 0); err != nil {
+			r.fail(w, http.StatusUnauthorized, fmt.Errorf("event %s: %w", body, err))
+			return
+		}
 	}
 	var e Event
 	if err := json.Unmarshal(body, &e); err != nil {

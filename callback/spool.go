@@ -1,0 +1,115 @@
+package callback
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// The spool keeps every event not yet acknowledged on disk, one file per
+// event, so that a crash, a kill or a reboot loses none: the next Sender
+// that opens the directory sends them first, in the order they were
+// emitted. File names are "<20-digit spool number>.json"; the number grows
+// across runs (the next is one more than the largest present), so name
+// order is emission order.
+type spool struct {
+	dir  string
+	next uint64
+}
+
+const spoolExt = ".json"
+
+// spoolMaxFile bounds what is read back from one spool file.
+const spoolMaxFile = 1 << 20
+
+// openSpool creates dir (0700) when needed and returns the spool and the
+// events found in it, oldest first. A file that can not be read or decoded
+// is renamed to "<name>.bad" and reported in bad; it is never sent.
+func openSpool(dir string) (sp *spool, found []queued, bad []error, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, nil, fmt.Errorf("callback spool: %w", err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("callback spool: %w", err)
+	}
+	sp = &spool{dir: dir, next: 1}
+	var names []string
+	for _, e := range ents {
+		name := e.Name()
+		num, ok := strings.CutSuffix(name, spoolExt)
+		if !ok || !e.Type().IsRegular() {
+			continue // temp files of an interrupted write, .bad files
+		}
+		n, perr := strconv.ParseUint(num, 10, 64)
+		if perr != nil {
+			continue
+		}
+		sp.next = max(sp.next, n+1)
+		names = append(names, name)
+	}
+	slices.Sort(names) // fixed width: name order is number order
+	for _, name := range names {
+		p := filepath.Join(dir, name)
+		b, rerr := fsutil.ReadFileLimit(p, spoolMaxFile)
+		var ev Event
+		if rerr == nil {
+			rerr = json.Unmarshal(b, &ev)
+		}
+		if rerr == nil && ev.ID == "" {
+			rerr = fmt.Errorf("no event id")
+		}
+		if rerr != nil {
+			os.Rename(p, p+".bad")
+			bad = append(bad, fmt.Errorf("callback spool: %s: %v (renamed to %s.bad)", p, rerr, name))
+			continue
+		}
+		found = append(found, queued{ev: ev, file: name})
+	}
+	// Temp files left by a write that was interrupted hold events that
+	// were never acknowledged to Emit's caller: remove them.
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(tmps) > 0 {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
+	return sp, found, bad, nil
+}
+
+// put writes ev to a new spool file (temp + fsync + rename, 0600) and
+// returns its name.
+func (sp *spool) put(ev Event) (string, error) {
+	name := fmt.Sprintf("%020d%s", sp.next, spoolExt)
+	if err := sp.write(name, ev); err != nil {
+		return "", err
+	}
+	sp.next++
+	return name, nil
+}
+
+// write replaces the file name with ev.
+func (sp *spool) write(name string, ev Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFile(filepath.Join(sp.dir, name), b, 0o600); err != nil {
+		return fmt.Errorf("callback spool: %w", err)
+	}
+	return nil
+}
+
+// remove deletes an acknowledged or rejected event's file.
+func (sp *spool) remove(name string) error {
+	err := os.Remove(filepath.Join(sp.dir, name))
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("callback spool: %w", err)
+	}
+	return nil
+}
