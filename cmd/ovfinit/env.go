@@ -24,7 +24,7 @@ func newEnvCmd() *cobra.Command {
 validate) and write them for managers (make).`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newEnvShowCmd(), newEnvValidateCmd())
+	cmd.AddCommand(newEnvShowCmd(), newEnvValidateCmd(), newEnvMakeCmd())
 	return cmd
 }
 
