@@ -45,6 +45,7 @@ type envView struct {
 type entityView struct {
 	ID         string            `json:"id"`
 	Properties map[string]string `json:"properties"`
+	Adapters   []ovfenv.Adapter  `json:"adapters,omitempty"`
 }
 
 func propMap(props []ovfenv.Property) map[string]string {
@@ -123,7 +124,7 @@ func showEnv(w io.Writer, src *ovfenv.Source, env *ovfenv.Environment, asJSON bo
 		v.Adapters = []ovfenv.Adapter{}
 	}
 	for _, en := range env.Entities {
-		v.Entities = append(v.Entities, entityView{ID: en.ID, Properties: propMap(en.Properties)})
+		v.Entities = append(v.Entities, entityView{ID: en.ID, Properties: propMap(en.Properties), Adapters: en.Adapters})
 	}
 	if asJSON {
 		enc := json.NewEncoder(w)
@@ -148,6 +149,9 @@ func showEnv(w io.Writer, src *ovfenv.Source, env *ovfenv.Environment, asJSON bo
 		fmt.Fprintf(w, "entity %s:\n", en.ID)
 		for _, p := range en.Properties {
 			fmt.Fprintf(w, "  %s = %q\n", p.Key, p.Value)
+		}
+		for _, a := range en.Adapters {
+			fmt.Fprintf(w, "  adapter: %s network %q unit %s\n", a.MAC, a.Network, a.UnitNumber)
 		}
 	}
 	for _, a := range env.Adapters {
