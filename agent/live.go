@@ -47,6 +47,8 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		SystemUUID:  systemUUID,
 		CreateUser:  users.Ensure,
 		StartSSH:    serveSSH,
+
+		WipeGuestinfo: wipeGuestinfo,
 	}
 }
 
@@ -68,6 +70,11 @@ func probeTransports(ctx context.Context, e *Env) (*ovfenv.Source, error) {
 		Log:        e.Log,
 	}
 	return p.Probe(ctx)
+}
+
+// wipeGuestinfo clears guestinfo keys through the VMware channels.
+func wipeGuestinfo(ctx context.Context, e *Env, keys []string) error {
+	return ovfenv.WipeGuestinfo(ctx, ovfenv.TransportOptions{Root: e.Root, Log: e.Log}, keys)
 }
 
 // systemUUID reads the SMBIOS system UUID the firmware gives the VM.

@@ -52,6 +52,9 @@ type TransportOptions struct {
 	// Tests set it to a fake. It returns ok false when the key is unset,
 	// and an error when the channel is unavailable.
 	Guestinfo func(key string) (value string, ok bool, err error)
+	// GuestinfoSet sets one guestinfo key natively (WipeGuestinfo); nil
+	// means the RPC channel on amd64 inside VMware, none elsewhere.
+	GuestinfoSet func(key, value string) error
 	// KVP reads Hyper-V's values on Windows (the registry); nil means the
 	// system's. Ignored elsewhere.
 	KVP func() (map[string]string, error)
