@@ -111,4 +111,3 @@ func TestKVPRegistry(t *testing.T) {
 		t.Errorf("probeKVP(registry) = %v, %v; want the joined chunks from the registry", src, err)
 	}
 }
-
