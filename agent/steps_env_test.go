@@ -138,3 +138,31 @@ func TestWipeGuestinfoSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeOfflineRoot: `run --root DIR` probes the tree, not the host: the
+// seed under DIR is found and the host-only transports say they were
+// skipped.
+func TestProbeOfflineRoot(t *testing.T) {
+	m := newMachine(t)
+	seed := filepath.Join(m.root, ovfenv.SeedPath)
+	if err := os.MkdirAll(filepath.Dir(seed), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seed, []byte(fullEnv("i-seed")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := m.env("")
+	e.Live = false
+	src, err := probeTransports(t.Context(), e)
+	if err != nil {
+		t.Fatalf("probeTransports() = %v", err)
+	}
+	if src.Transport != ovfenv.TransportSeed || src.Location != seed {
+		t.Errorf("probeTransports() = %s %s, want the seed %s", src.Transport, src.Location, seed)
+	}
+	for _, a := range src.Tried {
+		if (a.Transport == ovfenv.TransportGuestinfo || a.Transport == ovfenv.TransportVirtualBox) && !strings.Contains(a.Reason, "skipped") {
+			t.Errorf("%s: %s %q, want it skipped with an offline root", a.Transport, a.Result, a.Reason)
+		}
+	}
+}

@@ -38,6 +38,9 @@ func SecretGuestinfoKeys(src *Source) []string {
 // vApp options at every power-on, and a guest cannot edit one property of
 // it.
 func WipeGuestinfo(ctx context.Context, o TransportOptions, keys []string) error {
+	if o.Offline {
+		return fmt.Errorf("not clearing guestinfo: %s is an offline tree, not the running VM", o.Root)
+	}
 	if o.Run == nil {
 		o.Run = ExecRunner(o.Log)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ not parse, 2 on a usage error.`,
 				}
 				src, err = ovfenv.ReadFile(args[0])
 			} else {
-				ts := ovfenv.DefaultTransports(ovfenv.TransportOptions{Root: root})
+				ts := ovfenv.DefaultTransports(ovfenv.TransportOptions{Root: root, Offline: filepath.Clean(root) != "/"})
 				if source != "" {
 					var one []ovfenv.Transport
 					for _, t := range ts {
