@@ -53,6 +53,8 @@ type Env struct {
 	CreateUser  func(root string, u users.User, log *slog.Logger) (*users.Account, error)
 	StartSSH    func(cfg sshd.Config) (SSHServer, error)
 	SSHHost     string // listen address host part; "" means every address
+	// Environment transports (ovfenv): clears used secret guestinfo keys.
+	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
 
 	// Learned as the pipeline runs.
 	Source     *ovfenv.Source

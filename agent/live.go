@@ -47,6 +47,8 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		SystemUUID:  systemUUID,
 		CreateUser:  users.Ensure,
 		StartSSH:    serveSSH,
+
+		WipeGuestinfo: wipeGuestinfo,
 	}
 }
 
@@ -62,12 +64,17 @@ func NewBootID() string {
 // order docs/transports.md gives, waiting up to WaitEnv.
 func probeTransports(ctx context.Context, e *Env) (*ovfenv.Source, error) {
 	p := &ovfenv.Prober{
-		Transports: ovfenv.DefaultTransports(ovfenv.TransportOptions{Root: e.Root, Log: e.Log}),
+		Transports: ovfenv.DefaultTransports(ovfenv.TransportOptions{Root: e.Root, Offline: !e.Live, Log: e.Log}),
 		Wait:       e.WaitEnv,
 		Poll:       250 * time.Millisecond,
 		Log:        e.Log,
 	}
 	return p.Probe(ctx)
+}
+
+// wipeGuestinfo clears guestinfo keys through the VMware channels.
+func wipeGuestinfo(ctx context.Context, e *Env, keys []string) error {
+	return ovfenv.WipeGuestinfo(ctx, ovfenv.TransportOptions{Root: e.Root, Offline: !e.Live, Log: e.Log}, keys)
 }
 
 // systemUUID reads the SMBIOS system UUID the firmware gives the VM.

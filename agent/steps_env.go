@@ -132,20 +132,46 @@ func (e *Env) saveEnvironment() error {
 	return fsutil.WriteFile(e.statePath(savedEnv), clear, 0o600)
 }
 
-// forgetSecrets removes the clear copy of the environment once every step
-// of the boot has finished: the redacted copy is enough from then on.
+// forgetSecrets runs once every step of the boot has finished. It removes
+// the clear copy of the environment (the redacted copy is enough from then
+// on) and, when the environment came from VMware guestinfo, clears the
+// secret guestinfo.ovfinit.* keys it used, where the channel lets the guest
+// set them. A key that cannot be cleared is a warning, not a failed boot:
+// everything was applied.
 func forgetSecrets(ctx context.Context, e *Env) error {
+	var done, skipped []string
 	if _, err := os.Stat(e.statePath(savedRedacted)); err != nil {
-		return skip("no redacted copy saved; keeping the clear one")
+		skipped = append(skipped, "no redacted copy saved; keeping the clear one")
+	} else {
+		err := os.Remove(e.statePath(savedEnv))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			skipped = append(skipped, "no clear copy of the environment to remove")
+		case err != nil:
+			return fmt.Errorf("removing the clear copy of the environment: %w", err)
+		default:
+			done = append(done, fmt.Sprintf("removed %s; %s stays", savedEnv, savedRedacted))
+		}
 	}
-	err := os.Remove(e.statePath(savedEnv))
-	if errors.Is(err, fs.ErrNotExist) {
-		return skip("no clear copy of the environment to remove")
+	switch keys := ovfenv.SecretGuestinfoKeys(e.Source); {
+	case len(keys) == 0:
+	case !e.Live:
+		skipped = append(skipped, "not clearing the secret guestinfo keys: --root is not /, this is not the VM's own guestinfo")
+	case e.WipeGuestinfo == nil:
+		skipped = append(skipped, "not clearing the secret guestinfo keys: no way to set guestinfo")
+	default:
+		if err := e.WipeGuestinfo(ctx, e, keys); err != nil {
+			e.Log.Warn("secret guestinfo keys not cleared; they stay readable in the VM's configuration", "keys", keys, "err", err)
+			done = append(done, fmt.Sprintf("could not clear guestinfo %s: %v", strings.Join(keys, ", "), err))
+		} else {
+			e.Log.Info("secret guestinfo keys cleared", "keys", keys)
+			done = append(done, "cleared guestinfo."+strings.Join(keys, ", guestinfo."))
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("removing the clear copy of the environment: %w", err)
+	if len(done) == 0 {
+		return skip("%s", strings.Join(skipped, "; "))
 	}
-	e.note("removed %s; %s stays", savedEnv, savedRedacted)
+	e.note("%s", strings.Join(append(done, skipped...), "; "))
 	return nil
 }
 

@@ -29,3 +29,18 @@ func nativeGuestinfo(key string) (string, bool, error) {
 	}
 	return v, !IsUnset(v), nil
 }
+
+// nativeGuestinfoSet sets a guestinfo key over the backdoor RPC channel,
+// after the same checks as nativeGuestinfo.
+func nativeGuestinfoSet(key, value string) error {
+	if !vmcheck.IsVirtualCPU() {
+		return errors.New("the CPUID hypervisor vendor is not VMwareVMware")
+	}
+	if ok, err := vmcheck.IsVirtualWorld(false); err != nil || !ok {
+		if err == nil {
+			err = errors.New("the VMware backdoor does not answer")
+		}
+		return err
+	}
+	return rpcvmx.NewConfig().SetString(key, value)
+}

@@ -12,3 +12,8 @@ import (
 func nativeGuestinfo(key string) (string, bool, error) {
 	return "", false, fmt.Errorf("no native VMware RPC on %s", runtime.GOARCH)
 }
+
+// nativeGuestinfoSet: no native VMware RPC outside amd64.
+func nativeGuestinfoSet(key, value string) error {
+	return fmt.Errorf("no native VMware RPC on %s", runtime.GOARCH)
+}

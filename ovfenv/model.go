@@ -61,10 +61,13 @@ type Property struct {
 	Line int `json:"line,omitempty"`
 }
 
-// Entity is a sibling virtual system's section of the environment.
+// Entity is a sibling virtual system's section of the environment: the
+// properties (and, from vSphere, the NICs) of another VM of the same vApp.
 type Entity struct {
 	ID         string     `json:"id"`
 	Properties []Property `json:"properties"`
+	// Adapters are the entity's own ve:EthernetAdapterSection entries.
+	Adapters []Adapter `json:"adapters,omitempty"`
 }
 
 // Adapter is a NIC VMware told the guest about: its MAC and network name.

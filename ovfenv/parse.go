@@ -212,25 +212,16 @@ func (p *parser) environment(root *etree.Element) (*Environment, error) {
 				p.errorf(el, "Entity has no id attribute")
 			}
 			for _, c := range el.ChildElements() {
-				if c.Tag == "PropertySection" && c.NamespaceURI() == NamespaceEnv {
+				switch {
+				case c.Tag == "PropertySection" && c.NamespaceURI() == NamespaceEnv:
 					en.Properties = append(en.Properties, p.properties(c)...)
+				case c.Tag == "EthernetAdapterSection" && c.NamespaceURI() == NamespaceVMware:
+					en.Adapters = append(en.Adapters, p.adapters(c)...)
 				}
 			}
 			env.Entities = append(env.Entities, en)
 		case ns == NamespaceVMware && el.Tag == "EthernetAdapterSection":
-			for _, c := range el.ChildElements() {
-				if c.Tag != "Adapter" || c.NamespaceURI() != NamespaceVMware {
-					continue
-				}
-				var a Adapter
-				var ok bool
-				if a.MAC, ok = nsAttr(c, NamespaceVMware, "mac"); !ok || a.MAC == "" {
-					p.errorf(c, "Adapter has no ve:mac attribute (namespace %q)", NamespaceVMware)
-				}
-				a.Network, _ = nsAttr(c, NamespaceVMware, "network")
-				a.UnitNumber, _ = nsAttr(c, NamespaceVMware, "unitNumber")
-				env.Adapters = append(env.Adapters, a)
-			}
+			env.Adapters = append(env.Adapters, p.adapters(el)...)
 		default:
 			env.Unknown = append(env.Unknown, Section{Namespace: ns, Name: el.Tag, Line: p.lines[el].line})
 		}
@@ -239,6 +230,25 @@ func (p *parser) environment(root *etree.Element) (*Environment, error) {
 		return nil, errors.Join(p.errs...)
 	}
 	return env, nil
+}
+
+// adapters reads a ve:EthernetAdapterSection.
+func (p *parser) adapters(el *etree.Element) []Adapter {
+	var out []Adapter
+	for _, c := range el.ChildElements() {
+		if c.Tag != "Adapter" || c.NamespaceURI() != NamespaceVMware {
+			continue
+		}
+		var a Adapter
+		var ok bool
+		if a.MAC, ok = nsAttr(c, NamespaceVMware, "mac"); !ok || a.MAC == "" {
+			p.errorf(c, "Adapter has no ve:mac attribute (namespace %q)", NamespaceVMware)
+		}
+		a.Network, _ = nsAttr(c, NamespaceVMware, "network")
+		a.UnitNumber, _ = nsAttr(c, NamespaceVMware, "unitNumber")
+		out = append(out, a)
+	}
+	return out
 }
 
 func platform(el *etree.Element) *Platform {

@@ -21,8 +21,8 @@ func samples(t testing.TB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 9 {
-		t.Fatalf("testdata has %d samples, want 9", len(files))
+	if len(files) != 11 {
+		t.Fatalf("testdata has %d samples, want 11 (9 real, 2 synthetic)", len(files))
 	}
 	return files
 }
@@ -114,6 +114,65 @@ func TestParseSamples(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, env.Properties); diff != "" {
 			t.Errorf("Properties mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("10 synthetic vApp entities", func(t *testing.T) {
+		env := parse(t, "10-synthetic-vapp-entities.xml")
+		if env.ID != "web" || env.VCenterID != "vm-2001" || env.Platform.Timezone != "-300" {
+			t.Errorf("ID, VCenterID, Timezone = %q, %q, %q; want web, vm-2001, -300", env.ID, env.VCenterID, env.Platform.Timezone)
+		}
+		if len(env.Adapters) != 2 {
+			t.Errorf("Adapters = %v, want this VM's 2 (not db's)", env.Adapters)
+		}
+		var ids []string
+		for _, en := range env.Entities {
+			ids = append(ids, en.ID)
+		}
+		if diff := cmp.Diff([]string{"db", "cache", "lb"}, ids); diff != "" {
+			t.Errorf("entity ids (-want +got):\n%s", diff)
+		}
+		db := env.Entity("db")
+		if v, _ := db.Property("password"); v != "db&s3cret<" {
+			t.Errorf("db Property(password) = %q, want %q", v, "db&s3cret<")
+		}
+		if diff := cmp.Diff([]Adapter{{MAC: "00:50:56:9a:01:12", Network: "vapp-7-back", UnitNumber: "7"}}, db.Adapters); diff != "" {
+			t.Errorf("db adapters (-want +got):\n%s", diff)
+		}
+		cache := env.Entity("cache")
+		if v, ok := cache.Property("ovfinit.ssh.port"); v != "2222" || !ok {
+			t.Errorf("cache Property(ovfinit.ssh.port) = %q, %v; want 2222 through the guestinfo. prefix", v, ok)
+		}
+		if _, ok := cache.Property("ovfinit.net.dns"); ok {
+			t.Errorf("cache Property(ovfinit.net.dns) is set, want unset (empty value)")
+		}
+		if lb := env.Entity("lb"); lb == nil || len(lb.Properties) != 0 {
+			t.Errorf("Entity(lb) = %+v, want an entity with no properties", lb)
+		}
+		if v, _ := env.Property("hostname"); v != "web-1" {
+			t.Errorf("Property(hostname) = %q, want this VM's web-1, not an entity's", v)
+		}
+		if r := env.Redacted().Entity("db"); r.Properties[2].Value != Redaction || len(r.Adapters) != 1 {
+			t.Errorf("Redacted().Entity(db) = %+v, want the password redacted and the adapter kept", r)
+		}
+	})
+	t.Run("11 synthetic prefixes", func(t *testing.T) {
+		env := parse(t, "11-synthetic-entity-prefixes.xml")
+		n1 := env.Entity("node-1")
+		want := []Property{{Key: "hostname", Value: "node-1", Line: 21}, {Key: "role", Value: "replica", Line: 24}}
+		if diff := cmp.Diff(want, n1.Properties); diff != "" {
+			t.Errorf("node-1 properties, from two sections (-want +got):\n%s", diff)
+		}
+		if len(n1.Adapters) != 2 || n1.Adapters[0].Network != "cluster" {
+			t.Errorf("node-1 adapters = %v, want 2 read through the vmw: prefix", n1.Adapters)
+		}
+		if _, ok := env.Entity("node-2").Property("role"); ok {
+			t.Errorf("node-2 Property(role) is set, want unset (null)")
+		}
+		if diff := cmp.Diff([]Section{{Namespace: "urn:example:acme:ovf", Name: "LicenseSection", Line: 17}}, env.Unknown); diff != "" {
+			t.Errorf("Unknown (-want +got):\n%s", diff)
+		}
+		if env.Platform != nil {
+			t.Errorf("Platform = %+v, want nil: node-1's PlatformSection is not this VM's", env.Platform)
 		}
 	})
 	t.Run("09 azure has no properties", func(t *testing.T) {

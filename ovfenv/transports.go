@@ -43,6 +43,13 @@ const (
 type TransportOptions struct {
 	// Root prefixes every path; "" means "/".
 	Root string
+	// Offline says Root is an image's tree, not the running system's
+	// (`ovfinit run --root DIR`): the transports that ask the running host
+	// (modprobe for fw_cfg, VMware guestinfo, VirtualBox, the Hyper-V
+	// registry) are skipped, each with its reason; the ones that read
+	// files (the ISO's /sys and /dev, fw_cfg's sysfs file, the KVP pool
+	// files, the seed) read them under Root.
+	Offline bool
 	// Run runs external commands (modprobe, vmware-rpctool, vmtoolsd,
 	// VBoxControl); nil means ExecRunner(Log).
 	Run Runner
@@ -52,6 +59,9 @@ type TransportOptions struct {
 	// Tests set it to a fake. It returns ok false when the key is unset,
 	// and an error when the channel is unavailable.
 	Guestinfo func(key string) (value string, ok bool, err error)
+	// GuestinfoSet sets one guestinfo key natively (WipeGuestinfo); nil
+	// means the RPC channel on amd64 inside VMware, none elsewhere.
+	GuestinfoSet func(key, value string) error
 	// KVP reads Hyper-V's values on Windows (the registry); nil means the
 	// system's. Ignored elsewhere.
 	KVP func() (map[string]string, error)
@@ -79,12 +89,22 @@ func DefaultTransports(o TransportOptions) []Transport {
 	return []Transport{
 		{Name: TransportISO, Timeout: 10 * time.Second, Probe: func(ctx context.Context) (*Source, error) { return probeISO(o.Root, o.Log) }},
 		{Name: TransportFwCfg, Timeout: 5 * time.Second, Probe: func(ctx context.Context) (*Source, error) { return probeFwCfg(ctx, o) }},
-		{Name: TransportGuestinfo, Timeout: 10 * time.Second, Once: true, Probe: func(ctx context.Context) (*Source, error) { return probeGuestinfo(ctx, o) }},
-		{Name: TransportVirtualBox, Timeout: 5 * time.Second, Once: true, Probe: func(ctx context.Context) (*Source, error) { return probeVirtualBox(ctx, o) }},
+		{Name: TransportGuestinfo, Timeout: 10 * time.Second, Once: true, Probe: hostOnly(o, "VMware guestinfo is the running VM's", func(ctx context.Context) (*Source, error) { return probeGuestinfo(ctx, o) })},
+		{Name: TransportVirtualBox, Timeout: 5 * time.Second, Once: true, Probe: hostOnly(o, "VBoxControl asks the running VM", func(ctx context.Context) (*Source, error) { return probeVirtualBox(ctx, o) })},
 		{Name: TransportHyperV, Timeout: 5 * time.Second, Probe: func(ctx context.Context) (*Source, error) { return probeKVP(o) }},
 		{Name: TransportSeed, Timeout: 5 * time.Second, Probe: func(ctx context.Context) (*Source, error) {
 			return readFileTransport(fsutil.Join(o.Root, SeedPath), TransportSeed)
 		}},
+	}
+}
+
+// hostOnly skips a probe that asks the running host when Root is offline.
+func hostOnly(o TransportOptions, why string, probe func(ctx context.Context) (*Source, error)) func(ctx context.Context) (*Source, error) {
+	if !o.Offline {
+		return probe
+	}
+	return func(ctx context.Context) (*Source, error) {
+		return nil, fmt.Errorf("%w: skipped: %s, and %s is an offline tree", ErrNoEnvironment, why, o.Root)
 	}
 }
 
@@ -112,7 +132,9 @@ func readFileTransport(p, transport string) (*Source, error) {
 
 func probeFwCfg(ctx context.Context, o TransportOptions) (*Source, error) {
 	dir := fsutil.Join(o.Root, fwCfgDir)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && o.Offline {
+		return nil, fmt.Errorf("%w: no %s under %s (an offline tree: modprobe is not run)", ErrNoEnvironment, fwCfgDir, o.Root)
+	} else if errors.Is(err, fs.ErrNotExist) {
 		// The driver is a module on most distributions' kernels.
 		if _, err := o.Run(ctx, "modprobe", "qemu_fw_cfg"); err != nil {
 			return nil, fmt.Errorf("%w: no %s, and modprobe qemu_fw_cfg failed: %v", ErrNoEnvironment, fwCfgDir, err)
@@ -352,7 +374,7 @@ func kvpValue(m map[string]string) (string, string, bool) {
 func probeKVP(o TransportOptions) (*Source, error) {
 	var pools []map[string]string
 	var where []string
-	if o.KVP != nil && o.Root == "/" {
+	if o.KVP != nil && o.Root == "/" && !o.Offline {
 		if m, err := o.KVP(); err == nil && m != nil {
 			pools = append(pools, m)
 			where = append(where, "registry")

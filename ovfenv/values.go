@@ -75,7 +75,7 @@ func (e *Environment) Redacted() *Environment {
 	c.Properties = redactProps(e.Properties)
 	c.Entities = nil
 	for _, en := range e.Entities {
-		c.Entities = append(c.Entities, Entity{ID: en.ID, Properties: redactProps(en.Properties)})
+		c.Entities = append(c.Entities, Entity{ID: en.ID, Properties: redactProps(en.Properties), Adapters: append([]Adapter(nil), en.Adapters...)})
 	}
 	c.Adapters = append([]Adapter(nil), e.Adapters...)
 	c.Unknown = append([]Section(nil), e.Unknown...)

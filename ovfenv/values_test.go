@@ -1,6 +1,8 @@
 package ovfenv
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -144,5 +146,60 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(env, got, cmpopts.IgnoreFields(Property{}, "Line")); diff != "" {
 		t.Errorf("Parse(Marshal()) mismatch (-want +got):\n%s\n%s", diff, data)
+	}
+}
+
+// TestMarshalSamples writes every sample back and reads it again: the same
+// environment, entities and their adapters included (lines and the names of
+// unknown sections aside, which Marshal does not write).
+func TestMarshalSamples(t *testing.T) {
+	for _, file := range samples(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := want.Marshal()
+			if err != nil {
+				t.Fatalf("Marshal: %v", err)
+			}
+			got, err := Parse(out)
+			if err != nil {
+				t.Fatalf("Parse(Marshal()) error: %v\n%s", err, out)
+			}
+			want.Unknown = nil
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Property{}, "Line"), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Parse(Marshal(Parse(%s))) mismatch (-want +got):\n%s", file, diff)
+			}
+		})
+	}
+}
+
+// TestMarshalWhitespaceReferences checks that tabs, CRs and newlines in
+// values are written as character references (a conforming parser would
+// normalize literal ones to spaces), and that a value holding the
+// private-use runes Marshal uses internally survives.
+func TestMarshalWhitespaceReferences(t *testing.T) {
+	env := &Environment{Properties: []Property{
+		{Key: "k", Value: "a\tb\r\nc\n"},
+		{Key: "pua", Value: "\ue000\ue001\ue002\ue003"},
+	}}
+	out, err := env.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `oe:value="a&#x9;b&#xD;&#xA;c&#xA;"`) {
+		t.Errorf("Marshal() does not write the whitespace as references:\n%s", out)
+	}
+	got, err := Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(env.Properties, got.Properties, cmpopts.IgnoreFields(Property{}, "Line")); diff != "" {
+		t.Errorf("Parse(Marshal()) mismatch (-want +got):\n%s\n%s", diff, out)
 	}
 }

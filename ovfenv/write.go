@@ -48,23 +48,12 @@ func (e *Environment) Marshal() ([]byte, error) {
 		}
 	}
 	w.writeProps(root, e.Properties)
-	if len(e.Adapters) > 0 {
-		sec := root.CreateElement("ve:EthernetAdapterSection")
-		for _, a := range e.Adapters {
-			el := sec.CreateElement("ve:Adapter")
-			el.CreateAttr("ve:mac", w.v(a.MAC))
-			if a.Network != "" {
-				el.CreateAttr("ve:network", w.v(a.Network))
-			}
-			if a.UnitNumber != "" {
-				el.CreateAttr("ve:unitNumber", w.v(a.UnitNumber))
-			}
-		}
-	}
+	w.writeAdapters(root, e.Adapters)
 	for _, en := range e.Entities {
 		el := root.CreateElement("Entity")
 		el.CreateAttr("oe:id", w.v(en.ID))
 		w.writeProps(el, en.Properties)
+		w.writeAdapters(el, en.Adapters)
 	}
 	doc.Indent(2)
 	out, err := doc.WriteToBytes()
@@ -104,6 +93,11 @@ func (w *attrWriter) pickSentinels(e *Environment) {
 	for _, a := range e.Adapters {
 		add(a.MAC + a.Network + a.UnitNumber)
 	}
+	for _, en := range e.Entities {
+		for _, a := range en.Adapters {
+			add(a.MAC + a.Network + a.UnitNumber)
+		}
+	}
 	text := all.String()
 	base := rune(0xE000)
 	for ; base < 0xF8FF-2; base++ {
@@ -127,5 +121,21 @@ func (w *attrWriter) writeProps(parent *etree.Element, props []Property) {
 		el := sec.CreateElement("Property")
 		el.CreateAttr("oe:key", w.v(p.Key))
 		el.CreateAttr("oe:value", w.v(p.Value))
+	}
+}
+
+func (w *attrWriter) writeAdapters(parent *etree.Element, adapters []Adapter) {
+	if len(adapters) > 0 {
+		sec := parent.CreateElement("ve:EthernetAdapterSection")
+		for _, a := range adapters {
+			el := sec.CreateElement("ve:Adapter")
+			el.CreateAttr("ve:mac", w.v(a.MAC))
+			if a.Network != "" {
+				el.CreateAttr("ve:network", w.v(a.Network))
+			}
+			if a.UnitNumber != "" {
+				el.CreateAttr("ve:unitNumber", w.v(a.UnitNumber))
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ func newEnvCmd() *cobra.Command {
 validate) and write them for managers (make).`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newEnvShowCmd(), newEnvValidateCmd())
+	cmd.AddCommand(newEnvShowCmd(), newEnvValidateCmd(), newEnvMakeCmd())
 	return cmd
 }
 
@@ -45,6 +46,7 @@ type envView struct {
 type entityView struct {
 	ID         string            `json:"id"`
 	Properties map[string]string `json:"properties"`
+	Adapters   []ovfenv.Adapter  `json:"adapters,omitempty"`
 }
 
 func propMap(props []ovfenv.Property) map[string]string {
@@ -80,7 +82,7 @@ not parse, 2 on a usage error.`,
 				}
 				src, err = ovfenv.ReadFile(args[0])
 			} else {
-				ts := ovfenv.DefaultTransports(ovfenv.TransportOptions{Root: root})
+				ts := ovfenv.DefaultTransports(ovfenv.TransportOptions{Root: root, Offline: filepath.Clean(root) != "/"})
 				if source != "" {
 					var one []ovfenv.Transport
 					for _, t := range ts {
@@ -123,7 +125,7 @@ func showEnv(w io.Writer, src *ovfenv.Source, env *ovfenv.Environment, asJSON bo
 		v.Adapters = []ovfenv.Adapter{}
 	}
 	for _, en := range env.Entities {
-		v.Entities = append(v.Entities, entityView{ID: en.ID, Properties: propMap(en.Properties)})
+		v.Entities = append(v.Entities, entityView{ID: en.ID, Properties: propMap(en.Properties), Adapters: en.Adapters})
 	}
 	if asJSON {
 		enc := json.NewEncoder(w)
@@ -148,6 +150,9 @@ func showEnv(w io.Writer, src *ovfenv.Source, env *ovfenv.Environment, asJSON bo
 		fmt.Fprintf(w, "entity %s:\n", en.ID)
 		for _, p := range en.Properties {
 			fmt.Fprintf(w, "  %s = %q\n", p.Key, p.Value)
+		}
+		for _, a := range en.Adapters {
+			fmt.Fprintf(w, "  adapter: %s network %q unit %s\n", a.MAC, a.Network, a.UnitNumber)
 		}
 	}
 	for _, a := range env.Adapters {
@@ -192,9 +197,7 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 				}
 			}
 			// This machine is not the guest: the NICs are not checked.
-			_, err = agent.BuildPlan(env, func() (netcfg.Current, netcfg.Applied, error) {
-				return netcfg.Current{}, netcfg.Applied{}, errLinksNotChecked
-			})
+			_, err = agent.BuildPlan(env, linksNotChecked)
 			var errs []error
 			for _, e := range unjoinErr(err) {
 				if e != nil && !errors.Is(e, errLinksNotChecked) {
@@ -230,3 +233,11 @@ func unjoinErr(err error) []error {
 }
 
 var errLinksNotChecked = errors.New("network interfaces are not checked by env validate")
+
+// linksNotChecked stands in for the machine's NICs when an environment is
+// checked away from the VM it is for: BuildPlan then skips only the checks
+// that need the guest's NICs, and reports errLinksNotChecked, which callers
+// drop.
+func linksNotChecked() (netcfg.Current, netcfg.Applied, error) {
+	return netcfg.Current{}, netcfg.Applied{}, errLinksNotChecked
+}
