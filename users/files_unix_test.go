@@ -51,7 +51,6 @@ var baseSystem = map[string]string{
 
 var testDay = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-const testHash = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/"
 
 // managers returns the appliers to test: editing the files, and, when run
 // as root on a system that has them, the shadow-utils tools on --root.
