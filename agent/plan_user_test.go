@@ -63,3 +63,14 @@ func TestPlanUserErrors(t *testing.T) {
 		t.Errorf("BuildPlan(expire without password) = %v, want a 'needs a password' error", err)
 	}
 }
+
+func TestUserStepStoresKeys(t *testing.T) {
+	m := newMachine(t)
+	if _, _, err := m.boot(fullEnv("i-1")); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	keys, err := users.StoredKeys(m.root, "/var/lib/ovfinit", "ovfuser")
+	if err != nil || len(keys) != 1 {
+		t.Errorf("StoredKeys(ovfuser) = %v, %v; want the one public-keys key", keys, err)
+	}
+}
