@@ -51,7 +51,6 @@ var baseSystem = map[string]string{
 
 var testDay = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-
 // managers returns the appliers to test: editing the files, and, when run
 // as root on a system that has them, the shadow-utils tools on --root.
 func managers(t *testing.T, log *slog.Logger) map[string]func(root string) *Manager {
