@@ -2,6 +2,7 @@ package users
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -201,5 +202,48 @@ func TestHashPassword(t *testing.T) {
 	}
 	if _, err := HashPassword("pw", "MD5"); err == nil {
 		t.Errorf("HashPassword(MD5) = nil error, want one")
+	}
+}
+
+type fakeRunner struct{ lines []string }
+
+func (f *fakeRunner) Run(_ context.Context, stdin []byte, name string, args ...string) error {
+	f.lines = append(f.lines, strings.Join(append([]string{name}, args...), " "))
+	return nil
+}
+
+func TestSysprep(t *testing.T) {
+	for _, tt := range []struct{ end, want string }{
+		{EndOff, `C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /shutdown /quiet`},
+		{EndReboot, `C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /reboot /quiet`},
+		{EndOn, `C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /quit /quiet`},
+	} {
+		f := &fakeRunner{}
+		if err := Sysprep(context.Background(), f, tt.end); err != nil || len(f.lines) != 1 || f.lines[0] != tt.want {
+			t.Errorf("Sysprep(%s) ran %q, %v; want %q", tt.end, f.lines, err, tt.want)
+		}
+	}
+	if err := Sysprep(context.Background(), &fakeRunner{}, "halt"); err == nil {
+		t.Errorf("Sysprep(halt) = nil, want an error")
+	}
+}
+
+func TestPowerArgs(t *testing.T) {
+	for _, tt := range []struct {
+		goos    string
+		systemd bool
+		end     string
+		want    []string
+	}{
+		{"linux", true, EndOff, []string{"systemctl", "poweroff"}},
+		{"linux", true, EndReboot, []string{"systemctl", "reboot"}},
+		{"linux", true, EndOn, nil},
+		{"linux", false, EndOff, nil}, // reboot(2) directly
+		{"freebsd", false, EndOff, []string{"shutdown", "-p", "now"}},
+		{"freebsd", false, EndReboot, []string{"shutdown", "-r", "now"}},
+	} {
+		if got := powerArgs(tt.goos, tt.systemd, tt.end); !cmp.Equal(got, tt.want) {
+			t.Errorf("powerArgs(%s, %v, %s) = %q, want %q", tt.goos, tt.systemd, tt.end, got, tt.want)
+		}
 	}
 }
