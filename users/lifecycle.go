@@ -88,11 +88,11 @@ func Reserve(ctx context.Context, m *Manager, stateDir string, r ReserveRequest,
 		return nil, err
 	}
 	i := slices.IndexFunc(rs, func(x Reservation) bool { return x.User == r.User })
-	db, err := m.readDB()
+	exists, err := m.userExists(r.User)
 	if err != nil {
 		return nil, err
 	}
-	if db.HasUser(r.User) && i < 0 {
+	if exists && i < 0 {
 		return nil, fmt.Errorf("user %s exists and is %w: pick another name", r.User, ErrNotReservation)
 	}
 	// Record first: a crash after the account is made must still leave it
@@ -180,9 +180,11 @@ func Sanitize(ctx context.Context, m *Manager, stateDir string, o SanitizeOption
 			}
 		}
 	}
-	db, err := m.readDB()
-	if err != nil {
-		return nil, err
+	db := &DB{}
+	if m.win == nil {
+		if db, err = m.readDB(); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range targets {
 		if e := find(db.passwd, r.User); len(e) > 2 && o.Kill != nil {
@@ -225,4 +227,16 @@ func removeAllIn(dir string) error {
 		}
 	}
 	return nil
+}
+
+// userExists reports whether the account exists, on any OS.
+func (m *Manager) userExists(name string) (bool, error) {
+	if m.win != nil {
+		return m.win.UserExists(name)
+	}
+	db, err := m.readDB()
+	if err != nil {
+		return false, err
+	}
+	return db.HasUser(name), nil
 }

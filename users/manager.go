@@ -63,6 +63,9 @@ type Manager struct {
 	Run    Runner
 	Now    func() time.Time // default time.Now (shadow's last-change day)
 
+	// win, when set, manages Windows local accounts instead of files.
+	win WinAccounts
+
 	// beforeWrite, when set, is called before every file write of the
 	// files applier; an error stops there, as a power cut would.
 	beforeWrite func(path string) error
@@ -111,6 +114,13 @@ func (m *Manager) Ensure(ctx context.Context, u User) (*Account, error) {
 		return nil, err
 	}
 	u = withDefaults(u)
+	if m.win != nil {
+		created, err := EnsureWindows(m.win, u)
+		if err != nil {
+			return nil, err
+		}
+		return &Account{Name: u.Name, Created: created}, nil
+	}
 	unlock, err := m.lock()
 	if err != nil {
 		return nil, err
@@ -168,6 +178,9 @@ func (m *Manager) Ensure(ctx context.Context, u User) (*Account, error) {
 // its own group, its sudoers drop-in and, unless keepHome, its home
 // directory. A missing account is not an error.
 func (m *Manager) Remove(ctx context.Context, name string, keepHome bool) error {
+	if m.win != nil {
+		return applyWindows(m.win, Op{Kind: OpDelUser, Name: name})
+	}
 	unlock, err := m.lock()
 	if err != nil {
 		return err

@@ -2,8 +2,6 @@ package users
 
 import "context"
 
-func syncAll() {}
-
 // Power returns the function that generalizes the live Windows machine
 // with sysprep, which also brings it to the end state.
 func Power(run Runner) func(ctx context.Context, endState string) error {
