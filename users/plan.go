@@ -95,6 +95,11 @@ func Plan(db *DB, u User) ([]Op, error) {
 		return nil, err
 	}
 	u = withDefaults(u)
+	for _, f := range []struct{ name, v string }{{"home", u.Home}, {"shell", u.Shell}} {
+		if !strings.HasPrefix(f.v, "/") || strings.ContainsAny(f.v, ":\n\x00") {
+			return nil, fmt.Errorf("%s %q: want an absolute path without ':'", f.name, f.v)
+		}
+	}
 	var ops []Op
 	usedGIDs := usedIDs(db.group, 2)
 	groupGID := func(name string) (int, bool) {
