@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+
+	"github.com/ovfinit/ovfinit/users"
 )
 
 func createUser(ctx context.Context, e *Env) error {
@@ -11,6 +13,10 @@ func createUser(ctx context.Context, e *Env) error {
 		return fmt.Errorf("user %s: %w", e.Plan.User.Name, err)
 	}
 	e.Account = a
+	// ovfinit's own copy of the keys, which the embedded SSH server reads.
+	if err := users.StoreKeys(e.Root, e.StateDir, a.Name, e.Plan.User.Keys); err != nil {
+		return fmt.Errorf("user %s: %w", a.Name, err)
+	}
 	if len(e.Plan.User.Keys) == 0 {
 		e.Log.Warn("no public-keys property: the user cannot log in over SSH", "user", a.Name)
 	}

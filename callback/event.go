@@ -19,10 +19,15 @@ const (
 	// running, the message starts with the script's own percent ("40% ...");
 	// data.percent stays the whole boot's.
 	TypeProgress = "org.ovfinit.progress"
+
+	// Lifecycle events, sent by `ovfinit reserve` and `ovfinit sanitize`
+	// (docs/lifecycle.md). Data.Message names the users; it holds no secret.
+	TypeReserved  = "org.ovfinit.reserved"
+	TypeSanitized = "org.ovfinit.sanitized"
 )
 
 // Types lists every event type, in the order of the schema's enum.
-var Types = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress}
+var Types = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress, TypeReserved, TypeSanitized}
 
 // Values of Data.Status on step events.
 const (

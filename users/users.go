@@ -17,6 +17,15 @@ type User struct {
 	Keys  []string // authorized_keys lines, already validated by ParseKeys
 	Shell string   // default /bin/sh
 	Home  string   // default /home/NAME
+
+	UID          int      // 0: the lowest free id from 1000 (root is never created)
+	PrimaryGroup string   // default: a group named like the user, created when missing
+	Groups       []string // supplementary groups, created when missing
+	Admin        bool     // sudo rights: sudoers.d file, and the sudo/wheel group where present
+
+	Password       Password // hash or clear text; unset: the account has no password
+	LockPassword   bool     // lock the password (SSH keys still work)
+	ExpirePassword bool     // force a password change at first login
 }
 
 // Account is the account as it exists after Ensure.

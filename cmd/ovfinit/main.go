@@ -52,6 +52,9 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newEnvCmd(),
 		newScriptCmd(),
 		newWatchCmd(),
+		newReserveCmd(),
+		newSanitizeCmd(),
+		newSealCmd(),
 		newVersionCmd(),
 	)
 	return root

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ovfinit/ovfinit/callback"
+)
+
+const (
+	testKeyA = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk a@example"
+	testHash = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/"
+)
+
+func testRoot(t *testing.T, callbackURL string) string {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"etc/passwd":  "root:x:0:0:root:/root:/bin/sh\nbobby:x:1000:1000::/home/bobby:/bin/sh\n",
+		"etc/group":   "root:x:0:\nsudo:x:27:\nbobby:x:1000:\n",
+		"etc/shadow":  "root:*:19000:0:99999:7:::\nbobby:*:19000:0:99999:7:::\n",
+		"etc/gshadow": "root:*::\nsudo:*::\nbobby:!::\n",
+	}
+	if callbackURL != "" {
+		files["var/lib/ovfinit/ovf-env.xml"] = `<?xml version="1.0"?>
+<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" oe:id="vm-1">
+  <PropertySection>
+    <Property oe:key="instance-id" oe:value="i-42"/>
+    <Property oe:key="ovfinit.callback.url" oe:value="` + callbackURL + `"/>
+  </PropertySection>
+</Environment>
+`
+	}
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestReserveSanitizeCLI(t *testing.T) {
+	var mu sync.Mutex
+	var events []callback.Event
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev callback.Event
+		json.Unmarshal(body, &ev)
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	root := testRoot(t, srv.URL+"/events")
+
+	out, code := execute(t, "reserve", "--root", root, "--user", "res1", "--key", testKeyA, "--password-hash", testHash, "--admin", "--expires", "3d")
+	if code != exitOK || !strings.Contains(out, "reserved user res1") {
+		t.Fatalf("reserve = exit %d, %q; want 0 and 'reserved user res1'", code, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "etc/passwd")); err != nil || !strings.Contains(string(b), "\nres1:") {
+		t.Errorf("passwd after reserve = %q, %v; want res1", b, err)
+	}
+	out, code = execute(t, "sanitize", "--root", root, "--all-reservations", "--if-no-login", "1h")
+	if code != exitOK || !strings.Contains(out, "kept res1") {
+		t.Errorf("sanitize --if-no-login 1h right after reserve = exit %d, %q; want res1 kept", code, out)
+	}
+	out, code = execute(t, "sanitize", "--root", root, "--user", "res1")
+	if code != exitOK || !strings.Contains(out, "sanitized users res1") {
+		t.Fatalf("sanitize = exit %d, %q", code, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/passwd")); strings.Contains(string(b), "res1") {
+		t.Errorf("passwd after sanitize still has res1: %q", b)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var types []string
+	for _, ev := range events {
+		types = append(types, ev.Type)
+		if ev.Data.InstanceID != "i-42" || strings.Contains(ev.Data.Message, testHash) {
+			t.Errorf("event %s data = %+v, want instance i-42 and no hash", ev.Type, ev.Data)
+		}
+	}
+	if strings.Join(types, ",") != callback.TypeReserved+","+callback.TypeSanitized {
+		t.Errorf("events = %v, want reserved then sanitized", types)
+	}
+}
+
+func TestLifecycleUsage(t *testing.T) {
+	root := testRoot(t, "")
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"reserve", "--root", root}, exitUsage, "--user is required"},
+		{[]string{"reserve", "--root", root, "--user", "x", "--key", "nonsense"}, exitUsage, "--key 1"},
+		{[]string{"reserve", "--root", root, "--user", "x", "--expires", "soon"}, exitUsage, "--expires"},
+		{[]string{"reserve", "--root", root, "--user", "x", "--password-hash", "clear"}, exitFailed, "--password-hash"},
+		{[]string{"reserve", "--root", root, "--user", "bobby"}, exitFailed, "not a reservation"},
+		{[]string{"sanitize", "--root", root}, exitUsage, "--user or --all-reservations"},
+		{[]string{"sanitize", "--root", root, "--user", "bobby"}, exitFailed, "not a reservation"},
+		{[]string{"sanitize", "--root", root, "--all-reservations", "--if-no-login", "later"}, exitUsage, "--if-no-login"},
+		{[]string{"sanitize", "--root", root, "--all-reservations"}, exitOK, "no reservations"},
+		{[]string{"seal", "--root", root, "--end-state", "halt"}, exitUsage, "--end-state"},
+	} {
+		t.Run(strings.Join(tt.args[2:], " "), func(t *testing.T) {
+			out, code := execute(t, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.want) {
+				t.Errorf("%v = exit %d, %q; want exit %d and %q", tt.args, code, out, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+func TestSealCLI(t *testing.T) {
+	root := testRoot(t, "http://127.0.0.1:9/events")
+	os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte("0123456789abcdef0123456789abcdef\n"), 0o444)
+	out, code := execute(t, "seal", "--root", root, "--dry-run")
+	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove /var/lib/ovfinit/ovf-env.xml") || !strings.Contains(out, "end state off") {
+		t.Errorf("seal --dry-run = exit %d, %q", code, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/machine-id")); len(b) == 0 {
+		t.Errorf("seal --dry-run truncated machine-id")
+	}
+	out, code = execute(t, "seal", "--root", root, "--end-state", "on")
+	if code != exitOK || !strings.Contains(out, "sealed") {
+		t.Errorf("seal = exit %d, %q", code, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "etc/machine-id")); err != nil || len(b) != 0 {
+		t.Errorf("machine-id after seal = %q, %v; want empty", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "var/lib/ovfinit/ovf-env.xml")); !os.IsNotExist(err) {
+		t.Errorf("saved environment after seal: %v, want it gone", err)
+	}
+}

@@ -1,0 +1,155 @@
+package users
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// The key store is ovfinit's own copy of each user's authorized keys,
+// STATE_DIR/keys/USER (mode 0600, authorized_keys format). The embedded
+// SSH server reads it as well as ~/.ssh/authorized_keys, so keys work where
+// the OS has no sshd, and on Windows where OpenSSH's ACL rules would reject
+// the user's file.
+
+// keyStorePath is where a user's stored keys live, under root.
+func keyStorePath(root, stateDir, user string) string {
+	return fsutil.Join(root, path.Join(stateDir, "keys", user))
+}
+
+// StoreKeys replaces the user's stored keys with keys (authorized_keys
+// lines, as ParseKeys returns them). No keys removes the file.
+func StoreKeys(root, stateDir, user string, keys []string) error {
+	if err := ValidateName(user); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return RemoveStoredKeys(root, stateDir, user)
+	}
+	for i, k := range keys {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil || strings.ContainsAny(k, "\n\r") {
+			return fmt.Errorf("key store: key %d of %s is not one SSH public key", i+1, user)
+		}
+	}
+	p := keyStorePath(root, stateDir, user)
+	if err := os.MkdirAll(path.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("key store: %w", err)
+	}
+	if err := fsutil.WriteFile(p, mergeKeys(nil, keys), 0o600); err != nil {
+		return fmt.Errorf("key store: writing keys of %s: %w", user, err)
+	}
+	return nil
+}
+
+// StoredKeys returns the user's stored keys; none (and no error) when the
+// user has no file. Lines that do not parse are skipped.
+func StoredKeys(root, stateDir, user string) ([]ssh.PublicKey, error) {
+	if err := ValidateName(user); err != nil {
+		return nil, err
+	}
+	data, err := fsutil.ReadFileLimit(keyStorePath(root, stateDir, user), 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("key store: %w", err)
+	}
+	var keys []ssh.PublicKey
+	for len(data) > 0 {
+		k, _, _, rest, err := ssh.ParseAuthorizedKey(data)
+		if err != nil {
+			break // no more keys (ParseAuthorizedKey skips bad lines itself)
+		}
+		keys = append(keys, k)
+		data = rest
+	}
+	return keys, nil
+}
+
+// RemoveStoredKeys deletes the user's stored keys; a missing file is fine.
+func RemoveStoredKeys(root, stateDir, user string) error {
+	if err := ValidateName(user); err != nil {
+		return err
+	}
+	if err := os.Remove(keyStorePath(root, stateDir, user)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("key store: %w", err)
+	}
+	return nil
+}
+
+// Login is one successful SSH login, as the SSH server reports it.
+type Login struct {
+	User        string    `json:"user"`
+	From        string    `json:"from"`        // remote address
+	Fingerprint string    `json:"fingerprint"` // of the key used, "SHA256:..."; "" for a password
+	Time        time.Time `json:"time"`
+}
+
+func loginPath(root, stateDir, user string) string {
+	return fsutil.Join(root, path.Join(stateDir, "logins", user+".json"))
+}
+
+// RecordLogin remembers l as the user's last login, in
+// STATE_DIR/logins/USER.json (mode 0600). A login older than the one
+// recorded is ignored.
+func RecordLogin(root, stateDir string, l Login) error {
+	if err := ValidateName(l.User); err != nil {
+		return err
+	}
+	if prev, ok, err := LastLogin(root, stateDir, l.User); err == nil && ok && prev.Time.After(l.Time) {
+		return nil
+	}
+	data, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := loginPath(root, stateDir, l.User)
+	if err := os.MkdirAll(path.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("recording login: %w", err)
+	}
+	if err := fsutil.WriteFile(p, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("recording login of %s: %w", l.User, err)
+	}
+	return nil
+}
+
+// LastLogin returns the user's last recorded login; ok is false when none
+// was recorded.
+func LastLogin(root, stateDir, user string) (Login, bool, error) {
+	if err := ValidateName(user); err != nil {
+		return Login{}, false, err
+	}
+	p := loginPath(root, stateDir, user)
+	data, err := fsutil.ReadFileLimit(p, 1<<16)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Login{}, false, nil
+	}
+	if err != nil {
+		return Login{}, false, err
+	}
+	var l Login
+	if err := json.Unmarshal(data, &l); err != nil {
+		return Login{}, false, fmt.Errorf("%s: %w", p, err)
+	}
+	return l, true, nil
+}
+
+// RemoveLogins forgets the user's logins.
+func RemoveLogins(root, stateDir, user string) error {
+	if err := ValidateName(user); err != nil {
+		return err
+	}
+	if err := os.Remove(loginPath(root, stateDir, user)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

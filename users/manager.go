@@ -1,0 +1,355 @@
+package users
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// Runner runs an external command. stdin may carry a password hash: a
+// Runner never logs it.
+type Runner interface {
+	Run(ctx context.Context, stdin []byte, name string, args ...string) error
+}
+
+// ExecRunner runs commands with os/exec, logging the quoted argv and, on
+// failure, the command's standard error.
+type ExecRunner struct{ Log *slog.Logger }
+
+// Run implements Runner.
+func (r ExecRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	argv := strconv.Quote(name)
+	for _, a := range args {
+		argv += " " + strconv.Quote(a)
+	}
+	if r.Log != nil {
+		r.Log.Debug("running", "argv", argv)
+	}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w: %s", argv, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// Tool flavours: which command set Manager drives when Tools is set.
+const (
+	FlavorShadow = "shadow" // Linux shadow-utils: useradd, usermod, groupadd, chpasswd, chage, userdel
+	FlavorPw     = "pw"     // FreeBSD pw(8)
+)
+
+// Manager creates and removes accounts under Root. The zero value edits the
+// files itself; NewManager picks the OS tools where they exist.
+type Manager struct {
+	Root   string
+	Log    *slog.Logger
+	Flavor string // "" edits the files; FlavorShadow or FlavorPw runs those tools through Run
+	Run    Runner
+	Now    func() time.Time // default time.Now (shadow's last-change day)
+
+	// win, when set, manages Windows local accounts instead of files.
+	win WinAccounts
+
+	// beforeWrite, when set, is called before every file write of the
+	// files applier; an error stops there, as a power cut would.
+	beforeWrite func(path string) error
+}
+
+// Ensure makes sure the account exists under root as u asks, with its home
+// directory and authorized keys, using the OS's own tools where present.
+func Ensure(root string, u User, log *slog.Logger) (*Account, error) {
+	return NewManager(root, log).Ensure(context.Background(), u)
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Manager) log() *slog.Logger {
+	if m.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return m.Log
+}
+
+func (m *Manager) readDB() (*DB, error) {
+	passwd, err := os.ReadFile(fsutil.Join(m.Root, "/etc/passwd"))
+	if err != nil {
+		return nil, fmt.Errorf("reading user database: %w", err)
+	}
+	group, err := os.ReadFile(fsutil.Join(m.Root, "/etc/group"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading group database: %w", err)
+	}
+	shadow, err := os.ReadFile(fsutil.Join(m.Root, "/etc/shadow"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading shadow database: %w", err)
+	}
+	return ParseDB(passwd, group, shadow), nil
+}
+
+// Ensure makes sure the account exists as u asks. The whole plan is made,
+// and a clear password hashed, before anything is written.
+func (m *Manager) Ensure(ctx context.Context, u User) (*Account, error) {
+	if err := ValidateName(u.Name); err != nil {
+		return nil, err
+	}
+	u = withDefaults(u)
+	if m.win != nil {
+		created, err := EnsureWindows(m.win, u)
+		if err != nil {
+			return nil, err
+		}
+		return &Account{Name: u.Name, Created: created}, nil
+	}
+	unlock, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	db, err := m.readDB()
+	if err != nil {
+		return nil, err
+	}
+	ops, err := Plan(db, u)
+	if err != nil {
+		return nil, fmt.Errorf("user %s: %w", u.Name, err)
+	}
+	// Hash a clear password now, before the first write.
+	for i, o := range ops {
+		if o.Kind == OpSetPassword && !o.Password.IsHash() {
+			h, err := o.Password.hashFor(m.Root)
+			if err != nil {
+				return nil, fmt.Errorf("user %s: %w", u.Name, err)
+			}
+			ops[i].Password = NewPassword(h)
+		}
+	}
+	created := false
+	for _, o := range ops {
+		m.log().Info("user database change", "op", o.String())
+		if err := m.apply(ctx, o); err != nil {
+			return nil, fmt.Errorf("user %s: %s: %w", u.Name, o.Kind, err)
+		}
+		created = created || o.Kind == OpAddUser
+	}
+	if db, err = m.readDB(); err != nil {
+		return nil, err
+	}
+	e := find(db.passwd, u.Name)
+	if len(e) < 7 {
+		return nil, fmt.Errorf("user %s: not in /etc/passwd after creating it", u.Name)
+	}
+	uid, err1 := strconv.Atoi(e[2])
+	gid, err2 := strconv.Atoi(e[3])
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("/etc/passwd: malformed ids for %q", u.Name)
+	}
+	a := &Account{Name: u.Name, UID: uid, GID: gid, Home: e[5], Shell: e[6], Created: created}
+	if !created {
+		m.log().Info("user exists, keeping it", "user", u.Name, "uid", uid)
+	}
+	if err := ensureHome(m.Root, a, u.Keys); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Remove deletes the account name: its passwd, shadow and group entries,
+// its own group, its sudoers drop-in and, unless keepHome, its home
+// directory. A missing account is not an error.
+func (m *Manager) Remove(ctx context.Context, name string, keepHome bool) error {
+	if m.win != nil {
+		return applyWindows(m.win, Op{Kind: OpDelUser, Name: name})
+	}
+	unlock, err := m.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	db, err := m.readDB()
+	if err != nil {
+		return err
+	}
+	home := ""
+	if e := find(db.passwd, name); len(e) > 5 {
+		home = e[5]
+	}
+	ops, err := PlanRemove(db, name)
+	if err != nil {
+		return err
+	}
+	for _, o := range ops {
+		m.log().Info("user database change", "op", o.String())
+		if err := m.apply(ctx, o); err != nil {
+			return fmt.Errorf("user %s: %s: %w", name, o.Kind, err)
+		}
+	}
+	if !keepHome && home != "" && path.Clean(home) != "/" && home != "/root" {
+		if err := os.RemoveAll(fsutil.Join(m.Root, home)); err != nil {
+			return fmt.Errorf("removing home %s: %w", home, err)
+		}
+	}
+	return nil
+}
+
+// lock takes the password-file lock when ovfinit edits the files itself;
+// the OS tools take it themselves (and would wait forever for ours).
+func (m *Manager) lock() (func(), error) {
+	if m.Flavor != "" {
+		return func() {}, nil
+	}
+	return lockPasswd(fsutil.Join(m.Root, "/etc/.pwd.lock"))
+}
+
+func (m *Manager) apply(ctx context.Context, o Op) error {
+	switch o.Kind {
+	case OpSudoers:
+		return m.writeFile(fsutil.Join(m.Root, sudoersPath(o.Name)), []byte(sudoersLine(o.Name)), 0o440)
+	case OpDelSudoers:
+		err := os.Remove(fsutil.Join(m.Root, sudoersPath(o.Name)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if m.Flavor == "" {
+		return m.applyFiles(o)
+	}
+	if o.Kind == OpDelGroup {
+		// userdel already removed it where login.defs says USERGROUPS_ENAB.
+		if db, err := m.readDB(); err != nil || !db.HasGroup(o.Name) {
+			return err
+		}
+	}
+	for _, c := range toolCommands(m.Flavor, m.Root, o, m.now()) {
+		if err := m.Run.Run(ctx, c.stdin, c.argv[0], c.argv[1:]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) writeFile(path string, data []byte, mode os.FileMode) error {
+	if m.beforeWrite != nil {
+		if err := m.beforeWrite(path); err != nil {
+			return err
+		}
+	}
+	return fsutil.WriteFile(path, data, mode)
+}
+
+// sudoersPath is the drop-in that gives an admin user sudo rights.
+func sudoersPath(name string) string { return "/etc/sudoers.d/ovfinit-" + name }
+
+func sudoersLine(name string) string {
+	return "# Written by ovfinit: " + name + " is an administrator.\n" + name + " ALL=(ALL:ALL) NOPASSWD: ALL\n"
+}
+
+// command is one tool invocation; stdin carries a hash, never argv.
+type command struct {
+	argv  []string
+	stdin []byte
+}
+
+// toolCommands renders an op as the commands of a tool flavour, run on
+// the offline or live root (--root/-R).
+func toolCommands(flavor, root string, o Op, now time.Time) []command {
+	if flavor == FlavorPw {
+		return pwCommands(root, o)
+	}
+	r := []string{"--root", root}
+	if root == "" || root == "/" {
+		r = nil
+	}
+	c := func(name string, args ...string) command {
+		return command{argv: append(append([]string{name}, r...), args...)}
+	}
+	switch o.Kind {
+	case OpAddGroup:
+		return []command{c("groupadd", "-g", strconv.Itoa(o.ID), o.Name)}
+	case OpAddUser:
+		return []command{c("useradd", "-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m", o.Name)}
+	case OpAddToGroups:
+		return []command{c("usermod", "-a", "-G", strings.Join(o.Groups, ","), o.Name)}
+	case OpSetPassword:
+		h := o.Password.v
+		if o.Lock {
+			h = "!" + h
+		}
+		cmds := []command{c("chpasswd", "-e")}
+		cmds[0].stdin = []byte(o.Name + ":" + h + "\n")
+		if o.Expire {
+			cmds = append(cmds, c("chage", "-d", "0", o.Name))
+		}
+		return cmds
+	case OpLock:
+		return []command{c("usermod", "-L", o.Name)}
+	case OpDelUser:
+		return []command{c("userdel", o.Name)}
+	case OpDelGroup:
+		return []command{c("groupdel", o.Name)}
+	}
+	return nil
+}
+
+// pwCommands renders an op for FreeBSD's pw(8).
+func pwCommands(root string, o Op) []command {
+	r := []string{"-R", root}
+	if root == "" || root == "/" {
+		r = nil
+	}
+	c := func(sub string, args ...string) command {
+		return command{argv: append(append([]string{"pw"}, append([]string{sub}, r...)...), args...)}
+	}
+	switch o.Kind {
+	case OpAddGroup:
+		return []command{c("groupadd", o.Name, "-g", strconv.Itoa(o.ID))}
+	case OpAddUser:
+		return []command{c("useradd", o.Name, "-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m")}
+	case OpAddToGroups:
+		var cmds []command
+		for _, g := range o.Groups {
+			cmds = append(cmds, c("groupmod", g, "-m", o.Name))
+		}
+		return cmds
+	case OpSetPassword:
+		h := o.Password.v
+		if o.Lock {
+			h = "*LOCKED*" + h
+		}
+		set := c("usermod", o.Name, "-H", "0")
+		set.stdin = []byte(h + "\n")
+		cmds := []command{set}
+		if o.Expire {
+			cmds = append(cmds, c("usermod", o.Name, "-p", "1"))
+		}
+		return cmds
+	case OpLock:
+		return []command{c("lock", o.Name)}
+	case OpDelUser:
+		return []command{c("userdel", o.Name)}
+	case OpDelGroup:
+		return []command{c("groupdel", o.Name)}
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+package users
+
+import (
+	"context"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+func syncAll() { unix.Sync() }
+
+// Power returns the function that brings the live machine to an end state:
+// `systemctl poweroff|reboot` when systemd runs, else sync and reboot(2).
+func Power(run Runner) func(ctx context.Context, endState string) error {
+	return func(ctx context.Context, endState string) error {
+		_, err := os.Stat("/run/systemd/system")
+		if argv := powerArgs("linux", err == nil, endState); argv != nil {
+			return run.Run(ctx, nil, argv[0], argv[1:]...)
+		}
+		switch endState {
+		case EndOff:
+			unix.Sync()
+			return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+		case EndReboot:
+			unix.Sync()
+			return unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+		}
+		return nil
+	}
+}
