@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,5 +215,34 @@ func TestScriptPlanProperties(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestScriptHTTPProperty(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"greeting": "hello from `+r.URL.Path+`"}`)
+	}))
+	defer srv.Close()
+	script := b64(`file.write("/etc/greeting", http.get("` + srv.URL + `/vm").json()["greeting"])` + "\n")
+
+	m := newMachine(t)
+	if _, _, err := m.boot(scriptEnv("i-1", "ovfinit.script.http", "true", "ovfinit.script", script)); err != nil {
+		t.Fatalf("Run() with ovfinit.script.http=true = %v", err)
+	}
+	if got := m.read("etc/greeting"); got != "hello from /vm" {
+		t.Errorf("etc/greeting = %q, want the server's answer", got)
+	}
+
+	for _, off := range [][]string{nil, {"ovfinit.script.http", "false"}} {
+		m := newMachine(t)
+		_, _, err := m.boot(scriptEnv("i-1", append(off, "ovfinit.script", script)...))
+		for _, w := range []string{"property ovfinit.script", "ovfinit.script:1:29: undefined: http (the http module is off"} {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("Run() with %v = %v, want an error containing %q", off, err, w)
+			}
+		}
+		if m.exists("etc/greeting") {
+			t.Errorf("with %v the script ran", off)
+		}
 	}
 }
