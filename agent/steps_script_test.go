@@ -1,7 +1,12 @@
 package agent
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"io"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -245,4 +250,65 @@ func TestScriptHTTPProperty(t *testing.T) {
 			t.Errorf("with %v the script ran", off)
 		}
 	}
+}
+
+// TestScriptSecretsRedacted runs a script that logs secret properties and
+// fails with one in its message, through the whole agent: neither the log,
+// nor any event, nor a world-readable file may hold a clear value.
+func TestScriptSecretsRedacted(t *testing.T) {
+	secrets := map[string]string{
+		"password":         "Hunter2-pass", // the name rule: "password"
+		"db.secret":        "s3cr3t-db-value",
+		"vendor.API_TOKEN": "tok-ABCDEF", // any case
+	}
+	script := `
+for k in ["password", "db.secret", "vendor.API_TOKEN"]:
+    print("the value of", k, "is", ovf.property(k))
+    log.warn("again: " + ovf.property(k))
+exec.run(["true"], env = {"PW": ovf.property("password")}, check = False)
+fail("could not log in with " + ovf.property("password") + " and " + ovf.property("db.secret"))
+`
+	props := []string{"ovfinit.script", b64(script)}
+	for k, v := range secrets {
+		props = append(props, k, v)
+	}
+	m := newMachine(t)
+	e, ev := m.env(scriptEnv("i-1", props...))
+	var log bytes.Buffer
+	e.Log = slog.New(slog.NewTextHandler(io.MultiWriter(&log, t.Output()), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	err := Run(context.Background(), e, Steps())
+	if err == nil {
+		t.Fatal("Run() = nil, want the script's failure")
+	}
+	last := ev.events[len(ev.events)-1]
+	if last.Type != callback.TypeFailed || !strings.Contains(last.Data.Message, "fail: could not log in with [redacted] and [redacted]") {
+		t.Errorf("last event %s %q, want failed with the message redacted", last.Type, last.Data.Message)
+	}
+	if n := strings.Count(log.String(), "[redacted]"); n < 6 {
+		t.Errorf("log has %d [redacted], want the script's 6 log lines and the failure redacted:\n%s", n, log.String())
+	}
+	events, jerr := json.Marshal(ev.events)
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	for k, v := range secrets {
+		for what, text := range map[string]string{"log": log.String(), "events": string(events), "error": err.Error()} {
+			if strings.Contains(text, v) {
+				t.Errorf("the %s holds the clear value of %s (%q)", what, k, v)
+			}
+		}
+	}
+	filepath.WalkDir(m.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, _ := d.Info()
+		b, _ := os.ReadFile(p)
+		for k, v := range secrets {
+			if fi.Mode().Perm()&0o004 != 0 && bytes.Contains(b, []byte(v)) {
+				t.Errorf("world-readable %s (%v) holds the value of %s", strings.TrimPrefix(p, m.root), fi.Mode(), k)
+			}
+		}
+		return nil
+	})
 }
