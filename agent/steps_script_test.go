@@ -312,3 +312,22 @@ fail("could not log in with " + ovf.property("password") + " and " + ovf.propert
 		return nil
 	})
 }
+
+// TestScriptOfflineRootRefusesCommands: with a root that is not the running
+// system, file.* acts under the root and exec.* is refused at its line.
+func TestScriptOfflineRootRefusesCommands(t *testing.T) {
+	m := newMachine(t)
+	e, ev := m.env(scriptEnv("i-1", "ovfinit.script", b64("file.write('/etc/motd', 'offline')\nexec.run(['true'])\n")))
+	e.Live = false
+	err := Run(context.Background(), e, Steps())
+	want := "ovfinit.script:2:9: exec.run: true: commands are not run: the root directory is not / (an offline image)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run() offline = %v, want an error containing %q", err, want)
+	}
+	if last := ev.events[len(ev.events)-1]; last.Data.Step != "script" || !strings.Contains(last.Data.Message, want) {
+		t.Errorf("last event step %q message %q, want the script's refusal", last.Data.Step, last.Data.Message)
+	}
+	if got := m.read("etc/motd"); got != "offline" {
+		t.Errorf("etc/motd under the root = %q, want %q", got, "offline")
+	}
+}
