@@ -19,6 +19,7 @@ const (
 	PropScriptMaxSteps   = "ovfinit.script.max-steps"
 	PropScriptTimeout    = "ovfinit.script.timeout"
 	PropScriptAllowWhile = "ovfinit.script.allow-while"
+	PropScriptHTTP       = "ovfinit.script.http"
 )
 
 // ScriptPlan is what the environment says about scripts.
@@ -40,6 +41,13 @@ func planScript(r *propReader, p *Plan) {
 			r.bad(PropScriptAllowWhile, err)
 		}
 		s.Dialect.AllowWhile = b
+	}
+	if v, ok := r.get(PropScriptHTTP); ok {
+		b, err := ovfenv.ParseBool(v)
+		if err != nil {
+			r.bad(PropScriptHTTP, err)
+		}
+		s.Dialect.HTTP = b
 	}
 	if v, ok := r.get(PropScriptMaxSteps); ok {
 		n, err := strconv.ParseUint(v, 10, 64)

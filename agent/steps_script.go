@@ -101,11 +101,13 @@ func collectScripts(e *Env, sp *ScriptPlan, goos string) ([]*scriptSource, error
 }
 
 // secretValues are the values of the environment's secret properties, which
-// the scripts may read but never log.
+// the scripts may read but never log: those the key table marks Secret and
+// those whose name says so (ovfenv.IsSecret: "password", "secret", "token",
+// ...), since a vApp's own keys are not in the table.
 func secretValues(env *ovfenv.Environment) []string {
 	var out []string
 	for _, p := range env.Properties {
-		if k, ok := ovfenv.LookupKey(p.Key); ok && k.Secret && p.Value != "" {
+		if ovfenv.IsSecret(p.Key) && p.Value != "" {
 			out = append(out, p.Value)
 		}
 	}

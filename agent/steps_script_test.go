@@ -1,6 +1,14 @@
 package agent
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,5 +220,114 @@ func TestScriptPlanProperties(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestScriptHTTPProperty(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"greeting": "hello from `+r.URL.Path+`"}`)
+	}))
+	defer srv.Close()
+	script := b64(`file.write("/etc/greeting", http.get("` + srv.URL + `/vm").json()["greeting"])` + "\n")
+
+	m := newMachine(t)
+	if _, _, err := m.boot(scriptEnv("i-1", "ovfinit.script.http", "true", "ovfinit.script", script)); err != nil {
+		t.Fatalf("Run() with ovfinit.script.http=true = %v", err)
+	}
+	if got := m.read("etc/greeting"); got != "hello from /vm" {
+		t.Errorf("etc/greeting = %q, want the server's answer", got)
+	}
+
+	for _, off := range [][]string{nil, {"ovfinit.script.http", "false"}} {
+		m := newMachine(t)
+		_, _, err := m.boot(scriptEnv("i-1", append(off, "ovfinit.script", script)...))
+		for _, w := range []string{"property ovfinit.script", "ovfinit.script:1:29: undefined: http (the http module is off"} {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("Run() with %v = %v, want an error containing %q", off, err, w)
+			}
+		}
+		if m.exists("etc/greeting") {
+			t.Errorf("with %v the script ran", off)
+		}
+	}
+}
+
+// TestScriptSecretsRedacted runs a script that logs secret properties and
+// fails with one in its message, through the whole agent: neither the log,
+// nor any event, nor a world-readable file may hold a clear value.
+func TestScriptSecretsRedacted(t *testing.T) {
+	secrets := map[string]string{
+		"password":         "Hunter2-pass", // the name rule: "password"
+		"db.secret":        "s3cr3t-db-value",
+		"vendor.API_TOKEN": "tok-ABCDEF", // any case
+	}
+	script := `
+for k in ["password", "db.secret", "vendor.API_TOKEN"]:
+    print("the value of", k, "is", ovf.property(k))
+    log.warn("again: " + ovf.property(k))
+exec.run(["true"], env = {"PW": ovf.property("password")}, check = False)
+fail("could not log in with " + ovf.property("password") + " and " + ovf.property("db.secret"))
+`
+	props := []string{"ovfinit.script", b64(script)}
+	for k, v := range secrets {
+		props = append(props, k, v)
+	}
+	m := newMachine(t)
+	e, ev := m.env(scriptEnv("i-1", props...))
+	var log bytes.Buffer
+	e.Log = slog.New(slog.NewTextHandler(io.MultiWriter(&log, t.Output()), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	err := Run(context.Background(), e, Steps())
+	if err == nil {
+		t.Fatal("Run() = nil, want the script's failure")
+	}
+	last := ev.events[len(ev.events)-1]
+	if last.Type != callback.TypeFailed || !strings.Contains(last.Data.Message, "fail: could not log in with [redacted] and [redacted]") {
+		t.Errorf("last event %s %q, want failed with the message redacted", last.Type, last.Data.Message)
+	}
+	if n := strings.Count(log.String(), "[redacted]"); n < 6 {
+		t.Errorf("log has %d [redacted], want the script's 6 log lines and the failure redacted:\n%s", n, log.String())
+	}
+	events, jerr := json.Marshal(ev.events)
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	for k, v := range secrets {
+		for what, text := range map[string]string{"log": log.String(), "events": string(events), "error": err.Error()} {
+			if strings.Contains(text, v) {
+				t.Errorf("the %s holds the clear value of %s (%q)", what, k, v)
+			}
+		}
+	}
+	filepath.WalkDir(m.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, _ := d.Info()
+		b, _ := os.ReadFile(p)
+		for k, v := range secrets {
+			if fi.Mode().Perm()&0o004 != 0 && bytes.Contains(b, []byte(v)) {
+				t.Errorf("world-readable %s (%v) holds the value of %s", strings.TrimPrefix(p, m.root), fi.Mode(), k)
+			}
+		}
+		return nil
+	})
+}
+
+// TestScriptOfflineRootRefusesCommands: with a root that is not the running
+// system, file.* acts under the root and exec.* is refused at its line.
+func TestScriptOfflineRootRefusesCommands(t *testing.T) {
+	m := newMachine(t)
+	e, ev := m.env(scriptEnv("i-1", "ovfinit.script", b64("file.write('/etc/motd', 'offline')\nexec.run(['true'])\n")))
+	e.Live = false
+	err := Run(context.Background(), e, Steps())
+	want := "ovfinit.script:2:9: exec.run: true: commands are not run: the root directory is not / (an offline image)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Run() offline = %v, want an error containing %q", err, want)
+	}
+	if last := ev.events[len(ev.events)-1]; last.Data.Step != "script" || !strings.Contains(last.Data.Message, want) {
+		t.Errorf("last event step %q message %q, want the script's refusal", last.Data.Step, last.Data.Message)
+	}
+	if got := m.read("etc/motd"); got != "offline" {
+		t.Errorf("etc/motd under the root = %q, want %q", got, "offline")
 	}
 }

@@ -13,4 +13,6 @@ var scriptKeys = []Key{
 		Description: "Limit of Starlark computation steps of each script (at least 1000). Time spent in commands does not count."},
 	{Name: "ovfinit.script.allow-while", Group: "Scripts", Type: TypeBool, Default: "false", Label: "Allow while and recursion",
 		Description: "When true, scripts may use `while` loops and recursive functions; they are still bound by the step and time limits."},
+	{Name: "ovfinit.script.http", Group: "Scripts", Type: TypeBool, Default: "false", Label: "Allow scripts web requests",
+		Description: "When true, scripts have the `http` module (`http.get`, `http.post`; see docs/scripting.md). Off by default: then `http` is an undefined name and a script using it fails validation before anything runs."},
 }

@@ -1,8 +1,12 @@
 package scripts
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,7 +31,41 @@ func docEnv(t *testing.T, info HostInfo, props map[string]string, entities []ovf
 	o.Platform = env.OVF.Platform
 	o.Entities = entities
 	env.OVF = o
+	env.Dialect.HTTP = true
+	env.HTTP = &LiveHTTP{Client: &http.Client{Transport: handlerTransport{docServer()}}}
 	return env, d
+}
+
+// handlerTransport serves every request from a handler, without a network.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	t.h.ServeHTTP(w, r)
+	return w.Result(), nil
+}
+
+// docServer is the web service of the documentation's http examples.
+func docServer() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET config.example.com/v1/app", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cret" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"port": 9000, "peers": ["10.0.0.5", "10.0.0.6"]}`)
+	})
+	mux.HandleFunc("POST inventory.example.com/v1/vms", func(w http.ResponseWriter, r *http.Request) {
+		var vm map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&vm); err != nil || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "want JSON", http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"id": "vm-17", "name": %q}`, vm["name"])
+	})
+	return mux
 }
 
 var starlarkBlock = regexp.MustCompile("(?s)```(?:starlark|python)\n(.*?)```")
@@ -43,7 +81,7 @@ func TestDocExamples(t *testing.T) {
 	if len(blocks) < 15 {
 		t.Fatalf("found %d starlark blocks in docs/scripting.md, want every builtin's example", len(blocks))
 	}
-	props := map[string]string{"motd": "Hi", "role": "web", "app.port": "9000", "app.name": "shop", "app.config": `{"debug": true}`}
+	props := map[string]string{"config.token": "s3cret", "motd": "Hi", "role": "web", "app.port": "9000", "app.name": "shop", "app.config": `{"debug": true}`}
 	entities := []ovfenv.Entity{{ID: "db", Properties: []ovfenv.Property{{Key: "ip", Value: "10.0.0.5"}}}}
 	covered := map[string]bool{}
 	for _, b := range blocks {
@@ -71,9 +109,10 @@ func TestDocExamples(t *testing.T) {
 
 // builtinNames lists every builtin as a script names it ("file.write").
 func builtinNames() []string {
-	mods := newModules(&Env{}, &DryRun{}, HostInfo{})
+	d := Dialect{HTTP: true}
+	mods := newModules(&Env{Dialect: d}, &DryRun{}, HostInfo{})
 	var names []string
-	for _, n := range predeclaredNames {
+	for _, n := range d.names() {
 		if n == "json" || n == "time" {
 			names = append(names, n+".")
 			continue

@@ -37,12 +37,13 @@ func builtins(prefix string, fns map[string]builtinFunc) starlark.StringDict {
 }
 
 // predeclaredNames are the names every script sees besides Starlark's
-// universe (len, range, str, ...). fail replaces the universe's own.
+// universe (len, range, str, ...). fail replaces the universe's own. http
+// is added when Dialect.HTTP is on.
 var predeclaredNames = []string{"ovf", "host", "exec", "file", "log", "progress", "fail", "json", "time"}
 
 // newModules returns the predeclared names of one run, bound to host.
 func newModules(env *Env, host Host, info HostInfo) starlark.StringDict {
-	return starlark.StringDict{
+	m := starlark.StringDict{
 		"ovf":      newOVFModule(env),
 		"host":     newHostModule(host, info),
 		"exec":     newExecModule(host, env.Log, info.OS),
@@ -53,6 +54,10 @@ func newModules(env *Env, host Host, info HostInfo) starlark.StringDict {
 		"json":     json.Module,
 		"time":     starlarktime.Module,
 	}
+	if env.Dialect.HTTP {
+		m["http"] = newHTTPModule(env.HTTP, env.Log)
+	}
+	return m
 }
 
 // wrap prefixes a builtin's error with its name, the convention of every

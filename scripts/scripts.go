@@ -58,6 +58,11 @@ type Env struct {
 	// load(). The agent sets it to the image's scripts directory for the
 	// scripts in it, and to nothing else.
 	Library fs.FS
+	// HTTP does the requests of the http module, which exists only when
+	// Dialect.HTTP is set. nil means the Host's own when it is an
+	// HTTPClient (a DryRun: a dry run never touches the network), else a
+	// LiveHTTP.
+	HTTP HTTPClient
 }
 
 // Dialect are the language switches a property may turn on.
@@ -65,6 +70,10 @@ type Dialect struct {
 	// AllowWhile allows while loops and recursion, so a script may run
 	// until its step limit instead of over a finite sequence.
 	AllowWhile bool
+	// HTTP predeclares the http module (ovfinit.script.http=true).
+	// Without it, http is an undefined name and a script using it does
+	// not pass Check.
+	HTTP bool
 }
 
 // ScriptError is a script's own failure: a syntax error, a runtime error,
@@ -107,7 +116,15 @@ func (d Dialect) fileOptions() *syntax.FileOptions {
 	}
 }
 
-func isPredeclared(name string) bool { return slices.Contains(predeclaredNames, name) }
+// names are the predeclared names of the dialect.
+func (d Dialect) names() []string {
+	if d.HTTP {
+		return append(slices.Clip(predeclaredNames), "http")
+	}
+	return predeclaredNames
+}
+
+func (d Dialect) isPredeclared(name string) bool { return slices.Contains(d.names(), name) }
 
 // Check parses and resolves src without running it: syntax errors and
 // undefined names come back as a *ScriptError naming file:line:col (all of
@@ -116,24 +133,33 @@ func Check(name string, src []byte, d Dialect) error {
 	if _, err := ParseHeader(name, src); err != nil {
 		return err
 	}
-	_, _, err := starlark.SourceProgramOptions(d.fileOptions(), name, src, isPredeclared)
+	_, _, err := starlark.SourceProgramOptions(d.fileOptions(), name, src, d.isPredeclared)
 	if err != nil {
-		return compileError(name, err)
+		return compileError(name, err, d)
 	}
 	return nil
 }
 
+// httpOffHint follows "undefined: http" when the http module is off.
+const httpOffHint = " (the http module is off: the property ovfinit.script.http=true turns it on)"
+
 // compileError turns a parse or resolve error into a *ScriptError.
-func compileError(name string, err error) error {
+func compileError(name string, err error, d Dialect) error {
 	var serr syntax.Error
 	var rerrs resolve.ErrorList
 	switch {
 	case errors.As(err, &serr):
 		return &ScriptError{Script: name, Pos: serr.Pos.String(), Msg: serr.Msg, cause: err}
 	case errors.As(err, &rerrs) && len(rerrs) > 0:
-		msg := rerrs[0].Msg
+		hint := func(m string) string {
+			if !d.HTTP && m == "undefined: http" {
+				return m + httpOffHint
+			}
+			return m
+		}
+		msg := hint(rerrs[0].Msg)
 		for _, e := range rerrs[1:] {
-			msg += "\n" + e.Error()
+			msg += "\n" + e.Pos.String() + ": " + hint(e.Msg)
 		}
 		return &ScriptError{Script: name, Pos: rerrs[0].Pos.String(), Msg: msg, cause: err}
 	}
@@ -176,11 +202,18 @@ func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
 	if _, err := ParseHeader(name, src); err != nil {
 		return err
 	}
+	if env.Dialect.HTTP && env.HTTP == nil {
+		if c, ok := env.Host.(HTTPClient); ok {
+			env.HTTP = c
+		} else {
+			env.HTTP = &LiveHTTP{}
+		}
+	}
 	predeclared := newModules(&env, env.Host, info)
 	opts := env.Dialect.fileOptions()
 	_, prog, err := starlark.SourceProgramOptions(opts, name, src, predeclared.Has)
 	if err != nil {
-		return redactError(compileError(name, err), env.Secrets)
+		return redactError(compileError(name, err, env.Dialect), env.Secrets)
 	}
 
 	parent := ctx
@@ -293,7 +326,7 @@ func (r *runner) load(_ *starlark.Thread, module string) (starlark.StringDict, e
 		if errors.As(e.err, &ee) {
 			e.err = runtimeError(module, e.err)
 		} else {
-			e.err = compileError(module, e.err)
+			e.err = compileError(module, e.err, r.env.Dialect)
 		}
 		if e.globals == nil {
 			e.globals = starlark.StringDict{}

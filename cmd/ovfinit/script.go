@@ -57,6 +57,7 @@ error.`,
 		},
 	}
 	cmd.Flags().BoolVar(&d.AllowWhile, "allow-while", false, "allow while loops and recursion (as ovfinit.script.allow-while=true does)")
+	cmd.Flags().BoolVar(&d.HTTP, "http", false, "the http module exists (as ovfinit.script.http=true makes it); without it, http is undefined")
 	return cmd
 }
 
@@ -74,7 +75,12 @@ With --dry-run nothing is changed: every effect (a file written, appended,
 removed, a directory made, a mode changed, a command run, progress) is printed
 on standard output, one line each, and commands "succeed" with no output.
 Reads (file.read, file.exists, host.*) see the machine under --root, and the
-files the script wrote earlier in the same run.
+files the script wrote earlier in the same run. With --http the script has
+the http module; a dry run prints its requests instead of sending them.
+
+Without --dry-run and with a --root other than /, commands (exec.run,
+exec.shell) are refused: they would run on this machine, not in the tree
+under --root.
 
 Logs (print, log.*, commands) go to standard error. A script error is printed
 as FILE:LINE:COL: MESSAGE with the Starlark backtrace.
@@ -111,7 +117,7 @@ could not be read), 2 on a usage error.`,
 				}
 			}
 			for _, p := range env.OVF.Properties {
-				if k, ok := ovfenv.LookupKey(p.Key); ok && k.Secret && p.Value != "" {
+				if ovfenv.IsSecret(p.Key) && p.Value != "" {
 					env.Secrets = append(env.Secrets, p.Value)
 				}
 			}
@@ -120,6 +126,11 @@ could not be read), 2 on a usage error.`,
 				return &exitError{code: exitFailed, err: fmt.Errorf("--root: %w", err)}
 			}
 			defer live.Close()
+			if abs, err := filepath.Abs(root); err == nil && filepath.Dir(abs) != abs {
+				// A command would run on this machine, not in the tree
+				// under --root: refuse it, as the agent does offline.
+				live.ExecDisabled = "--root is not / (commands would run on this machine, not under " + root + ")"
+			}
 			out := cmd.OutOrStdout()
 			if dryRun {
 				env.Host = &scripts.DryRun{Base: live, Out: out}
@@ -148,6 +159,7 @@ could not be read), 2 on a usage error.`,
 	f.Uint64Var(&env.MaxSteps, "max-steps", scripts.DefaultMaxSteps, "Starlark step limit")
 	f.DurationVar(&env.Timeout, "timeout", scripts.DefaultTimeout, "wall-clock limit")
 	f.BoolVar(&env.Dialect.AllowWhile, "allow-while", false, "allow while loops and recursion")
+	f.BoolVar(&env.Dialect.HTTP, "http", false, "give the script the http module (as ovfinit.script.http=true does); with --dry-run requests are printed, not sent")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }

@@ -21,6 +21,7 @@ func TestScriptCheck(t *testing.T) {
 	good := writeScript(t, dir, "good.star", "# frequency: per-boot\nlog.info(ovf.property('x', 'y'))\n")
 	bad := writeScript(t, dir, "bad.star", "x = 1\nprint(nope)\n")
 	loop := writeScript(t, dir, "loop.star", "while False:\n    pass\n")
+	web := writeScript(t, dir, "web.star", "r = http.get('https://example.com/')\n")
 	tests := []struct {
 		args     []string
 		wantCode int
@@ -30,6 +31,8 @@ func TestScriptCheck(t *testing.T) {
 		{[]string{"script", "check", good, bad}, exitFailed, []string{bad + ":2:7: undefined: nope", "1 of 2 scripts have errors"}},
 		{[]string{"script", "check", loop}, exitFailed, []string{loop + ":1:1: this Starlark dialect does not support while loops"}},
 		{[]string{"script", "check", "--allow-while", loop}, exitOK, nil},
+		{[]string{"script", "check", web}, exitFailed, []string{web + ":1:5: undefined: http (the http module is off: the property ovfinit.script.http=true turns it on)"}},
+		{[]string{"script", "check", "--http", web}, exitOK, nil},
 		{[]string{"script", "check", filepath.Join(dir, "missing.star")}, exitFailed, []string{"missing.star: no such file"}},
 		{[]string{"script", "check"}, exitUsage, []string{"requires at least 1 arg"}},
 	}
@@ -78,6 +81,18 @@ func TestScriptRun(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(root, "etc/motd")); err != nil || string(b) != "hello i-9" {
 		t.Errorf("etc/motd = %q, %v; want %q", b, err, "hello i-9")
+	}
+
+	cmdScript := writeScript(t, dir, "cmd.star", "exec.run(['true'])\n")
+	out, code = execute(t, "script", "run", "--root", root, cmdScript)
+	if code != exitFailed || !strings.Contains(out, cmdScript+":1:9: exec.run: true: commands are not run: --root is not /") {
+		t.Errorf("script run --root %s of exec.run: exit %d, output:\n%s\nwant exit 1, commands refused", root, code, out)
+	}
+
+	web := writeScript(t, dir, "web.star", "r = http.post('https://inventory.example.com/v1/vms', json = {'id': ovf.instance_id})\nif r.status != 200: fail(r.status)\n")
+	out, code = execute(t, "script", "run", "--dry-run", "--http", "--root", root, "--env", env, web)
+	if code != exitOK || !strings.Contains(out, "http POST https://inventory.example.com/v1/vms (12 bytes)") {
+		t.Errorf("script run --dry-run --http: exit %d, output:\n%s\nwant the request printed", code, out)
 	}
 
 	out, code = execute(t, "script", "run", "--dry-run", "--root", root, broken)
