@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -440,3 +441,18 @@ func TestHostsWith(t *testing.T) {
 
 // b64 is standard base64, as properties carry scripts and network-config.
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestSeedFromWarns: cloud-init's seedfrom is accepted (the boot reaches
+// ready) and a warning names it, since ovfinit fetches nothing.
+func TestSeedFromWarns(t *testing.T) {
+	m := newMachine(t)
+	e, _ := m.env(envXML("instance-id", "i-seed", "seedfrom", "http://169.254.169.254/seed/"))
+	var log bytes.Buffer
+	e.Log = slog.New(slog.NewTextHandler(&log, nil))
+	if err := Run(context.Background(), e, Steps()); err != nil {
+		t.Fatalf("Run with seedfrom = %v, want ready", err)
+	}
+	if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), "property=seedfrom") {
+		t.Errorf("log has no warning naming seedfrom:\n%s", log.String())
+	}
+}

@@ -15,6 +15,7 @@ import (
 const (
 	// Identity and reporting.
 	PropInstanceID  = "instance-id"
+	PropSeedFrom    = "seedfrom" // cloud-init's; recognised, not fetched
 	PropAttempt     = "ovfinit.attempt"
 	PropCallbackURL = "ovfinit.callback.url"
 

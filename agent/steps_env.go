@@ -222,6 +222,10 @@ func validate(ctx context.Context, e *Env) error {
 	if err != nil {
 		return fatal(err)
 	}
+	if v, ok := e.OVF.Property(PropSeedFrom); ok {
+		e.Log.Warn("property seedfrom is not supported: nothing is fetched, the environment's own properties are used",
+			"property", PropSeedFrom, "line", e.OVF.PropertyLine(PropSeedFrom), "value", v)
+	}
 	if e.Source.Transport != ovfenv.TransportSaved {
 		if err := e.saveEnvironment(); err != nil {
 			return fmt.Errorf("saving the environment: %w", err)

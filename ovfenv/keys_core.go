@@ -5,6 +5,8 @@ var identityKeys = []Key{
 		Description: "The instance id. A new id makes every per-instance step run again (new host key, user, script); the same id on a later boot runs only the per-boot steps. Unset: the Environment element's `oe:id`, else the SMBIOS system UUID (`/sys/class/dmi/id/product_uuid`)."},
 	{Name: "ovfinit.attempt", Group: "Identity", Type: TypeInt, Default: "1", Label: "Attempt",
 		Description: "The manager's attempt number for this deployment (1, 2, ...), reported back in every event."},
+	{Name: "seedfrom", Group: "Identity", Type: TypeString, Label: "Seed URL (cloud-init)",
+		Description: "cloud-init's key naming a NoCloud seed to fetch more data from. Accepted so that templates written for cloud-init deploy unchanged, but ovfinit fetches nothing: it logs a warning naming the key and goes on with the properties in the environment."},
 }
 
 var hostKeys = []Key{
