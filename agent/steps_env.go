@@ -231,6 +231,13 @@ func validate(ctx context.Context, e *Env) error {
 			return fmt.Errorf("saving the environment: %w", err)
 		}
 	}
+	var cb callback.Config
+	if plan.CallbackURL != "" {
+		cb = plan.CallbackConfig(e.InstanceID)
+	}
+	if err := e.saveCallback(cb); err != nil {
+		return fmt.Errorf("saving the callback configuration: %w", err)
+	}
 	return nil
 }
 

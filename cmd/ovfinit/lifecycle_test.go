@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
 )
@@ -18,6 +20,9 @@ const (
 	testKeyA = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk a@example"
 	testHash = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/"
 )
+
+// testSecret is the callback signing secret of the test roots.
+var testSecret = []byte("lifecycle-test-secret")
 
 func testRoot(t *testing.T, callbackURL string) string {
 	t.Helper()
@@ -29,14 +34,9 @@ func testRoot(t *testing.T, callbackURL string) string {
 		"etc/gshadow": "root:*::\nsudo:*::\nbobby:!::\n",
 	}
 	if callbackURL != "" {
-		files["var/lib/ovfinit/ovf-env.xml"] = `<?xml version="1.0"?>
-<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" oe:id="vm-1">
-  <PropertySection>
-    <Property oe:key="instance-id" oe:value="i-42"/>
-    <Property oe:key="ovfinit.callback.url" oe:value="` + callbackURL + `"/>
-  </PropertySection>
-</Environment>
-`
+		// What the agent's validate step saves for the later commands.
+		files["var/lib/ovfinit/callback.json"] = `{"url":"` + callbackURL + `","instanceId":"i-42","attempt":1,"secret":"` +
+			base64.StdEncoding.EncodeToString(testSecret) + `"}`
 	}
 	for name, content := range files {
 		p := filepath.Join(root, name)
@@ -53,6 +53,11 @@ func TestReserveSanitizeCLI(t *testing.T) {
 	var events []callback.Event
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if _, err := callback.Verify(testSecret, r.Header, body, time.Now(), callback.DefaultMaxSkew); err != nil {
+			t.Errorf("lifecycle event not signed with the saved secret: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 		var ev callback.Event
 		json.Unmarshal(body, &ev)
 		mu.Lock()
@@ -126,7 +131,7 @@ func TestSealCLI(t *testing.T) {
 	root := testRoot(t, "http://127.0.0.1:9/events")
 	os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte("0123456789abcdef0123456789abcdef\n"), 0o444)
 	out, code := execute(t, "seal", "--root", root, "--dry-run")
-	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove /var/lib/ovfinit/ovf-env.xml") || !strings.Contains(out, "end state off") {
+	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove /var/lib/ovfinit/callback.json") || !strings.Contains(out, "end state off") {
 		t.Errorf("seal --dry-run = exit %d, %q", code, out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/machine-id")); len(b) == 0 {

@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ovfinit/ovfinit/agent"
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
-	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
 	"github.com/spf13/cobra"
 )
@@ -45,27 +42,19 @@ func (l *lifecycleFlags) live() bool { return l.root == "/" || l.root == "" }
 // environment, if there is one; no saved environment or no URL means no
 // event, not an error. Delivery failures are logged.
 func sendEvent(ctx context.Context, log *slog.Logger, l *lifecycleFlags, typ, msg string) {
-	data, err := os.ReadFile(fsutil.Join(l.root, l.stateDir+"/ovf-env.xml"))
+	cfg, ok, err := agent.LoadCallback(l.root, l.stateDir)
 	if err != nil {
-		log.Debug("no saved environment: no event", "type", typ)
+		log.Warn("saved callback configuration unreadable: no event", "type", typ, "err", err)
 		return
 	}
-	env, err := ovfenv.Parse(data)
-	if err != nil {
-		log.Warn("saved environment unreadable: no event", "err", err)
+	if !ok {
+		log.Debug("no callback URL at the last boot: no event", "type", typ)
 		return
 	}
-	u, _ := env.Property(agent.PropCallbackURL)
-	if u = strings.TrimSpace(u); u == "" {
-		return
-	}
-	id, _ := env.Property(agent.PropInstanceID)
-	if id = strings.TrimSpace(id); id == "" {
-		id = env.ID
-	}
+	cfg.MaxElapsed = 30 * time.Second
 	s := callback.NewSender(log, agent.NewBootID())
 	defer s.Close()
-	if err := s.Start(callback.Config{URL: u, InstanceID: id, Attempt: 1, MaxElapsed: 30 * time.Second}); err != nil {
+	if err := s.Start(cfg); err != nil {
 		log.Warn("callbacks disabled", "err", err)
 		return
 	}

@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+
+	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// savedCallbackFile keeps the callback configuration after the boot, for the
+// commands that report later (`ovfinit reserve`, `ovfinit sanitize`). The
+// clear copy of the environment is gone by then, and the redacted one lacks
+// the signing secret and the client key, so this file (0600, in the state
+// directory, removed by `ovfinit seal`) is the one place they stay.
+const savedCallbackFile = "callback.json"
+
+type savedCallback struct {
+	URL        string   `json:"url"`
+	InstanceID string   `json:"instanceId"`
+	Attempt    int      `json:"attempt"`
+	Secret     []byte   `json:"secret,omitempty"`
+	CA         []byte   `json:"ca,omitempty"`
+	Pins       [][]byte `json:"pins,omitempty"`
+	ClientCert []byte   `json:"clientCert,omitempty"`
+	ClientKey  []byte   `json:"clientKey,omitempty"`
+}
+
+// saveCallback writes cfg for the later commands; without a URL it removes
+// an earlier file, so a redeploy without callbacks sends nothing.
+func (e *Env) saveCallback(cfg callback.Config) error {
+	p := e.statePath(savedCallbackFile)
+	if cfg.URL == "" {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	b, err := json.Marshal(savedCallback{
+		URL: cfg.URL, InstanceID: cfg.InstanceID, Attempt: cfg.Attempt, Secret: cfg.Secret,
+		CA: cfg.TLS.CA, Pins: cfg.TLS.Pins, ClientCert: cfg.TLS.ClientCert, ClientKey: cfg.TLS.ClientKey,
+	})
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFile(p, b, 0o600)
+}
+
+// LoadCallback returns the callback configuration the last boot saved under
+// root and stateDir; ok is false when that boot had no callback URL (or
+// ovfinit never ran there).
+func LoadCallback(root, stateDir string) (cfg callback.Config, ok bool, err error) {
+	p := fsutil.Join(root, path.Join(stateDir, savedCallbackFile))
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cfg, false, nil
+	}
+	if err != nil {
+		return cfg, false, err
+	}
+	var s savedCallback
+	if err := json.Unmarshal(b, &s); err != nil {
+		return cfg, false, fmt.Errorf("%s: %w", p, err)
+	}
+	return callback.Config{
+		URL: s.URL, InstanceID: s.InstanceID, Attempt: s.Attempt, Secret: s.Secret,
+		TLS: callback.TLSOptions{CA: s.CA, Pins: s.Pins, ClientCert: s.ClientCert, ClientKey: s.ClientKey},
+	}, s.URL != "", nil
+}
