@@ -62,7 +62,8 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	started    bool // whether Events.Start has been called
+	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
+	started    bool     // whether Events.Start has been called
 }
 
 // statePath returns a file's path in the state directory, under Root.

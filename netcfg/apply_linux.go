@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -41,7 +42,12 @@ type Linux struct {
 	Run Runner
 	// DHCP4 starts DHCPv4 on an interface; nil means it is an error to ask.
 	DHCP4 func(ctx context.Context, ifname string) error
+	// Log receives what the DHCP clients do; nil: nothing is logged.
+	Log *slog.Logger
 }
+
+// SetLogger sets the logger; the agent calls it on the System it gets.
+func (s *Linux) SetLogger(l *slog.Logger) { s.Log = l }
 
 // NewSystem returns the live system's network, writing files under root.
 func NewSystem(root string) (System, error) {
@@ -53,7 +59,9 @@ func NewSystem(root string) (System, error) {
 		return nil, fmt.Errorf("opening netlink: %w", err)
 	}
 	s := &Linux{H: h, Root: root, Run: ExecRunner(nil)}
-	s.DHCP4 = func(ctx context.Context, ifname string) error { return StartDHCP4(ctx, root, ifname, s.Run) }
+	s.DHCP4 = func(ctx context.Context, ifname string) error {
+		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS})
+	}
 	return s, nil
 }
 
@@ -248,6 +256,15 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 func (s *Linux) resolvedRunning() bool {
 	_, err := os.Stat(fsutil.Join(s.Root, "/run/systemd/resolve"))
 	return err == nil
+}
+
+// leaseDNS writes a DHCP lease's DNS settings when the configuration gave
+// none (nothing in resolv.conf or the resolved drop-in yet).
+func (s *Linux) leaseDNS(dns []netip.Addr, search []string) error {
+	if d, sr := s.readDNS(); len(d)+len(sr) > 0 {
+		return nil
+	}
+	return s.writeDNS(context.Background(), dns, search)
 }
 
 // ResolvedDropIn is the drop-in ovfinit writes when systemd-resolved runs.
