@@ -23,6 +23,8 @@ type Handle interface {
 	LinkByName(name string) (netlink.Link, error)
 	LinkAdd(link netlink.Link) error
 	LinkSetUp(link netlink.Link) error
+	LinkSetDown(link netlink.Link) error
+	LinkModify(link netlink.Link) error
 	LinkSetMTU(link netlink.Link, mtu int) error
 	LinkSetMasterByIndex(link netlink.Link, masterIndex int) error
 	AddrList(link netlink.Link, family int) ([]netlink.Addr, error)
@@ -86,6 +88,7 @@ func (s *Linux) Current() (Current, error) {
 		return Current{}, fmt.Errorf("listing network links: %w", err)
 	}
 	var cur Current
+	var masters []int // index of each link's master
 	for _, l := range ll {
 		a := l.Attrs()
 		link := Link{
@@ -120,7 +123,18 @@ func (s *Linux) Current() (Current, error) {
 				link.Routes = append(link.Routes, rt)
 			}
 		}
+		if b, ok := l.(*netlink.Bond); ok {
+			link.BondMode = b.Mode.String()
+		}
+		masters = append(masters, a.MasterIndex)
 		cur.Links = append(cur.Links, link)
+	}
+	for i, mi := range masters {
+		for _, m := range cur.Links {
+			if mi != 0 && m.Index == mi {
+				cur.Links[i].Master = m.Name
+			}
+		}
 	}
 	cur.DNS, cur.Search = s.readDNS()
 	return cur, nil
@@ -226,7 +240,30 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 		if err != nil {
 			return err
 		}
-		return s.H.LinkSetMasterByIndex(l, m.Attrs().Index)
+		// The kernel enslaves only a link that is down.
+		up := l.Attrs().Flags&net.FlagUp != 0
+		if up {
+			if err := s.H.LinkSetDown(l); err != nil {
+				return err
+			}
+		}
+		if err := s.H.LinkSetMasterByIndex(l, m.Attrs().Index); err != nil {
+			return err
+		}
+		if up {
+			return s.H.LinkSetUp(l)
+		}
+		return nil
+	case OpBondMode:
+		// The mode changes only while the bond is down and has no members.
+		if err := s.H.LinkSetDown(l); err != nil {
+			return err
+		}
+		la := netlink.NewLinkAttrs()
+		la.Name, la.Index = l.Attrs().Name, l.Attrs().Index
+		b := netlink.NewLinkBond(la)
+		b.Mode = netlink.StringToBondMode(op.Mode)
+		return s.H.LinkModify(b)
 	case OpAddrReplace:
 		return s.H.AddrReplace(l, &netlink.Addr{IPNet: ipnet(op.Prefix)})
 	case OpAddrDel:

@@ -3,6 +3,8 @@ package vm
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -53,6 +55,10 @@ type GuestEnv struct {
 	PublicKey   string // authorized_keys line
 	CallbackURL string
 	Script      string // Starlark source; base64-encoded into ovfinit.script
+	// NetworkConfig, if set, is cloud-init network-config YAML (netplan v2
+	// or v1), base64-encoded into the network-config property in place of
+	// the ovfinit.net.* properties.
+	NetworkConfig string
 }
 
 // Properties returns the environment's properties.
@@ -68,6 +74,10 @@ func (g GuestEnv) Properties() []Property {
 		{"ovfinit.net.dns", "10.0.2.3"},
 		{"ovfinit.ssh.port", "22"},
 		{"ovfinit.callback.url", g.CallbackURL},
+	}
+	if g.NetworkConfig != "" {
+		p = slices.DeleteFunc(p, func(p Property) bool { return strings.HasPrefix(p.Key, "ovfinit.net.") })
+		p = append(p, Property{"network-config", base64.StdEncoding.EncodeToString([]byte(g.NetworkConfig))})
 	}
 	if g.Script != "" {
 		p = append(p, Property{"ovfinit.script", base64.StdEncoding.EncodeToString([]byte(g.Script))})
