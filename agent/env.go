@@ -65,8 +65,9 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	started    bool   // whether Events.Start has been called
-	stepNote   string // what the running step says on success (see note)
+	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
+	started    bool     // whether Events.Start has been called
+	stepNote   string   // what the running step says on success (see note)
 }
 
 // note sets the message of the running step's finish event and status line

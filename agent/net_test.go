@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,5 +134,18 @@ func (m *machine) touch(path string) {
 	}
 	if err := os.WriteFile(p, nil, 0o755); err != nil {
 		m.t.Fatal(err)
+	}
+}
+
+func TestLiveAddresses(t *testing.T) {
+	c := netcfg.Config{NICs: []netcfg.NIC{{ID: "a", Name: "eth0"}, {ID: "b", Name: "eth1", DHCP4: true}}}
+	cur := netcfg.Current{Links: []netcfg.Link{
+		{Name: "lo", Addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}},
+		{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.3.15/24")}},
+		{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.15/24")}},
+	}}
+	want := []string{"10.0.2.15/24", "10.0.3.15/24"}
+	if got := liveAddresses(c, cur); !cmp.Equal(got, want) {
+		t.Errorf("liveAddresses() = %q, want %q", got, want)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -55,6 +57,9 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
+	if l, ok := sys.(interface{ SetLogger(*slog.Logger) }); ok {
+		l.SetLogger(e.Log)
+	}
 	for _, op := range e.Plan.NetOps {
 		e.Log.Info("network", "op", op.String())
 	}
@@ -65,7 +70,28 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	if err := fsutil.WriteFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
 		return fmt.Errorf("saving what the network step set: %w", err)
 	}
+	// What the NICs have now, DHCP leases included, for the ready event.
+	if cur, err := sys.Current(); err == nil {
+		e.NetAddrs = liveAddresses(*e.Plan.Net, cur)
+	}
 	return nil
+}
+
+// liveAddresses lists the global addresses now on the interfaces the
+// configuration names, in its order.
+func liveAddresses(c netcfg.Config, cur netcfg.Current) []string {
+	var out []string
+	for _, n := range c.NICs {
+		for _, l := range cur.Links {
+			if l.Name != n.Name {
+				continue
+			}
+			for _, a := range l.Addrs {
+				out = append(out, a.String())
+			}
+		}
+	}
+	return out
 }
 
 func addresses(e *Env) []string {
@@ -76,6 +102,12 @@ func addresses(e *Env) []string {
 	for _, n := range e.Plan.Net.NICs {
 		for _, a := range n.Addresses {
 			out = append(out, a.String())
+		}
+	}
+	// Then what the network step found on the NICs: DHCP leases.
+	for _, a := range e.NetAddrs {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -22,6 +23,8 @@ type Handle interface {
 	LinkByName(name string) (netlink.Link, error)
 	LinkAdd(link netlink.Link) error
 	LinkSetUp(link netlink.Link) error
+	LinkSetDown(link netlink.Link) error
+	LinkModify(link netlink.Link) error
 	LinkSetMTU(link netlink.Link, mtu int) error
 	LinkSetMasterByIndex(link netlink.Link, masterIndex int) error
 	AddrList(link netlink.Link, family int) ([]netlink.Addr, error)
@@ -41,7 +44,12 @@ type Linux struct {
 	Run Runner
 	// DHCP4 starts DHCPv4 on an interface; nil means it is an error to ask.
 	DHCP4 func(ctx context.Context, ifname string) error
+	// Log receives what the DHCP clients do; nil: nothing is logged.
+	Log *slog.Logger
 }
+
+// SetLogger sets the logger; the agent calls it on the System it gets.
+func (s *Linux) SetLogger(l *slog.Logger) { s.Log = l }
 
 // NewSystem returns the live system's network, writing files under root.
 func NewSystem(root string) (System, error) {
@@ -53,7 +61,9 @@ func NewSystem(root string) (System, error) {
 		return nil, fmt.Errorf("opening netlink: %w", err)
 	}
 	s := &Linux{H: h, Root: root, Run: ExecRunner(nil)}
-	s.DHCP4 = func(ctx context.Context, ifname string) error { return StartDHCP4(ctx, root, ifname, s.Run) }
+	s.DHCP4 = func(ctx context.Context, ifname string) error {
+		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS})
+	}
 	return s, nil
 }
 
@@ -78,6 +88,7 @@ func (s *Linux) Current() (Current, error) {
 		return Current{}, fmt.Errorf("listing network links: %w", err)
 	}
 	var cur Current
+	var masters []int // index of each link's master
 	for _, l := range ll {
 		a := l.Attrs()
 		link := Link{
@@ -112,7 +123,18 @@ func (s *Linux) Current() (Current, error) {
 				link.Routes = append(link.Routes, rt)
 			}
 		}
+		if b, ok := l.(*netlink.Bond); ok {
+			link.BondMode = b.Mode.String()
+		}
+		masters = append(masters, a.MasterIndex)
 		cur.Links = append(cur.Links, link)
+	}
+	for i, mi := range masters {
+		for _, m := range cur.Links {
+			if mi != 0 && m.Index == mi {
+				cur.Links[i].Master = m.Name
+			}
+		}
 	}
 	cur.DNS, cur.Search = s.readDNS()
 	return cur, nil
@@ -218,7 +240,30 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 		if err != nil {
 			return err
 		}
-		return s.H.LinkSetMasterByIndex(l, m.Attrs().Index)
+		// The kernel enslaves only a link that is down.
+		up := l.Attrs().Flags&net.FlagUp != 0
+		if up {
+			if err := s.H.LinkSetDown(l); err != nil {
+				return err
+			}
+		}
+		if err := s.H.LinkSetMasterByIndex(l, m.Attrs().Index); err != nil {
+			return err
+		}
+		if up {
+			return s.H.LinkSetUp(l)
+		}
+		return nil
+	case OpBondMode:
+		// The mode changes only while the bond is down and has no members.
+		if err := s.H.LinkSetDown(l); err != nil {
+			return err
+		}
+		la := netlink.NewLinkAttrs()
+		la.Name, la.Index = l.Attrs().Name, l.Attrs().Index
+		b := netlink.NewLinkBond(la)
+		b.Mode = netlink.StringToBondMode(op.Mode)
+		return s.H.LinkModify(b)
 	case OpAddrReplace:
 		return s.H.AddrReplace(l, &netlink.Addr{IPNet: ipnet(op.Prefix)})
 	case OpAddrDel:
@@ -248,6 +293,15 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 func (s *Linux) resolvedRunning() bool {
 	_, err := os.Stat(fsutil.Join(s.Root, "/run/systemd/resolve"))
 	return err == nil
+}
+
+// leaseDNS writes a DHCP lease's DNS settings when the configuration gave
+// none (nothing in resolv.conf or the resolved drop-in yet).
+func (s *Linux) leaseDNS(dns []netip.Addr, search []string) error {
+	if d, sr := s.readDNS(); len(d)+len(sr) > 0 {
+		return nil
+	}
+	return s.writeDNS(context.Background(), dns, search)
 }
 
 // ResolvedDropIn is the drop-in ovfinit writes when systemd-resolved runs.

@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -363,4 +364,40 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 	v |= host
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// nicJSON is NIC with its MAC address as text ("52:54:00:12:34:56")
+// instead of encoding/json's base64 of the bytes.
+type nicJSON struct {
+	plainNIC
+	MAC string `json:"MAC,omitempty"`
+}
+
+type plainNIC NIC
+
+// MarshalJSON writes the MAC address as colon-separated hex.
+func (n NIC) MarshalJSON() ([]byte, error) {
+	j := nicJSON{plainNIC: plainNIC(n)}
+	if n.MAC != nil {
+		j.MAC = n.MAC.String()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (n *NIC) UnmarshalJSON(b []byte) error {
+	var j nicJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*n = NIC(j.plainNIC)
+	n.MAC = nil
+	if j.MAC != "" {
+		m, err := net.ParseMAC(j.MAC)
+		if err != nil {
+			return fmt.Errorf("NIC %s: MAC: %w", n.ID, err)
+		}
+		n.MAC = m
+	}
+	return nil
 }

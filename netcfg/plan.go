@@ -20,6 +20,8 @@ type Link struct {
 	MTU      int
 	Addrs    []netip.Prefix // global addresses now on the link
 	Routes   []Route        // main-table routes through the link with a gateway or set by us
+	Master   string         // the bond (or other master) the link is enslaved to
+	BondMode string         // a bond's mode, e.g. active-backup
 }
 
 // Current is the machine's network as it is now.
@@ -73,6 +75,7 @@ const (
 	OpDHCP4
 	OpDHCP6
 	OpDNS
+	OpBondMode
 )
 
 func (o Op) String() string {
@@ -90,6 +93,8 @@ func (o Op) String() string {
 		return s
 	case OpLinkMaster:
 		return "link set " + o.Link + " master " + o.Parent
+	case OpBondMode:
+		return "link set " + o.Link + " type bond mode " + o.Mode
 	case OpLinkMTU:
 		return fmt.Sprintf("link set %s mtu %d", o.Link, o.MTU)
 	case OpAddrReplace:
@@ -228,15 +233,24 @@ func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 	next := Applied{Links: map[string]AppliedLink{}}
 	var ops []Op
 	// Links to create first: bonds, then VLANs (a VLAN may sit on a bond).
+	// A bond that exists already (loading the bonding module creates an
+	// empty bond0) gets its mode set while it has no members, and its
+	// missing members enslaved.
 	for _, k := range []Kind{Bond, VLAN} {
 		for _, n := range rc.NICs {
-			if n.KindOf() != k || byName[n.Name] != nil {
+			if n.KindOf() != k {
 				continue
 			}
-			ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], VLANID: n.VLANID, Mode: n.BondMode})
+			if l := byName[n.Name]; l == nil {
+				ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], VLANID: n.VLANID, Mode: n.BondMode})
+			} else if k == Bond && n.BondMode != "" && l.BondMode != n.BondMode {
+				ops = append(ops, Op{Kind: OpBondMode, Link: n.Name, Mode: n.BondMode})
+			}
 			if k == Bond {
 				for _, m := range n.Members {
-					ops = append(ops, Op{Kind: OpLinkMaster, Link: nameOf[m], Parent: n.Name})
+					if ml := byName[nameOf[m]]; ml == nil || ml.Master != n.Name {
+						ops = append(ops, Op{Kind: OpLinkMaster, Link: nameOf[m], Parent: n.Name})
+					}
 				}
 			}
 		}

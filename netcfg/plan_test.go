@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,6 +107,37 @@ func TestPlan(t *testing.T) {
 				"link set bond0.10 up",
 				"addr replace 10.10.0.2/24 dev bond0.10",
 			},
+		},
+		{
+			name: "bond0 exists (made by the bonding module): mode set, members enslaved",
+			cfg: Config{NICs: []NIC{
+				{ID: "e0", MAC: mac("52:54:00:00:00:01")},
+				{ID: "e1", MAC: mac("52:54:00:00:00:02")},
+				{ID: "bond0", Kind: Bond, Members: []string{"e0", "e1"}, BondMode: "active-backup", Addresses: []netip.Prefix{pfx("10.0.0.2/24")}},
+			}},
+			cur: Current{Links: append(slices.Clone(testLinks), Link{Index: 4, Name: "bond0", BondMode: "balance-rr", MTU: 1500})},
+			want: []string{
+				"link set bond0 type bond mode active-backup",
+				"link set eth0 master bond0",
+				"link set eth1 master bond0",
+				"link set eth1 up",
+				"link set bond0 up",
+				"addr replace 10.0.0.2/24 dev bond0",
+			},
+		},
+		{
+			name: "bond already set up: nothing to do",
+			cfg: Config{NICs: []NIC{
+				{ID: "e0", MAC: mac("52:54:00:00:00:01")},
+				{ID: "e1", MAC: mac("52:54:00:00:00:02")},
+				{ID: "bond0", Kind: Bond, Members: []string{"e0", "e1"}, BondMode: "active-backup", Addresses: []netip.Prefix{pfx("10.0.0.2/24")}},
+			}},
+			cur: Current{Links: []Link{
+				{Index: 2, Name: "eth0", MAC: mac("52:54:00:00:00:01"), Ethernet: true, Up: true, Master: "bond0"},
+				{Index: 3, Name: "eth1", MAC: mac("52:54:00:00:00:02"), Ethernet: true, Up: true, Master: "bond0"},
+				{Index: 4, Name: "bond0", BondMode: "active-backup", Up: true, Addrs: []netip.Prefix{pfx("10.0.0.2/24")}},
+			}},
+			want: nil,
 		},
 		{
 			name: "already applied: nothing to do",

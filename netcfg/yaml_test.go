@@ -3,8 +3,10 @@ package netcfg
 import (
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -127,4 +129,30 @@ func FuzzParseNetworkConfig(f *testing.F) {
 			Validate(cfg)
 		}
 	})
+}
+
+// TestNICJSON: the MAC is written as text and read back.
+func TestNICJSON(t *testing.T) {
+	n := NIC{ID: "lan", MAC: mac("52:54:00:12:34:56"), Addresses: []netip.Prefix{pfx("10.0.2.15/24")}}
+	b, err := json.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"MAC":"52:54:00:12:34:56"`) {
+		t.Errorf("json.Marshal(NIC) = %s, want \"MAC\":\"52:54:00:12:34:56\"", b)
+	}
+	var back NIC
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("json.Unmarshal(%s) = %v", b, err)
+	}
+	if back.MAC.String() != n.MAC.String() || back.ID != n.ID || !slices.Equal(back.Addresses, n.Addresses) {
+		t.Errorf("round trip = %+v, want %+v", back, n)
+	}
+	var none NIC
+	if b, _ := json.Marshal(NIC{ID: "x"}); json.Unmarshal(b, &none) != nil || none.MAC != nil || strings.Contains(string(b), "MAC") {
+		t.Errorf("NIC without MAC = %s -> %+v, want no MAC", b, none)
+	}
+	if err := json.Unmarshal([]byte(`{"ID":"x","MAC":"zz"}`), &none); err == nil {
+		t.Error(`json.Unmarshal of MAC "zz" = nil, want an error`)
+	}
 }

@@ -3,6 +3,8 @@ package vm
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -55,6 +57,10 @@ type GuestEnv struct {
 	Script      string // Starlark source; base64-encoded into ovfinit.script
 	// CallbackSecret is ovfinit.callback.secret: events are signed with it.
 	CallbackSecret string
+	// NetworkConfig, if set, is cloud-init network-config YAML (netplan v2
+	// or v1), base64-encoded into the network-config property in place of
+	// the ovfinit.net.* properties.
+	NetworkConfig string
 }
 
 // Properties returns the environment's properties.
@@ -73,6 +79,10 @@ func (g GuestEnv) Properties() []Property {
 	}
 	if g.CallbackSecret != "" {
 		p = append(p, Property{"ovfinit.callback.secret", g.CallbackSecret})
+	}
+	if g.NetworkConfig != "" {
+		p = slices.DeleteFunc(p, func(p Property) bool { return strings.HasPrefix(p.Key, "ovfinit.net.") })
+		p = append(p, Property{"network-config", base64.StdEncoding.EncodeToString([]byte(g.NetworkConfig))})
 	}
 	if g.Script != "" {
 		p = append(p, Property{"ovfinit.script", base64.StdEncoding.EncodeToString([]byte(g.Script))})

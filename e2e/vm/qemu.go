@@ -44,6 +44,17 @@ type Options struct {
 	// FwCfg, if set, is a file passed as the QEMU fw_cfg item
 	// opt/org.ovfinit/ovfenv (the fw_cfg transport of the OVF environment).
 	FwCfg string
+	// ExtraNICs are more virtio NICs after the first, each on its own
+	// qemu user-mode network (with its own DHCP server).
+	ExtraNICs []NIC
+}
+
+// NIC is an extra guest NIC.
+type NIC struct {
+	MAC string // e.g. 52:54:00:12:34:57
+	// Net is the user-mode network, e.g. 10.0.3.0/24: the guest gets .15
+	// by DHCP and the host is .2. Each NIC needs its own.
+	Net string
 }
 
 // FwCfgName is the fw_cfg item name the agent reads the environment from.
@@ -103,6 +114,12 @@ func QemuArgs(o Options) []string {
 		"-netdev", fmt.Sprintf("user,id=n0,ipv6=off,hostfwd=tcp:127.0.0.1:%d-:22", o.SSHPort),
 		"-device", "virtio-net-pci,netdev=n0,mac=" + mac + ",romfile=",
 		"-device", "pvpanic", "-action", "panic=exit-failure",
+	}
+	for i, n := range o.ExtraNICs {
+		id := fmt.Sprintf("nx%d", i)
+		args = append(args,
+			"-netdev", "user,id="+id+",ipv6=off,net="+n.Net,
+			"-device", "virtio-net-pci,netdev="+id+",mac="+n.MAC+",romfile=")
 	}
 	if o.ISO != "" {
 		args = append(args, "-cdrom", o.ISO)

@@ -1,0 +1,199 @@
+//go:build linux
+
+package netcfg
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+	"github.com/vishvananda/netlink"
+)
+
+// testDHCPServer serves one fixed lease on ifname (which has 192.0.2.1/24)
+// and counts its ACKs on acks.
+func testDHCPServer(t *testing.T, ifname string, lease time.Duration, acks chan<- *dhcpv4.DHCPv4) {
+	t.Helper()
+	server := net.IPv4(192, 0, 2, 1).To4()
+	handler := func(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4) {
+		var typ dhcpv4.MessageType
+		switch m.MessageType() {
+		case dhcpv4.MessageTypeDiscover:
+			typ = dhcpv4.MessageTypeOffer
+		case dhcpv4.MessageTypeRequest:
+			typ = dhcpv4.MessageTypeAck
+		default:
+			return
+		}
+		resp, err := dhcpv4.NewReplyFromRequest(m,
+			dhcpv4.WithMessageType(typ),
+			dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 50)),
+			dhcpv4.WithServerIP(server),
+			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(server)),
+			dhcpv4.WithNetmask(net.CIDRMask(24, 32)),
+			dhcpv4.WithRouter(server),
+			dhcpv4.WithDNS(net.IPv4(192, 0, 2, 53)),
+			dhcpv4.WithOption(dhcpv4.OptDomainName("lease.example")),
+			dhcpv4.WithLeaseTime(uint32(lease/time.Second)),
+		)
+		if err != nil {
+			t.Errorf("building the %s: %v", typ, err)
+			return
+		}
+		if _, err := conn.WriteTo(resp.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ClientPort}); err != nil {
+			t.Errorf("sending the %s: %v", typ, err)
+			return
+		}
+		if typ == dhcpv4.MessageTypeAck {
+			select {
+			case acks <- m:
+			default:
+			}
+		}
+	}
+	srv, err := server4.NewServer(ifname, &net.UDPAddr{IP: net.IPv4zero, Port: dhcpv4.ServerPort}, handler)
+	if err != nil {
+		t.Fatalf("server4.NewServer(%s) = %v", ifname, err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+}
+
+// TestBuiltinDHCP4 runs the built-in client against a DHCPv4 server on
+// the other end of a veth pair, in a network namespace of its own: the
+// lease's address and route are on the interface, and the client renews
+// the lease (4 s) with a REQUEST that the server ACKs again.
+func TestBuiltinDHCP4(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		srvLink, err := h.LinkByName("ovfp0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.AddrAdd(srvLink, &netlink.Addr{IPNet: ipnet(pfx("192.0.2.1/24"))}); err != nil {
+			t.Fatal(err)
+		}
+		acks := make(chan *dhcpv4.DHCPv4, 16)
+		testDHCPServer(t, "ovfp0", 4*time.Second, acks)
+
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var leases atomic.Int32
+		lease, err := BuiltinDHCP4(ctx, h, "ovft0", DHCP4Options{
+			Timeout: 2 * time.Second,
+			Log:     testLogger(t),
+			OnLease: func(DHCP4Lease) { leases.Add(1) },
+		})
+		if err != nil {
+			t.Fatalf("BuiltinDHCP4(ovft0) = %v", err)
+		}
+		want := DHCP4Lease{
+			Interface: "ovft0",
+			Address:   pfx("192.0.2.50/24"),
+			Routes:    []Route{{To: pfx("0.0.0.0/0"), Via: ip("192.0.2.1")}},
+			DNS:       []netip.Addr{ip("192.0.2.53")},
+			Search:    []string{"lease.example"},
+			Lease:     4 * time.Second,
+			Renew:     2 * time.Second,
+			Server:    ip("192.0.2.1"),
+		}
+		if diff := cmp.Diff(want, lease, cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
+			t.Errorf("BuiltinDHCP4(ovft0) lease (-want +got):\n%s", diff)
+		}
+		sys := &Linux{H: h, Root: t.TempDir()}
+		wantState := []string{"addr 192.0.2.50/24", "mtu 1500", "route default via 192.0.2.1 metric 100", "up yes"}
+		if diff := cmp.Diff(wantState, readBack(t, sys, "ovft0")); diff != "" {
+			t.Errorf("ovft0 after the first lease (-want +got):\n%s", diff)
+		}
+		first := <-acks
+		if first.ClientIPAddr != nil && !first.ClientIPAddr.IsUnspecified() {
+			t.Errorf("first REQUEST ciaddr = %v, want 0.0.0.0 (a new lease)", first.ClientIPAddr)
+		}
+		// The renewal: a REQUEST from the leased address (ciaddr set),
+		// expected at T1 = 2 s; allow much longer on a loaded machine.
+		select {
+		case m := <-acks:
+			if got := m.ClientIPAddr.String(); got != "192.0.2.50" {
+				t.Errorf("renewal REQUEST ciaddr = %s, want 192.0.2.50", got)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("no renewal REQUEST within 60 s of a 4 s lease")
+		}
+		// The renewal was applied: wait for the client's callback, then
+		// the address is still there with a fresh lifetime.
+		deadline := time.Now().Add(30 * time.Second)
+		for leases.Load() < 2 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n := leases.Load(); n < 2 {
+			t.Fatalf("leases applied = %d, want at least 2 (first + renewal)", n)
+		}
+		if diff := cmp.Diff(wantState, readBack(t, sys, "ovft0")); diff != "" {
+			t.Errorf("ovft0 after the renewal (-want +got):\n%s", diff)
+		}
+		l, _ := h.LinkByName("ovft0")
+		addrs, err := h.AddrList(l, netlink.FAMILY_V4)
+		if err != nil || len(addrs) != 1 || addrs[0].ValidLft <= 0 || addrs[0].ValidLft > 4 {
+			t.Errorf("ovft0 addresses = %+v, %v; want one with a valid lifetime of 1-4 s (the lease)", addrs, err)
+		}
+		cancel()
+	})
+}
+
+// TestBuiltinDHCP4NoServer: no answer is an error naming the interface,
+// and nothing is put on it.
+func TestBuiltinDHCP4NoServer(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		_, err := BuiltinDHCP4(t.Context(), h, "ovft1", DHCP4Options{Timeout: 300 * time.Millisecond, Retries: 1})
+		if err == nil || !strings.Contains(err.Error(), "ovft1") {
+			t.Fatalf("BuiltinDHCP4(ovft1) with no server = %v, want an error naming ovft1", err)
+		}
+		sys := &Linux{H: h, Root: t.TempDir()}
+		if diff := cmp.Diff([]string{"mtu 1500", "up yes"}, readBack(t, sys, "ovft1")); diff != "" {
+			t.Errorf("ovft1 after no lease (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestOSDHCPClient(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files []string // executables under root
+		want  []string
+	}{
+		{"none", nil, nil},
+		{"dhcpcd", []string{"/usr/sbin/dhcpcd", "/sbin/udhcpc"}, []string{"/usr/sbin/dhcpcd", "-b", "eth1"}},
+		{"dhclient", []string{"/sbin/dhclient"}, []string{"/sbin/dhclient", "-nw", "eth1"}},
+		{"udhcpc without its script", []string{"/bin/udhcpc"}, nil},
+		{"udhcpc with its script", []string{"/bin/udhcpc", "/usr/share/udhcpc/default.script"},
+			[]string{"/bin/udhcpc", "-b", "-s", "/usr/share/udhcpc/default.script", "-i", "eth1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, f := range tc.files {
+				p := filepath.Join(root, f)
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := OSDHCPClient(root, "eth1"); !cmp.Equal(got, tc.want) {
+				t.Errorf("OSDHCPClient(%q) = %q, want %q", tc.files, got, tc.want)
+			}
+		})
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
+}
