@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,12 +69,18 @@ type Stats struct {
 // instance, 400/413/415 for a malformed request, and keeps each instance's
 // progress. It deduplicates by source and id, so at-least-once delivery
 // becomes exactly-once for OnEvent.
+//
+// Its memory does not grow with the number of events: since an instance's
+// events arrive in order, it keeps per instance only the highest sequence
+// number accepted for each of its last MaxBootsPerInstance boots (ids
+// "<boot>-<n>"); an id at or below that mark is a duplicate. Ids of another
+// shape are remembered exactly, the last MaxOtherIDs of them per instance.
 type Receiver struct {
 	cfg   ReceiverConfig
 	allow map[string]bool
 
 	mu      sync.Mutex
-	seen    map[string]struct{} // source + " " + id
+	seen    map[string]*dedup // by source
 	vms     map[string]*VM
 	order   []string // instances in order of their first event
 	stats   Stats
@@ -89,7 +96,7 @@ func NewReceiver(cfg ReceiverConfig) *Receiver {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &Receiver{cfg: cfg, seen: map[string]struct{}{}, vms: map[string]*VM{}, changed: make(chan struct{})}
+	r := &Receiver{cfg: cfg, seen: map[string]*dedup{}, vms: map[string]*VM{}, changed: make(chan struct{})}
 	if len(cfg.Instances) > 0 {
 		r.allow = map[string]bool{}
 		for _, id := range cfg.Instances {
@@ -158,15 +165,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	// Accept and record under one lock, then hand on under the emit lock
 	// taken before the first is released: OnEvent sees acceptance order.
-	key := ev.Source + " " + ev.ID
 	r.mu.Lock()
-	if _, dup := r.seen[key]; dup {
+	d := r.seen[ev.Source]
+	if d == nil {
+		d = &dedup{}
+		r.seen[ev.Source] = d
+	}
+	if !d.add(ev.ID) {
 		r.stats.Duplicates++
 		r.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	r.seen[key] = struct{}{}
 	r.stats.Accepted++
 	r.update(inst, ev)
 	r.emit.Lock()
@@ -178,6 +188,82 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.emit.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Bounds of a Receiver's deduplication state, per instance.
+const (
+	// MaxBootsPerInstance is how many boots of one instance the Receiver
+	// keeps a sequence mark for; the boot updated least recently is
+	// forgotten first. A boot's events are all sent before the next boot's
+	// (the spool is sent first), so only a replay of an event more than
+	// this many boots old could pass as new.
+	MaxBootsPerInstance = 16
+	// MaxOtherIDs is how many ids not of the form "<boot>-<n>" the
+	// Receiver remembers per instance, the oldest forgotten first.
+	MaxOtherIDs = 1024
+)
+
+// dedup is what a Receiver remembers of one instance's event ids.
+type dedup struct {
+	boots []bootMark          // most recently updated last
+	other map[string]struct{} // ids of another shape
+	order []string            // other's keys, oldest first
+}
+
+// bootMark is the highest sequence number accepted from one boot.
+type bootMark struct {
+	boot string
+	high uint64
+}
+
+// splitID splits "<boot>-<n>" with n a positive decimal number.
+func splitID(id string) (boot string, n uint64, ok bool) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil || n == 0 {
+		return "", 0, false
+	}
+	return id[:i], n, true
+}
+
+// add records id and reports whether it is new.
+func (d *dedup) add(id string) bool {
+	boot, n, ok := splitID(id)
+	if !ok {
+		if _, dup := d.other[id]; dup {
+			return false
+		}
+		if d.other == nil {
+			d.other = map[string]struct{}{}
+		}
+		if len(d.order) >= MaxOtherIDs {
+			delete(d.other, d.order[0])
+			d.order = d.order[1:]
+		}
+		d.other[id] = struct{}{}
+		d.order = append(d.order, id)
+		return true
+	}
+	for i, m := range d.boots {
+		if m.boot != boot {
+			continue
+		}
+		if n <= m.high {
+			return false
+		}
+		m.high = n
+		copy(d.boots[i:], d.boots[i+1:]) // most recently updated last
+		d.boots[len(d.boots)-1] = m
+		return true
+	}
+	if len(d.boots) >= MaxBootsPerInstance {
+		d.boots = d.boots[1:]
+	}
+	d.boots = append(d.boots, bootMark{boot: boot, high: n})
+	return true
 }
 
 // update folds ev into its instance's state. r.mu must be held.

@@ -23,7 +23,14 @@ const (
 	DefaultMaxInterval     = 10 * time.Second
 	DefaultMaxElapsed      = 10 * time.Minute
 	DefaultRequestTimeout  = 10 * time.Second
+	DefaultMaxUnauthorized = 5
 )
+
+// MinClockCorrection is the smallest difference between this clock and the
+// manager's (its Date header on a 401 answer) that the Sender corrects its
+// signing timestamps for. Smaller differences cannot be why a receiver with
+// the documented 5-minute window refused a signature.
+const MinClockCorrection = time.Minute
 
 // Errors returned by Start, OpenSpool and Wait.
 var (
@@ -31,6 +38,7 @@ var (
 	ErrNotStarted     = errors.New("callback: sender not started (no ovfinit.callback.url)")
 	ErrAlreadyStarted = errors.New("callback: sender already started")
 	ErrGaveUp         = errors.New("callback: manager unreachable for too long, delivery stopped")
+	ErrUnauthorized   = errors.New("callback: manager refused the signature (401) repeatedly, delivery stopped")
 )
 
 // Config says where and how events are delivered. It is known only once the
@@ -59,6 +67,13 @@ type Config struct {
 	// spool, or are dropped when there is none. Default 10m.
 	MaxElapsed     time.Duration
 	RequestTimeout time.Duration // per HTTP attempt; default 10s
+	// MaxUnauthorized is how many 401 answers one event may get before
+	// delivery stops for this run, the events staying in the spool (see
+	// ErrUnauthorized); default 5.
+	MaxUnauthorized int
+
+	// Now is the clock that signs requests; time.Now when nil.
+	Now func() time.Time
 }
 
 // queued is one event waiting for delivery, and its spool file ("" when
@@ -83,7 +98,8 @@ type Sender struct {
 	spool    *spool   // nil: events are kept in memory only
 	started  bool
 	closed   bool
-	gaveUp   bool
+	stopErr  error         // why delivery stopped for this run (ErrGaveUp, ErrUnauthorized); nil while it goes on
+	skew     time.Duration // added to cfg.Now() when signing: the manager's clock minus ours, learnt from a 401
 	cfg      Config
 	source   string
 	endpoint string        // URL without userinfo and query, for logs
@@ -267,6 +283,12 @@ func (s *Sender) Start(cfg Config) error {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.MaxUnauthorized <= 0 {
+		cfg.MaxUnauthorized = DefaultMaxUnauthorized
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.HTTPClient != nil && !cfg.TLS.IsZero() {
 		return errors.New("callback: Config.HTTPClient and Config.TLS are both set")
 	}
@@ -336,15 +358,16 @@ func (s *Sender) dropFile(q queued) {
 
 // Wait returns nil once every event queued before the call has been
 // delivered or dropped. It returns early with an error when ctx ends, when
-// the Sender is closed, when delivery gave up (ErrGaveUp), or when events
-// are waiting but Start has not been called (they would never be sent).
+// the Sender is closed, when delivery stopped (ErrGaveUp, ErrUnauthorized),
+// or when events are waiting but Start has not been called (they would
+// never be sent).
 func (s *Sender) Wait(ctx context.Context) error {
 	s.mu.Lock()
 	target := s.enq
 	s.mu.Unlock()
 	for {
 		s.mu.Lock()
-		done, closed, started, gaveUp, ch, pending := s.done, s.closed, s.started, s.gaveUp, s.changed, len(s.queue)
+		done, closed, started, stopErr, ch, pending := s.done, s.closed, s.started, s.stopErr, s.changed, len(s.queue)
 		s.mu.Unlock()
 		switch {
 		case done >= target:
@@ -353,8 +376,8 @@ func (s *Sender) Wait(ctx context.Context) error {
 			return ErrClosed
 		case !started:
 			return ErrNotStarted
-		case gaveUp:
-			return fmt.Errorf("%w: %d events not delivered", ErrGaveUp, pending)
+		case stopErr != nil:
+			return fmt.Errorf("%w: %d events not delivered", stopErr, pending)
 		}
 		select {
 		case <-ch:
@@ -465,15 +488,19 @@ func (s *Sender) run(ctx context.Context, rawURL string) {
 		case err == nil:
 			failingSince = time.Time{}
 			s.log.Debug("callback: event delivered", "id", ev.ID, "type", ev.Type, "attempts", attempts)
+		case errors.Is(err, ErrUnauthorized):
+			n := s.stop(ErrUnauthorized)
+			if s.spool != nil {
+				s.log.Error("callback: manager refused the signature again and again, delivery stopped; events stay in the spool for the next run (check ovfinit.callback.secret and both clocks)", "endpoint", s.endpoint, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+			} else {
+				s.log.Error("callback: manager refused the signature again and again, delivery stopped; events dropped (check ovfinit.callback.secret and both clocks)", "endpoint", s.endpoint, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+			}
+			return
 		case errors.As(err, &perm):
 			failingSince = time.Time{} // the manager answered
 			s.log.Error("callback: event rejected by the manager, dropped", "endpoint", s.endpoint, "id", ev.ID, "type", ev.Type, "attempts", attempts, "error", err)
 		default:
-			s.mu.Lock()
-			s.gaveUp = true
-			n := len(s.queue)
-			s.broadcast()
-			s.mu.Unlock()
+			n := s.stop(ErrGaveUp)
 			if s.spool != nil {
 				s.log.Error("callback: manager unreachable, delivery stopped; events stay in the spool for the next run", "endpoint", s.endpoint, "waited", s.cfg.MaxElapsed, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
 			} else {
@@ -492,9 +519,47 @@ func (s *Sender) run(ctx context.Context, rawURL string) {
 	}
 }
 
+// stop ends delivery for this run with why, for Wait, and returns the
+// number of events left.
+func (s *Sender) stop(why error) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopErr = why
+	s.broadcast()
+	return len(s.queue)
+}
+
+// signingTime is the time to sign a request with: this clock corrected by
+// what a 401 answer taught about the manager's.
+func (s *Sender) signingTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Now().Add(s.skew)
+}
+
+// unauthorized handles a 401 answer: when the manager's Date header is at
+// least MinClockCorrection away from the time the request was signed with,
+// the signature was probably refused as stale, and later requests are
+// signed with the manager's time instead.
+func (s *Sender) unauthorized(ev Event, ua *unauthorizedError) {
+	if ua.date.IsZero() || s.cfg.Secret == nil {
+		return
+	}
+	gap := ua.date.Sub(ua.signed)
+	if gap.Abs() < MinClockCorrection {
+		return
+	}
+	s.mu.Lock()
+	s.skew += gap.Truncate(time.Second)
+	skew := s.skew
+	s.mu.Unlock()
+	s.log.Warn("callback: this clock is not the manager's; signing with the manager's time", "endpoint", s.endpoint, "id", ev.ID, "managerAhead", skew)
+}
+
 // deliver sends one event until it is acknowledged, rejected for good
-// (a *rejectedError), or the budget is spent. It sets
-// *failingSince at the first failure when it is zero.
+// (a *rejectedError), refused with 401 cfg.MaxUnauthorized times
+// (ErrUnauthorized), or the budget is spent. It sets *failingSince at the
+// first failure when it is zero.
 func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event, budget time.Duration, failingSince *time.Time) (int, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
@@ -504,12 +569,20 @@ func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event, budget ti
 		return 0, errors.New("no time left")
 	}
 	cfg := s.cfg // set once by Start before the goroutine began
-	attempts := 0
+	attempts, refused := 0, 0
 	op := func() (struct{}, error) {
 		attempts++
-		err := post(ctx, cfg, rawURL, ev.ID, body)
+		err := post(ctx, cfg, rawURL, ev.ID, body, s.signingTime())
 		if err != nil && failingSince.IsZero() {
 			*failingSince = time.Now()
+		}
+		var ua *unauthorizedError
+		if errors.As(err, &ua) {
+			refused++
+			if refused >= cfg.MaxUnauthorized {
+				return struct{}{}, backoff.Permanent(fmt.Errorf("%w: %d times for event %s", ErrUnauthorized, refused, ev.ID))
+			}
+			s.unauthorized(ev, ua)
 		}
 		return struct{}{}, err
 	}
@@ -530,9 +603,9 @@ func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event, budget ti
 	return attempts, err
 }
 
-// post makes one HTTP attempt, signed when cfg.Secret is set. The error
-// never contains the URL.
-func post(ctx context.Context, cfg Config, rawURL, id string, body []byte) error {
+// post makes one HTTP attempt, signed when cfg.Secret is set with the time
+// now. The error never contains the URL.
+func post(ctx context.Context, cfg Config, rawURL, id string, body []byte, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
@@ -546,7 +619,7 @@ func post(ctx context.Context, cfg Config, rawURL, id string, body []byte) error
 	req.Header.Set("Content-Type", ContentType)
 	req.Header.Set("User-Agent", "ovfinit")
 	if cfg.Secret != nil {
-		SignRequest(req.Header, cfg.Secret, id, body, time.Now())
+		SignRequest(req.Header, cfg.Secret, id, body, now)
 	}
 	resp, err := cfg.HTTPClient.Do(req)
 	if err != nil {
@@ -563,6 +636,15 @@ func post(ctx context.Context, cfg Config, rawURL, id string, body []byte) error
 	switch {
 	case code >= 200 && code < 300:
 		return nil
+	case code == http.StatusUnauthorized:
+		// A stale timestamp (this clock is off), a wrong secret, or a
+		// manager not yet given the secret: retried a few times, never
+		// dropped (see Sender.deliver).
+		ua := &unauthorizedError{signed: now.Truncate(time.Second)}
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			ua.date = d
+		}
+		return ua
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
 		err := fmt.Errorf("HTTP %d", code)
 		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs >= 0 {
@@ -574,6 +656,12 @@ func post(ctx context.Context, cfg Config, rawURL, id string, body []byte) error
 		return backoff.Permanent(&rejectedError{fmt.Errorf("HTTP %d (not retried)", code)})
 	}
 }
+
+// unauthorizedError is a 401 answer; date is the manager's Date header (zero
+// when absent or unparsable) and signed the timestamp the request carried.
+type unauthorizedError struct{ date, signed time.Time }
+
+func (e *unauthorizedError) Error() string { return "HTTP 401 (signature refused)" }
 
 // rejectedError is a failure that retrying will not cure: the event is
 // dropped and delivery goes on.

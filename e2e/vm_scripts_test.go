@@ -106,7 +106,7 @@ func TestScriptsVM(t *testing.T) {
 		}
 		var progress []string
 		for _, e := range h.rec.Events() {
-			if e.Type == "org.ovfinit.progress" {
+			if e.Type == vm.TypeProgress {
 				progress = append(progress, e.Data.Step+": "+e.Data.Message)
 			}
 		}

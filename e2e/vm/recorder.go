@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -16,13 +17,21 @@ import (
 	"github.com/ovfinit/ovfinit/callback"
 )
 
-// Event types the agent sends.
+// Event types the agent sends, written out here rather than taken from
+// package callback so that the VM tests check the wire format on their own.
 const (
 	TypeStepStarted  = "org.ovfinit.step.started"
 	TypeStepFinished = "org.ovfinit.step.finished"
 	TypeReady        = "org.ovfinit.ready"
 	TypeFailed       = "org.ovfinit.failed"
+	TypeProgress     = "org.ovfinit.progress" // a script's progress() call
 )
+
+// KnownTypes is every type the recorder accepts without complaint. An event
+// of another type is recorded and also reported in Errors, so a type added
+// to the agent but not to this list fails the VM tests until it is
+// documented here.
+var KnownTypes = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress}
 
 // Event is one CloudEvent (structured JSON mode) as the agent posts it.
 type Event struct {
@@ -48,6 +57,7 @@ type EventData struct {
 	Boot        Flex      `json:"boot"`
 	Step        string    `json:"step"`
 	Status      string    `json:"status"`
+	Percent     int       `json:"percent"`
 	Message     string    `json:"message"`
 	DurationMs  float64   `json:"durationMs"`
 	Result      string    `json:"result"`
@@ -123,6 +133,9 @@ func (e Event) String() string {
 	}
 	if d.Result != "" && d.Result != typ {
 		s += " " + d.Result
+	}
+	if e.Type == TypeProgress || e.Type == TypeReady {
+		s += fmt.Sprintf(" %d%%", d.Percent)
 	}
 	if e.Type != TypeStepStarted && d.DurationMs > 0 {
 		s += fmt.Sprintf(" (%dms)", int64(d.DurationMs))
@@ -201,6 +214,9 @@ func (r *Recorder) handle(w http.ResponseWriter, req *http.Request) {
 	e.Received = time.Now()
 	e.Raw = bytes.Clone(body)
 	r.mu.Lock()
+	if !slices.Contains(KnownTypes, e.Type) {
+		r.errs = append(r.errs, fmt.Errorf("event %s has type %q, not one of %v", e.ID, e.Type, KnownTypes))
+	}
 	r.events = append(r.events, e)
 	close(r.changed)
 	r.changed = make(chan struct{})

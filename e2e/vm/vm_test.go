@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
@@ -331,6 +332,35 @@ func TestRecorder(t *testing.T) {
 	}
 }
 
+// TestRecorderKnowsEveryType keeps the recorder's own copy of the event
+// types in step with the agent's: a type the agent can send that the
+// recorder does not list would be flagged in Errors and fail a VM test.
+func TestRecorderKnowsEveryType(t *testing.T) {
+	got := slices.Sorted(slices.Values(KnownTypes))
+	want := slices.Sorted(slices.Values(callback.Types))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("KnownTypes differs from callback.Types (-agent +recorder):\n%s", diff)
+	}
+
+	r, err := NewRecorder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i, typ := range []string{TypeProgress, "org.ovfinit.unheard-of"} {
+		if code := post(t, r.URL(), "application/cloudevents+json", event(i+1, typ, "script", "")); code != 204 {
+			t.Errorf("POST type %s = %d, want 204", typ, code)
+		}
+	}
+	if n := len(r.Events()); n != 2 {
+		t.Errorf("len(Events()) = %d, want 2 (an unknown type is still recorded)", n)
+	}
+	errs := r.Errors()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "org.ovfinit.unheard-of") {
+		t.Errorf("Errors() = %v, want one naming org.ovfinit.unheard-of", errs)
+	}
+}
+
 func TestEventString(t *testing.T) {
 	at := time.Date(2026, 1, 2, 12, 0, 1, 234e6, time.UTC)
 	for _, tc := range []struct {
@@ -340,7 +370,8 @@ func TestEventString(t *testing.T) {
 		{Event{Type: TypeStepFinished, Received: at, Data: EventData{Step: "network", Status: "ok", DurationMs: 35}}, "12:00:01.234 step.finished network ok (35ms)"},
 		{Event{Type: TypeStepStarted, Received: at, Data: EventData{Step: "sshd", Status: "started"}}, "12:00:01.234 step.started sshd"},
 		{Event{Type: TypeFailed, Received: at, Data: EventData{Result: "fatal", Message: "hostname: bad"}}, "12:00:01.234 failed fatal: hostname: bad"},
-		{Event{Type: TypeReady, Received: at, Data: EventData{Result: "ready", DurationMs: 956}}, "12:00:01.234 ready (956ms)"},
+		{Event{Type: TypeReady, Received: at, Data: EventData{Result: "ready", Percent: 100, DurationMs: 956}}, "12:00:01.234 ready 100% (956ms)"},
+		{Event{Type: TypeProgress, Received: at, Data: EventData{Step: "script", Percent: 90, Message: "40% writing"}}, "12:00:01.234 progress script 90%: 40% writing"},
 	} {
 		if got := tc.e.String(); got != tc.want {
 			t.Errorf("Event.String() = %q, want %q", got, tc.want)
