@@ -119,7 +119,7 @@ func TestUsersLifecycle(t *testing.T) {
 			t.Errorf("reserve = %q, want 'reserved user res1'", out)
 		}
 		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		if _, err := h.rec.Wait(ectx, "org.ovfinit.reserved"); err != nil {
+		if _, err := h.rec.Wait(ectx, vm.TypeReserved); err != nil {
 			t.Errorf("no reserved event: %v", err)
 		}
 		cancel()

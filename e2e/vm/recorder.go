@@ -24,14 +24,16 @@ const (
 	TypeStepFinished = "org.ovfinit.step.finished"
 	TypeReady        = "org.ovfinit.ready"
 	TypeFailed       = "org.ovfinit.failed"
-	TypeProgress     = "org.ovfinit.progress" // a script's progress() call
+	TypeProgress     = "org.ovfinit.progress"  // a script's progress() call
+	TypeReserved     = "org.ovfinit.reserved"  // `ovfinit reserve`
+	TypeSanitized    = "org.ovfinit.sanitized" // `ovfinit sanitize`
 )
 
 // KnownTypes is every type the recorder accepts without complaint. An event
 // of another type is recorded and also reported in Errors, so a type added
 // to the agent but not to this list fails the VM tests until it is
 // documented here.
-var KnownTypes = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress}
+var KnownTypes = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress, TypeReserved, TypeSanitized}
 
 // Event is one CloudEvent (structured JSON mode) as the agent posts it.
 type Event struct {
