@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test vet unit e2e demo prepare clean
+.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages
 
 all: build
 
@@ -19,12 +19,36 @@ build:
 prepare:
 	bash e2e/prepare.sh
 
-## test: vet, then every test, the VM tests included (they must not skip)
-test: prepare
+## test: vet, every release target, then every test, the VM tests included
+## (they must not skip), the Linux tests again on arm64/s390x/ppc64le under
+## qemu-user, and the Windows vet and test build (docs/testing.md)
+test: prepare dist reproducible windows-test
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	OVFINIT_E2E=require $(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) cross-test
+
+## dist: release binaries for every target, SHA256SUMS, and the size budget
+## (linux/amd64 under 15 MiB), into dist/
+dist:
+	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) packaging/scripts/dist.sh dist
+
+## reproducible: build linux/amd64 and windows/amd64 again from a copy of the
+## tree at another path with an empty build cache; the bytes must not change
+reproducible: dist
+	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) packaging/scripts/reproducible.sh dist
+
+## cross-test: every package's tests for linux/arm64, s390x, ppc64le under qemu-user
+cross-test:
+	GO=$(GO) packaging/scripts/crosstest.sh arm64 s390x ppc64le
+
+## windows-test: vet for Windows and build every Windows test binary (they
+## cannot run here: docs/testing.md)
+windows-test:
+	GOOS=windows $(GO) vet ./...
+	rm -rf bin/windows-tests && mkdir -p bin/windows-tests
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) test -c -o bin/windows-tests/ ./...
 
 ## unit: the tests that need no VM
 unit:
@@ -36,4 +60,4 @@ demo: prepare
 	bin/ovfinit-demo
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
