@@ -50,6 +50,10 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newRunCmd(),
 		newStatusCmd(),
 		newVersionCmd(),
+		newInstallCmd(),
+		newUninstallCmd(),
+		newStartCmd(),
+		newStopCmd(),
 	)
 	return root
 }
