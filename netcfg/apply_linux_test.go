@@ -19,6 +19,11 @@ import (
 // TestLinuxApply applies a plan for real, in a network namespace the test
 // creates and throws away, on a veth pair (this kernel has no dummy links).
 func TestLinuxApply(t *testing.T) {
+	if os.Getenv("OVFINIT_QEMU_USER") != "" {
+		// make cross-test: qemu-user does not translate every netlink
+		// family (NewHandleAt gets "protocol not supported").
+		t.Skip("under qemu-user (OVFINIT_QEMU_USER): netlink in a network namespace needs the real kernel; runs in the amd64 test run")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create a network namespace")
 	}
