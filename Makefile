@@ -5,6 +5,10 @@
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Package versions must start with a digit: v1.2.0 -> 1.2.0, else 0.0.0~gitCOMMIT.
+PKG_VERSION ?= $(if $(filter v%,$(VERSION)),$(patsubst v%,%,$(subst -,~,$(VERSION))),0.0.0~git$(COMMIT))
+# File times in the packages: the commit's, so packages are reproducible.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages
@@ -22,7 +26,7 @@ prepare:
 ## test: vet, every release target, then every test, the VM tests included
 ## (they must not skip), the Linux tests again on arm64/s390x/ppc64le under
 ## qemu-user, and the Windows vet and test build (docs/testing.md)
-test: prepare dist reproducible windows-test
+test: prepare dist reproducible packages windows-test
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -38,6 +42,14 @@ dist:
 ## tree at another path with an empty build cache; the bytes must not change
 reproducible: dist
 	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) packaging/scripts/reproducible.sh dist
+
+## packages: .deb, .rpm and .apk for every Linux target, into dist/packages
+packages: dist
+	rm -rf dist/packages
+	for a in amd64 arm64 s390x ppc64le; do \
+	  SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/cmd/mkpkg --bin dist/ovfinit-linux-$$a \
+	    --arch $$a --version '$(PKG_VERSION)' -o dist/packages || exit 1; done
+	cd dist/packages && sha256sum ovfinit* >SHA256SUMS
 
 ## cross-test: every package's tests for linux/arm64, s390x, ppc64le under qemu-user
 cross-test:
