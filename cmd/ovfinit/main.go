@@ -54,6 +54,7 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newUninstallCmd(),
 		newStartCmd(),
 		newStopCmd(),
+		newOVACmd(),
 	)
 	return root
 }
