@@ -45,7 +45,9 @@ Exit status: 0 after a clean stop, 1 if the boot failed.`,
 				return &exitError{code: exitFailed, err: err}
 			}
 			defer closeLog()
-			return run(cmd.Context(), o, log, cmd.OutOrStdout())
+			return asService(cmd.Context(), func(ctx context.Context) error {
+				return run(ctx, o, log, cmd.OutOrStdout())
+			})
 		},
 	}
 	f := cmd.Flags()
