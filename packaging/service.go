@@ -142,7 +142,11 @@ start)
 	echo $! >"$PIDFILE"
 	"$BIN" status --wait --timeout ` + waitTimeout + ` >/dev/null
 	rc=$?
-	[ $rc -eq 0 ] || echo "ovfinit: not ready (status exit $rc): run ovfinit status" >&2
+	if [ $rc -eq 0 ]; then
+		echo "ovfinit: ready (pid $(cat "$PIDFILE"))"
+	else
+		echo "ovfinit: not ready (status exit $rc): run ovfinit status" >&2
+	fi
 	exit 0
 	;;
 stop)
