@@ -43,12 +43,15 @@ dist:
 reproducible: dist
 	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) packaging/scripts/reproducible.sh dist
 
-## packages: .deb, .rpm and .apk for every Linux target, into dist/packages
+## packages: .deb, .rpm and .apk for every Linux target and the windows/amd64
+## .msi (wixl), into dist/packages
 packages: dist
 	rm -rf dist/packages
 	for a in amd64 arm64 s390x ppc64le; do \
 	  SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/cmd/mkpkg --bin dist/ovfinit-linux-$$a \
 	    --arch $$a --version '$(PKG_VERSION)' -o dist/packages || exit 1; done
+	$(GO) run ./packaging/cmd/mkpkg --bin dist/ovfinit-windows-amd64.exe --arch amd64 \
+	  --version '$(PKG_VERSION)' --formats msi -o dist/packages
 	cd dist/packages && sha256sum ovfinit* >SHA256SUMS
 
 ## cross-test: every package's tests for linux/arm64, s390x, ppc64le under qemu-user

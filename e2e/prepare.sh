@@ -13,7 +13,7 @@ set -euo pipefail
 CACHE="${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}"
 PACKAGES=(qemu-system-x86 busybox-static cpio genisoimage e2fsprogs openssh-client xz-utils zstd
 	# packaging: cross-arch tests, OVA disks, the MSI, unit checks
-	qemu-user-static qemu-utils msitools systemd)
+	qemu-user-static qemu-utils msitools wixl systemd)
 
 log() { echo "prepare: $*" >&2; }
 

@@ -14,6 +14,10 @@ func asService(ctx context.Context, fn func(context.Context) error) error {
 	if service.Interactive() {
 		return fn(ctx)
 	}
+	// The MSI cannot set recovery actions (wixl has no
+	// ServiceConfigFailureActions): set them here, best effort; `ovfinit
+	// install` has set them already.
+	_ = packaging.SetRecovery()
 	p := &winProgram{fn: fn, done: make(chan error, 1)}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	s, err := packaging.NewLive(packaging.Service{Bin: defaultBin()}, p)

@@ -1,10 +1,13 @@
-// Command mkpkg builds the ovfinit Linux packages (.deb, .rpm, .apk) from a
-// release binary: `make packages` runs it for every Linux target in dist/.
+// Command mkpkg builds the ovfinit packages from a release binary: the Linux
+// .deb, .rpm and .apk (nfpm), and the Windows .msi (wixl). `make packages`
+// runs it for every Linux target in dist/ and for windows/amd64.
 //
 //	go run ./packaging/cmd/mkpkg --bin dist/ovfinit-linux-amd64 --arch amd64 --version 1.2.0 -o dist/
+//	go run ./packaging/cmd/mkpkg --bin dist/ovfinit-windows-amd64.exe --arch amd64 --version 1.2.0 --formats msi -o dist/
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/packaging/linuxpkg"
+	"github.com/ovfinit/ovfinit/packaging/msi"
 )
 
 func main() {
@@ -24,7 +28,7 @@ func main() {
 	flag.StringVar(&o.Arch, "arch", "amd64", "GOARCH of --bin")
 	flag.StringVar(&o.Version, "version", "", "package version, e.g. 1.2.0 (required)")
 	flag.StringVar(&out, "o", ".", "output directory")
-	flag.StringVar(&formats, "formats", strings.Join(linuxpkg.Formats, ","), "comma-separated formats: deb, rpm, apk")
+	flag.StringVar(&formats, "formats", strings.Join(linuxpkg.Formats, ","), "comma-separated formats: deb, rpm, apk, msi")
 	flag.Int64Var(&mtime, "mtime", sourceDateEpoch(), "file times, Unix seconds (default $SOURCE_DATE_EPOCH, else 0)")
 	flag.Parse()
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -37,6 +41,19 @@ func main() {
 	}
 	o.MTime = time.Unix(mtime, 0).UTC()
 	for _, f := range strings.Split(formats, ",") {
+		if f == "msi" {
+			if o.Arch != "amd64" {
+				fmt.Fprintf(os.Stderr, "mkpkg: msi: --arch %s: wixl builds x64 (amd64) installers only\n", o.Arch)
+				os.Exit(1)
+			}
+			name := filepath.Join(out, "ovfinit-"+o.Version+"-x64.msi")
+			if err := msi.Build(context.Background(), o.Binary, o.Version, "x64", name); err != nil {
+				fmt.Fprintln(os.Stderr, "mkpkg:", err)
+				os.Exit(1)
+			}
+			fmt.Println(name)
+			continue
+		}
 		name, err := linuxpkg.FileName(o, f)
 		if err == nil {
 			err = build(o, f, filepath.Join(out, name))
