@@ -99,6 +99,29 @@ func ServiceFile(init Init, s Service) (File, error) {
 	return File{}, fmt.Errorf("%s: %w", init, ErrUnsupportedInit)
 }
 
+// Installed says whether a service definition for init is under root: the
+// one install writes, or the one the packages ship. Windows is never
+// "installed" in a root (ask the service manager).
+func Installed(root string, init Init) bool {
+	var paths []string
+	switch init {
+	case Systemd:
+		paths = []string{"/etc/systemd/system/ovfinit.service", "/usr/lib/systemd/system/ovfinit.service", "/lib/systemd/system/ovfinit.service"}
+	case SysV, OpenRC:
+		paths = []string{"/etc/init.d/ovfinit"}
+	case FreeBSD:
+		paths = []string{"/usr/local/etc/rc.d/ovfinit"}
+	case Windows:
+		return true
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(fsutil.Join(root, p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // PlanInstall lists what an offline install into an image tree writes: the
 // binary, the service definition, the defaults file if there is none, and
 // what enables the service at boot. Windows images cannot be installed

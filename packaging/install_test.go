@@ -171,6 +171,9 @@ func TestInstallUninstall(t *testing.T) {
 					}
 				}
 			}
+			if !Installed(root, init) {
+				t.Errorf("Installed(root, %s) = false after Install", init)
+			}
 			// Installing again over an installed tree works (links replaced).
 			if err := Install(root, files, bin); err != nil {
 				t.Fatalf("second Install: %v", err)
@@ -181,6 +184,9 @@ func TestInstallUninstall(t *testing.T) {
 			}
 			if len(removed) != len(files)-countDefaults(files) {
 				t.Errorf("Uninstall removed %v, want every file but the defaults", removed)
+			}
+			if Installed(root, init) {
+				t.Errorf("Installed(root, %s) = true after Uninstall", init)
 			}
 			if again, err := Uninstall(root, files); err != nil || len(again) != 0 {
 				t.Errorf("second Uninstall = %v, %v; want nothing removed and no error", again, err)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 
+	"github.com/kardianos/service"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/packaging"
 	"github.com/spf13/cobra"
@@ -179,6 +181,11 @@ Exit status: 0 done; 1 failed (the message names the init system).`,
 	}
 }
 
+func notInstalled(svc service.Service) bool {
+	_, err := svc.Status()
+	return errors.Is(err, service.ErrNotInstalled)
+}
+
 func liveControl(cmd *cobra.Command, action, bin string) error {
 	init, err := packaging.LiveInit(packaging.Platform())
 	if err != nil {
@@ -187,6 +194,9 @@ func liveControl(cmd *cobra.Command, action, bin string) error {
 	svc, err := packaging.NewLive(packaging.Service{Bin: bin}, nil)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
+	}
+	if !packaging.Installed("/", init) || (init == packaging.Windows && notInstalled(svc)) {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: the ovfinit service is not installed here (%s): run ovfinit install first", action, init)}
 	}
 	switch action {
 	case "start":
