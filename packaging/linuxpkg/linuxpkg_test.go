@@ -205,3 +205,62 @@ func TestDeb(t *testing.T) {
 		}
 	}
 }
+
+// TestDebInDebianRoot installs the .deb with dpkg inside a real Debian root
+// (bookworm minbase with systemd, made by debootstrap in make prepare),
+// mounted through an overlay so the cached root stays clean: postinst must
+// enable the unit with the root's own systemctl, systemd-analyze verify must
+// accept the unit there, and purge must remove everything.
+func TestDebInDebianRoot(t *testing.T) {
+	if os.Getenv("OVFINIT_QEMU_USER") != "" {
+		t.Skip("under qemu-user: chroot into an amd64 root; checked in the amd64 run")
+	}
+	cache := os.Getenv("OVFINIT_E2E_CACHE")
+	if cache == "" {
+		cache = "/var/cache/ovfinit-e2e"
+	}
+	lower := filepath.Join(cache, "debian-root")
+	if _, err := os.Stat(filepath.Join(lower, ".ready")); err != nil {
+		t.Skipf("no Debian root at %s: run make prepare (it debootstraps one)", lower)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting an overlay and chroot need root")
+	}
+	dir := t.TempDir()
+	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "root")
+	for _, d := range []string{upper, work, merged} {
+		os.Mkdir(d, 0o755)
+	}
+	mount := exec.Command("mount", "-t", "overlay", "overlay", "-o", "lowerdir="+lower+",upperdir="+upper+",workdir="+work, merged)
+	if out, err := mount.CombinedOutput(); err != nil {
+		t.Skipf("cannot mount an overlay here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", merged).Run() })
+
+	_, p := build(t, "deb")
+	data, _ := os.ReadFile(p)
+	os.WriteFile(filepath.Join(merged, "tmp", "ovfinit.deb"), data, 0o644)
+	chroot := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("chroot", append([]string{merged}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("chroot %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	chroot("dpkg", "-i", "/tmp/ovfinit.deb")
+	link := filepath.Join(merged, "etc/systemd/system/multi-user.target.wants/ovfinit.service")
+	if target, err := os.Readlink(link); err != nil || !strings.HasSuffix(target, "/systemd/system/ovfinit.service") {
+		t.Errorf("after dpkg -i, the enable link = %q, %v; want -> .../systemd/system/ovfinit.service", target, err)
+	}
+	chroot("systemd-analyze", "verify", "ovfinit.service")
+	if out := chroot("/usr/sbin/ovfinit"); !strings.Contains(out, "ovfinit") {
+		t.Errorf("the installed binary printed %q", out)
+	}
+	chroot("dpkg", "--purge", "ovfinit")
+	for _, gone := range []string{"usr/sbin/ovfinit", UnitPath[1:], "etc/default/ovfinit", "etc/systemd/system/multi-user.target.wants/ovfinit.service"} {
+		if _, err := os.Lstat(filepath.Join(merged, gone)); err == nil {
+			t.Errorf("after purge, %s is still there", gone)
+		}
+	}
+}
