@@ -89,3 +89,80 @@ func TestPackagedBoot(t *testing.T) {
 	}
 	t.Logf("TestPackagedBoot wall time %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestLiveInstallInDebianRoot runs `ovfinit install` and `uninstall` on a
+// "running system" without --root: inside a chroot of the Debian root make
+// prepare debootstraps (through an overlay). No systemd runs there, so
+// kardianos/service picks SysV init: this checks that our own SysV script
+// reaches /etc/init.d through kardianos' template engine unchanged, and that
+// start/stop refuse clearly once it is gone. (A live systemd install cannot
+// be tested without booting systemd.)
+func TestLiveInstallInDebianRoot(t *testing.T) {
+	cache := os.Getenv("OVFINIT_E2E_CACHE")
+	if cache == "" {
+		cache = "/var/cache/ovfinit-e2e"
+	}
+	lower := filepath.Join(cache, "debian-root")
+	if _, err := os.Stat(filepath.Join(lower, ".ready")); err != nil {
+		t.Skipf("no Debian root at %s: run make prepare (it debootstraps one)", lower)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting an overlay and chroot need root")
+	}
+	dir := t.TempDir()
+	agent, err := vm.BuildAgent(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "root")
+	for _, d := range []string{upper, work, merged} {
+		os.Mkdir(d, 0o755)
+	}
+	if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", "lowerdir="+lower+",upperdir="+upper+",workdir="+work, merged).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount an overlay here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", merged).Run() })
+	// os.Executable needs /proc.
+	if out, err := exec.Command("mount", "-t", "proc", "proc", filepath.Join(merged, "proc")).CombinedOutput(); err != nil {
+		t.Fatalf("mounting /proc in the root: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", filepath.Join(merged, "proc")).Run() })
+	data, _ := os.ReadFile(agent)
+	os.WriteFile(filepath.Join(merged, "tmp/ovfinit"), data, 0o755)
+
+	chroot := func(args ...string) (string, error) {
+		out, err := exec.Command("chroot", append([]string{merged}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := chroot("/tmp/ovfinit", "install", "--", "--wait-env", "5m"); err != nil || !strings.Contains(out, "(sysv)") {
+		t.Fatalf("ovfinit install in the chroot = %v, %q; want a SysV install", err, out)
+	}
+	if links, _ := filepath.Glob(filepath.Join(merged, "etc/rc2.d/S*ovfinit")); len(links) != 1 {
+		t.Errorf("after install, rc2.d start links = %v, want one", links)
+	}
+	script, err := os.ReadFile(filepath.Join(merged, "etc/init.d/ovfinit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# X-Start-Before:    ssh sshd", "BIN=/usr/local/sbin/ovfinit", `/usr/local/sbin/ovfinit run --wait-env 5m $OVFINIT_ARGS`, `status --wait --timeout 20m`} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("/etc/init.d/ovfinit written by kardianos lacks %q:\n%s", want, script)
+		}
+	}
+	if out, err := chroot("/usr/local/sbin/ovfinit", "version"); err != nil || !strings.HasPrefix(out, "ovfinit ") {
+		t.Errorf("the installed copy: %v, %q", err, out)
+	}
+	if out, err := chroot("/usr/local/sbin/ovfinit", "uninstall"); err != nil {
+		t.Fatalf("ovfinit uninstall in the chroot: %v, %q", err, out)
+	}
+	links, _ := filepath.Glob(filepath.Join(merged, "etc/rc?.d/*ovfinit"))
+	for _, gone := range append([]string{"etc/init.d/ovfinit", "usr/local/sbin/ovfinit"}, links...) {
+		gone = strings.TrimPrefix(gone, merged+"/")
+		if _, err := os.Lstat(filepath.Join(merged, gone)); err == nil {
+			t.Errorf("after uninstall, /%s is still there", gone)
+		}
+	}
+	if out, err := chroot("/tmp/ovfinit", "start"); err == nil || !strings.Contains(out, "not installed") {
+		t.Errorf("ovfinit start after uninstall = %v, %q; want a 'not installed' error", err, out)
+	}
+}

@@ -244,6 +244,24 @@ func Uninstall(root string, files []File) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
+// RemoveSysVLinks removes the /etc/rc?.d/[SK]NNovfinit links under root,
+// whoever made them (install, update-rc.d, kardianos).
+func RemoveSysVLinks(root string) error {
+	links, err := filepath.Glob(fsutil.Join(root, "/etc/rc[0-6S].d/[SK][0-9][0-9]ovfinit"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, l := range links {
+		if fi, err := os.Lstat(l); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if err := os.Remove(l); err != nil {
+				errs = append(errs, fmt.Errorf("removing %s: %w", l, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // linkTarget resolves a relative link target against the link's directory,
 // for tests and checks.
 func linkTarget(f File) string {

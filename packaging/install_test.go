@@ -278,3 +278,18 @@ func TestSystemdUnitContent(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveSysVLinks(t *testing.T) {
+	root := t.TempDir()
+	for _, l := range []string{"etc/rc2.d/S50ovfinit", "etc/rc0.d/K01ovfinit", "etc/rcS.d/S01ovfinit", "etc/rc2.d/S02ssh"} {
+		os.MkdirAll(filepath.Join(root, filepath.Dir(l)), 0o755)
+		os.Symlink("../init.d/x", filepath.Join(root, l))
+	}
+	if err := RemoveSysVLinks(root); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(root, "etc/rc?.d/*"))
+	if len(left) != 1 || !strings.HasSuffix(left[0], "S02ssh") {
+		t.Errorf("after RemoveSysVLinks: %v, want only S02ssh", left)
+	}
+}

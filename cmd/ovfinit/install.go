@@ -204,7 +204,11 @@ func liveControl(cmd *cobra.Command, action, bin string) error {
 	case "stop":
 		err = svc.Stop()
 	case "uninstall":
-		if err = svc.Uninstall(); err == nil {
+		if err = svc.Uninstall(); err == nil && init == packaging.SysV {
+			// kardianos removes the script but leaves its rc links.
+			err = packaging.RemoveSysVLinks("/")
+		}
+		if err == nil {
 			if rerr := os.Remove(bin); rerr != nil && !os.IsNotExist(rerr) {
 				err = fmt.Errorf("removing %s: %w", bin, rerr)
 			}
