@@ -15,7 +15,7 @@ func systemHandler(level slog.Leveler) slog.Handler {
 	if !journal.Enabled() {
 		return nil
 	}
-	return &journalHandler{level: level}
+	return &journalHandler{level: level, send: journal.Send}
 }
 
 // journalHandler sends each record to the journal with its attributes as
@@ -23,6 +23,7 @@ func systemHandler(level slog.Leveler) slog.Handler {
 // OVFINIT_STEP=network` works.
 type journalHandler struct {
 	level  slog.Leveler
+	send   func(msg string, pri journal.Priority, vars map[string]string) error
 	prefix string
 	attrs  map[string]string
 }
@@ -52,11 +53,11 @@ func (h *journalHandler) Handle(_ context.Context, r slog.Record) error {
 	case r.Level < slog.LevelInfo:
 		pri = journal.PriDebug
 	}
-	return journal.Send(msg, pri, vars)
+	return h.send(msg, pri, vars)
 }
 
 func (h *journalHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	n := &journalHandler{level: h.level, prefix: h.prefix, attrs: map[string]string{}}
+	n := &journalHandler{level: h.level, send: h.send, prefix: h.prefix, attrs: map[string]string{}}
 	for k, v := range h.attrs {
 		n.attrs[k] = v
 	}
