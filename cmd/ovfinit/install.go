@@ -35,6 +35,19 @@ func defaultBin() string {
 
 func (f *installFlags) offline() bool { return filepath.Clean(f.root) != "/" }
 
+// check reports bad flag values as usage errors (exit 2).
+func (f *installFlags) check() error {
+	if f.init != "auto" {
+		if _, err := packaging.ParseInit(f.init); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+	}
+	if runtime.GOOS != "windows" && !filepath.IsAbs(f.bin) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--bin %q: must be an absolute path in the target system", f.bin)}
+	}
+	return nil
+}
+
 // plan resolves the init system of --root and lists its files.
 func (f *installFlags) plan(args []string) ([]packaging.File, packaging.Init, error) {
 	init, err := f.initOf()
@@ -72,6 +85,9 @@ the running system through its service manager.
 Exit status: 0 installed; 1 failed (the message names the file or the init
 system); 2 usage error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
 			self, err := os.Executable()
 			if err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("finding this binary: %w", err)}
@@ -143,6 +159,9 @@ links or settings that enable it, and the binary at --bin. The flags file
 Exit status: 0 removed (or nothing to remove); 1 failed; 2 usage error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
 			if f.offline() {
 				files, _, err := f.plan(nil)
 				if err != nil {

@@ -54,9 +54,9 @@ func TestInstallRootErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--init", "auto"}, exitFailed, "not supported"},
-		{[]string{"--init", "launchd"}, exitFailed, "--init \"launchd\""},
+		{[]string{"--init", "launchd"}, exitUsage, "--init \"launchd\""},
 		{[]string{"--init", "windows"}, exitFailed, "registry"},
-		{[]string{"--init", "systemd", "--bin", "rel/ovfinit"}, exitFailed, "--bin"},
+		{[]string{"--init", "systemd", "--bin", "rel/ovfinit"}, exitUsage, "--bin"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
