@@ -5,9 +5,13 @@
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Package versions must start with a digit: v1.2.0 -> 1.2.0, else 0.0.0~gitCOMMIT.
+PKG_VERSION ?= $(if $(filter v%,$(VERSION)),$(patsubst v%,%,$(subst -,~,$(VERSION))),0.0.0~git$(COMMIT))
+# File times in the packages: the commit's, so packages are reproducible.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test vet unit e2e demo prepare clean
+.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages
 
 all: build
 
@@ -19,13 +23,48 @@ build:
 prepare:
 	bash e2e/prepare.sh
 
-## test: vet, then every test, the VM tests included (they must not skip)
-test: prepare
+## test: vet, every release target, then every test, the VM tests included
+## (they must not skip), the Linux tests again on arm64/s390x/ppc64le under
+## qemu-user, and the Windows vet and test build (docs/testing.md)
+test: prepare dist reproducible packages windows-test
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	OVFINIT_E2E=require $(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./ovfenv
+	$(MAKE) cross-test
+
+## dist: release binaries for every target, SHA256SUMS, and the size budget
+## (linux/amd64 under 15 MiB), into dist/
+dist:
+	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) packaging/scripts/dist.sh dist
+
+## reproducible: build linux/amd64 and windows/amd64 again from a copy of the
+## tree at another path with an empty build cache; the bytes must not change
+reproducible: dist
+	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) packaging/scripts/reproducible.sh dist
+
+## packages: .deb, .rpm and .apk for every Linux target and the windows/amd64
+## .msi (wixl), into dist/packages
+packages: dist
+	rm -rf dist/packages
+	for a in amd64 arm64 s390x ppc64le; do \
+	  SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/cmd/mkpkg --bin dist/ovfinit-linux-$$a \
+	    --arch $$a --version '$(PKG_VERSION)' -o dist/packages || exit 1; done
+	$(GO) run ./packaging/cmd/mkpkg --bin dist/ovfinit-windows-amd64.exe --arch amd64 \
+	  --version '$(PKG_VERSION)' --formats msi -o dist/packages
+	cd dist/packages && sha256sum ovfinit* >SHA256SUMS
+
+## cross-test: every package's tests for linux/arm64, s390x, ppc64le under qemu-user
+cross-test:
+	GO=$(GO) packaging/scripts/crosstest.sh arm64 s390x ppc64le
+
+## windows-test: vet for Windows and build every Windows test binary (they
+## cannot run here: docs/testing.md)
+windows-test:
+	GOOS=windows $(GO) vet ./...
+	rm -rf bin/windows-tests && mkdir -p bin/windows-tests
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) test -c -o bin/windows-tests/ ./...
 
 ## unit: the tests that need no VM
 unit:
@@ -37,4 +76,4 @@ demo: prepare build
 	bin/ovfinit-demo -ovfinit bin/ovfinit
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

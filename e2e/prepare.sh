@@ -11,7 +11,9 @@
 set -euo pipefail
 
 CACHE="${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}"
-PACKAGES=(qemu-system-x86 busybox-static cpio genisoimage e2fsprogs openssh-client xz-utils zstd)
+PACKAGES=(qemu-system-x86 busybox-static cpio genisoimage e2fsprogs openssh-client xz-utils zstd
+	# packaging: cross-arch tests, OVA disks, the MSI, unit checks
+	qemu-user-static qemu-utils msitools wixl systemd debootstrap)
 
 log() { echo "prepare: $*" >&2; }
 
@@ -95,6 +97,21 @@ if [ ! -e "$kdir/.ready" ]; then
 	sudo_ chmod -R a+rX "$kdir"
 	echo "$kpkg $kver" | sudo_ tee "$kdir/.ready" >/dev/null
 	log "kernel ready"
+fi
+
+# 3. A minimal Debian root (with systemd) that packaging/linuxpkg's test
+# installs the .deb into, through an overlay so the cache stays clean. Not
+# fatal: without it that test skips and says why.
+droot="$CACHE/debian-root"
+if [ ! -e "$droot/.ready" ]; then
+	log "debootstrap of a minimal Debian root into $droot"
+	sudo_ rm -rf "$droot"
+	if sudo_ debootstrap --variant=minbase --include=systemd bookworm "$droot" http://deb.debian.org/debian >/dev/null 2>&1; then
+		echo "bookworm minbase+systemd" | sudo_ tee "$droot/.ready" >/dev/null
+	else
+		log "debootstrap failed: the .deb install test will skip"
+		sudo_ rm -rf "$droot"
+	fi
 fi
 
 echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null

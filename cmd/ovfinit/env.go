@@ -15,17 +15,17 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newEnvCmd is `ovfinit env`: the OVF environment tools. The lead attaches
-// `env descriptor` (packaging branch) with one more AddCommand line.
+// newEnvCmd is `ovfinit env`: the OVF environment tools.
 func newEnvCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "env",
-		Short: "Show, check and make OVF environments",
+		Short: "Show, check and make OVF environments, and the OVF descriptor",
 		Long: `The env commands read OVF environments the way the agent does (show,
-validate) and write them for managers (make).`,
+validate), write them for managers (make), and print the ProductSection an
+image builder pastes into the appliance's .ovf (descriptor).`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newEnvShowCmd(), newEnvValidateCmd(), newEnvMakeCmd())
+	cmd.AddCommand(newEnvShowCmd(), newEnvValidateCmd(), newEnvMakeCmd(), newEnvDescriptorCmd())
 	return cmd
 }
 

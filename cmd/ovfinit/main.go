@@ -55,6 +55,11 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newReserveCmd(),
 		newSanitizeCmd(),
 		newSealCmd(),
+		newInstallCmd(),
+		newUninstallCmd(),
+		newStartCmd(),
+		newStopCmd(),
+		newOVACmd(),
 		newVersionCmd(),
 	)
 	return root

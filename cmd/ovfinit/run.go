@@ -22,7 +22,7 @@ const defaultStateDir = "/var/lib/ovfinit"
 
 func newRunCmd() *cobra.Command {
 	var o agent.Options
-	var level string
+	var level, logFile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the first-boot pipeline, then keep serving SSH (what the service runs at boot)",
@@ -42,7 +42,14 @@ Exit status: 0 after a clean stop, 1 if the boot failed.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			return run(cmd.Context(), o, log, cmd.OutOrStdout())
+			log, closeLog, err := addLogSinks(log, level, o.Root, logFile)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			defer closeLog()
+			return asService(cmd.Context(), func(ctx context.Context) error {
+				return run(ctx, o, log, cmd.OutOrStdout())
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -51,6 +58,7 @@ Exit status: 0 after a clean stop, 1 if the boot failed.`,
 	f.StringVar(&o.EnvFile, "env", "", "read the OVF environment from this file instead of looking for the ISO")
 	f.DurationVar(&o.WaitEnv, "wait-env", 2*time.Minute, "how long to wait for the environment ISO to appear")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&logFile, "log-file", defaultLogFile, "also log to this file (under --root), \"\" for none; the journal or Windows event log is added when present")
 	return cmd
 }
 
@@ -77,12 +85,22 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	}
 
 	runErr := agent.Run(ctx, env, agent.Steps())
+	// The pipeline has ended: under systemd (Type=notify) this releases
+	// what is ordered after ovfinit (network-online.target, ssh). A failure
+	// releases them too: boot goes on, and the SSH server stays up for an
+	// administrator when it got that far.
+	if runErr != nil {
+		notify("READY=1\nSTATUS=failed: " + runErr.Error())
+	} else {
+		notify("READY=1\nSTATUS=ready")
+	}
 	if runErr == nil && env.HostKey != nil {
 		printFingerprints(console, env)
 	}
 	if env.SSH != nil {
 		log.Info("serving SSH until stopped", "addr", env.SSH.Addr().String())
 		<-ctx.Done()
+		notify("STOPPING=1")
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		env.SSH.Shutdown(sctx)
 		cancel()

@@ -52,6 +52,15 @@ type InitramfsOptions struct {
 	// AgentArgs are the arguments /init starts /bin/ovfinit with; default
 	// run --wait-env 60s.
 	AgentArgs []string
+	// Tree, if set, is a directory added to the initramfs last, over
+	// everything else (files, directories, symlinks): for instance an image
+	// tree made by ` + "`ovfinit install --root`" + `.
+	Tree string
+	// Start, if set, is the shell command /init starts the agent with
+	// instead of running it directly, the way an init system would
+	// ("/etc/init.d/ovfinit start"). It must leave the agent's pid in
+	// /run/ovfinit.pid; AgentArgs are then unused.
+	Start string
 }
 
 // BuildInitramfs writes a gzip-compressed newc cpio archive to out: busybox
@@ -168,7 +177,10 @@ func BuildInitramfs(ctx context.Context, out string, o InitramfsOptions) error {
 	a.file("etc/hosts", 0o644, []byte("127.0.0.1\tlocalhost\n"))
 	a.file("etc/shells", 0o644, []byte("/bin/sh\n/bin/ash\n"))
 	a.file("etc/os-release", 0o644, []byte("NAME=\"ovfinit e2e\"\nID=ovfinit-e2e\nPRETTY_NAME=\"ovfinit e2e (busybox)\"\n"))
-	a.file("init", 0o755, []byte(initScript(o.AgentArgs)))
+	if err := addTree(a, o.Tree); err != nil {
+		return fmt.Errorf("building initramfs: %w", err)
+	}
+	a.file("init", 0o755, []byte(serviceInitScript(initScript(o.AgentArgs), o.Start)))
 
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/kardianos/service"
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/packaging"
+	"github.com/spf13/cobra"
+)
+
+// installFlags are the flags install and uninstall share.
+type installFlags struct {
+	root, bin, init string
+}
+
+func (f *installFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.root, "root", "/", "install into this image tree instead of the running system (files only; nothing is started)")
+	fl.StringVar(&f.bin, "bin", defaultBin(), "where the binary goes in the target system")
+	fl.StringVar(&f.init, "init", "auto", "init system of the --root tree: auto, systemd, sysv, openrc, freebsd")
+}
+
+func defaultBin() string {
+	if runtime.GOOS == "windows" {
+		return `C:\Program Files\ovfinit\ovfinit.exe`
+	}
+	return packaging.DefaultBin
+}
+
+func (f *installFlags) offline() bool { return filepath.Clean(f.root) != "/" }
+
+// check reports bad flag values as usage errors (exit 2).
+func (f *installFlags) check() error {
+	if f.init != "auto" {
+		if _, err := packaging.ParseInit(f.init); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+	}
+	if runtime.GOOS != "windows" && !filepath.IsAbs(f.bin) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--bin %q: must be an absolute path in the target system", f.bin)}
+	}
+	return nil
+}
+
+// plan resolves the init system of --root and lists its files.
+func (f *installFlags) plan(args []string) ([]packaging.File, packaging.Init, error) {
+	init, err := f.initOf()
+	if err != nil {
+		return nil, "", err
+	}
+	files, err := packaging.PlanInstall(init, packaging.Service{Bin: f.bin, Args: args})
+	return files, init, err
+}
+
+func (f *installFlags) initOf() (packaging.Init, error) {
+	if f.init == "auto" {
+		return packaging.DetectInit(f.root)
+	}
+	return packaging.ParseInit(f.init)
+}
+
+func newInstallCmd() *cobra.Command {
+	var f installFlags
+	cmd := &cobra.Command{
+		Use:   "install [flags] [-- RUN-FLAGS...]",
+		Short: "Install ovfinit as the boot service, here or into an image tree (--root)",
+		Long: `Install copies this binary to --bin and installs the boot service that runs
+"ovfinit run" at every boot, ordered after the local file systems and before
+network-online.target and ssh (systemd unit with Type=notify; SysV init, OpenRC
+and FreeBSD rc.d scripts that wait for ready; a Windows service with recovery
+actions). Flags after "--" are added to "ovfinit run" in the service
+definition; the packages leave them in /etc/default/ovfinit instead.
+
+With --root DIR the files are written into the image tree DIR (the init system
+is detected from it, or given with --init) and nothing is started: this is
+how an image build bakes ovfinit in. Without it, the service is installed on
+the running system through its service manager.
+
+Exit status: 0 installed; 1 failed (the message names the file or the init
+system); 2 usage error.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return &exitError{code: exitFailed, err: fmt.Errorf("finding this binary: %w", err)}
+			}
+			if f.offline() {
+				files, init, err := f.plan(args)
+				if err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				if err := packaging.Install(f.root, files, self); err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "installed ovfinit (%s) into %s:\n", init, f.root)
+				for _, file := range files {
+					fmt.Fprintln(cmd.OutOrStdout(), " ", file)
+				}
+				return nil
+			}
+			return liveInstall(cmd.OutOrStdout(), self, f.bin, args)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func liveInstall(out io.Writer, self, bin string, args []string) error {
+	init, err := packaging.LiveInit(packaging.Platform())
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	s := packaging.Service{Bin: bin, Args: args}
+	if err := s.Validate(); err != nil && init != packaging.Windows {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if self != bin {
+		data, err := os.ReadFile(self)
+		if err == nil {
+			err = fsutil.WriteFile(bin, data, 0o755)
+		}
+		if err != nil {
+			return &exitError{code: exitFailed, err: fmt.Errorf("copying the binary to --bin %s: %w", bin, err)}
+		}
+	}
+	svc, err := packaging.NewLive(s, nil)
+	if err == nil {
+		err = svc.Install()
+	}
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("installing the %s service: %w", init, err)}
+	}
+	if init == packaging.Windows {
+		if err := packaging.SetRecovery(); err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+	}
+	fmt.Fprintf(out, "installed the ovfinit service (%s), running %s; it starts at the next boot (or: ovfinit start)\n", init, bin)
+	return nil
+}
+
+func newUninstallCmd() *cobra.Command {
+	var f installFlags
+	cmd := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove the boot service and the binary installed by install",
+		Long: `Uninstall removes what install put in place: the service definition, the
+links or settings that enable it, and the binary at --bin. The flags file
+(/etc/default/ovfinit) and the state in /var/lib/ovfinit are kept.
+
+Exit status: 0 removed (or nothing to remove); 1 failed; 2 usage error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			if f.offline() {
+				files, _, err := f.plan(nil)
+				if err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				removed, err := packaging.Uninstall(f.root, files)
+				for _, p := range removed {
+					fmt.Fprintln(cmd.OutOrStdout(), "removed", p)
+				}
+				if err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				return nil
+			}
+			return liveControl(cmd, "uninstall", f.bin)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newStartCmd() *cobra.Command { return newControlCmd("start", "Start the installed service now") }
+func newStopCmd() *cobra.Command  { return newControlCmd("stop", "Stop the running service") }
+
+func newControlCmd(action, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   action,
+		Short: short,
+		Long: short + ` through the running system's service manager (systemctl, the init script, rc.d or the Windows service manager).
+
+Exit status: 0 done; 1 failed (the message names the init system).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return liveControl(cmd, action, defaultBin())
+		},
+	}
+}
+
+func notInstalled(svc service.Service) bool {
+	_, err := svc.Status()
+	return errors.Is(err, service.ErrNotInstalled)
+}
+
+func liveControl(cmd *cobra.Command, action, bin string) error {
+	init, err := packaging.LiveInit(packaging.Platform())
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	svc, err := packaging.NewLive(packaging.Service{Bin: bin}, nil)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	if !packaging.Installed("/", init) || (init == packaging.Windows && notInstalled(svc)) {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: the ovfinit service is not installed here (%s): run ovfinit install first", action, init)}
+	}
+	switch action {
+	case "start":
+		err = svc.Start()
+	case "stop":
+		err = svc.Stop()
+	case "uninstall":
+		if err = svc.Uninstall(); err == nil && init == packaging.SysV {
+			// kardianos removes the script but leaves its rc links.
+			err = packaging.RemoveSysVLinks("/")
+		}
+		if err == nil {
+			if rerr := os.Remove(bin); rerr != nil && !os.IsNotExist(rerr) {
+				err = fmt.Errorf("removing %s: %w", bin, rerr)
+			}
+		}
+	}
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s the %s service: %w", action, init, err)}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: done (%s)\n", action, init)
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestInstallRoot(t *testing.T) {
+	tests := []struct {
+		init, marker string // marker makes DetectInit find the init system
+		want         []string
+	}{
+		{"auto", "lib/systemd/systemd", []string{"etc/systemd/system/ovfinit.service", "etc/systemd/system/multi-user.target.wants/ovfinit.service", "usr/local/sbin/ovfinit", "etc/default/ovfinit"}},
+		{"sysv", "", []string{"etc/init.d/ovfinit", "etc/rc2.d/S01ovfinit", "usr/local/sbin/ovfinit"}},
+		{"freebsd", "", []string{"usr/local/etc/rc.d/ovfinit", "etc/rc.conf.d/ovfinit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.init, func(t *testing.T) {
+			root := t.TempDir()
+			if tt.marker != "" {
+				os.MkdirAll(filepath.Join(root, filepath.Dir(tt.marker)), 0o755)
+				os.WriteFile(filepath.Join(root, tt.marker), nil, 0o755)
+			}
+			out, code := execute(t, "install", "--root", root, "--init", tt.init, "--", "--wait-env", "5m")
+			if code != exitOK {
+				t.Fatalf("install --root --init %s = exit %d, %q", tt.init, code, out)
+			}
+			for _, p := range tt.want {
+				if _, err := os.Lstat(filepath.Join(root, p)); err != nil { // links are absolute in the image
+					t.Errorf("install --init %s: %s missing: %v", tt.init, p, err)
+				}
+			}
+			svc := filepath.Join(root, tt.want[0])
+			if data, _ := os.ReadFile(svc); !strings.Contains(string(data), "run --wait-env 5m") {
+				t.Errorf("%s does not pass the flags after --:\n%s", tt.want[0], data)
+			}
+			out, code = execute(t, "uninstall", "--root", root, "--init", tt.init)
+			if code != exitOK || !strings.Contains(out, "removed /"+tt.want[0]) {
+				t.Errorf("uninstall --root = exit %d, %q; want it to remove %s", code, out, tt.want[0])
+			}
+			if _, err := os.Stat(svc); err == nil {
+				t.Errorf("uninstall left %s", tt.want[0])
+			}
+		})
+	}
+}
+
+func TestInstallRootErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--init", "auto"}, exitFailed, "not supported"},
+		{[]string{"--init", "launchd"}, exitUsage, "--init \"launchd\""},
+		{[]string{"--init", "windows"}, exitFailed, "registry"},
+		{[]string{"--init", "systemd", "--bin", "rel/ovfinit"}, exitUsage, "--bin"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			root := t.TempDir()
+			out, code := execute(t, append([]string{"install", "--root", root}, tt.args...)...)
+			if code != tt.code || !strings.Contains(out, tt.want) {
+				t.Errorf("install %v = exit %d, %q; want exit %d and %q", tt.args, code, out, tt.code, tt.want)
+			}
+			if entries, _ := os.ReadDir(root); len(entries) != 0 {
+				t.Errorf("install %v failed but wrote into the root: %v", tt.args, entries)
+			}
+		})
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// defaultLogFile is run's --log-file.
+const defaultLogFile = "/var/log/ovfinit/ovfinit.log"
+
+// addLogSinks builds the logger run uses: the console (w, the serial
+// console at first boot), the log file under root (0640, appended to), and
+// the system log when there is one (the journal under systemd, the Windows
+// event log), combined with slog.NewMultiHandler. Secrets never reach any
+// of them: the steps never log them (see agent).
+func addLogSinks(console *slog.Logger, level, root, file string) (*slog.Logger, func(), error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	handlers := []slog.Handler{console.Handler()}
+	closeFn := func() {}
+	if file != "" {
+		p := fsutil.Join(root, file)
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+			return nil, nil, fmt.Errorf("--log-file %s: %w", file, err)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--log-file %s: %w", file, err)
+		}
+		handlers = append(handlers, slog.NewTextHandler(f, &slog.HandlerOptions{Level: l}))
+		closeFn = func() { f.Close() }
+	}
+	if h := systemHandler(l); h != nil {
+		handlers = append(handlers, h)
+	}
+	return slog.New(slog.NewMultiHandler(handlers...)), closeFn, nil
+}

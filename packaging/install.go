@@ -1,0 +1,272 @@
+package packaging
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/fsutil"
+)
+
+// Init is an init system ovfinit can be installed into.
+type Init string
+
+// The init systems.
+const (
+	Systemd Init = "systemd"
+	SysV    Init = "sysv"
+	OpenRC  Init = "openrc"
+	FreeBSD Init = "freebsd"
+	Windows Init = "windows"
+)
+
+// Inits lists the names --init accepts.
+var Inits = []Init{Systemd, SysV, OpenRC, FreeBSD, Windows}
+
+// ErrUnsupportedInit says the target's init system is not one ovfinit knows.
+var ErrUnsupportedInit = errors.New("init system not supported (supported: systemd, SysV init, OpenRC, FreeBSD rc.d, the Windows service manager)")
+
+// ParseInit reads an --init value.
+func ParseInit(s string) (Init, error) {
+	for _, i := range Inits {
+		if string(i) == s {
+			return i, nil
+		}
+	}
+	return "", fmt.Errorf("--init %q: want one of systemd, sysv, openrc, freebsd, windows", s)
+}
+
+// DetectInit looks at an image tree to tell which init system it boots
+// with. The order matters: Debian images with systemd still have
+// /etc/init.d, and OpenRC systems have it too.
+func DetectInit(root string) (Init, error) {
+	exists := func(p string) bool {
+		_, err := os.Lstat(fsutil.Join(root, p))
+		return err == nil
+	}
+	switch {
+	case exists("/lib/systemd/systemd"), exists("/usr/lib/systemd/systemd"):
+		return Systemd, nil
+	case exists("/sbin/openrc-run"), exists("/usr/sbin/openrc-run"):
+		return OpenRC, nil
+	case exists("/etc/rc.subr"):
+		return FreeBSD, nil
+	case exists("/Windows/System32"):
+		return Windows, nil
+	case exists("/etc/init.d"), exists("/etc/rc.d/init.d"):
+		return SysV, nil
+	}
+	return "", fmt.Errorf("%s: no systemd, OpenRC, FreeBSD rc.subr or /etc/init.d found: %w", root, ErrUnsupportedInit)
+}
+
+// File is one file or link an install puts under the root.
+type File struct {
+	Path    string      // absolute, in the target system
+	Mode    os.FileMode // for files
+	Data    string      // file content
+	Link    string      // if set, a symlink to this target instead of a file
+	FromBin bool        // the content is the ovfinit binary (copied, not Data)
+}
+
+func (f File) String() string {
+	switch {
+	case f.Link != "":
+		return fmt.Sprintf("link %s -> %s", f.Path, f.Link)
+	case f.FromBin:
+		return fmt.Sprintf("file %s %04o (the ovfinit binary)", f.Path, f.Mode)
+	}
+	return fmt.Sprintf("file %s %04o (%d bytes)", f.Path, f.Mode, len(f.Data))
+}
+
+// ServiceFile is where the service definition of init lives in the target,
+// and its content.
+func ServiceFile(init Init, s Service) (File, error) {
+	switch init {
+	case Systemd:
+		return File{Path: "/etc/systemd/system/ovfinit.service", Mode: 0o644, Data: s.SystemdUnit()}, nil
+	case SysV:
+		return File{Path: "/etc/init.d/ovfinit", Mode: 0o755, Data: s.SysVScript()}, nil
+	case OpenRC:
+		return File{Path: "/etc/init.d/ovfinit", Mode: 0o755, Data: s.OpenRCScript()}, nil
+	case FreeBSD:
+		return File{Path: "/usr/local/etc/rc.d/ovfinit", Mode: 0o755, Data: s.FreeBSDScript()}, nil
+	}
+	return File{}, fmt.Errorf("%s: %w", init, ErrUnsupportedInit)
+}
+
+// Installed says whether a service definition for init is under root: the
+// one install writes, or the one the packages ship. Windows is never
+// "installed" in a root (ask the service manager).
+func Installed(root string, init Init) bool {
+	var paths []string
+	switch init {
+	case Systemd:
+		paths = []string{"/etc/systemd/system/ovfinit.service", "/usr/lib/systemd/system/ovfinit.service", "/lib/systemd/system/ovfinit.service"}
+	case SysV, OpenRC:
+		paths = []string{"/etc/init.d/ovfinit"}
+	case FreeBSD:
+		paths = []string{"/usr/local/etc/rc.d/ovfinit"}
+	case Windows:
+		return true
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(fsutil.Join(root, p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// PlanInstall lists what an offline install into an image tree writes: the
+// binary, the service definition, the defaults file if there is none, and
+// what enables the service at boot. Windows images cannot be installed
+// offline (the service database is a registry hive): install on the running
+// Windows instead.
+func PlanInstall(init Init, s Service) ([]File, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if init == Windows {
+		return nil, fmt.Errorf("--root with a Windows image: the service is registered in the registry, which an offline install cannot write; run `ovfinit install` on the running Windows (for example from the image build's provisioner)")
+	}
+	svc, err := ServiceFile(init, s)
+	if err != nil {
+		return nil, err
+	}
+	files := []File{{Path: s.Bin, Mode: 0o755, FromBin: true}, svc}
+	switch init {
+	case Systemd:
+		files = append(files,
+			File{Path: DefaultsFile, Mode: 0o644, Data: DefaultsFileContent},
+			File{Path: "/etc/systemd/system/multi-user.target.wants/ovfinit.service", Link: svc.Path})
+	case SysV:
+		files = append(files, File{Path: DefaultsFile, Mode: 0o644, Data: DefaultsFileContent})
+		// What update-rc.d/insserv would make; insserv renumbers them
+		// when it next runs, from the LSB header.
+		for _, rl := range []string{"2", "3", "4", "5"} {
+			files = append(files, File{Path: "/etc/rc" + rl + ".d/S01ovfinit", Link: "../init.d/ovfinit"})
+		}
+		for _, rl := range []string{"0", "1", "6"} {
+			files = append(files, File{Path: "/etc/rc" + rl + ".d/K01ovfinit", Link: "../init.d/ovfinit"})
+		}
+	case OpenRC:
+		files = append(files,
+			File{Path: "/etc/conf.d/ovfinit", Mode: 0o644, Data: DefaultsFileContent},
+			File{Path: "/etc/runlevels/default/ovfinit", Link: svc.Path})
+	case FreeBSD:
+		files = append(files, File{Path: "/etc/rc.conf.d/ovfinit", Mode: 0o644, Data: "ovfinit_enable=\"YES\"\n"})
+	}
+	return files, nil
+}
+
+// Install writes files under root. bin is the ovfinit binary to copy where
+// a File has FromBin. Defaults files that already exist are kept (they are
+// the administrator's); everything else is replaced. Every file is written
+// to a temporary name and renamed, so a failed install leaves no half file.
+func Install(root string, files []File, bin string) error {
+	for _, f := range files {
+		dst := fsutil.Join(root, f.Path)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("installing %s: %w", f.Path, err)
+		}
+		switch {
+		case f.Link != "":
+			if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("installing %s: %w", f.Path, err)
+			}
+			if err := os.Symlink(f.Link, dst); err != nil {
+				return fmt.Errorf("installing %s: %w", f.Path, err)
+			}
+		case f.FromBin:
+			data, err := readBin(bin)
+			if err != nil {
+				return err
+			}
+			if err := fsutil.WriteFile(dst, data, f.Mode); err != nil {
+				return fmt.Errorf("installing %s: %w", f.Path, err)
+			}
+		default:
+			if isDefaults(f.Path) {
+				if _, err := os.Stat(dst); err == nil {
+					continue
+				}
+			}
+			if err := fsutil.WriteFile(dst, []byte(f.Data), f.Mode); err != nil {
+				return fmt.Errorf("installing %s: %w", f.Path, err)
+			}
+		}
+	}
+	return nil
+}
+
+func isDefaults(p string) bool {
+	return p == DefaultsFile || p == "/etc/conf.d/ovfinit"
+}
+
+func readBin(bin string) ([]byte, error) {
+	f, err := os.Open(bin)
+	if err != nil {
+		return nil, fmt.Errorf("reading the ovfinit binary: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading the ovfinit binary %s: %w", bin, err)
+	}
+	return data, nil
+}
+
+// Uninstall removes what PlanInstall lists from under root, except the
+// administrator's defaults file and the state in /var/lib/ovfinit. Missing
+// files are not an error. It returns the paths it removed, sorted.
+func Uninstall(root string, files []File) ([]string, error) {
+	var removed []string
+	var errs []error
+	for _, f := range files {
+		if isDefaults(f.Path) {
+			continue
+		}
+		dst := fsutil.Join(root, f.Path)
+		err := os.Remove(dst)
+		switch {
+		case err == nil:
+			removed = append(removed, f.Path)
+		case !errors.Is(err, os.ErrNotExist):
+			errs = append(errs, fmt.Errorf("removing %s: %w", f.Path, err))
+		}
+	}
+	sort.Strings(removed)
+	return removed, errors.Join(errs...)
+}
+
+// RemoveSysVLinks removes the /etc/rc?.d/[SK]NNovfinit links under root,
+// whoever made them (install, update-rc.d, kardianos).
+func RemoveSysVLinks(root string) error {
+	links, err := filepath.Glob(fsutil.Join(root, "/etc/rc[0-6S].d/[SK][0-9][0-9]ovfinit"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, l := range links {
+		if fi, err := os.Lstat(l); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if err := os.Remove(l); err != nil {
+				errs = append(errs, fmt.Errorf("removing %s: %w", l, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// linkTarget resolves a relative link target against the link's directory,
+// for tests and checks.
+func linkTarget(f File) string {
+	if strings.HasPrefix(f.Link, "/") {
+		return f.Link
+	}
+	return path.Join(path.Dir(f.Path), f.Link)
+}
