@@ -467,21 +467,21 @@ func TestCallbackSavedForLaterCommands(t *testing.T) {
 		"ovfinit.callback.secret", secret)); err != nil {
 		t.Fatal(err)
 	}
-	cfg, ok, err := LoadCallback(m.root, "/var/lib/ovfinit")
+	cfg, ok, err := LoadCallback(m.root, "")
 	if err != nil || !ok {
 		t.Fatalf("LoadCallback = %v, %v; want the saved configuration", ok, err)
 	}
 	if cfg.URL != "http://127.0.0.1:9/e" || cfg.InstanceID != "i-cb" || string(cfg.Secret) != secret {
 		t.Errorf("LoadCallback = %+v, want the URL, instance and secret of the boot", cfg)
 	}
-	fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedCallbackFile))
+	fi, err := os.Stat(filepath.Join(m.root, "run/ovfinit", savedCallbackFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("callback file mode = %v, %v; want 0600", fi, err)
 	}
 	if _, _, err := m.boot(envXML("instance-id", "i-cb2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := LoadCallback(m.root, "/var/lib/ovfinit"); ok || err != nil {
+	if _, ok, err := LoadCallback(m.root, ""); ok || err != nil {
 		t.Errorf("after a boot without callback URL, LoadCallback ok = %v, %v; want none", ok, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
@@ -15,8 +16,9 @@ import (
 // savedCallbackFile keeps the callback configuration after the boot, for the
 // commands that report later (`ovfinit reserve`, `ovfinit sanitize`). The
 // clear copy of the environment is gone by then, and the redacted one lacks
-// the signing secret and the client key, so this file (0600, in the state
-// directory, removed by `ovfinit seal`) is the one place they stay.
+// the signing secret and the client key, so this file (0600) keeps them,
+// in the runtime directory: a tmpfs, never the persistent state directory.
+// The agent writes it again at every boot.
 const savedCallbackFile = "callback.json"
 
 type savedCallback struct {
@@ -33,7 +35,7 @@ type savedCallback struct {
 // saveCallback writes cfg for the later commands; without a URL it removes
 // an earlier file, so a redeploy without callbacks sends nothing.
 func (e *Env) saveCallback(cfg callback.Config) error {
-	p := e.statePath(savedCallbackFile)
+	p := e.runtimePath(savedCallbackFile)
 	if cfg.URL == "" {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -47,14 +49,21 @@ func (e *Env) saveCallback(cfg callback.Config) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
 	return fsutil.WriteFile(p, b, 0o600)
 }
 
-// LoadCallback returns the callback configuration the last boot saved under
-// root and stateDir; ok is false when that boot had no callback URL (or
-// ovfinit never ran there).
-func LoadCallback(root, stateDir string) (cfg callback.Config, ok bool, err error) {
-	p := fsutil.Join(root, path.Join(stateDir, savedCallbackFile))
+// LoadCallback returns the callback configuration this boot saved under
+// root and runtimeDir ("" means DefaultRuntimeDir); ok is false when the
+// boot had no callback URL (or ovfinit has not run since the machine
+// started).
+func LoadCallback(root, runtimeDir string) (cfg callback.Config, ok bool, err error) {
+	if runtimeDir == "" {
+		runtimeDir = DefaultRuntimeDir
+	}
+	p := fsutil.Join(root, path.Join(runtimeDir, savedCallbackFile))
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return cfg, false, nil

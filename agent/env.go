@@ -34,11 +34,15 @@ type SSHServer interface {
 // pipeline runs.
 type Env struct {
 	Log      *slog.Logger
-	Root     string        // every file write goes under it ("/" on a live system)
-	StateDir string        // path under Root, e.g. /var/lib/ovfinit
-	EnvFile  string        // --env: read the environment from this file instead of probing
-	WaitEnv  time.Duration // how long to wait for an environment device to appear
-	BootID   string
+	Root     string // every file write goes under it ("/" on a live system)
+	StateDir string // path under Root, e.g. /var/lib/ovfinit
+	// RuntimeDir is a path under Root for what holds secrets (the clear
+	// environment, the callback secret); "" means DefaultRuntimeDir. It
+	// is never the state directory, which persists and may be captured.
+	RuntimeDir string
+	EnvFile    string        // --env: read the environment from this file instead of probing
+	WaitEnv    time.Duration // how long to wait for an environment device to appear
+	BootID     string
 	// Live says whether to change the running system (kernel host name,
 	// network) as well as files. NewEnv sets it when Root is "/".
 	Live bool
@@ -74,6 +78,18 @@ type Env struct {
 // on success (which transport the environment came from, say).
 func (e *Env) note(format string, args ...any) {
 	e.stepNote = fmt.Sprintf(format, args...)
+}
+
+// DefaultRuntimeDir is where the secrets of the running boot are kept.
+const DefaultRuntimeDir = "/run/ovfinit"
+
+// runtimePath returns a file's path in the runtime directory, under Root.
+func (e *Env) runtimePath(name string) string {
+	dir := e.RuntimeDir
+	if dir == "" {
+		dir = DefaultRuntimeDir
+	}
+	return fsutil.Join(e.Root, path.Join(dir, name))
 }
 
 // statePath returns a file's path in the state directory, under Root.

@@ -22,8 +22,13 @@ import (
 type Options struct {
 	Root     string
 	StateDir string
-	EnvFile  string
-	WaitEnv  time.Duration
+	// RuntimeDir (under Root) holds what must not outlive the boot on disk:
+	// the environment in clear and the callback secret. Default
+	// DefaultRuntimeDir, a tmpfs on every systemd and most other Linux
+	// systems.
+	RuntimeDir string
+	EnvFile    string
+	WaitEnv    time.Duration
 }
 
 // NewEnv wires an Env to the live machine.
@@ -35,6 +40,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		Log:         log,
 		Root:        o.Root,
 		StateDir:    o.StateDir,
+		RuntimeDir:  o.RuntimeDir,
 		EnvFile:     o.EnvFile,
 		WaitEnv:     o.WaitEnv,
 		BootID:      NewBootID(),

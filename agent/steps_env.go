@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -20,12 +20,13 @@ import (
 // The copies of the last valid environment, kept so that a boot that finds
 // none (an ejected ISO) keeps what was applied. Both are 0600.
 //
-//   - savedEnv is the environment in clear, secrets included. It exists
-//     only while this instance may still need them: from "validate" until
-//     "forget-secrets", the last step, removes it. A boot that fails before
-//     then (a script error, a power cut) keeps it, so a later boot without
-//     the transport can still run the per-instance steps that did not
-//     finish.
+//   - savedEnv is the environment in clear, secrets included, in the
+//     runtime directory (a tmpfs: never on the persistent disk, never in
+//     the state directory). It exists only while this instance may still
+//     need it: from "validate" until "forget-secrets", the last step,
+//     removes it. A boot that fails before then (a script error) keeps
+//     it, so running the agent again without the transport can still run
+//     the per-instance steps that did not finish; a reboot loses it.
 //   - savedRedacted has every secret replaced by ovfenv.Redaction: what
 //     `ovfinit status` and `ovfinit env show` read, and what a later boot
 //     uses when the clear copy is gone (every per-instance step has run by
@@ -34,11 +35,6 @@ const (
 	savedEnv      = "ovf-env.xml"
 	savedRedacted = "ovf-env.redacted.xml"
 )
-
-// SavedEnvPaths returns the clear and the redacted saved copies' paths.
-func SavedEnvPaths(root, stateDir string) (clear, redacted string) {
-	return fsutil.Join(root, path.Join(stateDir, savedEnv)), fsutil.Join(root, path.Join(stateDir, savedRedacted))
-}
 
 func findEnvironment(ctx context.Context, e *Env) error {
 	var src *ovfenv.Source
@@ -62,17 +58,17 @@ func findEnvironment(ctx context.Context, e *Env) error {
 		// the saved copy would hide it from the manager.
 		return err
 	}
-	for _, name := range []string{savedEnv, savedRedacted} {
-		saved, rerr := os.ReadFile(e.statePath(name))
+	for _, p := range []string{e.runtimePath(savedEnv), e.statePath(savedRedacted)} {
+		saved, rerr := os.ReadFile(p)
 		if errors.Is(rerr, fs.ErrNotExist) {
 			continue
 		}
 		if rerr != nil {
 			return fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, rerr)
 		}
-		e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err, "copy", name)
-		e.Source = &ovfenv.Source{Transport: ovfenv.TransportSaved, Location: e.statePath(name), Data: saved}
-		e.note("transport saved: %s (no transport has one: %v)", e.statePath(name), err)
+		e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err, "copy", p)
+		e.Source = &ovfenv.Source{Transport: ovfenv.TransportSaved, Location: p, Data: saved}
+		e.note("transport saved: %s (no transport has one: %v)", p, err)
 		return nil
 	}
 	return fmt.Errorf("no OVF environment found and none saved from an earlier boot: %w", err)
@@ -129,7 +125,10 @@ func (e *Env) saveEnvironment() error {
 	if err := fsutil.WriteFile(e.statePath(savedRedacted), redacted, 0o600); err != nil {
 		return err
 	}
-	return fsutil.WriteFile(e.statePath(savedEnv), clear, 0o600)
+	if err := os.MkdirAll(filepath.Dir(e.runtimePath(savedEnv)), 0o700); err != nil {
+		return err
+	}
+	return fsutil.WriteFile(e.runtimePath(savedEnv), clear, 0o600)
 }
 
 // forgetSecrets runs once every step of the boot has finished. It removes
@@ -143,7 +142,7 @@ func forgetSecrets(ctx context.Context, e *Env) error {
 	if _, err := os.Stat(e.statePath(savedRedacted)); err != nil {
 		skipped = append(skipped, "no redacted copy saved; keeping the clear one")
 	} else {
-		err := os.Remove(e.statePath(savedEnv))
+		err := os.Remove(e.runtimePath(savedEnv))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			skipped = append(skipped, "no clear copy of the environment to remove")

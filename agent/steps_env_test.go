@@ -14,9 +14,10 @@ import (
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
-// TestSavedSecrets: the clear copy lives only until the boot finishes; the
-// redacted one never holds the secret; a boot that fails keeps the clear
-// copy so that a later boot without the transport can finish the job.
+// TestSavedSecrets: the clear copy lives only in the runtime directory and
+// only until the boot finishes; the state directory never holds the secret;
+// a boot that fails keeps the clear copy so that running the agent again
+// without the transport can finish the job.
 func TestSavedSecrets(t *testing.T) {
 	const secret = "hunter2-s3cret"
 	failing := base64.StdEncoding.EncodeToString([]byte(`fail("boom")`))
@@ -33,7 +34,16 @@ func TestSavedSecrets(t *testing.T) {
 	if strings.Contains(string(red), secret) || !strings.Contains(string(red), ovfenv.Redaction) {
 		t.Errorf("redacted copy = %s\nwant the secret replaced by %s", red, ovfenv.Redaction)
 	}
-	clear, err := os.ReadFile(filepath.Join(dir, savedEnv))
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), secret) {
+				t.Errorf("%s in the state directory holds the secret in clear", p)
+			}
+		}
+		return nil
+	})
+	run := filepath.Join(m.root, "run/ovfinit")
+	clear, err := os.ReadFile(filepath.Join(run, savedEnv))
 	if err != nil || !strings.Contains(string(clear), secret) {
 		t.Fatalf("clear copy after a failed boot: %v; want it kept with the secret", err)
 	}
@@ -41,7 +51,7 @@ func TestSavedSecrets(t *testing.T) {
 	// A later boot with no transport, the script fixed by nobody: it runs
 	// from the clear copy and fails again, the copy still there.
 	e, _, err := m.boot("")
-	if err == nil || e.Source.Location != filepath.Join(dir, savedEnv) {
+	if err == nil || e.Source.Location != filepath.Join(run, savedEnv) {
 		t.Fatalf("second boot = %v from %q, want the script failing again from the clear copy", err, e.Source.Location)
 	}
 	if v, _ := e.OVF.Property("root_password"); v != secret {
@@ -50,7 +60,7 @@ func TestSavedSecrets(t *testing.T) {
 
 	// With the clear copy gone, the redacted one is used and its redacted
 	// values read as unset.
-	os.Remove(filepath.Join(dir, savedEnv))
+	os.Remove(filepath.Join(run, savedEnv))
 	e, _, _ = m.boot("")
 	if e.Source.Location != filepath.Join(dir, savedRedacted) {
 		t.Fatalf("third boot read %q, want the redacted copy", e.Source.Location)

@@ -54,10 +54,11 @@ var dhcpLeases = []string{
 // PlanSeal lists what sealing the image under root removes: reservation
 // users, SSH host keys (the system's and ovfinit's), the machine id
 // (truncated, as systemd expects, so the next boot makes a new one), the
-// D-Bus machine id file, ovfinit's state and saved environment, DHCP
+// D-Bus machine id file, ovfinit's state and saved environment (and, when
+// runtimeDir is set, its runtime directory: the callback secret), DHCP
 // leases, logs (rotated ones removed, the others truncated), shell
 // histories and the contents of /tmp and /var/tmp. It changes nothing.
-func PlanSeal(root, stateDir string) ([]SealItem, error) {
+func PlanSeal(root, stateDir, runtimeDir string) ([]SealItem, error) {
 	var items []SealItem
 	rs, err := Reservations(root, stateDir)
 	if err != nil {
@@ -82,6 +83,9 @@ func PlanSeal(root, stateDir string) ([]SealItem, error) {
 		items = append(items, SealItem{"remove", "/var/lib/dbus/machine-id"})
 	}
 	items = append(items, contents(root, stateDir)...)
+	if runtimeDir != "" {
+		items = append(items, contents(root, runtimeDir)...)
+	}
 	glob("remove", dhcpLeases...)
 	logDir := fsutil.Join(root, "/var/log")
 	filepath.WalkDir(logDir, func(p string, d fs.DirEntry, err error) error {
@@ -139,10 +143,11 @@ func rel(root, p string) string {
 
 // SealOptions are `ovfinit seal`'s options.
 type SealOptions struct {
-	StateDir string
-	EndState string
-	DryRun   bool
-	Kill     func(uid int) error // ends a reservation user's processes; nil: none
+	StateDir   string
+	RuntimeDir string // ovfinit's runtime directory (secrets of this boot); "" leaves it
+	EndState   string
+	DryRun     bool
+	Kill       func(uid int) error // ends a reservation user's processes; nil: none
 	// Power brings the machine to the end state once everything is
 	// removed; nil leaves it as it is (an offline root).
 	Power func(ctx context.Context, endState string) error
@@ -158,7 +163,7 @@ func Seal(ctx context.Context, m *Manager, o SealOptions) ([]SealItem, error) {
 	if err := ValidEndState(o.EndState); err != nil {
 		return nil, err
 	}
-	items, err := PlanSeal(m.Root, o.StateDir)
+	items, err := PlanSeal(m.Root, o.StateDir, o.RuntimeDir)
 	if err != nil {
 		return nil, err
 	}

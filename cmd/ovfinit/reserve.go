@@ -16,13 +16,14 @@ import (
 
 // lifecycleFlags are the flags reserve, sanitize and seal share.
 type lifecycleFlags struct {
-	root, stateDir, level string
+	root, stateDir, runtimeDir, level string
 }
 
 func (l *lifecycleFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&l.root, "root", "/", "root directory of the system to change (an offline image tree, or a test)")
 	f.StringVar(&l.stateDir, "state-dir", defaultStateDir, "ovfinit's state directory (under --root): reservations, key store, saved environment")
+	f.StringVar(&l.runtimeDir, "runtime-dir", agent.DefaultRuntimeDir, "ovfinit's runtime directory (under --root): the callback settings of this boot")
 	f.StringVar(&l.level, "log-level", "info", "log level: debug, info, warn or error")
 }
 
@@ -42,7 +43,7 @@ func (l *lifecycleFlags) live() bool { return l.root == "/" || l.root == "" }
 // environment, if there is one; no saved environment or no URL means no
 // event, not an error. Delivery failures are logged.
 func sendEvent(ctx context.Context, log *slog.Logger, l *lifecycleFlags, typ, msg string) {
-	cfg, ok, err := agent.LoadCallback(l.root, l.stateDir)
+	cfg, ok, err := agent.LoadCallback(l.root, l.runtimeDir)
 	if err != nil {
 		log.Warn("saved callback configuration unreadable: no event", "type", typ, "err", err)
 		return

@@ -55,6 +55,7 @@ Exit status: 0 after a clean stop, 1 if the boot failed.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Root, "root", "/", "root directory every file is written under (for offline image trees and tests)")
 	f.StringVar(&o.StateDir, "state-dir", defaultStateDir, "directory (under --root) for state, the saved environment and the SSH host key")
+	f.StringVar(&o.RuntimeDir, "runtime-dir", agent.DefaultRuntimeDir, "directory (under --root, best a tmpfs) for what holds secrets during the boot: the clear environment, the callback secret")
 	f.StringVar(&o.EnvFile, "env", "", "read the OVF environment from this file instead of looking for the ISO")
 	f.DurationVar(&o.WaitEnv, "wait-env", 2*time.Minute, "how long to wait for the environment ISO to appear")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")

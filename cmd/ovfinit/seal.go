@@ -17,7 +17,8 @@ func newSealCmd() *cobra.Command {
 from the captured image is a fresh one: reservation users, SSH host keys
 (ovfinit's and /etc/ssh/ssh_host_*), the machine id (/etc/machine-id is
 truncated, as systemd expects; /var/lib/dbus/machine-id removed if it is a
-file), ovfinit's state and saved environment, DHCP leases, logs under
+file), ovfinit's state and saved environment, its runtime directory (the
+callback secret of this boot), DHCP leases, logs under
 /var/log (rotated ones removed, the others truncated), shell histories, and
 the contents of /tmp and /var/tmp. Then it brings the machine to the end
 state: off (default), reboot, or on. On Windows it runs sysprep /generalize
@@ -36,7 +37,7 @@ Exit status: 0 done, 1 failed (nothing is powered off then), 2 usage error.`,
 			if err := users.ValidEndState(o.EndState); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			o.StateDir = l.stateDir
+			o.StateDir, o.RuntimeDir = l.stateDir, l.runtimeDir
 			if l.live() {
 				o.Kill = users.KillUser()
 				o.Power = users.Power(m.Run)
