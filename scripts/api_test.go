@@ -94,7 +94,7 @@ exec.run(["C:\\Program Files\\x.exe"], timeout=30)
 			`exec /bin/sh -c "echo 'hello world' > /tmp/x" stdin (2 bytes)`,
 			`exec "C:\\Program Files\\x.exe"`,
 		}},
-		{name: "file", files: map[string]string{"etc/hosts": "127.0.0.1 localhost\n", "tpl/app.conf": "name={{.name}} port={{.port}}\n{{range .peers}}peer {{.}}\n{{end}}"}, src: `
+		{name: "file", files: map[string]string{"etc/hosts": "127.0.0.1 localhost\n", "tpl/app.conf": "name={{name}} port={{ port }}\n{{peers}}\n"}, src: `
 file.write("/etc/app/a.conf", "x", mode=0o600, owner="app:app")
 if file.read("/etc/app/a.conf") != "x": fail("read after write")
 file.append("/etc/hosts", "10.0.0.5 db\n")
@@ -104,7 +104,7 @@ if not file.remove("/etc/hosts"): fail("remove existing")
 if file.remove("/etc/hosts") or file.exists("/etc/hosts"): fail("removed twice")
 file.mkdir("/var/lib/app", mode=0o700)
 file.chmod("/etc/app/a.conf", 0o640)
-file.template("/tpl/app.conf", "/etc/app/app.conf", {"name": "shop", "port": 8080, "peers": ["a", "b"]})
+file.template("/tpl/app.conf", "/etc/app/app.conf", {"name": "shop", "port": 8080, "peers": "\n".join(["peer " + p for p in ["a", "b"]])})
 if file.read("/etc/app/app.conf") != "name=shop port=8080\npeer a\npeer b\n": fail(file.read("/etc/app/app.conf"))
 `, effects: []string{
 			"write /etc/app/a.conf (1 bytes, mode 0600 owner app:app)",
@@ -151,7 +151,10 @@ func TestAPIErrors(t *testing.T) {
 		{name: "exec empty", src: `exec.run([])`, want: "exec.run: argv is empty"},
 		{name: "exec bad env", src: `exec.run(["x"], env={"A": 1})`, want: "exec.run: env: want a dict of names to strings"},
 		{name: "exec bad timeout", src: `exec.run(["x"], timeout=-1)`, want: "exec.run: timeout: want a number of seconds above 0"},
-		{name: "template missing key", src: `file.write("/t", "{{.a}}{{.b}}"); file.template("/t", "/o", {"a": 1})`, want: `file.template: template: /t:1:8: executing "/t" at <.b>: map has no entry for key "b"`},
+		{name: "template missing key", src: `file.write("/t", "x\n{{a}}{{b}}"); file.template("/t", "/o", {"a": 1})`, want: `file.template: /t:2: {{b}}: values has no key "b"`},
+		{name: "template list value", src: `file.write("/t", "{{a}}"); file.template("/t", "/o", {"a": [1]})`, want: `file.template: values["a"]: a list can not be used in a template: make it a string in the script (for a list: "\n".join(...))`},
+		{name: "template bad placeholder", src: `file.write("/t", "{{range .a}}"); file.template("/t", "/o", {"a": 1})`, want: `file.template: /t:1: {{range .a}} is not a placeholder: want {{name}}, a name of letters, digits, _, - and .`},
+		{name: "template unclosed", src: `file.write("/t", "{{a"); file.template("/t", "/o", {"a": 1})`, want: `file.template: /t:1: {{ without a closing }}`},
 		{name: "template bad value", src: `file.write("/t", "x"); file.template("/t", "/o", {"a": set()})`, want: `file.template: values["a"]: a set can not be used in a template`},
 		{name: "chmod bad mode", src: `file.chmod("/a", 0o7777)`, want: "file.chmod: mode 07777 is not between 0 and 0o777"},
 		{name: "remove outside", src: `file.remove("../x")`, want: `file.remove: path "../x" escapes the root directory`},
@@ -227,7 +230,7 @@ func TestFileLive(t *testing.T) {
 	os.MkdirAll(filepath.Join(env.Root, "etc"), 0o755)
 	os.WriteFile(filepath.Join(env.Root, "etc/passwd"), []byte("root:x:0:0::/root:/bin/sh\nbobby:x:1001:1001::/:/bin/sh\nbob:x:1000:1000::/:/bin/sh\n"), 0o644)
 	os.WriteFile(filepath.Join(env.Root, "etc/group"), []byte("root:x:0:\nstaff:x:50:\n"), 0o644)
-	os.WriteFile(filepath.Join(env.Root, "t.tmpl"), []byte("port={{.port}}\n"), 0o644)
+	os.WriteFile(filepath.Join(env.Root, "t.tmpl"), []byte("port={{port}}\n"), 0o644)
 	src := `
 file.write("/a", "x", owner="bob")
 file.write("/b", "x", owner="bob:staff", mode=0o600)

@@ -23,7 +23,7 @@ func docEnv(t *testing.T, info HostInfo, props map[string]string, entities []ovf
 	t.Helper()
 	env, d, _ := dryEnv(t, map[string]string{
 		"etc/hosts":               "127.0.0.1 localhost\n",
-		"etc/myapp/app.conf.tmpl": "listen {{.port}}\n{{range .peers}}peer {{.}}{{\"\\n\"}}{{end}}",
+		"etc/myapp/app.conf.tmpl": "listen {{port}}\n{{peers}}\n",
 		"etc/os-release":          "ID=debian\nVERSION_ID=12\n",
 	})
 	d.Base.(*fakeFacts).info = info

@@ -10,7 +10,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"text/template"
 	"time"
 
 	"go.starlark.net/lib/json"
@@ -441,76 +440,71 @@ func newFileModule(h Host) *starlarkstruct.Module {
 	}))
 }
 
-// renderTemplate executes a text/template with the values dict as its
-// data ({{.port}}); a key the template names but values lacks is an error.
+// renderTemplate replaces every {{name}} placeholder (spaces inside the
+// braces allowed) with values[name]: a string as is, a number or bool as
+// Starlark prints it. A placeholder values lacks, a value of another type
+// (build lists into a string in the script), or a {{ that opens no valid
+// placeholder is an error naming the line, and nothing is written.
+//
+// It is deliberately not text/template: that package's reflection keeps
+// every exported method of the whole program alive in the linker, which
+// cost the binary 3.4 MB, and scripts have Starlark for any logic.
 func renderTemplate(name string, text []byte, values *starlark.Dict) ([]byte, error) {
-	data := map[string]any{}
+	data := map[string]string{}
 	for _, item := range values.Items() {
 		k, ok := starlark.AsString(item[0])
 		if !ok {
 			return nil, fmt.Errorf("values: keys must be strings, got %s", item[0].Type())
 		}
-		v, err := toGo(item[1])
-		if err != nil {
-			return nil, fmt.Errorf("values[%q]: %w", k, err)
+		switch v := item[1].(type) {
+		case starlark.String:
+			data[k] = string(v)
+		case starlark.Int, starlark.Float, starlark.Bool:
+			data[k] = v.String()
+		default:
+			return nil, fmt.Errorf("values[%q]: a %s can not be used in a template: make it a string in the script (for a list: \"\\n\".join(...))", k, v.Type())
 		}
-		data[k] = v
 	}
-	t, err := template.New(name).Option("missingkey=error").Parse(string(text))
-	if err != nil {
-		return nil, err
+	var out bytes.Buffer
+	rest := string(text)
+	line := 1
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			out.WriteString(rest)
+			return out.Bytes(), nil
+		}
+		out.WriteString(rest[:i])
+		line += strings.Count(rest[:i], "\n")
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			return nil, fmt.Errorf("%s:%d: {{ without a closing }}", name, line)
+		}
+		key := strings.TrimSpace(rest[i+2 : i+j])
+		if !isTemplateKey(key) {
+			return nil, fmt.Errorf("%s:%d: {{%s}} is not a placeholder: want {{name}}, a name of letters, digits, _, - and .", name, line, rest[i+2:i+j])
+		}
+		v, ok := data[key]
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: {{%s}}: values has no key %q", name, line, key, key)
+		}
+		out.WriteString(v)
+		line += strings.Count(rest[i:i+j], "\n")
+		rest = rest[i+j+2:]
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
-// toGo converts a Starlark value for a template: strings, numbers, bools,
-// None, lists and dicts of them.
-func toGo(v starlark.Value) (any, error) {
-	switch x := v.(type) {
-	case starlark.NoneType:
-		return nil, nil
-	case starlark.String:
-		return string(x), nil
-	case starlark.Bool:
-		return bool(x), nil
-	case starlark.Int:
-		if n, ok := x.Int64(); ok {
-			return n, nil
-		}
-		return x.String(), nil
-	case starlark.Float:
-		return float64(x), nil
-	case *starlark.List, starlark.Tuple:
-		seq := x.(starlark.Indexable)
-		out := make([]any, seq.Len())
-		for i := range out {
-			e, err := toGo(seq.Index(i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = e
-		}
-		return out, nil
-	case *starlark.Dict:
-		out := map[string]any{}
-		for _, item := range x.Items() {
-			k, ok := starlark.AsString(item[0])
-			if !ok {
-				return nil, fmt.Errorf("dict keys must be strings, got %s", item[0].Type())
-			}
-			e, err := toGo(item[1])
-			if err != nil {
-				return nil, err
-			}
-			out[k] = e
-		}
-		return out, nil
+// isTemplateKey: letters, digits, '_', '-' and '.', not empty.
+func isTemplateKey(k string) bool {
+	if k == "" {
+		return false
 	}
-	return nil, fmt.Errorf("a %s can not be used in a template", v.Type())
+	for _, r := range k {
+		if !(r == '_' || r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // ---- log, progress, fail ----
