@@ -76,6 +76,9 @@ func sameProcessUser(u *User) error {
 // buildCommand runs an exec request with "cmd.exe /C command", the command
 // line passed through unquoted as cmd.exe expects.
 func buildCommand(spec *procSpec) (*exec.Cmd, error) {
+	if spec.argv != nil {
+		return &exec.Cmd{Path: spec.argv[0], Args: spec.argv, Dir: spec.dir, Env: spec.env}, nil
+	}
 	if spec.command == "" {
 		return nil, errNoInteractive
 	}
@@ -106,3 +109,7 @@ func hangupProcess(p *os.Process) { p.Kill() }
 func killProcess(p *os.Process)   { p.Kill() }
 
 func exitResultOf(ps *os.ProcessState) exitResult { return exitResult{code: ps.ExitCode()} }
+
+func (s *Server) agentSocket(sess gliderssh.Session, u *User, switchUser bool) (string, func(), error) {
+	return "", nil, fmt.Errorf("agent forwarding is not supported on %s", runtime.GOOS)
+}
