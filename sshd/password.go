@@ -79,4 +79,3 @@ func shadowHash(data []byte, file, name string) (string, error) {
 	}
 	return "", fmt.Errorf("%w: %q has no entry in %s", errBadPassword, name, file)
 }
-
