@@ -211,6 +211,11 @@ func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*
 		if len(s.cfg.UserCAKeys) == 0 {
 			return nil, "", errNoCA
 		}
+		if len(cert.ValidPrincipals) == 0 {
+			// x/crypto takes an empty list as "any user"; OpenSSH's sshd
+			// refuses such certificates, and so does this server.
+			return nil, "", errors.New("certificate refused: it names no principals")
+		}
 		if _, err := s.certs.Authenticate(connMeta{user: name, remote: remote}, cert); err != nil {
 			return nil, "", fmt.Errorf("certificate refused: %w", err)
 		}

@@ -66,6 +66,13 @@ type testServer struct {
 // not nil, runs after New and before Serve.
 func startServer(t *testing.T, users map[string]*User, keys map[string][]gossh.PublicKey, adjust func(*Server)) *testServer {
 	t.Helper()
+	return startServerConfig(t, users, keys, nil, adjust)
+}
+
+// startServerConfig is startServer with cfgFn, if not nil, changing the
+// Config before New.
+func startServerConfig(t *testing.T, users map[string]*User, keys map[string][]gossh.PublicKey, cfgFn func(*Config), adjust func(*Server)) *testServer {
+	t.Helper()
 	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "ssh_host_ed25519_key"))
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +80,7 @@ func startServer(t *testing.T, users map[string]*User, keys map[string][]gossh.P
 	logs := &syncBuffer{}
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(t.Output(), opts), slog.NewTextHandler(logs, opts)))
-	srv, err := New(Config{
+	cfg := Config{
 		HostKeys: []gossh.Signer{hk},
 		Log:      log,
 		LookupUser: func(name string) (*User, error) {
@@ -86,7 +93,11 @@ func startServer(t *testing.T, users map[string]*User, keys map[string][]gossh.P
 		AuthorizedKeys: func(u *User) ([]gossh.PublicKey, error) {
 			return keys[u.Name], nil
 		},
-	})
+	}
+	if cfgFn != nil {
+		cfgFn(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
