@@ -194,4 +194,3 @@ func TestOpenSSHClient(t *testing.T) {
 		})
 	}
 }
-
