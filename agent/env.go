@@ -52,6 +52,9 @@ type Env struct {
 	CreateUser  func(root string, u users.User, log *slog.Logger) (*users.Account, error)
 	StartSSH    func(cfg sshd.Config) (SSHServer, error)
 	SSHHost     string // listen address host part; "" means every address
+	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
+	// background (NewEnv sets it; tests leave it off, RSA is slow).
+	RSAHostKey bool
 
 	// Learned as the pipeline runs.
 	Source     *ovfenv.Source
@@ -62,7 +65,8 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	started    bool // whether Events.Start has been called
+	started    bool      // whether Events.Start has been called
+	sshKeys    sshKeySet // every host key, the RSA one joining late (steps_ssh.go)
 }
 
 // statePath returns a file's path in the state directory, under Root.

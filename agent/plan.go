@@ -61,6 +61,7 @@ type Plan struct {
 
 	// SSH server.
 	SSHPort int
+	SSH     SSHPlan
 
 	// Scripts.
 	Script []byte // nil: no script

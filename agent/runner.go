@@ -122,12 +122,7 @@ func (e *Env) data(step string) callback.Data {
 	return d
 }
 
-func (e *Env) hostKeys() []callback.HostKey {
-	if e.HostKey == nil {
-		return nil
-	}
-	return []callback.HostKey{{Type: e.HostKey.PublicKey().Type(), Fingerprint: sshFingerprint(e.HostKey.PublicKey())}}
-}
+func (e *Env) hostKeys() []callback.HostKey { return e.sshHostKeys() }
 
 func (e *Env) writeStatus(st *Status) {
 	st.Updated = e.Now()
