@@ -180,4 +180,3 @@ func TestSSHAltPort(t *testing.T) {
 		})
 	}
 }
-
