@@ -50,6 +50,7 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newRunCmd(),
 		newStatusCmd(),
 		newVersionCmd(),
+		newSSHDCmd(), newSFTPServerCmd(),
 	)
 	return root
 }
