@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test vet unit e2e demo prepare clean
+.PHONY: all build test vet unit e2e demo prepare clean bench-ssh
 
 all: build
 
@@ -34,6 +34,10 @@ unit:
 demo: prepare
 	$(GO) build -o bin/ovfinit-demo ./e2e/demo
 	bin/ovfinit-demo
+
+## bench-ssh: ovfinit's SSH server against OpenSSH's sshd (root; slow; not in test)
+bench-ssh:
+	bash bench/ssh.sh
 
 clean:
 	rm -rf bin

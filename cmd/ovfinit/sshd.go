@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -182,6 +183,9 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 		}
 		host, _ := os.Hostname()
 		fmt.Fprint(out, sshd.FingerprintBlock(pubs, "root@"+host))
+		// RSA generation leaves megabytes of garbage; give them back now
+		// rather than when the scavenger gets to it.
+		debug.FreeOSMemory()
 	}()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
