@@ -22,6 +22,6 @@
 // same way: Config.SFTPCommand re-executes this program's hidden
 // "sftp-server" command (ServeSFTP) as the user, so no thread of the server
 // ever changes identity. Run as any other user, the server logs in only its
-// own uid. On Windows only exec requests (through cmd.exe /C) work, and only
-// for the server's own account.
+// own uid. On Windows sessions run as the server's own account, commands
+// through cmd.exe /C, terminals on ConPTY with a pipe fallback.
 package sshd
