@@ -48,6 +48,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 		d.SSHPort = e.Plan.SSHPort
 	}
 	e.Events.Emit(callback.TypeReady, d)
+	e.sshReady() // background work that must not delay ready may start
 	e.Log.Info("ready", "instance", e.InstanceID, "duration", time.Duration(d.DurationMS)*time.Millisecond)
 	return nil
 }

@@ -24,11 +24,16 @@ import (
 // others are named alike (sshd.HostKeyFile).
 var hostKeyFile = sshd.HostKeyFile(sshd.KeyEd25519)
 
-// sshKeySet is the instance's host keys. The RSA key is generated in the
-// background (it takes from a fraction of a second to many seconds under
-// emulation), so it never delays `ready`: it joins the running server, the
-// status file and later events when done.
+// sshKeySet is the instance's host keys. The RSA key takes from a fraction
+// of a second to many seconds under emulation, so it is generated after
+// `ready`, in the background: it joins the running server, the status file
+// and later events when done.
 type sshKeySet struct {
+	// ready is closed once the boot reported ready (sshReady): the RSA key
+	// is generated only then, so it never takes CPU from the pipeline.
+	readyOnce sync.Once
+	ready     chan struct{}
+
 	mu   sync.Mutex
 	keys []gossh.Signer
 	rsa  chan struct{} // closed when the background RSA key is done; nil if none pending
@@ -113,8 +118,12 @@ func (e *Env) startRSAHostKey() {
 	ks.rsa = done
 	ks.mu.Unlock()
 	p := e.statePath(sshd.HostKeyFile(sshd.KeyRSA))
+	gate := ks.readyGate()
 	go func() {
 		defer close(done)
+		if _, err := os.Stat(p); err != nil {
+			<-gate // a new key: wait until the boot is ready
+		}
 		k, err := sshd.LoadOrCreateHostKeyType(p, sshd.KeyRSA)
 		if err != nil {
 			e.Log.Warn("no RSA host key: clients that accept only RSA host keys cannot connect", "err", err)
@@ -123,6 +132,21 @@ func (e *Env) startRSAHostKey() {
 		ks.add(k)
 		e.Log.Info("SSH host key ready", "type", k.PublicKey().Type(), "fingerprint", sshFingerprint(k.PublicKey()))
 	}()
+}
+
+func (ks *sshKeySet) readyGate() chan struct{} {
+	ks.readyOnce.Do(func() { ks.ready = make(chan struct{}) })
+	return ks.ready
+}
+
+// sshReady lets the RSA host key be generated: the boot is ready.
+func (e *Env) sshReady() {
+	g := e.sshKeys.readyGate()
+	select {
+	case <-g:
+	default:
+		close(g)
+	}
 }
 
 // WaitSSHHostKeys waits until the background RSA host key is done (or ctx
