@@ -101,9 +101,20 @@ func (e *Env) loadHostKeys() error {
 			e.HostKey = k
 		}
 	}
-	if e.RSAHostKey {
-		e.startRSAHostKey()
+	if !e.RSAHostKey {
+		return nil
 	}
+	rsaPath := e.statePath(sshd.HostKeyFile(sshd.KeyRSA))
+	if _, err := os.Stat(rsaPath); err == nil {
+		// Made on an earlier boot: loading it is quick.
+		k, err := sshd.LoadOrCreateHostKeyType(rsaPath, sshd.KeyRSA)
+		if err != nil {
+			return err
+		}
+		e.sshKeys.add(k)
+		return nil
+	}
+	e.startRSAHostKey()
 	return nil
 }
 
@@ -121,9 +132,7 @@ func (e *Env) startRSAHostKey() {
 	gate := ks.readyGate()
 	go func() {
 		defer close(done)
-		if _, err := os.Stat(p); err != nil {
-			<-gate // a new key: wait until the boot is ready
-		}
+		<-gate // wait until the boot is ready
 		k, err := sshd.LoadOrCreateHostKeyType(p, sshd.KeyRSA)
 		if err != nil {
 			e.Log.Warn("no RSA host key: clients that accept only RSA host keys cannot connect", "err", err)
