@@ -98,6 +98,11 @@ func TestSSHHostKeysRSAInBackground(t *testing.T) {
 	if err := Run(context.Background(), e, Steps()); err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
+	for _, r := range ev.events {
+		if r.Type == callback.TypeReady && len(r.Data.SSHHostKeys) != 2 {
+			t.Errorf("first boot ready lists %d host keys, want 2 (RSA is made after ready)", len(r.Data.SSHHostKeys))
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	pubs := e.WaitSSHHostKeys(ctx)
@@ -132,6 +137,15 @@ func TestSSHHostKeysRSAInBackground(t *testing.T) {
 	block := sshd.FingerprintBlock(pubs, "")
 	if strings.Count(block, "\n") != 5 || !strings.Contains(block, "(RSA)") {
 		t.Errorf("fingerprint block:\n%s\nwant three keys", block)
+	}
+	// A reboot loads all three before the server starts.
+	e2, ev2 := m.env(envXML("instance-id", "i-1", "ovfinit.callback.url", "http://10.0.2.2:8080/events"))
+	e2.RSAHostKey = true
+	if err := Run(context.Background(), e2, Steps()); err != nil {
+		t.Fatalf("second Run() = %v", err)
+	}
+	if ready := ev2.events[len(ev2.events)-1]; len(ready.Data.SSHHostKeys) != 3 {
+		t.Errorf("reboot ready lists %v, want all three host keys", ready.Data.SSHHostKeys)
 	}
 	// A login is reported to the manager.
 	e.sshLogin(sshd.Login{User: "alice", From: "10.0.0.9:5555", Fingerprint: "SHA256:abc", Method: "publickey", Time: time.Now()})
