@@ -67,7 +67,8 @@ func (s *Server) acceptConn(ctx gliderssh.Context, conn net.Conn) net.Conn {
 		return nil
 	}
 	c := &connState{Conn: conn, s: s, ip: ip}
-	c.grace = time.AfterFunc(s.cfg.Limits.LoginGraceTime, func() {
+	// Armed only once c.grace is set: the function reads it (Close).
+	c.grace = time.AfterFunc(time.Duration(1<<62), func() {
 		if !c.authed.Load() {
 			s.log.Warn("ssh connection dropped: not authenticated within the login grace time",
 				"remote", addrString(conn.RemoteAddr()), "grace", s.cfg.Limits.LoginGraceTime)
@@ -75,6 +76,7 @@ func (s *Server) acceptConn(ctx gliderssh.Context, conn net.Conn) net.Conn {
 			c.Close()
 		}
 	})
+	c.grace.Reset(s.cfg.Limits.LoginGraceTime)
 	ctx.SetValue(ctxKeyConn, c)
 	if s.cfg.Limits.KeepaliveInterval > 0 {
 		go s.keepalive(ctx, c)
