@@ -41,7 +41,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newClientKey(t *testing.T) gossh.Signer {
+func newClientKey(t testing.TB) gossh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -64,14 +64,14 @@ type testServer struct {
 
 // startServer serves on 127.0.0.1:0 with users and their keys; adjust, if
 // not nil, runs after New and before Serve.
-func startServer(t *testing.T, users map[string]*User, keys map[string][]gossh.PublicKey, adjust func(*Server)) *testServer {
+func startServer(t testing.TB, users map[string]*User, keys map[string][]gossh.PublicKey, adjust func(*Server)) *testServer {
 	t.Helper()
 	return startServerConfig(t, users, keys, nil, adjust)
 }
 
 // startServerConfig is startServer with cfgFn, if not nil, changing the
 // Config before New.
-func startServerConfig(t *testing.T, users map[string]*User, keys map[string][]gossh.PublicKey, cfgFn func(*Config), adjust func(*Server)) *testServer {
+func startServerConfig(t testing.TB, users map[string]*User, keys map[string][]gossh.PublicKey, cfgFn func(*Config), adjust func(*Server)) *testServer {
 	t.Helper()
 	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "ssh_host_ed25519_key"))
 	if err != nil {
