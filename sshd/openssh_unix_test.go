@@ -194,3 +194,22 @@ func TestOpenSSHClient(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenSSHDefaultCipher: with the default cipher list an OpenSSH client
+// left to its own preferences chooses aes128-gcm (not chacha20 or CTR).
+func TestOpenSSHDefaultCipher(t *testing.T) {
+	dir := t.TempDir()
+	key, signer := clientKeyFile(t, dir, "k")
+	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {signer.PublicKey()}}, nil)
+	o := newOpenSSHClient(t, ts)
+	_, errOut, err := o.ssh(key, []string{"-v"}, "true")
+	if err != nil {
+		t.Fatalf("ssh -v: %v\n%s", err, errOut)
+	}
+	for _, dir := range []string{"server->client", "client->server"} {
+		if want := "kex: " + dir + " cipher: aes128-gcm@openssh.com"; !strings.Contains(errOut, want) {
+			t.Errorf("ssh -v output lacks %q", want)
+		}
+	}
+}
