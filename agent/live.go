@@ -99,6 +99,7 @@ func serveSSH(cfg sshd.Config) (SSHServer, error) {
 	if err != nil {
 		return nil, err // wraps syscall.EADDRINUSE when the port is taken
 	}
+	sshd.TuneGC()
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, sshd.ErrServerClosed) {
 			cfg.Log.Error("SSH server stopped", "err", err)

@@ -164,6 +164,7 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
+	sshd.TuneGC()
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("--listen %s: %w", cfg.Addr, err)}
