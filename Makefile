@@ -11,7 +11,7 @@ PKG_VERSION ?= $(if $(filter v%,$(VERSION)),$(patsubst v%,%,$(subst -,~,$(VERSIO
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages
+.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh
 
 all: build
 
@@ -74,6 +74,10 @@ unit:
 demo: prepare build
 	$(GO) build -o bin/ovfinit-demo ./e2e/demo
 	bin/ovfinit-demo -ovfinit bin/ovfinit
+
+## bench-ssh: ovfinit's SSH server against OpenSSH's sshd (root; slow; not in test)
+bench-ssh:
+	bash bench/ssh.sh
 
 clean:
 	rm -rf bin dist

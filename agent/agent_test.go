@@ -224,8 +224,8 @@ func TestFirstBoot(t *testing.T) {
 		t.Errorf("Events.Start(%+v), want the callback URL and instance i-1", ev.started)
 	}
 	ready := ev.events[len(ev.events)-1].Data
-	if len(ready.SSHHostKeys) != 1 || ready.SSHHostKeys[0].Fingerprint != sshd.Fingerprint(e.HostKey.PublicKey()) {
-		t.Errorf("ready host keys = %+v, want the generated key's fingerprint", ready.SSHHostKeys)
+	if len(ready.SSHHostKeys) != 2 || ready.SSHHostKeys[0].Fingerprint != sshd.Fingerprint(e.HostKey.PublicKey()) {
+		t.Errorf("ready host keys = %+v, want the generated ed25519 and ECDSA keys' fingerprints", ready.SSHHostKeys)
 	}
 	if ready.Hostname != "web1.example.com" || !cmp.Equal(ready.Addresses, []string{"10.0.2.15/24"}) || ready.SSHPort != 2222 {
 		t.Errorf("ready data = %+v, want hostname, address and port from the environment", ready)

@@ -60,6 +60,10 @@ type Env struct {
 	// Environment transports (ovfenv): clears used secret guestinfo keys.
 	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
 
+	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
+	// background (NewEnv sets it; tests leave it off, RSA is slow).
+	RSAHostKey bool
+
 	// Learned as the pipeline runs.
 	Source     *ovfenv.Source
 	OVF        *ovfenv.Environment
@@ -69,9 +73,10 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
-	started    bool     // whether Events.Start has been called
-	stepNote   string   // what the running step says on success (see note)
+	NetAddrs   []string  // network: addresses on the configured NICs after the network step, DHCP leases included
+	started    bool      // whether Events.Start has been called
+	stepNote   string    // what the running step says on success (see note)
+	sshKeys    sshKeySet // every host key, the RSA one joining late (steps_ssh.go)
 }
 
 // note sets the message of the running step's finish event and status line

@@ -16,6 +16,7 @@ import (
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // Options are what `ovfinit run` is told on its command line.
@@ -55,6 +56,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		StartSSH:    serveSSH,
 
 		WipeGuestinfo: wipeGuestinfo,
+		RSAHostKey:    true,
 	}
 }
 
@@ -104,6 +106,7 @@ type runningSSH struct {
 
 func (r *runningSSH) Addr() net.Addr                     { return r.l.Addr() }
 func (r *runningSSH) Shutdown(ctx context.Context) error { return r.srv.Shutdown(ctx) }
+func (r *runningSSH) AddHostKey(k gossh.Signer)          { r.srv.AddHostKey(k) }
 
 // serveSSH binds the port first, so a port conflict fails the step, then
 // serves in the background.
@@ -114,8 +117,9 @@ func serveSSH(cfg sshd.Config) (SSHServer, error) {
 	}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, err
+		return nil, err // wraps syscall.EADDRINUSE when the port is taken
 	}
+	sshd.TuneGC()
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, sshd.ErrServerClosed) {
 			cfg.Log.Error("SSH server stopped", "err", err)

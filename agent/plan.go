@@ -60,6 +60,7 @@ type Plan struct {
 
 	// SSH server.
 	SSHPort int
+	SSH     SSHPlan
 
 	// Scripts.
 	Scripts ScriptPlan

@@ -49,6 +49,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 		d.SSHPort = e.Plan.SSHPort
 	}
 	e.Events.Emit(callback.TypeReady, d)
+	e.sshReady() // background work that must not delay ready may start
 	e.Log.Info("ready", "instance", e.InstanceID, "duration", time.Duration(d.DurationMS)*time.Millisecond)
 	return nil
 }
@@ -125,12 +126,7 @@ func (e *Env) data(step string) callback.Data {
 	return d
 }
 
-func (e *Env) hostKeys() []callback.HostKey {
-	if e.HostKey == nil {
-		return nil
-	}
-	return []callback.HostKey{{Type: e.HostKey.PublicKey().Type(), Fingerprint: sshFingerprint(e.HostKey.PublicKey())}}
-}
+func (e *Env) hostKeys() []callback.HostKey { return e.sshHostKeys() }
 
 func (e *Env) writeStatus(st *Status) {
 	st.Updated = e.Now()

@@ -24,10 +24,15 @@ const (
 	// (docs/lifecycle.md). Data.Message names the users; it holds no secret.
 	TypeReserved  = "org.ovfinit.reserved"
 	TypeSanitized = "org.ovfinit.sanitized"
+
+	// TypeLogin is sent for every SSH login to the embedded server; the
+	// message says who, from where and with which key fingerprint (never
+	// a secret). `sanitize --if-no-login` relies on logins.
+	TypeLogin = "org.ovfinit.login"
 )
 
 // Types lists every event type, in the order of the schema's enum.
-var Types = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress, TypeReserved, TypeSanitized}
+var Types = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress, TypeReserved, TypeSanitized, TypeLogin}
 
 // Values of Data.Status on step events.
 const (

@@ -1,16 +1,27 @@
 // Package sshd is ovfinit's embedded SSH server: it needs nothing from the
-// OS but a shell, authenticates with public keys only, and runs commands and
-// interactive shells as the authenticated user.
+// OS but a shell, and runs commands, interactive shells and SFTP as the
+// authenticated user.
 //
 // It is built on github.com/gliderlabs/ssh with every handler set
-// explicitly: no password or keyboard-interactive authentication, no
-// subsystems (sftp), no port, agent or X11 forwarding. The host key is
-// persisted with LoadOrCreateHostKey; users come from /etc/passwd and
-// /etc/group and keys from ~/.ssh/authorized_keys unless Config says
-// otherwise.
+// explicitly (gliderlabs would otherwise accept every client when no auth
+// handler is set, and switch on whatever its package-level defaults name).
+// Authentication: public keys from ~/.ssh/authorized_keys merged with
+// Config.StoredKeys; user certificates signed by Config.UserCAKeys; passwords
+// only when Config.CheckPassword is set (ShadowPasswords checks /etc/shadow).
+// Local port forwarding and agent forwarding are off unless Config enables
+// them; remote forwarding and X11 are always refused. Config.Limits bounds
+// authentication attempts, the login grace time, failed logins per source
+// address, open sessions, idle connections, and sends keepalives.
+//
+// Host keys (ed25519, ECDSA, RSA) are persisted with LoadOrCreateHostKeyType;
+// RSA generation is slow, so callers make it in the background and add it
+// with Server.AddHostKey.
 //
 // Run as root, each session runs with the user's uid, gid and groups in a
-// new session (setsid), on a PTY when the client asks for one. Run as any
-// other user, the server logs in only its own uid. On Windows only exec
-// requests (through cmd.exe /C) work, and only for the server's own account.
+// new session (setsid), on a PTY when the client asks for one. SFTP runs the
+// same way: Config.SFTPCommand re-executes this program's hidden
+// "sftp-server" command (ServeSFTP) as the user, so no thread of the server
+// ever changes identity. Run as any other user, the server logs in only its
+// own uid. On Windows sessions run as the server's own account, commands
+// through cmd.exe /C, terminals on ConPTY with a pipe fallback.
 package sshd

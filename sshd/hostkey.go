@@ -1,14 +1,19 @@
 package sshd
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
@@ -22,6 +27,25 @@ const maxHostKeyFile = 64 << 10
 // asking for the same path get the same key.
 var hostKeyMu sync.Mutex
 
+// Host key types LoadOrCreateHostKeyType makes.
+const (
+	KeyEd25519 = "ed25519"
+	KeyECDSA   = "ecdsa" // NIST P-256
+	KeyRSA     = "rsa"   // 3072 bits, as ssh-keygen makes by default
+)
+
+// rsaBits is the size of new RSA host keys.
+const rsaBits = 3072
+
+// HostKeyTypes lists the host key types an instance gets, fastest first; RSA
+// generation takes from a fraction of a second to many seconds (emulated
+// CPUs), so callers generate it in the background.
+var HostKeyTypes = []string{KeyEd25519, KeyECDSA, KeyRSA}
+
+// HostKeyFile is the conventional file name of a host key of typ:
+// "ssh_host_ed25519_key", as OpenSSH names them.
+func HostKeyFile(typ string) string { return "ssh_host_" + typ + "_key" }
+
 // LoadOrCreateHostKey returns the host key stored at path, creating an
 // ed25519 key there (file mode 0600, parent directory 0700) when the file is
 // missing. A file that exists but does not hold an unencrypted OpenSSH or PEM
@@ -32,17 +56,31 @@ var hostKeyMu sync.Mutex
 // place, so a crash never leaves half a key and a concurrent creator in
 // another process can not overwrite a key already handed out.
 func LoadOrCreateHostKey(path string) (gossh.Signer, error) {
+	return LoadOrCreateHostKeyType(path, KeyEd25519)
+}
+
+// LoadOrCreateHostKeyType is LoadOrCreateHostKey for a key of typ (KeyEd25519,
+// KeyECDSA or KeyRSA) when the file is missing.
+func LoadOrCreateHostKeyType(path, typ string) (gossh.Signer, error) {
+	if typ != KeyEd25519 && typ != KeyECDSA && typ != KeyRSA {
+		return nil, fmt.Errorf("host key %s: unknown key type %q (want ed25519, ecdsa or rsa)", path, typ)
+	}
+	// Fast path without the lock: the key exists.
+	if signer, err := loadHostKey(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return signer, err
+	}
+	// RSA generation is slow; it runs outside the lock so that it never
+	// holds up other key types. The link in createExclusive decides a race.
+	priv, err := generateKey(typ)
+	if err != nil {
+		return nil, fmt.Errorf("generating %s host key for %s: %w", typ, path, err)
+	}
+
 	hostKeyMu.Lock()
 	defer hostKeyMu.Unlock()
-
 	signer, err := loadHostKey(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return signer, err
-	}
-
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generating host key for %s: %w", path, err)
 	}
 	block, err := gossh.MarshalPrivateKey(priv, "ovfinit host key")
 	if err != nil {
@@ -60,6 +98,69 @@ func LoadOrCreateHostKey(path string) (gossh.Signer, error) {
 		return nil, fmt.Errorf("host key %s: %w", path, err)
 	}
 	return signer, nil
+}
+
+func generateKey(typ string) (crypto.Signer, error) {
+	switch typ {
+	case KeyECDSA:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case KeyRSA:
+		return rsa.GenerateKey(rand.Reader, rsaBits)
+	default:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	}
+}
+
+// MarshalPublicKey returns pub in authorized_keys / .pub file form, with a
+// trailing newline.
+func MarshalPublicKey(pub gossh.PublicKey) []byte {
+	return gossh.MarshalAuthorizedKey(pub)
+}
+
+// KeyBits is the size of pub in bits as ssh-keygen -l prints it.
+func KeyBits(pub gossh.PublicKey) int {
+	if ck, ok := pub.(gossh.CryptoPublicKey); ok {
+		switch k := ck.CryptoPublicKey().(type) {
+		case *rsa.PublicKey:
+			return k.N.BitLen()
+		case *ecdsa.PublicKey:
+			return k.Curve.Params().BitSize
+		case ed25519.PublicKey:
+			return 256
+		}
+	}
+	return 0
+}
+
+// keyLabel is ssh-keygen's name for a key type: "ED25519", "ECDSA", "RSA".
+func keyLabel(pub gossh.PublicKey) string {
+	switch t := pub.Type(); {
+	case t == gossh.KeyAlgoED25519:
+		return "ED25519"
+	case strings.HasPrefix(t, "ecdsa-"):
+		return "ECDSA"
+	case t == gossh.KeyAlgoRSA:
+		return "RSA"
+	default:
+		return strings.ToUpper(t)
+	}
+}
+
+// FingerprintBlock is the console block cloud-init made familiar, one line
+// per key in ssh-keygen -l form: "256 SHA256:... comment (ED25519)".
+func FingerprintBlock(keys []gossh.PublicKey, comment string) string {
+	var b strings.Builder
+	b.WriteString("-----BEGIN SSH HOST KEY FINGERPRINTS-----\n")
+	for _, k := range keys {
+		if comment != "" {
+			fmt.Fprintf(&b, "%d %s %s (%s)\n", KeyBits(k), Fingerprint(k), comment, keyLabel(k))
+		} else {
+			fmt.Fprintf(&b, "%d %s (%s)\n", KeyBits(k), Fingerprint(k), keyLabel(k))
+		}
+	}
+	b.WriteString("-----END SSH HOST KEY FINGERPRINTS-----\n")
+	return b.String()
 }
 
 // loadHostKey reads and parses the key at path. A missing file is returned

@@ -158,3 +158,74 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("ssh-keygen -lf = %q, want fingerprint %q", out, got)
 	}
 }
+
+func TestLoadOrCreateHostKeyTypes(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		typ, wantAlgo string
+		wantBits      int
+	}{
+		{KeyEd25519, gossh.KeyAlgoED25519, 256},
+		{KeyECDSA, gossh.KeyAlgoECDSA256, 256},
+		{KeyRSA, gossh.KeyAlgoRSA, 3072},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			path := filepath.Join(dir, HostKeyFile(tc.typ))
+			k, err := LoadOrCreateHostKeyType(path, tc.typ)
+			if err != nil {
+				t.Fatalf("LoadOrCreateHostKeyType(%q, %q) = %v", path, tc.typ, err)
+			}
+			if got := k.PublicKey().Type(); got != tc.wantAlgo {
+				t.Errorf("key type = %q, want %q", got, tc.wantAlgo)
+			}
+			if got := KeyBits(k.PublicKey()); got != tc.wantBits {
+				t.Errorf("KeyBits = %d, want %d", got, tc.wantBits)
+			}
+			again, err := LoadOrCreateHostKeyType(path, tc.typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := Fingerprint(k.PublicKey()), Fingerprint(again.PublicKey()); a != b {
+				t.Errorf("fingerprint after reload = %s, want %s", b, a)
+			}
+			if runtime.GOOS != "windows" {
+				fi, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s mode = %v, want 0600", path, fi.Mode().Perm())
+				}
+			}
+		})
+	}
+	if _, err := LoadOrCreateHostKeyType(filepath.Join(dir, "x"), "dsa"); err == nil || !strings.Contains(err.Error(), `"dsa"`) {
+		t.Errorf(`LoadOrCreateHostKeyType(x, "dsa") = %v, want an error naming the type`, err)
+	}
+}
+
+func TestFingerprintBlock(t *testing.T) {
+	k, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := FingerprintBlock([]gossh.PublicKey{k.PublicKey()}, "root@vm1")
+	want := "-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 " + Fingerprint(k.PublicKey()) + " root@vm1 (ED25519)\n-----END SSH HOST KEY FINGERPRINTS-----\n"
+	if got != want {
+		t.Errorf("FingerprintBlock = %q, want %q", got, want)
+	}
+	if _, err := exec.LookPath("ssh-keygen"); err == nil {
+		// The line must be what ssh-keygen -l prints for the same key.
+		pub := filepath.Join(t.TempDir(), "k.pub")
+		os.WriteFile(pub, MarshalPublicKey(k.PublicKey()), 0o644)
+		out, err := exec.Command("ssh-keygen", "-l", "-f", pub).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(out))
+		line := strings.Split(got, "\n")[1]
+		if g := strings.Fields(line); g[0] != f[0] || g[1] != f[1] || g[len(g)-1] != f[len(f)-1] {
+			t.Errorf("block line %q, ssh-keygen -l says %q", line, out)
+		}
+	}
+}

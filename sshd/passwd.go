@@ -126,3 +126,7 @@ func parseGroups(r io.Reader, file, name string, primary uint32) ([]uint32, erro
 	}
 	return groups, nil
 }
+
+// LookupUser resolves name the way the server does by default: from
+// /etc/passwd and /etc/group on Unix, from the OS on Windows.
+func LookupUser(name string) (*User, error) { return defaultLookupUser(name) }

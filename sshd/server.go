@@ -1,14 +1,15 @@
 package sshd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gliderssh "github.com/gliderlabs/ssh"
@@ -21,13 +22,6 @@ var ErrServerClosed = gliderssh.ErrServerClosed
 // DefaultShutdownTimeout bounds Shutdown when its context has no deadline:
 // open sessions get this long to end before their connections are closed.
 const DefaultShutdownTimeout = 10 * time.Second
-
-var (
-	// errKeyNotAuthorized: the user exists but the key is not one of theirs.
-	errKeyNotAuthorized = errors.New("key not in the user's authorized keys")
-	// errNotPermitted: the user exists but this server may not log them in.
-	errNotPermitted = errors.New("login not permitted")
-)
 
 // Config configures a Server. Only HostKeys is required.
 type Config struct {
@@ -51,9 +45,113 @@ type Config struct {
 
 	// Env is the base environment for sessions (PATH etc.); HOME, USER,
 	// LOGNAME, SHELL, SSH_CONNECTION and (with a PTY) TERM are set per
-	// session, and LANG and LC_* are taken from the client. nil means a
-	// default PATH (on Windows: the server's own environment).
+	// session, and the client's variables named in AcceptEnv are added. nil
+	// means a default PATH (on Windows: the server's own environment).
 	Env []string
+
+	// AcceptEnv lists the client variables a session takes, as sshd_config's
+	// AcceptEnv: names, or prefixes ending in "*". nil means DefaultAcceptEnv.
+	AcceptEnv []string
+
+	// StoredKeys, if set, returns more keys for a user name from a key store
+	// (reservations, the users store). They are merged with AuthorizedKeys'.
+	StoredKeys func(user string) ([]gossh.PublicKey, error)
+
+	// UserCAKeys are the certificate authorities whose user certificates
+	// log in: the certificate must be a user certificate, within its
+	// validity window, name the login user among its principals, carry no
+	// critical option but source-address, and come from an allowed address.
+	// Empty means certificates are refused.
+	UserCAKeys []gossh.PublicKey
+
+	// CheckPassword, if set, enables password authentication: it returns nil
+	// when password is u's. nil (the default) refuses every password.
+	// ShadowPasswords checks against a shadow(5) file.
+	CheckPassword func(u *User, password []byte) error
+
+	// OnLogin, if set, is called after each successful authentication.
+	OnLogin func(Login)
+
+	// AllowTCPForwarding enables local port forwarding (ssh -L, direct-tcpip).
+	AllowTCPForwarding bool
+	// AllowAgentForwarding enables agent forwarding (ssh -A).
+	AllowAgentForwarding bool
+
+	// Ciphers offered, in order; nil means DefaultCiphers.
+	Ciphers []string
+
+	// SFTPCommand is the argv of the SFTP server a session's "sftp"
+	// subsystem runs as the user: normally this binary's hidden
+	// "sftp-server" command, which calls ServeSFTP. nil disables SFTP.
+	SFTPCommand []string
+
+	Limits Limits
+}
+
+// Limits bound what clients may use. Zero fields take the defaults given.
+type Limits struct {
+	MaxAuthTries      int           // per connection; 6
+	LoginGraceTime    time.Duration // from connect to authenticated; 2 minutes
+	MaxFailedLogins   int           // per source address in FailedLoginWindow; 20
+	FailedLoginWindow time.Duration // 1 minute
+	MaxSessions       int           // open session channels on the server; 256
+	IdleTimeout       time.Duration // no traffic either way (keepalive replies count); 0: none
+	KeepaliveInterval time.Duration // keepalive@openssh.com after this long; 0: none
+	KeepaliveCountMax int           // unanswered keepalives before the connection is dropped; 3
+}
+
+// Defaults for Limits.
+const (
+	DefaultMaxAuthTries      = 6
+	DefaultLoginGraceTime    = 2 * time.Minute
+	DefaultMaxFailedLogins   = 20
+	DefaultFailedLoginWindow = time.Minute
+	DefaultMaxSessions       = 256
+	DefaultKeepaliveCountMax = 3
+)
+
+func (l *Limits) setDefaults() {
+	if l.MaxAuthTries <= 0 {
+		l.MaxAuthTries = DefaultMaxAuthTries
+	}
+	if l.LoginGraceTime <= 0 {
+		l.LoginGraceTime = DefaultLoginGraceTime
+	}
+	if l.MaxFailedLogins <= 0 {
+		l.MaxFailedLogins = DefaultMaxFailedLogins
+	}
+	if l.FailedLoginWindow <= 0 {
+		l.FailedLoginWindow = DefaultFailedLoginWindow
+	}
+	if l.MaxSessions <= 0 {
+		l.MaxSessions = DefaultMaxSessions
+	}
+	if l.KeepaliveCountMax <= 0 {
+		l.KeepaliveCountMax = DefaultKeepaliveCountMax
+	}
+}
+
+// DefaultAcceptEnv is the client environment a session takes by default:
+// Debian's sshd_config list.
+var DefaultAcceptEnv = []string{"LANG", "LC_*", "COLORTERM", "NO_COLOR"}
+
+// DefaultCiphers are offered by default: AES-GCM only. OpenSSH clients pick
+// the first cipher of their own list that the server offers: chacha20-poly1305,
+// then aes128-ctr, then aes128-gcm. golang.org/x/crypto's chacha20 has no
+// amd64 assembly and runs at about 0.7x OpenSSH, and CTR needs a separate MAC
+// pass, so offering either would make every default connection slow;
+// offering only AES-GCM makes the client's default choice aes128-gcm. Every
+// OpenSSH since 6.2 (2013) and PuTTY since 0.76 speak it. Config.Ciphers
+// (ovfinit.ssh.ciphers) adds the others for older clients.
+var DefaultCiphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com"}
+
+// Login describes a successful authentication.
+type Login struct {
+	User        string
+	From        string // remote address, host:port
+	Fingerprint string // SHA256 fingerprint of the key (of the CA-signed key for certificates); "" for passwords
+	Method      string // "publickey", "certificate" or "password"
+	Time        time.Time
 }
 
 // Server is an SSH server that authenticates with public keys only and runs
@@ -72,6 +170,10 @@ type Server struct {
 	// gliderssh's Session.Pty races with window-change requests when called
 	// from the handler.
 	ptys sync.Map // gliderssh.Session -> ptyState
+
+	fails    *failLimiter
+	certs    *gossh.CertChecker
+	sessions atomic.Int64 // open session channels
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -110,6 +212,20 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.Env == nil {
 		s.cfg.Env = defaultEnv()
 	}
+	if s.cfg.AcceptEnv == nil {
+		s.cfg.AcceptEnv = DefaultAcceptEnv
+	}
+	if s.cfg.Ciphers == nil {
+		s.cfg.Ciphers = DefaultCiphers
+	}
+	for _, ca := range s.cfg.UserCAKeys {
+		if ca == nil {
+			return nil, errors.New("sshd: Config.UserCAKeys holds a nil key")
+		}
+	}
+	s.cfg.Limits.setDefaults()
+	s.fails = newFailLimiter(s.cfg.Limits.MaxFailedLogins, s.cfg.Limits.FailedLoginWindow)
+	s.certs = &gossh.CertChecker{IsUserAuthority: s.isUserCA}
 	s.srv = &gliderssh.Server{
 		Addr:                     cfg.Addr,
 		Handler:                  s.handleSession,
@@ -120,11 +236,28 @@ func New(cfg Config) (*Server, error) {
 		SessionRequestCallback:   s.sessionRequest,
 		ServerConfigCallback:     s.serverConfig,
 		ConnectionFailedCallback: s.connectionFailed,
+		ConnCallback:             s.acceptConn,
+		IdleTimeout:              s.cfg.Limits.IdleTimeout,
 		// Explicit, so that nothing registered in gliderssh's package-level
 		// defaults can switch on a channel type, global request or subsystem.
 		ChannelHandlers:   map[string]gliderssh.ChannelHandler{"session": s.sessionChannel},
 		RequestHandlers:   map[string]gliderssh.RequestHandler{},
 		SubsystemHandlers: map[string]gliderssh.SubsystemHandler{},
+	}
+	if s.cfg.CheckPassword != nil {
+		s.srv.PasswordHandler = s.checkPassword
+	}
+	if len(s.cfg.SFTPCommand) > 0 {
+		s.srv.SubsystemHandlers["sftp"] = s.handleSFTP
+	}
+	if s.cfg.AllowTCPForwarding {
+		s.srv.ChannelHandlers["direct-tcpip"] = s.directTCPIP
+		s.srv.LocalPortForwardingCallback = func(ctx gliderssh.Context, host string, port uint32) bool { return true }
+	}
+	// gliderssh accepts every client when no auth handler is set. This
+	// server always sets one; this check keeps it so.
+	if s.srv.PublicKeyHandler == nil {
+		return nil, errors.New("sshd: internal error: no public key handler")
 	}
 	return s, nil
 }
@@ -156,6 +289,14 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	return fmt.Errorf("sshd: serving on %s: %w", l.Addr(), err)
+}
+
+// AddHostKey offers k to every connection from now on, replacing a key of
+// the same algorithm: an RSA key generated in the background joins the
+// server once it is ready.
+func (s *Server) AddHostKey(k gossh.Signer) {
+	s.srv.AddHostKey(k)
+	s.log.Info("ssh host key added", "type", k.PublicKey().Type(), "fingerprint", Fingerprint(k.PublicKey()))
 }
 
 // ListenAndServe listens on Config.Addr (":22" when empty) and serves.
@@ -213,100 +354,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// authorize decides whether key may log in as name and returns the user.
-func (s *Server) authorize(name string, key gossh.PublicKey) (*User, error) {
-	u, err := s.cfg.LookupUser(name)
-	if err != nil {
-		return nil, err
-	}
-	if u == nil {
-		return nil, fmt.Errorf("user %q: %w", name, ErrUnknownUser)
-	}
-	if err := s.mayLogin(u); err != nil {
-		return nil, err
-	}
-	keys, err := s.cfg.AuthorizedKeys(u)
-	if err != nil {
-		return nil, err
-	}
-	want := key.Marshal()
-	for _, k := range keys {
-		if k != nil && bytes.Equal(k.Marshal(), want) {
-			return u, nil
-		}
-	}
-	return nil, errKeyNotAuthorized
-}
-
-// mayLogin enforces that an unprivileged server logs in only its own user.
-func (s *Server) mayLogin(u *User) error {
-	switch {
-	case s.euid == 0:
-		return nil
-	case s.euid > 0:
-		if u.UID == uint32(s.euid) {
-			return nil
-		}
-		return fmt.Errorf("%w: the server runs as uid %d, not root, and can log in only that uid; %q is uid %d",
-			errNotPermitted, s.euid, u.Name, u.UID)
-	default: // no uids (Windows)
-		return sameProcessUser(u)
-	}
-}
-
-// checkPublicKey is gliderssh's PublicKeyHandler. It answers the client's
-// "would this key do?" queries and pre-filters keys. gliderssh remembers only
-// the first user name of a connection, so the decision that counts is taken
-// again in VerifiedPublicKeyCallback with the name the client signed for.
-func (s *Server) checkPublicKey(ctx gliderssh.Context, key gliderssh.PublicKey) bool {
-	if _, err := s.authorize(ctx.User(), key); err != nil {
-		s.logRefusal(ctx.User(), ctx.RemoteAddr(), key, err)
-		return false
-	}
-	return true
-}
-
-func (s *Server) logRefusal(user string, remote net.Addr, key gossh.PublicKey, err error) {
-	level := slog.LevelWarn
-	if errors.Is(err, errKeyNotAuthorized) {
-		// Clients routinely offer several keys; one not matching is normal.
-		level = slog.LevelInfo
-	}
-	s.log.Log(context.Background(), level, "ssh public key refused",
-		"user", user, "fingerprint", Fingerprint(key), "key_type", key.Type(),
-		"remote", addrString(remote), "reason", err.Error())
-}
-
-// serverConfig adds to gliderssh's per-connection x/crypto config the
-// callback that sees the key a client proved it holds.
-func (s *Server) serverConfig(ctx gliderssh.Context) *gossh.ServerConfig {
-	return &gossh.ServerConfig{
-		VerifiedPublicKeyCallback: func(conn gossh.ConnMetadata, key gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
-			u, err := s.authorize(conn.User(), key)
-			if err != nil {
-				s.logRefusal(conn.User(), conn.RemoteAddr(), key, err)
-				return nil, err
-			}
-			ctx.SetValue(ctxKeyUser, u)
-			s.log.Info("ssh login accepted", "user", u.Name, "uid", u.UID,
-				"fingerprint", Fingerprint(key), "key_type", key.Type(),
-				"remote", addrString(conn.RemoteAddr()))
-			return perms, nil
-		},
-		AuthLogCallback: func(conn gossh.ConnMetadata, method string, err error) {
-			switch {
-			case err == nil || method == "publickey":
-				// logged by checkPublicKey and VerifiedPublicKeyCallback
-			case method == "none":
-				// every client starts with "none" to learn the methods
-				s.log.Debug("ssh auth method refused", "user", conn.User(), "method", method, "remote", addrString(conn.RemoteAddr()))
-			default:
-				s.log.Info("ssh auth method refused", "user", conn.User(), "method", method, "remote", addrString(conn.RemoteAddr()))
-			}
-		},
-	}
-}
-
 func (s *Server) connectionFailed(conn net.Conn, err error) {
 	s.log.Warn("ssh connection refused", "remote", addrString(conn.RemoteAddr()), "err", err)
 }
@@ -339,13 +386,19 @@ func (s *Server) sessionRequest(sess gliderssh.Session, requestType string) bool
 // requests this server refuses filtered out first (gliderssh accepts agent
 // forwarding requests unconditionally).
 func (s *Server) sessionChannel(srv *gliderssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx gliderssh.Context) {
+	if n := s.sessions.Add(1); n > int64(s.cfg.Limits.MaxSessions) {
+		s.sessions.Add(-1)
+		s.log.Warn("ssh session refused: too many open sessions", "user", conn.User(), "remote", addrString(conn.RemoteAddr()), "max", s.cfg.Limits.MaxSessions)
+		ch.Reject(gossh.ResourceShortage, "too many open sessions")
+		return
+	}
+	defer s.sessions.Add(-1)
 	gliderssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, user: conn.User(), remote: conn.RemoteAddr()}, ctx)
 }
 
 // refusedRequests are session requests refused before gliderssh sees them.
 var refusedRequests = map[string]bool{
-	"auth-agent-req@openssh.com": true,
-	"x11-req":                    true,
+	"x11-req": true,
 }
 
 type filteredChannel struct {
@@ -371,7 +424,9 @@ func (f *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 		started := false
 		for r := range reqs {
 			switch {
-			case refusedRequests[r.Type] || r.Type == "subsystem":
+			case refusedRequests[r.Type] ||
+				r.Type == "auth-agent-req@openssh.com" && !f.s.cfg.AllowAgentForwarding ||
+				r.Type == "subsystem" && !f.s.subsystemAllowed(r.Payload):
 				f.s.log.Info("ssh session request refused", "user", f.user, "remote", addrString(f.remote), "request", r.Type)
 				if r.WantReply {
 					r.Reply(false, nil)
@@ -385,7 +440,7 @@ func (f *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 				continue
 			}
 			out <- r
-			if r.Type == "shell" || r.Type == "exec" {
+			if r.Type == "shell" || r.Type == "exec" || r.Type == "subsystem" {
 				started = true
 				if held != nil {
 					out <- held
@@ -395,6 +450,17 @@ func (f *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 		}
 	}()
 	return ch, out, nil
+}
+
+// subsystemAllowed reports whether a "subsystem" request names one this
+// server runs (sftp when Config.SFTPCommand is set).
+func (s *Server) subsystemAllowed(payload []byte) bool {
+	var p struct{ Name string }
+	if gossh.Unmarshal(payload, &p) != nil {
+		return false
+	}
+	_, ok := s.srv.SubsystemHandlers[p.Name]
+	return ok
 }
 
 func (s *Server) defaultAuthorizedKeys(u *User) ([]gossh.PublicKey, error) {
@@ -410,4 +476,25 @@ func addrString(a net.Addr) string {
 		return ""
 	}
 	return a.String()
+}
+
+// GC settings TuneGC applies when the environment sets none.
+const (
+	tunedGCPercent   = 400
+	tunedMemoryLimit = 36 << 20
+)
+
+// TuneGC sets the garbage collector for a long-running SSH server, unless
+// GOGC or GOMEMLIMIT are set in the environment: GOGC 400, so that bulk
+// transfers (x/crypto allocates a fresh buffer for every received packet)
+// collect a quarter as often, with a 36 MiB soft memory limit so the heap
+// stays small under many sessions. Measured with BenchmarkStream: about 15%
+// more throughput than GOGC 100.
+func TuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(tunedGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(tunedMemoryLimit)
+	}
 }

@@ -41,7 +41,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newClientKey(t *testing.T) gossh.Signer {
+func newClientKey(t testing.TB) gossh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -64,7 +64,14 @@ type testServer struct {
 
 // startServer serves on 127.0.0.1:0 with users and their keys; adjust, if
 // not nil, runs after New and before Serve.
-func startServer(t *testing.T, users map[string]*User, keys map[string][]gossh.PublicKey, adjust func(*Server)) *testServer {
+func startServer(t testing.TB, users map[string]*User, keys map[string][]gossh.PublicKey, adjust func(*Server)) *testServer {
+	t.Helper()
+	return startServerConfig(t, users, keys, nil, adjust)
+}
+
+// startServerConfig is startServer with cfgFn, if not nil, changing the
+// Config before New.
+func startServerConfig(t testing.TB, users map[string]*User, keys map[string][]gossh.PublicKey, cfgFn func(*Config), adjust func(*Server)) *testServer {
 	t.Helper()
 	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "ssh_host_ed25519_key"))
 	if err != nil {
@@ -73,7 +80,7 @@ func startServer(t *testing.T, users map[string]*User, keys map[string][]gossh.P
 	logs := &syncBuffer{}
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(t.Output(), opts), slog.NewTextHandler(logs, opts)))
-	srv, err := New(Config{
+	cfg := Config{
 		HostKeys: []gossh.Signer{hk},
 		Log:      log,
 		LookupUser: func(name string) (*User, error) {
@@ -86,7 +93,11 @@ func startServer(t *testing.T, users map[string]*User, keys map[string][]gossh.P
 		AuthorizedKeys: func(u *User) ([]gossh.PublicKey, error) {
 			return keys[u.Name], nil
 		},
-	})
+	}
+	if cfgFn != nil {
+		cfgFn(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

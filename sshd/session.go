@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gliderssh "github.com/gliderlabs/ssh"
@@ -28,7 +29,8 @@ const (
 // procSpec is what the OS-specific code needs to build a session's process.
 type procSpec struct {
 	user       *User
-	command    string // empty for an interactive shell
+	command    string   // empty for an interactive shell
+	argv       []string // run this program directly instead of the shell (sftp)
 	env        []string
 	dir        string
 	switchUser bool // set uid, gid and groups (the server runs as root)
@@ -74,6 +76,15 @@ func (s *Server) handleSession(sess gliderssh.Session) {
 		switchUser: s.euid == 0,
 		tty:        isPty,
 	}
+	if s.cfg.AllowAgentForwarding && gliderssh.AgentRequested(sess) {
+		sock, cleanup, err := s.agentSocket(sess, u, spec.switchUser)
+		if err != nil {
+			log.Warn("ssh agent forwarding failed", "err", err)
+		} else {
+			defer cleanup()
+			spec.env = append(spec.env, "SSH_AUTH_SOCK="+sock)
+		}
+	}
 	// Registered before the process starts so no signal is lost; the buffer
 	// keeps gliderssh's request loop from blocking once we stop reading.
 	sigs := make(chan gliderssh.Signal, 32)
@@ -116,6 +127,37 @@ func sendExitSignal(sess gliderssh.Session, sig string) {
 	sess.Close()
 }
 
+// copyBufSize is the buffer of the copy loops between a channel and a
+// process. io.Copy would use 32 KiB for pipes whatever buffer it is given;
+// 64 KiB halves the reads and fills two SSH packets per write.
+const copyBufSize = 64 << 10
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// copyBuf copies src to dst through a pooled 64 KiB buffer.
+func copyBuf(dst io.Writer, src io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		nr, rerr := src.Read(buf)
+		if nr > 0 {
+			nw, werr := dst.Write(buf[:nr])
+			n += int64(nw)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
 // runPipes runs a session without a terminal: stdin, stdout and stderr are
 // the channel's streams.
 func (s *Server) runPipes(ctx context.Context, sess gliderssh.Session, spec *procSpec, sigs <-chan gliderssh.Signal) (exitResult, error) {
@@ -123,8 +165,14 @@ func (s *Server) runPipes(ctx context.Context, sess gliderssh.Session, spec *pro
 	if err != nil {
 		return exitResult{}, err
 	}
-	cmd.Stdout = sess
-	cmd.Stderr = sess.Stderr()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return exitResult{}, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return exitResult{}, err
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return exitResult{}, err
@@ -135,15 +183,19 @@ func (s *Server) runPipes(ctx context.Context, sess gliderssh.Session, spec *pro
 	go func() {
 		// Ends at the client's EOF, when the process closes its stdin, or
 		// when the channel closes.
-		io.Copy(stdin, sess)
+		copyBuf(stdin, sess)
 		stdin.Close()
 	}()
-	return s.wait(ctx, cmd, sigs), nil
+	var wg sync.WaitGroup
+	wg.Go(func() { copyBuf(sess, stdout) })
+	wg.Go(func() { copyBuf(sess.Stderr(), stderr) })
+	// Output is copied to the end before Wait closes the pipes.
+	return s.wait(ctx, cmd, sigs, wg.Wait), nil
 }
 
 // wait waits for cmd, forwarding the client's signals to it and hanging it
 // up when the connection ends.
-func (s *Server) wait(ctx context.Context, cmd *exec.Cmd, sigs <-chan gliderssh.Signal) exitResult {
+func (s *Server) wait(ctx context.Context, cmd *exec.Cmd, sigs <-chan gliderssh.Signal, beforeWait func()) exitResult {
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -165,6 +217,9 @@ func (s *Server) wait(ctx context.Context, cmd *exec.Cmd, sigs <-chan gliderssh.
 			}
 		}
 	}()
+	if beforeWait != nil {
+		beforeWait()
+	}
 	cmd.Wait() // errors copying to a closed channel do not change the status
 	close(done)
 	if cmd.ProcessState == nil {
@@ -180,7 +235,7 @@ func (s *Server) environ(u *User, sess gliderssh.Session, p gliderssh.Pty, isPty
 	env := slices.Clone(s.cfg.Env)
 	for _, kv := range sess.Environ() {
 		k, _, ok := strings.Cut(kv, "=")
-		if ok && (k == "LANG" || strings.HasPrefix(k, "LC_")) {
+		if ok && acceptEnv(s.cfg.AcceptEnv, k) {
 			env = append(env, kv)
 		}
 	}
@@ -197,6 +252,21 @@ func (s *Server) environ(u *User, sess gliderssh.Session, p gliderssh.Pty, isPty
 		env = append(env, "SSH_CONNECTION="+c)
 	}
 	return dedupEnv(env)
+}
+
+// acceptEnv reports whether name matches one of patterns: a name, or a
+// prefix ending in "*".
+func acceptEnv(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if pre, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(name, pre) {
+				return true
+			}
+		} else if p == name {
+			return true
+		}
+	}
+	return false
 }
 
 // dedupEnv keeps the last value of each variable, in first-seen order.

@@ -51,9 +51,12 @@ func buildCommand(spec *procSpec) (*exec.Cmd, error) {
 	shell := shellOf(spec.user)
 	base := filepath.Base(shell)
 	cmd := &exec.Cmd{Path: shell, Dir: spec.dir, Env: spec.env}
-	if spec.command == "" {
+	switch {
+	case spec.argv != nil:
+		cmd.Path, cmd.Args = spec.argv[0], spec.argv
+	case spec.command == "":
 		cmd.Args = []string{"-" + base}
-	} else {
+	default:
 		cmd.Args = []string{base, "-c", spec.command}
 	}
 	attr := &syscall.SysProcAttr{Setsid: true, Setctty: spec.tty}
@@ -101,12 +104,12 @@ func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procS
 		return exitResult{}, fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}
 
-	go io.Copy(ptmx, sess) // input; ends when the channel or ptmx closes
+	go copyBuf(ptmx, sess) // input; ends when the channel or ptmx closes
 	outDone := make(chan struct{})
 	var copied atomic.Int64
 	go func() {
 		// Ends with EIO once no process has the terminal open.
-		io.Copy(sess, &countingReader{r: ptmx, n: &copied})
+		copyBuf(sess, &countingReader{r: ptmx, n: &copied})
 		close(outDone)
 	}()
 	go func() {
@@ -117,7 +120,7 @@ func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procS
 		}
 	}()
 
-	res := s.wait(ctx, cmd, sigs)
+	res := s.wait(ctx, cmd, sigs, nil)
 	drainPTY(outDone, &copied)
 	return res, nil
 }
@@ -194,4 +197,29 @@ func exitResultOf(ps *os.ProcessState) exitResult {
 		}
 	}
 	return exitResult{code: 128 + int(ws.Signal())}
+}
+
+// agentSocket makes the socket a forwarded agent is reached through
+// (SSH_AUTH_SOCK), in a new 0700 directory owned by the user, and forwards
+// its connections to the client until cleanup.
+func (s *Server) agentSocket(sess gliderssh.Session, u *User, switchUser bool) (string, func(), error) {
+	l, err := gliderssh.NewAgentListener()
+	if err != nil {
+		return "", nil, fmt.Errorf("agent forwarding: %w", err)
+	}
+	sock := l.Addr().String()
+	dir := filepath.Dir(sock)
+	cleanup := func() { l.Close(); os.RemoveAll(dir) }
+	if switchUser {
+		if err := os.Chown(dir, int(u.UID), int(u.GID)); err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("agent forwarding: %w", err)
+		}
+		if err := os.Chown(sock, int(u.UID), int(u.GID)); err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("agent forwarding: %w", err)
+		}
+	}
+	go gliderssh.ForwardAgentConnections(l, sess)
+	return sock, cleanup, nil
 }

@@ -13,14 +13,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/charmbracelet/x/conpty"
 	gliderssh "github.com/gliderlabs/ssh"
+	"golang.org/x/sys/windows"
 )
 
-// ptySupported is false: a Windows PTY (ConPTY) is not wired up yet, so PTY
-// requests are refused and exec commands run on pipes.
-const ptySupported = false
-
-var errNoInteractive = errors.New("interactive sessions are not supported on windows yet; run a command instead")
+// ptySupported: PTY sessions use ConPTY (Windows 10 1809 and later) and fall
+// back to pipes where it is missing.
+const ptySupported = true
 
 // defaultLookupUser resolves name with the OS. Windows has no numeric uids;
 // UID, GID and Groups stay zero and only the server's own account may log in.
@@ -76,10 +76,14 @@ func sameProcessUser(u *User) error {
 // buildCommand runs an exec request with "cmd.exe /C command", the command
 // line passed through unquoted as cmd.exe expects.
 func buildCommand(spec *procSpec) (*exec.Cmd, error) {
-	if spec.command == "" {
-		return nil, errNoInteractive
+	if spec.argv != nil {
+		return &exec.Cmd{Path: spec.argv[0], Args: spec.argv, Dir: spec.dir, Env: spec.env}, nil
 	}
 	shell := shellOf(spec.user)
+	if spec.command == "" {
+		// A shell without a terminal: cmd.exe reading the channel.
+		return &exec.Cmd{Path: shell, Args: []string{shell}, Dir: spec.dir, Env: spec.env}, nil
+	}
 	return &exec.Cmd{
 		Path:        shell,
 		Args:        []string{shell, "/C", spec.command},
@@ -89,8 +93,71 @@ func buildCommand(spec *procSpec) (*exec.Cmd, error) {
 	}, nil
 }
 
+// runPTY runs a session on a ConPTY pseudo-console; where ConPTY is missing
+// (before Windows 10 1809) it runs it on pipes, a shell included, so the
+// client still gets a working if plainer session.
 func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procSpec, p gliderssh.Pty, winCh <-chan gliderssh.Window, sigs <-chan gliderssh.Signal) (exitResult, error) {
-	return exitResult{}, fmt.Errorf("pseudo-terminals are not supported on %s yet", runtime.GOOS)
+	shell := shellOf(spec.user)
+	cpty, err := conpty.New(max(p.Window.Width, 1), max(p.Window.Height, 1), 0)
+	if err != nil {
+		s.log.Info("ssh pty: ConPTY unavailable; running the session on pipes", "err", err)
+		if spec.command == "" {
+			spec.argv = []string{shell}
+		}
+		go func() {
+			for range winCh {
+			}
+		}()
+		return s.runPipes(ctx, sess, spec, sigs)
+	}
+	defer cpty.Close()
+	args := []string{shell}
+	cmdline := `"` + shell + `"`
+	if spec.command != "" {
+		args = append(args, "/C", spec.command)
+		cmdline += " /C " + spec.command
+	}
+	pid, handle, err := cpty.Spawn(shell, args, &syscall.ProcAttr{
+		Dir: spec.dir, Env: spec.env, Sys: &syscall.SysProcAttr{CmdLine: cmdline},
+	})
+	if err != nil {
+		return exitResult{}, fmt.Errorf("starting %s on a pseudo-console: %w", shell, err)
+	}
+	windows.CloseHandle(windows.Handle(handle))
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		return exitResult{}, fmt.Errorf("process %d: %w", pid, err)
+	}
+	go copyBuf(cpty, sess)
+	go copyBuf(sess, cpty)
+	go func() {
+		for w := range winCh {
+			if err := cpty.Resize(w.Width, w.Height); err != nil {
+				s.log.Debug("ssh pty: window change", "err", err)
+			}
+		}
+	}()
+	done := make(chan *os.ProcessState, 1)
+	go func() {
+		st, _ := proc.Wait()
+		done <- st
+	}()
+	for {
+		select {
+		case st := <-done:
+			if st == nil {
+				return exitResult{code: 255}, nil
+			}
+			return exitResultOf(st), nil
+		case sig := <-sigs:
+			if err := signalProcess(proc, sig); err != nil {
+				s.log.Debug("ssh signal not delivered", "signal", string(sig), "err", err)
+			}
+		case <-ctx.Done():
+			proc.Kill()
+			ctx = context.Background() // wait for done
+		}
+	}
 }
 
 // signalProcess can only terminate on Windows.
@@ -106,3 +173,7 @@ func hangupProcess(p *os.Process) { p.Kill() }
 func killProcess(p *os.Process)   { p.Kill() }
 
 func exitResultOf(ps *os.ProcessState) exitResult { return exitResult{code: ps.ExitCode()} }
+
+func (s *Server) agentSocket(sess gliderssh.Session, u *User, switchUser bool) (string, func(), error) {
+	return "", nil, fmt.Errorf("agent forwarding is not supported on %s", runtime.GOOS)
+}

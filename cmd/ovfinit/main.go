@@ -61,6 +61,7 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newStopCmd(),
 		newOVACmd(),
 		newVersionCmd(),
+		newSSHDCmd(), newSFTPServerCmd(),
 	)
 	return root
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ovfinit/ovfinit/agent"
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/spf13/cobra"
 )
 
@@ -96,7 +97,8 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 		notify("READY=1\nSTATUS=ready")
 	}
 	if runErr == nil && env.HostKey != nil {
-		printFingerprints(console, env)
+		// After the background RSA key, so the block lists every key.
+		go printFingerprints(ctx, console, env)
 	}
 	if env.SSH != nil {
 		log.Info("serving SSH until stopped", "addr", env.SSH.Addr().String())
@@ -122,10 +124,12 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 }
 
 // printFingerprints writes the block cloud-init made familiar, for whoever
-// reads the serial console.
-func printFingerprints(w io.Writer, env *agent.Env) {
-	k := env.HostKey.PublicKey()
+// reads the serial console, once every host key (RSA is made in the
+// background) is ready.
+func printFingerprints(ctx context.Context, w io.Writer, env *agent.Env) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	keys := env.WaitSSHHostKeys(ctx)
 	host, _ := os.Hostname()
-	fmt.Fprintf(w, "-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 %s root@%s (ED25519)\n-----END SSH HOST KEY FINGERPRINTS-----\n",
-		fingerprint(k), host)
+	fmt.Fprint(w, sshd.FingerprintBlock(keys, "root@"+host))
 }

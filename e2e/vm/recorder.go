@@ -27,13 +27,14 @@ const (
 	TypeProgress     = "org.ovfinit.progress"  // a script's progress() call
 	TypeReserved     = "org.ovfinit.reserved"  // `ovfinit reserve`
 	TypeSanitized    = "org.ovfinit.sanitized" // `ovfinit sanitize`
+	TypeLogin        = "org.ovfinit.login"     // an SSH login to the embedded server
 )
 
 // KnownTypes is every type the recorder accepts without complaint. An event
 // of another type is recorded and also reported in Errors, so a type added
 // to the agent but not to this list fails the VM tests until it is
 // documented here.
-var KnownTypes = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress, TypeReserved, TypeSanitized}
+var KnownTypes = []string{TypeStepStarted, TypeStepFinished, TypeReady, TypeFailed, TypeProgress, TypeReserved, TypeSanitized, TypeLogin}
 
 // Event is one CloudEvent (structured JSON mode) as the agent posts it.
 type Event struct {

@@ -1,0 +1,220 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/ovfinit/ovfinit/sshd"
+	"github.com/ovfinit/ovfinit/users"
+)
+
+const caKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk ca@example"
+
+func TestPlanSSH(t *testing.T) {
+	ca, _, _, _, _ := gossh.ParseAuthorizedKey([]byte(caKey))
+	tests := []struct {
+		name    string
+		props   []string
+		want    SSHPlan
+		wantErr string // substring; "" means no error
+	}{
+		{"defaults", nil, SSHPlan{KeepaliveInterval: 60 * time.Second}, ""},
+		{"everything", []string{
+			PropSSHAltPort, "2222", PropSSHWriteOSKeys, "true", PropSSHUserCA, caKey,
+			PropSSHPasswordAuth, "yes", PropSSHTCPForwarding, "1", PropSSHAgentForwarding, "True",
+			PropSSHCiphers, "aes128-gcm@openssh.com, chacha20-poly1305@openssh.com",
+			PropSSHMaxAuthTries, "3", PropSSHLoginGrace, "30", PropSSHMaxFailed, "5", PropSSHMaxSessions, "10",
+			PropSSHIdleTimeout, "600", PropSSHKeepalive, "0",
+		}, SSHPlan{AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
+			TCPForwarding: true, AgentForwarding: true,
+			Ciphers:      []string{"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"},
+			MaxAuthTries: 3, LoginGraceTime: 30 * time.Second, MaxFailedLogins: 5, MaxSessions: 10,
+			IdleTimeout: 600 * time.Second}, ""},
+		{"bad bool", []string{PropSSHPasswordAuth, "maybe"}, SSHPlan{}, PropSSHPasswordAuth},
+		{"bad CA", []string{PropSSHUserCA, "ssh-ed25519 notbase64"}, SSHPlan{}, PropSSHUserCA},
+		{"bad cipher", []string{PropSSHCiphers, "arcfour"}, SSHPlan{}, `unknown cipher "arcfour"`},
+		{"alt port same as port", []string{PropSSHPort, "2222", PropSSHAltPort, "2222"}, SSHPlan{}, PropSSHAltPort},
+		{"alt port out of range", []string{PropSSHAltPort, "70000"}, SSHPlan{}, PropSSHAltPort},
+		{"grace zero", []string{PropSSHLoginGrace, "0"}, SSHPlan{}, PropSSHLoginGrace},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := ovfenv.Parse([]byte(envXML(tt.props...)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := BuildPlan(env, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("BuildPlan(%v) error = %v, want one containing %q", tt.props, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("BuildPlan(%v) = %v", tt.props, err)
+			}
+			keyCmp := cmp.Comparer(func(a, b gossh.PublicKey) bool { return string(a.Marshal()) == string(b.Marshal()) })
+			if diff := cmp.Diff(tt.want, p.SSH, keyCmp, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("BuildPlan(%v).SSH (-want +got):\n%s", tt.props, diff)
+			}
+		})
+	}
+}
+
+// addingSSH is a fake server that records keys added after start.
+type addingSSH struct {
+	fakeSSH
+	mu    sync.Mutex
+	added []gossh.Signer
+}
+
+func (a *addingSSH) AddHostKey(k gossh.Signer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.added = append(a.added, k)
+}
+
+func TestSSHHostKeysRSAInBackground(t *testing.T) {
+	m := newMachine(t)
+	e, ev := m.env(envXML("instance-id", "i-1", PropSSHWriteOSKeys, "true", "ovfinit.callback.url", "http://10.0.2.2:8080/events"))
+	e.RSAHostKey = true
+	srv := &addingSSH{}
+	e.StartSSH = func(cfg sshd.Config) (SSHServer, error) {
+		srv.cfg = cfg
+		return srv, nil
+	}
+	if err := Run(context.Background(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	for _, r := range ev.events {
+		if r.Type == callback.TypeReady && len(r.Data.SSHHostKeys) != 2 {
+			t.Errorf("first boot ready lists %d host keys, want 2 (RSA is made after ready)", len(r.Data.SSHHostKeys))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pubs := e.WaitSSHHostKeys(ctx)
+	var types []string
+	for _, k := range pubs {
+		types = append(types, k.Type())
+	}
+	if want := []string{gossh.KeyAlgoED25519, gossh.KeyAlgoECDSA256, gossh.KeyAlgoRSA}; !cmp.Equal(types, want) {
+		t.Fatalf("host key types = %v, want %v", types, want)
+	}
+	// The RSA key reached the server whether it was ready before or after start.
+	inCfg := len(srv.cfg.HostKeys) == 3
+	srv.mu.Lock()
+	added := len(srv.added)
+	srv.mu.Unlock()
+	if !inCfg && added != 1 {
+		t.Errorf("RSA key neither in the server's config (%d keys) nor added later (%d)", len(srv.cfg.HostKeys), added)
+	}
+	for _, typ := range sshd.HostKeyTypes {
+		for _, dir := range []string{"var/lib/ovfinit", "etc/ssh"} {
+			p := filepath.Join(m.root, dir, sshd.HostKeyFile(typ))
+			fi, err := os.Stat(p)
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %v (mode %v), want 0600", p, err, fi)
+			}
+		}
+		pub, err := os.ReadFile(filepath.Join(m.root, "etc/ssh", sshd.HostKeyFile(typ)+".pub"))
+		if err != nil || !strings.HasPrefix(string(pub), "ssh-") && !strings.HasPrefix(string(pub), "ecdsa-") {
+			t.Errorf("%s.pub = %q, %v", typ, pub, err)
+		}
+	}
+	block := sshd.FingerprintBlock(pubs, "")
+	if strings.Count(block, "\n") != 5 || !strings.Contains(block, "(RSA)") {
+		t.Errorf("fingerprint block:\n%s\nwant three keys", block)
+	}
+	// A reboot loads all three before the server starts.
+	e2, ev2 := m.env(envXML("instance-id", "i-1", "ovfinit.callback.url", "http://10.0.2.2:8080/events"))
+	e2.RSAHostKey = true
+	if err := Run(context.Background(), e2, Steps()); err != nil {
+		t.Fatalf("second Run() = %v", err)
+	}
+	if ready := ev2.events[len(ev2.events)-1]; len(ready.Data.SSHHostKeys) != 3 {
+		t.Errorf("reboot ready lists %v, want all three host keys", ready.Data.SSHHostKeys)
+	}
+	// A login is reported to the manager.
+	e.sshLogin(sshd.Login{User: "alice", From: "10.0.0.9:5555", Fingerprint: "SHA256:abc", Method: "publickey", Time: time.Now()})
+	last := ev.events[len(ev.events)-1]
+	if last.Type != callback.TypeLogin || !strings.Contains(last.Data.Message, "alice logged in from 10.0.0.9:5555 with publickey SHA256:abc") {
+		t.Errorf("last event = %+v, want a login event naming user, address and key", last)
+	}
+	// ... and recorded for `ovfinit sanitize --if-no-login`.
+	if l, ok, err := users.LastLogin(m.root, "/var/lib/ovfinit", "alice"); err != nil || !ok || l.From != "10.0.0.9:5555" || l.Fingerprint != "SHA256:abc" {
+		t.Errorf("LastLogin(alice) = %+v, %v, %v; want the login just reported", l, ok, err)
+	}
+}
+
+// TestSSHStoredKeys: the server takes keys from ovfinit's key store (what
+// the user step and `ovfinit reserve` fill), not only ~/.ssh.
+func TestSSHStoredKeys(t *testing.T) {
+	m := newMachine(t)
+	if _, _, err := m.boot(fullEnv("i-keys")); err != nil {
+		t.Fatal(err)
+	}
+	if m.ssh == nil || m.ssh.cfg.StoredKeys == nil {
+		t.Fatalf("sshd config has no StoredKeys hook")
+	}
+	keys, err := m.ssh.cfg.StoredKeys("ovfuser")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("StoredKeys(ovfuser) = %d keys, %v; want the environment's one key", len(keys), err)
+	}
+	if keys, _ := m.ssh.cfg.StoredKeys("nobody"); len(keys) != 0 {
+		t.Errorf("StoredKeys(nobody) = %v, want none", keys)
+	}
+}
+
+func TestSSHAltPort(t *testing.T) {
+	tests := []struct {
+		name     string
+		props    []string
+		wantPort int
+		wantErr  string
+	}{
+		{"free port", []string{PropSSHPort, "2200"}, 2200, ""},
+		{"taken, alternative", []string{PropSSHPort, "22", PropSSHAltPort, "2222"}, 2222, ""},
+		{"taken, no alternative", []string{PropSSHPort, "22"}, 0, "property ovfinit.ssh.port"},
+		{"both taken", []string{PropSSHPort, "22", PropSSHAltPort, "23"}, 0, "property ovfinit.ssh.alt-port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, ev := m.env(envXML(append([]string{"instance-id", "i-1"}, tt.props...)...))
+			e.StartSSH = func(cfg sshd.Config) (SSHServer, error) {
+				if strings.HasSuffix(cfg.Addr, ":22") || strings.HasSuffix(cfg.Addr, ":23") {
+					return nil, &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}
+				}
+				return &fakeSSH{cfg: cfg}, nil
+			}
+			err := Run(context.Background(), e, Steps())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Run() = %v, want an error naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			ready := ev.events[len(ev.events)-1]
+			if ready.Type != callback.TypeReady || ready.Data.SSHPort != tt.wantPort {
+				t.Errorf("ready event %s port %d, want ready on port %d", ready.Type, ready.Data.SSHPort, tt.wantPort)
+			}
+		})
+	}
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSSHDCmdErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad_keys")
+	os.WriteFile(bad, []byte("# comment\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk ok\nnot a key\n"), 0o600)
+	good := filepath.Join(dir, "keys")
+	os.WriteFile(good, []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk ok\n"), 0o600)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"no keys", []string{"sshd", "--listen", "127.0.0.1:0"}, exitUsage, "--authorized-keys"},
+		{"bad keys file", []string{"sshd", "--listen", "127.0.0.1:0", "--authorized-keys", bad}, exitUsage, bad + ":3"},
+		{"missing keys file", []string{"sshd", "--authorized-keys", filepath.Join(dir, "nope")}, exitUsage, "nope"},
+		{"bad listen", []string{"sshd", "--listen", "256.0.0.1:22", "--authorized-keys", good, "--state-dir", dir}, exitFailed, "--listen 256.0.0.1:22"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := execute(t, tt.args...)
+			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("ovfinit %s = %d, %q; want %d and %q", strings.Join(tt.args, " "), code, out, tt.wantCode, tt.wantOut)
+			}
+		})
+	}
+}
