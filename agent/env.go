@@ -42,6 +42,7 @@ type Env struct {
 	RuntimeDir string
 	EnvFile    string        // --env: read the environment from this file instead of probing
 	WaitEnv    time.Duration // how long to wait for an environment device to appear
+	SSHPort    int           // SSH port when ovfinit.ssh.port is unset; 0 means 22
 	BootID     string
 	// Live says whether to change the running system (kernel host name,
 	// network) as well as files. NewEnv sets it when Root is "/".

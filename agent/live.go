@@ -30,6 +30,9 @@ type Options struct {
 	RuntimeDir string
 	EnvFile    string
 	WaitEnv    time.Duration
+	// SSHPort is the embedded SSH server's port when the environment sets
+	// no ovfinit.ssh.port (0: 22). `ovfinit install --port` sets it.
+	SSHPort int
 }
 
 // NewEnv wires an Env to the live machine.
@@ -44,6 +47,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		RuntimeDir:  o.RuntimeDir,
 		EnvFile:     o.EnvFile,
 		WaitEnv:     o.WaitEnv,
+		SSHPort:     o.SSHPort,
 		BootID:      NewBootID(),
 		Live:        o.Root == "/",
 		Now:         time.Now,

@@ -215,6 +215,14 @@ func validate(ctx context.Context, e *Env) error {
 	}
 	plan, err := BuildPlan(e.OVF, links)
 	e.Plan = plan
+	if _, set := e.OVF.Property(PropSSHPort); !set && e.SSHPort != 0 {
+		// The image's own default (`ovfinit install --port`).
+		plan.SSHPort = e.SSHPort
+		if plan.SSH.AltPort == e.SSHPort {
+			err = errors.Join(err, &PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+				Err: fmt.Errorf("is the image's default SSH port (%d, run --ssh-port)", e.SSHPort)})
+		}
+	}
 	if plan.CallbackURL != "" {
 		e.startEvents(plan.CallbackConfig(e.InstanceID))
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -214,6 +215,32 @@ func TestSSHAltPort(t *testing.T) {
 			ready := ev.events[len(ev.events)-1]
 			if ready.Type != callback.TypeReady || ready.Data.SSHPort != tt.wantPort {
 				t.Errorf("ready event %s port %d, want ready on port %d", ready.Type, ready.Data.SSHPort, tt.wantPort)
+			}
+		})
+	}
+}
+
+// TestImageDefaultSSHPort: run --ssh-port (what `install --port` bakes in)
+// is the port when the environment sets none, and the property still wins.
+func TestImageDefaultSSHPort(t *testing.T) {
+	tests := []struct {
+		name  string
+		props []string
+		want  int
+	}{
+		{"image default", []string{"instance-id", "i-p"}, 2200},
+		{"property wins", []string{"instance-id", "i-p", "ovfinit.ssh.port", "2022"}, 2022},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, _ := m.env(envXML(tt.props...))
+			e.SSHPort = 2200
+			if err := Run(context.Background(), e, Steps()); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(m.ssh.cfg.Addr, fmt.Sprintf(":%d", tt.want)) {
+				t.Errorf("sshd listens on %q, want port %d", m.ssh.cfg.Addr, tt.want)
 			}
 		})
 	}

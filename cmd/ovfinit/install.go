@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 
 	"github.com/kardianos/service"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
@@ -17,6 +18,7 @@ import (
 // installFlags are the flags install and uninstall share.
 type installFlags struct {
 	root, bin, init string
+	port            int // install only: the service's run --ssh-port; 0 leaves run's default
 }
 
 func (f *installFlags) register(cmd *cobra.Command) {
@@ -68,7 +70,7 @@ func (f *installFlags) initOf() (packaging.Init, error) {
 func newInstallCmd() *cobra.Command {
 	var f installFlags
 	cmd := &cobra.Command{
-		Use:   "install [flags] [-- RUN-FLAGS...]",
+		Use:   "install [--port N] [flags] [-- RUN-FLAGS...]",
 		Short: "Install ovfinit as the boot service, here or into an image tree (--root)",
 		Long: `Install copies this binary to --bin and installs the boot service that runs
 "ovfinit run" at every boot, ordered after the local file systems and before
@@ -76,6 +78,9 @@ network-online.target and ssh (systemd unit with Type=notify; SysV init, OpenRC
 and FreeBSD rc.d scripts that wait for ready; a Windows service with recovery
 actions). Flags after "--" are added to "ovfinit run" in the service
 definition; the packages leave them in /etc/default/ovfinit instead.
+--port N makes N the embedded SSH server's port when the environment sets no
+ovfinit.ssh.port (for images whose own sshd keeps port 22): it adds
+"--ssh-port N" to "ovfinit run".
 
 With --root DIR the files are written into the image tree DIR (the init system
 is detected from it, or given with --init) and nothing is started: this is
@@ -87,6 +92,12 @@ system); 2 usage error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("port") {
+				if f.port < 1 || f.port > 65535 {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--port %d: want a TCP port from 1 to 65535", f.port)}
+				}
+				args = append([]string{"--ssh-port", strconv.Itoa(f.port)}, args...)
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -110,6 +121,7 @@ system); 2 usage error.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().IntVar(&f.port, "port", 0, "SSH port of the embedded server when the environment sets none (adds --ssh-port to ovfinit run)")
 	return cmd
 }
 

@@ -23,7 +23,7 @@ func TestInstallRoot(t *testing.T) {
 				os.MkdirAll(filepath.Join(root, filepath.Dir(tt.marker)), 0o755)
 				os.WriteFile(filepath.Join(root, tt.marker), nil, 0o755)
 			}
-			out, code := execute(t, "install", "--root", root, "--init", tt.init, "--", "--wait-env", "5m")
+			out, code := execute(t, "install", "--root", root, "--init", tt.init, "--port", "2222", "--", "--wait-env", "5m")
 			if code != exitOK {
 				t.Fatalf("install --root --init %s = exit %d, %q", tt.init, code, out)
 			}
@@ -33,8 +33,8 @@ func TestInstallRoot(t *testing.T) {
 				}
 			}
 			svc := filepath.Join(root, tt.want[0])
-			if data, _ := os.ReadFile(svc); !strings.Contains(string(data), "run --wait-env 5m") {
-				t.Errorf("%s does not pass the flags after --:\n%s", tt.want[0], data)
+			if data, _ := os.ReadFile(svc); !strings.Contains(string(data), "run --ssh-port 2222 --wait-env 5m") {
+				t.Errorf("%s does not pass --port and the flags after --:\n%s", tt.want[0], data)
 			}
 			out, code = execute(t, "uninstall", "--root", root, "--init", tt.init)
 			if code != exitOK || !strings.Contains(out, "removed /"+tt.want[0]) {
@@ -57,6 +57,8 @@ func TestInstallRootErrors(t *testing.T) {
 		{[]string{"--init", "launchd"}, exitUsage, "--init \"launchd\""},
 		{[]string{"--init", "windows"}, exitFailed, "registry"},
 		{[]string{"--init", "systemd", "--bin", "rel/ovfinit"}, exitUsage, "--bin"},
+		{[]string{"--init", "systemd", "--port", "0"}, exitUsage, "--port 0"},
+		{[]string{"--init", "systemd", "--port", "70000"}, exitUsage, "--port 70000"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

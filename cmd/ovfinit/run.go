@@ -59,6 +59,7 @@ Exit status: 0 after a clean stop, 1 if the boot failed.`,
 	f.StringVar(&o.RuntimeDir, "runtime-dir", agent.DefaultRuntimeDir, "directory (under --root, best a tmpfs) for what holds secrets during the boot: the clear environment, the callback secret")
 	f.StringVar(&o.EnvFile, "env", "", "read the OVF environment from this file instead of looking for the ISO")
 	f.DurationVar(&o.WaitEnv, "wait-env", 2*time.Minute, "how long to wait for the environment ISO to appear")
+	f.IntVar(&o.SSHPort, "ssh-port", 22, "TCP port of the embedded SSH server when the environment sets no ovfinit.ssh.port")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFile, "log-file", defaultLogFile, "also log to this file (under --root), \"\" for none; the journal or Windows event log is added when present")
 	return cmd
