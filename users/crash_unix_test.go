@@ -139,6 +139,10 @@ func TestLockWaits(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, baseSystem)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$")
+	if q := os.Getenv("OVFINIT_QEMU_USER"); q != "" {
+		// make cross-test: a foreign test binary runs through the emulator.
+		cmd = exec.Command(q, os.Args[0], "-test.run=^TestHelperHoldLock$")
+	}
 	cmd.Env = append(os.Environ(), "OVFINIT_TEST_HOLD_LOCK="+filepath.Join(root, "etc/.pwd.lock"))
 	release, err := cmd.StdinPipe()
 	if err != nil {

@@ -131,7 +131,16 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 	recv := callback.NewReceiver(cfg)
 	srv := &http.Server{Handler: recv, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Let the request that completed the watch get its answer: an
+		// agent whose ready event is cut off would resend it, to a port
+		// nobody listens on any more.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
 	if !o.json {
 		outMu.Lock()
 		fmt.Fprintf(errOut, "ovfinit watch: listening on http://%s/ for %s\n", ln.Addr(), want(o))

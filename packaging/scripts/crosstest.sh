@@ -3,8 +3,10 @@
 # run it under Debian's qemu-user-static (qemu-aarch64-static and friends; no
 # binfmt_misc registration needed). s390x is big-endian, so this is where
 # byte-order bugs in the binary readers show. The test binaries run with
-# OVFINIT_QEMU_USER=1, which tests that need a real kernel feature qemu-user
-# does not emulate check, and skip with a reason (see docs/testing.md).
+# OVFINIT_QEMU_USER set to the emulator's name: tests that need a real kernel
+# feature qemu-user does not emulate check it and skip with a reason, and
+# tests that start their own binary again run it through the emulator (see
+# docs/testing.md).
 #
 #   GO       go command (default: go)
 #   PKGS     packages (default: go list ./...)
@@ -40,7 +42,7 @@ for arch in "$@"; do
 		[ -e "$bin" ] || continue # no test files
 		echo "=== $arch $rel"
 		# -test.short: the VM boot (e2e) is an amd64-host test, not a unit test.
-		if ! (cd "$rel" && OVFINIT_QEMU_USER=1 "$q" "$bin" -test.short -test.timeout 15m); then
+		if ! (cd "$rel" && OVFINIT_QEMU_USER="$q" "$q" "$bin" -test.short -test.timeout 15m); then
 			failed+=("$arch:$rel")
 		fi
 	done
