@@ -11,7 +11,7 @@
 set -euo pipefail
 
 CACHE="${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}"
-PACKAGES=(qemu-system-x86 busybox-static cpio genisoimage e2fsprogs openssh-client xz-utils zstd
+PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs openssh-client xz-utils zstd
 	# packaging: cross-arch tests, OVA disks, the MSI, unit checks
 	qemu-user-static qemu-utils msitools wixl systemd debootstrap)
 
@@ -112,6 +112,28 @@ if [ ! -e "$droot/.ready" ]; then
 		log "debootstrap failed: the .deb install test will skip"
 		sudo_ rm -rf "$droot"
 	fi
+fi
+
+# 4. Debian's ifupdown, unpacked (not installed: this host's network is not
+# touched). e2e's TestNetworkPersistsWithoutAgent puts its ifup into the
+# guest to bring up, with no agent, the configuration the agent wrote. Not
+# fatal: without it that test skips and says why.
+ifdir="$CACHE/ifupdown"
+if [ ! -e "$ifdir/.ready" ]; then
+	log "fetching ifupdown into $ifdir"
+	work="$(mktemp -d)"
+	chmod 755 "$work"
+	if (cd "$work" && { apt-get download -qq ifupdown >/dev/null 2>&1 ||
+		{ sudo_ apt-get update -qq >/dev/null && apt-get download -qq ifupdown >/dev/null 2>&1; }; }); then
+		sudo_ rm -rf "$ifdir"
+		sudo_ mkdir -p "$ifdir"
+		sudo_ dpkg -x "$work"/ifupdown_*.deb "$ifdir"
+		sudo_ chmod -R a+rX "$ifdir"
+		dpkg-deb -f "$work"/ifupdown_*.deb Version | sudo_ tee "$ifdir/.ready" >/dev/null
+	else
+		log "apt-get download ifupdown failed: TestNetworkPersistsWithoutAgent will skip"
+	fi
+	rm -rf "$work"
 fi
 
 echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null

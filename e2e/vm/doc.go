@@ -13,5 +13,7 @@
 // "ovfinit run --wait-env 60s", and on a "poweroff" line on the serial
 // console stops the agent with SIGTERM and powers off. Its own console
 // lines start with OVFINIT-E2E; "OVFINIT-EXIT <code>" reports an agent that
-// ended by itself.
+// ended by itself. With InitramfsOptions.NoAgent it starts no agent and
+// runs "/sbin/ifup -a" instead, printing the network state as
+// "OVFINIT-NET" lines (ParseNetState, Machine.WaitNetState).
 package vm

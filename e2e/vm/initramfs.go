@@ -61,6 +61,12 @@ type InitramfsOptions struct {
 	// ("/etc/init.d/ovfinit start"). It must leave the agent's pid in
 	// /run/ovfinit.pid; AgentArgs are then unused.
 	Start string
+	// NoAgent, if set, boots the image without starting the agent: /init
+	// does what a plain ifupdown system does at boot instead (ifup -a, the
+	// networking service's ExecStart), then prints the kernel's network
+	// state to the console as "OVFINIT-NET " lines (see NoAgentNetState).
+	// Start and AgentArgs are then unused.
+	NoAgent bool
 }
 
 // BuildInitramfs writes a gzip-compressed newc cpio archive to out: busybox
@@ -180,7 +186,11 @@ func BuildInitramfs(ctx context.Context, out string, o InitramfsOptions) error {
 	if err := addTree(a, o.Tree); err != nil {
 		return fmt.Errorf("building initramfs: %w", err)
 	}
-	a.file("init", 0o755, []byte(serviceInitScript(initScript(o.AgentArgs), o.Start)))
+	init := serviceInitScript(initScript(o.AgentArgs), o.Start)
+	if o.NoAgent {
+		init = noAgentInitScript(initScript(o.AgentArgs))
+	}
+	a.file("init", 0o755, []byte(init))
 
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
