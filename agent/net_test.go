@@ -149,3 +149,40 @@ func TestLiveAddresses(t *testing.T) {
 		t.Errorf("liveAddresses() = %q, want %q", got, want)
 	}
 }
+
+// TestIfupdownSourceAdded: an image whose /etc/network/interfaces does not
+// read interfaces.d would ignore ovfinit's file after a reboot; the network
+// step adds the line, keeping the file's mode, and leaves a file that has it.
+func TestIfupdownSourceAdded(t *testing.T) {
+	tests := []struct {
+		name, interfaces string
+		wantAdded        bool
+	}{
+		{"missing", "auto lo\niface lo inet loopback\n", true},
+		{"present", "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			m.touch("sbin/ifup")
+			p := filepath.Join(m.root, "etc/network/interfaces")
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, []byte(tt.interfaces), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := m.boot(envXML("instance-id", "i-1", "ovfinit.net.address", "10.0.2.15/24")); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			got := m.read("etc/network/interfaces")
+			if added := got != tt.interfaces; added != tt.wantAdded {
+				t.Errorf("interfaces changed = %v, want %v:\n%s", added, tt.wantAdded, got)
+			}
+			if !strings.Contains(got, "interfaces.d") || !m.exists("etc/network/interfaces.d/50-ovfinit") {
+				t.Errorf("interfaces = %q and 50-ovfinit exists %v; want it read by ifup", got, m.exists("etc/network/interfaces.d/50-ovfinit"))
+			}
+			if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
+				t.Errorf("interfaces mode = %v, want 0640 kept", fi.Mode().Perm())
+			}
+		})
+	}
+}

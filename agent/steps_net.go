@@ -44,6 +44,22 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	if err != nil {
 		return fatal(err)
 	}
+	if mgr == netcfg.ManagerIfupdown {
+		// ovfinit's file is in interfaces.d: make sure ifup reads it.
+		p := fsutil.Join(e.Root, "/etc/network/interfaces")
+		cur, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if fixed, ok := netcfg.IfupdownSourced(cur); !ok {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			e.Log.Warn("/etc/network/interfaces did not read interfaces.d: source-directory line added", "file", "/etc/network/interfaces")
+			files = append(files, netcfg.File{Path: "/etc/network/interfaces", Data: fixed, Mode: fi.Mode().Perm()})
+		}
+	}
 	for _, f := range files {
 		e.Log.Info("network config written", "manager", string(mgr), "file", f.Path)
 		if err := fsutil.WriteFile(fsutil.Join(e.Root, f.Path), f.Data, f.Mode); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
@@ -617,4 +618,36 @@ func renderIfcfg(c Config) []File {
 		}
 	}
 	return files
+}
+
+// IfupdownSourced says whether an /etc/network/interfaces reads the
+// directory ovfinit's ifupdown file goes to (/etc/network/interfaces.d), by
+// a "source-directory" line or a "source" line with a path or glob in it.
+// If not, it returns the file with a source-directory line appended: without
+// one, ifup ignores ovfinit's file and the configuration would not survive a
+// reboot.
+func IfupdownSourced(interfaces []byte) (fixed []byte, ok bool) {
+	for _, l := range strings.Split(string(interfaces), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		dir := strings.TrimSuffix(path.Clean(f[1]), "/")
+		switch f[0] {
+		case "source-directory":
+			if dir == "/etc/network/interfaces.d" || dir == "interfaces.d" {
+				return interfaces, true
+			}
+		case "source":
+			if d := path.Dir(f[1]); d == "/etc/network/interfaces.d" || d == "interfaces.d" {
+				return interfaces, true
+			}
+		}
+	}
+	out := append([]byte{}, interfaces...)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	out = append(out, "\n# Added by ovfinit: its configuration is in interfaces.d.\nsource-directory /etc/network/interfaces.d\n"...)
+	return out, false
 }

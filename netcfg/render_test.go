@@ -97,3 +97,38 @@ func TestDetectManager(t *testing.T) {
 		})
 	}
 }
+
+func TestIfupdownSourced(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"debian default", "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", true},
+		{"source-directory", "source-directory /etc/network/interfaces.d/\n", true},
+		{"relative", "source-directory interfaces.d\n", true},
+		{"one file", "source /etc/network/interfaces.d/50-ovfinit\n", true},
+		{"none", "auto lo\niface lo inet loopback", false},
+		{"other dir", "source /etc/network/other.d/*\n", false},
+		{"commented", "# source /etc/network/interfaces.d/*\n", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := IfupdownSourced([]byte(tt.in))
+			if ok != tt.ok {
+				t.Fatalf("IfupdownSourced(%q) ok = %v, want %v", tt.in, ok, tt.ok)
+			}
+			if ok && string(got) != tt.in {
+				t.Errorf("IfupdownSourced(%q) changed a file that needed nothing: %q", tt.in, got)
+			}
+			if !ok {
+				if !strings.HasPrefix(string(got), tt.in) || !strings.HasSuffix(string(got), "source-directory /etc/network/interfaces.d\n") {
+					t.Errorf("IfupdownSourced(%q) = %q, want the file with a source-directory line appended", tt.in, got)
+				}
+				if _, ok2 := IfupdownSourced(got); !ok2 {
+					t.Errorf("IfupdownSourced of the fixed file is still not sourced: %q", got)
+				}
+			}
+		})
+	}
+}
