@@ -317,14 +317,18 @@ func TestCanceledWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	env.Host = &cancelOnProgress{LiveHost: mustLive(t, env.Root), cancel: cancel} // the script cancels its own run
-	src := "def spin():\n    for i in range(1000000000):\n        pass\nprogress(1, 'x')\nspin()\n"
+	// The loop asks for its own cancellation once it runs; the thread sees
+	// it either on returning from progress (line 3) or at a later step of
+	// the loop (line 2), depending on how fast the canceling goroutine is
+	// (under qemu-user it can be slow). Either way the loop is stopped.
+	src := "def spin():\n    for i in range(1000000000):\n        if i == 1000: progress(1, 'x')\nspin()\n"
 	err := Run(ctx, "test.star", []byte(src), env)
 	var serr *ScriptError
 	if !errors.As(err, &serr) {
 		t.Fatalf("Run(%q) = %v (%T), want a *ScriptError", src, err, err)
 	}
-	if want := "test.star:2:"; !strings.HasPrefix(serr.Pos, want) {
-		t.Errorf("Run(%q).Pos = %q, want %q...", src, serr.Pos, want)
+	if !strings.HasPrefix(serr.Pos, "test.star:2:") && !strings.HasPrefix(serr.Pos, "test.star:3:") {
+		t.Errorf("Run(%q).Pos = %q, want inside the loop (test.star:2: or :3:)", src, serr.Pos)
 	}
 	if want := "Starlark computation cancelled: canceled: context canceled"; serr.Msg != want {
 		t.Errorf("Run(%q).Msg = %q, want %q", src, serr.Msg, want)

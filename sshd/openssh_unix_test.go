@@ -94,7 +94,7 @@ func TestOpenSSHClient(t *testing.T) {
 		map[string][]gossh.PublicKey{"alice": {goodSigner.PublicKey()}},
 		func(c *Config) {
 			c.UserCAKeys = []gossh.PublicKey{caSigner.PublicKey()}
-			c.SFTPCommand = []string{os.Args[0], SFTPServerArg}
+			c.SFTPCommand = selfCommand(SFTPServerArg)
 		}, nil)
 	o := newOpenSSHClient(t, ts)
 

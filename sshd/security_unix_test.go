@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -489,7 +490,7 @@ func TestSFTP(t *testing.T) {
 	home := t.TempDir()
 	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", home)},
 		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
-		func(c *Config) { c.SFTPCommand = []string{os.Args[0], SFTPServerArg} }, nil)
+		func(c *Config) { c.SFTPCommand = selfCommand(SFTPServerArg) }, nil)
 	c := ts.mustDial(t, "alice", key)
 	sc, err := sftp.NewClient(c)
 	if err != nil {
@@ -548,4 +549,16 @@ func TestLocalForwardingWhenEnabled(t *testing.T) {
 	if string(got) != "hello through the tunnel" {
 		t.Errorf("through the tunnel = %q", got)
 	}
+}
+
+// selfCommand runs this test binary again with args; under make cross-test
+// (qemu-user, OVFINIT_QEMU_USER naming the emulator) through the emulator.
+func selfCommand(args ...string) []string {
+	if q := os.Getenv("OVFINIT_QEMU_USER"); q != "" {
+		if p, err := exec.LookPath(q); err == nil {
+			q = p // the server runs its argv as given, without a PATH search
+		}
+		return append([]string{q, os.Args[0]}, args...)
+	}
+	return append([]string{os.Args[0]}, args...)
 }
