@@ -106,13 +106,7 @@ func (h *LiveHost) Exists(path string) (bool, error) {
 		return false, err
 	}
 	_, err = h.root.Lstat(rel)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	}
-	return false, err
+	return found(err)
 }
 
 // Remove implements Host.
@@ -121,7 +115,13 @@ func (h *LiveHost) Remove(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	err = h.root.Remove(rel)
+	return found(h.root.Remove(rel))
+}
+
+// found is the answer of Exists and Remove from their call's error: nil
+// means the path was there, "not exist" that it was not; any other error
+// is returned.
+func found(err error) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
