@@ -121,6 +121,13 @@ func newHarness(t *testing.T, s setup) *harness {
 
 func newSigner(t *testing.T) ssh.Signer {
 	t.Helper()
+	_, s := newKey(t)
+	return s
+}
+
+// newKey makes a new ed25519 key and its signer.
+func newKey(t *testing.T) (ed25519.PrivateKey, ssh.Signer) {
+	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +136,7 @@ func newSigner(t *testing.T) ssh.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return priv, s
 }
 
 // env is the standard guest environment for instance id: the host name,

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
@@ -160,14 +159,7 @@ func TestSSHD(t *testing.T) {
 // newKeyFile writes a new ed25519 private key for the OpenSSH client.
 func newKeyFile(t *testing.T, dir string) (string, ssh.Signer) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv, s := newKey(t)
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {
 		t.Fatal(err)
