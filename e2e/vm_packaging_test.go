@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/e2e/vm"
+	"github.com/ovfinit/ovfinit/internal/debroot"
 )
 
 // TestPackagedBoot boots the agent the way a packaged image starts it. The
@@ -70,30 +71,12 @@ func TestPackagedBoot(t *testing.T) {
 // start/stop refuse clearly once it is gone. (A live systemd install cannot
 // be tested without booting systemd.)
 func TestLiveInstallInDebianRoot(t *testing.T) {
-	cache := os.Getenv("OVFINIT_E2E_CACHE")
-	if cache == "" {
-		cache = "/var/cache/ovfinit-e2e"
-	}
-	lower := filepath.Join(cache, "debian-root")
-	if _, err := os.Stat(filepath.Join(lower, ".ready")); err != nil {
-		t.Skipf("no Debian root at %s: run make prepare (it debootstraps one)", lower)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting an overlay and chroot need root")
-	}
 	dir := t.TempDir()
+	merged := debroot.Overlay(t, dir)
 	agent, err := vm.BuildAgent(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "root")
-	for _, d := range []string{upper, work, merged} {
-		os.Mkdir(d, 0o755)
-	}
-	if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", "lowerdir="+lower+",upperdir="+upper+",workdir="+work, merged).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount an overlay here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", merged).Run() })
 	// os.Executable needs /proc.
 	if out, err := exec.Command("mount", "-t", "proc", "proc", filepath.Join(merged, "proc")).CombinedOutput(); err != nil {
 		t.Fatalf("mounting /proc in the root: %v: %s", err, out)
