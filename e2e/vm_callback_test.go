@@ -2,14 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/ssh"
-
-	"github.com/ovfinit/ovfinit/e2e/vm"
 )
 
 // TestSignedCallbacks boots a VM whose environment carries
@@ -21,39 +15,11 @@ import (
 func TestSignedCallbacks(t *testing.T) {
 	requireVM(t)
 	const secret = "e2e-shared-secret"
-	h := &harness{dir: t.TempDir()}
-	var err error
-	if h.assets, err = vm.Prepare(t.Context(), h.dir); err != nil {
-		t.Fatalf("preparing the VM: %v", err)
-	}
-	if h.rec, err = vm.NewSignedRecorder([]byte(secret)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	h.disk = filepath.Join(h.dir, "state.img")
-	if err := vm.NewDisk(h.disk); err != nil {
-		t.Fatalf("NewDisk: %v", err)
-	}
-	h.signer = newSigner(t)
-
-	env := vm.GuestEnv{
-		InstanceID:     "e2e-signed",
-		Hostname:       guestHostname,
-		User:           guestUser,
-		PublicKey:      strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.signer.PublicKey()))),
-		CallbackURL:    h.rec.GuestURL(),
-		CallbackSecret: secret,
-	}
-	x, err := env.XML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(h.dir, "iso")
-	os.MkdirAll(dir, 0o755)
-	iso, err := vm.BuildISO(dir, x)
-	if err != nil {
-		t.Fatalf("BuildISO: %v", err)
-	}
+	h := newHarness(t, setup{secret: secret})
+	env := h.env("e2e-signed")
+	env.Script = "" // the pipeline without its script step
+	env.CallbackSecret = secret
+	iso := h.isoOf(t, "iso", env.Properties())
 
 	b := h.boot(t, iso, "e2e-signed") // fails on any refused (unsigned, badly signed) event
 	defer h.poweroff(t, b)
@@ -67,7 +33,7 @@ func TestSignedCallbacks(t *testing.T) {
 				Percent int `json:"percent"`
 			} `json:"data"`
 		}
-		if err := jsonUnmarshal(e.Raw, &p); err != nil {
+		if err := json.Unmarshal(e.Raw, &p); err != nil {
 			t.Fatalf("event %s: %v", e.ID, err)
 		}
 		if p.Data.Percent < last {
@@ -82,5 +48,3 @@ func TestSignedCallbacks(t *testing.T) {
 		t.Errorf("ready percent = %d, want 100", last)
 	}
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

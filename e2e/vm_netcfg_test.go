@@ -1,15 +1,10 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/e2e/vm"
 )
@@ -57,55 +52,13 @@ const netcfgNetplan = `network:
 // ready event's addresses and, over SSH, the kernel's state.
 func TestNetworkVM(t *testing.T) {
 	requireVM(t)
-	ctx := t.Context()
 	start := time.Now()
-	h := &harness{dir: t.TempDir()}
+	h := newHarness(t, setup{initramfs: vm.InitramfsOptions{Modules: append(slices.Clone(vm.DefaultModules), "8021q", "bonding")}})
+	env := h.env("e2e-net-1")
+	env.Script = ""
+	env.NetworkConfig = netcfgNetplan
 
-	k, err := vm.FindKernel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := os.Getenv("OVFINIT_E2E_AGENT")
-	if agent == "" {
-		if agent, err = vm.BuildAgent(ctx, h.dir); err != nil {
-			t.Fatal(err)
-		}
-	}
-	initrd := filepath.Join(h.dir, "initramfs.cpio.gz")
-	mods := append(slices.Clone(vm.DefaultModules), "8021q", "bonding")
-	if err := vm.BuildInitramfs(ctx, initrd, vm.InitramfsOptions{Kernel: k, Agent: agent, Modules: mods}); err != nil {
-		t.Fatal(err)
-	}
-	h.assets = &vm.Assets{Kernel: k, Agent: agent, Initramfs: initrd}
-	if h.rec, err = vm.NewRecorder(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	h.disk = filepath.Join(h.dir, "state.img")
-	if err := vm.NewDisk(h.disk); err != nil {
-		t.Fatalf("NewDisk: %v", err)
-	}
-	h.signer = newSigner(t)
-	t.Logf("assets built in %v", time.Since(start).Round(time.Millisecond))
-
-	env := vm.GuestEnv{
-		InstanceID:    "e2e-net-1",
-		Hostname:      guestHostname,
-		User:          guestUser,
-		PublicKey:     strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.signer.PublicKey()))),
-		CallbackURL:   h.rec.GuestURL(),
-		NetworkConfig: netcfgNetplan,
-	}
-	x, err := env.XML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	iso, err := vm.BuildISO(h.dir, x)
-	if err != nil {
-		t.Fatalf("BuildISO: %v", err)
-	}
-
-	b := h.bootWith(t, iso, env.InstanceID, func(o *vm.Options) { o.ExtraNICs = netcfgNICs })
+	b := h.boot(t, h.isoOf(t, env.InstanceID, env.Properties()), env.InstanceID, withNICs(netcfgNICs))
 	defer h.poweroff(t, b)
 	checkSteps(t, b, map[string]string{"network": "ok", "sshd": "ok"})
 
@@ -162,58 +115,4 @@ func TestNetworkVM(t *testing.T) {
 		t.Error(`serial console has no "DHCPv4 lease applied" by the built-in client`)
 	}
 	t.Logf("TestNetworkVM wall time %v", time.Since(start).Round(time.Millisecond))
-}
-
-// bootWith is harness.boot with changes to the qemu options.
-func (h *harness) bootWith(t *testing.T, iso, instanceID string, opt func(*vm.Options)) *booted {
-	t.Helper()
-	h.rec.Reset()
-	o := vm.Options{
-		Assets:    h.assets,
-		ISO:       iso,
-		Disk:      h.disk,
-		SerialLog: filepath.Join(h.dir, strings.ReplaceAll(t.Name(), "/", "_")+".serial"),
-	}
-	if os.Getenv("OVFINIT_E2E_CONSOLE") != "" {
-		o.Console = t.Output()
-	}
-	opt(&o)
-	m, err := vm.Boot(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("qemu command line:\n%s", m.CommandLine())
-			t.Logf("serial console (last 80 lines):\n%s", m.Tail(80))
-		}
-		m.Kill()
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
-	defer cancel()
-	ctx, stop := m.Context(ctx)
-	defer stop()
-	end, err := h.rec.Wait(ctx, vm.TypeReady, vm.TypeFailed)
-	if err != nil {
-		t.Fatalf("no ready event within %v of qemu start: %v", bootTimeout, err)
-	}
-	if end.Type == vm.TypeFailed {
-		t.Fatalf("agent reported failed: %s", end.Raw)
-	}
-	b := &booted{m: m, ready: end, status: map[string]string{}}
-	t.Logf("ready %v after qemu start; agent durationMs %v", end.Received.Sub(m.Started).Round(time.Millisecond), end.Data.DurationMs)
-	for _, e := range h.rec.Events() {
-		b.events = append(b.events, e)
-		if e.Type == vm.TypeStepFinished {
-			b.status[e.Data.Step] = e.Data.Status
-		}
-		if e.ID == end.ID {
-			break
-		}
-	}
-	checkSequence(t, b.events)
-	if got := end.Data.InstanceID; got != instanceID {
-		t.Errorf("ready data.instanceId = %q, want %q", got, instanceID)
-	}
-	return b
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/e2e/vm"
 )
@@ -94,63 +93,25 @@ func TestNetworkPersistsWithoutAgent(t *testing.T) {
 	}
 	ctx := t.Context()
 	start := time.Now()
-	h := &harness{dir: t.TempDir()}
-
-	k, err := vm.FindKernel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := os.Getenv("OVFINIT_E2E_AGENT")
-	if agent == "" {
-		if agent, err = vm.BuildAgent(ctx, h.dir); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tree := filepath.Join(h.dir, "tree")
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
 	if err := vm.IfupdownTree(tree, pkg); err != nil {
 		t.Fatal(err)
 	}
-	initrd := filepath.Join(h.dir, "initramfs.cpio.gz")
-	if err := vm.BuildInitramfs(ctx, initrd, vm.InitramfsOptions{Kernel: k, Agent: agent, Tree: tree}); err != nil {
-		t.Fatal(err)
-	}
+	h := newHarness(t, setup{dir: dir, initramfs: vm.InitramfsOptions{Tree: tree}})
 	initrdNoAgent := filepath.Join(h.dir, "initramfs-noagent.cpio.gz")
-	if err := vm.BuildInitramfs(ctx, initrdNoAgent, vm.InitramfsOptions{Kernel: k, Agent: agent, Tree: tree, NoAgent: true}); err != nil {
+	if err := vm.BuildInitramfs(ctx, initrdNoAgent, vm.InitramfsOptions{Kernel: h.assets.Kernel, Agent: h.assets.Agent, Tree: tree, NoAgent: true}); err != nil {
 		t.Fatal(err)
 	}
-	h.assets = &vm.Assets{Kernel: k, Agent: agent, Initramfs: initrd}
-	if h.rec, err = vm.NewRecorder(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	h.disk = filepath.Join(h.dir, "state.img")
-	if err := vm.NewDisk(h.disk); err != nil {
-		t.Fatalf("NewDisk: %v", err)
-	}
-	h.signer = newSigner(t)
-	t.Logf("assets built in %v", time.Since(start).Round(time.Millisecond))
-
-	env := vm.GuestEnv{
-		InstanceID:    "e2e-netpersist-1",
-		Hostname:      guestHostname,
-		User:          guestUser,
-		PublicKey:     strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.signer.PublicKey()))),
-		CallbackURL:   h.rec.GuestURL(),
-		NetworkConfig: netpersistConfig,
-	}
-	x, err := env.XML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	iso, err := vm.BuildISO(h.dir, x)
-	if err != nil {
-		t.Fatalf("BuildISO: %v", err)
-	}
+	env := h.env("e2e-netpersist-1")
+	env.Script = ""
+	env.NetworkConfig = netpersistConfig
+	iso := h.isoOf(t, env.InstanceID, env.Properties())
 	nics := []vm.NIC{{MAC: "52:54:00:12:34:57", Net: "10.0.3.0/24"}}
 
 	// Boot 1: the agent.
 	t.Run("agent", func(t *testing.T) {
-		b := h.bootWith(t, iso, env.InstanceID, func(o *vm.Options) { o.ExtraNICs = nics })
+		b := h.boot(t, iso, env.InstanceID, withNICs(nics))
 		defer h.poweroff(t, b)
 		checkSteps(t, b, map[string]string{"network": "ok"})
 		client, _ := h.dial(t, b.m, h.signer)
@@ -163,11 +124,7 @@ func TestNetworkPersistsWithoutAgent(t *testing.T) {
 			{"route6", "ip -6 route show"},
 			{"file:/etc/network/interfaces.d/50-ovfinit", "cat /etc/network/interfaces.d/50-ovfinit"},
 		} {
-			out, err := runSSH(client, c.cmd)
-			if err != nil {
-				t.Fatalf("ssh %q: %v (output %q)", c.cmd, err, out)
-			}
-			state[c.kind] = strings.Split(strings.TrimRight(out, "\n"), "\n")
+			state[c.kind] = strings.Split(strings.TrimRight(mustSSH(t, client, c.cmd), "\n"), "\n")
 		}
 		if !slices.ContainsFunc(state["file:/etc/network/interfaces.d/50-ovfinit"], func(l string) bool { return strings.HasPrefix(l, "iface eth0 inet static") }) {
 			t.Errorf("the agent wrote no ifupdown stanza for eth0 (is ifupdown detected?): %q", state["file:/etc/network/interfaces.d/50-ovfinit"])
@@ -180,25 +137,11 @@ func TestNetworkPersistsWithoutAgent(t *testing.T) {
 
 	// Boot 2: the same disk, no agent, Debian's ifup -a.
 	t.Run("ifupdown", func(t *testing.T) {
-		o := vm.Options{
-			Assets:    &vm.Assets{Kernel: k, Agent: agent, Initramfs: initrdNoAgent},
+		// No ISO: the agent does not run to read it.
+		m := h.start(t, vm.Options{
+			Assets:    &vm.Assets{Kernel: h.assets.Kernel, Agent: h.assets.Agent, Initramfs: initrdNoAgent},
 			Disk:      h.disk,
 			ExtraNICs: nics,
-			SerialLog: filepath.Join(h.dir, "noagent.serial"),
-		}
-		if os.Getenv("OVFINIT_E2E_CONSOLE") != "" {
-			o.Console = t.Output()
-		}
-		m, err := vm.Boot(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("qemu command line:\n%s", m.CommandLine())
-				t.Logf("serial console (last 80 lines):\n%s", m.Tail(80))
-			}
-			m.Kill()
 		})
 		wctx, cancel := context.WithTimeout(ctx, bootTimeout)
 		defer cancel()
@@ -222,11 +165,7 @@ func TestNetworkPersistsWithoutAgent(t *testing.T) {
 			t.Errorf("the state disk has no /etc/network/interfaces.d/50-ovfinit; files: %q", slices.Sorted(maps.Keys(state)))
 		}
 		checkNetState(t, state)
-		pctx, pcancel := context.WithTimeout(context.Background(), poweroffTimeout)
-		defer pcancel()
-		if err := m.Poweroff(pctx); err != nil {
-			t.Errorf("Poweroff: %v", err)
-		}
+		poweroff(t, m)
 	})
 	t.Logf("TestNetworkPersistsWithoutAgent wall time %v", time.Since(start).Round(time.Millisecond))
 }

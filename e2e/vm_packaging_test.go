@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/e2e/vm"
+	"github.com/ovfinit/ovfinit/internal/debroot"
 )
 
 // TestPackagedBoot boots the agent the way a packaged image starts it. The
@@ -23,45 +24,22 @@ func TestPackagedBoot(t *testing.T) {
 	requireVM(t)
 	ctx := t.Context()
 	start := time.Now()
-	h := &harness{dir: t.TempDir()}
-	k, err := vm.FindKernel()
+	dir := t.TempDir()
+	agent, err := vm.Agent(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent := os.Getenv("OVFINIT_E2E_AGENT")
-	if agent == "" {
-		if agent, err = vm.BuildAgent(ctx, h.dir); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tree := filepath.Join(h.dir, "tree")
+	tree := filepath.Join(dir, "tree")
 	install := exec.CommandContext(ctx, agent, "install", "--root", tree, "--init", "sysv", "--bin", "/bin/ovfinit", "--", "--wait-env", "60s")
 	if out, err := install.CombinedOutput(); err != nil {
 		t.Fatalf("%v: %v\n%s", install.Args, err, out)
 	}
-	initrd := filepath.Join(h.dir, "initramfs.cpio.gz")
-	if err := vm.BuildInitramfs(ctx, initrd, vm.InitramfsOptions{Kernel: k, Agent: agent, Tree: tree, Start: "/etc/init.d/ovfinit start"}); err != nil {
-		t.Fatal(err)
-	}
-	h.assets = &vm.Assets{Kernel: k, Agent: agent, Initramfs: initrd}
-	if h.rec, err = vm.NewRecorder(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	h.disk = filepath.Join(h.dir, "state.img")
-	if err := vm.NewDisk(h.disk); err != nil {
-		t.Fatalf("NewDisk: %v", err)
-	}
-	h.signer = newSigner(t)
+	h := newHarness(t, setup{dir: dir, initramfs: vm.InitramfsOptions{Agent: agent, Tree: tree, Start: "/etc/init.d/ovfinit start"}})
 
 	const id = "e2e-packaged-1"
 	b := h.boot(t, h.iso(t, id), id)
 	defer h.poweroff(t, b)
-	want := map[string]string{}
-	for _, s := range append(append([]string{}, perBootSteps...), perInstanceSteps...) {
-		want[s] = "ok"
-	}
-	checkSteps(t, b, want)
+	checkSteps(t, b, stepStatuses("ok", "ok"))
 	client, hostKey := h.dial(t, b.m, h.signer)
 	defer client.Close()
 	checkHostKey(t, b.ready, hostKey)
@@ -79,13 +57,8 @@ func TestPackagedBoot(t *testing.T) {
 		t.Errorf("ls -ldn /var/log/ovfinit = %q (%v), want drwxr-x--- owned by uid 0", out, err)
 	}
 	// The init script returned only once the agent was ready.
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(strings.Join(b.m.Serial(), "\n"), "ovfinit: ready (pid ") {
-		if time.Now().After(deadline) {
-			t.Errorf("the console never showed the init script's \"ovfinit: ready\"")
-			break
-		}
-		time.Sleep(time.Second)
+	if !eventually(30*time.Second, func() bool { return strings.Contains(strings.Join(b.m.Serial(), "\n"), "ovfinit: ready (pid ") }) {
+		t.Errorf("the console never showed the init script's \"ovfinit: ready\"")
 	}
 	t.Logf("TestPackagedBoot wall time %v", time.Since(start).Round(time.Millisecond))
 }
@@ -98,30 +71,12 @@ func TestPackagedBoot(t *testing.T) {
 // start/stop refuse clearly once it is gone. (A live systemd install cannot
 // be tested without booting systemd.)
 func TestLiveInstallInDebianRoot(t *testing.T) {
-	cache := os.Getenv("OVFINIT_E2E_CACHE")
-	if cache == "" {
-		cache = "/var/cache/ovfinit-e2e"
-	}
-	lower := filepath.Join(cache, "debian-root")
-	if _, err := os.Stat(filepath.Join(lower, ".ready")); err != nil {
-		t.Skipf("no Debian root at %s: run make prepare (it debootstraps one)", lower)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting an overlay and chroot need root")
-	}
 	dir := t.TempDir()
+	merged := debroot.Overlay(t, dir)
 	agent, err := vm.BuildAgent(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "root")
-	for _, d := range []string{upper, work, merged} {
-		os.Mkdir(d, 0o755)
-	}
-	if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", "lowerdir="+lower+",upperdir="+upper+",workdir="+work, merged).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount an overlay here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", merged).Run() })
 	// os.Executable needs /proc.
 	if out, err := exec.Command("mount", "-t", "proc", "proc", filepath.Join(merged, "proc")).CombinedOutput(); err != nil {
 		t.Fatalf("mounting /proc in the root: %v: %s", err, out)

@@ -1,13 +1,8 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/e2e/vm"
 )
@@ -31,73 +26,14 @@ y = x // 0
 // scriptISO writes an environment with a script and an extra property.
 func (h *harness) scriptISO(t *testing.T, id, script string) string {
 	t.Helper()
-	g := vm.GuestEnv{
-		InstanceID: id, Hostname: guestHostname, User: guestUser,
-		PublicKey:   strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.signer.PublicKey()))),
-		CallbackURL: h.rec.GuestURL(), Script: script,
-	}
-	x, err := vm.EnvironmentXML(append(g.Properties(), vm.Property{Key: "app.greeting", Value: "hello world"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(h.dir, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	iso, err := vm.BuildISO(dir, x)
-	if err != nil {
-		t.Fatalf("BuildISO: %v", err)
-	}
-	return iso
-}
-
-// bootToEnd starts a VM and returns it with its ready or failed event.
-func (h *harness) bootToEnd(t *testing.T, iso string) (*vm.Machine, vm.Event) {
-	t.Helper()
-	h.rec.Reset()
-	o := vm.Options{Assets: h.assets, ISO: iso, Disk: h.disk,
-		SerialLog: filepath.Join(h.dir, strings.ReplaceAll(t.Name(), "/", "_")+".serial")}
-	if os.Getenv("OVFINIT_E2E_CONSOLE") != "" {
-		o.Console = t.Output()
-	}
-	m, err := vm.Boot(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("qemu command line:\n%s", m.CommandLine())
-			t.Logf("serial console (last 60 lines):\n%s", m.Tail(60))
-		}
-		m.Kill()
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
-	defer cancel()
-	ctx, stop := m.Context(ctx)
-	defer stop()
-	end, err := h.rec.Wait(ctx, vm.TypeReady, vm.TypeFailed)
-	if err != nil {
-		t.Fatalf("no ready or failed event within %v of qemu start: %v", bootTimeout, err)
-	}
-	return m, end
+	g := h.env(id)
+	g.Script = script
+	return h.isoOf(t, id, append(g.Properties(), vm.Property{Key: "app.greeting", Value: "hello world"}))
 }
 
 func TestScriptsVM(t *testing.T) {
 	requireVM(t)
-	h := &harness{dir: t.TempDir()}
-	var err error
-	if h.assets, err = vm.Prepare(t.Context(), h.dir); err != nil {
-		t.Fatalf("preparing the VM: %v", err)
-	}
-	if h.rec, err = vm.NewRecorder(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	h.disk = filepath.Join(h.dir, "state.img")
-	if err := vm.NewDisk(h.disk); err != nil {
-		t.Fatalf("NewDisk: %v", err)
-	}
-	h.signer = newSigner(t)
+	h := newHarness(t, setup{})
 
 	if !t.Run("property to file with progress", func(t *testing.T) {
 		m, end := h.bootToEnd(t, h.scriptISO(t, "e2e-script-1", goodScript))
@@ -120,11 +56,7 @@ func TestScriptsVM(t *testing.T) {
 		if want := "hello world from qemu, answer 42\n640\n"; err != nil || out != want {
 			t.Errorf("greeting file and mode = %q (%v), want %q", out, err, want)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), poweroffTimeout)
-		defer cancel()
-		if err := m.Poweroff(ctx); err != nil {
-			t.Errorf("Poweroff: %v", err)
-		}
+		poweroff(t, m)
 	}) {
 		t.FailNow()
 	}

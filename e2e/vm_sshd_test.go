@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,23 +28,10 @@ import (
 // also checks that the login reached the manager as a login event.
 func TestSSHD(t *testing.T) {
 	requireVM(t)
-	ctx := t.Context()
-	h := &harness{dir: t.TempDir()}
-	var err error
-	if h.assets, err = vm.Prepare(ctx, h.dir); err != nil {
-		t.Fatalf("preparing the VM: %v", err)
-	}
-	if h.rec, err = vm.NewRecorder(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	h.disk = filepath.Join(h.dir, "state.img")
-	if err := vm.NewDisk(h.disk); err != nil {
-		t.Fatalf("NewDisk: %v", err)
-	}
 	// The user's key, also as a file for the OpenSSH client.
-	priv, signer := newKeyFile(t, h.dir)
-	h.signer = signer
+	dir := t.TempDir()
+	priv, signer := newKeyFile(t, dir)
+	h := newHarness(t, setup{dir: dir, signer: signer})
 
 	b := h.boot(t, h.iso(t, "e2e-sshd"), "e2e-sshd")
 	defer h.poweroff(t, b)
@@ -158,18 +145,13 @@ func TestSSHD(t *testing.T) {
 	})
 
 	t.Run("login event", func(t *testing.T) {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			for _, e := range h.rec.Events() {
-				if e.Type == "org.ovfinit.login" && strings.Contains(e.Data.Message, guestUser+" logged in from") &&
-					strings.Contains(e.Data.Message, ssh.FingerprintSHA256(h.signer.PublicKey())) {
-					return
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no org.ovfinit.login event naming %s and its key; events: %v", guestUser, h.rec.Events())
-			}
-			time.Sleep(200 * time.Millisecond)
+		if !eventually(30*time.Second, func() bool {
+			return slices.ContainsFunc(h.rec.Events(), func(e vm.Event) bool {
+				return e.Type == "org.ovfinit.login" && strings.Contains(e.Data.Message, guestUser+" logged in from") &&
+					strings.Contains(e.Data.Message, ssh.FingerprintSHA256(h.signer.PublicKey()))
+			})
+		}) {
+			t.Fatalf("no org.ovfinit.login event naming %s and its key; events: %v", guestUser, h.rec.Events())
 		}
 	})
 }
@@ -177,14 +159,7 @@ func TestSSHD(t *testing.T) {
 // newKeyFile writes a new ed25519 private key for the OpenSSH client.
 func newKeyFile(t *testing.T, dir string) (string, ssh.Signer) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv, s := newKey(t)
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,53 +21,10 @@ const usersHash = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9
 // root; the environment's user is not).
 func (h *harness) usersISO(t *testing.T, id string, rootKey ssh.PublicKey) string {
 	t.Helper()
-	g := vm.GuestEnv{
-		InstanceID:  id,
-		Hostname:    guestHostname,
-		User:        guestUser,
-		PublicKey:   strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.signer.PublicKey()))),
-		CallbackURL: h.rec.GuestURL(),
-		Script: fmt.Sprintf("file.write(\"/root/.ssh/authorized_keys\", %q, mode=0o600)\n",
-			string(ssh.MarshalAuthorizedKey(rootKey))),
-	}
-	x, err := vm.EnvironmentXML(append(g.Properties(), vm.Property{Key: "password", Value: usersHash}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(h.dir, id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	iso, err := vm.BuildISO(dir, x)
-	if err != nil {
-		t.Fatalf("BuildISO: %v", err)
-	}
-	return iso
-}
-
-// dialAs logs in as user with signer, retrying briefly.
-func dialAs(t *testing.T, m *vm.Machine, user string, signer ssh.Signer) *ssh.Client {
-	t.Helper()
-	deadline := time.Now().Add(sshTimeout)
-	for {
-		c, err := dialOnce(m.SSHAddr(), user, signer, nil)
-		if err == nil {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SSH to %s as %s: %v", m.SSHAddr(), user, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-func mustSSH(t *testing.T, c *ssh.Client, cmd string) string {
-	t.Helper()
-	out, err := runSSH(c, cmd)
-	if err != nil {
-		t.Fatalf("ssh %q: %v (output %q)", cmd, err, out)
-	}
-	return out
+	g := h.env(id)
+	g.Script = fmt.Sprintf("file.write(\"/root/.ssh/authorized_keys\", %q, mode=0o600)\n",
+		string(ssh.MarshalAuthorizedKey(rootKey)))
+	return h.isoOf(t, id, append(g.Properties(), vm.Property{Key: "password", Value: usersHash}))
 }
 
 // TestUsersLifecycle: a user created from the environment with a password
@@ -80,20 +35,7 @@ func mustSSH(t *testing.T, c *ssh.Client, cmd string) string {
 func TestUsersLifecycle(t *testing.T) {
 	requireVM(t)
 	ctx := t.Context()
-	h := &harness{dir: t.TempDir()}
-	var err error
-	if h.assets, err = vm.Prepare(ctx, h.dir); err != nil {
-		t.Fatalf("preparing the VM: %v", err)
-	}
-	if h.rec, err = vm.NewRecorder(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	h.disk = filepath.Join(h.dir, "state.img")
-	if err := vm.NewDisk(h.disk); err != nil {
-		t.Fatalf("NewDisk: %v", err)
-	}
-	h.signer = newSigner(t)
+	h := newHarness(t, setup{})
 	rootSigner, resSigner := newSigner(t), newSigner(t)
 	const id = "e2e-users-1"
 	iso := h.usersISO(t, id, rootSigner.PublicKey())
@@ -107,7 +49,7 @@ func TestUsersLifecycle(t *testing.T) {
 		if got := strings.TrimSpace(mustSSH(t, user, "id -un")); got != guestUser {
 			t.Errorf("id -un = %q, want %q", got, guestUser)
 		}
-		root := dialAs(t, b.m, "root", rootSigner)
+		root, _ := dialAs(t, b.m, "root", rootSigner)
 		defer root.Close()
 		if got := mustSSH(t, root, "grep '^"+guestUser+":' /etc/shadow"); !strings.HasPrefix(got, guestUser+":"+usersHash+":") {
 			t.Errorf("shadow entry = %q, want the password hash from the environment", got)
@@ -123,7 +65,7 @@ func TestUsersLifecycle(t *testing.T) {
 			t.Errorf("no reserved event: %v", err)
 		}
 		cancel()
-		res := dialAs(t, b.m, "res1", resSigner)
+		res, _ := dialAs(t, b.m, "res1", resSigner)
 		defer res.Close()
 		if got := strings.TrimSpace(mustSSH(t, res, "id -un")); got != "res1" {
 			t.Errorf("id -un as res1 = %q", got)
@@ -172,11 +114,7 @@ func TestUsersLifecycle(t *testing.T) {
 	t.Run("boot2-after-seal", func(t *testing.T) {
 		b := h.boot(t, iso, id) // the same instance id: only the sealed state makes it fresh
 		defer h.poweroff(t, b)
-		want := map[string]string{}
-		for _, s := range append(append([]string{}, perBootSteps...), perInstanceSteps...) {
-			want[s] = "ok"
-		}
-		checkSteps(t, b, want)
+		checkSteps(t, b, stepStatuses("ok", "ok"))
 		user, hostKey := h.dial(t, b.m, h.signer)
 		defer user.Close()
 		if fp := ssh.FingerprintSHA256(hostKey); fp == fp1 {

@@ -4,9 +4,6 @@ package netcfg
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/netip"
 	"os"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
@@ -28,37 +25,14 @@ func NewSystem(root string) (System, error) {
 // library; routes are not read, so route ops are always planned (route add
 // of an existing route is reported and ignored).
 func (s *FreeBSD) Current() (Current, error) {
-	ifs, err := net.Interfaces()
+	links, err := stdLinks()
 	if err != nil {
-		return Current{}, fmt.Errorf("listing network interfaces: %w", err)
+		return Current{}, err
 	}
-	var cur Current
-	for _, i := range ifs {
-		l := Link{Index: i.Index, Name: i.Name, MAC: i.HardwareAddr, MTU: i.MTU,
-			Up:       i.Flags&net.FlagUp != 0,
-			Ethernet: len(i.HardwareAddr) == 6 && i.Flags&net.FlagLoopback == 0}
-		addrs, _ := i.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if p, ok := prefixOfStd(n); ok && !p.Addr().IsLinkLocalUnicast() {
-					l.Addrs = append(l.Addrs, p)
-				}
-			}
-		}
-		cur.Links = append(cur.Links, l)
-	}
+	cur := Current{Links: links}
 	b, _ := os.ReadFile(fsutil.Join(s.Root, "/etc/resolv.conf"))
 	cur.DNS, cur.Search = ParseResolvConf(b)
 	return cur, nil
-}
-
-func prefixOfStd(n *net.IPNet) (netip.Prefix, bool) {
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	ones, _ := n.Mask.Size()
-	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
 // Apply runs the ops' commands in order and writes resolv.conf.

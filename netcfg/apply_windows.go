@@ -4,7 +4,6 @@ package netcfg
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -28,27 +27,11 @@ func NewSystem(root string) (System, error) {
 
 // Current lists the interfaces and their addresses.
 func (s *Windows) Current() (Current, error) {
-	ifs, err := net.Interfaces()
+	links, err := stdLinks()
 	if err != nil {
-		return Current{}, fmt.Errorf("listing network interfaces: %w", err)
+		return Current{}, err
 	}
-	var cur Current
-	for _, i := range ifs {
-		l := Link{Index: i.Index, Name: i.Name, MAC: i.HardwareAddr, MTU: i.MTU,
-			Up:       i.Flags&net.FlagUp != 0,
-			Ethernet: len(i.HardwareAddr) == 6 && i.Flags&net.FlagLoopback == 0}
-		addrs, _ := i.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if ad, ok := netip.AddrFromSlice(n.IP); ok && !ad.Unmap().IsLinkLocalUnicast() {
-					ones, _ := n.Mask.Size()
-					l.Addrs = append(l.Addrs, netip.PrefixFrom(ad.Unmap(), ones))
-				}
-			}
-		}
-		cur.Links = append(cur.Links, l)
-	}
-	return cur, nil
+	return Current{Links: links}, nil
 }
 
 // Apply runs the ops through the IP Helper API.

@@ -96,6 +96,26 @@ func idName(c Config, id string) string {
 	return id
 }
 
+// bondOf is the name of the bond n is a member of, or "".
+func bondOf(c Config, n NIC) string {
+	master := ""
+	for _, v := range c.NICs {
+		if v.KindOf() == Bond && contains(v.Members, n.ID) {
+			master = v.Name
+		}
+	}
+	return master
+}
+
+// memberNames are the device names of a bond's members (idName of each).
+func memberNames(c Config, bond NIC) []string {
+	names := make([]string, len(bond.Members))
+	for i, m := range bond.Members {
+		names[i] = idName(c, m)
+	}
+	return names
+}
+
 func split(as []netip.Prefix) (v4, v6 []netip.Prefix) {
 	for _, a := range as {
 		if a.Addr().Is4() {
@@ -232,11 +252,7 @@ func renderNetplan(c Config) []File {
 				fmt.Fprintf(&b, "      id: %d\n      link: %s\n", n.VLANID, idName(c, n.Link))
 			}
 			if n.KindOf() == Bond {
-				names := make([]string, len(n.Members))
-				for i, m := range n.Members {
-					names[i] = idName(c, m)
-				}
-				fmt.Fprintf(&b, "      interfaces: [%s]\n", strings.Join(names, ", "))
+				fmt.Fprintf(&b, "      interfaces: [%s]\n", strings.Join(memberNames(c, n), ", "))
 				if n.BondMode != "" {
 					fmt.Fprintf(&b, "      parameters:\n        mode: %s\n", n.BondMode)
 				}
@@ -295,12 +311,7 @@ func renderNM(c Config) []File {
 		b.WriteString(header)
 		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond"}[n.KindOf()]
 		fmt.Fprintf(&b, "[connection]\nid=ovfinit-%s\nuuid=%s\ntype=%s\ninterface-name=%s\nautoconnect=true\nautoconnect-priority=100\n", n.Name, nmUUID(n.Name), typ, n.Name)
-		master := ""
-		for _, v := range c.NICs {
-			if v.KindOf() == Bond && contains(v.Members, n.ID) {
-				master = v.Name
-			}
-		}
+		master := bondOf(c, n)
 		if master != "" {
 			fmt.Fprintf(&b, "master=%s\nslave-type=bond\n", master)
 		}
@@ -426,12 +437,7 @@ func renderIfupdown(c Config) []File {
 	for i, n := range c.NICs {
 		fmt.Fprintf(&b, "\nauto %s\n", n.Name)
 		v4, v6 := split(n.Addresses)
-		master := ""
-		for _, v := range c.NICs {
-			if v.KindOf() == Bond && contains(v.Members, n.ID) {
-				master = v.Name
-			}
-		}
+		master := bondOf(c, n)
 		method4 := "manual"
 		if n.DHCP4 {
 			method4 = "dhcp"
@@ -446,11 +452,7 @@ func renderIfupdown(c Config) []File {
 			fmt.Fprintf(&b, "    vlan-raw-device %s\n", idName(c, n.Link))
 		}
 		if n.KindOf() == Bond {
-			names := make([]string, len(n.Members))
-			for k, m := range n.Members {
-				names[k] = idName(c, m)
-			}
-			fmt.Fprintf(&b, "    bond-slaves %s\n", strings.Join(names, " "))
+			fmt.Fprintf(&b, "    bond-slaves %s\n", strings.Join(memberNames(c, n), " "))
 			if n.BondMode != "" {
 				fmt.Fprintf(&b, "    bond-mode %s\n", n.BondMode)
 			}
@@ -529,12 +531,7 @@ func renderIfcfg(c Config) []File {
 		kv("DEVICE", n.Name)
 		kv("NAME", "ovfinit-"+n.Name)
 		kv("ONBOOT", "yes")
-		master := ""
-		for _, v := range c.NICs {
-			if v.KindOf() == Bond && contains(v.Members, n.ID) {
-				master = v.Name
-			}
-		}
+		master := bondOf(c, n)
 		switch n.KindOf() {
 		case Ethernet:
 			kv("TYPE", "Ethernet")

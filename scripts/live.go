@@ -106,13 +106,7 @@ func (h *LiveHost) Exists(path string) (bool, error) {
 		return false, err
 	}
 	_, err = h.root.Lstat(rel)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	}
-	return false, err
+	return found(err)
 }
 
 // Remove implements Host.
@@ -121,7 +115,13 @@ func (h *LiveHost) Remove(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	err = h.root.Remove(rel)
+	return found(h.root.Remove(rel))
+}
+
+// found is the answer of Exists and Remove from their call's error: nil
+// means the path was there, "not exist" that it was not; any other error
+// is returned.
+func found(err error) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
@@ -286,37 +286,41 @@ func (h *LiveHost) lookupOwner(owner string) (uid, gid int, err error) {
 	user, group, hasGroup := strings.Cut(owner, ":")
 	uid, gid = -1, -1
 	if user != "" {
-		if n, err := strconv.Atoi(user); err == nil && n >= 0 {
-			uid = n
-		} else {
-			ent, err := h.lookupEntry("etc/passwd", user)
-			if err != nil {
-				return -1, -1, fmt.Errorf("owner %q: %w", owner, err)
-			}
-			if uid, err = strconv.Atoi(ent[2]); err != nil {
-				return -1, -1, fmt.Errorf("owner %q: bad uid in /etc/passwd", owner)
-			}
-			if !hasGroup {
-				if gid, err = strconv.Atoi(ent[3]); err != nil {
-					return -1, -1, fmt.Errorf("owner %q: bad gid in /etc/passwd", owner)
-				}
+		var ent []string
+		if uid, ent, err = h.lookupID(owner, "etc/passwd", "uid", user); err != nil {
+			return -1, -1, err
+		}
+		if !hasGroup && ent != nil {
+			if gid, err = strconv.Atoi(ent[3]); err != nil {
+				return -1, -1, fmt.Errorf("owner %q: bad gid in /etc/passwd", owner)
 			}
 		}
 	}
 	if hasGroup && group != "" {
-		if n, err := strconv.Atoi(group); err == nil && n >= 0 {
-			gid = n
-		} else {
-			ent, err := h.lookupEntry("etc/group", group)
-			if err != nil {
-				return -1, -1, fmt.Errorf("owner %q: %w", owner, err)
-			}
-			if gid, err = strconv.Atoi(ent[2]); err != nil {
-				return -1, -1, fmt.Errorf("owner %q: bad gid in /etc/group", owner)
-			}
+		if gid, _, err = h.lookupID(owner, "etc/group", "gid", group); err != nil {
+			return -1, -1, err
 		}
 	}
 	return uid, gid, nil
+}
+
+// lookupID resolves name, a user or group of owner, to its id: a number
+// stands for itself; a name is looked up in file (etc/passwd or
+// etc/group), whose line's fields are returned too. kind names the id
+// ("uid", "gid") in errors.
+func (h *LiveHost) lookupID(owner, file, kind, name string) (int, []string, error) {
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n, nil, nil
+	}
+	ent, err := h.lookupEntry(file, name)
+	if err != nil {
+		return -1, nil, fmt.Errorf("owner %q: %w", owner, err)
+	}
+	id, err := strconv.Atoi(ent[2])
+	if err != nil {
+		return -1, nil, fmt.Errorf("owner %q: bad %s in /%s", owner, kind, file)
+	}
+	return id, ent, nil
 }
 
 // lookupEntry finds the line of name (exactly: "bob" is not "bobby") in a

@@ -120,22 +120,32 @@ func Prepare(ctx context.Context, dir string) (*Assets, error) {
 }
 
 // PrepareInitramfs is Prepare with initramfs options (extra on-demand
-// modules, say); its Kernel and Agent fields are filled in.
+// modules, an image tree, say); its Kernel and Agent fields, where empty,
+// are filled in with FindKernel and Agent.
 func PrepareInitramfs(ctx context.Context, dir string, o InitramfsOptions) (*Assets, error) {
-	k, err := FindKernel()
-	if err != nil {
-		return nil, err
+	var err error
+	if o.Kernel == nil {
+		if o.Kernel, err = FindKernel(); err != nil {
+			return nil, err
+		}
 	}
-	agent := os.Getenv("OVFINIT_E2E_AGENT")
-	if agent == "" {
-		if agent, err = BuildAgent(ctx, dir); err != nil {
+	if o.Agent == "" {
+		if o.Agent, err = Agent(ctx, dir); err != nil {
 			return nil, err
 		}
 	}
 	initrd := filepath.Join(dir, "initramfs.cpio.gz")
-	o.Kernel, o.Agent = k, agent
 	if err := BuildInitramfs(ctx, initrd, o); err != nil {
 		return nil, err
 	}
-	return &Assets{Kernel: k, Agent: agent, Initramfs: initrd}, nil
+	return &Assets{Kernel: o.Kernel, Agent: o.Agent, Initramfs: initrd}, nil
+}
+
+// Agent returns the static agent a VM runs: the file OVFINIT_E2E_AGENT
+// names, or else ./cmd/ovfinit built into dir (BuildAgent).
+func Agent(ctx context.Context, dir string) (string, error) {
+	if agent := os.Getenv("OVFINIT_E2E_AGENT"); agent != "" {
+		return agent, nil
+	}
+	return BuildAgent(ctx, dir)
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovfinit/ovfinit/internal/debroot"
 )
 
 func fakeBinary(t *testing.T) string {
@@ -215,27 +217,7 @@ func TestDebInDebianRoot(t *testing.T) {
 	if os.Getenv("OVFINIT_QEMU_USER") != "" {
 		t.Skip("under qemu-user: chroot into an amd64 root; checked in the amd64 run")
 	}
-	cache := os.Getenv("OVFINIT_E2E_CACHE")
-	if cache == "" {
-		cache = "/var/cache/ovfinit-e2e"
-	}
-	lower := filepath.Join(cache, "debian-root")
-	if _, err := os.Stat(filepath.Join(lower, ".ready")); err != nil {
-		t.Skipf("no Debian root at %s: run make prepare (it debootstraps one)", lower)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting an overlay and chroot need root")
-	}
-	dir := t.TempDir()
-	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "root")
-	for _, d := range []string{upper, work, merged} {
-		os.Mkdir(d, 0o755)
-	}
-	mount := exec.Command("mount", "-t", "overlay", "overlay", "-o", "lowerdir="+lower+",upperdir="+upper+",workdir="+work, merged)
-	if out, err := mount.CombinedOutput(); err != nil {
-		t.Skipf("cannot mount an overlay here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", merged).Run() })
+	merged := debroot.Overlay(t, t.TempDir())
 
 	_, p := build(t, "deb")
 	data, _ := os.ReadFile(p)
