@@ -86,7 +86,20 @@ type Config struct {
 	SFTPCommand []string
 
 	Limits Limits
+
+	// OnIdle, if set, is called (on its own goroutine) once the server has
+	// had no open connection for IdleDelay: after Serve starts and after each
+	// last connection closes. ovfinit gives memory back there
+	// (internal/memtrim): the garbage of the last sessions and the pages of
+	// the binary they touched.
+	OnIdle func()
+	// IdleDelay is how long without connections before OnIdle; 0 means
+	// DefaultIdleDelay.
+	IdleDelay time.Duration
 }
+
+// DefaultIdleDelay is Config.IdleDelay's default.
+const DefaultIdleDelay = 2 * time.Second
 
 // Limits bound what clients may use. Zero fields take the defaults given.
 type Limits struct {
@@ -174,6 +187,8 @@ type Server struct {
 	fails    *failLimiter
 	certs    *gossh.CertChecker
 	sessions atomic.Int64 // open session channels
+	conns    atomic.Int64 // open connections (accepted, not yet closed)
+	idle     *time.Timer  // calls Config.OnIdle; nil without it
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -226,6 +241,16 @@ func New(cfg Config) (*Server, error) {
 	s.cfg.Limits.setDefaults()
 	s.fails = newFailLimiter(s.cfg.Limits.MaxFailedLogins, s.cfg.Limits.FailedLoginWindow)
 	s.certs = &gossh.CertChecker{IsUserAuthority: s.isUserCA}
+	if s.cfg.IdleDelay <= 0 {
+		s.cfg.IdleDelay = DefaultIdleDelay
+	}
+	if s.cfg.OnIdle != nil {
+		s.idle = time.AfterFunc(time.Duration(1<<62), func() {
+			if s.conns.Load() == 0 {
+				s.cfg.OnIdle()
+			}
+		})
+	}
 	s.srv = &gliderssh.Server{
 		Addr:                     cfg.Addr,
 		Handler:                  s.handleSession,
@@ -280,6 +305,7 @@ func (s *Server) Serve(l net.Listener) error {
 		fps[i] = k.PublicKey().Type() + " " + Fingerprint(k.PublicKey())
 	}
 	s.log.Info("ssh server listening", "addr", l.Addr().String(), "host_keys", fps)
+	s.armIdle()
 
 	err := s.srv.Serve(l)
 	s.mu.Lock()
@@ -289,6 +315,19 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	return fmt.Errorf("sshd: serving on %s: %w", l.Addr(), err)
+}
+
+// armIdle (re)starts the countdown to Config.OnIdle.
+// After Shutdown it stays stopped.
+func (s *Server) armIdle() {
+	if s.idle == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.idle.Reset(s.cfg.IdleDelay)
+	}
 }
 
 // AddHostKey offers k to every connection from now on, replacing a key of
@@ -329,6 +368,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed = true
 	ls := s.listeners
 	s.listeners = nil
+	if s.idle != nil {
+		s.idle.Stop()
+	}
 	s.mu.Unlock()
 
 	if _, ok := ctx.Deadline(); !ok {

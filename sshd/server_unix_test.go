@@ -688,3 +688,40 @@ func TestListenAndServe(t *testing.T) {
 		t.Errorf("ListenAndServe() = %v, want ErrServerClosed", err)
 	}
 }
+
+// TestOnIdle checks that Config.OnIdle runs once the server has had no
+// connection for IdleDelay, never while a connection is open, and once per
+// idle period.
+func TestOnIdle(t *testing.T) {
+	key := newClientKey(t)
+	calls := make(chan struct{}, 16)
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
+		func(c *Config) {
+			c.IdleDelay = 100 * time.Millisecond
+			c.OnIdle = func() { calls <- struct{}{} }
+		}, nil)
+	want := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OnIdle not called %s", what)
+		}
+	}
+	none := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+			t.Fatalf("OnIdle called %s", what)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	want("after Serve started")
+	none("a second time without a connection in between")
+	c := ts.mustDial(t, "alice", key)
+	none("while a connection is open")
+	c.Close()
+	want("after the last connection closed")
+	none("a second time after one idle period")
+}
