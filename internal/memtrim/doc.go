@@ -15,6 +15,7 @@ package memtrim
 
 import (
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -31,6 +32,11 @@ type Result struct {
 // afterwards maps again only what it touches. On systems where unmapping is
 // not implemented, the heap is still returned and the error names the OS.
 func Trim() (Result, error) {
+	// Two collections: objects in a sync.Pool (the SSH server's 64 KiB copy
+	// buffers, three per session) survive the first in the pool's victim
+	// cache and are freed by the second, which FreeOSMemory runs before
+	// returning the free heap.
+	runtime.GC()
 	debug.FreeOSMemory()
 	n, err := trimExecutable()
 	return Result{Executable: n}, err
