@@ -120,6 +120,7 @@ func serveSSH(cfg sshd.Config) (SSHServer, error) {
 		// Give memory back whenever nobody is connected (docs/performance.md).
 		cfg.OnIdle = memtrim.Func(cfg.Log)
 	}
+	cfg.AdaptProcs = true // see sshd.Config.AdaptProcs and docs/performance.md
 	srv, err := sshd.New(cfg)
 	if err != nil {
 		return nil, err

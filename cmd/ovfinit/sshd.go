@@ -162,6 +162,7 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 	}
 	// Give memory back whenever nobody is connected (docs/performance.md).
 	cfg.OnIdle = memtrim.Func(log)
+	cfg.AdaptProcs = true
 	srv, err := sshd.New(cfg)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
