@@ -11,7 +11,7 @@ PKG_VERSION ?= $(if $(filter v%,$(VERSION)),$(patsubst v%,%,$(subst -,~,$(VERSIO
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh
+.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh bench-rss
 
 all: build
 
@@ -78,6 +78,10 @@ demo: prepare build
 ## bench-ssh: ovfinit's SSH server against OpenSSH's sshd (root; slow; not in test)
 bench-ssh:
 	bash bench/ssh.sh
+
+## bench-rss: the SSH server's resident memory at each stage (root; under a minute)
+bench-rss:
+	bash bench/rss.sh
 
 clean:
 	rm -rf bin dist

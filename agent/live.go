@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/memtrim"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -115,6 +116,11 @@ func (r *runningSSH) AddHostKey(k gossh.Signer)          { r.srv.AddHostKey(k) }
 // serveSSH binds the port first, so a port conflict fails the step, then
 // serves in the background.
 func serveSSH(cfg sshd.Config) (SSHServer, error) {
+	if cfg.OnIdle == nil && cfg.Log != nil {
+		// Give memory back whenever nobody is connected (docs/performance.md).
+		cfg.OnIdle = memtrim.Func(cfg.Log)
+	}
+	cfg.AdaptProcs = true // see sshd.Config.AdaptProcs and docs/performance.md
 	srv, err := sshd.New(cfg)
 	if err != nil {
 		return nil, err

@@ -94,7 +94,7 @@ PORT_B=$(free_port)
 mkdir -p "$WORK/state"
 cp "$WORK/ssh_host_ed25519_key" "$WORK/state/"
 "$OVFINIT" sshd --listen 127.0.0.1:$PORT_B --authorized-keys "$WORK/authorized_keys" \
-	--state-dir "$WORK/state" --log-level warn >/dev/null 2>"$WORK/ovfinit.log" &
+	--state-dir "$WORK/state" --log-level warn >"$WORK/ovfinit.out" 2>"$WORK/ovfinit.log" &
 PIDS+=($!)
 PID_B=$!
 PORT_C=$(free_port)
@@ -108,6 +108,25 @@ PID_C=$!
 SSHOPTS=(-F /dev/null -i "$WORK/client" -o IdentitiesOnly=yes -o BatchMode=yes
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
 	-o HostKeyAlgorithms=ssh-ed25519)
+
+# Fresh RSS: both servers listening, nobody logged in yet, ovfinit's RSA
+# host key made (the fingerprint block is printed then) and its idle trim
+# done (sshd.DefaultIdleDelay, 2 s, after Serve).
+for p in $PORT_A $PORT_B; do
+	for _ in $(seq 300); do
+		ss -Hltn "sport = :$p" | grep -q . && break
+		sleep 0.1
+	done
+done
+for _ in $(seq 600); do
+	grep -q 'END SSH HOST KEY FINGERPRINTS' "$WORK/ovfinit.out" && break
+	sleep 0.1
+done
+sleep 3
+rss_parts() { awk '/^(RssAnon|RssFile)/ {printf "%s %s KiB ", $1, $2}' "/proc/$1/status"; }
+echo "fresh RSS: sshd $(awk '/^VmRSS/ {print $2}' /proc/$PID_A/status) KiB, ovfinit $(awk '/^VmRSS/ {print $2}' /proc/$PID_B/status) KiB ($(rss_parts $PID_B))" >&2
+FRESH_A=$(awk '/^VmRSS/ {print $2}' /proc/$PID_A/status)
+FRESH_B=$(awk '/^VmRSS/ {print $2}' /proc/$PID_B/status)
 
 for p in $PORT_A $PORT_B $PORT_C; do
 	for _ in $(seq 100); do
@@ -144,9 +163,8 @@ RAW=$WORK/raw.tsv
 : >"$RAW"
 rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; } # round server metric value
 
-echo "fresh RSS: sshd $(rss_kib $PID_A) KiB, ovfinit $(rss_kib $PID_B) KiB" >&2
-rec 0 openssh rss_fresh_kib "$(rss_kib $PID_A)"
-rec 0 ovfinit rss_fresh_kib "$(rss_kib $PID_B)"
+rec 0 openssh rss_fresh_kib "$FRESH_A"
+rec 0 ovfinit rss_fresh_kib "$FRESH_B"
 
 # stream ROUND SERVER PORT PID LABEL SSH_ARGS...: upload and download SIZE_MB
 # through cat, and the server's CPU seconds per GiB each way.
@@ -235,6 +253,8 @@ one_round() {
 	sftp_bench "$r" "$srv" "$port"
 	true_bench "$r" "$srv" "$port"
 	conc_bench "$r" "$srv" "$port" "$pid"
+	# Idle: past ovfinit's idle delay (2 s), as long for both servers.
+	sleep 3
 	rec "$r" "$srv" rss_idle_after_kib "$(rss_kib "$pid")"
 }
 

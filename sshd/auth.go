@@ -51,6 +51,9 @@ func (c *connState) Close() error {
 		if c.tried.Load() && !c.authed.Load() {
 			c.s.fails.fail(c.ip)
 		}
+		if c.s.conns.Add(-1) == 0 {
+			c.s.armIdle()
+		}
 	})
 	return c.Conn.Close()
 }
@@ -66,6 +69,7 @@ func (s *Server) acceptConn(ctx gliderssh.Context, conn net.Conn) net.Conn {
 		}
 		return nil
 	}
+	s.conns.Add(1)
 	c := &connState{Conn: conn, s: s, ip: ip}
 	// Armed only once c.grace is set: the function reads it (Close).
 	c.grace = time.AfterFunc(time.Duration(1<<62), func() {

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -687,4 +688,89 @@ func TestListenAndServe(t *testing.T) {
 	if err := <-done; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("ListenAndServe() = %v, want ErrServerClosed", err)
 	}
+}
+
+// TestOnIdle checks that Config.OnIdle runs once the server has had no
+// connection for IdleDelay, never while a connection is open, and once per
+// idle period.
+func TestOnIdle(t *testing.T) {
+	key := newClientKey(t)
+	calls := make(chan struct{}, 16)
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
+		func(c *Config) {
+			c.IdleDelay = 100 * time.Millisecond
+			c.OnIdle = func() { calls <- struct{}{} }
+		}, nil)
+	want := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OnIdle not called %s", what)
+		}
+	}
+	none := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+			t.Fatalf("OnIdle called %s", what)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	want("after Serve started")
+	none("a second time without a connection in between")
+	c := ts.mustDial(t, "alice", key)
+	none("while a connection is open")
+	c.Close()
+	want("after the last connection closed")
+	none("a second time after one idle period")
+}
+
+// TestAdaptProcs checks Config.AdaptProcs: GOMAXPROCS 1 with at most one
+// session open, the original value with two, and back after Shutdown.
+func TestAdaptProcs(t *testing.T) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set in the environment: AdaptProcs does nothing")
+	}
+	orig := runtime.GOMAXPROCS(0)
+	if orig < 2 {
+		t.Skip("one CPU: AdaptProcs does nothing")
+	}
+	t.Cleanup(func() { runtime.GOMAXPROCS(orig) })
+	key := newClientKey(t)
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
+		func(c *Config) { c.AdaptProcs = true }, nil)
+	wantProcs := func(what string, want int) {
+		t.Helper()
+		// Sessions end asynchronously on the server: poll briefly.
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.GOMAXPROCS(0) != want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := runtime.GOMAXPROCS(0); got != want {
+			t.Fatalf("GOMAXPROCS %s = %d, want %d", what, got, want)
+		}
+	}
+	wantProcs("with no session", 1)
+	c := ts.mustDial(t, "alice", key)
+	s1, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProcs("with one session", 1)
+	s2, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProcs("with two sessions", orig)
+	s2.Close()
+	wantProcs("after one of two sessions closed", 1)
+	s1.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.Close()
+	ts.srv.Shutdown(ctx)
+	wantProcs("after Shutdown", orig)
 }

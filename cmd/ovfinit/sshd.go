@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +18,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/memtrim"
 	"github.com/ovfinit/ovfinit/sshd"
 )
 
@@ -160,6 +160,9 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 	} else {
 		log.Warn("SFTP disabled", "err", err)
 	}
+	// Give memory back whenever nobody is connected (docs/performance.md).
+	cfg.OnIdle = memtrim.Func(log)
+	cfg.AdaptProcs = true
 	srv, err := sshd.New(cfg)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
@@ -184,9 +187,9 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 		}
 		host, _ := os.Hostname()
 		fmt.Fprint(out, sshd.FingerprintBlock(pubs, "root@"+host))
-		// RSA generation leaves megabytes of garbage; give them back now
-		// rather than when the scavenger gets to it.
-		debug.FreeOSMemory()
+		// Start-up is over: give back RSA generation's garbage and the
+		// pages of the binary that start-up touched (docs/performance.md).
+		memtrim.Func(log)()
 	}()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
