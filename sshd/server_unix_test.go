@@ -136,6 +136,21 @@ func (ts *testServer) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client
 	})
 }
 
+// aliceSession starts a server whose one user, alice, logs in with a fresh
+// key, and opens a session as alice (closed at the test's end).
+func aliceSession(t *testing.T) (*testServer, *gossh.Session) {
+	t.Helper()
+	key := newClientKey(t)
+	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
+	sess, err := ts.mustDial(t, "alice", key).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	return ts, sess
+}
+
 func (ts *testServer) mustDial(t *testing.T, user string, key gossh.Signer) *gossh.Client {
 	t.Helper()
 	c, err := ts.dial(user, gossh.PublicKeys(key))
@@ -324,15 +339,7 @@ func TestExec(t *testing.T) {
 }
 
 func TestClientEnvironment(t *testing.T) {
-	key := newClientKey(t)
-	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
-	c := ts.mustDial(t, "alice", key)
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	ts, sess := aliceSession(t)
 	for k, v := range map[string]string{"LANG": "C.UTF-8", "LC_TIME": "C", "FOO": "bar", "HOME": "/evil"} {
 		if err := sess.Setenv(k, v); err != nil {
 			t.Fatalf("Setenv(%s): %v", k, err)
@@ -356,15 +363,7 @@ func (ts *testServer) mustUserHome(t *testing.T, name string) string {
 }
 
 func TestSignal(t *testing.T) {
-	key := newClientKey(t)
-	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
-	c := ts.mustDial(t, "alice", key)
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	_, sess := aliceSession(t)
 	out, err := sess.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -387,15 +386,7 @@ func TestSignal(t *testing.T) {
 }
 
 func TestPTYShell(t *testing.T) {
-	key := newClientKey(t)
-	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
-	c := ts.mustDial(t, "alice", key)
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	_, sess := aliceSession(t)
 	if err := sess.RequestPty("vt100", 24, 80, gossh.TerminalModes{}); err != nil {
 		t.Fatalf("RequestPty: %v", err)
 	}
@@ -435,15 +426,7 @@ func TestPTYShell(t *testing.T) {
 // A window change before the shell starts must neither hang the session
 // (gliderssh would block its request loop) nor be lost.
 func TestPTYWindowChangeBeforeShell(t *testing.T) {
-	key := newClientKey(t)
-	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
-	c := ts.mustDial(t, "alice", key)
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	_, sess := aliceSession(t)
 	if err := sess.RequestPty("vt100", 24, 80, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
 	}
@@ -454,6 +437,7 @@ func TestPTYWindowChangeBeforeShell(t *testing.T) {
 	}
 	done := make(chan struct{})
 	var out []byte
+	var err error
 	go func() {
 		defer close(done)
 		out, err = sess.Output(`n=0; while [ "$(stty size)" != "33 99" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done; stty size`)
@@ -469,15 +453,7 @@ func TestPTYWindowChangeBeforeShell(t *testing.T) {
 }
 
 func TestPTYExec(t *testing.T) {
-	key := newClientKey(t)
-	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
-	c := ts.mustDial(t, "alice", key)
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	_, sess := aliceSession(t)
 	if err := sess.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
 	}
@@ -576,8 +552,7 @@ func TestShutdown(t *testing.T) {
 	key := newClientKey(t)
 	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
 		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
-	c := ts.mustDial(t, "alice", key)
-	sess, err := c.NewSession()
+	sess, err := ts.mustDial(t, "alice", key).NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
