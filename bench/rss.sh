@@ -27,22 +27,9 @@ CONC_N=${CONC_N:-100}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "bench/rss.sh: run as root" >&2; exit 2; }
 
-WORK=$(mktemp -d /tmp/ovfinit-bench-rss.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${KEEP:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -z "${OVFINIT:-}" ]; then
-	OVFINIT=$WORK/ovfinit
-	(cd "$HERE" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OVFINIT" ./cmd/ovfinit)
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/client"
-cp "$WORK/client.pub" "$WORK/authorized_keys"
+NAME=rss
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 SSHOPTS=(-F /dev/null -i "$WORK/client" -o IdentitiesOnly=yes -o BatchMode=yes
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR)
 

@@ -41,25 +41,10 @@ if [ ! -x /usr/sbin/sshd ]; then
 	[ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
-WORK=$(mktemp -d /tmp/ovfinit-bench-ssh.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${KEEP:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -z "${OVFINIT:-}" ]; then
-	OVFINIT=$WORK/ovfinit
-	(cd "$HERE" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OVFINIT" ./cmd/ovfinit)
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/client"
+NAME=ssh
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh_host_ed25519_key"
-cp "$WORK/client.pub" "$WORK/authorized_keys"
 head -c $((SFTP_MB << 20)) /dev/urandom >"$WORK/sftp.src"
 
 # OpenSSH's sshd: Debian's defaults where they matter (external sftp-server,
