@@ -6,40 +6,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-crypt/crypt"
-	"github.com/go-crypt/crypt/algorithm/bcrypt"
-	"github.com/go-crypt/crypt/algorithm/scrypt"
-	"github.com/go-crypt/crypt/algorithm/shacrypt"
-
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/users"
 )
-
-// newHashDecoder knows the hashes a Linux shadow file holds today: yescrypt
-// ($y$), SHA-crypt ($5$, $6$) and bcrypt ($2b$). MD5 and DES crypt are
-// refused on purpose.
-func newHashDecoder() (*crypt.Decoder, error) {
-	d := crypt.NewDecoder()
-	if err := shacrypt.RegisterDecoder(d); err != nil {
-		return nil, err
-	}
-	if err := scrypt.RegisterDecoderYescrypt(d); err != nil {
-		return nil, err
-	}
-	if err := bcrypt.RegisterDecoder(d); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
 
 // ShadowPasswords returns a Config.CheckPassword that verifies passwords
 // against the hashes in a shadow(5) file (normally /etc/shadow), read at
 // every attempt so a changed password counts at once. Locked ("!..."),
 // empty and unknown-format hashes never match.
 func ShadowPasswords(path string) (func(u *User, password []byte) error, error) {
-	dec, err := newHashDecoder()
-	if err != nil {
-		return nil, fmt.Errorf("password hashes: %w", err)
-	}
 	return func(u *User, password []byte) error {
 		data, err := fsutil.ReadFileLimit(path, maxAccountFile)
 		if err != nil {
@@ -52,12 +27,13 @@ func ShadowPasswords(path string) (func(u *User, password []byte) error, error) 
 		if hash == "" || hash[0] == '!' || hash[0] == '*' {
 			return fmt.Errorf("%w: the account has no usable password", errBadPassword)
 		}
-		digest, err := dec.Decode(hash)
+		// One checker for the whole agent: users hashes and checks the
+		// same kinds.
+		ok, err := users.CheckHash(hash, password)
 		if err != nil {
 			return fmt.Errorf("%w: %s: hash of %q is in a format ovfinit does not check", errBadPassword, path, u.Name)
 		}
-		ok, err := digest.MatchBytesAdvanced(password)
-		if err != nil || !ok {
+		if !ok {
 			return errBadPassword
 		}
 		return nil

@@ -150,6 +150,15 @@ func PasswordMatches(stored string, p Password) bool {
 	if p.IsHash() {
 		return stored == p.v
 	}
+	ok, err := CheckHash(stored, []byte(p.v))
+	return err == nil && ok
+}
+
+// CheckHash reports whether clear hashes to stored, a crypt(3) hash of a
+// kind Linux shadow files hold today: SHA-crypt ($5$, $6$), yescrypt ($y$)
+// or bcrypt ($2a$, $2b$, $2y$). Any other kind, or a hash that does not
+// decode, is an error: it never matches.
+func CheckHash(stored string, clear []byte) (bool, error) {
 	var d algorithm.Digest
 	var err error
 	switch {
@@ -160,11 +169,10 @@ func PasswordMatches(stored string, p Password) bool {
 	case strings.HasPrefix(stored, "$2"):
 		d, err = bcrypt.Decode(stored)
 	default:
-		return false
+		return false, fmt.Errorf("not a SHA-crypt, yescrypt or bcrypt hash")
 	}
 	if err != nil {
-		return false
+		return false, err
 	}
-	ok, err := d.MatchAdvanced(p.v)
-	return err == nil && ok
+	return d.MatchBytesAdvanced(clear)
 }
