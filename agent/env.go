@@ -10,6 +10,7 @@ import (
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -33,6 +34,8 @@ type SSHServer interface {
 // step touches the machine (fakes in tests), and what the steps learn as the
 // pipeline runs.
 type Env struct {
+	// Log is the agent's logger. Run wraps it so that every secret of
+	// the environment (Redact) is replaced in every line.
 	Log      *slog.Logger
 	Root     string // every file write goes under it ("/" on a live system)
 	StateDir string // path under Root, e.g. /var/lib/ovfinit
@@ -64,6 +67,12 @@ type Env struct {
 	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
 	// background (NewEnv sets it; tests leave it off, RSA is slow).
 	RSAHostKey bool
+
+	// Redact holds the environment's secrets once it has been read: the
+	// secret properties' values and the credentials of the callback URL
+	// (and of any other URL property). Run makes it when nil and redacts
+	// the log, every event and the status file with it.
+	Redact *redact.Redactor
 
 	// Learned as the pipeline runs.
 	Source     *ovfenv.Source
@@ -103,7 +112,40 @@ func (e *Env) statePath(name string) string {
 	return fsutil.Join(e.Root, path.Join(e.StateDir, name))
 }
 
-// StatusPath is where `ovfinit status` reads the pipeline's status.
+// StatusPath is where `ovfinit status` reads the pipeline's status: the
+// world-readable copy, without the scripts' own text.
 func StatusPath(root, stateDir string) string {
 	return fsutil.Join(root, path.Join(stateDir, "status.json"))
+}
+
+// PrivateStatusPath is the full status, the scripts' messages included,
+// readable by root only.
+func PrivateStatusPath(root, stateDir string) string {
+	return fsutil.Join(root, path.Join(stateDir, "status.private.json"))
+}
+
+// redactedEvents redacts every event's message before the sender sees it.
+type redactedEvents struct {
+	Events
+	r *redact.Redactor
+}
+
+func (x redactedEvents) Emit(typ string, d callback.Data) {
+	d.Message = x.r.String(d.Message)
+	x.Events.Emit(typ, d)
+}
+
+// redactOutputs makes e.Redact when nil and routes the log and the events
+// through it, once.
+func (e *Env) redactOutputs() {
+	if e.Redact == nil {
+		e.Redact = redact.New()
+	}
+	if e.Log == nil {
+		e.Log = slog.New(slog.DiscardHandler)
+	}
+	e.Log = redact.Logger(e.Log, e.Redact)
+	if x, ok := e.Events.(redactedEvents); !ok || x.r != e.Redact {
+		e.Events = redactedEvents{Events: e.Events, r: e.Redact}
+	}
 }

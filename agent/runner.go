@@ -16,6 +16,7 @@ import (
 // stops the pipeline with a `failed` event that says whether a retry could
 // help; success ends with `ready`.
 func Run(ctx context.Context, e *Env, steps []Step) error {
+	e.redactOutputs()
 	start := e.Now()
 	st := &Status{Phase: PhaseRunning, Boot: e.BootID, PID: os.Getpid(), Started: start}
 	e.writeStatus(st)
@@ -128,9 +129,16 @@ func (e *Env) data(step string) callback.Data {
 
 func (e *Env) hostKeys() []callback.HostKey { return e.sshHostKeys() }
 
+// writeStatus writes the status twice, redacted: in full for root
+// (PrivateStatusPath, 0600), and without the scripts' own text for
+// everyone (StatusPath, 0644).
 func (e *Env) writeStatus(st *Status) {
 	st.Updated = e.Now()
-	if err := st.Write(StatusPath(e.Root, e.StateDir)); err != nil {
+	full := st.redacted(e.Redact)
+	if err := full.write(PrivateStatusPath(e.Root, e.StateDir), 0o600); err != nil {
+		e.Log.Warn("cannot write status file", "err", err)
+	}
+	if err := full.public().Write(StatusPath(e.Root, e.StateDir)); err != nil {
 		e.Log.Warn("cannot write status file", "err", err)
 	}
 }

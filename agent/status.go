@@ -2,12 +2,16 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/redact"
 )
 
 // Phases of a boot, as `ovfinit status` shows them.
@@ -17,9 +21,12 @@ const (
 	PhaseFailed  = "failed"
 )
 
-// Status is where the pipeline is: STATE_DIR/status.json, rewritten after
-// every step. It holds no secret and is world-readable (0644), so that any
-// user can run `ovfinit status`.
+// Status is where the pipeline is, rewritten after every step, redacted
+// (Env.Redact), in two files: STATE_DIR/status.private.json (0600) in full,
+// for root, and STATE_DIR/status.json, world-readable (0644) so that any
+// user can run `ovfinit status`, without any text a script wrote (its
+// fail() reason, its errors): a script may print anything, and what the
+// redaction cannot recognise must not reach every user of the machine.
 type Status struct {
 	Phase       string             `json:"phase"`
 	InstanceID  string             `json:"instanceId,omitempty"`
@@ -43,13 +50,58 @@ type StepStatus struct {
 	Message    string `json:"message,omitempty"`
 }
 
-// Write saves the status atomically.
-func (s *Status) Write(path string) error {
+// ScriptStep is the step whose messages are a script's own text.
+const ScriptStep = "script"
+
+// HiddenMessage replaces a script's text in the world-readable status.
+const HiddenMessage = "(the script's message is shown to root only: sudo ovfinit status)"
+
+// Write saves the status atomically, world-readable (0644). It must hold
+// no script text: see public.
+func (s *Status) Write(path string) error { return s.write(path, 0o644) }
+
+func (s *Status) write(path string, mode os.FileMode) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFile(path, append(data, '\n'), 0o644)
+	return fsutil.WriteFile(path, append(data, '\n'), mode)
+}
+
+// redacted returns a copy of s with r applied to every message.
+func (s *Status) redacted(r *redact.Redactor) *Status {
+	c := *s
+	c.Message = r.String(s.Message)
+	c.Steps = slices.Clone(s.Steps)
+	for i := range c.Steps {
+		c.Steps[i].Message = r.String(c.Steps[i].Message)
+	}
+	return &c
+}
+
+// public returns a copy of s without the messages of ScriptStep.
+func (s *Status) public() *Status {
+	c := *s
+	if c.Step == ScriptStep && c.Message != "" {
+		c.Message = HiddenMessage
+	}
+	c.Steps = slices.Clone(s.Steps)
+	for i := range c.Steps {
+		if c.Steps[i].Name == ScriptStep && c.Steps[i].Message != "" {
+			c.Steps[i].Message = HiddenMessage
+		}
+	}
+	return &c
+}
+
+// LoadStatus reads the full status under root and stateDir when this user
+// may (root), else the world-readable one.
+func LoadStatus(root, stateDir string) (*Status, error) {
+	s, err := ReadStatus(PrivateStatusPath(root, stateDir))
+	if err == nil || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)) {
+		return s, err
+	}
+	return ReadStatus(StatusPath(root, stateDir))
 }
 
 // ReadStatus reads a status file written by Write.

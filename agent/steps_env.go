@@ -13,6 +13,7 @@ import (
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
@@ -92,20 +93,78 @@ func parseEnvironment(ctx context.Context, e *Env) error {
 		env = unredact(env)
 	}
 	e.OVF = env
+	e.learnSecrets()
 	return nil
 }
 
+// learnSecrets adds the environment's secrets to e.Redact, so that the log,
+// the events and the status file never show them: the values of the
+// secret properties (ovfenv.IsSecret) and the credentials of every URL
+// value (redact.URLSecrets: the callback URL's user information and query
+// token, say). A secret too short to be searched for in text is named in
+// a warning.
+func (e *Env) learnSecrets() {
+	if e.Redact == nil {
+		e.Redact = redact.New()
+	}
+	var secrets, short []string
+	learn := func(props []ovfenv.Property) {
+		for _, p := range props {
+			if ovfenv.IsSecret(p.Key) && !ovfenv.IsUnset(p.Value) {
+				secrets = append(secrets, p.Value)
+				if len(p.Value) < redact.MinLen {
+					short = append(short, p.Key)
+				}
+			}
+			secrets = append(secrets, redact.URLSecrets(p.Value)...)
+		}
+	}
+	learn(e.OVF.Properties)
+	for _, en := range e.OVF.Entities {
+		learn(en.Properties)
+	}
+	e.Redact.Add(secrets...)
+	if len(short) > 0 {
+		e.Log.Warn(fmt.Sprintf("secret values shorter than %d characters cannot be hidden in what scripts print", redact.MinLen), "properties", short)
+	}
+}
+
 // unredact drops the redacted values of a saved redacted copy, so that they
-// read as unset rather than as the text "(redacted)".
+// read as unset rather than as the text "(redacted)": the secrets, and the
+// URLs whose credentials were redacted (a callback URL with a token is
+// not used on a later boot that has only the redacted copy).
 func unredact(env *ovfenv.Environment) *ovfenv.Environment {
 	keep := env.Properties[:0]
 	for _, p := range env.Properties {
-		if p.Value != ovfenv.Redaction || !ovfenv.IsSecret(p.Key) {
-			keep = append(keep, p)
+		if p.Value == ovfenv.Redaction && ovfenv.IsSecret(p.Key) {
+			continue
 		}
+		if r, ok := redact.URL(p.Value); ok && r == strings.TrimSpace(p.Value) {
+			continue
+		}
+		keep = append(keep, p)
 	}
 	env.Properties = keep
 	return env
+}
+
+// redactedCopy is the environment as the state directory keeps it: every
+// secret replaced by ovfenv.Redaction, and the user information and query
+// values of every URL by redact.URLMark.
+func redactedCopy(env *ovfenv.Environment) *ovfenv.Environment {
+	c := env.Redacted()
+	urls := func(props []ovfenv.Property) {
+		for i, p := range props {
+			if v, ok := redact.URL(p.Value); ok {
+				props[i].Value = v
+			}
+		}
+	}
+	urls(c.Properties)
+	for _, en := range c.Entities {
+		urls(en.Properties)
+	}
+	return c
 }
 
 // saveEnvironment writes the clear and the redacted copies (0600).
@@ -118,7 +177,7 @@ func (e *Env) saveEnvironment() error {
 			return err
 		}
 	}
-	redacted, err := e.OVF.Redacted().Marshal()
+	redacted, err := redactedCopy(e.OVF).Marshal()
 	if err != nil {
 		return err
 	}

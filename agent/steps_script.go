@@ -150,10 +150,13 @@ func runScriptsFor(ctx context.Context, e *Env, goos string) error {
 	}
 	host.OnProgress = func(percent int, message string) {
 		d := e.data("script")
+		// scripts.Run redacted the message already; the events are
+		// redacted again on their way to the sender (Env.Redact).
 		d.Message = fmt.Sprintf("%d%% %s", percent, message)
 		e.Events.Emit(callback.TypeProgress, d)
 	}
-	secrets := secretValues(e.OVF)
+	// The script's redactor also knows the URLs' credentials (learnSecrets).
+	secrets := append(secretValues(e.OVF), e.Redact.Secrets()...)
 	ran, optionalFailed := 0, 0
 	for _, s := range list {
 		freq := scriptFreq(s.header.Frequency)

@@ -17,6 +17,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
@@ -48,7 +49,7 @@ func newModules(env *Env, host Host, info HostInfo) starlark.StringDict {
 		"exec":     newExecModule(host, env.Log, info.OS),
 		"file":     newFileModule(host),
 		"log":      newLogModule(env.Log),
-		"progress": starlark.NewBuiltin("progress", progressBuiltin(host, env.Log)),
+		"progress": starlark.NewBuiltin("progress", progressBuiltin(host, env.Log, env.redactor)),
 		"fail":     starlark.NewBuiltin("fail", failBuiltin),
 		"json":     json.Module,
 		"time":     starlarktime.Module,
@@ -533,8 +534,9 @@ func newLogModule(log *slog.Logger) *starlarkstruct.Module {
 	}))
 }
 
-// progressBuiltin: progress(percent, message).
-func progressBuiltin(h Host, log *slog.Logger) builtinFunc {
+// progressBuiltin: progress(percent, message). The message goes to the
+// manager: it is redacted like a log line before the host sees it.
+func progressBuiltin(h Host, log *slog.Logger, red *redact.Redactor) builtinFunc {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var percent int
 		var message string
@@ -545,7 +547,7 @@ func progressBuiltin(h Host, log *slog.Logger) builtinFunc {
 			return nil, fmt.Errorf("%s: percent %d is not between 0 and 100", b.Name(), percent)
 		}
 		log.Info("progress", "percent", percent, "message", message, "pos", thread.CallFrame(1).Pos.String())
-		h.Progress(percent, message)
+		h.Progress(percent, red.String(message))
 		return starlark.None, nil
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
@@ -51,8 +52,11 @@ type Env struct {
 	Timeout time.Duration
 	// Dialect is the language options (while loops, recursion).
 	Dialect Dialect
-	// Secrets are values never to be logged: each is replaced by
-	// "[redacted]" in the script's log lines and in its errors.
+	// Secrets are values never to be logged: each, and every form
+	// derived from it that redact.Forms lists (upper case, JSON, %q,
+	// base64, ...), is replaced by "[redacted]" in the script's log lines,
+	// its progress messages and its errors. Values shorter than
+	// redact.MinLen are not searched for.
 	Secrets []string
 	// Library is where load() finds modules ("_lib.star"); nil refuses
 	// load(). The agent sets it to the image's scripts directory for the
@@ -63,6 +67,8 @@ type Env struct {
 	// HTTPClient (a DryRun: a dry run never touches the network), else a
 	// LiveHTTP.
 	HTTP HTTPClient
+
+	redactor *redact.Redactor // of Secrets, set by Run
 }
 
 // Dialect are the language switches a property may turn on.
@@ -180,7 +186,8 @@ func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
 	if env.Timeout <= 0 {
 		env.Timeout = DefaultTimeout
 	}
-	env.Log = redactLogger(env.Log, env.Secrets)
+	env.redactor = redact.New(env.Secrets...)
+	env.Log = redactLogger(env.Log, env.redactor)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("scripts: not running %s: %w", name, context.Cause(ctx))
 	}
@@ -213,7 +220,7 @@ func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
 	opts := env.Dialect.fileOptions()
 	_, prog, err := starlark.SourceProgramOptions(opts, name, src, predeclared.Has)
 	if err != nil {
-		return redactError(compileError(name, err, env.Dialect), env.Secrets)
+		return redactError(compileError(name, err, env.Dialect), env.redactor)
 	}
 
 	parent := ctx
@@ -243,7 +250,7 @@ func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
 	case ctx.Err() != nil:
 		serr.cause = context.Cause(ctx)
 	}
-	return redactError(serr, env.Secrets)
+	return redactError(serr, env.redactor)
 }
 
 // runner is one Run: the threads it made (the script's and one per loaded

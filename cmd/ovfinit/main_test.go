@@ -78,6 +78,36 @@ func TestStatusExitCodes(t *testing.T) {
 	}
 }
 
+// TestStatusShowsScriptMessageToRoot (issue 13, defect 9): the
+// world-readable status.json holds no script text; `ovfinit status` shows
+// it from the root-only copy when it can read it, and says it is hidden
+// when it cannot.
+func TestStatusShowsScriptMessageToRoot(t *testing.T) {
+	root := t.TempDir()
+	retry := false
+	st := &agent.Status{Phase: agent.PhaseFailed, InstanceID: "i-1", Boot: "b1", Started: time.Now(),
+		Step: agent.ScriptStep, Message: "ovfinit.script:3:5: fail: database [redacted] unreachable", Retry: &retry,
+		Steps: []agent.StepStatus{{Name: agent.ScriptStep, Frequency: "per-boot", Status: "failed", Message: "ovfinit.script:3:5: fail: database [redacted] unreachable"}}}
+	pub := *st
+	pub.Message = agent.HiddenMessage
+	pub.Steps = []agent.StepStatus{{Name: agent.ScriptStep, Frequency: "per-boot", Status: "failed", Message: agent.HiddenMessage}}
+	if err := pub.Write(agent.StatusPath(root, defaultStateDir)); err != nil {
+		t.Fatal(err)
+	}
+	out, code := execute(t, "status", "--root", root)
+	if code != exitFailed || !strings.Contains(out, "root only") {
+		t.Errorf("status without the private copy = exit %d, %q; want exit 1 and the hidden-message note", code, out)
+	}
+	b, _ := json.Marshal(st)
+	if err := os.WriteFile(agent.PrivateStatusPath(root, defaultStateDir), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code = execute(t, "status", "--root", root)
+	if code != exitFailed || !strings.Contains(out, "failed:   script: ovfinit.script:3:5: fail: database [redacted] unreachable") {
+		t.Errorf("status with the private copy = exit %d, %q; want exit 1 and the script's message", code, out)
+	}
+}
+
 func TestStatusJSON(t *testing.T) {
 	root := t.TempDir()
 	writeStatus(t, root, agent.PhaseFailed)

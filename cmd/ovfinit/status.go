@@ -29,6 +29,8 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show how far the first-boot pipeline has come",
 		Long: `Status reads the status file the running agent keeps and prints the phase
 (running, ready or failed), the instance id and every step with its outcome.
+Root sees the scripts' own messages (their fail() reason); other users see
+that there is one, not its text.
 
 Exit status:
   0  ready
@@ -38,10 +40,9 @@ Exit status:
   4  no status: ovfinit has not run on this machine`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := agent.StatusPath(root, stateDir)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			st, err := readStatus(ctx, path, wait, timeout)
+			st, err := readStatus(ctx, root, stateDir, wait, timeout)
 			if err != nil {
 				return err
 			}
@@ -71,10 +72,13 @@ Exit status:
 	return cmd
 }
 
-func readStatus(ctx context.Context, path string, wait bool, timeout time.Duration) (*agent.Status, error) {
+// readStatus reads the full status when this user may (root), else the
+// world-readable one (agent.LoadStatus).
+func readStatus(ctx context.Context, root, stateDir string, wait bool, timeout time.Duration) (*agent.Status, error) {
+	path := agent.StatusPath(root, stateDir)
 	deadline := time.Now().Add(timeout)
 	for {
-		st, err := agent.ReadStatus(path)
+		st, err := agent.LoadStatus(root, stateDir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !wait:
 			return nil, &exitError{code: exitNoStatus, err: fmt.Errorf("no status at %s: ovfinit has not run here", path)}
