@@ -26,6 +26,21 @@ const (
 	DefaultMaxUnauthorized = 5
 )
 
+// Bounds of the queue (and so of the spool, which holds one file per queued
+// event) while the manager does not acknowledge: every SSH login adds an
+// event, and a VM may run for years with its manager gone.
+const (
+	// DefaultMaxQueued is the most events kept; over it the oldest are
+	// dropped, except the outcomes (see keeps).
+	DefaultMaxQueued = 1000
+	// DefaultMaxAge is how old an undelivered event may get before it is
+	// dropped, outcomes excepted.
+	DefaultMaxAge = 7 * 24 * time.Hour
+	// DefaultMaxLogins is the most login events kept: a new one makes the
+	// oldest waiting one go, and says how many went so far.
+	DefaultMaxLogins = 10
+)
+
 // MinClockCorrection is the smallest difference between this clock and the
 // manager's (its Date header on a 401 answer) that the Sender corrects its
 // signing timestamps for. Smaller differences cannot be why a receiver with
@@ -107,6 +122,11 @@ type Sender struct {
 	wake     chan struct{} // buffered(1): new event queued
 	cancel   context.CancelFunc
 	stopped  chan struct{} // closed when the delivery goroutine has returned
+
+	maxQueued, maxLogins int           // DefaultMaxQueued, DefaultMaxLogins
+	maxAge               time.Duration // DefaultMaxAge
+	dropped              int           // events dropped to bound the queue, this run
+	loginsDropped        int           // login events among them
 }
 
 // NewSender returns a Sender that stamps event ids "<bootID>-<sequence>".
@@ -120,7 +140,83 @@ func NewSender(log *slog.Logger, bootID string) *Sender {
 		bootID:  bootID,
 		changed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
+
+		maxQueued: DefaultMaxQueued,
+		maxLogins: DefaultMaxLogins,
+		maxAge:    DefaultMaxAge,
 	}
+}
+
+// keeps reports whether an event of type typ is never dropped to bound the
+// queue: the outcome of a boot (ready, failed) or of a lifecycle command
+// (reserved, sanitized).
+func keeps(typ string) bool {
+	switch typ {
+	case TypeReady, TypeFailed, TypeReserved, TypeSanitized:
+		return true
+	}
+	return false
+}
+
+// firstDroppable is the index of the first queued event that may be
+// dropped: after Start, queue[0] may be in flight. s.mu must be held.
+func (s *Sender) firstDroppable() int {
+	if s.started && len(s.queue) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// bound drops, oldest first and order kept, the events older than maxAge
+// and then as many as make the queue hold at most maxQueued, never an
+// outcome (keeps) or the event in flight; with login, it first drops the
+// oldest waiting login events so that maxLogins-1 remain, room for the new
+// one. It returns how many logins it dropped. s.mu must be held.
+func (s *Sender) bound(now time.Time, login bool) int {
+	first := s.firstDroppable()
+	logins := 0
+	if login {
+		for _, q := range s.queue[first:] {
+			if q.ev.Type == TypeLogin {
+				logins++
+			}
+		}
+		logins -= s.maxLogins - 1 // how many logins to drop
+	}
+	excess := len(s.queue) - s.maxQueued
+	if login {
+		excess++ // the new event is not queued yet
+	}
+	droppedLogins, dropped := 0, 0
+	kept := s.queue[:first]
+	for _, q := range s.queue[first:] {
+		old := s.maxAge > 0 && !q.ev.Time.IsZero() && now.Sub(q.ev.Time) > s.maxAge
+		drop := !keeps(q.ev.Type) && (old || excess > 0 || (q.ev.Type == TypeLogin && logins > 0))
+		if !drop {
+			kept = append(kept, q)
+			continue
+		}
+		if q.ev.Type == TypeLogin {
+			logins--
+			droppedLogins++
+		}
+		excess--
+		dropped++
+		s.dropFile(q)
+		s.done++
+		if s.dropped == 0 {
+			s.log.Warn("callback: the manager is not taking events; dropping the oldest undelivered ones (never ready, failed, reserved or sanitized), a count is logged at exit",
+				"maxEvents", s.maxQueued, "maxAge", s.maxAge, "maxLogins", s.maxLogins, "first", q.ev.ID, "type", q.ev.Type)
+		}
+		s.dropped++
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	s.loginsDropped += droppedLogins
+	if dropped > 0 {
+		s.broadcast()
+	}
+	return droppedLogins
 }
 
 // OpenSpool keeps every event in dir (created 0700) until it is
@@ -160,6 +256,7 @@ func (s *Sender) OpenSpool(dir string) error {
 		s.log.Info("callback: events from an earlier run found in the spool", "count", len(found), "dir", dir)
 		s.queue = append(found, s.queue...)
 		s.enq += int64(len(found))
+		s.bound(time.Now(), false)
 	}
 	return nil
 }
@@ -191,6 +288,11 @@ func (s *Sender) Emit(typ string, d Data) {
 	}
 	if s.started {
 		s.fill(&ev)
+	}
+	// Make room first, so that the spool never holds more than the bound.
+	s.bound(ev.Time, typ == TypeLogin)
+	if typ == TypeLogin && s.loginsDropped > 0 {
+		ev.Data.Message += fmt.Sprintf(" (%d earlier logins not sent: the manager was not taking events)", s.loginsDropped)
 	}
 	q := queued{ev: ev}
 	if s.spool != nil {
@@ -397,6 +499,9 @@ func (s *Sender) Close() {
 		return
 	}
 	s.closed = true
+	if s.dropped > 0 {
+		s.log.Warn("callback: events dropped to bound the queue and the spool", "count", s.dropped, "logins", s.loginsDropped)
+	}
 	if n := len(s.queue); n > 0 {
 		if s.spool != nil {
 			s.log.Info("callback: sender closed, undelivered events stay in the spool", "count", n, "dir", s.spool.dir)
