@@ -13,6 +13,7 @@ import (
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/memtrim"
+	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -41,8 +42,10 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 	if o.Root == "" {
 		o.Root = "/"
 	}
+	red := redact.New() // the environment's secrets join it once read
 	return &Env{
-		Log:         log,
+		Log:         redact.Logger(log, red),
+		Redact:      red,
 		Root:        o.Root,
 		StateDir:    o.StateDir,
 		RuntimeDir:  o.RuntimeDir,

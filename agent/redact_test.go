@@ -120,6 +120,9 @@ fail(json.encode({"p": pw, "again": json.encode(pw)}) + " " + pw.title())
 	if fi, err := os.Stat(PrivateStatusPath(m.root, e.StateDir)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("status.private.json: %v, want mode 0600", fi.Mode())
 	}
+	if msg := e.PublicMessage(err); strings.Contains(msg, "fail:") || !strings.Contains(msg, HiddenMessage) {
+		t.Errorf("PublicMessage() = %q, want the script's text hidden (systemd's status line is world-readable)", msg)
+	}
 	st, err := LoadStatus(m.root, e.StateDir)
 	if err != nil || st.Phase != PhaseFailed || !strings.Contains(st.Message, "fail: {") {
 		t.Errorf("LoadStatus() = %+v, %v; want the full failure for root", st, err)

@@ -94,6 +94,16 @@ func (s *Status) public() *Status {
 	return &c
 }
 
+// PublicMessage is a failure of Run as a world-readable place (systemd's
+// status line) may show it: redacted, and without a script's own text.
+func (e *Env) PublicMessage(err error) string {
+	var se *scriptError
+	if errors.As(err, &se) {
+		return "step " + ScriptStep + ": " + HiddenMessage
+	}
+	return e.Redact.String(err.Error())
+}
+
 // LoadStatus reads the full status under root and stateDir when this user
 // may (root), else the world-readable one.
 func LoadStatus(root, stateDir string) (*Status, error) {

@@ -78,7 +78,7 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	defer stop()
 
 	env := agent.NewEnv(o, log, nil)
-	sender := callback.NewSender(log, env.BootID)
+	sender := callback.NewSender(env.Log, env.BootID) // redacted (env.Redact)
 	defer sender.Close()
 	env.Events = sender
 	// Events not acknowledged survive a crash or reboot in the spool and
@@ -93,7 +93,8 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	// releases them too: boot goes on, and the SSH server stays up for an
 	// administrator when it got that far.
 	if runErr != nil {
-		notify("READY=1\nSTATUS=failed: " + runErr.Error())
+		// Any user may read the status line (systemctl status).
+		notify("READY=1\nSTATUS=failed: " + env.PublicMessage(runErr))
 	} else {
 		notify("READY=1\nSTATUS=ready")
 	}
