@@ -50,6 +50,7 @@ func leakForms(secret string) map[string]string {
 		"hex":         hex.EncodeToString([]byte(secret)),
 		"base64":      base64.StdEncoding.EncodeToString([]byte(secret)),
 		"base64 line": base64.StdEncoding.EncodeToString([]byte(secret + "\n")),
+		"base64 +1":   base64.StdEncoding.EncodeToString([]byte("x" + secret + "\n")),
 	}
 }
 
