@@ -148,10 +148,10 @@ func unredact(env *ovfenv.Environment) *ovfenv.Environment {
 	return env
 }
 
-// redactedCopy is the environment as the state directory keeps it: every
-// secret replaced by ovfenv.Redaction, and the user information and query
-// values of every URL by redact.URLMark.
-func redactedCopy(env *ovfenv.Environment) *ovfenv.Environment {
+// RedactedEnvironment is env as the state directory keeps it and `ovfinit
+// env show` prints it: every secret replaced by ovfenv.Redaction, and the
+// user information and query values of every URL by redact.URLMark.
+func RedactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
 	c := env.Redacted()
 	urls := func(props []ovfenv.Property) {
 		for i, p := range props {
@@ -177,7 +177,7 @@ func (e *Env) saveEnvironment() error {
 			return err
 		}
 	}
-	redacted, err := redactedCopy(e.OVF).Marshal()
+	redacted, err := RedactedEnvironment(e.OVF).Marshal()
 	if err != nil {
 		return err
 	}

@@ -104,3 +104,15 @@ func TestEnvValidate(t *testing.T) {
 		t.Errorf("env validate with no FILE: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestEnvShowHidesURLCredentials (issue 13, defect 10): env show prints the
+// callback URL without its user information and query token.
+func TestEnvShowHidesURLCredentials(t *testing.T) {
+	doc := strings.Replace(envDoc, `<Property oe:key="made-up" oe:value="x"/>`,
+		`<Property oe:key="ovfinit.callback.url" oe:value="https://cb:p4ss-word@mgr.example/events?token=tok-123456"/>`, 1)
+	out, code := execute(t, "env", "show", writeEnv(t, doc))
+	if code != exitOK || strings.Contains(out, "p4ss-word") || strings.Contains(out, "tok-123456") ||
+		!strings.Contains(out, "https://redacted:redacted@mgr.example/events?token=redacted") {
+		t.Errorf("env show = exit %d:\n%s\nwant the URL with its credentials redacted", code, out)
+	}
+}
