@@ -293,3 +293,27 @@ func noLogin(shell string) bool {
 	b := path.Base(shell)
 	return b == "nologin" || b == "false"
 }
+
+// checkReserve applies the account checks to a reservation user before
+// anything is recorded or created: reserve has no override, so whatever
+// the system-account policy refuses is refused.
+func (m *Manager) checkReserve(u User) error {
+	if m.win != nil {
+		return nil
+	}
+	u.Shell = "" // ovfinit's own choice, not the caller's: not held against /etc/shells
+	_, errs := CheckRequest(u)
+	im, err := ReadImage(m.Root)
+	switch {
+	case errors.Is(err, ErrNoAccounts):
+	case err != nil:
+		errs = append(errs, err)
+	default:
+		_, ierrs := im.Check(u)
+		errs = append(errs, ierrs...)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("--user %s: %w", u.Name, errors.Join(errs...))
+}
