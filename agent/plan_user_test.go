@@ -155,6 +155,8 @@ func TestUserRefusedAtValidate(t *testing.T) {
 		want  []string
 	}{
 		// Clashes with the image's accounts: never accepted.
+		{"uid 0", []string{"ovfinit.user", "bob", "ovfinit.user.uid", "0"},
+			[]string{"property ovfinit.user.uid"}},
 		{"uid of another user", []string{"ovfinit.user", "bob", "ovfinit.user.uid", "1000"},
 			[]string{"property ovfinit.user.uid", "uid 1000 is taken by alice"}},
 		{"existing user with another uid", []string{"ovfinit.user", "alice", "ovfinit.user.uid", "2000"},
@@ -272,5 +274,24 @@ func TestUserSecondBoot(t *testing.T) {
 		if _, _, err := m.boot(xml); err != nil {
 			t.Fatalf("boot %d: Run() = %v", i+1, err)
 		}
+	}
+}
+
+// TestUserStepClashIsFatal: a clash that appears between validate and the
+// user step (the image changed in between) is still reported as fatal,
+// naming the property, not as something a retry could fix.
+func TestUserStepClashIsFatal(t *testing.T) {
+	m := newMachine(t)
+	accountImage(t, m)
+	e, _ := m.env(envXML("ovfinit.user", "bob", "ovfinit.user.uid", "1000"))
+	env, err := ovfenv.Parse([]byte(envXML("ovfinit.user", "bob", "ovfinit.user.uid", "1000")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.OVF = env
+	e.Plan = &Plan{User: users.User{Name: "bob", UID: 1000}}
+	err = createUser(context.Background(), e)
+	if err == nil || Retryable(err) || !strings.Contains(err.Error(), "property ovfinit.user.uid") {
+		t.Errorf("createUser(uid of alice) = %v (retryable %v), want a fatal error naming ovfinit.user.uid", err, Retryable(err))
 	}
 }
