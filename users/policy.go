@@ -60,13 +60,17 @@ var privilegedGroups = []string{"root", "sys", "shadow", "disk", "kmem", "mem", 
 var adminGroupNames = []string{"sudo", "wheel", "admin"}
 
 // systemTrees are directories no account's home may be, or be under: the
-// OS, the kernel's views, root's home, shared scratch space and ovfinit's
-// own state (its key store).
+// OS, the kernel's views, root's home and shared scratch space.
 var systemTrees = []string{
 	"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
 	"/sbin", "/sys", "/tmp", "/usr", "/var/cache", "/var/lock", "/var/log", "/var/mail", "/var/run",
-	"/var/spool", "/var/tmp", "/var/lib/ovfinit",
+	"/var/spool", "/var/tmp",
 }
+
+// ovfinitTrees are ovfinit's default state and runtime directories (the
+// key store, the saved environment): a home there is refused even with
+// AllowSystem. Image.Protected adds the ones actually in use.
+var ovfinitTrees = []string{"/var/lib/ovfinit", "/run/ovfinit"}
 
 // systemBases may hold homes (/home/bob, /var/lib/app, /srv/app) but are
 // not one themselves.
@@ -74,14 +78,15 @@ var systemBases = []string{"/", "/home", "/media", "/mnt", "/opt", "/srv", "/var
 
 // SystemDir reports whether dir is a system directory no home may be: "/",
 // a base such as /home or /var/lib, or anything in or under the OS's own
-// trees (/etc, /usr, /root, ...), or under extra (ovfinit's state
-// directory, say). dir is absolute.
-func SystemDir(dir string, extra ...string) bool {
+// trees (/etc, /usr, /root, ...) or ovfinit's. dir is absolute.
+func SystemDir(dir string) bool {
+	return slices.Contains(systemBases, path.Clean(dir)) || inTree(dir, systemTrees...) || inTree(dir, ovfinitTrees...)
+}
+
+// inTree reports whether dir is one of trees or under one.
+func inTree(dir string, trees ...string) bool {
 	d := path.Clean(dir)
-	if slices.Contains(systemBases, d) {
-		return true
-	}
-	for _, t := range append(slices.Clone(systemTrees), extra...) {
+	for _, t := range trees {
 		t = path.Clean(t)
 		if d == t || strings.HasPrefix(d, strings.TrimSuffix(t, "/")+"/") {
 			return true
@@ -104,6 +109,8 @@ func CheckRequest(u User) (warnings, errs []error) {
 		if slices.Contains(strings.Split(home, "/"), "..") {
 			// Never overridable: the path means something else than it says.
 			all = append(all, fieldErr(FieldHome, "%s: want a path without '..'", home))
+		} else if inTree(home, ovfinitTrees...) {
+			all = append(all, fieldErr(FieldHome, "%s is in ovfinit's own directories, not a home", home))
 		} else if SystemDir(home) {
 			all = append(all, systemErr(FieldHome, "%s is a system directory, not a home", home))
 		}
@@ -155,8 +162,9 @@ type Image struct {
 	// Owner returns the uid that owns path in the image (not following a
 	// final symlink); ok is false when nothing is there.
 	Owner func(path string) (uid int, ok bool, err error)
-	// Protected are more directories no home may be in (ovfinit's state
-	// and runtime directories).
+	// Protected are more directories no home may be in, even with
+	// AllowSystem: ovfinit's state and runtime directories where they are
+	// not the defaults.
 	Protected []string
 }
 
@@ -281,8 +289,8 @@ func (im *Image) Check(u User) (warnings, errs []error) {
 	if u.Shell != "" && im.Shells != nil && !slices.Contains(im.Shells, u.Shell) && !noLogin(u.Shell) {
 		all = append(all, systemErr(FieldShell, "%s is not listed in the image's /etc/shells", u.Shell))
 	}
-	if SystemDir(full.Home, im.Protected...) && !SystemDir(full.Home) {
-		all = append(all, systemErr(FieldHome, "%s is in ovfinit's own directories, not a home", full.Home))
+	if inTree(full.Home, im.Protected...) && !inTree(full.Home, ovfinitTrees...) {
+		all = append(all, fieldErr(FieldHome, "%s is in ovfinit's own directories, not a home", full.Home))
 	}
 	return split(u, all)
 }

@@ -46,7 +46,11 @@ func TestCheckRequest(t *testing.T) {
 			t.Errorf("CheckRequest(%+v with AllowSystem) = warnings %v, errors %v; want %d warnings", tt.u, w, errs, len(tt.fields))
 		}
 	}
-	// ".." is never accepted: the path would not mean what it says.
+	// ".." is never accepted: the path would not mean what it says. Nor is
+	// a home in ovfinit's own directories (its key store).
+	if _, errs := CheckRequest(User{Name: "bob", Home: "/var/lib/ovfinit/keys/bob", AllowSystem: true}); len(errs) != 1 || !strings.Contains(errs[0].Error(), "ovfinit's own") {
+		t.Errorf("CheckRequest(home in the key store, AllowSystem) = %v, want an error", errs)
+	}
 	if _, errs := CheckRequest(User{Name: "bob", Home: "/home/../etc", AllowSystem: true}); len(errs) != 1 || !strings.Contains(errs[0].Error(), "'..'") {
 		t.Errorf("CheckRequest(home /home/../etc, AllowSystem) = %v, want a '..' error", errs)
 	}
