@@ -12,7 +12,7 @@ var userKeys = []Key{
 	{Name: "ovfinit.user.group", Group: "Users", Type: TypeString, Label: "Primary group",
 		Description: "Primary group of a new account; created when missing. Default: a group named like the user. An existing account with another primary group fails validation; a privileged group (see `ovfinit.user.groups`) needs `ovfinit.user.allow-system`."},
 	{Name: "ovfinit.user.groups", Group: "Users", Type: TypeList, Label: "Groups",
-		Description: "Supplementary groups, comma- or line-separated; each is created when missing and the user is added to it. The privileged groups `root`, `sys`, `shadow`, `disk`, `kmem`, `mem`, `tty`, `adm` and `utmp`, and the administrator groups `sudo`, `wheel` and `admin` (use `ovfinit.user.admin`) are refused unless `ovfinit.user.allow-system` is true."},
+		Description: "Supplementary groups, comma- or line-separated; each is created when missing and the user is added to it. The privileged groups `root`, `sys`, `shadow`, `disk`, `kmem`, `mem`, `tty`, `adm` and `utmp`, the administrator groups `sudo`, `wheel` and `admin` (use `ovfinit.user.admin`), and another user's own group (named like it and its primary group) are refused unless `ovfinit.user.allow-system` is true."},
 	{Name: "ovfinit.user.shell", Group: "Users", Type: TypeString, Default: "/bin/sh", Label: "Login shell",
 		Description: "Login shell of a new account (an absolute path). When the image has `/etc/shells`, a shell it does not list (other than `nologin` and `false`) needs `ovfinit.user.allow-system`. An existing account with another shell fails validation."},
 	{Name: "ovfinit.user.home", Group: "Users", Type: TypeString, Default: "/home/USER", Label: "Home directory",

@@ -286,6 +286,20 @@ func (im *Image) Check(u User) (warnings, errs []error) {
 			}
 		}
 	}
+	// Another account's own group (named like it, its primary group) would
+	// give u that user's group access to its files.
+	for _, g := range append([]string{u.PrimaryGroup}, u.Groups...) {
+		if g == "" || g == u.Name {
+			continue
+		}
+		field := FieldGroups
+		if g == u.PrimaryGroup {
+			field = FieldGroup
+		}
+		if ge, pw := find(im.DB.group, g), find(im.DB.passwd, g); len(ge) > 2 && len(pw) > 3 && ge[2] == pw[3] {
+			all = append(all, systemErr(field, "%s is the own group of user %s", g, g))
+		}
+	}
 	if u.Shell != "" && im.Shells != nil && !slices.Contains(im.Shells, u.Shell) && !noLogin(u.Shell) {
 		all = append(all, systemErr(FieldShell, "%s is not listed in the image's /etc/shells", u.Shell))
 	}

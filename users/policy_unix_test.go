@@ -74,6 +74,8 @@ func TestImageCheck(t *testing.T) {
 		{"system account", User{Name: "daemon"}, FieldName, true, "uid 1; ordinary accounts have 500-60000"},
 		{"nobody is a system account too", User{Name: "nobody"}, FieldName, true, "uid 65534"},
 		{"system uid", User{Name: "alice", UID: 499}, FieldUID, true, "499 is a system uid"},
+		{"another user's own group", User{Name: "alice", Groups: []string{"labs", "bobby"}}, FieldGroups, true, "own group of user bobby"},
+		{"another user's own group as primary", User{Name: "alice", PrimaryGroup: "bobby"}, FieldGroup, true, "own group of user bobby"},
 		{"shell not listed", User{Name: "alice", Shell: "/usr/bin/python3"}, FieldShell, true, "/etc/shells"},
 		{"home in a protected directory", User{Name: "alice", Home: "/srv/state/alice"}, FieldHome, false, "ovfinit's own directories"},
 	}
