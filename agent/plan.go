@@ -64,6 +64,12 @@ type Plan struct {
 
 	// Scripts.
 	Scripts ScriptPlan
+
+	// Warnings are problems an override property accepted; validate logs
+	// them.
+	Warnings []*PropertyError
+
+	userInvalid bool // a user property is wrong: CheckUserOnImage skips the user
 }
 
 // PropertyError is a problem with one property's value.

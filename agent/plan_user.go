@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
 )
 
@@ -19,9 +21,40 @@ const (
 	PropUserAdmin      = "ovfinit.user.admin"
 	PropUserLockPasswd = "ovfinit.user.lock-password"
 	PropUserExpire     = "ovfinit.user.expire-password"
+	PropUserAllowSys   = "ovfinit.user.allow-system"
 )
 
+// userFieldProps names the property behind each field a users.FieldError
+// can name.
+var userFieldProps = map[string]string{
+	users.FieldName:   PropUser,
+	users.FieldUID:    PropUserUID,
+	users.FieldGroup:  PropUserGroup,
+	users.FieldGroups: PropUserGroups,
+	users.FieldHome:   PropUserHome,
+	users.FieldShell:  PropUserShell,
+}
+
+// userProblem turns a problem the users package found into a
+// PropertyError naming the property behind it.
+func userProblem(env *ovfenv.Environment, err error, accepted bool) *PropertyError {
+	key := PropUser
+	var fe *users.FieldError
+	if errors.As(err, &fe) {
+		if k, ok := userFieldProps[fe.Field]; ok {
+			key = k
+		}
+		if fe.System && !accepted {
+			err = fmt.Errorf("%w (set %s=true to accept it)", err, PropUserAllowSys)
+		} else if fe.System {
+			err = fmt.Errorf("%w: accepted because %s=true", err, PropUserAllowSys)
+		}
+	}
+	return &PropertyError{Key: key, Line: env.PropertyLine(key), Err: err}
+}
+
 func planUser(r *propReader, p *Plan) {
+	before := len(r.errs)
 	if v, ok := r.get(PropUser); ok {
 		if err := users.ValidateName(v); err != nil {
 			r.bad(PropUser, err)
@@ -84,7 +117,8 @@ func planUser(r *propReader, p *Plan) {
 	for _, pp := range []struct {
 		key string
 		dst *bool
-	}{{PropUserAdmin, &p.User.Admin}, {PropUserLockPasswd, &p.User.LockPassword}, {PropUserExpire, &p.User.ExpirePassword}} {
+	}{{PropUserAdmin, &p.User.Admin}, {PropUserLockPasswd, &p.User.LockPassword}, {PropUserExpire, &p.User.ExpirePassword},
+		{PropUserAllowSys, &p.User.AllowSystem}} {
 		if v, ok := r.get(pp.key); ok {
 			b, err := parseBool(v)
 			if err != nil {
@@ -97,6 +131,52 @@ func planUser(r *propReader, p *Plan) {
 	if p.User.ExpirePassword && !p.User.Password.Set() {
 		r.bad(PropUserExpire, fmt.Errorf("needs a password (property %s) to change at first login", PropPassword))
 	}
+	p.userInvalid = len(r.errs) > before
+	// The system-account policy, as far as it needs no image: Validate
+	// checks the rest against the image's accounts (CheckUserOnImage).
+	warnings, errs := users.CheckRequest(p.User)
+	for _, err := range errs {
+		r.errs = append(r.errs, userProblem(r.env, err, false))
+	}
+	for _, w := range warnings {
+		p.Warnings = append(p.Warnings, userProblem(r.env, w, true))
+	}
+}
+
+// CheckUserOnImage checks the plan's user against the accounts of the OS
+// tree at root (the live system is "/"): clashes with existing users,
+// groups and homes, and the system-account policy where it needs the
+// image (login.defs' uid range, /etc/shells). It changes nothing. Errors
+// are PropertyErrors, all at once; warnings are what
+// ovfinit.user.allow-system accepted. A tree without /etc/passwd (Windows)
+// is not checked, nor a user whose properties are already wrong.
+// protected are more directories no home may be in (ovfinit's state and
+// runtime directories, under root).
+func CheckUserOnImage(env *ovfenv.Environment, p *Plan, root string, protected ...string) (warnings []*PropertyError, err error) {
+	if p.userInvalid {
+		return nil, nil
+	}
+	im, err := users.ReadImage(root)
+	if errors.Is(err, users.ErrNoAccounts) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checking user %s against the image: %w", p.User.Name, err)
+	}
+	for _, d := range protected {
+		if d != "" {
+			im.Protected = append(im.Protected, d)
+		}
+	}
+	w, errs := im.Check(p.User)
+	var out []error
+	for _, e := range errs {
+		out = append(out, userProblem(env, e, false))
+	}
+	for _, e := range w {
+		warnings = append(warnings, userProblem(env, e, true))
+	}
+	return warnings, errors.Join(out...)
 }
 
 // parseBool reads a TypeBool value: true/false, yes/no, 1/0, any case.

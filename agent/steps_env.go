@@ -274,6 +274,13 @@ func validate(ctx context.Context, e *Env) error {
 	}
 	plan, err := BuildPlan(e.OVF, links)
 	e.Plan = plan
+	// The user against the image's accounts: a clash found here stops the
+	// boot before the host name or the network change, as a fatal error.
+	warnings, uerr := CheckUserOnImage(e.OVF, plan, e.Root, e.StateDir, e.RuntimeDir)
+	err = errors.Join(err, uerr)
+	for _, w := range append(plan.Warnings, warnings...) {
+		e.Log.Warn("property accepted by an override", "property", w.Key, "line", w.Line, "warning", w.Err.Error())
+	}
 	if _, set := e.OVF.Property(PropSSHPort); !set && e.SSHPort != 0 {
 		// The image's own default (`ovfinit install --port`).
 		plan.SSHPort = e.SSHPort

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ovfinit/ovfinit/users"
@@ -9,6 +10,13 @@ import (
 
 func createUser(ctx context.Context, e *Env) error {
 	a, err := e.CreateUser(e.Root, e.Plan.User, e.Log)
+	var fe *users.FieldError
+	if errors.As(err, &fe) {
+		// A clash with the accounts (validate checks them first; this is
+		// the image changing in between): redeploying the same
+		// environment cannot help.
+		return fatal(userProblem(e.OVF, err, false))
+	}
 	if err != nil {
 		return fmt.Errorf("user %s: %w", e.Plan.User.Name, err)
 	}

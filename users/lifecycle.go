@@ -95,6 +95,10 @@ func Reserve(ctx context.Context, m *Manager, stateDir string, r ReserveRequest,
 	if exists && i < 0 {
 		return nil, fmt.Errorf("user %s exists and is %w: pick another name", r.User, ErrNotReservation)
 	}
+	u := User{Name: r.User, Keys: r.Keys, Admin: r.Admin, Password: NewPassword(r.PasswordHash), Shell: "/bin/sh"}
+	if err := m.checkReserve(u); err != nil {
+		return nil, err
+	}
 	// Record first: a crash after the account is made must still leave it
 	// known as a reservation, so that sanitize removes it.
 	rec := Reservation{User: r.User, Created: now.UTC(), Expires: r.Expires, Admin: r.Admin}
@@ -107,7 +111,7 @@ func Reserve(ctx context.Context, m *Manager, stateDir string, r ReserveRequest,
 	if err := saveReservations(m.Root, stateDir, rs); err != nil {
 		return nil, fmt.Errorf("recording the reservation: %w", err)
 	}
-	a, err := m.Ensure(ctx, User{Name: r.User, Keys: r.Keys, Admin: r.Admin, Password: NewPassword(r.PasswordHash), Shell: "/bin/sh"})
+	a, err := m.Ensure(ctx, u)
 	if err != nil {
 		return nil, err
 	}

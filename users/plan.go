@@ -92,12 +92,12 @@ var adminGroups = []string{"sudo", "wheel"}
 // and changes nothing. Applying the ops and running Plan again yields none.
 func Plan(db *DB, u User) ([]Op, error) {
 	if err := ValidateName(u.Name); err != nil {
-		return nil, err
+		return nil, &FieldError{Field: FieldName, Err: err}
 	}
 	u = withDefaults(u)
-	for _, f := range []struct{ name, v string }{{"home", u.Home}, {"shell", u.Shell}} {
+	for _, f := range []struct{ name, v string }{{FieldHome, u.Home}, {FieldShell, u.Shell}} {
 		if !strings.HasPrefix(f.v, "/") || strings.ContainsAny(f.v, ":\n\x00") {
-			return nil, fmt.Errorf("%s %q: want an absolute path without ':'", f.name, f.v)
+			return nil, fieldErr(f.name, "%s %q: want an absolute path without ':'", f.name, f.v)
 		}
 	}
 	var ops []Op
@@ -134,7 +134,7 @@ func Plan(db *DB, u User) ([]Op, error) {
 	}
 	for _, g := range groups {
 		if err := ValidateName(g); err != nil {
-			return nil, fmt.Errorf("group: %w", err)
+			return nil, fieldErr(FieldGroups, "group: %w", err)
 		}
 	}
 
@@ -147,11 +147,17 @@ func Plan(db *DB, u User) ([]Op, error) {
 				return nil, err
 			}
 		} else if owner := findByID(db.passwd, uid); owner != nil {
-			return nil, fmt.Errorf("uid %d is taken by %s", uid, owner[0])
+			return nil, fieldErr(FieldUID, "uid %d is taken by %s", uid, owner[0])
 		}
 		primary := u.PrimaryGroup
 		if primary == "" {
 			primary = u.Name
+			// useradd's rule: a group named like the new user is its own
+			// only when nobody else uses it (a leftover of an interrupted
+			// run is free; a system group or one with members is not).
+			if err := ownGroupFree(db, u.Name); err != nil {
+				return nil, err
+			}
 		}
 		gid, ok := groupGID(primary)
 		if !ok {
@@ -179,6 +185,16 @@ func Plan(db *DB, u User) ([]Op, error) {
 	} else {
 		if len(pw) < 7 {
 			return nil, fmt.Errorf("passwd: malformed entry for %q", u.Name)
+		}
+		// An existing account is kept as it is: asking for another uid or
+		// primary group than it has is a clash, not something to ignore.
+		if u.UID != 0 && pw[2] != strconv.Itoa(u.UID) {
+			return nil, fieldErr(FieldUID, "user %s exists with uid %s, not %d", u.Name, pw[2], u.UID)
+		}
+		if g := u.PrimaryGroup; g != "" {
+			if gid, ok := groupGID(g); !ok || strconv.Itoa(gid) != pw[3] {
+				return nil, fieldErr(FieldGroup, "user %s exists with primary group id %s, not group %s", u.Name, pw[3], g)
+			}
 		}
 		var missing []string
 		for _, g := range groups {
@@ -251,6 +267,31 @@ func withDefaults(u User) User {
 		u.Home = "/home/" + u.Name
 	}
 	return u
+}
+
+// ownGroupFree checks that the group named like a new user, if it exists,
+// can become that user's own group: an ordinary gid, no members, and no
+// account's primary group.
+func ownGroupFree(db *DB, name string) error {
+	g := find(db.group, name)
+	if g == nil {
+		return nil
+	}
+	gid := -1
+	if len(g) > 2 {
+		if n, err := strconv.Atoi(g[2]); err == nil {
+			gid = n
+		}
+	}
+	switch {
+	case gid < firstID || gid > lastID:
+		return fieldErr(FieldName, "a system group named %s exists (gid %d): pick another name, or give the primary group explicitly", name, gid)
+	case len(g) > 3 && strings.Trim(g[3], ",") != "":
+		return fieldErr(FieldName, "a group named %s exists with members (%s): pick another name, or give the primary group explicitly", name, g[3])
+	case findByGID(db.passwd, g[2], name) != nil:
+		return fieldErr(FieldName, "a group named %s exists as the primary group of %s: pick another name, or give the primary group explicitly", name, findByGID(db.passwd, g[2], name)[0])
+	}
+	return nil
 }
 
 // findByID returns the passwd entry with the uid.

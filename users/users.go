@@ -26,6 +26,12 @@ type User struct {
 	Password       Password // hash or clear text; unset: the account has no password
 	LockPassword   bool     // lock the password (SSH keys still work)
 	ExpirePassword bool     // force a password change at first login
+
+	// AllowSystem accepts what the system-account policy refuses (a system
+	// account, a system directory as home, a privileged group, a shell
+	// /etc/shells does not list): CheckRequest and Image.Check report it as
+	// a warning instead of an error.
+	AllowSystem bool
 }
 
 // Account is the account as it exists after Ensure.

@@ -165,13 +165,18 @@ func showEnv(w io.Writer, src *ovfenv.Source, env *ovfenv.Environment, asJSON bo
 }
 
 func newEnvValidateCmd() *cobra.Command {
+	var root, stateDir string
 	cmd := &cobra.Command{
-		Use:   "validate FILE",
+		Use:   "validate [--root DIR] FILE",
 		Short: "Check an ovf-env.xml the way the agent does, reporting every problem at once",
 		Long: `Validate parses FILE and runs the agent's own checks on every property
 (the network's NIC MACs are not checked: this machine is not the guest). Every
 problem is printed, each with its line and property; keys the agent does not
-know are warnings.
+know are warnings. With --root, the user is also checked against the accounts
+of the OS tree DIR (an image's root, or / on the guest itself), as the agent's
+validate step does: a uid, group or home that clashes with an existing account,
+and the system-account policy's checks that need the image (login.defs' uid
+range, /etc/shells).
 
 Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 2 on a usage error.`,
@@ -197,7 +202,16 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 				}
 			}
 			// This machine is not the guest: the NICs are not checked.
-			_, err = agent.BuildPlan(env, linksNotChecked)
+			plan, err := agent.BuildPlan(env, linksNotChecked)
+			warnings := plan.Warnings
+			if root != "" {
+				w, uerr := agent.CheckUserOnImage(env, plan, root, stateDir, agent.DefaultRuntimeDir)
+				warnings = append(warnings, w...)
+				err = errors.Join(err, uerr)
+			}
+			for _, w := range warnings {
+				fmt.Fprintf(out, "%s:%d: warning: property %s: %v\n", args[0], w.Line, w.Key, w.Err)
+			}
 			var errs []error
 			for _, e := range unjoinErr(err) {
 				if e != nil && !errors.Is(e, errLinksNotChecked) {
@@ -219,6 +233,8 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 			return &exitError{code: exitFailed, err: fmt.Errorf("%s: %d errors", args[0], len(errs))}
 		},
 	}
+	cmd.Flags().StringVar(&root, "root", "", "also check the user against the accounts of this OS tree (an image's root, or /)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", defaultStateDir, "ovfinit's state directory in that tree (no home may be in it)")
 	return cmd
 }
 

@@ -262,7 +262,10 @@ func checkMakeEnv(w io.Writer, env *ovfenv.Environment) error {
 			fmt.Fprintf(w, "warning: property %s: not a key ovfinit reads (see docs/properties.md)\n", p.Key)
 		}
 	}
-	_, err := agent.BuildPlan(env, linksNotChecked)
+	plan, err := agent.BuildPlan(env, linksNotChecked)
+	for _, pw := range plan.Warnings {
+		fmt.Fprintf(w, "warning: property %s: %v\n", pw.Key, pw.Err)
+	}
 	var msgs []string
 	for _, e := range unjoinErr(err) {
 		if e == nil || errors.Is(e, errLinksNotChecked) {

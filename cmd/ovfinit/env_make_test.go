@@ -143,6 +143,9 @@ func TestEnvMakeErrors(t *testing.T) {
 		{"check fails", []string{"--prop", "hostname=bad host!", "--prop", "ovfinit.ssh.port=x", "-o", filepath.Join(dir, "e.xml")}, exitFailed, []string{
 			"nothing written", "property hostname", "property ovfinit.ssh.port",
 		}},
+		{"system-account policy", []string{"--prop", "ovfinit.user=root", "--prop", "ovfinit.user.home=/etc", "-o", filepath.Join(dir, "e.xml")}, exitFailed, []string{
+			"nothing written", "property ovfinit.user: root is the superuser", "property ovfinit.user.home: /etc is a system directory", "ovfinit.user.allow-system=true",
+		}},
 		{"unwritable", []string{"--prop", "hostname=h", "-o", filepath.Join(dir, "no", "such", "dir", "e.iso")}, exitFailed, []string{"-o " + filepath.Join(dir, "no")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +162,16 @@ func TestEnvMakeErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "e.xml")); err == nil {
 		t.Errorf("env make wrote e.xml although every run failed")
+	}
+}
+
+// TestEnvMakeAllowSystem: what ovfinit.user.allow-system accepts is
+// written, with a warning.
+func TestEnvMakeAllowSystem(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "e.xml")
+	msg, code := execute(t, "env", "make", "--prop", "ovfinit.user=root", "--prop", "ovfinit.user.allow-system=true", "-o", out)
+	if code != exitOK || !strings.Contains(msg, "warning: property ovfinit.user: root is the superuser") {
+		t.Errorf("env make (root, allowed): exit %d, want %d and a warning:\n%s", code, exitOK, msg)
 	}
 }
 

@@ -116,3 +116,39 @@ func TestEnvShowHidesURLCredentials(t *testing.T) {
 		t.Errorf("env show = exit %d:\n%s\nwant the URL with its credentials redacted", code, out)
 	}
 }
+
+// TestEnvValidateRoot (issue 13, defect 13): with --root, env validate
+// checks the user against the image's accounts as the agent does: a taken
+// uid is an error naming ovfinit.user.uid; an override is a warning.
+func TestEnvValidateRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+		"etc/group":  "root:x:0:\nalice:x:1000:\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc := func(props string) string {
+		return strings.Replace(envDoc, `<Property oe:key="made-up" oe:value="x"/>`, props, 1)
+	}
+	taken := writeEnv(t, doc(`<Property oe:key="ovfinit.user" oe:value="bob"/>
+    <Property oe:key="ovfinit.user.uid" oe:value="1000"/>`))
+	out, code := execute(t, "env", "validate", "--root", root, taken)
+	if code != exitFailed || !strings.Contains(out, ":8: error: property ovfinit.user.uid: uid 1000 is taken by alice") {
+		t.Errorf("env validate --root (uid taken): exit %d, want %d and an error naming ovfinit.user.uid:\n%s", code, exitFailed, out)
+	}
+	if out, code := execute(t, "env", "validate", taken); code != exitOK {
+		t.Errorf("env validate without --root: exit %d, want %d (the image is not checked):\n%s", code, exitOK, out)
+	}
+	allowed := writeEnv(t, doc(`<Property oe:key="ovfinit.user" oe:value="root"/>
+    <Property oe:key="ovfinit.user.allow-system" oe:value="true"/>`))
+	out, code = execute(t, "env", "validate", "--root", root, allowed)
+	if code != exitOK || !strings.Contains(out, ":7: warning: property ovfinit.user: root is the superuser") {
+		t.Errorf("env validate --root (root, allowed): exit %d, want %d and a warning:\n%s", code, exitOK, out)
+	}
+}
