@@ -38,8 +38,8 @@ func TestPlanSSH(t *testing.T) {
 			PropSSHPasswordAuth, "yes", PropSSHTCPForwarding, "1", PropSSHAgentForwarding, "True",
 			PropSSHCiphers, "aes128-gcm@openssh.com, chacha20-poly1305@openssh.com",
 			PropSSHMaxAuthTries, "3", PropSSHLoginGrace, "30", PropSSHMaxFailed, "5", PropSSHMaxSessions, "10",
-			PropSSHIdleTimeout, "600", PropSSHKeepalive, "0",
-		}, SSHPlan{AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
+			PropSSHIdleTimeout, "600", PropSSHKeepalive, "0", PropSSHPermitRoot, "No",
+		}, SSHPlan{PermitRootLogin: sshd.RootLoginNo, AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
 			TCPForwarding: true, AgentForwarding: true,
 			Ciphers:      []string{"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"},
 			MaxAuthTries: 3, LoginGraceTime: 30 * time.Second, MaxFailedLogins: 5, MaxSessions: 10,
@@ -49,6 +49,8 @@ func TestPlanSSH(t *testing.T) {
 		{"bad cipher", []string{PropSSHCiphers, "arcfour"}, SSHPlan{}, `unknown cipher "arcfour"`},
 		{"alt port same as port", []string{PropSSHPort, "2222", PropSSHAltPort, "2222"}, SSHPlan{}, PropSSHAltPort},
 		{"alt port out of range", []string{PropSSHAltPort, "70000"}, SSHPlan{}, PropSSHAltPort},
+		{"root login old name", []string{PropSSHPermitRoot, "without-password"}, SSHPlan{PermitRootLogin: sshd.RootLoginProhibitPassword, KeepaliveInterval: 60 * time.Second}, ""},
+		{"bad root login", []string{PropSSHPermitRoot, "sometimes"}, SSHPlan{}, PropSSHPermitRoot},
 		{"grace zero", []string{PropSSHLoginGrace, "0"}, SSHPlan{}, PropSSHLoginGrace},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,8 @@ var sshKeys = []Key{
 		Description: "Public keys (authorized_keys form, one per line) of CAs whose user certificates may log in, like sshd's `TrustedUserCAKeys`. A certificate must be a user certificate, be within its validity window, list the login name among its principals, and carry no critical option but `source-address` (which is enforced). Lets a manager mint short-lived certificates instead of shipping keys."},
 	{Name: "ovfinit.ssh.password-auth", Group: "SSH server", Type: TypeBool, Default: "false", Label: "Allow password logins",
 		Description: "Allow password authentication, checked against the hashes in `/etc/shadow` (yescrypt, SHA-crypt, bcrypt; locked and empty passwords never match). Off by default: only keys and certificates log in."},
+	{Name: "ovfinit.ssh.permit-root-login", Group: "SSH server", Type: TypeString, Default: "prohibit-password", Label: "Root login",
+		Description: "How root (uid 0) may log in, as sshd's `PermitRootLogin`: `yes` (any method), `prohibit-password` (keys and certificates, never a password), `forced-commands-only` (only a key whose `command=` option, or a certificate whose `force-command`, fixes what runs) or `no`. With `ovfinit.ssh.password-auth` on, a root password attempt is refused unless this is `yes`."},
 	{Name: "ovfinit.ssh.allow-tcp-forwarding", Group: "SSH server", Type: TypeBool, Default: "false", Label: "Allow local port forwarding",
 		Description: "Allow local port forwarding (`ssh -L`). Remote forwarding (`-R`) is never offered."},
 	{Name: "ovfinit.ssh.allow-agent-forwarding", Group: "SSH server", Type: TypeBool, Default: "false", Label: "Allow agent forwarding",
