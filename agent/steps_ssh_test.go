@@ -247,3 +247,24 @@ func TestImageDefaultSSHPort(t *testing.T) {
 		})
 	}
 }
+
+// TestSSHAccountPolicy: ovfinit.user.expire-password reaches the embedded
+// server (the user's shadow entry says "must change", and the server reads
+// that file), and ovfinit.ssh.permit-root-login is passed on.
+func TestSSHAccountPolicy(t *testing.T) {
+	m := newMachine(t)
+	if _, _, err := m.boot(envXML("instance-id", "i-expire", "ovfinit.user", "ovfuser", "password", "first pw",
+		PropUserExpire, "true", PropSSHPermitRoot, "no")); err != nil {
+		t.Fatal(err)
+	}
+	if m.ssh == nil || m.ssh.cfg.Accounts == nil {
+		t.Fatalf("sshd config has no Accounts hook: shadow expiry would not be enforced")
+	}
+	e, err := m.ssh.cfg.Accounts(&sshd.User{Name: "ovfuser"})
+	if err != nil || e == nil || e.LastChange != 0 {
+		t.Errorf("Accounts(ovfuser) = %+v, %v; want the shadow entry with last change day 0", e, err)
+	}
+	if got := m.ssh.cfg.PermitRootLogin; got != sshd.RootLoginNo {
+		t.Errorf("sshd PermitRootLogin = %q, want %q", got, sshd.RootLoginNo)
+	}
+}

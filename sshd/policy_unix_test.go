@@ -208,10 +208,10 @@ func TestAccountExpiryRefusesLogin(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := agingServer(t, tt.line, key, nil)
-			for _, auth := range []gossh.AuthMethod{gossh.PublicKeys(key), gossh.Password("alice pw")} {
+			for method, auth := range map[string]gossh.AuthMethod{"key": gossh.PublicKeys(key), "password": gossh.Password("alice pw")} {
 				if c, err := ts.dial("alice", auth); err == nil {
 					c.Close()
-					t.Errorf("login as alice (%s) with shadow %q allowed, want refused: the account expired", auth, tt.line)
+					t.Errorf("login as alice (%s) with shadow %q allowed, want refused: the account expired", method, tt.line)
 				}
 			}
 			if !strings.Contains(ts.logs.String(), "account expired") {
@@ -251,10 +251,10 @@ func TestExpiredPasswordMustBeChanged(t *testing.T) {
 				c.SFTPCommand = selfCommand(SFTPServerArg)
 				c.LookupUser = func(name string) (*User, error) { return testUser(name, home), nil }
 			})
-			for _, auth := range []gossh.AuthMethod{gossh.PublicKeys(key), gossh.Password("alice pw")} {
+			for method, auth := range map[string]gossh.AuthMethod{"key": gossh.PublicKeys(key), "password": gossh.Password("alice pw")} {
 				c, err := ts.dial("alice", auth)
 				if err != nil {
-					t.Fatalf("login (%s) with an expired password = %v, want allowed (to change it)", auth, err)
+					t.Fatalf("login (%s) with an expired password = %v, want allowed (to change it)", method, err)
 				}
 				defer c.Close()
 				// No terminal: refused, and the command does not run.
