@@ -21,30 +21,59 @@ var checkHash = users.CheckHash
 // name: it holds a colon.
 var fakeUser = &User{Name: "ovfinit:no-such-user", UID: math.MaxUint32, GID: math.MaxUint32}
 
-// dummyHash is a hash of a random secret made with the method the system
-// hashes new passwords with (ENCRYPT_METHOD in login.defs, libxcrypt's
-// default cost), made at first use. Attempts on accounts that have no
-// usable hash are verified against it, costing what a real account costs.
+// dummyHash holds hashes of a random secret, one per method, made at first
+// use with libxcrypt's default cost. Attempts on accounts that have no usable
+// hash are verified against the one of the method the shadow file's accounts
+// use (the most common among their hashes), or, when none tells, the method
+// the system hashes new passwords with (ENCRYPT_METHOD in login.defs), so
+// they cost what an attempt on a real account costs.
 type dummyHash struct {
-	method string
-	once   sync.Once
-	hash   string
+	fallback string // login.defs' method
+
+	mu     sync.Mutex
+	hashes map[string]string // method -> hash
 }
 
 func newDummyHash(shadowPath string) *dummyHash {
-	return &dummyHash{method: users.EncryptMethod(shadowRoot(shadowPath))}
+	return &dummyHash{fallback: users.EncryptMethod(shadowRoot(shadowPath)), hashes: map[string]string{}}
 }
 
-// check verifies password against the dummy hash; the result is ignored.
-func (d *dummyHash) check(password []byte) {
-	d.once.Do(func() {
-		if h, err := users.HashPassword(rand.Text(), d.method); err == nil {
-			d.hash = h
-		}
-	})
-	if d.hash != "" {
-		checkHash(d.hash, password)
+// check verifies password against the dummy hash for the method shadow (the
+// shadow file's content, nil if unread) uses; the result is ignored.
+func (d *dummyHash) check(shadow, password []byte) {
+	method := shadowMethod(shadow, d.fallback)
+	d.mu.Lock()
+	h, ok := d.hashes[method]
+	if !ok {
+		h, _ = users.HashPassword(rand.Text(), method)
+		d.hashes[method] = h // "" after an error: do not retry every time
 	}
+	d.mu.Unlock()
+	if h != "" {
+		checkHash(h, password)
+	}
+}
+
+// shadowMethod is the hash method most accounts in a shadow file use, among
+// those HashPassword makes; fallback when there is none.
+func shadowMethod(shadow []byte, fallback string) string {
+	var yes, sha int
+	for line := range strings.Lines(string(shadow)) {
+		_, rest, _ := strings.Cut(line, ":")
+		switch {
+		case strings.HasPrefix(rest, "$y$"):
+			yes++
+		case strings.HasPrefix(rest, "$6$"):
+			sha++
+		}
+	}
+	switch {
+	case yes > sha:
+		return users.MethodYescrypt
+	case sha > yes:
+		return users.MethodSHA512
+	}
+	return fallback
 }
 
 // shadowRoot is the root directory whose /etc/shadow path is: "/" for

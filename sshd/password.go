@@ -20,23 +20,23 @@ func ShadowPasswords(path string) (func(u *User, password []byte) error, error) 
 	return func(u *User, password []byte) error {
 		data, err := fsutil.ReadFileLimit(path, maxAccountFile)
 		if err != nil {
-			dummy.check(password)
+			dummy.check(nil, password)
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		hash, err := shadowHash(data, path, u.Name)
 		if err != nil {
-			dummy.check(password)
+			dummy.check(data, password)
 			return err
 		}
 		if hash == "" || hash[0] == '!' || hash[0] == '*' {
-			dummy.check(password)
+			dummy.check(data, password)
 			return fmt.Errorf("%w: the account has no usable password", errBadPassword)
 		}
 		// One checker for the whole agent: users hashes and checks the
 		// same kinds.
 		ok, err := checkHash(hash, password)
 		if err != nil {
-			dummy.check(password)
+			dummy.check(data, password)
 			return fmt.Errorf("%w: %s: hash of %q is in a format ovfinit does not check", errBadPassword, path, u.Name)
 		}
 		if !ok {

@@ -378,8 +378,20 @@ func TestPasswordAttemptsAllVerifyAHash(t *testing.T) {
 			t.Errorf("password attempt as %s verified %d hashes, want 1 (as for a real account)", tt.user, got)
 		}
 	}
-	if d := newDummyHash(shadow); d.method == "" {
-		t.Errorf("dummy hash has no method")
+}
+
+func TestShadowMethod(t *testing.T) {
+	sha, yes := "x:$6$salt$h:1::::::\n", "y:$y$j9T$salt$h:1::::::\n"
+	for _, tt := range []struct{ shadow, want string }{
+		{"", "fallback"},
+		{"root:*:1::::::\nlocked:!$6$x$y:1::::::\n", "fallback"},
+		{sha, "SHA512"},
+		{yes + yes + sha, "YESCRYPT"},
+		{yes + sha + sha, "SHA512"},
+	} {
+		if got := shadowMethod([]byte(tt.shadow), "fallback"); got != tt.want {
+			t.Errorf("shadowMethod(%q) = %q, want %q", tt.shadow, got, tt.want)
+		}
 	}
 }
 
