@@ -7,6 +7,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/ovfinit/ovfinit/sshd"
 )
 
 // SSH server properties (ovfenv/keys_ssh.go documents each).
@@ -24,6 +26,7 @@ const (
 	PropSSHMaxSessions     = "ovfinit.ssh.max-sessions"
 	PropSSHIdleTimeout     = "ovfinit.ssh.idle-timeout"
 	PropSSHKeepalive       = "ovfinit.ssh.keepalive-interval"
+	PropSSHPermitRoot      = "ovfinit.ssh.permit-root-login"
 )
 
 // SSHPlan is the SSH server's part of the Plan, beyond the port.
@@ -34,7 +37,8 @@ type SSHPlan struct {
 	PasswordAuth    bool
 	TCPForwarding   bool
 	AgentForwarding bool
-	Ciphers         []string // nil: sshd.DefaultCiphers
+	Ciphers         []string       // nil: sshd.DefaultCiphers
+	PermitRootLogin sshd.RootLogin // "": sshd.RootLoginProhibitPassword
 
 	MaxAuthTries      int
 	LoginGraceTime    time.Duration
@@ -98,6 +102,13 @@ func planSSH(r *propReader, p *Plan) {
 			}
 			p.SSH.Ciphers = append(p.SSH.Ciphers, c)
 		}
+	}
+	if v, ok := r.get(PropSSHPermitRoot); ok {
+		rl, err := sshd.ParseRootLogin(strings.ToLower(strings.TrimSpace(v)))
+		if err != nil {
+			r.bad(PropSSHPermitRoot, err)
+		}
+		p.SSH.PermitRootLogin = rl
 	}
 	p.SSH.MaxAuthTries = r.sshInt(PropSSHMaxAuthTries, 1, 100)
 	p.SSH.MaxFailedLogins = r.sshInt(PropSSHMaxFailed, 1, 1_000_000)

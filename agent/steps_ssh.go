@@ -200,7 +200,11 @@ func startSSH(ctx context.Context, e *Env) error {
 		AllowTCPForwarding:   p.SSH.TCPForwarding,
 		AllowAgentForwarding: p.SSH.AgentForwarding,
 		Ciphers:              p.SSH.Ciphers,
-		OnLogin:              e.sshLogin,
+		PermitRootLogin:      p.SSH.PermitRootLogin,
+		// Expired accounts are refused and expired passwords must be
+		// changed, whatever the login method (ovfinit.user.expire-password).
+		Accounts: sshd.ShadowAccounts(fsutil.Join(e.Root, "/etc/shadow")),
+		OnLogin:  e.sshLogin,
 		// Keys from ovfinit's own store (the environment's user and every
 		// reservation) work even where the OS has no sshd, or where
 		// OpenSSH's ownership rules would refuse ~/.ssh/authorized_keys.

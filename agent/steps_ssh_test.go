@@ -38,8 +38,8 @@ func TestPlanSSH(t *testing.T) {
 			PropSSHPasswordAuth, "yes", PropSSHTCPForwarding, "1", PropSSHAgentForwarding, "True",
 			PropSSHCiphers, "aes128-gcm@openssh.com, chacha20-poly1305@openssh.com",
 			PropSSHMaxAuthTries, "3", PropSSHLoginGrace, "30", PropSSHMaxFailed, "5", PropSSHMaxSessions, "10",
-			PropSSHIdleTimeout, "600", PropSSHKeepalive, "0",
-		}, SSHPlan{AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
+			PropSSHIdleTimeout, "600", PropSSHKeepalive, "0", PropSSHPermitRoot, "No",
+		}, SSHPlan{PermitRootLogin: sshd.RootLoginNo, AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
 			TCPForwarding: true, AgentForwarding: true,
 			Ciphers:      []string{"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"},
 			MaxAuthTries: 3, LoginGraceTime: 30 * time.Second, MaxFailedLogins: 5, MaxSessions: 10,
@@ -49,6 +49,8 @@ func TestPlanSSH(t *testing.T) {
 		{"bad cipher", []string{PropSSHCiphers, "arcfour"}, SSHPlan{}, `unknown cipher "arcfour"`},
 		{"alt port same as port", []string{PropSSHPort, "2222", PropSSHAltPort, "2222"}, SSHPlan{}, PropSSHAltPort},
 		{"alt port out of range", []string{PropSSHAltPort, "70000"}, SSHPlan{}, PropSSHAltPort},
+		{"root login old name", []string{PropSSHPermitRoot, "without-password"}, SSHPlan{PermitRootLogin: sshd.RootLoginProhibitPassword, KeepaliveInterval: 60 * time.Second}, ""},
+		{"bad root login", []string{PropSSHPermitRoot, "sometimes"}, SSHPlan{}, PropSSHPermitRoot},
 		{"grace zero", []string{PropSSHLoginGrace, "0"}, SSHPlan{}, PropSSHLoginGrace},
 	}
 	for _, tt := range tests {
@@ -243,5 +245,26 @@ func TestImageDefaultSSHPort(t *testing.T) {
 				t.Errorf("sshd listens on %q, want port %d", m.ssh.cfg.Addr, tt.want)
 			}
 		})
+	}
+}
+
+// TestSSHAccountPolicy: ovfinit.user.expire-password reaches the embedded
+// server (the user's shadow entry says "must change", and the server reads
+// that file), and ovfinit.ssh.permit-root-login is passed on.
+func TestSSHAccountPolicy(t *testing.T) {
+	m := newMachine(t)
+	if _, _, err := m.boot(envXML("instance-id", "i-expire", "ovfinit.user", "ovfuser", "password", "first pw",
+		PropUserExpire, "true", PropSSHPermitRoot, "no")); err != nil {
+		t.Fatal(err)
+	}
+	if m.ssh == nil || m.ssh.cfg.Accounts == nil {
+		t.Fatalf("sshd config has no Accounts hook: shadow expiry would not be enforced")
+	}
+	e, err := m.ssh.cfg.Accounts(&sshd.User{Name: "ovfuser"})
+	if err != nil || e == nil || e.LastChange != 0 {
+		t.Errorf("Accounts(ovfuser) = %+v, %v; want the shadow entry with last change day 0", e, err)
+	}
+	if got := m.ssh.cfg.PermitRootLogin; got != sshd.RootLoginNo {
+		t.Errorf("sshd PermitRootLogin = %q, want %q", got, sshd.RootLoginNo)
 	}
 }

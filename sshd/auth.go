@@ -74,7 +74,7 @@ func (s *Server) acceptConn(ctx gliderssh.Context, conn net.Conn) net.Conn {
 	// Armed only once c.grace is set: the function reads it (Close).
 	c.grace = time.AfterFunc(time.Duration(1<<62), func() {
 		if !c.authed.Load() {
-			s.log.Warn("ssh connection dropped: not authenticated within the login grace time",
+			s.noisy.warn(s.log, ip, "ssh connection dropped: not authenticated within the login grace time",
 				"remote", addrString(conn.RemoteAddr()), "grace", s.cfg.Limits.LoginGraceTime)
 			c.tried.Store(true) // counts as a failed login
 			c.Close()
@@ -213,6 +213,9 @@ func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*
 	if err := s.mayLogin(u); err != nil {
 		return nil, "", err
 	}
+	if err := s.checkAccount(u); err != nil {
+		return nil, "", err
+	}
 	if cert, ok := key.(*gossh.Certificate); ok {
 		if len(s.cfg.UserCAKeys) == 0 {
 			return nil, "", errNoCA
@@ -227,6 +230,9 @@ func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*
 		}
 		if err := checkSourceAddress(remote, cert.CriticalOptions["source-address"]); err != nil {
 			return nil, "", fmt.Errorf("certificate refused: %w", err)
+		}
+		if err := s.permitRoot(u, "certificate", cert.CriticalOptions["force-command"]); err != nil {
+			return nil, "", err
 		}
 		return u, "certificate", nil
 	}
@@ -244,6 +250,11 @@ func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*
 	want := key.Marshal()
 	for _, k := range keys {
 		if k != nil && bytes.Equal(k.Marshal(), want) {
+			// TODO(keyopts): pass the key's command= option once keys carry
+			// their options; until then forced-commands-only refuses root keys.
+			if err := s.permitRoot(u, "publickey", ""); err != nil {
+				return nil, "", err
+			}
 			return u, "publickey", nil
 		}
 	}
@@ -339,12 +350,24 @@ func (s *Server) checkPassword(ctx gliderssh.Context, password string) bool {
 		if s.fails.limited(hostOf(ctx.RemoteAddr())) {
 			return errRateLimited
 		}
-		u, err := s.cfg.LookupUser(ctx.User())
-		if err != nil {
-			return err
+		u, refused := s.cfg.LookupUser(ctx.User())
+		if refused == nil && u == nil {
+			refused = fmt.Errorf("user %q: %w", ctx.User(), ErrUnknownUser)
 		}
-		if err := s.mayLogin(u); err != nil {
-			return err
+		if refused == nil {
+			refused = s.mayLogin(u)
+		}
+		if refused == nil {
+			refused = s.permitRoot(u, "password", "")
+		}
+		if refused == nil {
+			refused = s.checkAccount(u)
+		}
+		if refused != nil {
+			// The same work as a real attempt, so that the time taken
+			// does not tell which accounts exist or may log in.
+			s.cfg.CheckPassword(fakeUser, []byte(password))
+			return refused
 		}
 		if err := s.cfg.CheckPassword(u, []byte(password)); err != nil {
 			s.fails.fail(hostOf(ctx.RemoteAddr()))

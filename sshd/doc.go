@@ -8,6 +8,11 @@
 // Authentication: public keys from ~/.ssh/authorized_keys merged with
 // Config.StoredKeys; user certificates signed by Config.UserCAKeys; passwords
 // only when Config.CheckPassword is set (ShadowPasswords checks /etc/shadow).
+// Config.PermitRootLogin restricts uid 0 (prohibit-password by default) and
+// Config.Accounts (ShadowAccounts) enforces shadow expiry: expired accounts
+// are refused, expired passwords must be changed with passwd first
+// (policy.go, shadow.go). Accounts whose shell is nologin or false get no
+// session and no SFTP.
 // Local port forwarding and agent forwarding are off unless Config enables
 // them; remote forwarding and X11 are always refused. Config.Limits bounds
 // authentication attempts, the login grace time, failed logins per source

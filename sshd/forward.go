@@ -15,6 +15,10 @@ func (s *Server) directTCPIP(srv *gliderssh.Server, conn *gossh.ServerConn, ch g
 		OriginAddr string
 		OriginPort uint32
 	}
+	if !s.forwardingAllowed(ctx) {
+		ch.Reject(gossh.Prohibited, "port forwarding refused: the password must be changed first")
+		return
+	}
 	if err := gossh.Unmarshal(ch.ExtraData(), &d); err == nil {
 		s.log.Info("ssh port forwarding", "user", conn.User(), "remote", addrString(conn.RemoteAddr()), "dest_host", d.DestAddr, "dest_port", d.DestPort)
 	}

@@ -7,30 +7,36 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
-	"github.com/ovfinit/ovfinit/users"
 )
 
 // ShadowPasswords returns a Config.CheckPassword that verifies passwords
 // against the hashes in a shadow(5) file (normally /etc/shadow), read at
 // every attempt so a changed password counts at once. Locked ("!..."),
-// empty and unknown-format hashes never match.
+// empty and unknown-format hashes never match. Every attempt costs one hash
+// verification: one without a usable hash is checked against a dummy hash
+// of the system's method (fakepw.go), so the time does not tell.
 func ShadowPasswords(path string) (func(u *User, password []byte) error, error) {
+	dummy := newDummyHash(path)
 	return func(u *User, password []byte) error {
 		data, err := fsutil.ReadFileLimit(path, maxAccountFile)
 		if err != nil {
+			dummy.check(nil, password)
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		hash, err := shadowHash(data, path, u.Name)
 		if err != nil {
+			dummy.check(data, password)
 			return err
 		}
 		if hash == "" || hash[0] == '!' || hash[0] == '*' {
+			dummy.check(data, password)
 			return fmt.Errorf("%w: the account has no usable password", errBadPassword)
 		}
 		// One checker for the whole agent: users hashes and checks the
 		// same kinds.
-		ok, err := users.CheckHash(hash, password)
+		ok, err := checkHash(hash, password)
 		if err != nil {
+			dummy.check(data, password)
 			return fmt.Errorf("%w: %s: hash of %q is in a format ovfinit does not check", errBadPassword, path, u.Name)
 		}
 		if !ok {

@@ -212,7 +212,9 @@ func TestPasswordAuth(t *testing.T) {
 	for _, n := range []string{"alice", "locked", "empty", "yes", "nobody-here"} {
 		users[n] = testUser(n, t.TempDir())
 	}
-	on := startServerConfig(t, users, nil, func(c *Config) { c.CheckPassword = check }, nil)
+	// Test users have the test's uid: 0 when run as root, and root may use
+	// a password only with PermitRootLogin yes (TestPermitRootLogin).
+	on := startServerConfig(t, users, nil, func(c *Config) { c.CheckPassword = check; c.PermitRootLogin = RootLoginYes }, nil)
 	off := startServer(t, users, nil, nil)
 	tests := []struct {
 		name, user, pw string

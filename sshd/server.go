@@ -70,6 +70,20 @@ type Config struct {
 	// ShadowPasswords checks against a shadow(5) file.
 	CheckPassword func(u *User, password []byte) error
 
+	// PermitRootLogin says how the uid-0 account may log in (sshd_config's
+	// PermitRootLogin); "" means RootLoginProhibitPassword: keys and
+	// certificates, never a password.
+	PermitRootLogin RootLogin
+
+	// Accounts, if set, returns u's shadow(5) ageing fields (nil: nothing
+	// known), checked at every login by any method, as pam_unix does for
+	// OpenSSH: an expired account is refused; an account whose password must
+	// be changed (expired, or last changed on day 0 as
+	// ovfinit.user.expire-password leaves it) gets a session that only runs
+	// passwd, on a terminal, and no forwarding. ShadowAccounts reads
+	// /etc/shadow. nil enforces nothing.
+	Accounts func(u *User) (*ShadowEntry, error)
+
 	// OnLogin, if set, is called after each successful authentication.
 	OnLogin func(Login)
 
@@ -197,6 +211,7 @@ type Server struct {
 	ptys sync.Map // gliderssh.Session -> ptyState
 
 	fails    *failLimiter
+	noisy    logLimiter // rate-limits per-connection failure logs (lograte.go)
 	certs    *gossh.CertChecker
 	sessions atomic.Int64 // open session channels
 	procs    *procs       // nil unless Config.AdaptProcs applies
@@ -245,6 +260,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.Ciphers == nil {
 		s.cfg.Ciphers = DefaultCiphers
+	}
+	if s.cfg.PermitRootLogin != "" {
+		if _, err := ParseRootLogin(string(s.cfg.PermitRootLogin)); err != nil {
+			return nil, fmt.Errorf("sshd: Config.PermitRootLogin: %w", err)
+		}
 	}
 	for _, ca := range s.cfg.UserCAKeys {
 		if ca == nil {
@@ -445,7 +465,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) connectionFailed(conn net.Conn, err error) {
-	s.log.Warn("ssh connection refused", "remote", addrString(conn.RemoteAddr()), "err", err)
+	s.noisy.warn(s.log, hostOf(conn.RemoteAddr()), "ssh connection refused", "remote", addrString(conn.RemoteAddr()), "err", err)
 }
 
 func (s *Server) allowPty(ctx gliderssh.Context, p gliderssh.Pty) bool {

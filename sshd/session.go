@@ -76,7 +76,12 @@ func (s *Server) handleSession(sess gliderssh.Session) {
 		switchUser: s.euid == 0,
 		tty:        isPty,
 	}
-	if s.cfg.AllowAgentForwarding && gliderssh.AgentRequested(sess) {
+	if s.sessionGate(sess, u, kind, spec, isPty) {
+		return // refused (nologin shell, password change without a terminal)
+	}
+	// spec.argv is set when the session only changes the password: then
+	// no agent either.
+	if spec.argv == nil && s.cfg.AllowAgentForwarding && gliderssh.AgentRequested(sess) {
 		sock, cleanup, err := s.agentSocket(sess, u, spec.switchUser)
 		if err != nil {
 			log.Warn("ssh agent forwarding failed", "err", err)

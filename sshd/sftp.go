@@ -56,6 +56,9 @@ func (s *Server) handleSFTP(sess gliderssh.Session) {
 		sess.Exit(255)
 		return
 	}
+	if s.sessionGate(sess, u, "sftp", nil, false) {
+		return // a nologin shell refuses SFTP too, as under OpenSSH
+	}
 	spec := &procSpec{
 		user:       u,
 		argv:       s.cfg.SFTPCommand,

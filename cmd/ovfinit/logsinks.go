@@ -29,7 +29,7 @@ func addLogSinks(console *slog.Logger, level, root, file string) (*slog.Logger, 
 		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 			return nil, nil, fmt.Errorf("--log-file %s: %w", file, err)
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		f, err := openRotating(p, logFileMax)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--log-file %s: %w", file, err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,5 +33,46 @@ func TestRunLogFile(t *testing.T) {
 	execute(t, "run", "--root", root2, "--env", env, "--log-file", "")
 	if _, err := os.Stat(filepath.Join(root2, defaultLogFile)); err == nil {
 		t.Errorf("run --log-file \"\" wrote %s", defaultLogFile)
+	}
+}
+
+// TestLogFileRotates: the log file is rotated by size, one old copy kept,
+// so a server that logs for months cannot fill /var.
+func TestLogFileRotates(t *testing.T) {
+	old := logFileMax
+	logFileMax = 4096
+	t.Cleanup(func() { logFileMax = old })
+	root := t.TempDir()
+	p := filepath.Join(root, defaultLogFile)
+	os.MkdirAll(filepath.Dir(p), 0o750)
+	// A file already over the limit (an earlier boot's) is rotated at the
+	// first write.
+	os.WriteFile(p, []byte(strings.Repeat("old line\n", 1000)), 0o640)
+	log, closeLog, err := addLogSinks(slog.New(slog.DiscardHandler), "info", root, defaultLogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		log.Info("a line long enough to fill the file in a few hundred records", "i", i)
+	}
+	closeLog()
+	for _, f := range []string{p, p + ".1"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatalf("%s: %v (want the log and one rotated copy)", f, err)
+		}
+		if fi.Size() > logFileMax {
+			t.Errorf("%s is %d bytes, want at most %d", f, fi.Size(), logFileMax)
+		}
+		if fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s mode %04o, want 0640", f, fi.Mode().Perm())
+		}
+	}
+	if _, err := os.Stat(p + ".2"); err == nil {
+		t.Errorf("%s.2 exists: want one old copy only", p)
+	}
+	data, _ := os.ReadFile(p)
+	if !strings.Contains(string(data), "i=499") {
+		t.Errorf("the last record is not in %s", p)
 	}
 }

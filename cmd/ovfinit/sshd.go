@@ -24,8 +24,8 @@ import (
 
 func newSSHDCmd() *cobra.Command {
 	var (
-		listen, keysFile, stateDir, userCA, only, level, ciphers string
-		tcpForwarding, agentForwarding                           bool
+		listen, keysFile, stateDir, userCA, only, level, ciphers, permitRoot string
+		tcpForwarding, agentForwarding                                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sshd --listen ADDR --authorized-keys FILE [--state-dir DIR]",
@@ -52,8 +52,15 @@ usage errors.`,
 			if keysFile == "" && userCA == "" {
 				return &exitError{code: exitUsage, err: errors.New("--authorized-keys (or --user-ca) is required: without it nobody could log in")}
 			}
+			rootLogin, err := sshd.ParseRootLogin(permitRoot)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--permit-root-login: %w", err)}
+			}
 			cfg := sshd.Config{Addr: listen, Log: log,
-				AllowTCPForwarding: tcpForwarding, AllowAgentForwarding: agentForwarding}
+				AllowTCPForwarding: tcpForwarding, AllowAgentForwarding: agentForwarding,
+				PermitRootLogin: rootLogin,
+				// Expired accounts and passwords, as OpenSSH with PAM.
+				Accounts: sshd.ShadowAccounts("/etc/shadow")}
 			if keysFile != "" {
 				keys, err := readKeysFile(keysFile, log)
 				if err != nil {
@@ -86,6 +93,7 @@ usage errors.`,
 	f.StringVar(&ciphers, "ciphers", "", "comma-separated ciphers to offer (default: "+strings.Join(sshd.DefaultCiphers, ",")+")")
 	f.BoolVar(&tcpForwarding, "allow-tcp-forwarding", false, "allow local port forwarding (ssh -L)")
 	f.BoolVar(&agentForwarding, "allow-agent-forwarding", false, "allow agent forwarding (ssh -A)")
+	f.StringVar(&permitRoot, "permit-root-login", string(sshd.RootLoginProhibitPassword), "how root may log in: yes, prohibit-password, forced-commands-only or no")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }

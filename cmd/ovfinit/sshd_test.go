@@ -22,6 +22,7 @@ func TestSSHDCmdErrors(t *testing.T) {
 		{"no keys", []string{"sshd", "--listen", "127.0.0.1:0"}, exitUsage, "--authorized-keys"},
 		{"bad keys file", []string{"sshd", "--listen", "127.0.0.1:0", "--authorized-keys", bad}, exitUsage, bad + ":3"},
 		{"missing keys file", []string{"sshd", "--authorized-keys", filepath.Join(dir, "nope")}, exitUsage, "nope"},
+		{"bad root login", []string{"sshd", "--authorized-keys", good, "--permit-root-login", "maybe"}, exitUsage, "--permit-root-login"},
 		{"bad listen", []string{"sshd", "--listen", "256.0.0.1:22", "--authorized-keys", good, "--state-dir", dir}, exitFailed, "--listen 256.0.0.1:22"},
 	}
 	for _, tt := range tests {
