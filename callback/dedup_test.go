@@ -105,9 +105,9 @@ func TestReceiverMemoryFlat(t *testing.T) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for src, d := range r.seen {
-		if len(d.boots) != 1 || len(d.other) != 0 {
-			t.Errorf("after %d events, %s's dedup state holds %d boot marks and %d ids, want 1 and 0", n, src, len(d.boots), len(d.other))
+	for inst, e := range r.vms {
+		if d := e.seen; len(d.boots) != 1 || len(d.other) != 0 {
+			t.Errorf("after %d events, %s's dedup state holds %d boot marks and %d ids, want 1 and 0", n, inst, len(d.boots), len(d.other))
 		}
 	}
 }
