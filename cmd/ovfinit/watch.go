@@ -101,8 +101,12 @@ Exit status:
 			if err := callback.CheckInstances(o.instances); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--instance: %w", err)}
 			}
-			if o.expect == 0 && slices.ContainsFunc(o.instances, func(s string) bool { return strings.ContainsAny(s, `*?[\`) }) {
+			patterns := slices.ContainsFunc(o.instances, func(s string) bool { return strings.ContainsAny(s, `*?[\`) })
+			if o.expect == 0 && patterns {
 				return &exitError{code: exitUsage, err: errors.New("--instance with a pattern: give --expect too, the number of VMs to wait for")}
+			}
+			if !patterns && len(o.instances) > 0 && o.expect > len(o.instances) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--expect %d: more than the %d ids of --instance", o.expect, len(o.instances))}
 			}
 			if o.expect == 0 && len(o.instances) == 0 {
 				o.expect = 1

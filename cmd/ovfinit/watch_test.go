@@ -289,6 +289,7 @@ func TestWatchUsage(t *testing.T) {
 	}{
 		{[]string{"--instance", "vm-*"}, "give --expect too"},
 		{[]string{"--instance", "vm-[", "--expect", "1"}, `instance pattern "vm-["`},
+		{[]string{"--instance", "a,b", "--expect", "3"}, "more than the 2 ids"},
 	} {
 		cmd := newWatchCmd()
 		cmd.SetArgs(append(tt.args, "--listen", "127.0.0.1:0"))
