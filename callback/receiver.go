@@ -41,8 +41,9 @@ type ReceiverConfig struct {
 	// MaxInstances bounds the instances tracked when neither Expect nor a
 	// list of ids in Instances does: DefaultMaxInstances when zero. When
 	// the table is full, a new instance takes the place of the ready
-	// instance updated least recently; with none ready, it is refused with
-	// 503 (ErrTooManyInstances).
+	// instance updated least recently (forgotten, duplicates detection
+	// included: its later events are a new instance's); with none ready,
+	// it is refused with 503 (ErrTooManyInstances).
 	MaxInstances int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
