@@ -10,8 +10,15 @@ PKG_VERSION ?= $(if $(filter v%,$(VERSION)),$(patsubst v%,%,$(subst -,~,$(VERSIO
 # File times in the packages: the commit's, so packages are reproducible.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Fuzzing: how long each fuzzer runs, and how many runs go into minimizing
+# each new interesting input. Go's default (60 s of byte-by-byte removal,
+# O(n^2) runs for an n-byte input) stalls both workers on the first inputs
+# larger than a few hundred bytes, so a 10 s run did a few dozen execs
+# (golang/go#48820); a bound keeps them fuzzing. docs/testing.md.
+FUZZTIME     ?= 10s
+FUZZMINIMIZE ?= 100x
 
-.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh bench-rss
+.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh bench-rss
 
 all: build
 
@@ -31,7 +38,7 @@ test: prepare dist reproducible packages windows-test
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	OVFINIT_E2E=require $(GO) test -count=1 -timeout 40m ./...
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./ovfenv
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./ovfenv
 	$(MAKE) cross-test
 
 ## dist: release binaries for every target, SHA256SUMS, and the size budget
@@ -69,6 +76,15 @@ windows-test:
 ## unit: the tests that need no VM
 unit:
 	$(GO) test ./... -skip 'TestFirstBoot$$'
+
+## fuzz: every Fuzz* function of every package, FUZZTIME each (not in test)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "$$pkg $$f"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) $$pkg || exit 1; \
+	  done; \
+	done
 
 ## demo: boot a VM with a sample environment and watch it come up with `ovfinit watch` (Ctrl-C ends it)
 demo: prepare build

@@ -116,7 +116,7 @@ func TestOutcome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewReceiver(ReceiverConfig{Instances: tt.instances})
+			r := NewReceiver(ReceiverConfig{Instances: tt.instances, Expect: tt.expect})
 			for i, e := range tt.events {
 				body := testEvent(e.inst, fmt.Sprintf("%s-%d", e.inst, i), 1, TypeReady, e.d)
 				req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
@@ -127,7 +127,7 @@ func TestOutcome(t *testing.T) {
 					t.Fatalf("POST = %d", w.Code)
 				}
 			}
-			done, code, why := r.Outcome(tt.expect)
+			done, code, why := r.Outcome()
 			if done != tt.wantDone || code != tt.wantCode {
 				t.Errorf("Outcome(%d) = %v, %d (%s), want %v, %d", tt.expect, done, code, why, tt.wantDone, tt.wantCode)
 			}

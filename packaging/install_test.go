@@ -272,10 +272,20 @@ func TestSystemdUnitContent(t *testing.T) {
 		`ExecStart=/usr/sbin/ovfinit run --env "/a b/x$$y.xml" $OVFINIT_ARGS`,
 		"EnvironmentFile=-/etc/default/ovfinit",
 		"WantedBy=multi-user.target",
+		// The SSH server comes back after a crash, not after a failed boot,
+		// and not in a loop.
+		"Restart=on-failure",
+		"RestartSec=5s",
+		"RestartPreventExitStatus=1",
+		"StartLimitIntervalSec=10min",
+		"StartLimitBurst=5",
 	} {
 		if !strings.Contains(u, want+"\n") {
 			t.Errorf("SystemdUnit() lacks line %q:\n%s", want, u)
 		}
+	}
+	if strings.Contains(u, "Restart=no") {
+		t.Errorf("SystemdUnit() has Restart=no: a crash of the SSH server would leave the VM without one:\n%s", u)
 	}
 }
 

@@ -18,6 +18,11 @@ const (
 	// (2 minutes by default) plus the customization script.
 	StartTimeout = "20min"
 	waitTimeout  = "20m" // the same, for `ovfinit status --timeout`
+	// A crashed ovfinit (the SSH server) is restarted after RestartDelay,
+	// at most RestartBurst times in RestartInterval (systemd).
+	RestartDelay    = "5s"
+	RestartBurst    = "5"
+	RestartInterval = "10min"
 )
 
 // Service says what the service runs.
@@ -77,6 +82,16 @@ func systemdQuote(s string) string {
 // script, which may need a DHCP network brought up by the image's own
 // network service, and ordering before network-pre.target would make boot
 // wait for a network that waits for ovfinit. See docs/image-builders.md.
+//
+// Restart: the process is the VM's SSH server, so a crash (a Go panic or
+// fatal error exits 2; a kill by a signal, the OOM killer's among them)
+// restarts it after RestartSec. The new run skips the per-instance steps
+// the state records as done (agent TestFirstBoot "reboot keeps the
+// instance"; after a SIGKILL mid-boot, cmd/ovfinit TestFaultKillRestart)
+// and brings the SSH server back. Exit status 1 means the boot failed and
+// was reported: running the pipeline again would only fail again, so it
+// is not restarted (RestartPreventExitStatus). The start limit stops a
+// crash loop: at most RestartBurst starts in RestartInterval.
 func (s Service) SystemdUnit() string {
 	exec := []string{systemdQuote(s.Bin), "run"}
 	for _, a := range s.Args {
@@ -89,6 +104,8 @@ After=local-fs.target
 Wants=network-pre.target
 Before=network-online.target ssh.service sshd.service
 ConditionPathExists=` + s.Bin + `
+StartLimitIntervalSec=` + RestartInterval + `
+StartLimitBurst=` + RestartBurst + `
 
 [Service]
 Type=notify
@@ -97,7 +114,9 @@ EnvironmentFile=-` + DefaultsFile + `
 ExecStart=` + strings.Join(exec, " ") + ` $OVFINIT_ARGS
 TimeoutStartSec=` + StartTimeout + `
 TimeoutStopSec=45s
-Restart=no
+Restart=on-failure
+RestartSec=` + RestartDelay + `
+RestartPreventExitStatus=1
 KillMode=mixed
 
 [Install]

@@ -11,10 +11,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/spf13/cobra"
@@ -30,7 +34,24 @@ type watchOptions struct {
 	timeout   time.Duration
 	maxSkew   time.Duration
 	json      bool
+	limits    serverLimits
 }
+
+// serverLimits bound how long and how much one request may hold the
+// server: a sender that trickles its headers or body is cut off.
+type serverLimits struct {
+	readHeader time.Duration // to read a request's headers
+	read       time.Duration // to read a whole request, body included
+	write      time.Duration // to write the answer
+	idle       time.Duration // a kept-alive connection between requests
+}
+
+// defaultServerLimits are watch's: an event is at most 256 KiB and is sent
+// at once, so a request taking longer than this is not an agent's.
+var defaultServerLimits = serverLimits{readHeader: 10 * time.Second, read: 30 * time.Second, write: 30 * time.Second, idle: 2 * time.Minute}
+
+// maxHeaderBytes bounds a request's headers; an agent's are under 1 KiB.
+const maxHeaderBytes = 16 << 10
 
 func newWatchCmd() *cobra.Command {
 	var o watchOptions
@@ -49,6 +70,18 @@ An event with a missing or wrong signature, or a timestamp more than
 standard error; with --instance, an event from any other instance is refused
 with 403. Without --expect and --instance, watch waits for one VM.
 
+--instance takes ids or patterns (web-*, vm-[0-9]*, quoted from the shell);
+with patterns, give --expect too. With --expect N, the first N distinct
+instances to send an accepted event are the ones watch waits for, and an
+event from any further instance is refused with 403: it cannot make watch
+finish early. Anyone holding the secret can sign events for any instance
+id, so name the instances with --instance to be sure which ones count.
+
+Text from the events (instance ids, steps, messages, host names) is printed
+with control characters, escape sequences and bidi overrides escaped (\x1b,
+\u202e): a sender cannot write to the terminal's title or clipboard or forge
+lines. A request must arrive whole within 30 seconds (headers within 10).
+
 The secret can also be given in the environment variable
 OVFINIT_CALLBACK_SECRET, which keeps it out of the process list.
 
@@ -65,8 +98,15 @@ Exit status:
 			if o.expect < 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--expect %d: want a count from 1 up", o.expect)}
 			}
-			if o.expect > 0 && len(o.instances) > 0 {
-				return &exitError{code: exitUsage, err: errors.New("--expect and --instance: give one or the other")}
+			if err := callback.CheckInstances(o.instances); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--instance: %w", err)}
+			}
+			patterns := slices.ContainsFunc(o.instances, func(s string) bool { return strings.ContainsAny(s, `*?[\`) })
+			if o.expect == 0 && patterns {
+				return &exitError{code: exitUsage, err: errors.New("--instance with a pattern: give --expect too, the number of VMs to wait for")}
+			}
+			if !patterns && len(o.instances) > 0 && o.expect > len(o.instances) {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--expect %d: more than the %d ids of --instance", o.expect, len(o.instances))}
 			}
 			if o.expect == 0 && len(o.instances) == 0 {
 				o.expect = 1
@@ -75,6 +115,7 @@ Exit status:
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--listen %s: %w", o.listen, err)}
 			}
+			o.limits = defaultServerLimits
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
@@ -84,8 +125,8 @@ Exit status:
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on for events (HTTP)")
 	f.StringVar(&o.secret, "secret", "", "shared secret of ovfinit.callback.secret; events must be signed with it (default $OVFINIT_CALLBACK_SECRET; empty: signatures not checked)")
-	f.IntVar(&o.expect, "expect", 0, "number of VMs to wait for (default 1 without --instance)")
-	f.StringSliceVar(&o.instances, "instance", nil, "instance id to wait for; repeat or comma-separate; events from other instances are refused")
+	f.IntVar(&o.expect, "expect", 0, "number of VMs to wait for: the first N distinct instances count, events from others are refused (default: the --instance ids, or 1)")
+	f.StringSliceVar(&o.instances, "instance", nil, "instance id or pattern (web-*) to accept; repeat or comma-separate; events from other instances are refused")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up (exit 2) when the VMs are not all ready by then")
 	f.DurationVar(&o.maxSkew, "max-skew", callback.DefaultMaxSkew, "refuse signed events whose timestamp is further than this from this clock")
 	f.BoolVar(&o.json, "json", false, "print each new event as one JSON line on standard output, for other tools")
@@ -105,11 +146,12 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 	cfg := callback.ReceiverConfig{
 		MaxSkew:   o.maxSkew,
 		Instances: o.instances,
+		Expect:    o.expect,
 		OnReject: func(remote string, code int, err error) {
 			outMu.Lock()
 			defer outMu.Unlock()
 			v.clear()
-			fmt.Fprintf(errOut, "ovfinit watch: refused event from %s with %d: %v\n", remote, code, err)
+			fmt.Fprintf(errOut, "ovfinit watch: refused event from %s with %d: %s\n", remote, code, callback.Printable(err.Error()))
 			v.dirty = true
 		},
 		OnEvent: func(ev callback.Event, raw []byte) {
@@ -117,7 +159,7 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 			defer outMu.Unlock()
 			switch {
 			case o.json:
-				fmt.Fprintf(out, "%s\n", compactJSON(raw))
+				fmt.Fprintf(out, "%s\n", printableJSON(compactJSON(raw)))
 			case tty:
 				v.dirty = true
 			default:
@@ -129,7 +171,8 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 		cfg.Secret = []byte(o.secret)
 	}
 	recv := callback.NewReceiver(cfg)
-	srv := &http.Server{Handler: recv, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: recv, MaxHeaderBytes: maxHeaderBytes,
+		ReadHeaderTimeout: o.limits.readHeader, ReadTimeout: o.limits.read, WriteTimeout: o.limits.write, IdleTimeout: o.limits.idle}
 	go srv.Serve(ln)
 	defer func() {
 		// Let the request that completed the watch get its answer: an
@@ -166,7 +209,7 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 	}
 	for {
 		changed := recv.Changed()
-		if done, code, why := recv.Outcome(o.expect); done {
+		if done, code, why := recv.Outcome(); done {
 			return finish(code, why)
 		}
 		select {
@@ -180,16 +223,19 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 				outMu.Unlock()
 			}
 		case <-deadline.C:
-			_, _, why := recv.Outcome(o.expect)
+			_, _, why := recv.Outcome()
 			return finish(callback.OutcomeRetry, fmt.Sprintf("timed out after %v: %s", o.timeout, why))
 		case <-ctx.Done():
-			_, _, why := recv.Outcome(o.expect)
+			_, _, why := recv.Outcome()
 			return finish(callback.OutcomeRetry, "interrupted: "+why)
 		}
 	}
 }
 
 func want(o watchOptions) string {
+	if len(o.instances) > 0 && o.expect > 0 {
+		return fmt.Sprintf("%d VMs of instances %s", o.expect, strings.Join(o.instances, ", "))
+	}
 	if len(o.instances) > 0 {
 		return "instances " + strings.Join(o.instances, ", ")
 	}
@@ -204,6 +250,36 @@ func compactJSON(raw []byte) []byte {
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return raw // the receiver decoded it: cannot happen
+	}
+	return b.Bytes()
+}
+
+// printableJSON escapes, as \uXXXX, the characters valid in a JSON string
+// that a terminal could act on: DEL, the C1 controls (U+0080-U+009F, CSI
+// among them) and the format characters Printable escapes (bidi overrides,
+// line separators). JSON allows them raw; outside strings JSON is ASCII,
+// so the result is the same JSON.
+func printableJSON(js []byte) []byte {
+	if !bytes.ContainsFunc(js, func(r rune) bool { return r == 0x7f || r == utf8.RuneError || (r >= 0x80 && !unicode.IsPrint(r)) }) {
+		return js
+	}
+	var b bytes.Buffer
+	for len(js) > 0 {
+		r, size := utf8.DecodeRune(js)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteString(`\ufffd`) // not UTF-8: the receiver's decoder read it so
+		case r == 0x7f || (r >= 0x80 && !unicode.IsPrint(r)):
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.Write(js[:size])
+		}
+		js = js[size:]
 	}
 	return b.Bytes()
 }
@@ -255,5 +331,5 @@ func barLine(vm callback.VM) string {
 	case callback.ResultRetry, callback.ResultFatal:
 		state = fmt.Sprintf("FAILED (%s) at %s: %s", vm.Result, vm.Step, vm.Message)
 	}
-	return fmt.Sprintf("%-20s [%s] %3d%% %s", vm.Instance, bar, vm.Percent, state)
+	return callback.Printable(fmt.Sprintf("%-20s [%s] %3d%% %s", vm.Instance, bar, vm.Percent, state))
 }

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ovfinit/ovfinit/callback"
 )
@@ -180,5 +182,199 @@ func TestBarLine(t *testing.T) {
 		if got := barLine(tt.vm); got != tt.want {
 			t.Errorf("barLine(%+v) =\n%q, want\n%q", tt.vm, got, tt.want)
 		}
+	}
+}
+
+// startWatch runs watch on 127.0.0.1 and returns its URL and a channel
+// with its result.
+func startWatch(t *testing.T, o watchOptions, out, errOut *syncBuffer) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.timeout == 0 {
+		o.timeout = 20 * time.Second
+	}
+	if o.limits == (serverLimits{}) {
+		o.limits = defaultServerLimits
+	}
+	done := make(chan error, 1)
+	go func() { done <- watch(t.Context(), ln, o, out, errOut, false) }()
+	return fmt.Sprintf("http://%s/", ln.Addr()), done
+}
+
+// postSigned posts one event signed with secret and returns the status.
+func postSigned(t *testing.T, url, secret, inst, id, typ string, d callback.Data) int {
+	t.Helper()
+	d.InstanceID = inst
+	body, err := json.Marshal(callback.Event{SpecVersion: callback.SpecVersion, ID: id, Source: callback.SourcePrefix + inst, Type: typ,
+		Time: time.Now().UTC(), Sequence: 1, DataContentType: "application/json", Data: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", callback.ContentType)
+	callback.SignRequest(req.Header, []byte(secret), id, body, time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s %s: %v", inst, id, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestWatchExpectCountsAllowedOnly: validly signed events from instances
+// watch does not wait for (ids it was not given, or beyond --expect N) are
+// refused and never make it finish.
+func TestWatchExpectCountsAllowedOnly(t *testing.T) {
+	ready := callback.Data{Result: callback.ResultReady, Percent: 100}
+	step := callback.Data{Step: "network", Status: callback.StatusOK, Percent: 40}
+	tests := []struct {
+		name  string
+		o     watchOptions
+		posts []string // instance:type:want status, in order; the last finishes
+		want  string
+	}{
+		{"expect 1, forged ids after the first", watchOptions{expect: 1},
+			[]string{"vm-a:step:204", "x-1:ready:403", "x-2:ready:403", "x-3:ready:403", "vm-a:ready:204"}, "1 of 1 VMs ready"},
+		{"expect 2 of a pattern", watchOptions{expect: 2, instances: []string{"vm-*"}},
+			[]string{"evil-1:ready:403", "evil-2:ready:403", "vm-a:ready:204", "x:ready:403", "vm-b:ready:204"}, "2 of 2 VMs ready"},
+		{"listed ids", watchOptions{instances: []string{"vm-a", "vm-b"}},
+			[]string{"vm-c:ready:403", "vm-a:ready:204", "vm-d:ready:403", "vm-b:ready:204"}, "2 of 2 VMs ready"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.o
+			o.secret = "s"
+			var out, errOut syncBuffer
+			url, done := startWatch(t, o, &out, &errOut)
+			for i, p := range tt.posts {
+				f := strings.Split(p, ":")
+				typ, d := callback.TypeStepFinished, step
+				if f[1] == "ready" {
+					typ, d = callback.TypeReady, ready
+				}
+				if code := postSigned(t, url, "s", f[0], fmt.Sprintf("b-%d", i+1), typ, d); fmt.Sprint(code) != f[2] {
+					t.Errorf("POST %s from %s = %d, want %s", f[1], f[0], code, f[2])
+				}
+				select {
+				case err := <-done:
+					if i != len(tt.posts)-1 {
+						t.Fatalf("watch() = %v after %s, before the instances it waits for are ready\nstderr:\n%s", err, p, errOut.String())
+					}
+					if err != nil || !strings.Contains(errOut.String(), tt.want) {
+						t.Errorf("watch() = %v, stderr:\n%s\nwant nil and %q", err, errOut.String(), tt.want)
+					}
+					return
+				default:
+				}
+			}
+			if err := <-done; err != nil || !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("watch() = %v, stderr:\n%s\nwant nil and %q", err, errOut.String(), tt.want)
+			}
+		})
+	}
+}
+
+// TestWatchUsage: --instance patterns need --expect; bad patterns are
+// refused naming them.
+func TestWatchUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--instance", "vm-*"}, "give --expect too"},
+		{[]string{"--instance", "vm-[", "--expect", "1"}, `instance pattern "vm-["`},
+		{[]string{"--instance", "a,b", "--expect", "3"}, "more than the 2 ids"},
+	} {
+		cmd := newWatchCmd()
+		cmd.SetArgs(append(tt.args, "--listen", "127.0.0.1:0"))
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.Execute()
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("watch %s = %v, want a usage error with %q", strings.Join(tt.args, " "), err, tt.want)
+		}
+	}
+}
+
+// TestWatchSlowRequest: a sender that sends its headers and then trickles
+// (or withholds) the body is cut off at the read deadline instead of
+// holding a connection for as long as it likes.
+func TestWatchSlowRequest(t *testing.T) {
+	var out, errOut syncBuffer
+	o := watchOptions{expect: 1, secret: "s", limits: serverLimits{readHeader: 200 * time.Millisecond, read: 300 * time.Millisecond, write: time.Second, idle: time.Second}}
+	url, _ := startWatch(t, o, &out, &errOut)
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	for _, tt := range []struct{ name, send string }{
+		{"slow body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: " + callback.ContentType + "\r\nContent-Length: 100000\r\n\r\n{\"id\":"},
+		{"slow headers", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, tt.send); err != nil {
+				t.Fatal(err)
+			}
+			// Far beyond the deadlines: only a server that never closes
+			// the connection makes the read wait this long.
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, err = io.Copy(io.Discard, c)
+			if err != nil {
+				t.Errorf("reading from watch after a partial request: %v, want the connection closed by watch", err)
+			}
+		})
+	}
+}
+
+// TestWatchEscapes: event text that would act on a terminal (title,
+// clipboard, clearing it, carriage returns and newlines forging lines,
+// bidi overrides) is printed escaped, in every output format.
+func TestWatchEscapes(t *testing.T) {
+	evil := callback.Data{Step: "net\rwork", Status: "ok\x1b[2J", Result: callback.ResultReady, Percent: 100,
+		Message:   "\x1b]0;owned\x07\x1b]52;c;cm0gLXJmIH4K\x07\nvm-9 ready 100%\u202e\u009b1m",
+		Hostname:  "h\x1b[31m\u2066",
+		Addresses: []string{"10.0.0.5/24\r\n"}}
+	bad := func(s string) bool {
+		return strings.ContainsFunc(s, func(r rune) bool {
+			return r == utf8.RuneError || (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) || r == '\u202e' || r == '\u2066'
+		})
+	}
+	for _, asJSON := range []bool{false, true} {
+		t.Run(fmt.Sprintf("json=%v", asJSON), func(t *testing.T) {
+			var out, errOut syncBuffer
+			url, done := startWatch(t, watchOptions{expect: 1, secret: "s", json: asJSON}, &out, &errOut)
+			if code := postSigned(t, url, "s", "vm-\x1b]0;x\x07", "b-1", callback.TypeReady, evil); code != 204 {
+				t.Fatalf("POST = %d, want 204", code)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("watch() = %v", err)
+			}
+			if bad(out.String()) || bad(errOut.String()) {
+				t.Errorf("output holds control or bidi characters:\nstdout %q\nstderr %q", out.String(), errOut.String())
+			}
+			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			if len(lines) != 1 {
+				t.Errorf("one event printed as %d lines, want 1: %q", len(lines), out.String())
+			}
+			if asJSON {
+				var ev callback.Event
+				if err := json.Unmarshal([]byte(lines[0]), &ev); err != nil || ev.Data.Message != evil.Message {
+					t.Errorf("--json line %q decodes to message %q (%v), want the event's own", lines[0], ev.Data.Message, err)
+				}
+			}
+		})
+	}
+	line := barLine(callback.VM{Instance: "vm\x1b[1A", Step: "s\r", Result: callback.ResultFatal, Message: evil.Message})
+	if bad(line) || strings.Contains(line, "\n") {
+		t.Errorf("barLine(hostile) = %q, holds control or bidi characters", line)
 	}
 }

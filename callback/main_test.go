@@ -1,0 +1,17 @@
+package callback
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/fuzzmin"
+)
+
+// TestMain bounds fuzz minimization: FuzzReceiver's seeds are events of a
+// few hundred bytes, too large for Go's default (package fuzzmin).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	fuzzmin.Bound()
+	os.Exit(m.Run())
+}

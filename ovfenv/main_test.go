@@ -1,0 +1,17 @@
+package ovfenv
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/fuzzmin"
+)
+
+// TestMain bounds fuzz minimization: the seeds (XML documents of a few KiB,
+// ISO images) are too large for Go's default (package fuzzmin).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	fuzzmin.Bound()
+	os.Exit(m.Run())
+}
