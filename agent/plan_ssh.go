@@ -7,6 +7,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/ovfinit/ovfinit/sshd"
 )
 
 // SSH server properties (ovfenv/keys_ssh.go documents each).
@@ -22,6 +24,9 @@ const (
 	PropSSHLoginGrace      = "ovfinit.ssh.login-grace-time"
 	PropSSHMaxFailed       = "ovfinit.ssh.max-failed-logins"
 	PropSSHMaxSessions     = "ovfinit.ssh.max-sessions"
+	PropSSHMaxConnSessions = "ovfinit.ssh.max-sessions-per-connection"
+	PropSSHMaxStartups     = "ovfinit.ssh.max-startups"
+	PropSSHSourceStartups  = "ovfinit.ssh.per-source-max-startups"
 	PropSSHIdleTimeout     = "ovfinit.ssh.idle-timeout"
 	PropSSHKeepalive       = "ovfinit.ssh.keepalive-interval"
 )
@@ -42,6 +47,9 @@ type SSHPlan struct {
 	MaxSessions       int
 	IdleTimeout       time.Duration
 	KeepaliveInterval time.Duration
+
+	MaxSessionsPerConn int                // 0: sshd's default
+	Startups           sshd.StartupLimits // zero fields: sshd's defaults
 }
 
 // supportedCiphers are the names x/crypto/ssh's server accepts.
@@ -102,6 +110,9 @@ func planSSH(r *propReader, p *Plan) {
 	p.SSH.MaxAuthTries = r.sshInt(PropSSHMaxAuthTries, 1, 100)
 	p.SSH.MaxFailedLogins = r.sshInt(PropSSHMaxFailed, 1, 1_000_000)
 	p.SSH.MaxSessions = r.sshInt(PropSSHMaxSessions, 1, 100_000)
+	p.SSH.MaxSessionsPerConn = r.sshInt(PropSSHMaxConnSessions, 1, 10_000)
+	p.SSH.Startups = r.sshStartups(PropSSHMaxStartups)
+	p.SSH.Startups.PerSource = r.sshInt(PropSSHSourceStartups, 1, 100_000)
 	p.SSH.LoginGraceTime = time.Duration(r.sshInt(PropSSHLoginGrace, 1, 3600)) * time.Second
 	p.SSH.IdleTimeout = time.Duration(r.sshInt(PropSSHIdleTimeout, 0, 1<<31-1)) * time.Second
 	p.SSH.KeepaliveInterval = time.Duration(r.sshInt(PropSSHKeepalive, 0, 86400)) * time.Second
@@ -154,4 +165,36 @@ func sshSplitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// sshStartups reads MaxStartups: "start:rate:full", or "n" for "n:100:n";
+// unset is the zero value (sshd's defaults).
+func (r *propReader) sshStartups(key string) sshd.StartupLimits {
+	v, ok := r.get(key)
+	if !ok {
+		return sshd.StartupLimits{}
+	}
+	bad := func() sshd.StartupLimits {
+		r.bad(key, fmt.Errorf("want start:rate:full (whole numbers, 1 <= start <= full, rate a percent from 1 to 100) or one whole number, got %q", v))
+		return sshd.StartupLimits{}
+	}
+	var n [3]int
+	parts := strings.Split(v, ":")
+	if len(parts) != 1 && len(parts) != 3 {
+		return bad()
+	}
+	for i, f := range parts {
+		x, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || x < 1 || x > 100_000 {
+			return bad()
+		}
+		n[i] = x
+	}
+	if len(parts) == 1 {
+		return sshd.StartupLimits{Start: n[0], Rate: 100, Full: n[0]}
+	}
+	if n[0] > n[2] || n[1] > 100 {
+		return bad()
+	}
+	return sshd.StartupLimits{Start: n[0], Rate: n[1], Full: n[2]}
 }
