@@ -167,34 +167,16 @@ func sshSplitList(v string) []string {
 	return out
 }
 
-// sshStartups reads MaxStartups: "start:rate:full", or "n" for "n:100:n";
-// unset is the zero value (sshd's defaults).
+// sshStartups reads MaxStartups ("start:rate:full" or "n"); unset is the
+// zero value (sshd's defaults).
 func (r *propReader) sshStartups(key string) sshd.StartupLimits {
 	v, ok := r.get(key)
 	if !ok {
 		return sshd.StartupLimits{}
 	}
-	bad := func() sshd.StartupLimits {
-		r.bad(key, fmt.Errorf("want start:rate:full (whole numbers, 1 <= start <= full, rate a percent from 1 to 100) or one whole number, got %q", v))
-		return sshd.StartupLimits{}
+	l, err := sshd.ParseMaxStartups(v)
+	if err != nil {
+		r.bad(key, err)
 	}
-	var n [3]int
-	parts := strings.Split(v, ":")
-	if len(parts) != 1 && len(parts) != 3 {
-		return bad()
-	}
-	for i, f := range parts {
-		x, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || x < 1 || x > 100_000 {
-			return bad()
-		}
-		n[i] = x
-	}
-	if len(parts) == 1 {
-		return sshd.StartupLimits{Start: n[0], Rate: 100, Full: n[0]}
-	}
-	if n[0] > n[2] || n[1] > 100 {
-		return bad()
-	}
-	return sshd.StartupLimits{Start: n[0], Rate: n[1], Full: n[2]}
+	return l
 }

@@ -2,8 +2,11 @@ package sshd
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -35,6 +38,32 @@ const (
 	DefaultStartupsFull      = 100
 	DefaultStartupsPerSource = 10
 )
+
+// ParseMaxStartups reads sshd_config's MaxStartups form: "start:rate:full",
+// or "n" for "n:100:n" (every connection beyond n refused). PerSource is
+// left zero.
+func ParseMaxStartups(v string) (StartupLimits, error) {
+	bad := fmt.Errorf("want start:rate:full (whole numbers, 1 <= start <= full, rate a percent from 1 to 100) or one whole number, got %q", v)
+	parts := strings.Split(v, ":")
+	if len(parts) != 1 && len(parts) != 3 {
+		return StartupLimits{}, bad
+	}
+	var n [3]int
+	for i, f := range parts {
+		x, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || x < 1 || x > 1_000_000 {
+			return StartupLimits{}, bad
+		}
+		n[i] = x
+	}
+	if len(parts) == 1 {
+		return StartupLimits{Start: n[0], Rate: 100, Full: n[0]}, nil
+	}
+	if n[0] > n[2] || n[1] > 100 {
+		return StartupLimits{}, bad
+	}
+	return StartupLimits{Start: n[0], Rate: n[1], Full: n[2]}, nil
+}
 
 func (l *StartupLimits) setDefaults() {
 	if l.Full <= 0 {
