@@ -104,8 +104,8 @@ func TestSignalFloodNologin(t *testing.T) {
 			}
 		}
 		c.Close()
+		waitSessions(t, ts, 0)
 	}
-	waitSessions(t, ts, 0)
 	c := ts.mustDial(t, "alice", key)
 	if out, _, _ := run(t, c, "echo ok", ""); out != "ok\n" {
 		t.Errorf("Run(echo ok) as alice after the flood = %q", out)
