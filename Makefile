@@ -11,7 +11,7 @@ PKG_VERSION ?= $(if $(filter v%,$(VERSION)),$(patsubst v%,%,$(subst -,~,$(VERSIO
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh bench-rss
+.PHONY: all build test vet unit e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh bench-rss bench-flood
 
 all: build
 
@@ -82,6 +82,10 @@ bench-ssh:
 ## bench-rss: the SSH server's resident memory at each stage (root; under a minute)
 bench-rss:
 	bash bench/rss.sh
+
+## bench-flood: the SSH server's RSS under an env flood, sockets held by idle connections (root)
+bench-flood:
+	bash bench/flood.sh
 
 clean:
 	rm -rf bin dist
