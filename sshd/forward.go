@@ -24,7 +24,7 @@ func (s *Server) directTCPIP(srv *gliderssh.Server, conn *gossh.ServerConn, ch g
 	// the connection's channel limit until both sides closed it.
 	c := countsOf(ctx)
 	if err := s.openChannel(c); err != nil {
-		s.log.Warn("ssh port forwarding refused", "user", conn.User(), "remote", addrString(conn.RemoteAddr()), "reason", err.Error())
+		s.logChannelRefused(ctx, conn, "ssh port forwarding refused", err)
 		ch.Reject(gossh.ResourceShortage, err.Error())
 		return
 	}

@@ -32,8 +32,9 @@ var (
 // connCounts are one connection's open sessions and channels.
 type connCounts struct {
 	mu       sync.Mutex
-	sessions int // session channels whose session has not ended
-	channels int // channels of any type not yet closed by both sides
+	sessions int  // session channels whose session has not ended
+	channels int  // channels of any type not yet closed by both sides
+	refused  bool // a refusal was logged for this connection
 }
 
 // ctxKeyCounts holds a connection's *connCounts.
@@ -66,6 +67,29 @@ func (c *connCounts) closeChannel() {
 	c.mu.Lock()
 	c.channels--
 	c.mu.Unlock()
+}
+
+// logChannelRefused logs a channel refused for one of these limits, once
+// per connection: a client opening channels in a loop does not flood the
+// log.
+func (s *Server) logChannelRefused(ctx gliderssh.Context, conn *gossh.ServerConn, msg string, err error) {
+	c := countsOf(ctx)
+	c.mu.Lock()
+	first := !c.refused
+	c.refused = true
+	c.mu.Unlock()
+	if !first {
+		return
+	}
+	limit := s.cfg.Limits.MaxSessions
+	switch {
+	case errors.Is(err, errTooManyConnSessions):
+		limit = s.cfg.Limits.MaxSessionsPerConn
+	case errors.Is(err, errTooManyChannels):
+		limit = s.cfg.Limits.MaxChannelsPerConn
+	}
+	s.log.Warn(msg+": "+err.Error(), "user", conn.User(), "remote", addrString(conn.RemoteAddr()), "max", limit,
+		"note", "logged once per connection")
 }
 
 // chanState is what the server keeps about one session channel. The

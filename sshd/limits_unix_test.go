@@ -236,8 +236,14 @@ func TestMaxSessionsPerConn(t *testing.T) {
 		s.Close()
 		t.Fatalf("session %d on one connection opened, want refused (MaxSessionsPerConn %d)", DefaultMaxSessionsPerConn+1, DefaultMaxSessionsPerConn)
 	}
-	if !strings.Contains(ts.logs.String(), "too many open sessions on this connection") {
-		t.Errorf("logs lack the per-connection refusal")
+	for range 3 {
+		if s, err := c.NewSession(); err == nil {
+			s.Close()
+			t.Fatalf("a session over the per-connection limit opened")
+		}
+	}
+	if n := strings.Count(ts.logs.String(), "too many open sessions on this connection"); n != 1 {
+		t.Errorf("per-connection refusal logged %d times for 4 refusals, want once per connection", n)
 	}
 	c2 := ts.mustDial(t, "alice", key)
 	if out, _, _ := run(t, c2, "echo ok", ""); out != "ok\n" {

@@ -500,14 +500,7 @@ func (s *Server) sessionRequest(sess gliderssh.Session, requestType string) bool
 func (s *Server) sessionChannel(srv *gliderssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx gliderssh.Context) {
 	st, err := s.openSession(ctx)
 	if err != nil {
-		max := s.cfg.Limits.MaxSessions
-		switch {
-		case errors.Is(err, errTooManyConnSessions):
-			max = s.cfg.Limits.MaxSessionsPerConn
-		case errors.Is(err, errTooManyChannels):
-			max = s.cfg.Limits.MaxChannelsPerConn
-		}
-		s.log.Warn("ssh session refused: "+err.Error(), "user", conn.User(), "remote", addrString(conn.RemoteAddr()), "max", max)
+		s.logChannelRefused(ctx, conn, "ssh session refused", err)
 		ch.Reject(gossh.ResourceShortage, err.Error())
 		return
 	}
