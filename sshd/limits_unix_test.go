@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,11 @@ func TestSignalsAfterExitFreeSession(t *testing.T) {
 func TestSignalFloodNologin(t *testing.T) {
 	key := newClientKey(t)
 	mallory := testUser("mallory", t.TempDir())
-	mallory.Shell = "/bin/false"
+	falsePath, err := exec.LookPath("false")
+	if err != nil {
+		t.Skipf("no false(1) to stand for nologin: %v", err)
+	}
+	mallory.Shell = falsePath
 	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir()), "mallory": mallory},
 		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}, "mallory": {key.PublicKey()}},
 		func(c *Config) { c.Limits.MaxSessions = 4 }, nil)
