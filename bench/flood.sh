@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/flood.sh: what a client can make ovfinit's SSH server hold (issue 13):
-# the server's RSS after N_ENV "env" requests of 16 KiB in one session, and the
+# the server's RSS after N_ENV "env" requests of 16 KiB in one session, the
+# sessions still possible after 300 signal-flooded ones, and the
 # connections it keeps open for N_IDLE idle unauthenticated sockets, from one
 # source address and from 50.
 #
@@ -15,7 +16,9 @@ N_ENV=${N_ENV:-20000}
 N_IDLE=${N_IDLE:-5000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "bench/flood.sh: run as root" >&2; exit 2; }
-ulimit -n $((N_IDLE * 2 + 200)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+FDS=$((N_IDLE * 2 + 200))
+[ "$FDS" -ge 4096 ] || FDS=4096
+ulimit -n "$FDS" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 NAME=flood
 # shellcheck source=bench/lib.sh
@@ -26,7 +29,7 @@ start_server() { # start_server: sets PORT and PID
 	PORT=$(free_port)
 	mkdir -p "$WORK/state"
 	"$OVFINIT" sshd --listen "127.0.0.1:$PORT" --authorized-keys "$WORK/authorized_keys" \
-		--state-dir "$WORK/state" --log-level error >"$WORK/sshd.out" 2>>"$WORK/sshd.log" &
+		--state-dir "$WORK/state" --log-level warn >"$WORK/sshd.out" 2>>"$WORK/sshd.log" &
 	PID=$!
 	PIDS+=("$PID")
 	for _ in $(seq 600); do
@@ -40,6 +43,12 @@ echo "$("$OVFINIT" version 2>/dev/null | head -1)"
 start_server
 echo "## $N_ENV env requests of 16 KiB in one session"
 "$WORK/sshflood" -mode env -addr "127.0.0.1:$PORT" -key "$WORK/client" -pid "$PID" -n "$N_ENV"
+kill "$PID"
+wait "$PID" 2>/dev/null || true
+
+start_server
+echo "## 300 sessions, one after another, each flooded with signals until it ends"
+"$WORK/sshflood" -mode signals -addr "127.0.0.1:$PORT" -key "$WORK/client" -n 300
 kill "$PID"
 wait "$PID" 2>/dev/null || true
 

@@ -9,6 +9,13 @@
 // the server's VmRSS before and after, and how many requests were accepted
 // when -reply is set.
 //
+//	sshflood -mode signals -addr 127.0.0.1:PORT -key FILE [-n 300]
+//
+// runs n sessions one after another, each `true` with "signal" requests sent
+// until the session ends (at most 0.5 s), and reports how many of them could
+// open: a server that leaks a session slot per flood refuses sessions once
+// its max-sessions are gone.
+//
 //	sshflood -mode idle -addr 127.0.0.1:PORT -pid PID [-n 5000 -sources 1]
 //
 // opens n TCP connections that send nothing, from -sources loopback
@@ -45,6 +52,8 @@ func main() {
 	switch *mode {
 	case "env":
 		err = floodEnv(*addr, *keyFile, *user, *pid, def(*n, 20000), *size, *reply)
+	case "signals":
+		err = floodSignals(*addr, *keyFile, *user, def(*n, 300))
 	case "idle":
 		err = idleConns(*addr, *pid, def(*n, 5000), *sources, *wait)
 	default:
@@ -76,19 +85,81 @@ func vmRSS(pid int) string {
 	return "?"
 }
 
-func floodEnv(addr, keyFile, user string, pid, n, size int, reply bool) error {
+func dial(addr, keyFile, user string) (*gossh.Client, error) {
 	pem, err := os.ReadFile(keyFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	signer, err := gossh.ParsePrivateKey(pem)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
+	return gossh.Dial("tcp", addr, &gossh.ClientConfig{
 		User: user, Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
 	})
+}
+
+func floodSignals(addr, keyFile, user string, n int) error {
+	opened, failed := 0, 0
+	var lastErr error
+	for i := range n {
+		c, err := dial(addr, keyFile, user)
+		if err != nil {
+			if failed++; failed == 1 {
+				fmt.Printf("login %d failed (%d sessions opened before): %v\n", i+1, opened, err)
+			}
+			lastErr = err
+			continue
+		}
+		sess, err := c.NewSession()
+		if err != nil {
+			lastErr = err
+			c.Close()
+			continue
+		}
+		opened++
+		sess.Start("true")
+		// Signals until the session ends (its channel closes), for at most
+		// half a second: a server whose request loop blocks never ends it.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for sess.Signal(gossh.Signal("USR2")) == nil {
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(500 * time.Millisecond):
+		}
+		c.Close()
+		<-done
+		time.Sleep(5 * time.Millisecond) // the server notices the close
+	}
+	fmt.Printf("%d logins, each a session flooded with signals: %d sessions opened, %d logins failed, %d sessions refused", n, opened, failed, n-opened-failed)
+	if lastErr != nil {
+		fmt.Printf(" (last refusal: %v)", lastErr)
+	}
+	fmt.Println()
+	// Then one well-behaved session, as root would open to repair things.
+	c, err := dial(addr, keyFile, user)
+	if err != nil {
+		fmt.Printf("a login after the flood: failed: %v\n", err)
+		return nil
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		fmt.Printf("a session after the flood: refused: %v\n", err)
+		return nil
+	}
+	out, err := sess.Output("echo ok")
+	fmt.Printf("a session after the flood: %q, %v\n", out, err)
+	return nil
+}
+
+func floodEnv(addr, keyFile, user string, pid, n, size int, reply bool) error {
+	c, err := dial(addr, keyFile, user)
 	if err != nil {
 		return err
 	}
