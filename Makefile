@@ -18,7 +18,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME     ?= 10s
 FUZZMINIMIZE ?= 100x
 
-.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh bench-rss
+.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test packages bench-ssh bench-rss bench-flood
 
 all: build
 
@@ -98,6 +98,10 @@ bench-ssh:
 ## bench-rss: the SSH server's resident memory at each stage (root; under a minute)
 bench-rss:
 	bash bench/rss.sh
+
+## bench-flood: the SSH server's RSS under an env flood, sockets held by idle connections (root)
+bench-flood:
+	bash bench/flood.sh
 
 clean:
 	rm -rf bin dist

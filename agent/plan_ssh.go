@@ -24,6 +24,9 @@ const (
 	PropSSHLoginGrace      = "ovfinit.ssh.login-grace-time"
 	PropSSHMaxFailed       = "ovfinit.ssh.max-failed-logins"
 	PropSSHMaxSessions     = "ovfinit.ssh.max-sessions"
+	PropSSHMaxConnSessions = "ovfinit.ssh.max-sessions-per-connection"
+	PropSSHMaxStartups     = "ovfinit.ssh.max-startups"
+	PropSSHSourceStartups  = "ovfinit.ssh.per-source-max-startups"
 	PropSSHIdleTimeout     = "ovfinit.ssh.idle-timeout"
 	PropSSHKeepalive       = "ovfinit.ssh.keepalive-interval"
 	PropSSHPermitRoot      = "ovfinit.ssh.permit-root-login"
@@ -46,6 +49,9 @@ type SSHPlan struct {
 	MaxSessions       int
 	IdleTimeout       time.Duration
 	KeepaliveInterval time.Duration
+
+	MaxSessionsPerConn int                // 0: sshd's default
+	Startups           sshd.StartupLimits // zero fields: sshd's defaults
 }
 
 // supportedCiphers are the names x/crypto/ssh's server accepts.
@@ -113,6 +119,9 @@ func planSSH(r *propReader, p *Plan) {
 	p.SSH.MaxAuthTries = r.sshInt(PropSSHMaxAuthTries, 1, 100)
 	p.SSH.MaxFailedLogins = r.sshInt(PropSSHMaxFailed, 1, 1_000_000)
 	p.SSH.MaxSessions = r.sshInt(PropSSHMaxSessions, 1, 100_000)
+	p.SSH.MaxSessionsPerConn = r.sshInt(PropSSHMaxConnSessions, 1, 10_000)
+	p.SSH.Startups = r.sshStartups(PropSSHMaxStartups)
+	p.SSH.Startups.PerSource = r.sshInt(PropSSHSourceStartups, 1, 100_000)
 	p.SSH.LoginGraceTime = time.Duration(r.sshInt(PropSSHLoginGrace, 1, 3600)) * time.Second
 	p.SSH.IdleTimeout = time.Duration(r.sshInt(PropSSHIdleTimeout, 0, 1<<31-1)) * time.Second
 	p.SSH.KeepaliveInterval = time.Duration(r.sshInt(PropSSHKeepalive, 0, 86400)) * time.Second
@@ -165,4 +174,18 @@ func sshSplitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// sshStartups reads MaxStartups ("start:rate:full" or "n"); unset is the
+// zero value (sshd's defaults).
+func (r *propReader) sshStartups(key string) sshd.StartupLimits {
+	v, ok := r.get(key)
+	if !ok {
+		return sshd.StartupLimits{}
+	}
+	l, err := sshd.ParseMaxStartups(v)
+	if err != nil {
+		r.bad(key, err)
+	}
+	return l
 }

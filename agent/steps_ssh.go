@@ -218,6 +218,9 @@ func startSSH(ctx context.Context, e *Env) error {
 			MaxSessions:       p.SSH.MaxSessions,
 			IdleTimeout:       p.SSH.IdleTimeout,
 			KeepaliveInterval: p.SSH.KeepaliveInterval,
+
+			MaxSessionsPerConn: p.SSH.MaxSessionsPerConn,
+			Startups:           p.SSH.Startups,
 		},
 	}
 	if p.SSH.PasswordAuth {

@@ -64,8 +64,11 @@ echo "|---|---:|---:|---:|---:|"
 
 PORT=$(free_port)
 mkdir -p "$WORK/state"
+# Startup limits raised so that CONC_N concurrent logins from 127.0.0.1 are
+# not refused (10 per source by default).
 "$OVFINIT" sshd --listen "127.0.0.1:$PORT" --authorized-keys "$WORK/authorized_keys" \
-	--state-dir "$WORK/state" --log-level warn >"$WORK/sshd.out" 2>"$WORK/sshd.log" &
+	--state-dir "$WORK/state" --log-level warn --max-startups 1000 --per-source-max-startups 1000 \
+	>"$WORK/sshd.out" 2>"$WORK/sshd.log" &
 PIDS+=($!)
 PID=$!
 wait_listen "$PORT"

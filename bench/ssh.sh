@@ -74,17 +74,19 @@ PIDS+=($!)
 PID_A=$!
 
 # ovfinit: the default cipher list (no chacha20), and a second instance with
-# chacha20-poly1305 offered, for the row that asks for it.
+# chacha20-poly1305 offered, for the row that asks for it; startup limits
+# raised as for OpenSSH above.
 PORT_B=$(free_port)
 mkdir -p "$WORK/state"
 cp "$WORK/ssh_host_ed25519_key" "$WORK/state/"
 "$OVFINIT" sshd --listen 127.0.0.1:$PORT_B --authorized-keys "$WORK/authorized_keys" \
-	--state-dir "$WORK/state" --log-level warn >"$WORK/ovfinit.out" 2>"$WORK/ovfinit.log" &
+	--state-dir "$WORK/state" --log-level warn --max-startups 1000 --per-source-max-startups 1000 \
+	>"$WORK/ovfinit.out" 2>"$WORK/ovfinit.log" &
 PIDS+=($!)
 PID_B=$!
 PORT_C=$(free_port)
 "$OVFINIT" sshd --listen 127.0.0.1:$PORT_C --authorized-keys "$WORK/authorized_keys" \
-	--state-dir "$WORK/state" --log-level warn \
+	--state-dir "$WORK/state" --log-level warn --max-startups 1000 --per-source-max-startups 1000 \
 	--ciphers chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr \
 	>/dev/null 2>"$WORK/ovfinit-chacha.log" &
 PIDS+=($!)

@@ -41,6 +41,9 @@ type connState struct {
 	tried  atomic.Bool // the client tried a real method (not "none")
 	grace  *time.Timer
 	closed sync.Once
+	// startup uncounts the connection from Limits.Startups (authenticated
+	// or closed); idempotent.
+	startup func()
 }
 
 // Close records a connection that ended without logging in as a failed
@@ -48,6 +51,7 @@ type connState struct {
 func (c *connState) Close() error {
 	c.closed.Do(func() {
 		c.grace.Stop()
+		c.startup()
 		if c.tried.Load() && !c.authed.Load() {
 			c.s.fails.fail(c.ip)
 		}
@@ -69,8 +73,12 @@ func (s *Server) acceptConn(ctx gliderssh.Context, conn net.Conn) net.Conn {
 		}
 		return nil
 	}
+	startup := s.admitStartup(conn, ip)
+	if startup == nil {
+		return nil
+	}
 	s.conns.Add(1)
-	c := &connState{Conn: conn, s: s, ip: ip}
+	c := &connState{Conn: conn, s: s, ip: ip, startup: startup}
 	// Armed only once c.grace is set: the function reads it (Close).
 	c.grace = time.AfterFunc(time.Duration(1<<62), func() {
 		if !c.authed.Load() {
@@ -381,8 +389,7 @@ func (s *Server) checkPassword(ctx gliderssh.Context, password string) bool {
 		return false
 	}
 	if c != nil {
-		c.authed.Store(true)
-		c.grace.Stop()
+		c.authenticated()
 	}
 	s.loggedIn(Login{User: ctx.User(), From: addrString(ctx.RemoteAddr()), Method: "password", Time: time.Now()})
 	return true
@@ -419,8 +426,7 @@ func (s *Server) serverConfig(ctx gliderssh.Context) *gossh.ServerConfig {
 			}
 			ctx.SetValue(ctxKeyUser, u)
 			if c := connOf(ctx); c != nil {
-				c.authed.Store(true)
-				c.grace.Stop()
+				c.authenticated()
 			}
 			fp := key
 			if cert, ok := key.(*gossh.Certificate); ok {

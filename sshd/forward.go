@@ -1,6 +1,8 @@
 package sshd
 
 import (
+	"sync"
+
 	gliderssh "github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -22,5 +24,17 @@ func (s *Server) directTCPIP(srv *gliderssh.Server, conn *gossh.ServerConn, ch g
 	if err := gossh.Unmarshal(ch.ExtraData(), &d); err == nil {
 		s.log.Info("ssh port forwarding", "user", conn.User(), "remote", addrString(conn.RemoteAddr()), "dest_host", d.DestAddr, "dest_port", d.DestPort)
 	}
-	gliderssh.DirectTCPIPHandler(srv, conn, ch, ctx)
+	// Each forwarding holds a connection of the server's: counted against
+	// the connection's channel limit until both sides closed it.
+	c := countsOf(ctx)
+	if err := s.openChannel(c); err != nil {
+		s.logChannelRefused(ctx, conn, "ssh port forwarding refused", err)
+		ch.Reject(gossh.ResourceShortage, err.Error())
+		return
+	}
+	cn := &countedNewChannel{NewChannel: ch, release: sync.OnceFunc(c.closeChannel)}
+	gliderssh.DirectTCPIPHandler(srv, conn, cn, ctx)
+	if !cn.accepted {
+		cn.release()
+	}
 }

@@ -137,6 +137,17 @@ type Limits struct {
 	IdleTimeout       time.Duration // no traffic either way (keepalive replies count); 0: none
 	KeepaliveInterval time.Duration // keepalive@openssh.com after this long; 0: none
 	KeepaliveCountMax int           // unanswered keepalives before the connection is dropped; 3
+
+	// MaxSessionsPerConn: open sessions on one connection (sshd's
+	// MaxSessions); 10.
+	MaxSessionsPerConn int
+	// MaxChannelsPerConn: open channels of any kind (sessions, port
+	// forwardings) on one connection, counted until both sides closed
+	// them; 64.
+	MaxChannelsPerConn int
+	// Startups limits connections not yet authenticated (sshd's
+	// MaxStartups and PerSourceMaxStartups); see StartupLimits.
+	Startups StartupLimits
 }
 
 // Defaults for Limits.
@@ -165,9 +176,16 @@ func (l *Limits) setDefaults() {
 	if l.MaxSessions <= 0 {
 		l.MaxSessions = DefaultMaxSessions
 	}
+	if l.MaxSessionsPerConn <= 0 {
+		l.MaxSessionsPerConn = DefaultMaxSessionsPerConn
+	}
+	if l.MaxChannelsPerConn <= 0 {
+		l.MaxChannelsPerConn = DefaultMaxChannelsPerConn
+	}
 	if l.KeepaliveCountMax <= 0 {
 		l.KeepaliveCountMax = DefaultKeepaliveCountMax
 	}
+	l.Startups.setDefaults()
 }
 
 // DefaultAcceptEnv is the client environment a session takes by default:
@@ -212,6 +230,7 @@ type Server struct {
 
 	fails    *failLimiter
 	noisy    logLimiter // rate-limits per-connection failure logs (lograte.go)
+	startups *startups
 	certs    *gossh.CertChecker
 	sessions atomic.Int64 // open session channels
 	procs    *procs       // nil unless Config.AdaptProcs applies
@@ -273,6 +292,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.cfg.Limits.setDefaults()
 	s.fails = newFailLimiter(s.cfg.Limits.MaxFailedLogins, s.cfg.Limits.FailedLoginWindow)
+	s.startups = newStartups(s.cfg.Limits.Startups)
 	s.certs = &gossh.CertChecker{IsUserAuthority: s.isUserCA}
 	if s.cfg.AdaptProcs && os.Getenv("GOMAXPROCS") == "" {
 		if n := runtime.GOMAXPROCS(0); n > 1 {
@@ -493,21 +513,20 @@ func (s *Server) sessionRequest(sess gliderssh.Session, requestType string) bool
 }
 
 // sessionChannel is the "session" channel handler: gliderssh's own, with
-// requests this server refuses filtered out first (gliderssh accepts agent
-// forwarding requests unconditionally).
+// requests this server refuses or takes itself filtered out first
+// (gliderssh accepts agent forwarding requests unconditionally, and blocks
+// its request loop on signals and window changes the handler does not
+// read), within the server's and the connection's session limits.
 func (s *Server) sessionChannel(srv *gliderssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx gliderssh.Context) {
-	if n := s.sessions.Add(1); n > int64(s.cfg.Limits.MaxSessions) {
-		s.sessions.Add(-1)
-		s.log.Warn("ssh session refused: too many open sessions", "user", conn.User(), "remote", addrString(conn.RemoteAddr()), "max", s.cfg.Limits.MaxSessions)
-		ch.Reject(gossh.ResourceShortage, "too many open sessions")
+	st, err := s.openSession(ctx)
+	if err != nil {
+		s.logChannelRefused(ctx, conn, "ssh session refused", err)
+		ch.Reject(gossh.ResourceShortage, err.Error())
 		return
 	}
-	s.adaptProcs()
-	defer func() {
-		s.sessions.Add(-1)
-		s.adaptProcs()
-	}()
-	gliderssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, user: conn.User(), remote: conn.RemoteAddr()}, ctx)
+	defer st.closed()
+	gliderssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, st: st, user: conn.User(), remote: conn.RemoteAddr()},
+		&chanContext{Context: ctx, st: st})
 }
 
 // refusedRequests are session requests refused before gliderssh sees them.
@@ -518,6 +537,7 @@ var refusedRequests = map[string]bool{
 type filteredChannel struct {
 	gossh.NewChannel
 	s      *Server
+	st     *chanState
 	user   string
 	remote net.Addr
 }
@@ -527,14 +547,11 @@ func (f *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 	if err != nil {
 		return ch, reqs, err
 	}
+	st := f.st
 	out := make(chan *gossh.Request)
 	go func() {
 		defer close(out)
-		// gliderssh queues window changes in a one-slot channel that only
-		// the running handler drains: a window change sent before "shell" or
-		// "exec" would block its request loop for good. Hold the latest one
-		// back until the handler runs.
-		var held *gossh.Request
+		defer close(st.windows) // ends the handler's window loop
 		started := false
 		for r := range reqs {
 			switch {
@@ -542,28 +559,48 @@ func (f *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 				r.Type == "auth-agent-req@openssh.com" && !f.s.cfg.AllowAgentForwarding ||
 				r.Type == "subsystem" && !f.s.subsystemAllowed(r.Payload):
 				f.s.log.Info("ssh session request refused", "user", f.user, "remote", addrString(f.remote), "request", r.Type)
-				if r.WantReply {
+				r.Reply(false, nil)
+				continue
+			case r.Type == "window-change":
+				// Kept here, never passed on: gliderssh queues window
+				// changes in a one-slot channel only the running handler
+				// drains, blocking its request loop otherwise.
+				w, ok := parseWindow(r.Payload)
+				if ok {
+					st.setWindow(w)
+				}
+				r.Reply(ok, nil)
+				continue
+			case r.Type == "signal":
+				// Likewise: gliderssh sends signals to the handler with the
+				// session locked, so one the handler no longer reads would
+				// block the request loop, and the session's end, for good.
+				var p struct{ Signal string }
+				ok := started && gossh.Unmarshal(r.Payload, &p) == nil && st.queueSignal(gliderssh.Signal(p.Signal))
+				r.Reply(ok, nil)
+				continue
+			case r.Type == "env":
+				switch st.envRequest(r.Payload, started) {
+				case envIgnore:
+					r.Reply(true, nil)
+					continue
+				case envRefuse:
+					if !started && !st.envFull {
+						st.envFull = true
+						f.s.log.Info("ssh env request refused: the session's environment is full or the request malformed", "user", f.user,
+							"remote", addrString(f.remote), "max_vars", maxEnvVars, "max_bytes", maxEnvBytes)
+					}
 					r.Reply(false, nil)
+					continue
 				}
-				continue
-			case r.Type == "window-change" && !started:
-				if held != nil && held.WantReply {
-					held.Reply(true, nil) // superseded
-				}
-				held = r
-				continue
 			}
 			out <- r
 			if r.Type == "shell" || r.Type == "exec" || r.Type == "subsystem" {
 				started = true
-				if held != nil {
-					out <- held
-					held = nil
-				}
 			}
 		}
 	}()
-	return ch, out, nil
+	return &sessionChan{Channel: ch, st: st}, out, nil
 }
 
 // subsystemAllowed reports whether a "subsystem" request names one this

@@ -61,7 +61,9 @@ func (s *Server) handleSession(sess gliderssh.Session) {
 		return
 	}
 	ps := v.(ptyState)
-	ptyReq, winCh, isPty := ps.pty, ps.winCh, ps.ok
+	ptyReq, isPty := ps.pty, ps.ok
+	// The client's signals and window changes, kept by the request filter.
+	sigs, winCh := requestsOf(ctx)
 	kind := "exec"
 	if sess.RawCommand() == "" {
 		kind = "shell"
@@ -90,11 +92,6 @@ func (s *Server) handleSession(sess gliderssh.Session) {
 			spec.env = append(spec.env, "SSH_AUTH_SOCK="+sock)
 		}
 	}
-	// Registered before the process starts so no signal is lost; the buffer
-	// keeps gliderssh's request loop from blocking once we stop reading.
-	sigs := make(chan gliderssh.Signal, 32)
-	sess.Signals(sigs)
-
 	start := time.Now()
 	var (
 		res exitResult

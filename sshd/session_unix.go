@@ -113,7 +113,7 @@ func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procS
 		close(outDone)
 	}()
 	go func() {
-		for w := range winCh { // closed by gliderssh when the channel ends
+		for w := range winCh { // closed when the channel's requests end
 			if err := setWinsize(ptmx, w); err != nil {
 				s.log.Debug("ssh pty: window change", "err", err)
 			}

@@ -27,6 +27,10 @@ func newSSHDCmd() *cobra.Command {
 		listen, keysFile, stateDir, userCA, only, level, ciphers, permitRoot string
 		tcpForwarding, agentForwarding                                       bool
 	)
+	var (
+		maxStartups      string
+		perSourceStartup int
+	)
 	cmd := &cobra.Command{
 		Use:   "sshd --listen ADDR --authorized-keys FILE [--state-dir DIR]",
 		Short: "Run only the embedded SSH server, in the foreground",
@@ -75,6 +79,14 @@ usage errors.`,
 				}
 				cfg.UserCAKeys = cas
 			}
+			if maxStartups != "" {
+				l, err := sshd.ParseMaxStartups(maxStartups)
+				if err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--max-startups: %w", err)}
+				}
+				cfg.Limits.Startups = l
+			}
+			cfg.Limits.Startups.PerSource = perSourceStartup
 			if ciphers != "" {
 				cfg.Ciphers = strings.Split(ciphers, ",")
 			}
@@ -95,6 +107,8 @@ usage errors.`,
 	f.BoolVar(&agentForwarding, "allow-agent-forwarding", false, "allow agent forwarding (ssh -A)")
 	f.StringVar(&permitRoot, "permit-root-login", string(sshd.RootLoginProhibitPassword), "how root may log in: yes, prohibit-password, forced-commands-only or no")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&maxStartups, "max-startups", "", "unauthenticated connections, start:rate:full as sshd_config's MaxStartups (default 10:30:100)")
+	f.IntVar(&perSourceStartup, "per-source-max-startups", 0, "unauthenticated connections per source address (default 10)")
 	return cmd
 }
 

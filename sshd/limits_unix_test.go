@@ -1,0 +1,452 @@
+//go:build unix
+
+package sshd
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// waitSessions waits until the server counts want open sessions, and fails
+// with what it counts after 20 s.
+func waitSessions(t *testing.T, ts *testServer, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for ts.srv.sessions.Load() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("server counts %d open sessions, want %d: session slots leaked", ts.srv.sessions.Load(), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSignalsAfterExitFreeSession: signals a client sends once the
+// session's command has exited (here while a background child still
+// writes to the terminal, so the session is not closed yet) must not block
+// gliderssh's request loop: the old server stopped reading them and, with
+// its 32-signal buffer full, the loop held the session lock forever, so the
+// session never ended and its slot was never freed.
+func TestSignalsAfterExitFreeSession(t *testing.T) {
+	key := newClientKey(t)
+	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
+	c := ts.mustDial(t, "alice", key)
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("vt100", 24, 80, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The shell exits at once; its child writes for about 3 s more.
+	if err := sess.Start(`trap "" HUP; (for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo tick; sleep 0.25; done) & echo started`); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	got := ""
+	for !strings.Contains(got, "tick") {
+		n, err := out.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the session's output: %v (got %q)", err, got)
+		}
+		got += string(buf[:n])
+	}
+	go io.Copy(io.Discard, out)
+	time.Sleep(300 * time.Millisecond) // the shell has exited by now
+	for range 200 {
+		if err := sess.Signal(gossh.Signal("USR2")); err != nil {
+			break // the session ended
+		}
+	}
+	c.Close()
+	waitSessions(t, ts, 0)
+	// The server still serves.
+	c2 := ts.mustDial(t, "alice", key)
+	if out, _, _ := run(t, c2, "echo ok", ""); out != "ok\n" {
+		t.Errorf("Run(echo ok) after a signal flood = %q", out)
+	}
+}
+
+// TestSignalFloodNologin: an account whose shell refuses logins (nologin)
+// opens session after session and floods each with signals. Every slot must
+// come back, so that with MaxSessions 4 another account still gets in.
+func TestSignalFloodNologin(t *testing.T) {
+	key := newClientKey(t)
+	mallory := testUser("mallory", t.TempDir())
+	falsePath, err := exec.LookPath("false")
+	if err != nil {
+		t.Skipf("no false(1) to stand for nologin: %v", err)
+	}
+	mallory.Shell = falsePath
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir()), "mallory": mallory},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}, "mallory": {key.PublicKey()}},
+		func(c *Config) { c.Limits.MaxSessions = 4 }, nil)
+	for i := range 20 {
+		c := ts.mustDial(t, "mallory", key)
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatalf("session %d as mallory: %v", i, err)
+		}
+		if err := sess.Start("x"); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		for range 500 {
+			if sess.Signal(gossh.Signal("USR2")) != nil {
+				break
+			}
+		}
+		c.Close()
+		waitSessions(t, ts, 0)
+	}
+	c := ts.mustDial(t, "alice", key)
+	if out, _, _ := run(t, c, "echo ok", ""); out != "ok\n" {
+		t.Errorf("Run(echo ok) as alice after the flood = %q", out)
+	}
+}
+
+// TestWindowChangesNeverBlock: window changes to a PTY session whose
+// command could not start (its shell is missing), or to an SFTP session
+// that asked for a PTY, are never read by a handler; they must not block
+// the request loop, which would keep the session, and its slot, forever.
+func TestWindowChangesNeverBlock(t *testing.T) {
+	key := newClientKey(t)
+	broken := testUser("broken", t.TempDir())
+	broken.Shell = "/nonexistent/shell"
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir()), "broken": broken},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}, "broken": {key.PublicKey()}},
+		func(c *Config) { c.SFTPCommand = selfCommand(SFTPServerArg) }, nil)
+
+	t.Run("shell missing", func(t *testing.T) {
+		c := ts.mustDial(t, "broken", key)
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.RequestPty("vt100", 24, 80, gossh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start("true"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			sess.WindowChange(30+i, 90)
+		}
+		sess.Wait() // exit status 1: the shell could not start
+		c.Close()
+		waitSessions(t, ts, 0)
+	})
+	t.Run("sftp with a pty", func(t *testing.T) {
+		c := ts.mustDial(t, "alice", key)
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.RequestPty("vt100", 24, 80, gossh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+		stdin, _ := sess.StdinPipe()
+		if err := sess.RequestSubsystem("sftp"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			sess.WindowChange(30+i, 90)
+		}
+		stdin.Close() // the SFTP server ends at EOF
+		sess.Wait()
+		c.Close()
+		waitSessions(t, ts, 0)
+	})
+}
+
+// TestEnvRequestsCapped: a session keeps at most maxEnvVars variables and
+// maxEnvBytes bytes of them; requests beyond are refused and keep nothing.
+// (The old server kept every "env" request: 20,000 of 16 KiB took its RSS
+// from 5 MB to 375 MB.)
+func TestEnvRequestsCapped(t *testing.T) {
+	t.Run("count", func(t *testing.T) {
+		_, sess := aliceSession(t)
+		accepted := 0
+		for i := range maxEnvVars + 72 {
+			if sess.Setenv(fmt.Sprintf("LC_V%d", i), "x") == nil {
+				accepted++
+			}
+		}
+		if accepted != maxEnvVars {
+			t.Errorf("%d of %d env requests accepted, want %d", accepted, maxEnvVars+72, maxEnvVars)
+		}
+		// A name AcceptEnv does not allow is answered yes and dropped.
+		if err := sess.Setenv("FOO", "bar"); err != nil {
+			t.Errorf("Setenv(FOO) = %v, want nil (ignored)", err)
+		}
+		out, err := sess.Output(`env | grep -c '^LC_V'; echo "FOO=$FOO"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%d\nFOO=\n", maxEnvVars); string(out) != want {
+			t.Errorf("session environment: %q, want %q", out, want)
+		}
+	})
+	t.Run("bytes", func(t *testing.T) {
+		_, sess := aliceSession(t)
+		big := strings.Repeat("b", maxEnvBytes/2)
+		for i, want := range []bool{true, false, false} {
+			err := sess.Setenv(fmt.Sprintf("LC_BIG%d", i), big)
+			if (err == nil) != want {
+				t.Errorf("Setenv of a %d-byte variable #%d = %v, want accepted %v", len(big), i, err, want)
+			}
+		}
+		if err := sess.Setenv("LC_SMALL", "s"); err != nil {
+			t.Errorf("Setenv of a small variable under the byte limit = %v, want accepted", err)
+		}
+		out, err := sess.Output(`env | grep -c '^LC_'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != "2\n" {
+			t.Errorf("LC_ variables in the session: %q, want 2", out)
+		}
+	})
+}
+
+// TestMaxSessionsPerConn: one connection opens at most MaxSessionsPerConn
+// sessions (OpenSSH's MaxSessions, 10); another connection still gets its
+// own, and a slot is back once its session ends.
+func TestMaxSessionsPerConn(t *testing.T) {
+	key := newClientKey(t)
+	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
+	c := ts.mustDial(t, "alice", key)
+	var open []*gossh.Session
+	for i := range DefaultMaxSessionsPerConn {
+		s, err := c.NewSession()
+		if err != nil {
+			t.Fatalf("session %d of %d on one connection: %v", i+1, DefaultMaxSessionsPerConn, err)
+		}
+		open = append(open, s)
+	}
+	if s, err := c.NewSession(); err == nil {
+		s.Close()
+		t.Fatalf("session %d on one connection opened, want refused (MaxSessionsPerConn %d)", DefaultMaxSessionsPerConn+1, DefaultMaxSessionsPerConn)
+	}
+	for range 3 {
+		if s, err := c.NewSession(); err == nil {
+			s.Close()
+			t.Fatalf("a session over the per-connection limit opened")
+		}
+	}
+	if n := strings.Count(ts.logs.String(), "too many open sessions on this connection"); n != 1 {
+		t.Errorf("per-connection refusal logged %d times for 4 refusals, want once per connection", n)
+	}
+	c2 := ts.mustDial(t, "alice", key)
+	if out, _, _ := run(t, c2, "echo ok", ""); out != "ok\n" {
+		t.Errorf("Run(echo ok) on a second connection = %q", out)
+	}
+	if err := open[0].Run("true"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := c.NewSession()
+		if err == nil {
+			s.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session on the connection after one of its sessions ended: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMaxChannelsPerConn: port forwardings count against the connection's
+// channel limit while open.
+func TestMaxChannelsPerConn(t *testing.T) {
+	key := newClientKey(t)
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
+		func(c *Config) { c.AllowTCPForwarding = true; c.Limits.MaxChannelsPerConn = 5 }, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+		}
+	}()
+	c := ts.mustDial(t, "alice", key)
+	var open []net.Conn
+	for i := range 5 {
+		conn, err := c.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatalf("forwarding %d of 5: %v", i+1, err)
+		}
+		open = append(open, conn)
+	}
+	if conn, err := c.Dial("tcp", ln.Addr().String()); err == nil {
+		conn.Close()
+		t.Fatalf("forwarding 6 opened, want refused (MaxChannelsPerConn 5)")
+	}
+	if _, err := c.NewSession(); err == nil {
+		t.Fatalf("session opened with 5 forwardings open, want refused (MaxChannelsPerConn 5)")
+	}
+	open[0].Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conn, err := c.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no forwarding after one closed: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// greeted reports whether the server sent its SSH version on conn (it was
+// admitted) rather than closing it (refused).
+func greeted(t *testing.T, conn net.Conn) bool {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer conn.SetReadDeadline(time.Time{})
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if strings.HasPrefix(line, "SSH-2.0-") {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("server neither greeted nor closed a new connection within 10 s")
+	}
+	return false
+}
+
+// TestMaxStartups: connections not yet authenticated, idle ones and ones
+// stopped in the version or key exchange alike, are limited (MaxStartups
+// full): beyond the limit new ones are closed at once; authenticated
+// connections do not count; once the idle ones go, logins work again.
+func TestMaxStartups(t *testing.T) {
+	key := newClientKey(t)
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
+		func(c *Config) { c.Limits.Startups = StartupLimits{Start: 5, Full: 5, PerSource: 100} }, nil)
+
+	// Authenticated connections are not startups.
+	for range 8 {
+		ts.mustDial(t, "alice", key)
+	}
+	var idle []net.Conn
+	admitted := 0
+	for i := range 20 {
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, conn)
+		if i%2 == 1 {
+			io.WriteString(conn, "SSH-2.0-stalled\r\n") // then nothing: stuck in the key exchange
+		}
+		if greeted(t, conn) {
+			admitted++
+		}
+	}
+	if admitted != 5 {
+		t.Errorf("%d of 20 idle connections admitted, want 5 (MaxStartups full 5)", admitted)
+	}
+	if n := ts.srv.startups.open(); n != 5 {
+		t.Errorf("server counts %d unauthenticated connections, want 5", n)
+	}
+	if c, err := ts.dialFrom("127.0.0.2", "alice", gossh.PublicKeys(key)); err == nil {
+		c.Close()
+		t.Errorf("login while 5 unauthenticated connections are open succeeded, want refused (full)")
+	}
+	if n := strings.Count(ts.logs.String(), "ssh connection refused: too many unauthenticated connections"); n != 1 {
+		t.Errorf("refusals logged %d times, want once (rate limited)", n)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for ts.srv.startups.open() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("server still counts %d unauthenticated connections after they closed", ts.srv.startups.open())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c := ts.mustDial(t, "alice", key)
+	if out, _, _ := run(t, c, "echo ok", ""); out != "ok\n" {
+		t.Errorf("Run(echo ok) after the idle connections closed = %q", out)
+	}
+}
+
+// TestPerSourceStartups: one address holds at most PerSource
+// unauthenticated connections; another address still logs in.
+func TestPerSourceStartups(t *testing.T) {
+	key := newClientKey(t)
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
+		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
+		func(c *Config) { c.Limits.Startups = StartupLimits{PerSource: 3} }, nil)
+	admitted := 0
+	for range 10 {
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if greeted(t, conn) {
+			admitted++
+		}
+	}
+	if admitted != 3 {
+		t.Errorf("%d of 10 idle connections from 127.0.0.1 admitted, want 3 (per source)", admitted)
+	}
+	c, err := ts.dialFrom("127.0.0.2", "alice", gossh.PublicKeys(key))
+	if err != nil {
+		t.Fatalf("login from 127.0.0.2 while 127.0.0.1 holds its limit = %v, want ok", err)
+	}
+	defer c.Close()
+	if !strings.Contains(ts.logs.String(), "too many unauthenticated connections from this source") {
+		t.Errorf("logs lack the per-source refusal")
+	}
+}
+
+// TestLoginGraceTimeKeyExchange: a connection that sent its version and
+// stopped in the key exchange is dropped at the login grace time, and no
+// longer counts as a startup.
+func TestLoginGraceTimeKeyExchange(t *testing.T) {
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())}, nil,
+		func(c *Config) { c.Limits.LoginGraceTime = 300 * time.Millisecond }, nil)
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "SSH-2.0-stalled\r\n")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// The server's version and KEXINIT, then its hang-up.
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Fatalf("reading until the server hangs up: %v (not dropped within 10 s)", err)
+	}
+	if ts.srv.startups.open() != 0 {
+		t.Errorf("server counts %d unauthenticated connections after the drop, want 0", ts.srv.startups.open())
+	}
+}
