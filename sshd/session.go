@@ -76,6 +76,10 @@ func (s *Server) handleSession(sess gliderssh.Session) {
 		switchUser: s.euid == 0,
 		tty:        isPty,
 	}
+	if s.applyKeyOptions(sess, spec) {
+		sess.Exit(0)
+		return
+	}
 	if s.cfg.AllowAgentForwarding && gliderssh.AgentRequested(sess) {
 		sock, cleanup, err := s.agentSocket(sess, u, spec.switchUser)
 		if err != nil {
