@@ -2,8 +2,8 @@ package sshd
 
 import (
 	"crypto/ed25519"
-	"fmt"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"

@@ -710,7 +710,7 @@ func (s *Server) keyAllowsOpen(ctx gliderssh.Context, host string, port uint32) 
 // subsystem), which goes to SSH_ORIGINAL_COMMAND; environment= adds
 // variables when Config.PermitUserEnvironment is set. done is true when
 // the forced command is empty: the session ends with status 0 and runs
-// nothing, as "sh -c ''" would.
+// nothing, as the shell would for an empty command.
 func (s *Server) applyKeyOptions(sess gliderssh.Session, spec *procSpec) (done bool) {
 	o := keyOptionsOf(sess.Context())
 	if o == nil {
