@@ -59,6 +59,7 @@ func TestKeyStoreOptionsEnforced(t *testing.T) {
 		defer sess.Close()
 		out := &syncBuffer{}
 		sess.Stdout = out
+		sess.Stdin = strings.NewReader("echo shell\n") // a real shell would run this and end
 		if err := sess.Shell(); err != nil {
 			t.Fatalf("Shell: %v", err)
 		}
@@ -83,6 +84,10 @@ func TestKeyStoreOptionsEnforced(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sess.Close()
+		stdin, err := sess.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		stdout, err := sess.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -90,6 +95,7 @@ func TestKeyStoreOptionsEnforced(t *testing.T) {
 		if err := sess.RequestSubsystem("sftp"); err != nil {
 			t.Fatalf("RequestSubsystem(sftp): %v", err)
 		}
+		stdin.Close() // EOF: a real SFTP server would end here
 		if out, _ := io.ReadAll(stdout); string(out) != "forced\n" {
 			t.Errorf("sftp subsystem output = %q, want the forced command's", out)
 		}
