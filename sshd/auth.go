@@ -199,7 +199,8 @@ func (l *failLimiter) shouldLog(ip string) bool {
 
 // authorize decides whether key may log in as name and returns the user,
 // the method ("publickey" or "certificate") and the options of the key's
-// authorized_keys line, to enforce in its sessions (nil for certificates).
+// authorized_keys line or the certificate's extensions, to enforce in its
+// sessions.
 func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*User, string, *keyOptions, error) {
 	if s.fails.limited(hostOf(remote)) {
 		return nil, "", nil, errRateLimited
@@ -229,7 +230,7 @@ func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*
 		if err := checkSourceAddress(remote, cert.CriticalOptions["source-address"]); err != nil {
 			return nil, "", nil, fmt.Errorf("certificate refused: %w", err)
 		}
-		return u, "certificate", nil, nil
+		return u, "certificate", certOptions(cert), nil
 	}
 	keys, err := s.cfg.AuthorizedKeys(u)
 	if err != nil {

@@ -757,3 +757,19 @@ func forcedCommand(sess gliderssh.Session) bool {
 	o := keyOptionsOf(sess.Context())
 	return o != nil && o.command != nil
 }
+
+// certOptions are the permissions a user certificate grants, as OpenSSH's
+// sshauthopt_from_cert: only those its extensions name (permit-pty,
+// permit-port-forwarding, permit-agent-forwarding, permit-X11-forwarding,
+// permit-user-rc). Its critical options are checked when it is accepted
+// (source-address; any other refuses the certificate).
+func certOptions(cert *gossh.Certificate) *keyOptions {
+	has := func(name string) bool { _, ok := cert.Extensions[name]; return ok }
+	return &keyOptions{
+		pty:             has("permit-pty"),
+		portForwarding:  has("permit-port-forwarding"),
+		agentForwarding: has("permit-agent-forwarding"),
+		x11Forwarding:   has("permit-X11-forwarding"),
+		userRC:          has("permit-user-rc"),
+	}
+}

@@ -322,3 +322,63 @@ func TestKeyOptionsEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestCertificateExtensions: a certificate grants a pty, port forwarding
+// and agent forwarding only when its extensions say so, as in OpenSSH.
+func TestCertificateExtensions(t *testing.T) {
+	ca, key := newClientKey(t), newClientKey(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())}, nil,
+		func(c *Config) {
+			c.UserCAKeys = []gossh.PublicKey{ca.PublicKey()}
+			c.AllowTCPForwarding, c.AllowAgentForwarding = true, true
+		}, nil)
+	for _, tc := range []struct {
+		name string
+		ext  map[string]string
+		want bool
+	}{
+		{"none", map[string]string{}, false},
+		{"all", map[string]string{"permit-pty": "", "permit-port-forwarding": "", "permit-agent-forwarding": ""}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cert := signCert(t, ca, key, func(c *gossh.Certificate) { c.Extensions = tc.ext })
+			c, err := ts.dial("alice", gossh.PublicKeys(cert))
+			if err != nil {
+				t.Fatalf("Dial with certificate: %v", err)
+			}
+			defer c.Close()
+			sess, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Close()
+			if err := sess.RequestPty("vt100", 24, 80, gossh.TerminalModes{}); (err == nil) != tc.want {
+				t.Errorf("RequestPty = %v, want ok=%v", err, tc.want)
+			}
+			if err := agent.RequestAgentForwarding(sess); (err == nil) != tc.want {
+				t.Errorf("RequestAgentForwarding = %v, want ok=%v", err, tc.want)
+			}
+			conn, err := c.Dial("tcp", ln.Addr().String())
+			if conn != nil {
+				conn.Close()
+			}
+			if (err == nil) != tc.want {
+				t.Errorf("Dial(direct-tcpip) = %v, want ok=%v", err, tc.want)
+			}
+		})
+	}
+}
