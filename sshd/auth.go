@@ -216,13 +216,21 @@ func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*
 		return nil, "", nil, err
 	}
 	if cert, ok := key.(*gossh.Certificate); ok {
-		if len(s.cfg.UserCAKeys) == 0 {
-			return nil, "", nil, errNoCA
-		}
 		if len(cert.ValidPrincipals) == 0 {
 			// x/crypto takes an empty list as "any user"; OpenSSH's sshd
 			// refuses such certificates, and so does this server.
 			return nil, "", nil, errors.New("certificate refused: it names no principals")
+		}
+		if !s.isUserCA(cert.SignatureKey) {
+			// A CA among the user's keys (cert-authority), else refused.
+			opts, err := s.authorizeKeyCA(u, cert, remote)
+			if err != nil {
+				return nil, "", nil, err
+			}
+			return u, "certificate", opts, nil
+		}
+		if len(s.cfg.UserCAKeys) == 0 {
+			return nil, "", nil, errNoCA
 		}
 		if _, err := s.certs.Authenticate(connMeta{user: name, remote: remote}, cert); err != nil {
 			return nil, "", nil, fmt.Errorf("certificate refused: %w", err)
@@ -232,16 +240,9 @@ func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*
 		}
 		return u, "certificate", certOptions(cert), nil
 	}
-	keys, err := s.cfg.AuthorizedKeys(u)
+	keys, err := s.userKeys(u)
 	if err != nil {
 		return nil, "", nil, err
-	}
-	if s.cfg.StoredKeys != nil {
-		more, err := s.cfg.StoredKeys(u.Name)
-		if err != nil {
-			s.log.Warn("ssh key store unavailable; using authorized_keys only", "user", u.Name, "err", err)
-		}
-		keys = append(keys, more...)
 	}
 	opts, err := matchKey(key, keys, remote, time.Now())
 	if err != nil {

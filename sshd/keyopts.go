@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -440,7 +441,8 @@ func parseExpiry(v string, loc *time.Location) (int64, error) {
 	return t, nil
 }
 
-// usableFor refuses options this server can not enforce for key, so that
+// usableFor refuses options this server can not enforce for key (the key
+// of a line, or of a certificate signed by a cert-authority line), so that
 // the key is never wider than written.
 func (o *keyOptions) usableFor(key gossh.PublicKey) error {
 	switch key.Type() {
@@ -454,10 +456,7 @@ func (o *keyOptions) usableFor(key gossh.PublicKey) error {
 			return &optionError{name: "verify-required", reason: "not supported for FIDO keys by this server"}
 		}
 	}
-	if o.certAuthority {
-		return &optionError{name: "cert-authority", reason: "CA keys in authorized_keys are not supported by this server; configure the CA with ovfinit.ssh.user-ca"}
-	}
-	if o.principals != nil {
+	if o.principals != nil && !o.certAuthority {
 		// OpenSSH: "principals on non-CA key".
 		return &optionError{name: "principals", reason: "only valid with cert-authority"}
 	}
@@ -649,6 +648,9 @@ func matchKey(key gossh.PublicKey, keys []AuthorizedKey, remote net.Addr, now ti
 			continue
 		}
 		o, err := k.options()
+		if err == nil && o.certAuthority {
+			continue // a CA: it signs certificates, it does not log in
+		}
 		if err == nil {
 			err = o.usableFor(key)
 		}
@@ -772,4 +774,122 @@ func certOptions(cert *gossh.Certificate) *keyOptions {
 		x11Forwarding:   has("permit-X11-forwarding"),
 		userRC:          has("permit-user-rc"),
 	}
+}
+
+// userKeys are u's authorized keys from every source.
+func (s *Server) userKeys(u *User) ([]AuthorizedKey, error) {
+	keys, err := s.cfg.AuthorizedKeys(u)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.StoredKeys != nil {
+		more, err := s.cfg.StoredKeys(u.Name)
+		if err != nil {
+			s.log.Warn("ssh key store unavailable; using authorized_keys only", "user", u.Name, "err", err)
+		}
+		keys = append(keys, more...)
+	}
+	return keys, nil
+}
+
+// authorizeKeyCA accepts a certificate signed by a cert-authority key of
+// u's authorized keys (OpenSSH's user_cert_trusted_ca for authorized_keys).
+func (s *Server) authorizeKeyCA(u *User, cert *gossh.Certificate, remote net.Addr) (*keyOptions, error) {
+	keys, err := s.userKeys(u)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := matchCertAuthority(cert, u.Name, keys, remote, time.Now())
+	if errors.Is(err, errKeyNotAuthorized) {
+		if len(s.cfg.UserCAKeys) == 0 {
+			return nil, errNoCA
+		}
+		return nil, errors.New("certificate refused: not signed by a configured CA")
+	}
+	return opts, err
+}
+
+// matchCertAuthority finds the cert-authority line of cert's signer among
+// keys and checks it as OpenSSH does: the line's from= and expiry-time=;
+// the certificate must be a valid user certificate naming the user among
+// its principals, or, with principals="a,b" on the line, one of those; its
+// source-address must allow remote. The session gets the line's options
+// narrowed by the certificate's extensions.
+func matchCertAuthority(cert *gossh.Certificate, user string, keys []AuthorizedKey, remote net.Addr, now time.Time) (*keyOptions, error) {
+	want := cert.SignatureKey.Marshal()
+	var refusals []string
+	for _, k := range keys {
+		if k.Key == nil || !bytes.Equal(k.Key.Marshal(), want) {
+			continue
+		}
+		o, err := k.options()
+		if err == nil && !o.certAuthority {
+			continue // a plain key line does not bless certificates
+		}
+		if err == nil {
+			if err = o.usableFor(cert.Key); err != nil {
+				err = fmt.Errorf("key unusable: %w", err)
+			}
+		}
+		if err == nil {
+			err = o.checkLogin(remote, now)
+		}
+		if err == nil {
+			err = checkCertPrincipal(cert, user, o.principals, now)
+		}
+		if err == nil {
+			err = checkSourceAddress(remote, cert.CriticalOptions["source-address"])
+		}
+		if err == nil {
+			return narrowByCert(o, certOptions(cert)), nil
+		}
+		where := k.Where
+		if where == "" {
+			where = "key"
+		}
+		refusals = append(refusals, where+" (cert-authority): "+err.Error())
+	}
+	if refusals != nil {
+		return nil, fmt.Errorf("certificate refused: %s", strings.Join(refusals, "; "))
+	}
+	return nil, errKeyNotAuthorized
+}
+
+// checkCertPrincipal checks cert for a login as user: with principals
+// (the line's principals= list) one of the certificate's principals must
+// be listed, else user must be among them; then x/crypto's CertChecker
+// checks the type, validity window, signature and critical options (only
+// source-address, checked by the caller, is allowed).
+func checkCertPrincipal(cert *gossh.Certificate, user string, principals *string, now time.Time) error {
+	principal := user
+	if principals != nil {
+		principal = ""
+		allowed := strings.Split(*principals, ",")
+		for _, p := range cert.ValidPrincipals {
+			if slices.Contains(allowed, p) {
+				principal = p
+				break
+			}
+		}
+		if principal == "" {
+			return fmt.Errorf("none of the certificate's principals is listed in principals=%q", *principals)
+		}
+	}
+	if cert.CertType != gossh.UserCert {
+		return errors.New("not a user certificate")
+	}
+	checker := gossh.CertChecker{Clock: func() time.Time { return now }}
+	return checker.CheckCert(principal, cert)
+}
+
+// narrowByCert is OpenSSH's sshauthopt_merge for a cert-authority line
+// and its certificate: a permission needs both.
+func narrowByCert(line, cert *keyOptions) *keyOptions {
+	o := *line
+	o.pty = line.pty && cert.pty
+	o.portForwarding = line.portForwarding && cert.portForwarding
+	o.agentForwarding = line.agentForwarding && cert.agentForwarding
+	o.x11Forwarding = line.x11Forwarding && cert.x11Forwarding
+	o.userRC = line.userRC && cert.userRC
+	return &o
 }

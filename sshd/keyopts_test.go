@@ -311,8 +311,10 @@ func TestUsableFor(t *testing.T) {
 		{"touch-required", sk, ""},
 		{"verify-required", sk, "verify-required"},
 		{"no-touch-required", sk, "no-touch-required"},
-		{"cert-authority", ed, "cert-authority"},
+		{"cert-authority", ed, ""},
+		{`cert-authority,principals="a"`, ed, ""},
 		{`principals="a"`, ed, "principals"},
+		{`cert-authority,verify-required`, sk, "verify-required"},
 	}
 	for _, tt := range tests {
 		o, err := parseKeyOptions(tt.opts)

@@ -249,7 +249,7 @@ func TestKeyOptionsRestrict(t *testing.T) {
 // implement does not log in, and the log names its fingerprint and the
 // option; the same key on a further clean line still works, as in OpenSSH.
 func TestKeyOptionsUnusable(t *testing.T) {
-	for _, opts := range []string{"frobnicate", "no-pty,frobnicate", `cert-authority`, `principals="alice"`, `command="a",command="b"`} {
+	for _, opts := range []string{"frobnicate", "no-pty,frobnicate", `principals="alice"`, `command="a",command="b"`, `cert-authority,frobnicate`} {
 		t.Run(opts, func(t *testing.T) {
 			key := newClientKey(t)
 			ts := keyStoreServer(t, []string{opts + " " + authorizedLine(key.PublicKey())}, nil)
@@ -378,6 +378,61 @@ func TestCertificateExtensions(t *testing.T) {
 			}
 			if (err == nil) != tc.want {
 				t.Errorf("Dial(direct-tcpip) = %v, want ok=%v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCertAuthorityLine: a cert-authority line lets certificates signed by
+// that CA log in, checked as OpenSSH does (principals=, from=, the line's
+// options narrowing the certificate's), and is no login key itself.
+func TestCertAuthorityLine(t *testing.T) {
+	ca, key, otherCA := newClientKey(t), newClientKey(t), newClientKey(t)
+	caLine := func(opts string) string { return opts + " " + authorizedLine(ca.PublicKey()) }
+	allExt := map[string]string{"permit-pty": ""}
+	for _, tc := range []struct {
+		name       string
+		line       string
+		signer     gossh.Signer
+		wantOK     bool
+		wantPty    bool
+		wantLogged string
+	}{
+		{"cert for alice", caLine("cert-authority"), signCert(t, ca, key, nil), true, true, ""},
+		{"CA key itself", caLine("cert-authority"), ca, false, false, ""},
+		{"other CA", caLine("cert-authority"), signCert(t, otherCA, key, nil), false, false, "no user CA configured"},
+		{"cert for bob", caLine("cert-authority"), signCert(t, ca, key, func(c *gossh.Certificate) { c.ValidPrincipals = []string{"bob"} }), false, false, "not in the set of valid principals"},
+		{"principals= lists the cert's", caLine(`cert-authority,principals="ops,deploy"`),
+			signCert(t, ca, key, func(c *gossh.Certificate) { c.ValidPrincipals = []string{"deploy"} }), true, true, ""},
+		{"principals= lists another", caLine(`cert-authority,principals="ops"`), signCert(t, ca, key, nil), false, false, "principals="},
+		{"from= elsewhere", caLine(`cert-authority,from="10.9.9.9"`), signCert(t, ca, key, nil), false, false, "from="},
+		{"no-pty on the line", caLine(`cert-authority,no-pty`), signCert(t, ca, key, func(c *gossh.Certificate) { c.Extensions = allExt }), true, false, ""},
+		{"no permit-pty in the cert", caLine(`cert-authority`), signCert(t, ca, key, func(c *gossh.Certificate) { c.Extensions = nil }), true, false, ""},
+		{"plain line of the CA key", authorizedLine(ca.PublicKey()), signCert(t, ca, key, nil), false, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := keyStoreServer(t, []string{tc.line}, nil)
+			c, err := ts.dial("alice", gossh.PublicKeys(tc.signer))
+			if (err == nil) != tc.wantOK {
+				if c != nil {
+					c.Close()
+				}
+				t.Fatalf("Dial(alice, %s) = %v, want ok=%v", tc.name, err, tc.wantOK)
+			}
+			if logs := ts.logs.String(); tc.wantLogged != "" && !strings.Contains(logs, tc.wantLogged) {
+				t.Errorf("logs lack %q:\n%s", tc.wantLogged, logs)
+			}
+			if c == nil {
+				return
+			}
+			defer c.Close()
+			sess, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Close()
+			if err := sess.RequestPty("vt100", 24, 80, gossh.TerminalModes{}); (err == nil) != tc.wantPty {
+				t.Errorf("RequestPty = %v, want ok=%v", err, tc.wantPty)
 			}
 		})
 	}
