@@ -51,7 +51,7 @@ func StoreKeys(root, stateDir, user string, keys []string) error {
 }
 
 // StoredKeys returns the user's stored keys as authorized_keys lines,
-// options included ("from=\"10.0.0.0/8\",no-pty ssh-ed25519 AAAA..."): the
+// options included (from="10.0.0.0/8",no-pty ssh-ed25519 AAAA...): the
 // SSH server enforces the options (sshd.ParseAuthorizedKeys reads the
 // lines). None (and no error) when the user has no file. Blank lines,
 // comments and lines that hold no key are skipped.
