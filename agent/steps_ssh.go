@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -208,8 +209,15 @@ func startSSH(ctx context.Context, e *Env) error {
 		// Keys from ovfinit's own store (the environment's user and every
 		// reservation) work even where the OS has no sshd, or where
 		// OpenSSH's ownership rules would refuse ~/.ssh/authorized_keys.
-		StoredKeys: func(user string) ([]gossh.PublicKey, error) {
-			return users.StoredKeys(e.Root, e.StateDir, user)
+		// Their options (command=, from=, no-pty, ...) are kept and
+		// enforced by the server like those of any authorized_keys line.
+		StoredKeys: func(user string) ([]sshd.AuthorizedKey, error) {
+			lines, err := users.StoredKeys(e.Root, e.StateDir, user)
+			keys, skipped := sshd.ParseAuthorizedKeys([]byte(strings.Join(lines, "\n")), "key store of "+user)
+			for _, msg := range skipped {
+				e.Log.Warn("ssh key store line ignored", "user", user, "where", msg)
+			}
+			return keys, err
 		},
 		Limits: sshd.Limits{
 			MaxAuthTries:      p.SSH.MaxAuthTries,

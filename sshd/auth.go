@@ -205,68 +205,75 @@ func (l *failLimiter) shouldLog(ip string) bool {
 	return true
 }
 
-// authorize decides whether key may log in as name and returns the user and
-// the method ("publickey" or "certificate").
-func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*User, string, error) {
+// authorize decides whether key may log in as name and returns the user,
+// the method ("publickey" or "certificate") and the options of the key's
+// authorized_keys line or the certificate's extensions, to enforce in its
+// sessions.
+func (s *Server) authorize(name string, key gossh.PublicKey, remote net.Addr) (*User, string, *keyOptions, error) {
 	if s.fails.limited(hostOf(remote)) {
-		return nil, "", errRateLimited
+		return nil, "", nil, errRateLimited
 	}
 	u, err := s.cfg.LookupUser(name)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if u == nil {
-		return nil, "", fmt.Errorf("user %q: %w", name, ErrUnknownUser)
+		return nil, "", nil, fmt.Errorf("user %q: %w", name, ErrUnknownUser)
 	}
 	if err := s.mayLogin(u); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if err := s.checkAccount(u); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if cert, ok := key.(*gossh.Certificate); ok {
-		if len(s.cfg.UserCAKeys) == 0 {
-			return nil, "", errNoCA
-		}
 		if len(cert.ValidPrincipals) == 0 {
 			// x/crypto takes an empty list as "any user"; OpenSSH's sshd
 			// refuses such certificates, and so does this server.
-			return nil, "", errors.New("certificate refused: it names no principals")
+			return nil, "", nil, errors.New("certificate refused: it names no principals")
+		}
+		if !s.isUserCA(cert.SignatureKey) {
+			// A CA among the user's keys (cert-authority), else refused.
+			opts, err := s.authorizeKeyCA(u, cert, remote)
+			if err != nil {
+				return nil, "", nil, err
+			}
+			return s.permitted(u, "certificate", opts)
+		}
+		if len(s.cfg.UserCAKeys) == 0 {
+			return nil, "", nil, errNoCA
 		}
 		if _, err := s.certs.Authenticate(connMeta{user: name, remote: remote}, cert); err != nil {
-			return nil, "", fmt.Errorf("certificate refused: %w", err)
+			return nil, "", nil, fmt.Errorf("certificate refused: %w", err)
 		}
 		if err := checkSourceAddress(remote, cert.CriticalOptions["source-address"]); err != nil {
-			return nil, "", fmt.Errorf("certificate refused: %w", err)
+			return nil, "", nil, fmt.Errorf("certificate refused: %w", err)
 		}
-		if err := s.permitRoot(u, "certificate", cert.CriticalOptions["force-command"]); err != nil {
-			return nil, "", err
-		}
-		return u, "certificate", nil
+		return s.permitted(u, "certificate", certOptions(cert))
 	}
-	keys, err := s.cfg.AuthorizedKeys(u)
+	keys, err := s.userKeys(u)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	if s.cfg.StoredKeys != nil {
-		more, err := s.cfg.StoredKeys(u.Name)
-		if err != nil {
-			s.log.Warn("ssh key store unavailable; using authorized_keys only", "user", u.Name, "err", err)
-		}
-		keys = append(keys, more...)
+	opts, err := matchKey(key, keys, remote, time.Now())
+	if err != nil {
+		return nil, "", nil, err
 	}
-	want := key.Marshal()
-	for _, k := range keys {
-		if k != nil && bytes.Equal(k.Marshal(), want) {
-			// TODO(keyopts): pass the key's command= option once keys carry
-			// their options; until then forced-commands-only refuses root keys.
-			if err := s.permitRoot(u, "publickey", ""); err != nil {
-				return nil, "", err
-			}
-			return u, "publickey", nil
-		}
+	return s.permitted(u, "publickey", opts)
+}
+
+// permitted applies PermitRootLogin to a key or certificate login that
+// otherwise succeeded: forced-commands-only lets root in only when the key's
+// command= option (or the certificate's force-command) forces a command.
+func (s *Server) permitted(u *User, method string, opts *keyOptions) (*User, string, *keyOptions, error) {
+	forced := ""
+	if opts != nil && opts.command != nil {
+		forced = *opts.command
 	}
-	return nil, "", errKeyNotAuthorized
+	if err := s.permitRoot(u, method, forced); err != nil {
+		return nil, "", nil, err
+	}
+	return u, method, opts, nil
 }
 
 func (s *Server) isUserCA(auth gossh.PublicKey) bool {
@@ -339,7 +346,7 @@ func (s *Server) checkPublicKey(ctx gliderssh.Context, key gliderssh.PublicKey) 
 	if c := connOf(ctx); c != nil {
 		c.tried.Store(true)
 	}
-	if _, _, err := s.authorize(ctx.User(), key, ctx.RemoteAddr()); err != nil {
+	if _, _, _, err := s.authorize(ctx.User(), key, ctx.RemoteAddr()); err != nil {
 		s.logRefusal(ctx.User(), ctx.RemoteAddr(), key, err)
 		return false
 	}
@@ -419,12 +426,15 @@ func (s *Server) serverConfig(ctx gliderssh.Context) *gossh.ServerConfig {
 	cfg := &gossh.ServerConfig{
 		MaxAuthTries: s.cfg.Limits.MaxAuthTries,
 		VerifiedPublicKeyCallback: func(conn gossh.ConnMetadata, key gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
-			u, method, err := s.authorize(conn.User(), key, conn.RemoteAddr())
+			u, method, opts, err := s.authorize(conn.User(), key, conn.RemoteAddr())
 			if err != nil {
 				s.logRefusal(conn.User(), conn.RemoteAddr(), key, err)
 				return nil, err
 			}
 			ctx.SetValue(ctxKeyUser, u)
+			if opts != nil {
+				ctx.SetValue(ctxKeyOptions, opts)
+			}
 			if c := connOf(ctx); c != nil {
 				c.authenticated()
 			}

@@ -6,8 +6,11 @@
 // explicitly (gliderlabs would otherwise accept every client when no auth
 // handler is set, and switch on whatever its package-level defaults name).
 // Authentication: public keys from ~/.ssh/authorized_keys merged with
-// Config.StoredKeys; user certificates signed by Config.UserCAKeys; passwords
-// only when Config.CheckPassword is set (ShadowPasswords checks /etc/shadow).
+// Config.StoredKeys, whose authorized_keys options (command=, from=, no-pty,
+// restrict, expiry-time=, ...) are enforced as OpenSSH does, a key with an
+// option the server can not enforce being refused (keyopts.go); user
+// certificates signed by Config.UserCAKeys; passwords only when
+// Config.CheckPassword is set (ShadowPasswords checks /etc/shadow).
 // Config.PermitRootLogin restricts uid 0 (prohibit-password by default) and
 // Config.Accounts (ShadowAccounts) enforces shadow expiry: expired accounts
 // are refused, expired passwords must be changed with passwd first

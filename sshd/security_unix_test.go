@@ -252,9 +252,9 @@ func TestStoredKeysMerged(t *testing.T) {
 	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
 		map[string][]gossh.PublicKey{"alice": {fileKey.PublicKey()}},
 		func(c *Config) {
-			c.StoredKeys = func(user string) ([]gossh.PublicKey, error) {
+			c.StoredKeys = func(user string) ([]AuthorizedKey, error) {
 				if user == "alice" {
-					return []gossh.PublicKey{storeKey.PublicKey()}, nil
+					return plainKeys(storeKey.PublicKey()), nil
 				}
 				return nil, nil
 			}

@@ -34,11 +34,13 @@ type Config struct {
 	// be an error wrapping ErrUnknownUser.
 	LookupUser func(name string) (*User, error)
 
-	// AuthorizedKeys returns the keys allowed for u. The default reads
-	// <home>/.ssh/authorized_keys (a missing file means no keys); keys with
-	// options and certificates are ignored with a warning, since this server
-	// does not enforce options.
-	AuthorizedKeys func(u *User) ([]gossh.PublicKey, error)
+	// AuthorizedKeys returns the keys allowed for u, with their options as
+	// written (ParseAuthorizedKeys). The default reads
+	// <home>/.ssh/authorized_keys (a missing file means no keys);
+	// certificates there are ignored with a warning. The server enforces
+	// the options of every key, whatever its source (docs/ssh.md); a key
+	// whose options it can not enforce does not log in.
+	AuthorizedKeys func(u *User) ([]AuthorizedKey, error)
 
 	// Log receives login, refusal and session records; nil discards them.
 	// Key material is never logged, only fingerprints; commands are not logged.
@@ -55,8 +57,15 @@ type Config struct {
 	AcceptEnv []string
 
 	// StoredKeys, if set, returns more keys for a user name from a key store
-	// (reservations, the users store). They are merged with AuthorizedKeys'.
-	StoredKeys func(user string) ([]gossh.PublicKey, error)
+	// (reservations, the users store), with their options as written. They
+	// are merged with AuthorizedKeys' and their options enforced alike.
+	StoredKeys func(user string) ([]AuthorizedKey, error)
+
+	// PermitUserEnvironment lets the environment="NAME=value" options of
+	// authorized keys set variables in their sessions, as sshd_config's
+	// PermitUserEnvironment. Off (the default), such options are ignored
+	// and logged, as OpenSSH does.
+	PermitUserEnvironment bool
 
 	// UserCAKeys are the certificate authorities whose user certificates
 	// log in: the certificate must be a user certificate, within its
@@ -335,7 +344,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.AllowTCPForwarding {
 		s.srv.ChannelHandlers["direct-tcpip"] = s.directTCPIP
-		s.srv.LocalPortForwardingCallback = func(ctx gliderssh.Context, host string, port uint32) bool { return true }
+		s.srv.LocalPortForwardingCallback = s.keyAllowsOpen
 	}
 	// gliderssh accepts every client when no auth handler is set. This
 	// server always sets one; this check keeps it so.
@@ -489,6 +498,9 @@ func (s *Server) connectionFailed(conn net.Conn, err error) {
 }
 
 func (s *Server) allowPty(ctx gliderssh.Context, p gliderssh.Pty) bool {
+	if s.keyRefusesPty(ctx) {
+		return false
+	}
 	if !ptySupported {
 		s.log.Info("ssh pty refused: no pseudo-terminals on this OS", "user", ctx.User())
 	}
@@ -525,7 +537,7 @@ func (s *Server) sessionChannel(srv *gliderssh.Server, conn *gossh.ServerConn, c
 		return
 	}
 	defer st.closed()
-	gliderssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, st: st, user: conn.User(), remote: conn.RemoteAddr()},
+	gliderssh.DefaultSessionHandler(srv, conn, &filteredChannel{NewChannel: ch, s: s, st: st, user: conn.User(), remote: conn.RemoteAddr(), opts: keyOptionsOf(ctx)},
 		&chanContext{Context: ctx, st: st})
 }
 
@@ -540,6 +552,7 @@ type filteredChannel struct {
 	st     *chanState
 	user   string
 	remote net.Addr
+	opts   *keyOptions // of the key the connection logged in with
 }
 
 func (f *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
@@ -556,7 +569,7 @@ func (f *filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error)
 		for r := range reqs {
 			switch {
 			case refusedRequests[r.Type] ||
-				r.Type == "auth-agent-req@openssh.com" && !f.s.cfg.AllowAgentForwarding ||
+				r.Type == "auth-agent-req@openssh.com" && (!f.s.cfg.AllowAgentForwarding || keyRefusesAgent(f.opts)) ||
 				r.Type == "subsystem" && !f.s.subsystemAllowed(r.Payload):
 				f.s.log.Info("ssh session request refused", "user", f.user, "remote", addrString(f.remote), "request", r.Type)
 				r.Reply(false, nil)
@@ -614,7 +627,7 @@ func (s *Server) subsystemAllowed(payload []byte) bool {
 	return ok
 }
 
-func (s *Server) defaultAuthorizedKeys(u *User) ([]gossh.PublicKey, error) {
+func (s *Server) defaultAuthorizedKeys(u *User) ([]AuthorizedKey, error) {
 	keys, skipped, err := readAuthorizedKeys(u)
 	for _, msg := range skipped {
 		s.log.Warn("authorized_keys line ignored", "user", u.Name, "where", msg)

@@ -91,8 +91,8 @@ func startServerConfig(t testing.TB, users map[string]*User, keys map[string][]g
 			}
 			return nil, fmt.Errorf("user %q: %w", name, ErrUnknownUser)
 		},
-		AuthorizedKeys: func(u *User) ([]gossh.PublicKey, error) {
-			return keys[u.Name], nil
+		AuthorizedKeys: func(u *User) ([]AuthorizedKey, error) {
+			return plainKeys(keys[u.Name]...), nil
 		},
 	}
 	if cfgFn != nil {
@@ -630,7 +630,7 @@ func TestListenAndServe(t *testing.T) {
 		Addr:           "127.0.0.1:0",
 		HostKeys:       []gossh.Signer{hk},
 		LookupUser:     func(string) (*User, error) { return testUser("alice", t.TempDir()), nil },
-		AuthorizedKeys: func(*User) ([]gossh.PublicKey, error) { return []gossh.PublicKey{key.PublicKey()}, nil },
+		AuthorizedKeys: func(*User) ([]AuthorizedKey, error) { return plainKeys(key.PublicKey()), nil },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -82,8 +82,14 @@ func (s *Server) handleSession(sess gliderssh.Session) {
 		return // refused (nologin shell, password change without a terminal)
 	}
 	// spec.argv is set when the session only changes the password: then
-	// no agent either.
-	if spec.argv == nil && s.cfg.AllowAgentForwarding && gliderssh.AgentRequested(sess) {
+	// neither the key's forced command nor the agent (OpenSSH's
+	// do_pwchange runs before anything else).
+	pwchange := spec.argv != nil
+	if !pwchange && s.applyKeyOptions(sess, spec) {
+		sess.Exit(0)
+		return
+	}
+	if !pwchange && s.cfg.AllowAgentForwarding && gliderssh.AgentRequested(sess) {
 		sock, cleanup, err := s.agentSocket(sess, u, spec.switchUser)
 		if err != nil {
 			log.Warn("ssh agent forwarding failed", "err", err)

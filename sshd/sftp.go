@@ -49,6 +49,11 @@ func ServeSFTP(r io.Reader, w io.WriteCloser) error {
 // handleSFTP is the "sftp" subsystem handler: it runs Config.SFTPCommand
 // as the user with the channel as its stdin and stdout.
 func (s *Server) handleSFTP(sess gliderssh.Session) {
+	if forcedCommand(sess) {
+		// The key's command= replaces the subsystem, as in OpenSSH.
+		s.handleSession(sess)
+		return
+	}
 	s.ptys.LoadAndDelete(sess)
 	u, _ := sess.Context().Value(ctxKeyUser).(*User)
 	if u == nil || u.Name != sess.User() {

@@ -50,9 +50,12 @@ func StoreKeys(root, stateDir, user string, keys []string) error {
 	return nil
 }
 
-// StoredKeys returns the user's stored keys; none (and no error) when the
-// user has no file. Lines that do not parse are skipped.
-func StoredKeys(root, stateDir, user string) ([]ssh.PublicKey, error) {
+// StoredKeys returns the user's stored keys as authorized_keys lines,
+// options included (from="10.0.0.0/8",no-pty ssh-ed25519 AAAA...): the
+// SSH server enforces the options (sshd.ParseAuthorizedKeys reads the
+// lines). None (and no error) when the user has no file. Blank lines,
+// comments and lines that hold no key are skipped.
+func StoredKeys(root, stateDir, user string) ([]string, error) {
 	if err := ValidateName(user); err != nil {
 		return nil, err
 	}
@@ -63,16 +66,22 @@ func StoredKeys(root, stateDir, user string) ([]ssh.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key store: %w", err)
 	}
-	var keys []ssh.PublicKey
-	for len(data) > 0 {
-		k, _, _, rest, err := ssh.ParseAuthorizedKey(data)
-		if err != nil {
-			break // no more keys (ParseAuthorizedKey skips bad lines itself)
+	return storedLines(data), nil
+}
+
+// storedLines are the lines of a key store file that hold a key.
+func storedLines(data []byte) []string {
+	var lines []string
+	for line := range strings.SplitSeq(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
 		}
-		keys = append(keys, k)
-		data = rest
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err == nil {
+			lines = append(lines, line)
+		}
 	}
-	return keys, nil
+	return lines
 }
 
 // RemoveStoredKeys deletes the user's stored keys; a missing file is fine.

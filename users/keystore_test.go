@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,11 @@ func TestKeyStore(t *testing.T) {
 		t.Fatalf("StoredKeys() = %v", err)
 	}
 	var got []string
-	for _, k := range keys {
+	for _, l := range keys {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l))
+		if err != nil {
+			t.Fatalf("StoredKeys() line %q: %v", l, err)
+		}
 		got = append(got, ssh.FingerprintSHA256(k))
 	}
 	var want []string
@@ -85,4 +90,40 @@ func TestLogins(t *testing.T) {
 	if err := RecordLogin(root, state, Login{User: "../x"}); err == nil {
 		t.Errorf("RecordLogin(../x) = nil, want an error")
 	}
+}
+
+// TestKeyStoreKeepsOptions: the key store gives back each key's options as
+// written, so that the SSH server can enforce them (issue 13: they were
+// dropped, and a restricted key logged in with a full shell from anywhere).
+func TestKeyStoreKeepsOptions(t *testing.T) {
+	root, state := t.TempDir(), "/var/lib/ovfinit"
+	restricted := `command="/bin/echo forced",from="127.0.0.1",no-pty ` + keyA
+	if err := StoreKeys(root, state, "bob", []string{restricted, keyB}); err != nil {
+		t.Fatalf("StoreKeys() = %v", err)
+	}
+	got, err := StoredKeys(root, state, "bob")
+	if err != nil {
+		t.Fatalf("StoredKeys() = %v", err)
+	}
+	if diff := cmp.Diff([]string{restricted, keyB}, got); diff != "" {
+		t.Errorf("StoredKeys() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// FuzzStoredLines: reading a key store never panics and returns only
+// single lines that hold a key.
+func FuzzStoredLines(f *testing.F) {
+	f.Add([]byte(keyA + "\n# c\n\n" + `no-pty,from="10.0.0.1" ` + keyB + "\n"))
+	f.Add([]byte(`command="x y" ` + keyA))
+	f.Add([]byte("garbage\n\x00\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, l := range storedLines(data) {
+			if strings.ContainsAny(l, "\n") || l != strings.TrimSpace(l) {
+				t.Errorf("storedLines gave %q", l)
+			}
+			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l)); err != nil {
+				t.Errorf("storedLines gave %q, which holds no key: %v", l, err)
+			}
+		}
+	})
 }

@@ -145,26 +145,46 @@ func appendLine(data []byte, fields ...string) []byte {
 }
 
 // mergeKeys returns the authorized_keys content with want added to what the
-// file already had; keys already present (same type and blob) are not repeated.
+// file already had. A wanted key already in the file (same type and blob)
+// takes the wanted line's place, options included, so that a key configured
+// with restrictions (no-pty, from=, ...) never keeps an older, wider line;
+// other lines are kept as they were.
 func mergeKeys(existing []byte, want []string) []byte {
-	have := map[string]bool{}
+	wanted := map[string]string{} // key blob -> the first wanted line
+	var order []string
+	for _, l := range want {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l))
+		if err != nil {
+			continue
+		}
+		b := string(k.Marshal())
+		if _, dup := wanted[b]; !dup {
+			wanted[b] = l
+			order = append(order, b)
+		}
+	}
+	placed := map[string]bool{}
 	var lines []string
 	for _, l := range strings.Split(string(existing), "\n") {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		lines = append(lines, l)
 		if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l)); err == nil {
-			have[string(k.Marshal())] = true
+			b := string(k.Marshal())
+			if w, ok := wanted[b]; ok {
+				if !placed[b] {
+					lines = append(lines, w)
+					placed[b] = true
+				}
+				continue
+			}
 		}
-	}
-	for _, l := range want {
-		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(l))
-		if err != nil || have[string(k.Marshal())] {
-			continue
-		}
-		have[string(k.Marshal())] = true
 		lines = append(lines, l)
+	}
+	for _, b := range order {
+		if !placed[b] {
+			lines = append(lines, wanted[b])
+		}
 	}
 	if len(lines) == 0 {
 		return nil

@@ -54,6 +54,18 @@ func TestMergeKeys(t *testing.T) {
 	}
 }
 
+// TestMergeKeysTakesWantedOptions: a key configured again with options
+// replaces its older line, which would otherwise stay and log in wider
+// (the server uses the first line of a key that allows the login).
+func TestMergeKeysTakesWantedOptions(t *testing.T) {
+	restricted := `from="10.0.0.0/8",no-pty ` + keyA
+	existing := "# mine\n" + keyA + "\n" + keyB + "\n" + `command="x" ` + keyA + "\n"
+	got := string(mergeKeys([]byte(existing), []string{restricted}))
+	if want := "# mine\n" + restricted + "\n" + keyB + "\n"; got != want {
+		t.Errorf("mergeKeys() = %q, want %q", got, want)
+	}
+}
+
 func TestFindExactName(t *testing.T) {
 	db := parseDB([]byte("bobby:x:1001:1001::/home/bobby:/bin/sh\nbob2:x:1002:1002::/home/bob2:/bin/sh\n"))
 	if e := find(db, "bob"); e != nil {

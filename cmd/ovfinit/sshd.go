@@ -66,11 +66,11 @@ usage errors.`,
 				// Expired accounts and passwords, as OpenSSH with PAM.
 				Accounts: sshd.ShadowAccounts("/etc/shadow")}
 			if keysFile != "" {
-				keys, err := readKeysFile(keysFile, log)
+				keys, err := readAuthorizedKeysFile(keysFile)
 				if err != nil {
 					return &exitError{code: exitUsage, err: err}
 				}
-				cfg.StoredKeys = func(string) ([]gossh.PublicKey, error) { return keys, nil }
+				cfg.StoredKeys = func(string) ([]sshd.AuthorizedKey, error) { return keys, nil }
 			}
 			if userCA != "" {
 				cas, err := readKeysFile(userCA, log)
@@ -149,6 +149,24 @@ func readKeysFile(path string, log *slog.Logger) ([]gossh.PublicKey, error) {
 			continue
 		}
 		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s: no usable keys", path)
+	}
+	return keys, nil
+}
+
+// readAuthorizedKeysFile reads --authorized-keys: keys with their options,
+// which the server enforces (docs/ssh.md). A line that is not a key is an
+// error naming it.
+func readAuthorizedKeysFile(path string) ([]sshd.AuthorizedKey, error) {
+	data, err := fsutil.ReadFileLimit(path, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	keys, skipped := sshd.ParseAuthorizedKeys(data, path)
+	if len(skipped) > 0 {
+		return nil, errors.New(strings.Join(skipped, "; "))
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%s: no usable keys", path)

@@ -34,3 +34,21 @@ func TestSSHDCmdErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestReadAuthorizedKeysFileKeepsOptions: --authorized-keys keeps each
+// key's options for the server to enforce (they made the key be skipped).
+func TestReadAuthorizedKeysFileKeepsOptions(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "keys")
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk"
+	os.WriteFile(p, []byte(`command="/bin/echo forced",from="127.0.0.1",no-pty `+key+" ok\n"+key+"\n"), 0o600)
+	keys, err := readAuthorizedKeysFile(p)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("readAuthorizedKeysFile = %v, %v; want both keys", keys, err)
+	}
+	if got, want := keys[0].Options, `command="/bin/echo forced",from="127.0.0.1",no-pty`; got != want {
+		t.Errorf("key 1 options = %q, want %q", got, want)
+	}
+	if keys[1].Options != "" || keys[1].Where != p+":2" {
+		t.Errorf("key 2 = %q at %q, want no options at %s:2", keys[1].Options, keys[1].Where, p)
+	}
+}
