@@ -472,3 +472,27 @@ func TestLogLimiterGlobalAndSummary(t *testing.T) {
 		t.Errorf("after a refill: %d lines, want %d", got, logBurstGlobal+1)
 	}
 }
+
+// TestPermitRootForcedCommandFromKey: forced-commands-only lets root in
+// with a key whose authorized_keys line has command=, and not with a key
+// without one (the wiring of permitRoot to the key's options).
+func TestPermitRootForcedCommandFromKey(t *testing.T) {
+	s := &Server{cfg: Config{PermitRootLogin: RootLoginForcedCommandsOnly}, euid: 0}
+	root := &User{Name: "root", UID: 0}
+	forced, err := parseKeyOptions(`command="/usr/bin/backup",no-pty`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.permitted(root, "publickey", forced); err != nil {
+		t.Errorf("permitted(root, key with command=) = %v, want nil", err)
+	}
+	plain, err := parseKeyOptions(`no-pty`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []*keyOptions{plain, nil} {
+		if _, _, _, err := s.permitted(root, "publickey", opts); !errors.Is(err, errRootLogin) {
+			t.Errorf("permitted(root, key without command=, %+v) = %v, want errRootLogin", opts, err)
+		}
+	}
+}
