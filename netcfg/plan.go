@@ -261,6 +261,10 @@ func Resolve(c Config, links []Link) (Config, error) {
 			r.Name, r.CurName, r.Driver = l.Name, l.Name, ""
 			if n.SetName != "" {
 				r.Name = n.SetName
+				if r.MAC == nil {
+					// Persistent renames match the MAC: the name changes.
+					r.MAC = l.MAC
+				}
 			}
 			count[n.ID]++
 			out.NICs = append(out.NICs, r)
