@@ -627,7 +627,9 @@ func renderIfupdown(c Config) []File {
 			fmt.Fprintf(&b, "    bond-master %s\n", master)
 		}
 		if n.KindOf() == VLAN {
-			fmt.Fprintf(&b, "    vlan-raw-device %s\n", idName(c, n.Link))
+			// vlan-id for ifupdown2; Debian's vlan scripts take the id
+			// from a name such as eth0.10.
+			fmt.Fprintf(&b, "    vlan-raw-device %s\n    vlan-id %d\n", idName(c, n.Link), n.VLANID)
 		}
 		if n.KindOf() == Bond {
 			fmt.Fprintf(&b, "    bond-slaves %s\n", strings.Join(memberNames(c, n), " "))

@@ -21,12 +21,21 @@ const (
 	// resolved marks fields Resolve consumes before rendering (the match
 	// keys it turns into interface names).
 	resolved
+	// identity: the ID, which other entries refer to (interfaces, link,
+	// primary); renderers write the names it resolves to.
+	identity
+	// validated: Up only tells Validate that an entry with nothing else to
+	// configure is meant (every renderer writes and brings up every entry).
+	validated
+	// live: applied by the live apply, whose result persists by itself
+	// (resolv.conf on FreeBSD).
+	live
 )
 
 // commonSupport is what every manager renders.
 var commonSupport = map[string]support{
-	"NICs.ID": rendered, "NICs.Kind": rendered, "NICs.MAC": rendered, "NICs.Name": rendered,
-	"NICs.Driver": resolved, "NICs.CurName": rendered, "NICs.SetName": rendered, "NICs.Up": rendered,
+	"NICs.ID": identity, "NICs.Kind": rendered, "NICs.MAC": rendered, "NICs.Name": rendered,
+	"NICs.Driver": resolved, "NICs.CurName": resolved, "NICs.SetName": rendered, "NICs.Up": validated,
 	"NICs.DHCP4": rendered, "NICs.DHCP6": rendered, "NICs.Addresses": rendered, "NICs.Gateway4": rendered,
 	"NICs.Gateway6": rendered, "NICs.Routes.To": rendered, "NICs.Routes.Via": rendered, "NICs.Routes.Metric": rendered,
 	"NICs.MTU": rendered, "NICs.DNS": rendered, "NICs.Search": rendered, "NICs.Link": rendered, "NICs.VLANID": rendered,
@@ -42,6 +51,8 @@ var managerSupport = map[Manager]map[string]support{
 	// lagg(4) has no link monitoring or primary settings, and rc.conf
 	// bonds are not written yet.
 	ManagerRCConf: {
+		"NICs.MAC": resolved, "NICs.CurName": rendered, "NICs.Routes.Metric": refused,
+		"NICs.DNS": live, "NICs.Search": live, "DNS": live, "Search": live,
 		"NICs.Members": refused, "NICs.BondMode": refused,
 		"NICs.Bond.MIIMonitorInterval": refused, "NICs.Bond.Primary": refused, "NICs.Bond.LACPRate": refused,
 		"NICs.Bond.TransmitHashPolicy": refused, "NICs.Bond.UpDelay": refused, "NICs.Bond.DownDelay": refused,
@@ -64,6 +75,8 @@ func userField(path string) string {
 		return "interfaces"
 	case "NICs.BondMode":
 		return "bond.mode"
+	case "NICs.Routes.Metric":
+		return "routes.metric"
 	}
 	if f, ok := strings.CutPrefix(path, "NICs.Bond."); ok {
 		return "bond." + map[string]string{"MIIMonitorInterval": "mii-monitor-interval", "Primary": "primary", "LACPRate": "lacp-rate",
