@@ -207,16 +207,14 @@ func renderNetworkd(c Config) []File {
 			fmt.Fprintf(&b, "\n[Link]\nMTUBytes=%d\n", n.MTU)
 		}
 		b.WriteString("\n[Network]\n")
-		dhcp := "no"
 		switch {
 		case n.DHCP4 && n.DHCP6:
-			dhcp = "yes"
+			b.WriteString("DHCP=yes\n")
 		case n.DHCP4:
-			dhcp = "ipv4"
+			b.WriteString("DHCP=ipv4\n")
 		case n.DHCP6:
-			dhcp = "ipv6"
+			b.WriteString("DHCP=ipv6\n")
 		}
-		fmt.Fprintf(&b, "DHCP=%s\n", dhcp)
 		master := bondOf(c, n)
 		// As netplan: IPv6 link-local addresses, except on bond members.
 		if master != "" {

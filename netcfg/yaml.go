@@ -124,7 +124,7 @@ var notSupported = map[string][]string{
 	"v2": {"bridges", "tunnels", "vrfs", "nm-devices", "openvswitch", "dummy-devices", "virtual-ethernets"},
 	"v2Iface": {"accept-ra", "critical", "dhcp-identifier", "dhcp4-overrides", "dhcp6-overrides", "ipv6-address-generation",
 		"ipv6-address-token", "ipv6-mtu", "ipv6-privacy", "link-local", "ignore-carrier", "macaddress", "optional",
-		"optional-addresses", "activation-mode", "renderer", "routing-policy", "neigh-suppress", "wakeonlan", "emit-lldp",
+		"optional-addresses", "activation-mode", "routing-policy", "neigh-suppress", "wakeonlan", "emit-lldp",
 		"receive-checksum-offload", "transmit-checksum-offload", "tcp-segmentation-offload", "tcp6-segmentation-offload",
 		"generic-segmentation-offload", "generic-receive-offload", "large-receive-offload", "openvswitch",
 		"virtual-function-count", "embedded-switch-mode", "delay-virtual-functions-rebind", "infiniband-mode", "auth", "link-local"},
@@ -377,6 +377,10 @@ type v2Iface struct {
 	// Bonds.
 	Interfaces []string     `yaml:"interfaces"`
 	Parameters v2BondParams `yaml:"parameters"`
+	// Renderer, as the top-level one, picks netplan's backend; ovfinit
+	// writes for the image's own network manager, so only the two wired
+	// backends are accepted.
+	Renderer string `yaml:"renderer"`
 }
 
 // bondParams reads netplan's bond parameters into n.
@@ -461,8 +465,18 @@ func (c *conv) mac(n *yaml.Node, what, s string) net.HardwareAddr {
 	return m
 }
 
+// renderer accepts netplan's renderer key for the backends ovfinit writes
+// for (it writes for the image's own manager, whichever the document
+// names) and refuses the others.
+func (c *conv) renderer(n *yaml.Node, r string) {
+	if r != "" && r != "networkd" && r != "NetworkManager" {
+		c.bad(n, "renderer: %q is not supported by ovfinit (networkd or NetworkManager)", r)
+	}
+}
+
 func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 	c := &conv{lines: Lines{}}
+	c.renderer(mapValue(top, "renderer"), d.Renderer)
 	var cfg Config
 	for _, sec := range []struct {
 		key  string
@@ -476,6 +490,7 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			c.lines[id] = line(node)
 			n := NIC{ID: id, Kind: sec.kind, DHCP4: in.DHCP4, DHCP6: in.DHCP6, MTU: in.MTU}
 			n.Up = true
+			c.renderer(mapValue(node, "renderer"), in.Renderer)
 			if sec.kind != Ethernet && in.Match != nil {
 				c.bad(mapValue(node, "match"), "%s: match is for ethernets; a %s is named by its id", id, sec.kind)
 			}
