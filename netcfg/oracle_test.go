@@ -102,6 +102,11 @@ func TestNetplanOracle(t *testing.T) {
 			} else if strings.Contains(string(data), "version: 1") {
 				t.Fatalf("%s is cloud-init v1: netplan needs %s.netplan, the v2 cloud-init writes for it", doc, base)
 			}
+			if !strings.Contains(string(input), "network:") {
+				// cloud-init takes a bare document and hands netplan
+				// the same under network:.
+				input = []byte("network:\n  " + strings.ReplaceAll(strings.TrimSpace(string(input)), "\n", "\n  ") + "\n")
+			}
 			theirs, err := netplanGenerate(t, netplan, input)
 			if err != nil {
 				t.Fatalf("netplan refuses %s, ovfinit accepts it: %v", doc, err)

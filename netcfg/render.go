@@ -266,6 +266,8 @@ func renderNetworkd(c Config) []File {
 			fmt.Fprintf(&b, "\n[Route]\nDestination=%s\n", r.To)
 			if r.Via.IsValid() {
 				fmt.Fprintf(&b, "Gateway=%s\n", r.Via)
+			} else {
+				b.WriteString("Scope=link\n")
 			}
 			if r.Metric != 0 {
 				fmt.Fprintf(&b, "Metric=%d\n", r.Metric)
@@ -273,13 +275,16 @@ func renderNetworkd(c Config) []File {
 		}
 		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", fileName(n))
 		files = append(files, File{Path: base + ".network", Data: b.Bytes(), Mode: 0o644})
-		if n.SetName != "" {
-			// udev renames the NIC by this .link file at boot (before the
-			// network is up), as netplan does.
+		if n.KindOf() == Ethernet && (n.SetName != "" || n.MTU != 0) {
+			// udev renames the NIC (and sets its MTU) by this .link file
+			// at boot, before the network is up, as netplan does.
 			var l bytes.Buffer
 			l.WriteString(header)
 			l.WriteString(linkMatch(n))
-			fmt.Fprintf(&l, "\n[Link]\nName=%s\n", n.SetName)
+			l.WriteString("\n[Link]\n")
+			if n.SetName != "" {
+				fmt.Fprintf(&l, "Name=%s\n", n.SetName)
+			}
 			if n.MTU != 0 {
 				fmt.Fprintf(&l, "MTUBytes=%d\n", n.MTU)
 			}
@@ -351,7 +356,7 @@ func linkMatch(n NIC) string {
 	}
 	if n.MAC != nil {
 		fmt.Fprintf(&b, "MACAddress=%s\n", n.MAC)
-	} else if orig != "" && orig != n.SetName {
+	} else if orig != "" && (n.SetName == "" || orig != n.SetName) {
 		fmt.Fprintf(&b, "OriginalName=%s\n", orig)
 	}
 	return b.String()
