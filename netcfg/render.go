@@ -294,6 +294,9 @@ func renderNetworkd(c Config) []File {
 			var d bytes.Buffer
 			d.WriteString(header)
 			fmt.Fprintf(&d, "[NetDev]\nName=%s\nKind=%s\n", n.Name, n.KindOf())
+			if n.MTU != 0 {
+				fmt.Fprintf(&d, "MTUBytes=%d\n", n.MTU)
+			}
 			if n.KindOf() == VLAN {
 				fmt.Fprintf(&d, "\n[VLAN]\nId=%d\n", n.VLANID)
 			} else if n.BondMode != "" || !n.Bond.IsZero() {
