@@ -86,7 +86,9 @@ func TestNetplanOracle(t *testing.T) {
 				if !t.Failed() {
 					refusedOnPurpose++
 					for _, w := range want {
-						if !strings.HasPrefix(w, "line ") {
+						if k, _, ok := strings.Cut(strings.TrimPrefix(w, "\""), "\""); ok && strings.HasPrefix(w, "\"") {
+							refusedKeys[k]++
+						} else if !strings.HasPrefix(w, "line ") {
 							refusedKeys[w]++
 						}
 					}
