@@ -187,3 +187,26 @@ func TestIfupdownSourceAdded(t *testing.T) {
 		})
 	}
 }
+
+// TestSample01Boots: cloud-init's own OVF example (shared sample 01) has a
+// network-config matching name eth*. It boots: the host name is set, and
+// the glob configures the NICs it selects, here none (ens3, ens4), as
+// netplan does (issue 15).
+func TestSample01Boots(t *testing.T) {
+	xml, err := os.ReadFile("/work/shared/ovf-env-samples/01-cloud-init-doc-example.xml")
+	if err != nil {
+		t.Skipf("shared sample not here: %v", err)
+	}
+	twoNICs(t)
+	m := newMachine(t)
+	m.touch("usr/lib/systemd/systemd-networkd")
+	if _, _, err := m.boot(string(xml)); err != nil {
+		t.Fatalf("Run(sample 01) = %v", err)
+	}
+	if len(m.net.applied) != 0 {
+		t.Errorf("network ops = %q, want none (eth* selects no NIC here)", m.net.applied)
+	}
+	if got := m.read("etc/hostname"); !strings.Contains(got, "ubuntuhost") {
+		t.Errorf("etc/hostname = %q, want ubuntuhost", got)
+	}
+}

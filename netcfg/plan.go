@@ -160,7 +160,9 @@ func (o Op) String() string {
 // Resolve returns one NIC per link, all with the entry's ID. It returns a
 // copy of c with each NIC's Name set to its interface name (SetName when it
 // is renamed; VLANs and bonds are named by their ID) and CurName to the
-// name the interface has now.
+// name the interface has now. An entry matched by patterns only (name glob,
+// driver) that selects no link is left out, as netplan leaves it; an exact
+// name or a MAC that selects none is an error.
 func Resolve(c Config, links []Link) (Config, error) {
 	out := c
 	out.NICs = nil
@@ -232,6 +234,12 @@ func Resolve(c Config, links []Link) (Config, error) {
 					}
 				}
 			}
+		}
+		if len(sel) == 0 && n.MAC == nil && (IsGlob(n.Name) || n.Driver != "") {
+			// A pattern that selects no NIC configures nothing, as in
+			// netplan (cloud-init's own OVF example matches eth*, which a
+			// VM with ens192 does not have).
+			continue
 		}
 		if len(sel) == 0 {
 			v := n.Name
