@@ -178,6 +178,7 @@ func routeOf(r netlink.Route) (Route, bool) {
 		rt.Via = a.Unmap()
 	}
 	rt.Metric = r.Priority
+	rt.OnLink = r.Flags&int(netlink.FLAG_ONLINK) != 0 && r.Gw != nil
 	if rt.To.Addr().Is6() && rt.Metric == 1024 {
 		rt.Metric = 0 // the kernel's default IPv6 metric
 	}
@@ -265,6 +266,9 @@ func (s *Linux) route(l netlink.Link, r Route) *netlink.Route {
 	nr := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipnet(r.To), Priority: r.Metric, Protocol: unix.RTPROT_STATIC}
 	if r.Via.IsValid() {
 		nr.Gw = r.Via.AsSlice()
+		if r.OnLink {
+			nr.Flags = int(netlink.FLAG_ONLINK)
+		}
 	} else {
 		nr.Scope = netlink.SCOPE_LINK
 	}

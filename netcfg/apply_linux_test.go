@@ -324,3 +324,27 @@ bonds:
 		nothingLeft(t, sys, cfg)
 	})
 }
+
+// TestLinuxOnLink: a default route through a gateway outside the NIC's
+// (/32) subnet is set with the onlink flag, and read back as such.
+func TestLinuxOnLink(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir()}
+		cfg := applyDoc(t, sys, "version: 2\nethernets:\n  e:\n    match: {macaddress: \"52:54:00:aa:bb:01\"}\n    addresses: [10.9.0.2/32]\n    routes:\n    - {to: default, via: 10.9.0.1, on-link: true}\n")
+		cur, err := sys.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Route{To: pfx("0.0.0.0/0"), Via: ip("10.9.0.1"), OnLink: true}
+		var got []Route
+		for _, l := range cur.Links {
+			if l.Name == "ovft0" {
+				got = l.Routes
+			}
+		}
+		if !slices.Contains(got, want) {
+			t.Errorf("routes of ovft0 = %v, want %v", got, want)
+		}
+		nothingLeft(t, sys, cfg)
+	})
+}

@@ -29,6 +29,9 @@ func FreeBSDCommands(ops []Op) ([][]string, error) {
 		case OpAddrDel:
 			out = append(out, []string{"ifconfig", o.Link, fam, o.Prefix.Addr().String(), "-alias"})
 		case OpRouteReplace, OpRouteDel:
+			if o.Route.OnLink {
+				return nil, fmt.Errorf("%s: on-link routes are not supported on FreeBSD", o)
+			}
 			verb := "add"
 			if o.Kind == OpRouteDel {
 				verb = "delete"

@@ -108,6 +108,9 @@ type Route struct {
 	To     netip.Prefix
 	Via    netip.Addr
 	Metric int
+	// OnLink: the gateway is on the link even though no address of the NIC
+	// covers it (netplan on-link).
+	OnLink bool `json:",omitempty"`
 }
 
 func (r Route) String() string {
@@ -120,6 +123,9 @@ func (r Route) String() string {
 	}
 	if r.Metric != 0 {
 		s += fmt.Sprintf(" metric %d", r.Metric)
+	}
+	if r.OnLink {
+		s += " onlink"
 	}
 	return s
 }
@@ -298,7 +304,7 @@ func Validate(c Config) error {
 			if r.Via.IsValid() {
 				if r.Via.Is4() != r.To.Addr().Is4() {
 					bad(n.ID, f+".via", fmt.Errorf("%w: gateway family differs from %s", ErrBadRoute, r.To), r.Via.String())
-				} else if !onLink(n, r.Via) && !n.DHCP4 && !n.DHCP6 {
+				} else if !r.OnLink && !onLink(n, r.Via) && !n.DHCP4 && !n.DHCP6 {
 					bad(n.ID, f+".via", fmt.Errorf("%w: gateway outside %s (every subnet of this NIC)", ErrBadRoute, subnets(n)), r.Via.String())
 				}
 			}

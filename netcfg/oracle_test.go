@@ -282,6 +282,12 @@ func networkdModel(files map[string]string) map[string][]string {
 
 // normValue puts durations (keys ending in Sec) in milliseconds.
 func normValue(k, v string) string {
+	switch v {
+	case "yes", "true":
+		return "true"
+	case "no", "false":
+		return "false"
+	}
 	if !strings.HasSuffix(k, "Sec") {
 		return v
 	}

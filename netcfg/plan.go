@@ -133,6 +133,9 @@ func (o Op) String() string {
 		if o.Route.Metric != 0 {
 			s += fmt.Sprintf(" metric %d", o.Route.Metric)
 		}
+		if o.Route.OnLink {
+			s += " onlink"
+		}
 		return s
 	case OpDHCP4:
 		return "dhcp4 dev " + o.Link

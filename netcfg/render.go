@@ -269,6 +269,9 @@ func renderNetworkd(c Config) []File {
 			} else {
 				b.WriteString("Scope=link\n")
 			}
+			if r.OnLink {
+				b.WriteString("GatewayOnLink=yes\n")
+			}
 			if r.Metric != 0 {
 				fmt.Fprintf(&b, "Metric=%d\n", r.Metric)
 			}
@@ -462,6 +465,9 @@ func renderNetplan(c Config) []File {
 					if r.Metric != 0 {
 						fmt.Fprintf(&b, "          metric: %d\n", r.Metric)
 					}
+					if r.OnLink {
+						b.WriteString("          on-link: true\n")
+					}
 				}
 			}
 			dns, search := n.DNS, n.Search
@@ -563,6 +569,9 @@ func renderNM(c Config) []File {
 						fmt.Fprintf(&b, ",%d", r.Metric)
 					}
 					b.WriteString("\n")
+					if r.OnLink {
+						fmt.Fprintf(&b, "route%d_options=onlink=true\n", k)
+					}
 				}
 				var fd []netip.Addr
 				src := n.DNS
@@ -705,6 +714,9 @@ func routeArgs(r Route, dev string) string {
 	s += " dev " + dev
 	if r.Metric != 0 {
 		s += fmt.Sprintf(" metric %d", r.Metric)
+	}
+	if r.OnLink {
+		s += " onlink"
 	}
 	return s
 }

@@ -37,7 +37,7 @@ var commonSupport = map[string]support{
 	"NICs.ID": identity, "NICs.Kind": rendered, "NICs.MAC": rendered, "NICs.Name": rendered,
 	"NICs.Driver": resolved, "NICs.CurName": resolved, "NICs.SetName": rendered, "NICs.Up": validated,
 	"NICs.DHCP4": rendered, "NICs.DHCP6": rendered, "NICs.Addresses": rendered, "NICs.Gateway4": rendered,
-	"NICs.Gateway6": rendered, "NICs.Routes.To": rendered, "NICs.Routes.Via": rendered, "NICs.Routes.Metric": rendered,
+	"NICs.Gateway6": rendered, "NICs.Routes.To": rendered, "NICs.Routes.Via": rendered, "NICs.Routes.Metric": rendered, "NICs.Routes.OnLink": rendered,
 	"NICs.MTU": rendered, "NICs.DNS": rendered, "NICs.Search": rendered, "NICs.Link": rendered, "NICs.VLANID": rendered,
 	"NICs.Members": rendered, "NICs.BondMode": rendered,
 	"NICs.Bond.MIIMonitorInterval": rendered, "NICs.Bond.Primary": rendered, "NICs.Bond.LACPRate": rendered,
@@ -51,7 +51,7 @@ var managerSupport = map[Manager]map[string]support{
 	// lagg(4) has no link monitoring or primary settings, and rc.conf
 	// bonds are not written yet.
 	ManagerRCConf: {
-		"NICs.MAC": resolved, "NICs.CurName": rendered, "NICs.Routes.Metric": refused,
+		"NICs.MAC": resolved, "NICs.CurName": rendered, "NICs.Routes.Metric": refused, "NICs.Routes.OnLink": refused,
 		"NICs.DNS": live, "NICs.Search": live, "DNS": live, "Search": live,
 		"NICs.Members": refused, "NICs.BondMode": refused,
 		"NICs.Bond.MIIMonitorInterval": refused, "NICs.Bond.Primary": refused, "NICs.Bond.LACPRate": refused,
@@ -77,6 +77,8 @@ func userField(path string) string {
 		return "bond.mode"
 	case "NICs.Routes.Metric":
 		return "routes.metric"
+	case "NICs.Routes.OnLink":
+		return "routes.on-link"
 	}
 	if f, ok := strings.CutPrefix(path, "NICs.Bond."); ok {
 		return "bond." + map[string]string{"MIIMonitorInterval": "mii-monitor-interval", "Primary": "primary", "LACPRate": "lacp-rate",

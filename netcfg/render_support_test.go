@@ -27,7 +27,7 @@ func supportBase() Config {
 // before and after the mutation are rendered from the prepared base.
 var prep = map[string]func(c *Config){
 	"NICs.Gateway4": withAddrs, "NICs.Gateway6": withAddrs,
-	"NICs.Routes.To": withRoute, "NICs.Routes.Via": withRoute, "NICs.Routes.Metric": withRoute,
+	"NICs.Routes.To": withRoute, "NICs.Routes.Via": withRoute, "NICs.Routes.Metric": withRoute, "NICs.Routes.OnLink": withRoute,
 }
 
 func withAddrs(c *Config) {
@@ -46,26 +46,19 @@ var mutations = map[string]func(c *Config){
 	"NICs.Kind": func(c *Config) {
 		c.NICs[4].Kind, c.NICs[4].Link, c.NICs[4].VLANID, c.NICs[4].MAC = "", "", 0, mac("52:54:00:00:00:04")
 	},
-	"NICs.MAC":       func(c *Config) { c.NICs[0].MAC = mac("52:54:00:00:00:09") },
-	"NICs.Name":      func(c *Config) { c.NICs[1].Name = "eno7" },
-	"NICs.CurName":   func(c *Config) { c.NICs[0].CurName = "ens9" },
-	"NICs.SetName":   func(c *Config) { c.NICs[0].SetName, c.NICs[0].Name = "lan9", "lan9" },
-	"NICs.DHCP4":     func(c *Config) { c.NICs[0].DHCP4 = true },
-	"NICs.DHCP6":     func(c *Config) { c.NICs[0].DHCP6 = true },
-	"NICs.Addresses": func(c *Config) { c.NICs[0].Addresses = []netip.Prefix{pfx("10.0.0.5/24"), pfx("fd00::5/64")} },
-	"NICs.Gateway4": func(c *Config) {
-		c.NICs[0].Addresses, c.NICs[0].Gateway4 = []netip.Prefix{pfx("10.0.0.5/24")}, ip("10.0.0.1")
-	},
-	"NICs.Gateway6": func(c *Config) {
-		c.NICs[0].Addresses, c.NICs[0].Gateway6 = []netip.Prefix{pfx("10.0.0.5/24"), pfx("fd00::5/64")}, ip("fd00::1")
-	},
-	"NICs.Routes.To": func(c *Config) { c.NICs[0].Routes = []Route{{To: pfx("10.9.0.0/16")}} },
-	"NICs.Routes.Via": func(c *Config) {
-		c.NICs[0].Addresses, c.NICs[0].Routes = []netip.Prefix{pfx("10.0.0.5/24")}, []Route{{To: pfx("10.9.0.0/16"), Via: ip("10.0.0.1")}}
-	},
-	"NICs.Routes.Metric": func(c *Config) {
-		c.NICs[0].Addresses, c.NICs[0].Routes = []netip.Prefix{pfx("10.0.0.5/24")}, []Route{{To: pfx("10.9.0.0/16"), Via: ip("10.0.0.1"), Metric: 5}}
-	},
+	"NICs.MAC":                     func(c *Config) { c.NICs[0].MAC = mac("52:54:00:00:00:09") },
+	"NICs.Name":                    func(c *Config) { c.NICs[1].Name = "eno7" },
+	"NICs.CurName":                 func(c *Config) { c.NICs[0].CurName = "ens9" },
+	"NICs.SetName":                 func(c *Config) { c.NICs[0].SetName, c.NICs[0].Name = "lan9", "lan9" },
+	"NICs.DHCP4":                   func(c *Config) { c.NICs[0].DHCP4 = true },
+	"NICs.DHCP6":                   func(c *Config) { c.NICs[0].DHCP6 = true },
+	"NICs.Addresses":               func(c *Config) { c.NICs[0].Addresses = []netip.Prefix{pfx("10.0.0.5/24"), pfx("fd00::5/64")} },
+	"NICs.Gateway4":                func(c *Config) { c.NICs[0].Gateway4 = ip("10.0.0.1") },
+	"NICs.Gateway6":                func(c *Config) { c.NICs[0].Gateway6 = ip("fd00::1") },
+	"NICs.Routes.To":               func(c *Config) { c.NICs[0].Routes[0].To = pfx("10.8.0.0/16") },
+	"NICs.Routes.Via":              func(c *Config) { c.NICs[0].Routes[0].Via = ip("10.0.0.2") },
+	"NICs.Routes.Metric":           func(c *Config) { c.NICs[0].Routes[0].Metric = 5 },
+	"NICs.Routes.OnLink":           func(c *Config) { c.NICs[0].Routes[0].OnLink = true },
 	"NICs.MTU":                     func(c *Config) { c.NICs[0].MTU = 9000 },
 	"NICs.DNS":                     func(c *Config) { c.NICs[0].DNS = []netip.Addr{ip("10.0.0.53")} },
 	"NICs.Search":                  func(c *Config) { c.NICs[0].Search = []string{"example.com"} },

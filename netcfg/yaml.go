@@ -128,7 +128,7 @@ var notSupported = map[string][]string{
 		"receive-checksum-offload", "transmit-checksum-offload", "tcp-segmentation-offload", "tcp6-segmentation-offload",
 		"generic-segmentation-offload", "generic-receive-offload", "large-receive-offload", "openvswitch",
 		"virtual-function-count", "embedded-switch-mode", "delay-virtual-functions-rebind", "infiniband-mode", "auth", "link-local"},
-	"v2Route": {"from", "on-link", "type", "scope", "table", "mtu", "congestion-window", "advertised-receive-window"},
+	"v2Route": {"from", "type", "scope", "table", "mtu", "congestion-window", "advertised-receive-window"},
 	"v2BondParams": {"ad-select", "all-slaves-active", "arp-validate", "arp-all-targets", "fail-over-mac-policy",
 		"gratuitous-arp", "gratuitious-arp", "packets-per-slave", "primary-reselect-policy", "resend-igmp", "learn-packet-interval"},
 	"v1Item":   {"bridge_interfaces", "accept-ra", "keep_configuration"},
@@ -345,6 +345,7 @@ type v2Route struct {
 	To     string `yaml:"to"`
 	Via    string `yaml:"via"`
 	Metric int    `yaml:"metric"`
+	OnLink bool   `yaml:"on-link"`
 }
 
 type v2BondParams struct {
@@ -533,7 +534,7 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			}
 			rn := mapValue(node, "routes")
 			for i, r := range in.Routes {
-				rt := Route{To: c.prefix(mapValue(item(rn, i), "to"), id+".routes.to", r.To), Metric: r.Metric}
+				rt := Route{To: c.prefix(mapValue(item(rn, i), "to"), id+".routes.to", r.To), Metric: r.Metric, OnLink: r.OnLink}
 				if r.Via != "" {
 					rt.Via = c.addr(mapValue(item(rn, i), "via"), id+".routes.via", r.Via)
 					if r.To == "default" && rt.Via.Is6() {
