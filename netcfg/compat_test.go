@@ -231,3 +231,37 @@ func TestErrorsInUserWords(t *testing.T) {
 		}
 	}
 }
+
+// TestNewFieldsHaveLines: Validate's problems with the new keys map back to
+// their YAML lines, as the agent reports them.
+func TestNewFieldsHaveLines(t *testing.T) {
+	doc := `version: 2
+ethernets:
+  e1: {}
+  x:
+    match: {name: "eth[0"}
+    set-name: "bad name!"
+bonds:
+  b:
+    interfaces: [e1]
+    parameters:
+      lacp-rate: medium
+      primary: e9
+`
+	cfg, lines, err := ParseNetworkConfig([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"x.set-name": 6, "x.name": 5, "b.bond.lacp-rate": 11, "b.bond.primary": 12}
+	got := map[string]int{}
+	for _, e := range unjoinErr(Validate(cfg)) {
+		fe, ok := e.(*FieldError)
+		if !ok {
+			t.Fatalf("Validate error %v is not a *FieldError", e)
+		}
+		got[fe.NIC+"."+fe.Field] = lines.Line(fe.NIC, fe.Field)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lines of Validate's errors (-want +got):\n%s", diff)
+	}
+}
