@@ -356,7 +356,15 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 		if s.DHCP4 == nil {
 			return errors.New("no DHCPv4 client available")
 		}
-		return s.DHCP4(ctx, op.Link)
+		err := s.DHCP4(ctx, op.Link)
+		if err != nil && op.Optional {
+			// netplan's optional: the boot does not wait for this link.
+			if s.Log != nil {
+				s.Log.Warn("DHCPv4 on an optional interface failed; going on", "interface", op.Link, "err", err)
+			}
+			return nil
+		}
+		return err
 	case OpDHCP6:
 		// The kernel does SLAAC from router advertisements once the link is
 		// up; stateful DHCPv6 is left to the OS's network manager, which the

@@ -348,3 +348,17 @@ func TestLinuxOnLink(t *testing.T) {
 		nothingLeft(t, sys, cfg)
 	})
 }
+
+// TestLinuxOptionalDHCP: no DHCPv4 lease on an optional NIC does not fail
+// the apply; on any other NIC it does.
+func TestLinuxOptionalDHCP(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir(), DHCP4: func(ctx context.Context, ifname string) error { return ErrNoLease }}
+		if err := sys.Apply(t.Context(), []Op{{Kind: OpDHCP4, Link: "ovft0", Optional: true}}); err != nil {
+			t.Errorf("Apply(dhcp4 optional) = %v, want nil", err)
+		}
+		if err := sys.Apply(t.Context(), []Op{{Kind: OpDHCP4, Link: "ovft0"}}); !errors.Is(err, ErrNoLease) {
+			t.Errorf("Apply(dhcp4) = %v, want ErrNoLease", err)
+		}
+	})
+}

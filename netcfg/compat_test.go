@@ -211,7 +211,7 @@ func TestErrorsInUserWords(t *testing.T) {
 	tests := []struct{ doc, want string }{
 		{"version: 2\nethernets:\n  eth0:\n    routes:\n    - to: 10.0.0.0/8\n      via: 10.0.0.1\n      table: 7\n",
 			`line 7: "table" in a route is not supported by ovfinit yet`},
-		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    optional: true\n", `line 5: "optional" in an interface is not supported by ovfinit yet`},
+		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    critical: true\n", `line 5: "critical" in an interface is not supported by ovfinit yet`},
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    accept-ra: true\n", `line 5: "accept-ra" in an interface is not supported`},
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    macaddress: 52:54:00:00:00:09\n", `line 5: "macaddress" in an interface is not supported`},
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    parmeters: {}\n", `line 5: unknown key "parmeters" in an interface`},

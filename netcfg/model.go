@@ -61,6 +61,10 @@ type NIC struct {
 	// Up brings the link up even when nothing else is configured on it, as
 	// netplan and cloud-init do with an entry such as "eth0: {}".
 	Up bool `json:",omitempty"`
+	// Optional: the boot does not wait for this link (netplan optional):
+	// networkd's RequiredForOnline=no, ifupdown's allow-hotplug, and a
+	// live DHCPv4 that gets no lease is a warning, not a failure.
+	Optional bool `json:",omitempty"`
 
 	DHCP4, DHCP6 bool
 	Addresses    []netip.Prefix // IPv4 and IPv6, with prefix length

@@ -62,7 +62,9 @@ type Op struct {
 	Mode   string       // OpLinkAdd of a bond
 	Bond   BondParams   // OpLinkAdd of a bond, OpBondMode; Primary is an interface name
 	Name   string       // OpLinkRename: the new name
-	Type   Kind         // OpLinkAdd
+	// Optional (OpDHCP4): the NIC is optional; no lease is not an error.
+	Optional bool
+	Type     Kind // OpLinkAdd
 }
 
 // OpKind names what an Op does.
@@ -138,6 +140,9 @@ func (o Op) String() string {
 		}
 		return s
 	case OpDHCP4:
+		if o.Optional {
+			return "dhcp4 dev " + o.Link + " optional"
+		}
 		return "dhcp4 dev " + o.Link
 	case OpDHCP6:
 		return "dhcp6 dev " + o.Link
@@ -398,7 +403,7 @@ func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 			}
 		}
 		if n.DHCP4 {
-			ops = append(ops, Op{Kind: OpDHCP4, Link: n.Name})
+			ops = append(ops, Op{Kind: OpDHCP4, Link: n.Name, Optional: n.Optional})
 		}
 		if n.DHCP6 {
 			ops = append(ops, Op{Kind: OpDHCP6, Link: n.Name})

@@ -203,8 +203,14 @@ func renderNetworkd(c Config) []File {
 		if n.SetName != "" {
 			fmt.Fprintf(&b, "Name=%s\n", n.SetName)
 		}
-		if n.MTU != 0 {
-			fmt.Fprintf(&b, "\n[Link]\nMTUBytes=%d\n", n.MTU)
+		if n.MTU != 0 || n.Optional {
+			b.WriteString("\n[Link]\n")
+			if n.MTU != 0 {
+				fmt.Fprintf(&b, "MTUBytes=%d\n", n.MTU)
+			}
+			if n.Optional {
+				b.WriteString("RequiredForOnline=no\n")
+			}
 		}
 		b.WriteString("\n[Network]\n")
 		switch {
@@ -442,6 +448,9 @@ func renderNetplan(c Config) []File {
 				}
 			}
 			fmt.Fprintf(&b, "      dhcp4: %v\n      dhcp6: %v\n", n.DHCP4, n.DHCP6)
+			if n.Optional {
+				b.WriteString("      optional: true\n")
+			}
 			if n.MTU != 0 {
 				fmt.Fprintf(&b, "      mtu: %d\n", n.MTU)
 			}
@@ -628,7 +637,12 @@ func renderIfupdown(c Config) []File {
 	b.WriteString(header)
 	dns, search := MachineDNS(c)
 	for i, n := range c.NICs {
-		fmt.Fprintf(&b, "\nauto %s\n", n.Name)
+		// An optional NIC does not hold up networking.service.
+		if n.Optional {
+			fmt.Fprintf(&b, "\nallow-hotplug %s\n", n.Name)
+		} else {
+			fmt.Fprintf(&b, "\nauto %s\n", n.Name)
+		}
 		v4, v6 := split(n.Addresses)
 		master := bondOf(c, n)
 		method4 := "manual"

@@ -35,7 +35,7 @@ const (
 // commonSupport is what every manager renders.
 var commonSupport = map[string]support{
 	"NICs.ID": identity, "NICs.Kind": rendered, "NICs.MAC": rendered, "NICs.Name": rendered,
-	"NICs.Driver": resolved, "NICs.CurName": resolved, "NICs.SetName": rendered, "NICs.Up": validated,
+	"NICs.Driver": resolved, "NICs.CurName": resolved, "NICs.SetName": rendered, "NICs.Up": validated, "NICs.Optional": rendered,
 	"NICs.DHCP4": rendered, "NICs.DHCP6": rendered, "NICs.Addresses": rendered, "NICs.Gateway4": rendered,
 	"NICs.Gateway6": rendered, "NICs.Routes.To": rendered, "NICs.Routes.Via": rendered, "NICs.Routes.Metric": rendered, "NICs.Routes.OnLink": rendered,
 	"NICs.MTU": rendered, "NICs.DNS": rendered, "NICs.Search": rendered, "NICs.Link": rendered, "NICs.VLANID": rendered,
@@ -48,10 +48,14 @@ var commonSupport = map[string]support{
 
 // managerSupport overrides commonSupport per manager.
 var managerSupport = map[Manager]map[string]support{
+	// No setting of theirs that ovfinit writes makes the boot skip waiting
+	// for one connection.
+	ManagerNetworkManager: {"NICs.Optional": refused},
+	ManagerIfcfg:          {"NICs.Optional": refused},
 	// lagg(4) has no link monitoring or primary settings, and rc.conf
 	// bonds are not written yet.
 	ManagerRCConf: {
-		"NICs.MAC": resolved, "NICs.CurName": rendered, "NICs.Routes.Metric": refused, "NICs.Routes.OnLink": refused,
+		"NICs.MAC": resolved, "NICs.CurName": rendered, "NICs.Routes.Metric": refused, "NICs.Optional": refused, "NICs.Routes.OnLink": refused,
 		"NICs.DNS": live, "NICs.Search": live, "DNS": live, "Search": live,
 		"NICs.Members": refused, "NICs.BondMode": refused,
 		"NICs.Bond.MIIMonitorInterval": refused, "NICs.Bond.Primary": refused, "NICs.Bond.LACPRate": refused,

@@ -50,6 +50,7 @@ var mutations = map[string]func(c *Config){
 	"NICs.Name":                    func(c *Config) { c.NICs[1].Name = "eno7" },
 	"NICs.CurName":                 func(c *Config) { c.NICs[0].CurName = "ens9" },
 	"NICs.SetName":                 func(c *Config) { c.NICs[0].SetName, c.NICs[0].Name = "lan9", "lan9" },
+	"NICs.Optional":                func(c *Config) { c.NICs[0].Optional = true },
 	"NICs.DHCP4":                   func(c *Config) { c.NICs[0].DHCP4 = true },
 	"NICs.DHCP6":                   func(c *Config) { c.NICs[0].DHCP6 = true },
 	"NICs.Addresses":               func(c *Config) { c.NICs[0].Addresses = []netip.Prefix{pfx("10.0.0.5/24"), pfx("fd00::5/64")} },

@@ -123,7 +123,7 @@ func decodeChecked(n *yaml.Node, out any, where string) error {
 var notSupported = map[string][]string{
 	"v2": {"bridges", "tunnels", "vrfs", "nm-devices", "openvswitch", "dummy-devices", "virtual-ethernets"},
 	"v2Iface": {"accept-ra", "critical", "dhcp-identifier", "dhcp4-overrides", "dhcp6-overrides", "ipv6-address-generation",
-		"ipv6-address-token", "ipv6-mtu", "ipv6-privacy", "link-local", "ignore-carrier", "macaddress", "optional",
+		"ipv6-address-token", "ipv6-mtu", "ipv6-privacy", "link-local", "ignore-carrier", "macaddress",
 		"optional-addresses", "activation-mode", "routing-policy", "neigh-suppress", "wakeonlan", "emit-lldp",
 		"receive-checksum-offload", "transmit-checksum-offload", "tcp-segmentation-offload", "tcp6-segmentation-offload",
 		"generic-segmentation-offload", "generic-receive-offload", "large-receive-offload", "openvswitch",
@@ -382,6 +382,7 @@ type v2Iface struct {
 	// writes for the image's own network manager, so only the two wired
 	// backends are accepted.
 	Renderer string `yaml:"renderer"`
+	Optional bool   `yaml:"optional"`
 }
 
 // bondParams reads netplan's bond parameters into n.
@@ -491,6 +492,7 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			c.lines[id] = line(node)
 			n := NIC{ID: id, Kind: sec.kind, DHCP4: in.DHCP4, DHCP6: in.DHCP6, MTU: in.MTU}
 			n.Up = true
+			n.Optional = in.Optional
 			c.renderer(mapValue(node, "renderer"), in.Renderer)
 			if sec.kind != Ethernet && in.Match != nil {
 				c.bad(mapValue(node, "match"), "%s: match is for ethernets; a %s is named by its id", id, sec.kind)

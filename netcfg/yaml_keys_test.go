@@ -50,6 +50,7 @@ var keyCases = map[string][2]string{
 	"v2Route.via":                       {v2doc("    routes: [{to: 10.1.0.0/16}]\n"), v2doc("    routes: [{to: 10.1.0.0/16, via: 10.0.0.1}]\n")},
 	"v2Route.metric":                    {v2doc("    routes: [{to: 10.1.0.0/16}]\n"), v2doc("    routes: [{to: 10.1.0.0/16, metric: 5}]\n")},
 	"v2Route.on-link":                   {v2doc("    routes: [{to: 10.1.0.0/16, via: 10.0.0.1}]\n"), v2doc("    routes: [{to: 10.1.0.0/16, via: 10.0.0.1, on-link: true}]\n")},
+	"v2Iface.optional":                  {v2doc(""), v2doc("    optional: true\n")},
 	"v2Iface.id":                        {v2doc("vlans:\n  v: {id: 5, link: eth0}\n"), v2doc("vlans:\n  v: {id: 6, link: eth0}\n")},
 	"v2Iface.link":                      {v2doc("vlans:\n  v: {id: 5, link: eth0}\n"), v2doc("vlans:\n  v: {id: 5, link: e1}\n")},
 	"v2Iface.interfaces":                {v2doc("bonds:\n  b: {interfaces: [e1]}\n"), v2doc("bonds:\n  b: {interfaces: [e1, eth0]}\n")},
