@@ -66,7 +66,7 @@ type File struct {
 // Render returns the manager's native configuration for c, whose NICs
 // Resolve has named. ManagerNone renders nothing.
 func Render(m Manager, c Config) ([]File, error) {
-	if err := checkSupport(m, c); err != nil {
+	if err := CheckSupport(m, c); err != nil {
 		return nil, err
 	}
 	switch m {

@@ -92,9 +92,10 @@ func userField(path string) string {
 	return strings.ToLower(strings.TrimPrefix(path, "NICs."))
 }
 
-// checkSupport returns a *FieldError for every field c sets that m
-// refuses, joined.
-func checkSupport(m Manager, c Config) error {
+// CheckSupport returns a *FieldError for every field c sets that m
+// refuses, joined. Render calls it; a planner can call it first to report
+// the problem with the YAML line or property (FieldError names the field).
+func CheckSupport(m Manager, c Config) error {
 	var errs []error
 	walkSet(reflect.ValueOf(c), "", func(path, nic string) {
 		if supportOf(m, path) == refused {
