@@ -48,7 +48,8 @@ func TestNetworkInputs(t *testing.T) {
 			[]string{"addr replace 10.0.2.15/24 dev ens3", "route replace default via 10.0.2.2 dev ens3", "link set ens4 up", "dhcp4 dev ens4", "dns set 10.0.2.3"},
 			"etc/systemd/network/10-ovfinit-ens4.network", "DHCP=ipv4"},
 		{"network-config cloud-init v1", []string{"network-config", b64("version: 1\nconfig:\n- type: physical\n  name: x\n  mac_address: '52:54:00:12:34:57'\n  subnets:\n  - type: static\n    address: 192.168.5.5/24\n    gateway: 192.168.5.1\n")}, "usr/sbin/netplan",
-			[]string{"link set ens4 up", "addr replace 192.168.5.5/24 dev ens4", "route replace default via 192.168.5.1 dev ens4"},
+			// cloud-init renames the NIC with mac_address to name (issue 15).
+			[]string{"link set ens4 name x", "link set x up", "addr replace 192.168.5.5/24 dev x", "route replace default via 192.168.5.1 dev x"},
 			"etc/netplan/90-ovfinit.yaml", `macaddress: "52:54:00:12:34:57"`},
 		{"per-NIC properties", []string{"ovfinit.net.0.mac", "52:54:00:12:34:56", "ovfinit.net.0.address", "10.0.2.15/24, fd00::5/64", "ovfinit.net.0.routes", "10.8.0.0/16 via 10.0.2.9 metric 7",
 			"ovfinit.net.1.mac", "52:54:00:12:34:57", "ovfinit.net.1.dhcp4", "yes", "ovfinit.net.1.mtu", "9000"}, "usr/sbin/NetworkManager",
@@ -184,5 +185,28 @@ func TestIfupdownSourceAdded(t *testing.T) {
 				t.Errorf("interfaces mode = %v, want 0640 kept", fi.Mode().Perm())
 			}
 		})
+	}
+}
+
+// TestSample01Boots: cloud-init's own OVF example (shared sample 01) has a
+// network-config matching name eth*. It boots: the host name is set, and
+// the glob configures the NICs it selects, here none (ens3, ens4), as
+// netplan does (issue 15).
+func TestSample01Boots(t *testing.T) {
+	xml, err := os.ReadFile("/work/shared/ovf-env-samples/01-cloud-init-doc-example.xml")
+	if err != nil {
+		t.Skipf("shared sample not here: %v", err)
+	}
+	twoNICs(t)
+	m := newMachine(t)
+	m.touch("usr/lib/systemd/systemd-networkd")
+	if _, _, err := m.boot(string(xml)); err != nil {
+		t.Fatalf("Run(sample 01) = %v", err)
+	}
+	if len(m.net.applied) != 0 {
+		t.Errorf("network ops = %q, want none (eth* selects no NIC here)", m.net.applied)
+	}
+	if got := m.read("etc/hostname"); !strings.Contains(got, "ubuntuhost") {
+		t.Errorf("etc/hostname = %q, want ubuntuhost", got)
 	}
 }

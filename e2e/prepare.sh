@@ -13,7 +13,9 @@ set -euo pipefail
 CACHE="${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}"
 PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs openssh-client xz-utils zstd
 	# packaging: cross-arch tests, OVA disks, the MSI, unit checks
-	qemu-user-static qemu-utils msitools wixl systemd debootstrap)
+	qemu-user-static qemu-utils msitools wixl systemd debootstrap
+	# netcfg: `netplan generate` is the oracle for network-config (issue 15)
+	netplan.io)
 
 log() { echo "prepare: $*" >&2; }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/vishvananda/netlink"
@@ -24,6 +25,7 @@ type Handle interface {
 	LinkAdd(link netlink.Link) error
 	LinkSetUp(link netlink.Link) error
 	LinkSetDown(link netlink.Link) error
+	LinkSetName(link netlink.Link, name string) error
 	LinkModify(link netlink.Link) error
 	LinkSetMTU(link netlink.Link, mtu int) error
 	LinkSetMasterByIndex(link netlink.Link, masterIndex int) error
@@ -125,6 +127,10 @@ func (s *Linux) Current() (Current, error) {
 		}
 		if b, ok := l.(*netlink.Bond); ok {
 			link.BondMode = b.Mode.String()
+			link.Bond = bondParamsOf(b, ll)
+		}
+		if d, err := os.Readlink(filepath.Join(s.Root, "/sys/class/net", a.Name, "device/driver")); err == nil {
+			link.Driver = filepath.Base(d)
 		}
 		masters = append(masters, a.MasterIndex)
 		cur.Links = append(cur.Links, link)
@@ -172,6 +178,7 @@ func routeOf(r netlink.Route) (Route, bool) {
 		rt.Via = a.Unmap()
 	}
 	rt.Metric = r.Priority
+	rt.OnLink = r.Flags&int(netlink.FLAG_ONLINK) != 0 && r.Gw != nil
 	if rt.To.Addr().Is6() && rt.Metric == 1024 {
 		rt.Metric = 0 // the kernel's default IPv6 metric
 	}
@@ -191,6 +198,66 @@ func (s *Linux) Apply(ctx context.Context, ops []Op) error {
 	return nil
 }
 
+// bond is the netlink bond an OpLinkAdd or OpBondMode asks for; -1 (what
+// NewLinkBond sets) leaves a parameter as the kernel has it.
+func (s *Linux) bond(la netlink.LinkAttrs, op Op) (*netlink.Bond, error) {
+	b := netlink.NewLinkBond(la)
+	if op.Mode != "" {
+		b.Mode = netlink.StringToBondMode(op.Mode)
+	}
+	p := op.Bond
+	set := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&b.Miimon, p.MIIMonitorInterval)
+	set(&b.UpDelay, p.UpDelay)
+	set(&b.DownDelay, p.DownDelay)
+	set(&b.MinLinks, p.MinLinks)
+	set(&b.ArpInterval, p.ARPInterval)
+	for _, a := range p.ARPIPTargets {
+		b.ArpIpTargets = append(b.ArpIpTargets, a.AsSlice())
+	}
+	if p.LACPRate != "" {
+		b.LacpRate = netlink.StringToBondLacpRate(p.LACPRate)
+	}
+	if p.TransmitHashPolicy != "" {
+		b.XmitHashPolicy = netlink.StringToBondXmitHashPolicy(p.TransmitHashPolicy)
+	}
+	if p.Primary != "" {
+		pl, err := s.H.LinkByName(p.Primary)
+		if err != nil {
+			return nil, fmt.Errorf("bond primary %s: %w", p.Primary, err)
+		}
+		b.Primary = pl.Attrs().Index
+	}
+	return b, nil
+}
+
+// bondParamsOf reads back what bond sets, in BondParams' terms.
+func bondParamsOf(b *netlink.Bond, all []netlink.Link) BondParams {
+	pos := func(v int) int { return max(v, 0) }
+	p := BondParams{MIIMonitorInterval: pos(b.Miimon), UpDelay: pos(b.UpDelay), DownDelay: pos(b.DownDelay), MinLinks: pos(b.MinLinks), ARPInterval: pos(b.ArpInterval)}
+	for _, ip := range b.ArpIpTargets {
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			p.ARPIPTargets = append(p.ARPIPTargets, a.Unmap())
+		}
+	}
+	if b.LacpRate >= 0 {
+		p.LACPRate = b.LacpRate.String()
+	}
+	if b.XmitHashPolicy >= 0 {
+		p.TransmitHashPolicy = b.XmitHashPolicy.String()
+	}
+	for _, l := range all {
+		if b.Primary > 0 && l.Attrs().Index == b.Primary {
+			p.Primary = l.Attrs().Name
+		}
+	}
+	return p
+}
+
 func ipnet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
@@ -199,6 +266,9 @@ func (s *Linux) route(l netlink.Link, r Route) *netlink.Route {
 	nr := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipnet(r.To), Priority: r.Metric, Protocol: unix.RTPROT_STATIC}
 	if r.Via.IsValid() {
 		nr.Gw = r.Via.AsSlice()
+		if r.OnLink {
+			nr.Flags = int(netlink.FLAG_ONLINK)
+		}
 	} else {
 		nr.Scope = netlink.SCOPE_LINK
 	}
@@ -220,9 +290,9 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 			la.ParentIndex = parent.Attrs().Index
 			return s.H.LinkAdd(&netlink.Vlan{LinkAttrs: la, VlanId: op.VLANID})
 		}
-		b := netlink.NewLinkBond(la)
-		if op.Mode != "" {
-			b.Mode = netlink.StringToBondMode(op.Mode)
+		b, err := s.bond(la, op)
+		if err != nil {
+			return err
 		}
 		return s.H.LinkAdd(b)
 	}
@@ -261,9 +331,17 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 		}
 		la := netlink.NewLinkAttrs()
 		la.Name, la.Index = l.Attrs().Name, l.Attrs().Index
-		b := netlink.NewLinkBond(la)
-		b.Mode = netlink.StringToBondMode(op.Mode)
+		b, err := s.bond(la, op)
+		if err != nil {
+			return err
+		}
 		return s.H.LinkModify(b)
+	case OpLinkDown:
+		return s.H.LinkSetDown(l)
+	case OpLinkRename:
+		// Plan puts the link down first: the kernel renames only a link
+		// that is down.
+		return s.H.LinkSetName(l, op.Name)
 	case OpAddrReplace:
 		return s.H.AddrReplace(l, &netlink.Addr{IPNet: ipnet(op.Prefix)})
 	case OpAddrDel:
@@ -278,7 +356,15 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 		if s.DHCP4 == nil {
 			return errors.New("no DHCPv4 client available")
 		}
-		return s.DHCP4(ctx, op.Link)
+		err := s.DHCP4(ctx, op.Link)
+		if err != nil && op.Optional {
+			// netplan's optional: the boot does not wait for this link.
+			if s.Log != nil {
+				s.Log.Warn("DHCPv4 on an optional interface failed; going on", "interface", op.Link, "err", err)
+			}
+			return nil
+		}
+		return err
 	case OpDHCP6:
 		// The kernel does SLAAC from router advertisements once the link is
 		// up; stateful DHCPv6 is left to the OS's network manager, which the

@@ -241,3 +241,124 @@ func TestLinuxResolved(t *testing.T) {
 		t.Errorf("readDNS() = %v %v, want what was written", d, s)
 	}
 }
+
+// applyDoc parses a document, plans it against the namespace's links and
+// applies it; it returns the ops, or skips when the kernel lacks a feature.
+func applyDoc(t *testing.T, sys *Linux, doc string) Config {
+	t.Helper()
+	cfg, _, err := ParseNetworkConfig([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := sys.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, _, err := Plan(cfg, cur, Applied{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Apply(t.Context(), ops); errors.Is(err, unix.EOPNOTSUPP) {
+		t.Skipf("this kernel lacks a feature the test needs: %v", err)
+	} else if err != nil {
+		t.Fatalf("Apply(%q) = %v", ops2text(ops), err)
+	}
+	return cfg
+}
+
+// nothingLeft checks that planning cfg again asks for no link changes.
+func nothingLeft(t *testing.T, sys *Linux, cfg Config) {
+	t.Helper()
+	cur, err := sys.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := Plan(cfg, cur, Applied{})
+	if err != nil {
+		t.Fatalf("Plan after apply = %v", err)
+	}
+	if len(again) > 0 {
+		t.Errorf("Plan after apply = %q, want nothing to do", ops2text(again))
+	}
+}
+
+// TestLinuxRename: set-name renames the NIC live, taking it down first
+// (the kernel renames only a link that is down), then configures it.
+func TestLinuxRename(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir()}
+		if l, err := h.LinkByName("ovft0"); err == nil {
+			h.LinkSetUp(l)
+		}
+		cfg := applyDoc(t, sys, "version: 2\nethernets:\n  lan:\n    match: {macaddress: \"52:54:00:aa:bb:01\"}\n    set-name: lan0\n    addresses: [10.7.0.2/24]\n")
+		if _, err := h.LinkByName("ovft0"); err == nil {
+			t.Error("ovft0 still exists after set-name lan0")
+		}
+		if diff := cmp.Diff([]string{"addr 10.7.0.2/24", "mtu 1500", "up yes"}, readBack(t, sys, "lan0")); diff != "" {
+			t.Errorf("lan0 after apply (-want +got):\n%s", diff)
+		}
+		nothingLeft(t, sys, cfg)
+	})
+}
+
+// TestLinuxBondParams: a bond is created with its monitoring parameters.
+func TestLinuxBondParams(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir()}
+		cfg := applyDoc(t, sys, `version: 2
+ethernets:
+  m: {match: {name: ovft1}}
+bonds:
+  bond7:
+    interfaces: [m]
+    parameters: {mode: active-backup, mii-monitor-interval: 100, up-delay: 200, down-delay: 300, primary: m}
+`)
+		l, err := h.LinkByName("bond7")
+		if err != nil {
+			t.Fatalf("bond not created: %v", err)
+		}
+		b, ok := l.(*netlink.Bond)
+		if !ok || b.Miimon != 100 || b.UpDelay != 200 || b.DownDelay != 300 {
+			t.Errorf("bond7 = %T %+v, want miimon 100 updelay 200 downdelay 300", l, l)
+		}
+		nothingLeft(t, sys, cfg)
+	})
+}
+
+// TestLinuxOnLink: a default route through a gateway outside the NIC's
+// (/32) subnet is set with the onlink flag, and read back as such.
+func TestLinuxOnLink(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir()}
+		cfg := applyDoc(t, sys, "version: 2\nethernets:\n  e:\n    match: {macaddress: \"52:54:00:aa:bb:01\"}\n    addresses: [10.9.0.2/32]\n    routes:\n    - {to: default, via: 10.9.0.1, on-link: true}\n")
+		cur, err := sys.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Route{To: pfx("0.0.0.0/0"), Via: ip("10.9.0.1"), OnLink: true}
+		var got []Route
+		for _, l := range cur.Links {
+			if l.Name == "ovft0" {
+				got = l.Routes
+			}
+		}
+		if !slices.Contains(got, want) {
+			t.Errorf("routes of ovft0 = %v, want %v", got, want)
+		}
+		nothingLeft(t, sys, cfg)
+	})
+}
+
+// TestLinuxOptionalDHCP: no DHCPv4 lease on an optional NIC does not fail
+// the apply; on any other NIC it does.
+func TestLinuxOptionalDHCP(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir(), DHCP4: func(ctx context.Context, ifname string) error { return ErrNoLease }}
+		if err := sys.Apply(t.Context(), []Op{{Kind: OpDHCP4, Link: "ovft0", Optional: true}}); err != nil {
+			t.Errorf("Apply(dhcp4 optional) = %v, want nil", err)
+		}
+		if err := sys.Apply(t.Context(), []Op{{Kind: OpDHCP4, Link: "ovft0"}}); !errors.Is(err, ErrNoLease) {
+			t.Errorf("Apply(dhcp4) = %v, want ErrNoLease", err)
+		}
+	})
+}

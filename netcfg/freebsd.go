@@ -18,6 +18,10 @@ func FreeBSDCommands(ops []Op) ([][]string, error) {
 		switch o.Kind {
 		case OpLinkUp:
 			out = append(out, []string{"ifconfig", o.Link, "up"})
+		case OpLinkDown:
+			out = append(out, []string{"ifconfig", o.Link, "down"})
+		case OpLinkRename:
+			out = append(out, []string{"ifconfig", o.Link, "name", o.Name})
 		case OpLinkMTU:
 			out = append(out, []string{"ifconfig", o.Link, "mtu", fmt.Sprint(o.MTU)})
 		case OpAddrReplace:
@@ -25,6 +29,9 @@ func FreeBSDCommands(ops []Op) ([][]string, error) {
 		case OpAddrDel:
 			out = append(out, []string{"ifconfig", o.Link, fam, o.Prefix.Addr().String(), "-alias"})
 		case OpRouteReplace, OpRouteDel:
+			if o.Route.OnLink {
+				return nil, fmt.Errorf("%s: on-link routes are not supported on FreeBSD", o)
+			}
 			verb := "add"
 			if o.Kind == OpRouteDel {
 				verb = "delete"
@@ -54,6 +61,9 @@ func FreeBSDCommands(ops []Op) ([][]string, error) {
 			if o.Type == VLAN {
 				out = append(out, []string{"ifconfig", o.Link, "create", "vlan", fmt.Sprint(o.VLANID), "vlandev", o.Parent})
 			} else {
+				if !o.Bond.IsZero() {
+					return nil, fmt.Errorf("%s: bond parameters are not supported by lagg(4) on FreeBSD", o)
+				}
 				out = append(out, []string{"ifconfig", o.Link, "create", "laggproto", laggProto(o.Mode)})
 			}
 		case OpLinkMaster:
@@ -88,6 +98,10 @@ func FreeBSDRCConf(c Config) []string {
 	var routes []string
 	vlans := map[string][]string{}
 	for _, n := range c.NICs {
+		if n.SetName != "" && n.CurName != "" && n.CurName != n.Name {
+			// rc(8) renames before it configures: ifconfig_<old>_name.
+			out = append(out, fmt.Sprintf("ifconfig_%s_name=%s", rcName(n.CurName), n.Name))
+		}
 		v4, v6 := split(n.Addresses)
 		var first []string
 		if n.KindOf() == VLAN {

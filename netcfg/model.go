@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path"
+	"slices"
 	"strings"
 )
 
@@ -39,11 +41,30 @@ type NIC struct {
 	// with their ID as the interface name.
 	ID   string
 	Kind Kind // "" means Ethernet
-	// MAC matches an ethernet NIC; it wins over Name.
-	MAC net.HardwareAddr
-	// Name matches an ethernet NIC by interface name when MAC is nil. After
-	// Resolve it holds the interface's real name.
-	Name string
+	// MAC, Name and Driver match ethernet NICs, as netplan's match: every
+	// one that is set must match (AND), except that an exact Name next to a
+	// MAC is not checked (a resolved Config, whose Name is the interface's
+	// name, resolves again to the same links). Name and Driver are shell globs
+	// (fnmatch: *, ?, [...]); a glob may select several NICs, and the entry
+	// then configures each of them. After Resolve, Name holds the
+	// interface's name (SetName when it is renamed) and Driver is cleared.
+	MAC    net.HardwareAddr
+	Name   string
+	Driver string
+	// SetName renames the matched NIC (netplan set-name; cloud-init v1 name
+	// with mac_address); it needs a match that selects one NIC.
+	SetName string
+	// CurName is set by Resolve: the interface's name now, before any
+	// rename. It is not an input.
+	CurName string `json:",omitempty"`
+
+	// Up brings the link up even when nothing else is configured on it, as
+	// netplan and cloud-init do with an entry such as "eth0: {}".
+	Up bool `json:",omitempty"`
+	// Optional: the boot does not wait for this link (netplan optional):
+	// networkd's RequiredForOnline=no, ifupdown's allow-hotplug, and a
+	// live DHCPv4 that gets no lease is a warning, not a failure.
+	Optional bool `json:",omitempty"`
 
 	DHCP4, DHCP6 bool
 	Addresses    []netip.Prefix // IPv4 and IPv6, with prefix length
@@ -60,13 +81,40 @@ type NIC struct {
 	// Bond: member NIC IDs and the bonding mode (e.g. active-backup).
 	Members  []string
 	BondMode string
+	Bond     BondParams
 }
+
+// BondParams are a bond's parameters besides its mode, as netplan names
+// them. Durations are in milliseconds; zero values leave the kernel default.
+type BondParams struct {
+	MIIMonitorInterval int          // mii-monitor-interval
+	Primary            string       // primary: a member's ID
+	LACPRate           string       // lacp-rate: slow or fast
+	TransmitHashPolicy string       // transmit-hash-policy
+	UpDelay            int          // up-delay
+	DownDelay          int          // down-delay
+	MinLinks           int          // min-links
+	ARPInterval        int          // arp-interval
+	ARPIPTargets       []netip.Addr // arp-ip-targets
+}
+
+// IsZero reports whether no parameter is set.
+func (b BondParams) IsZero() bool {
+	return b.MIIMonitorInterval == 0 && b.Primary == "" && b.LACPRate == "" && b.TransmitHashPolicy == "" &&
+		b.UpDelay == 0 && b.DownDelay == 0 && b.MinLinks == 0 && b.ARPInterval == 0 && len(b.ARPIPTargets) == 0
+}
+
+// IsGlob reports whether a match pattern has shell wildcards.
+func IsGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 
 // Route is a static route on a NIC. A zero Via makes it a link route.
 type Route struct {
 	To     netip.Prefix
 	Via    netip.Addr
 	Metric int
+	// OnLink: the gateway is on the link even though no address of the NIC
+	// covers it (netplan on-link).
+	OnLink bool `json:",omitempty"`
 }
 
 func (r Route) String() string {
@@ -79,6 +127,9 @@ func (r Route) String() string {
 	}
 	if r.Metric != 0 {
 		s += fmt.Sprintf(" metric %d", r.Metric)
+	}
+	if r.OnLink {
+		s += " onlink"
 	}
 	return s
 }
@@ -205,7 +256,21 @@ func Validate(c Config) error {
 			}
 			member = member || c.NICs[j].KindOf() == VLAN && c.NICs[j].Link == n.ID
 		}
-		if !n.DHCP4 && !n.DHCP6 && !n.Static() && n.KindOf() == Ethernet && !member && len(n.DNS) == 0 && n.MTU == 0 {
+		if n.SetName != "" && !validIfName(n.SetName) {
+			bad(n.ID, "set-name", errors.New("not a usable interface name (1-15 letters, digits, '.', '-', '_')"), n.SetName)
+		}
+		for _, g := range []struct{ f, p string }{{"name", n.Name}, {"driver", n.Driver}} {
+			if _, err := path.Match(g.p, ""); err != nil {
+				bad(n.ID, g.f, errors.New("not a usable glob pattern"), g.p)
+			}
+		}
+		if n.KindOf() != Bond && (!n.Bond.IsZero() || n.BondMode != "") {
+			bad(n.ID, "bond", errors.New("bond parameters on an interface that is not a bond"), "")
+		}
+		if n.KindOf() == Bond {
+			checkBond(n, bad)
+		}
+		if !n.Up && !n.DHCP4 && !n.DHCP6 && !n.Static() && n.KindOf() == Ethernet && !member && len(n.DNS) == 0 && n.MTU == 0 {
 			bad(n.ID, "dhcp4", ErrNothing, "")
 		}
 		for k, a := range n.Addresses {
@@ -243,7 +308,7 @@ func Validate(c Config) error {
 			if r.Via.IsValid() {
 				if r.Via.Is4() != r.To.Addr().Is4() {
 					bad(n.ID, f+".via", fmt.Errorf("%w: gateway family differs from %s", ErrBadRoute, r.To), r.Via.String())
-				} else if !onLink(n, r.Via) && !n.DHCP4 && !n.DHCP6 {
+				} else if !r.OnLink && !onLink(n, r.Via) && !n.DHCP4 && !n.DHCP6 {
 					bad(n.ID, f+".via", fmt.Errorf("%w: gateway outside %s (every subnet of this NIC)", ErrBadRoute, subnets(n)), r.Via.String())
 				}
 			}
@@ -276,6 +341,37 @@ func Validate(c Config) error {
 	}
 	checkDNS("", c.DNS, c.Search, bad)
 	return errors.Join(errs...)
+}
+
+// Bonding modes and hash policies the kernel knows, as netplan and
+// ip-link(8) name them.
+var (
+	bondModes    = []string{"balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"}
+	hashPolicies = []string{"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4"}
+)
+
+func checkBond(n *NIC, bad func(nic, field string, err error, value string)) {
+	p := n.Bond
+	if n.BondMode != "" && !slices.Contains(bondModes, n.BondMode) {
+		bad(n.ID, "bond.mode", fmt.Errorf("unknown bonding mode (%s)", strings.Join(bondModes, ", ")), n.BondMode)
+	}
+	if p.Primary != "" && !slices.Contains(n.Members, p.Primary) {
+		bad(n.ID, "bond.primary", errors.New("is not one of the bond's interfaces"), p.Primary)
+	}
+	if p.LACPRate != "" && p.LACPRate != "slow" && p.LACPRate != "fast" {
+		bad(n.ID, "bond.lacp-rate", errors.New("want slow or fast"), p.LACPRate)
+	}
+	if p.TransmitHashPolicy != "" && !slices.Contains(hashPolicies, p.TransmitHashPolicy) {
+		bad(n.ID, "bond.transmit-hash-policy", fmt.Errorf("want one of %s", strings.Join(hashPolicies, ", ")), p.TransmitHashPolicy)
+	}
+	if p.MinLinks < 0 {
+		bad(n.ID, "bond.min-links", errors.New("negative"), fmt.Sprint(p.MinLinks))
+	}
+	for k, a := range p.ARPIPTargets {
+		if !a.Is4() || a.IsUnspecified() {
+			bad(n.ID, fmt.Sprintf("bond.arp-ip-targets[%d]", k), errors.New("want an IPv4 unicast address"), a.String())
+		}
+	}
 }
 
 func checkDNS(nic string, dns []netip.Addr, search []string, bad func(nic, field string, err error, value string)) {

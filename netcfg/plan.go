@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path"
 	"slices"
 	"strings"
 )
@@ -20,8 +21,10 @@ type Link struct {
 	MTU      int
 	Addrs    []netip.Prefix // global addresses now on the link
 	Routes   []Route        // main-table routes through the link with a gateway or set by us
+	Driver   string         // the kernel driver of the device (virtio_net, e1000...), "" if none
 	Master   string         // the bond (or other master) the link is enslaved to
 	BondMode string         // a bond's mode, e.g. active-backup
+	Bond     BondParams     // a bond's parameters; Primary is an interface name
 }
 
 // Current is the machine's network as it is now.
@@ -57,7 +60,11 @@ type Op struct {
 	Parent string       // OpLinkAdd of a VLAN; OpLinkMaster: the bond
 	VLANID int          // OpLinkAdd of a VLAN
 	Mode   string       // OpLinkAdd of a bond
-	Type   Kind         // OpLinkAdd
+	Bond   BondParams   // OpLinkAdd of a bond, OpBondMode; Primary is an interface name
+	Name   string       // OpLinkRename: the new name
+	// Optional (OpDHCP4): the NIC is optional; no lease is not an error.
+	Optional bool
+	Type     Kind // OpLinkAdd
 }
 
 // OpKind names what an Op does.
@@ -76,6 +83,8 @@ const (
 	OpDHCP6
 	OpDNS
 	OpBondMode
+	OpLinkDown
+	OpLinkRename
 )
 
 func (o Op) String() string {
@@ -90,11 +99,15 @@ func (o Op) String() string {
 		if o.Mode != "" {
 			s += " mode " + o.Mode
 		}
-		return s
+		return s + o.Bond.args()
 	case OpLinkMaster:
 		return "link set " + o.Link + " master " + o.Parent
 	case OpBondMode:
-		return "link set " + o.Link + " type bond mode " + o.Mode
+		return "link set " + o.Link + " type bond mode " + o.Mode + o.Bond.args()
+	case OpLinkDown:
+		return "link set " + o.Link + " down"
+	case OpLinkRename:
+		return "link set " + o.Link + " name " + o.Name
 	case OpLinkMTU:
 		return fmt.Sprintf("link set %s mtu %d", o.Link, o.MTU)
 	case OpAddrReplace:
@@ -122,8 +135,14 @@ func (o Op) String() string {
 		if o.Route.Metric != 0 {
 			s += fmt.Sprintf(" metric %d", o.Route.Metric)
 		}
+		if o.Route.OnLink {
+			s += " onlink"
+		}
 		return s
 	case OpDHCP4:
+		if o.Optional {
+			return "dhcp4 dev " + o.Link + " optional"
+		}
 		return "dhcp4 dev " + o.Link
 	case OpDHCP6:
 		return "dhcp6 dev " + o.Link
@@ -141,13 +160,20 @@ func (o Op) String() string {
 	return fmt.Sprintf("op(%d)", o.Kind)
 }
 
-// Resolve matches every ethernet NIC of c to a link: by MAC first, else by
-// name; a configuration of one ethernet NIC with neither takes the first
-// ethernet link. It returns a copy of c with each NIC's Name set to its
-// interface name (VLANs and bonds are named by their ID).
+// Resolve matches every ethernet NIC of c to the links it selects, as
+// netplan's match does: MAC address, name glob and driver glob, each that is
+// set must match. An entry without any match key takes the link named as
+// its ID, or, in a configuration of one ethernet NIC, the first ethernet
+// link. An entry whose globs select several links configures each of them:
+// Resolve returns one NIC per link, all with the entry's ID. It returns a
+// copy of c with each NIC's Name set to its interface name (SetName when it
+// is renamed; VLANs and bonds are named by their ID) and CurName to the
+// name the interface has now. An entry matched by patterns only (name glob,
+// driver) that selects no link is left out, as netplan leaves it; an exact
+// name or a MAC that selects none is an error.
 func Resolve(c Config, links []Link) (Config, error) {
 	out := c
-	out.NICs = slices.Clone(c.NICs)
+	out.NICs = nil
 	var errs []error
 	taken := map[string]string{}
 	eth := 0
@@ -156,35 +182,22 @@ func Resolve(c Config, links []Link) (Config, error) {
 			eth++
 		}
 	}
-	for i := range out.NICs {
-		n := &out.NICs[i]
+	count := map[string]int{}
+	for _, n := range c.NICs {
 		if n.KindOf() != Ethernet {
-			n.Name = n.ID
+			n.Name, n.CurName = n.ID, n.ID
+			out.NICs = append(out.NICs, n)
 			continue
 		}
-		var l *Link
+		var sel []*Link
+		field, notFound := "mac", ErrNoSuchMAC
 		switch {
-		case n.MAC != nil:
-			for j := range links {
-				if bytes.Equal(links[j].MAC, n.MAC) && (l == nil || links[j].Ethernet && !l.Ethernet) {
-					l = &links[j]
-				}
-			}
-			if l == nil {
-				errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: ErrNoSuchMAC, Value: n.MAC.String()})
+		case n.MAC == nil && n.Name == "" && n.Driver == "":
+			if eth != 1 {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: errors.New("several NICs configured: each needs a MAC address or an interface name")})
 				continue
 			}
-		case n.Name != "":
-			for j := range links {
-				if links[j].Name == n.Name {
-					l = &links[j]
-				}
-			}
-			if l == nil {
-				errs = append(errs, &FieldError{NIC: n.ID, Field: "name", Err: ErrNoSuchName, Value: n.Name})
-				continue
-			}
-		case eth == 1:
+			var l *Link
 			for j := range links {
 				if links[j].Ethernet && (l == nil || links[j].Index < l.Index) {
 					l = &links[j]
@@ -194,18 +207,104 @@ func Resolve(c Config, links []Link) (Config, error) {
 				errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: ErrNoEthernet})
 				continue
 			}
+			sel = []*Link{l}
 		default:
-			errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: errors.New("several NICs configured: each needs a MAC address or an interface name")})
+			if n.MAC == nil {
+				field, notFound = "name", ErrNoSuchName
+				if n.Name == "" {
+					field, notFound = "driver", errors.New("no network interface has this driver")
+				}
+			}
+			for j := range links {
+				l := &links[j]
+				// With a MAC, an exact name is the name Resolve gave (a
+				// resolved config plans again to the same links); a glob
+				// still has to match.
+				nameOK := globMatch(n.Name, l.Name) || n.MAC != nil && !IsGlob(n.Name)
+				if n.MAC != nil && !bytes.Equal(l.MAC, n.MAC) || !nameOK || !globMatch(n.Driver, l.Driver) {
+					continue
+				}
+				if n.MAC != nil && len(sel) == 1 {
+					// Bond members share the bond's MAC: prefer the ethernet
+					// device.
+					if l.Ethernet && !sel[0].Ethernet {
+						sel[0] = l
+					}
+					continue
+				}
+				sel = append(sel, l)
+			}
+			if len(sel) == 0 && n.SetName != "" {
+				// Renamed at an earlier boot.
+				for j := range links {
+					if links[j].Name == n.SetName {
+						sel = append(sel, &links[j])
+					}
+				}
+			}
+		}
+		if len(sel) == 0 && n.MAC == nil && (IsGlob(n.Name) || n.Driver != "") {
+			// A pattern that selects no NIC configures nothing, as in
+			// netplan (cloud-init's own OVF example matches eth*, which a
+			// VM with ens192 does not have).
 			continue
 		}
-		if other, ok := taken[l.Name]; ok {
-			errs = append(errs, &FieldError{NIC: n.ID, Field: "mac", Err: fmt.Errorf("%w: interface %s is also matched by %s", ErrDupNIC, l.Name, other), Value: n.MAC.String()})
+		if len(sel) == 0 {
+			v := n.Name
+			if n.MAC != nil {
+				v = n.MAC.String()
+			} else if n.Name == "" {
+				v = n.Driver
+			}
+			errs = append(errs, &FieldError{NIC: n.ID, Field: field, Err: notFound, Value: v})
 			continue
 		}
-		taken[l.Name] = n.ID
-		n.Name = l.Name
+		if n.SetName != "" && len(sel) > 1 {
+			names := make([]string, len(sel))
+			for i, l := range sel {
+				names[i] = l.Name
+			}
+			errs = append(errs, &FieldError{NIC: n.ID, Field: "set-name", Err: fmt.Errorf("renames one NIC, but the match selects %d: %s", len(sel), strings.Join(names, ", "))})
+			continue
+		}
+		for _, l := range sel {
+			if other, ok := taken[l.Name]; ok {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: field, Err: fmt.Errorf("%w: interface %s is also matched by %s", ErrDupNIC, l.Name, other), Value: l.Name})
+				continue
+			}
+			taken[l.Name] = n.ID
+			r := n
+			r.Name, r.CurName, r.Driver = l.Name, l.Name, ""
+			if n.SetName != "" {
+				r.Name = n.SetName
+				if r.MAC == nil {
+					// Persistent renames match the MAC: the name changes.
+					r.MAC = l.MAC
+				}
+			}
+			count[n.ID]++
+			out.NICs = append(out.NICs, r)
+		}
+	}
+	for _, n := range out.NICs {
+		if n.KindOf() == VLAN && count[n.Link] > 1 {
+			errs = append(errs, &FieldError{NIC: n.ID, Field: "link", Err: fmt.Errorf("the parent's match selects %d NICs; a VLAN needs one", count[n.Link]), Value: n.Link})
+		}
+		if n.KindOf() == Bond && count[n.Bond.Primary] > 1 {
+			errs = append(errs, &FieldError{NIC: n.ID, Field: "bond.primary", Err: fmt.Errorf("the primary's match selects %d NICs; it must select one", count[n.Bond.Primary]), Value: n.Bond.Primary})
+		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// globMatch matches a name against a netplan match pattern (fnmatch-style
+// glob); an empty pattern matches anything.
+func globMatch(pattern, name string) bool {
+	if pattern == "" {
+		return true
+	}
+	ok, err := path.Match(pattern, name)
+	return err == nil && ok
 }
 
 // Plan turns the desired configuration, the machine's network as it is and
@@ -227,11 +326,29 @@ func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 		byName[cur.Links[i].Name] = &cur.Links[i]
 	}
 	nameOf := map[string]string{}
+	namesOf := map[string][]string{}
 	for _, n := range rc.NICs {
 		nameOf[n.ID] = n.Name
+		namesOf[n.ID] = append(namesOf[n.ID], n.Name)
 	}
 	next := Applied{Links: map[string]AppliedLink{}}
 	var ops []Op
+	// Renames first, while the link is down: everything after uses the new
+	// name.
+	for _, n := range rc.NICs {
+		l := byName[n.CurName]
+		if n.KindOf() != Ethernet || l == nil || n.CurName == n.Name {
+			continue
+		}
+		if l.Up {
+			ops = append(ops, Op{Kind: OpLinkDown, Link: n.CurName})
+		}
+		ops = append(ops, Op{Kind: OpLinkRename, Link: n.CurName, Name: n.Name})
+		nl := *l
+		nl.Name, nl.Up = n.Name, false
+		delete(byName, n.CurName)
+		byName[n.Name] = &nl
+	}
 	// Links to create first: bonds, then VLANs (a VLAN may sit on a bond).
 	// A bond that exists already (loading the bonding module creates an
 	// empty bond0) gets its mode set while it has no members, and its
@@ -241,15 +358,21 @@ func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 			if n.KindOf() != k {
 				continue
 			}
+			bp := n.Bond
+			if bp.Primary != "" {
+				bp.Primary = nameOf[bp.Primary]
+			}
 			if l := byName[n.Name]; l == nil {
-				ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], VLANID: n.VLANID, Mode: n.BondMode})
-			} else if k == Bond && n.BondMode != "" && l.BondMode != n.BondMode {
-				ops = append(ops, Op{Kind: OpBondMode, Link: n.Name, Mode: n.BondMode})
+				ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], VLANID: n.VLANID, Mode: n.BondMode, Bond: bp})
+			} else if k == Bond && (n.BondMode != "" && l.BondMode != n.BondMode || !bp.satisfiedBy(l.Bond)) {
+				ops = append(ops, Op{Kind: OpBondMode, Link: n.Name, Mode: n.BondMode, Bond: bp})
 			}
 			if k == Bond {
 				for _, m := range n.Members {
-					if ml := byName[nameOf[m]]; ml == nil || ml.Master != n.Name {
-						ops = append(ops, Op{Kind: OpLinkMaster, Link: nameOf[m], Parent: n.Name})
+					for _, name := range namesOf[m] {
+						if ml := byName[name]; ml == nil || ml.Master != n.Name {
+							ops = append(ops, Op{Kind: OpLinkMaster, Link: name, Parent: n.Name})
+						}
 					}
 				}
 			}
@@ -280,7 +403,7 @@ func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 			}
 		}
 		if n.DHCP4 {
-			ops = append(ops, Op{Kind: OpDHCP4, Link: n.Name})
+			ops = append(ops, Op{Kind: OpDHCP4, Link: n.Name, Optional: n.Optional})
 		}
 		if n.DHCP6 {
 			ops = append(ops, Op{Kind: OpDHCP6, Link: n.Name})
@@ -376,4 +499,50 @@ func ParseResolvConf(data []byte) ([]netip.Addr, []string) {
 		}
 	}
 	return dns, search
+}
+
+// satisfiedBy reports whether every parameter set in b has its value in o.
+func (b BondParams) satisfiedBy(o BondParams) bool {
+	eq := func(want, got int) bool { return want == 0 || want == got }
+	eqs := func(want, got string) bool { return want == "" || want == got }
+	return eq(b.MIIMonitorInterval, o.MIIMonitorInterval) && eqs(b.Primary, o.Primary) && eqs(b.LACPRate, o.LACPRate) &&
+		eqs(b.TransmitHashPolicy, o.TransmitHashPolicy) && eq(b.UpDelay, o.UpDelay) && eq(b.DownDelay, o.DownDelay) &&
+		eq(b.MinLinks, o.MinLinks) && eq(b.ARPInterval, o.ARPInterval) && (len(b.ARPIPTargets) == 0 || slices.Equal(b.ARPIPTargets, o.ARPIPTargets))
+}
+
+// args is the bond parameters as ip-link(8) arguments, " miimon 100 ...".
+func (b BondParams) args() string {
+	var s []string
+	add := func(k string, v any) { s = append(s, k, fmt.Sprint(v)) }
+	if b.MIIMonitorInterval != 0 {
+		add("miimon", b.MIIMonitorInterval)
+	}
+	if b.UpDelay != 0 {
+		add("updelay", b.UpDelay)
+	}
+	if b.DownDelay != 0 {
+		add("downdelay", b.DownDelay)
+	}
+	if b.Primary != "" {
+		add("primary", b.Primary)
+	}
+	if b.LACPRate != "" {
+		add("lacp_rate", b.LACPRate)
+	}
+	if b.TransmitHashPolicy != "" {
+		add("xmit_hash_policy", b.TransmitHashPolicy)
+	}
+	if b.MinLinks != 0 {
+		add("min_links", b.MinLinks)
+	}
+	if b.ARPInterval != 0 {
+		add("arp_interval", b.ARPInterval)
+	}
+	if len(b.ARPIPTargets) > 0 {
+		add("arp_ip_target", joinAddrs(b.ARPIPTargets, ","))
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return " " + strings.Join(s, " ")
 }

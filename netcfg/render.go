@@ -66,6 +66,9 @@ type File struct {
 // Render returns the manager's native configuration for c, whose NICs
 // Resolve has named. ManagerNone renders nothing.
 func Render(m Manager, c Config) ([]File, error) {
+	if err := CheckSupport(m, c); err != nil {
+		return nil, err
+	}
 	switch m {
 	case ManagerNone:
 		return nil, nil
@@ -74,11 +77,11 @@ func Render(m Manager, c Config) ([]File, error) {
 	case ManagerNetplan:
 		return renderNetplan(c), nil
 	case ManagerNetworkManager:
-		return renderNM(c), nil
+		return append(renderNM(c), udevRenames(c)...), nil
 	case ManagerIfupdown:
-		return renderIfupdown(c), nil
+		return append(renderIfupdown(c), udevRenames(c)...), nil
 	case ManagerIfcfg:
-		return renderIfcfg(c), nil
+		return append(renderIfcfg(c), udevRenames(c)...), nil
 	case ManagerRCConf:
 		return renderRCConf(c), nil
 	}
@@ -109,11 +112,64 @@ func bondOf(c Config, n NIC) string {
 
 // memberNames are the device names of a bond's members (idName of each).
 func memberNames(c Config, bond NIC) []string {
-	names := make([]string, len(bond.Members))
-	for i, m := range bond.Members {
-		names[i] = idName(c, m)
+	var names []string
+	for _, m := range bond.Members {
+		found := false
+		for _, n := range c.NICs {
+			if n.ID == m {
+				names = append(names, n.Name)
+				found = true
+			}
+		}
+		if !found {
+			names = append(names, m)
+		}
 	}
 	return names
+}
+
+// bondOptions are a bond's parameters besides the mode as the bonding
+// driver names them (sysfs, NetworkManager [bond], ifcfg BONDING_OPTS):
+// "miimon=100".
+func bondOptions(c Config, n NIC) []string {
+	var out []string
+	p := n.Bond
+	kv := func(k string, v any, set bool) {
+		if set {
+			out = append(out, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	kv("miimon", p.MIIMonitorInterval, p.MIIMonitorInterval != 0)
+	kv("updelay", p.UpDelay, p.UpDelay != 0)
+	kv("downdelay", p.DownDelay, p.DownDelay != 0)
+	kv("primary", idName(c, p.Primary), p.Primary != "")
+	kv("lacp_rate", p.LACPRate, p.LACPRate != "")
+	kv("xmit_hash_policy", p.TransmitHashPolicy, p.TransmitHashPolicy != "")
+	kv("min_links", p.MinLinks, p.MinLinks != 0)
+	kv("arp_interval", p.ARPInterval, p.ARPInterval != 0)
+	kv("arp_ip_target", joinAddrs(p.ARPIPTargets, ","), len(p.ARPIPTargets) > 0)
+	return out
+}
+
+// udevRenames is a udev rules file that gives every renamed NIC its name
+// by MAC address at boot, for the managers that cannot rename (netplan
+// writes the same rule for NetworkManager); nil when nothing is renamed.
+func udevRenames(c Config) []File {
+	var b bytes.Buffer
+	for _, n := range c.NICs {
+		if n.SetName == "" || n.KindOf() != Ethernet {
+			continue
+		}
+		if n.MAC != nil {
+			fmt.Fprintf(&b, "SUBSYSTEM==\"net\", ACTION==\"add\", ATTR{address}==\"%s\", NAME=\"%s\"\n", n.MAC, n.SetName)
+		} else {
+			fmt.Fprintf(&b, "SUBSYSTEM==\"net\", ACTION==\"add\", KERNEL==\"%s\", NAME=\"%s\"\n", n.CurName, n.SetName)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return []File{{Path: "/etc/udev/rules.d/70-ovfinit-net-names.rules", Data: append([]byte(header), b.Bytes()...), Mode: 0o644}}
 }
 
 func split(as []netip.Prefix) (v4, v6 []netip.Prefix) {
@@ -139,31 +195,42 @@ func joinAddrs(as []netip.Addr, sep string) string {
 
 func renderNetworkd(c Config) []File {
 	var files []File
-	dns, search := MachineDNS(c)
 	for i, n := range c.NICs {
 		var b bytes.Buffer
 		b.WriteString(header)
-		b.WriteString("[Match]\n")
-		if n.KindOf() == Ethernet && n.MAC != nil {
-			fmt.Fprintf(&b, "MACAddress=%s\n", n.MAC)
-			b.WriteString("Type=ether\n")
-		} else {
-			fmt.Fprintf(&b, "Name=%s\n", n.Name)
+		match := networkdMatch(n)
+		b.WriteString(match)
+		if n.SetName != "" {
+			fmt.Fprintf(&b, "Name=%s\n", n.SetName)
 		}
-		if n.MTU != 0 {
-			fmt.Fprintf(&b, "\n[Link]\nMTUBytes=%d\n", n.MTU)
+		if n.MTU != 0 || n.Optional {
+			b.WriteString("\n[Link]\n")
+			if n.MTU != 0 {
+				fmt.Fprintf(&b, "MTUBytes=%d\n", n.MTU)
+			}
+			if n.Optional {
+				b.WriteString("RequiredForOnline=no\n")
+			}
 		}
 		b.WriteString("\n[Network]\n")
-		dhcp := "no"
 		switch {
 		case n.DHCP4 && n.DHCP6:
-			dhcp = "yes"
+			b.WriteString("DHCP=yes\n")
 		case n.DHCP4:
-			dhcp = "ipv4"
+			b.WriteString("DHCP=ipv4\n")
 		case n.DHCP6:
-			dhcp = "ipv6"
+			b.WriteString("DHCP=ipv6\n")
 		}
-		fmt.Fprintf(&b, "DHCP=%s\n", dhcp)
+		master := bondOf(c, n)
+		// As netplan: IPv6 link-local addresses, except on bond members.
+		if master != "" {
+			b.WriteString("LinkLocalAddressing=no\n")
+		} else {
+			b.WriteString("LinkLocalAddressing=ipv6\n")
+		}
+		if n.KindOf() != Ethernet {
+			b.WriteString("ConfigureWithoutCarrier=yes\n")
+		}
 		for _, a := range n.Addresses {
 			fmt.Fprintf(&b, "Address=%s\n", a)
 		}
@@ -172,44 +239,148 @@ func renderNetworkd(c Config) []File {
 				fmt.Fprintf(&b, "Gateway=%s\n", g)
 			}
 		}
-		if i == 0 && len(dns) > 0 {
+		// Each NIC's own servers; the machine-wide ones (cloud-init v1
+		// "nameserver") on the first NIC.
+		dns, search := n.DNS, n.Search
+		if i == 0 {
+			dns, search = MachineDNS(Config{DNS: c.DNS, Search: c.Search, NICs: []NIC{n}})
+		}
+		if len(dns) > 0 {
 			fmt.Fprintf(&b, "DNS=%s\n", joinAddrs(dns, " "))
 		}
-		if i == 0 && len(search) > 0 {
+		if len(search) > 0 {
 			fmt.Fprintf(&b, "Domains=%s\n", strings.Join(search, " "))
 		}
 		for _, v := range c.NICs {
 			if v.KindOf() == VLAN && v.Link == n.ID {
 				fmt.Fprintf(&b, "VLAN=%s\n", v.Name)
 			}
-			if v.KindOf() == Bond && contains(v.Members, n.ID) {
-				fmt.Fprintf(&b, "Bond=%s\n", v.Name)
+		}
+		if master != "" {
+			fmt.Fprintf(&b, "Bond=%s\n", master)
+			for _, v := range c.NICs {
+				if v.KindOf() == Bond && v.Bond.Primary == n.ID && contains(v.Members, n.ID) {
+					b.WriteString("PrimarySlave=true\n")
+				}
 			}
+		}
+		if n.DHCP4 || n.DHCP6 {
+			// netplan's DHCP defaults, so that a converted image routes the same.
+			b.WriteString("\n[DHCP]\nRouteMetric=100\nUseMTU=true\n")
 		}
 		for _, r := range n.Routes {
 			fmt.Fprintf(&b, "\n[Route]\nDestination=%s\n", r.To)
 			if r.Via.IsValid() {
 				fmt.Fprintf(&b, "Gateway=%s\n", r.Via)
+			} else {
+				b.WriteString("Scope=link\n")
+			}
+			if r.OnLink {
+				b.WriteString("GatewayOnLink=yes\n")
 			}
 			if r.Metric != 0 {
 				fmt.Fprintf(&b, "Metric=%d\n", r.Metric)
 			}
 		}
-		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", n.Name)
+		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", fileName(n))
 		files = append(files, File{Path: base + ".network", Data: b.Bytes(), Mode: 0o644})
+		if n.KindOf() == Ethernet && (n.SetName != "" || n.MTU != 0) {
+			// udev renames the NIC (and sets its MTU) by this .link file
+			// at boot, before the network is up, as netplan does.
+			var l bytes.Buffer
+			l.WriteString(header)
+			l.WriteString(linkMatch(n))
+			l.WriteString("\n[Link]\n")
+			if n.SetName != "" {
+				fmt.Fprintf(&l, "Name=%s\n", n.SetName)
+			}
+			if n.MTU != 0 {
+				fmt.Fprintf(&l, "MTUBytes=%d\n", n.MTU)
+			}
+			files = append(files, File{Path: base + ".link", Data: l.Bytes(), Mode: 0o644})
+		}
 		if n.KindOf() != Ethernet {
 			var d bytes.Buffer
 			d.WriteString(header)
 			fmt.Fprintf(&d, "[NetDev]\nName=%s\nKind=%s\n", n.Name, n.KindOf())
+			if n.MTU != 0 {
+				fmt.Fprintf(&d, "MTUBytes=%d\n", n.MTU)
+			}
 			if n.KindOf() == VLAN {
 				fmt.Fprintf(&d, "\n[VLAN]\nId=%d\n", n.VLANID)
-			} else if n.BondMode != "" {
-				fmt.Fprintf(&d, "\n[Bond]\nMode=%s\n", n.BondMode)
+			} else if n.BondMode != "" || !n.Bond.IsZero() {
+				d.WriteString("\n[Bond]\n")
+				if n.BondMode != "" {
+					fmt.Fprintf(&d, "Mode=%s\n", n.BondMode)
+				}
+				p := n.Bond
+				kv := func(k string, v any, set bool) {
+					if set {
+						fmt.Fprintf(&d, "%s=%v\n", k, v)
+					}
+				}
+				kv("LACPTransmitRate", p.LACPRate, p.LACPRate != "")
+				kv("MIIMonitorSec", fmt.Sprintf("%dms", p.MIIMonitorInterval), p.MIIMonitorInterval != 0)
+				kv("MinLinks", p.MinLinks, p.MinLinks != 0)
+				kv("TransmitHashPolicy", p.TransmitHashPolicy, p.TransmitHashPolicy != "")
+				kv("ARPIntervalSec", fmt.Sprintf("%dms", p.ARPInterval), p.ARPInterval != 0)
+				kv("ARPIPTargets", joinAddrs(p.ARPIPTargets, " "), len(p.ARPIPTargets) > 0)
+				kv("UpDelaySec", fmt.Sprintf("%dms", p.UpDelay), p.UpDelay != 0)
+				kv("DownDelaySec", fmt.Sprintf("%dms", p.DownDelay), p.DownDelay != 0)
 			}
 			files = append(files, File{Path: base + ".netdev", Data: d.Bytes(), Mode: 0o644})
 		}
 	}
 	return files
+}
+
+// networkdMatch is a .network file's [Match] section for n.
+func networkdMatch(n NIC) string {
+	var b strings.Builder
+	b.WriteString("[Match]\n")
+	if n.KindOf() != Ethernet {
+		fmt.Fprintf(&b, "Name=%s\n", n.Name)
+		return b.String()
+	}
+	if n.Driver != "" {
+		fmt.Fprintf(&b, "Driver=%s\n", n.Driver)
+	}
+	switch {
+	case n.MAC != nil:
+		fmt.Fprintf(&b, "MACAddress=%s\nType=ether\n", n.MAC)
+	case n.SetName == "" && n.Name != "":
+		fmt.Fprintf(&b, "Name=%s\n", n.Name)
+	}
+	return b.String()
+}
+
+// linkMatch is the [Match] section of a .link file that renames n: by MAC,
+// else by the kernel's name for the device (OriginalName).
+func linkMatch(n NIC) string {
+	var b strings.Builder
+	b.WriteString("[Match]\n")
+	if n.Driver != "" {
+		fmt.Fprintf(&b, "Driver=%s\n", n.Driver)
+	}
+	orig := n.CurName
+	if orig == "" {
+		orig = n.Name // not resolved: the match pattern
+	}
+	if n.MAC != nil {
+		fmt.Fprintf(&b, "MACAddress=%s\n", n.MAC)
+	} else if orig != "" && (n.SetName == "" || orig != n.SetName) {
+		fmt.Fprintf(&b, "OriginalName=%s\n", orig)
+	}
+	return b.String()
+}
+
+// fileName is the part of a file name that names n: its interface name, or
+// its ID when the name is a pattern (an unresolved configuration).
+func fileName(n NIC) string {
+	if n.Name == "" || IsGlob(n.Name) {
+		return n.ID
+	}
+	return n.Name
 }
 
 func contains(ss []string, s string) bool {
@@ -242,9 +413,12 @@ func renderNetplan(c Config) []File {
 			}
 			fmt.Fprintf(&b, "    %s:\n", n.Name)
 			if n.KindOf() == Ethernet {
-				if n.MAC != nil {
+				switch {
+				case n.MAC != nil:
 					fmt.Fprintf(&b, "      match:\n        macaddress: %q\n      set-name: %s\n", n.MAC.String(), n.Name)
-				} else {
+				case n.SetName != "":
+					fmt.Fprintf(&b, "      match:\n        name: %s\n      set-name: %s\n", n.CurName, n.SetName)
+				default:
 					fmt.Fprintf(&b, "      match:\n        name: %s\n", n.Name)
 				}
 			}
@@ -253,11 +427,30 @@ func renderNetplan(c Config) []File {
 			}
 			if n.KindOf() == Bond {
 				fmt.Fprintf(&b, "      interfaces: [%s]\n", strings.Join(memberNames(c, n), ", "))
-				if n.BondMode != "" {
-					fmt.Fprintf(&b, "      parameters:\n        mode: %s\n", n.BondMode)
+				if n.BondMode != "" || !n.Bond.IsZero() {
+					b.WriteString("      parameters:\n")
+					p := n.Bond
+					kv := func(k string, v any, set bool) {
+						if set {
+							fmt.Fprintf(&b, "        %s: %v\n", k, v)
+						}
+					}
+					kv("mode", n.BondMode, n.BondMode != "")
+					kv("mii-monitor-interval", p.MIIMonitorInterval, p.MIIMonitorInterval != 0)
+					kv("primary", idName(c, p.Primary), p.Primary != "")
+					kv("lacp-rate", p.LACPRate, p.LACPRate != "")
+					kv("transmit-hash-policy", p.TransmitHashPolicy, p.TransmitHashPolicy != "")
+					kv("up-delay", p.UpDelay, p.UpDelay != 0)
+					kv("down-delay", p.DownDelay, p.DownDelay != 0)
+					kv("min-links", p.MinLinks, p.MinLinks != 0)
+					kv("arp-interval", p.ARPInterval, p.ARPInterval != 0)
+					kv("arp-ip-targets", "["+joinAddrs(p.ARPIPTargets, ", ")+"]", len(p.ARPIPTargets) > 0)
 				}
 			}
 			fmt.Fprintf(&b, "      dhcp4: %v\n      dhcp6: %v\n", n.DHCP4, n.DHCP6)
+			if n.Optional {
+				b.WriteString("      optional: true\n")
+			}
 			if n.MTU != 0 {
 				fmt.Fprintf(&b, "      mtu: %d\n", n.MTU)
 			}
@@ -280,6 +473,9 @@ func renderNetplan(c Config) []File {
 					}
 					if r.Metric != 0 {
 						fmt.Fprintf(&b, "          metric: %d\n", r.Metric)
+					}
+					if r.OnLink {
+						b.WriteString("          on-link: true\n")
 					}
 				}
 			}
@@ -333,6 +529,9 @@ func renderNM(c Config) []File {
 				mode = "balance-rr"
 			}
 			fmt.Fprintf(&b, "\n[bond]\nmode=%s\n", mode)
+			for _, o := range bondOptions(c, n) {
+				fmt.Fprintf(&b, "%s\n", o)
+			}
 		}
 		if master == "" {
 			v4, v6 := split(n.Addresses)
@@ -379,6 +578,9 @@ func renderNM(c Config) []File {
 						fmt.Fprintf(&b, ",%d", r.Metric)
 					}
 					b.WriteString("\n")
+					if r.OnLink {
+						fmt.Fprintf(&b, "route%d_options=onlink=true\n", k)
+					}
 				}
 				var fd []netip.Addr
 				src := n.DNS
@@ -435,7 +637,12 @@ func renderIfupdown(c Config) []File {
 	b.WriteString(header)
 	dns, search := MachineDNS(c)
 	for i, n := range c.NICs {
-		fmt.Fprintf(&b, "\nauto %s\n", n.Name)
+		// An optional NIC does not hold up networking.service.
+		if n.Optional {
+			fmt.Fprintf(&b, "\nallow-hotplug %s\n", n.Name)
+		} else {
+			fmt.Fprintf(&b, "\nauto %s\n", n.Name)
+		}
 		v4, v6 := split(n.Addresses)
 		master := bondOf(c, n)
 		method4 := "manual"
@@ -449,12 +656,18 @@ func renderIfupdown(c Config) []File {
 			fmt.Fprintf(&b, "    bond-master %s\n", master)
 		}
 		if n.KindOf() == VLAN {
-			fmt.Fprintf(&b, "    vlan-raw-device %s\n", idName(c, n.Link))
+			// vlan-id for ifupdown2; Debian's vlan scripts take the id
+			// from a name such as eth0.10.
+			fmt.Fprintf(&b, "    vlan-raw-device %s\n    vlan-id %d\n", idName(c, n.Link), n.VLANID)
 		}
 		if n.KindOf() == Bond {
 			fmt.Fprintf(&b, "    bond-slaves %s\n", strings.Join(memberNames(c, n), " "))
 			if n.BondMode != "" {
 				fmt.Fprintf(&b, "    bond-mode %s\n", n.BondMode)
+			}
+			for _, o := range bondOptions(c, n) {
+				k, v, _ := strings.Cut(o, "=")
+				fmt.Fprintf(&b, "    bond-%s %s\n", strings.ReplaceAll(k, "_", "-"), strings.ReplaceAll(v, ",", " "))
 			}
 		}
 		if n.MTU != 0 {
@@ -516,6 +729,9 @@ func routeArgs(r Route, dev string) string {
 	if r.Metric != 0 {
 		s += fmt.Sprintf(" metric %d", r.Metric)
 	}
+	if r.OnLink {
+		s += " onlink"
+	}
 	return s
 }
 
@@ -545,8 +761,12 @@ func renderIfcfg(c Config) []File {
 		case Bond:
 			kv("TYPE", "Bond")
 			kv("BONDING_MASTER", "yes")
+			opts := bondOptions(c, n)
 			if n.BondMode != "" {
-				kv("BONDING_OPTS", fmt.Sprintf("%q", "mode="+n.BondMode))
+				opts = append([]string{"mode=" + n.BondMode}, opts...)
+			}
+			if len(opts) > 0 {
+				kv("BONDING_OPTS", fmt.Sprintf("%q", strings.Join(opts, " ")))
 			}
 		}
 		if master != "" {

@@ -95,6 +95,10 @@ func ApplyWindows(ctx context.Context, w WinNet, links []Link, ops []Op) error {
 		case OpAddrDel:
 			err = w.DeleteIPAddress(i, o.Prefix)
 		case OpRouteReplace:
+			if o.Route.OnLink {
+				err = fmt.Errorf("on-link routes are not supported on Windows")
+				break
+			}
 			err = w.AddRoute(i, o.Route.To, nextHop(o.Route), uint32(o.Route.Metric))
 		case OpRouteDel:
 			err = w.DeleteRoute(i, o.Route.To, nextHop(o.Route))

@@ -119,6 +119,10 @@ func unjoinErr(err error) []error {
 
 func FuzzParseNetworkConfig(f *testing.F) {
 	files, _ := filepath.Glob("testdata/netconf/*.yaml")
+	for _, d := range []string{"testdata/oracle/*.yaml", "testdata/netplan-examples/*.yaml"} {
+		more, _ := filepath.Glob(d)
+		files = append(files, more...)
+	}
 	for _, p := range files {
 		b, _ := os.ReadFile(p)
 		f.Add(b)
