@@ -58,6 +58,29 @@ func readOpen(fl *os.File, name string, limit int64) ([]byte, error) {
 	})
 }
 
+// ReadFileCheck is ReadFile; c's owner and mode rules are not checked on
+// this OS.
+func (f *FS) ReadFileCheck(name string, limit int64, c Check) ([]byte, error) {
+	return f.ReadFile(name, limit)
+}
+
+// OpenFile opens name with flag and, when created, mode perm.
+func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
+	rel, err := f.rel(name)
+	if err != nil {
+		return nil, err
+	}
+	if dir := path.Dir(rel); dir != "." && flag&os.O_CREATE != 0 {
+		if err := f.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return f.root.OpenFile(rel, flag, perm)
+}
+
+// Label returns nil: no SELinux labels on this OS.
+func (f *FS) Label(string) []byte { return nil }
+
 // ReadFile reads the file at the host path name, refusing anything but a
 // regular file and more than limit bytes.
 func ReadFile(name string, limit int64, c Check) ([]byte, error) {
@@ -97,7 +120,10 @@ func ReadUserFile(home, rel string, uid int, limit int64) ([]byte, error) {
 }
 
 // WriteOptions are FS.WriteFile's options; owners are not set on this OS.
-type WriteOptions struct{ UID, GID int }
+type WriteOptions struct {
+	UID, GID int
+	Label    []byte
+}
 
 // Keep leaves a new file owned by ovfinit's user.
 var Keep = WriteOptions{UID: -1, GID: -1}

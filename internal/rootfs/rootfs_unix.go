@@ -180,12 +180,54 @@ func (f *FS) walkName(name string, followLast, mkdir bool) (int, string, string,
 // ReadFile reads name, refusing anything but a regular file and more than
 // limit bytes.
 func (f *FS) ReadFile(name string, limit int64) ([]byte, error) {
-	fd, base, p, err := f.walkName(name, true, false)
+	return f.ReadFileCheck(name, limit, Check{})
+}
+
+// ReadFileCheck is ReadFile for a file that must also pass c.
+func (f *FS) ReadFileCheck(name string, limit int64, c Check) ([]byte, error) {
+	fd, base, p, err := f.walkName(name, !c.NoFollow, false)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	return readAt(fd, base, p, limit, Check{})
+	return readAt(fd, base, p, limit, c)
+}
+
+// OpenFile opens name with flag (os.O_*) and, when created, mode perm.
+// A link as the last component is refused; missing parent directories
+// are created when flag has os.O_CREATE. It never blocks on a FIFO.
+func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
+	dfd, base, p, err := f.walkName(name, false, flag&os.O_CREATE != 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dfd)
+	fd, err := openRetry(dfd, base, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, uint32(perm.Perm()))
+	if err != nil {
+		return nil, openError(dfd, base, p, err)
+	}
+	// Back to blocking mode, so the os.File does ordinary file I/O.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
+// Label returns the SELinux label of name, or nil when it has none (or
+// the OS has no labels).
+func (f *FS) Label(name string) []byte {
+	fd, base, _, err := f.walkName(name, true, false)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	ffd, err := openRetry(fd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(ffd)
+	return getLabelFD(ffd)
 }
 
 // readAt opens base in dirfd without following a link or blocking,
@@ -308,6 +350,8 @@ type WriteOptions struct {
 	// file before it is renamed into place. The zero value means root:
 	// callers that do not change owners pass Keep.
 	UID, GID int
+	// Label, when set, is the new file's SELinux label (Linux only).
+	Label []byte
 }
 
 // Keep leaves a new file owned by ovfinit's user.
@@ -367,6 +411,11 @@ func writeAt(dirfd int, base, name string, data []byte, perm fs.FileMode, o Writ
 	}
 	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
 		return err
+	}
+	if len(o.Label) > 0 {
+		if err := setLabelFD(fd, o.Label); err != nil {
+			return err
+		}
 	}
 	if err := unix.Fsync(fd); err != nil {
 		return err
