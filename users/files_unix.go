@@ -190,8 +190,6 @@ func removeEntry(name string) func([]entry) ([]entry, bool) {
 	}
 }
 
-
-
 // edit rewrites one database file with fn's result when fn reports a
 // change. A missing optional file (shadow, gshadow on small systems) is
 // left missing.
