@@ -33,6 +33,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -102,6 +103,29 @@ func Clean(p string) (string, error) {
 	}
 	rel := strings.TrimPrefix(path.Clean("/"+strings.ReplaceAll(p, `\`, "/")), "/")
 	if rel == "" {
+		return "", fmt.Errorf("path %q names the root directory", p)
+	}
+	return rel, nil
+}
+
+// Local is Clean for a path a script or a user gave: it refuses one that
+// ".." would take above the root, instead of stopping it there.
+func Local(p string) (string, error) {
+	if p == "" {
+		return "", errors.New("empty path")
+	}
+	if strings.ContainsRune(p, 0) {
+		return "", fmt.Errorf("path %q contains a NUL byte", p)
+	}
+	rel := strings.TrimLeft(filepath.FromSlash(p), `/\`)
+	if rel == "" {
+		return "", fmt.Errorf("path %q names the root directory", p)
+	}
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("path %q escapes the root directory", p)
+	}
+	rel = filepath.ToSlash(filepath.Clean(rel))
+	if rel == "." {
 		return "", fmt.Errorf("path %q names the root directory", p)
 	}
 	return rel, nil

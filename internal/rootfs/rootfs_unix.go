@@ -82,6 +82,9 @@ func (f *FS) walk(rel string, pol policy, followLast, mkdir bool) (dirfd int, ba
 		return -1, "", errors.New("path names the root directory")
 	}
 	links := 0
+	// mustExist is how many leading components are a link's target: those
+	// are never created (a dangling link is an error, not a new directory).
+	mustExist := 0
 restart:
 	fd, err := unix.Dup(f.sys.fd)
 	if err != nil {
@@ -100,7 +103,7 @@ restart:
 			}
 		} else {
 			nfd, err := openRetry(fd, c, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-			if err == unix.ENOENT && mkdir {
+			if err == unix.ENOENT && mkdir && i >= mustExist {
 				if merr := unix.Mkdirat(fd, c, 0o755); merr != nil && merr != unix.EEXIST {
 					unix.Close(fd)
 					return -1, "", &fs.PathError{Op: "mkdir", Path: "/" + path.Join(append(done, c)...), Err: merr}
@@ -143,6 +146,7 @@ restart:
 		if !strings.HasPrefix(target, "/") {
 			next = path.Join(append(done, target)...)
 		}
+		mustExist = len(splitPath(strings.TrimPrefix(path.Clean("/"+next), "/")))
 		next = strings.TrimPrefix(path.Clean("/"+next+"/"+path.Join(comps[i+1:]...)), "/")
 		comps = splitPath(next)
 		if len(comps) == 0 {
