@@ -219,3 +219,26 @@ func readLimit(name string, limit int64, read func([]byte) (int, error)) ([]byte
 // Owner returns the owner of a FileInfo from this package or from os, where
 // the OS has Unix owners.
 func Owner(fi fs.FileInfo) (uid, gid int, ok bool) { return owner(fi) }
+
+// WriteFileAt opens root, replaces name under it with data (see
+// FS.WriteFile; the new file keeps ovfinit's owner) and closes it: for a
+// single write.
+func WriteFileAt(root, name string, data []byte, perm fs.FileMode) error {
+	f, err := Open(root)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.WriteFile(name, data, perm, Keep)
+}
+
+// ReadFileAt opens root, reads name under it (see FS.ReadFile) and closes
+// it: for a single read.
+func ReadFileAt(root, name string, limit int64) ([]byte, error) {
+	f, err := Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadFile(name, limit)
+}
