@@ -139,6 +139,9 @@ type Check struct {
 	NotWritableByOthers bool
 	// NoFollow refuses a path whose last component is a symbolic link.
 	NoFollow bool
+	// AllowFIFO reads a FIFO too, blocking until its writer closes it
+	// (a script's gate). Never for a file someone else controls.
+	AllowFIFO bool
 }
 
 // TrustedOwners is the set of owners a file of uid's may have: uid itself,
@@ -152,7 +155,7 @@ func TrustedOwners(uid int) []int {
 
 // check applies c to a file's owner and mode; name is for the message.
 func (c Check) check(name string, uid int, mode fs.FileMode) error {
-	if !mode.IsRegular() {
+	if !mode.IsRegular() && !(c.AllowFIFO && mode&fs.ModeNamedPipe != 0) {
 		return fmt.Errorf("%s: %w (%s)", name, ErrNotRegular, kind(mode))
 	}
 	return c.checkOwnerMode(name, uid, mode)

@@ -241,6 +241,23 @@ func readAt(dirfd int, base, name string, limit int64, c Check) ([]byte, error) 
 	if err != nil {
 		return nil, openError(dirfd, base, name, err)
 	}
+	if c.AllowFIFO {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
+			// A FIFO the caller wants to wait on: open it again blocking
+			// (the non-blocking open does not wait for a writer), and make
+			// sure it is the same FIFO.
+			unix.Close(fd)
+			if fd, err = openRetry(dirfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0); err != nil {
+				return nil, openError(dirfd, base, name, err)
+			}
+			var st2 unix.Stat_t
+			if err := unix.Fstat(fd, &st2); err != nil || st2.Dev != st.Dev || st2.Ino != st.Ino {
+				unix.Close(fd)
+				return nil, fmt.Errorf("%s: replaced while being opened", name)
+			}
+		}
+	}
 	return readFD(fd, name, limit, c)
 }
 
@@ -602,12 +619,34 @@ func (f *FS) Chmod(name string, mode fs.FileMode) error {
 		return err
 	}
 	defer unix.Close(dfd)
+	m := uint32(mode.Perm())
 	fd, err := openRetry(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err == unix.EACCES && os.Geteuid() != 0 {
+		// Not root, and a file we may not read (mode 0200, 0000): chmod
+		// by name. Who could swap in a link meanwhile gains nothing: we
+		// are not root.
+		var st unix.Stat_t
+		if serr := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); serr == nil && st.Mode&unix.S_IFMT != unix.S_IFLNK {
+			err = unix.Fchmodat(dfd, base, m|specialBits(mode), 0)
+			if err != nil {
+				return &fs.PathError{Op: "chmod", Path: p, Err: err}
+			}
+			return nil
+		}
+	}
 	if err != nil {
 		return openError(dfd, base, p, err)
 	}
 	defer unix.Close(fd)
-	m := uint32(mode.Perm())
+	if err := unix.Fchmod(fd, m|specialBits(mode)); err != nil {
+		return &fs.PathError{Op: "chmod", Path: p, Err: err}
+	}
+	return nil
+}
+
+// specialBits are mode's setuid, setgid and sticky bits as Unix mode bits.
+func specialBits(mode fs.FileMode) uint32 {
+	var m uint32
 	if mode&fs.ModeSetuid != 0 {
 		m |= unix.S_ISUID
 	}
@@ -617,10 +656,7 @@ func (f *FS) Chmod(name string, mode fs.FileMode) error {
 	if mode&fs.ModeSticky != 0 {
 		m |= unix.S_ISVTX
 	}
-	if err := unix.Fchmod(fd, m); err != nil {
-		return &fs.PathError{Op: "chmod", Path: p, Err: err}
-	}
-	return nil
+	return m
 }
 
 // Rename renames oldname to newname, neither followed if a link.
