@@ -268,6 +268,20 @@ func (f *FS) Chmod(name string, mode fs.FileMode) error {
 	return f.root.Chmod(rel, mode)
 }
 
+// Symlink creates name as a symbolic link to target.
+func (f *FS) Symlink(target, name string) error {
+	rel, err := f.rel(name)
+	if err != nil {
+		return err
+	}
+	if dir := path.Dir(rel); dir != "." {
+		if err := f.root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return f.root.Symlink(target, rel)
+}
+
 // Rename renames oldname to newname.
 func (f *FS) Rename(oldname, newname string) error {
 	o, err := f.rel(oldname)

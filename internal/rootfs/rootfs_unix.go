@@ -659,6 +659,21 @@ func specialBits(mode fs.FileMode) uint32 {
 	return m
 }
 
+// Symlink creates name as a symbolic link to target (kept as given: an
+// absolute target means the image's path when the image boots), creating
+// missing parent directories.
+func (f *FS) Symlink(target, name string) error {
+	fd, base, p, err := f.walkName(name, false, true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Symlinkat(target, fd, base); err != nil {
+		return &os.LinkError{Op: "symlink", Old: target, New: p, Err: err}
+	}
+	return nil
+}
+
 // Rename renames oldname to newname, neither followed if a link.
 func (f *FS) Rename(oldname, newname string) error {
 	ofd, obase, op, err := f.walkName(oldname, false, false)
