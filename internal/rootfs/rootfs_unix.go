@@ -74,9 +74,10 @@ func splitPath(rel string) []string {
 // walk resolves rel (clean, relative) under the root and returns an open
 // descriptor of the directory that holds its last component, and that
 // component. Links in the directories on the way are followed as pol
-// allows, the last component's too when followLast is set. mkdir creates
-// missing directories on the way with mode 0755. The caller closes dirfd.
-func (f *FS) walk(rel string, pol policy, followLast, mkdir bool) (dirfd int, base string, err error) {
+// allows, the last component's too when followLast is set. mkdir, when
+// not zero, creates missing directories on the way with that mode. The
+// caller closes dirfd.
+func (f *FS) walk(rel string, pol policy, followLast bool, mkdir fs.FileMode) (dirfd int, base string, err error) {
 	comps := splitPath(rel)
 	if len(comps) == 0 {
 		return -1, "", errors.New("path names the root directory")
@@ -103,8 +104,8 @@ restart:
 			}
 		} else {
 			nfd, err := openRetry(fd, c, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-			if err == unix.ENOENT && mkdir && i >= mustExist {
-				if merr := unix.Mkdirat(fd, c, 0o755); merr != nil && merr != unix.EEXIST {
+			if err == unix.ENOENT && mkdir != 0 && i >= mustExist {
+				if merr := unix.Mkdirat(fd, c, uint32(mkdir.Perm())); merr != nil && merr != unix.EEXIST {
 					unix.Close(fd)
 					return -1, "", &fs.PathError{Op: "mkdir", Path: "/" + path.Join(append(done, c)...), Err: merr}
 				}
@@ -172,7 +173,7 @@ func readlinkat(fd int, name string) (string, error) {
 }
 
 // walkName cleans name and walks it.
-func (f *FS) walkName(name string, followLast, mkdir bool) (int, string, string, error) {
+func (f *FS) walkName(name string, followLast bool, mkdir fs.FileMode) (int, string, string, error) {
 	rel, err := Clean(name)
 	if err != nil {
 		return -1, "", "", err
@@ -189,7 +190,7 @@ func (f *FS) ReadFile(name string, limit int64) ([]byte, error) {
 
 // ReadFileCheck is ReadFile for a file that must also pass c.
 func (f *FS) ReadFileCheck(name string, limit int64, c Check) ([]byte, error) {
-	fd, base, p, err := f.walkName(name, !c.NoFollow, false)
+	fd, base, p, err := f.walkName(name, !c.NoFollow, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (f *FS) ReadFileCheck(name string, limit int64, c Check) ([]byte, error) {
 // A link as the last component is refused; missing parent directories
 // are created when flag has os.O_CREATE. It never blocks on a FIFO.
 func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
-	dfd, base, p, err := f.walkName(name, false, flag&os.O_CREATE != 0)
+	dfd, base, p, err := f.walkName(name, false, createDirs(flag))
 	if err != nil {
 		return nil, err
 	}
@@ -218,10 +219,17 @@ func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error)
 	return os.NewFile(uintptr(fd), p), nil
 }
 
+func createDirs(flag int) fs.FileMode {
+	if flag&os.O_CREATE != 0 {
+		return 0o755
+	}
+	return 0
+}
+
 // Label returns the SELinux label of name, or nil when it has none (or
 // the OS has no labels).
 func (f *FS) Label(name string) []byte {
-	fd, base, _, err := f.walkName(name, true, false)
+	fd, base, _, err := f.walkName(name, true, 0)
 	if err != nil {
 		return nil
 	}
@@ -383,7 +391,7 @@ var Keep = WriteOptions{UID: -1, GID: -1}
 // old file or the new one, never a part. A symbolic link at name is
 // replaced, not written through.
 func (f *FS) WriteFile(name string, data []byte, perm fs.FileMode, o WriteOptions) error {
-	fd, base, p, err := f.walkName(name, false, true)
+	fd, base, p, err := f.walkName(name, false, 0o755)
 	if err != nil {
 		return err
 	}
@@ -456,7 +464,7 @@ func writeAt(dirfd int, base, name string, data []byte, perm fs.FileMode, o Writ
 // directories when missing. A symbolic link or a non-regular file at name
 // is refused.
 func (f *FS) AppendFile(name string, data []byte) error {
-	dfd, base, p, err := f.walkName(name, false, true)
+	dfd, base, p, err := f.walkName(name, false, 0o755)
 	if err != nil {
 		return err
 	}
@@ -489,11 +497,10 @@ func (f *FS) AppendFile(name string, data []byte) error {
 	return nil
 }
 
-// MkdirAll creates name and any missing parents. New directories on the
-// way get mode 0755, name itself perm (less the umask); an existing one is
-// left as it is.
+// MkdirAll creates name and any missing parents with mode perm (less the
+// umask), as os.MkdirAll; an existing one is left as it is.
 func (f *FS) MkdirAll(name string, perm fs.FileMode) error {
-	fd, base, p, err := f.walkName(name, true, true)
+	fd, base, p, err := f.walkName(name, true, perm.Perm()|0o700)
 	if err != nil {
 		return err
 	}
@@ -514,7 +521,7 @@ func (f *FS) MkdirAll(name string, perm fs.FileMode) error {
 // Remove removes the file or empty directory name (a link itself, not its
 // target).
 func (f *FS) Remove(name string) error {
-	fd, base, p, err := f.walkName(name, false, false)
+	fd, base, p, err := f.walkName(name, false, 0)
 	if err != nil {
 		return err
 	}
@@ -534,7 +541,7 @@ func (f *FS) Remove(name string) error {
 // RemoveAll removes name and everything below it, never following a link;
 // a missing name is not an error.
 func (f *FS) RemoveAll(name string) error {
-	fd, base, p, err := f.walkName(name, false, false)
+	fd, base, p, err := f.walkName(name, false, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -585,7 +592,7 @@ func (f *FS) Lstat(name string) (fs.FileInfo, error) { return f.stat(name, false
 func (f *FS) Stat(name string) (fs.FileInfo, error) { return f.stat(name, true) }
 
 func (f *FS) stat(name string, follow bool) (fs.FileInfo, error) {
-	fd, base, p, err := f.walkName(name, follow, false)
+	fd, base, p, err := f.walkName(name, follow, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -599,7 +606,7 @@ func (f *FS) stat(name string, follow bool) (fs.FileInfo, error) {
 
 // Lchown changes the owner of name itself, never of a link's target.
 func (f *FS) Lchown(name string, uid, gid int) error {
-	fd, base, p, err := f.walkName(name, false, false)
+	fd, base, p, err := f.walkName(name, false, 0)
 	if err != nil {
 		return err
 	}
@@ -614,7 +621,7 @@ func (f *FS) Lchown(name string, uid, gid int) error {
 // the file and changes the open file, so a link put in its place meanwhile
 // is refused, not followed.
 func (f *FS) Chmod(name string, mode fs.FileMode) error {
-	dfd, base, p, err := f.walkName(name, true, false)
+	dfd, base, p, err := f.walkName(name, true, 0)
 	if err != nil {
 		return err
 	}
@@ -663,7 +670,7 @@ func specialBits(mode fs.FileMode) uint32 {
 // absolute target means the image's path when the image boots), creating
 // missing parent directories.
 func (f *FS) Symlink(target, name string) error {
-	fd, base, p, err := f.walkName(name, false, true)
+	fd, base, p, err := f.walkName(name, false, 0o755)
 	if err != nil {
 		return err
 	}
@@ -676,12 +683,12 @@ func (f *FS) Symlink(target, name string) error {
 
 // Rename renames oldname to newname, neither followed if a link.
 func (f *FS) Rename(oldname, newname string) error {
-	ofd, obase, op, err := f.walkName(oldname, false, false)
+	ofd, obase, op, err := f.walkName(oldname, false, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(ofd)
-	nfd, nbase, _, err := f.walkName(newname, false, true)
+	nfd, nbase, _, err := f.walkName(newname, false, 0o755)
 	if err != nil {
 		return err
 	}
@@ -712,7 +719,7 @@ type Dir struct {
 
 // OpenDir opens the directory name, following links the rules allow.
 func (f *FS) OpenDir(name string) (*Dir, error) {
-	dfd, base, p, err := f.walkName(name, true, false)
+	dfd, base, p, err := f.walkName(name, true, 0)
 	if err != nil {
 		return nil, err
 	}
