@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 func setHostname(ctx context.Context, e *Env) error {
@@ -19,15 +19,14 @@ func setHostname(ctx context.Context, e *Env) error {
 	if i := strings.IndexByte(h, '.'); i > 0 {
 		short = h[:i]
 	}
-	if err := fsutil.WriteFile(fsutil.Join(e.Root, "/etc/hostname"), []byte(short+"\n"), 0o644); err != nil {
+	if err := rootfs.WriteFileAt(e.Root, "/etc/hostname", []byte(short+"\n"), 0o644); err != nil {
 		return err
 	}
-	hostsPath := fsutil.Join(e.Root, "/etc/hosts")
-	hosts, err := os.ReadFile(hostsPath)
+	hosts, err := rootfs.ReadFileAt(e.Root, "/etc/hosts", 16<<20)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := fsutil.WriteFile(hostsPath, hostsWith(hosts, h, short), 0o644); err != nil {
+	if err := rootfs.WriteFileAt(e.Root, "/etc/hosts", hostsWith(hosts, h, short), 0o644); err != nil {
 		return err
 	}
 	if !e.Live {

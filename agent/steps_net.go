@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
 )
 
@@ -62,7 +63,7 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	}
 	for _, f := range files {
 		e.Log.Info("network config written", "manager", string(mgr), "file", f.Path)
-		if err := fsutil.WriteFile(fsutil.Join(e.Root, f.Path), f.Data, f.Mode); err != nil {
+		if err := rootfs.WriteFileAt(e.Root, f.Path, f.Data, f.Mode); err != nil {
 			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
 	}

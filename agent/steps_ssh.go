@@ -18,6 +18,7 @@ import (
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
 )
@@ -338,14 +339,11 @@ func writeOSHostKey(e *Env, k gossh.Signer) error {
 	if err != nil {
 		return fmt.Errorf("host key for /etc/ssh: %w", err)
 	}
-	p := fsutil.Join(root, path.Join("/etc/ssh", sshd.HostKeyFile(typ)))
-	if err := os.MkdirAll(fsutil.Join(root, "/etc/ssh"), 0o755); err != nil {
+	p := path.Join("/etc/ssh", sshd.HostKeyFile(typ))
+	if err := rootfs.WriteFileAt(root, p, priv, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
-	if err := fsutil.WriteFile(p, priv, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	if err := fsutil.WriteFile(p+".pub", sshd.MarshalPublicKey(k.PublicKey()), 0o644); err != nil {
+	if err := rootfs.WriteFileAt(root, p+".pub", sshd.MarshalPublicKey(k.PublicKey()), 0o644); err != nil {
 		return fmt.Errorf("writing %s.pub: %w", p, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // FreeBSD applies plans with ifconfig(8) and route(8) through Run, and
@@ -48,7 +49,7 @@ func (s *FreeBSD) Apply(ctx context.Context, ops []Op) error {
 	}
 	for _, o := range ops {
 		if o.Kind == OpDNS {
-			if err := fsutil.WriteFile(fsutil.Join(s.Root, "/etc/resolv.conf"), ResolvConf(o.DNS, o.Search), 0o644); err != nil {
+			if err := rootfs.WriteFileAt(s.Root, "/etc/resolv.conf", ResolvConf(o.DNS, o.Search), 0o644); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -406,9 +407,9 @@ func (s *Linux) readDNS() ([]netip.Addr, []string) {
 // it runs; otherwise it writes /etc/resolv.conf.
 func (s *Linux) writeDNS(ctx context.Context, dns []netip.Addr, search []string) error {
 	if !s.resolvedRunning() {
-		return fsutil.WriteFile(fsutil.Join(s.Root, "/etc/resolv.conf"), ResolvConf(dns, search), 0o644)
+		return rootfs.WriteFileAt(s.Root, "/etc/resolv.conf", ResolvConf(dns, search), 0o644)
 	}
-	if err := fsutil.WriteFile(fsutil.Join(s.Root, ResolvedDropIn), ResolvedConf(dns, search), 0o644); err != nil {
+	if err := rootfs.WriteFileAt(s.Root, ResolvedDropIn, ResolvedConf(dns, search), 0o644); err != nil {
 		return err
 	}
 	if s.Run == nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Init is an init system ovfinit can be installed into.
@@ -169,17 +170,20 @@ func PlanInstall(init Init, s Service) ([]File, error) {
 // the administrator's); everything else is replaced. Every file is written
 // to a temporary name and renamed, so a failed install leaves no half file.
 func Install(root string, files []File, bin string) error {
+	// Through the rooted file system: an image's absolute links (lib ->
+	// /usr/lib) mean the image's directories, never the build host's.
+	rfs, err := rootfs.Open(root)
+	if err != nil {
+		return err
+	}
+	defer rfs.Close()
 	for _, f := range files {
-		dst := fsutil.Join(root, f.Path)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("installing %s: %w", f.Path, err)
-		}
 		switch {
 		case f.Link != "":
-			if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := rfs.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("installing %s: %w", f.Path, err)
 			}
-			if err := os.Symlink(f.Link, dst); err != nil {
+			if err := rfs.Symlink(f.Link, f.Path); err != nil {
 				return fmt.Errorf("installing %s: %w", f.Path, err)
 			}
 		case f.FromBin:
@@ -187,16 +191,16 @@ func Install(root string, files []File, bin string) error {
 			if err != nil {
 				return err
 			}
-			if err := fsutil.WriteFile(dst, data, f.Mode); err != nil {
+			if err := rfs.WriteFile(f.Path, data, f.Mode, rootfs.Keep); err != nil {
 				return fmt.Errorf("installing %s: %w", f.Path, err)
 			}
 		default:
 			if isDefaults(f.Path) {
-				if _, err := os.Stat(dst); err == nil {
+				if _, err := rfs.Stat(f.Path); err == nil {
 					continue
 				}
 			}
-			if err := fsutil.WriteFile(dst, []byte(f.Data), f.Mode); err != nil {
+			if err := rfs.WriteFile(f.Path, []byte(f.Data), f.Mode, rootfs.Keep); err != nil {
 				return fmt.Errorf("installing %s: %w", f.Path, err)
 			}
 		}
@@ -225,14 +229,18 @@ func readBin(bin string) ([]byte, error) {
 // administrator's defaults file and the state in /var/lib/ovfinit. Missing
 // files are not an error. It returns the paths it removed, sorted.
 func Uninstall(root string, files []File) ([]string, error) {
+	rfs, err := rootfs.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer rfs.Close()
 	var removed []string
 	var errs []error
 	for _, f := range files {
 		if isDefaults(f.Path) {
 			continue
 		}
-		dst := fsutil.Join(root, f.Path)
-		err := os.Remove(dst)
+		err := rfs.Remove(f.Path)
 		switch {
 		case err == nil:
 			removed = append(removed, f.Path)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // DryRun is a Host that does nothing to the machine: every effect (a file
@@ -42,7 +44,7 @@ func (d *DryRun) effect(format string, args ...any) {
 }
 
 func (d *DryRun) key(path string) (string, error) {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return "", err
 	}

@@ -10,11 +10,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // MaxReadSize bounds file.read: scripts edit configuration files, not images.
@@ -25,8 +26,15 @@ const maxOutput = 4 << 20
 
 // LiveHost is the Host of a real machine: files under Root, commands run
 // with os/exec, facts from the running system.
+//
+// Files go through internal/rootfs: no path or link leads out of the root
+// (an absolute link means the image's path); a link is followed only where
+// root alone could have made it (a directory owned by root that nobody
+// else may write), so a link a user left in their home or in /tmp is
+// refused, not followed; writes replace a link at the path, never write
+// through it.
 type LiveHost struct {
-	root *os.Root
+	root *rootfs.FS
 	dir  string
 
 	// ExecDisabled, when set, is why commands are refused (for example
@@ -39,9 +47,9 @@ type LiveHost struct {
 
 // NewLiveHost opens root; Close releases it.
 func NewLiveHost(root string) (*LiveHost, error) {
-	r, err := os.OpenRoot(root)
+	r, err := rootfs.Open(root)
 	if err != nil {
-		return nil, fmt.Errorf("opening root directory: %w", err)
+		return nil, err
 	}
 	return &LiveHost{root: r, dir: root}, nil
 }
@@ -51,57 +59,41 @@ func (h *LiveHost) Close() error { return h.root.Close() }
 
 // ReadFile implements Host.
 func (h *LiveHost) ReadFile(path string) ([]byte, error) {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return nil, err
 	}
-	return readFile(h.root, rel, MaxReadSize)
+	// A FIFO is read (a script may wait on one); a device is not.
+	return h.root.ReadFileCheck(rel, MaxReadSize, rootfs.Check{AllowFIFO: true})
 }
 
 // WriteFile implements Host.
 func (h *LiveHost) WriteFile(path string, data []byte, mode fs.FileMode, owner string) error {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return err
 	}
-	uid, gid := -1, -1
+	o := rootfs.Keep
 	if owner != "" {
-		if uid, gid, err = h.lookupOwner(owner); err != nil {
+		if o.UID, o.GID, err = h.lookupOwner(owner); err != nil {
 			return err
 		}
 	}
-	return writeFileAtomic(h.root, rel, data, mode, uid, gid)
+	return h.root.WriteFile(rel, data, mode, o)
 }
 
 // AppendFile implements Host.
 func (h *LiveHost) AppendFile(path string, data []byte) error {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return err
 	}
-	if dir := filepath.Dir(rel); dir != "." {
-		if err := h.root.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	f, err := h.root.OpenFile(rel, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return h.root.AppendFile(rel, data)
 }
 
 // Exists implements Host.
 func (h *LiveHost) Exists(path string) (bool, error) {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return false, err
 	}
@@ -111,7 +103,7 @@ func (h *LiveHost) Exists(path string) (bool, error) {
 
 // Remove implements Host.
 func (h *LiveHost) Remove(path string) (bool, error) {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return false, err
 	}
@@ -133,7 +125,7 @@ func found(err error) (bool, error) {
 
 // Mkdir implements Host.
 func (h *LiveHost) Mkdir(path string, mode fs.FileMode) error {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return err
 	}
@@ -147,7 +139,7 @@ func (h *LiveHost) Mkdir(path string, mode fs.FileMode) error {
 
 // Chmod implements Host.
 func (h *LiveHost) Chmod(path string, mode fs.FileMode) error {
-	rel, err := localPath(path)
+	rel, err := rootfs.Local(path)
 	if err != nil {
 		return err
 	}
@@ -211,7 +203,7 @@ func (h *LiveHost) Info() (HostInfo, error) {
 		info.Distro = "windows"
 	}
 	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
-		data, err := readFile(h.root, p, 64<<10)
+		data, err := h.root.ReadFile(p, 64<<10)
 		if err != nil {
 			continue
 		}
@@ -221,7 +213,7 @@ func (h *LiveHost) Info() (HostInfo, error) {
 	}
 	if h.dir == "/" || runtime.GOOS == "windows" {
 		info.Hostname, _ = os.Hostname()
-	} else if data, err := readFile(h.root, "etc/hostname", 4096); err == nil {
+	} else if data, err := h.root.ReadFile("etc/hostname", 4096); err == nil {
 		info.Hostname = strings.TrimSpace(string(data))
 	}
 	return info, nil
@@ -326,7 +318,7 @@ func (h *LiveHost) lookupID(owner, file, kind, name string) (int, []string, erro
 // lookupEntry finds the line of name (exactly: "bob" is not "bobby") in a
 // passwd-format file and returns its fields.
 func (h *LiveHost) lookupEntry(file, name string) ([]string, error) {
-	data, err := readFile(h.root, file, MaxReadSize)
+	data, err := h.root.ReadFile(file, MaxReadSize)
 	if err != nil {
 		return nil, err
 	}

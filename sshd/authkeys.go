@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // maxAuthorizedKeysFile bounds how much of an authorized_keys file is read.
@@ -18,7 +18,10 @@ const maxAuthorizedKeysFile = 1 << 20
 // "file:line: reason".
 func readAuthorizedKeys(u *User) (keys []AuthorizedKey, skipped []string, err error) {
 	path := filepath.Join(u.Home, ".ssh", "authorized_keys")
-	data, err := fsutil.ReadFileLimit(path, maxAuthorizedKeysFile)
+	// As OpenSSH's StrictModes: home, ~/.ssh and the file the user's or
+	// root's and not writable by others, no link below home, a regular
+	// file, opened without blocking (a FIFO must not park a thread).
+	data, err := rootfs.ReadUserFile(u.Home, ".ssh/authorized_keys", int(u.UID), maxAuthorizedKeysFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -166,7 +167,7 @@ func FingerprintBlock(keys []gossh.PublicKey, comment string) string {
 // loadHostKey reads and parses the key at path. A missing file is returned
 // as an error wrapping fs.ErrNotExist.
 func loadHostKey(path string) (gossh.Signer, error) {
-	data, err := fsutil.ReadFileLimit(path, maxHostKeyFile)
+	data, err := rootfs.ReadFile(path, maxHostKeyFile, rootfs.Check{}) // regular files only, never blocks
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // ShadowPasswords returns a Config.CheckPassword that verifies passwords
@@ -18,7 +18,9 @@ import (
 func ShadowPasswords(path string) (func(u *User, password []byte) error, error) {
 	dummy := newDummyHash(path)
 	return func(u *User, password []byte) error {
-		data, err := fsutil.ReadFileLimit(path, maxAccountFile)
+		// Without blocking, and only a regular file of root's that nobody
+		// else can write: a FIFO must not park a thread per attempt.
+		data, err := rootfs.ReadFile(path, maxAccountFile, shadowFile)
 		if err != nil {
 			dummy.check(nil, password)
 			return fmt.Errorf("reading %s: %w", path, err)
@@ -45,6 +47,9 @@ func ShadowPasswords(path string) (func(u *User, password []byte) error, error) 
 		return nil
 	}, nil
 }
+
+// shadowFile is what a shadow file must be to be read.
+var shadowFile = rootfs.Check{Owners: rootfs.TrustedOwners(0), NotWritableByOthers: true}
 
 // shadowHash returns the hash field of name in a shadow file.
 func shadowHash(data []byte, file, name string) (string, error) {

@@ -5,6 +5,7 @@ package sshd
 import (
 	"bufio"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/go-crypt/crypt/algorithm/shacrypt"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/ovfinit/ovfinit/internal/fuzzmin"
 	"github.com/pkg/sftp"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -33,6 +35,8 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	flag.Parse()
+	fuzzmin.Bound() // the fuzzers stall minimizing otherwise (package fuzzmin)
 	os.Exit(m.Run())
 }
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // ShadowEntry is the part of an account's shadow(5) entry that decides
@@ -76,7 +76,7 @@ func today() int64 { return time.Now().Unix() / 86400 }
 // for u is an error naming the file and line; the login is then refused.
 func ShadowAccounts(path string) func(u *User) (*ShadowEntry, error) {
 	return func(u *User) (*ShadowEntry, error) {
-		data, err := fsutil.ReadFileLimit(path, maxAccountFile)
+		data, err := rootfs.ReadFile(path, maxAccountFile, shadowFile)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return nil, nil
 		}

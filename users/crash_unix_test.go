@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,7 +142,7 @@ func TestLockWaits(t *testing.T) {
 		// make cross-test: a foreign test binary runs through the emulator.
 		cmd = exec.Command(q, os.Args[0], "-test.run=^TestHelperHoldLock$")
 	}
-	cmd.Env = append(os.Environ(), "OVFINIT_TEST_HOLD_LOCK="+filepath.Join(root, "etc/.pwd.lock"))
+	cmd.Env = append(os.Environ(), "OVFINIT_TEST_HOLD_LOCK="+root)
 	release, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

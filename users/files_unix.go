@@ -9,14 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -194,8 +194,12 @@ func removeEntry(name string) func([]entry) ([]entry, bool) {
 // change. A missing optional file (shadow, gshadow on small systems) is
 // left missing.
 func (m *Manager) edit(name string, defMode fs.FileMode, required bool, fn func([]entry) ([]entry, bool)) error {
-	path := fsutil.Join(m.Root, name)
-	data, err := os.ReadFile(path)
+	rfs, err := m.openFS()
+	if err != nil {
+		return err
+	}
+	defer rfs.Close()
+	data, err := rfs.ReadFile(name, maxAccountFile)
 	if errors.Is(err, fs.ErrNotExist) && !required {
 		return nil
 	}
@@ -211,7 +215,7 @@ func (m *Manager) edit(name string, defMode fs.FileMode, required bool, fn func(
 		b.WriteString(strings.Join(e, ":"))
 		b.WriteByte('\n')
 	}
-	return m.replaceDB(path, data, []byte(b.String()), defMode)
+	return m.replaceDB(rfs, name, data, []byte(b.String()), defMode)
 }
 
 // replaceDB swaps in a new version of a user database file: the old one is
@@ -219,104 +223,121 @@ func (m *Manager) edit(name string, defMode fs.FileMode, required bool, fn func(
 // file beside it, given the old file's mode, owner and SELinux label,
 // fsynced and renamed into place, so a reader (or a crash) sees the old
 // file or the new one, never a part.
-func (m *Manager) replaceDB(path string, old, data []byte, defMode fs.FileMode) error {
+func (m *Manager) replaceDB(rfs *rootfs.FS, name string, old, data []byte, defMode fs.FileMode) error {
 	mode, uid, gid := defMode, -1, -1
 	var label []byte
-	if fi, err := os.Stat(path); err == nil {
+	if fi, err := rfs.Stat(name); err == nil {
 		mode = fi.Mode().Perm()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid, gid = int(st.Uid), int(st.Gid)
+		if u, g, ok := rootfs.Owner(fi); ok {
+			uid, gid = u, g
 		}
-		label = getLabel(path)
-		if err := m.writeAs(path+"-", old, mode, uid, gid, label); err != nil {
-			return fmt.Errorf("backing up %s: %w", path, err)
+		label = rfs.Label(name)
+		if err := m.writeAs(rfs, name+"-", old, mode, uid, gid, label); err != nil {
+			return fmt.Errorf("backing up %s: %w", name, err)
 		}
 	}
-	if err := m.writeAs(path, data, mode, uid, gid, label); err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
+	if err := m.writeAs(rfs, name, data, mode, uid, gid, label); err != nil {
+		return fmt.Errorf("replacing %s: %w", name, err)
 	}
 	return nil
 }
 
-func (m *Manager) writeAs(path string, data []byte, mode fs.FileMode, uid, gid int, label []byte) error {
+func (m *Manager) writeAs(rfs *rootfs.FS, name string, data []byte, mode fs.FileMode, uid, gid int, label []byte) error {
 	if m.beforeWrite != nil {
-		if err := m.beforeWrite(path); err != nil {
+		if err := m.beforeWrite(name); err != nil {
 			return err
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := fsutil.WriteTemp(path, data, mode)
-	if err != nil {
-		return err
-	}
+	o := rootfs.Keep
 	if uid >= 0 && os.Geteuid() == 0 {
-		err = os.Chown(tmp, uid, gid)
+		o.UID, o.GID = uid, gid
 	}
-	if err == nil && label != nil {
-		err = setLabel(tmp, label)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	fsutil.SyncDir(filepath.Dir(path))
-	return nil
+	o.Label = label
+	return rfs.WriteFile(name, data, mode, o)
 }
 
+// ensureHome makes the account's home directory if it is missing and adds
+// keys to its ~/.ssh/authorized_keys. The home belongs to the user, who can
+// put links anywhere in it: below the home nothing is reached by path. The
+// directories are held open and every name is opened with O_NOFOLLOW,
+// ~/.ssh is created and chowned through its descriptor, authorized_keys is
+// replaced by a temporary file (chowned through its descriptor) renamed
+// into place. A ~/.ssh or authorized_keys that is a link, not a directory
+// or regular file, not owned by the user (or root), or writable by group
+// or others is refused, as OpenSSH's StrictModes would refuse it.
 func ensureHome(root string, a *Account, keys []string) error {
-	home := fsutil.Join(root, a.Home)
-	if _, err := os.Stat(home); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(home, 0o700); err != nil {
-			return fmt.Errorf("creating home %s: %w", a.Home, err)
-		}
-		if err := chown(home, a.UID, a.GID); err != nil {
-			return fmt.Errorf("chown home %s: %w", a.Home, err)
-		}
+	rfs, err := rootfs.Open(root)
+	if err != nil {
+		return err
+	}
+	defer rfs.Close()
+	uid, gid := -1, -1
+	if os.Geteuid() == 0 {
+		uid, gid = a.UID, a.GID
+	}
+	owners := rootfs.Check{Owners: rootfs.TrustedOwners(a.UID)}
+	home, err := rfs.OpenDir(a.Home)
+	if errors.Is(err, fs.ErrNotExist) {
+		home, err = mkHome(rfs, a.Home, uid, gid, owners)
+	}
+	if err != nil {
+		return fmt.Errorf("home of %s: %w", a.Name, err)
+	}
+	defer home.Close()
+	if err := home.Check(owners); err != nil {
+		return fmt.Errorf("home of %s: %w", a.Name, err)
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	sshDir := filepath.Join(home, ".ssh")
-	if err := os.MkdirAll(sshDir, 0o700); err != nil {
-		return err
+	strict := rootfs.Check{Owners: owners.Owners, NotWritableByOthers: true}
+	sshDir, err := home.MkdirOwned(".ssh", 0o700, uid, gid, strict)
+	if err != nil {
+		return fmt.Errorf("authorized keys of %s: refusing %w", a.Name, err)
 	}
-	if err := chown(sshDir, a.UID, a.GID); err != nil {
-		return err
-	}
-	path := filepath.Join(sshDir, "authorized_keys")
-	existing, err := os.ReadFile(path)
+	defer sshDir.Close()
+	existing, err := sshDir.ReadFile("authorized_keys", maxKeysFile, strict)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return fmt.Errorf("authorized keys of %s: refusing %w", a.Name, err)
 	}
-	if err := fsutil.WriteFile(path, mergeKeys(existing, keys), 0o600); err != nil {
-		return fmt.Errorf("writing authorized keys: %w", err)
+	if err := sshDir.WriteFile("authorized_keys", mergeKeys(existing, keys), 0o600, rootfs.WriteOptions{UID: uid, GID: gid}); err != nil {
+		return fmt.Errorf("writing authorized keys of %s: %w", a.Name, err)
 	}
 	a.KeysFile = filepath.Join(a.Home, ".ssh", "authorized_keys")
-	return chown(path, a.UID, a.GID)
+	return nil
 }
 
-// chown gives a file to the account. Only root can, and only root needs to:
-// run unprivileged (tests, an image tree of one's own) the files stay ours.
-func chown(path string, uid, gid int) error {
-	if os.Geteuid() != 0 {
-		return nil
+// mkHome creates a missing home directory, mode 0700, given to the user
+// through its descriptor.
+func mkHome(rfs *rootfs.FS, home string, uid, gid int, c rootfs.Check) (*rootfs.Dir, error) {
+	parent, base := path.Split(path.Clean("/" + home))
+	if base == "" {
+		return nil, fmt.Errorf("%s: not a directory name", home)
 	}
-	return os.Chown(path, uid, gid)
+	if parent != "/" {
+		if err := rfs.MkdirAll(parent, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	pd, err := rfs.OpenDir(parent)
+	if err != nil {
+		return nil, err
+	}
+	defer pd.Close()
+	return pd.MkdirOwned(base, 0o700, uid, gid, c)
 }
 
 // lockPasswd takes the fcntl write lock on /etc/.pwd.lock that glibc's
 // lckpwdf and shadow-utils take, waiting while another process holds it, so
 // no other tool edits the files meanwhile. flock(2) would not exclude them.
-func lockPasswd(path string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+func lockPasswd(root string) (func(), error) {
+	const path = "/etc/.pwd.lock"
+	rfs, err := rootfs.Open(root)
+	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	defer rfs.Close()
+	f, err := rfs.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // The key store is ovfinit's own copy of each user's authorized keys,
@@ -21,9 +20,24 @@ import (
 // the OS has no sshd, and on Windows where OpenSSH's ACL rules would reject
 // the user's file.
 
-// keyStorePath is where a user's stored keys live, under root.
-func keyStorePath(root, stateDir, user string) string {
-	return fsutil.Join(root, path.Join(stateDir, "keys", user))
+// keyStorePath is where a user's stored keys live, under the root.
+func keyStorePath(stateDir, user string) string {
+	return path.Join("/", stateDir, "keys", user)
+}
+
+// stateFile is what a file of ovfinit's state directory must be to be
+// read: a regular file of root's (or of the user ovfinit runs as), that
+// nobody else may write.
+var stateFile = rootfs.Check{Owners: rootfs.TrustedOwners(0), NotWritableByOthers: true}
+
+// withFS runs fn with the rooted file system of root.
+func withFS(root string, fn func(*rootfs.FS) error) error {
+	rfs, err := rootfs.Open(root)
+	if err != nil {
+		return err
+	}
+	defer rfs.Close()
+	return fn(rfs)
 }
 
 // StoreKeys replaces the user's stored keys with keys (authorized_keys
@@ -40,14 +54,16 @@ func StoreKeys(root, stateDir, user string, keys []string) error {
 			return fmt.Errorf("key store: key %d of %s is not one SSH public key", i+1, user)
 		}
 	}
-	p := keyStorePath(root, stateDir, user)
-	if err := os.MkdirAll(path.Dir(p), 0o700); err != nil {
-		return fmt.Errorf("key store: %w", err)
-	}
-	if err := fsutil.WriteFile(p, mergeKeys(nil, keys), 0o600); err != nil {
-		return fmt.Errorf("key store: writing keys of %s: %w", user, err)
-	}
-	return nil
+	p := keyStorePath(stateDir, user)
+	return withFS(root, func(rfs *rootfs.FS) error {
+		if err := rfs.MkdirAll(path.Dir(p), 0o700); err != nil {
+			return fmt.Errorf("key store: %w", err)
+		}
+		if err := rfs.WriteFile(p, mergeKeys(nil, keys), 0o600, rootfs.Keep); err != nil {
+			return fmt.Errorf("key store: writing keys of %s: %w", user, err)
+		}
+		return nil
+	})
 }
 
 // StoredKeys returns the user's stored keys as authorized_keys lines,
@@ -59,7 +75,13 @@ func StoredKeys(root, stateDir, user string) ([]string, error) {
 	if err := ValidateName(user); err != nil {
 		return nil, err
 	}
-	data, err := fsutil.ReadFileLimit(keyStorePath(root, stateDir, user), 1<<20)
+	var data []byte
+	err := withFS(root, func(rfs *rootfs.FS) (err error) {
+		// Without blocking, and only a regular file of root's: the server
+		// reads this at every attempt.
+		data, err = rfs.ReadFileCheck(keyStorePath(stateDir, user), maxKeysFile, stateFile)
+		return err
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -89,7 +111,8 @@ func RemoveStoredKeys(root, stateDir, user string) error {
 	if err := ValidateName(user); err != nil {
 		return err
 	}
-	if err := os.Remove(keyStorePath(root, stateDir, user)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err := withFS(root, func(rfs *rootfs.FS) error { return rfs.Remove(keyStorePath(stateDir, user)) })
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("key store: %w", err)
 	}
 	return nil
@@ -103,8 +126,8 @@ type Login struct {
 	Time        time.Time `json:"time"`
 }
 
-func loginPath(root, stateDir, user string) string {
-	return fsutil.Join(root, path.Join(stateDir, "logins", user+".json"))
+func loginPath(stateDir, user string) string {
+	return path.Join("/", stateDir, "logins", user+".json")
 }
 
 // RecordLogin remembers l as the user's last login, in
@@ -121,14 +144,16 @@ func RecordLogin(root, stateDir string, l Login) error {
 	if err != nil {
 		return err
 	}
-	p := loginPath(root, stateDir, l.User)
-	if err := os.MkdirAll(path.Dir(p), 0o700); err != nil {
-		return fmt.Errorf("recording login: %w", err)
-	}
-	if err := fsutil.WriteFile(p, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("recording login of %s: %w", l.User, err)
-	}
-	return nil
+	p := loginPath(stateDir, l.User)
+	return withFS(root, func(rfs *rootfs.FS) error {
+		if err := rfs.MkdirAll(path.Dir(p), 0o700); err != nil {
+			return fmt.Errorf("recording login: %w", err)
+		}
+		if err := rfs.WriteFile(p, append(data, '\n'), 0o600, rootfs.Keep); err != nil {
+			return fmt.Errorf("recording login of %s: %w", l.User, err)
+		}
+		return nil
+	})
 }
 
 // LastLogin returns the user's last recorded login; ok is false when none
@@ -137,8 +162,12 @@ func LastLogin(root, stateDir, user string) (Login, bool, error) {
 	if err := ValidateName(user); err != nil {
 		return Login{}, false, err
 	}
-	p := loginPath(root, stateDir, user)
-	data, err := fsutil.ReadFileLimit(p, 1<<16)
+	p := loginPath(stateDir, user)
+	var data []byte
+	err := withFS(root, func(rfs *rootfs.FS) (err error) {
+		data, err = rfs.ReadFileCheck(p, 1<<16, stateFile)
+		return err
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return Login{}, false, nil
 	}
@@ -157,7 +186,8 @@ func RemoveLogins(root, stateDir, user string) error {
 	if err := ValidateName(user); err != nil {
 		return err
 	}
-	if err := os.Remove(loginPath(root, stateDir, user)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err := withFS(root, func(rfs *rootfs.FS) error { return rfs.Remove(loginPath(stateDir, user)) })
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

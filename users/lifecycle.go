@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Reservation is a user added by `ovfinit reserve` for one reservation of
@@ -25,14 +24,18 @@ type Reservation struct {
 	Admin   bool      `json:"admin,omitempty"`
 }
 
-func reservationsPath(root, stateDir string) string {
-	return fsutil.Join(root, path.Join(stateDir, "reservations.json"))
+func reservationsPath(stateDir string) string {
+	return path.Join("/", stateDir, "reservations.json")
 }
 
 // Reservations returns the recorded reservations; none when there is no file.
 func Reservations(root, stateDir string) ([]Reservation, error) {
-	p := reservationsPath(root, stateDir)
-	data, err := fsutil.ReadFileLimit(p, 4<<20)
+	p := reservationsPath(stateDir)
+	var data []byte
+	err := withFS(root, func(rfs *rootfs.FS) (err error) {
+		data, err = rfs.ReadFileCheck(p, 4<<20, stateFile)
+		return err
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -51,7 +54,9 @@ func saveReservations(root, stateDir string, rs []Reservation) error {
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFile(reservationsPath(root, stateDir), append(data, '\n'), 0o600)
+	return withFS(root, func(rfs *rootfs.FS) error {
+		return rfs.WriteFile(reservationsPath(stateDir), append(data, '\n'), 0o600, rootfs.Keep)
+	})
 }
 
 // ReserveRequest is what `ovfinit reserve` asks for.
@@ -214,23 +219,6 @@ func Sanitize(ctx context.Context, m *Manager, stateDir string, o SanitizeOption
 		res.Removed = append(res.Removed, r.User)
 	}
 	return res, nil
-}
-
-// removeAllIn empties dir (under root) but keeps it.
-func removeAllIn(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if err := os.RemoveAll(path.Join(dir, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // userExists reports whether the account exists, on any OS.

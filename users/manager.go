@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Runner runs an external command. stdin may carry a password hash: a
@@ -47,6 +47,12 @@ func (r ExecRunner) Run(ctx context.Context, stdin []byte, name string, args ...
 	}
 	return nil
 }
+
+// Bounds on what is read of the account databases and key files.
+const (
+	maxAccountFile = 64 << 20
+	maxKeysFile    = 1 << 20
+)
 
 // Tool flavours: which command set Manager drives when Tools is set.
 const (
@@ -91,16 +97,25 @@ func (m *Manager) log() *slog.Logger {
 	return m.Log
 }
 
+// openFS opens the root every file of the Manager is read and written
+// under.
+func (m *Manager) openFS() (*rootfs.FS, error) { return rootfs.Open(m.Root) }
+
 func (m *Manager) readDB() (*DB, error) {
-	passwd, err := os.ReadFile(fsutil.Join(m.Root, "/etc/passwd"))
+	rfs, err := m.openFS()
+	if err != nil {
+		return nil, err
+	}
+	defer rfs.Close()
+	passwd, err := rfs.ReadFile("/etc/passwd", maxAccountFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading user database: %w", err)
 	}
-	group, err := os.ReadFile(fsutil.Join(m.Root, "/etc/group"))
+	group, err := rfs.ReadFile("/etc/group", maxAccountFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading group database: %w", err)
 	}
-	shadow, err := os.ReadFile(fsutil.Join(m.Root, "/etc/shadow"))
+	shadow, err := rfs.ReadFile("/etc/shadow", maxAccountFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading shadow database: %w", err)
 	}
@@ -205,7 +220,12 @@ func (m *Manager) Remove(ctx context.Context, name string, keepHome bool) error 
 		}
 	}
 	if !keepHome && home != "" && path.Clean(home) != "/" && home != "/root" {
-		if err := os.RemoveAll(fsutil.Join(m.Root, home)); err != nil {
+		rfs, err := m.openFS()
+		if err != nil {
+			return err
+		}
+		defer rfs.Close()
+		if err := rfs.RemoveAll(home); err != nil {
 			return fmt.Errorf("removing home %s: %w", home, err)
 		}
 	}
@@ -218,15 +238,20 @@ func (m *Manager) lock() (func(), error) {
 	if m.Flavor != "" {
 		return func() {}, nil
 	}
-	return lockPasswd(fsutil.Join(m.Root, "/etc/.pwd.lock"))
+	return lockPasswd(m.Root)
 }
 
 func (m *Manager) apply(ctx context.Context, o Op) error {
 	switch o.Kind {
 	case OpSudoers:
-		return m.writeFile(fsutil.Join(m.Root, sudoersPath(o.Name)), []byte(sudoersLine(o.Name)), 0o440)
+		return m.writeFile(sudoersPath(o.Name), []byte(sudoersLine(o.Name)), 0o440)
 	case OpDelSudoers:
-		err := os.Remove(fsutil.Join(m.Root, sudoersPath(o.Name)))
+		rfs, err := m.openFS()
+		if err != nil {
+			return err
+		}
+		defer rfs.Close()
+		err = rfs.Remove(sudoersPath(o.Name))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -249,13 +274,19 @@ func (m *Manager) apply(ctx context.Context, o Op) error {
 	return nil
 }
 
-func (m *Manager) writeFile(path string, data []byte, mode os.FileMode) error {
+// writeFile replaces name under the root with data.
+func (m *Manager) writeFile(name string, data []byte, mode os.FileMode) error {
 	if m.beforeWrite != nil {
-		if err := m.beforeWrite(path); err != nil {
+		if err := m.beforeWrite(name); err != nil {
 			return err
 		}
 	}
-	return fsutil.WriteFile(path, data, mode)
+	rfs, err := m.openFS()
+	if err != nil {
+		return err
+	}
+	defer rfs.Close()
+	return rfs.WriteFile(name, data, mode, rootfs.Keep)
 }
 
 // sudoersPath is the drop-in that gives an admin user sudo rights.

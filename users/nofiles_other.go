@@ -15,7 +15,7 @@ func (m *Manager) applyFiles(o Op) error {
 // in ovfinit's key store, which the embedded SSH server reads.
 func ensureHome(root string, a *Account, keys []string) error { return nil }
 
-func lockPasswd(path string) (func(), error) {
+func lockPasswd(root string) (func(), error) {
 	if runtime.GOOS == "windows" {
 		return func() {}, nil
 	}

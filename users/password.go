@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"regexp"
 	"strings"
 
@@ -15,7 +14,7 @@ import (
 	"github.com/go-crypt/crypt/algorithm/scrypt"
 	"github.com/go-crypt/crypt/algorithm/shacrypt"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Password is a password as the environment gives it: a crypt(3) hash, or
@@ -76,7 +75,11 @@ const (
 // Fedora 35+), SHA512 otherwise (also when the file or the setting is
 // missing, or names something weaker such as MD5 or DES).
 func EncryptMethod(root string) string {
-	data, err := os.ReadFile(fsutil.Join(root, "/etc/login.defs"))
+	var data []byte
+	err := withFS(root, func(rfs *rootfs.FS) (err error) {
+		data, err = rfs.ReadFile("/etc/login.defs", 1<<20)
+		return err
+	})
 	if err != nil {
 		return MethodSHA512
 	}

@@ -176,16 +176,28 @@ func Seal(ctx context.Context, m *Manager, o SealOptions) ([]SealItem, error) {
 			return items, fmt.Errorf("removing reservation users: %w", err)
 		}
 	}
+	// The plan was made by path; the removals go through the rooted file
+	// system, so a link (an image's absolute one, or one a user left in
+	// /tmp or their home) never takes them outside the root or into a
+	// directory they should not reach.
+	rfs, err := m.openFS()
+	if err != nil {
+		return items, err
+	}
+	defer rfs.Close()
 	var errs []error
 	for _, it := range items {
-		p := fsutil.Join(m.Root, it.Path)
 		switch it.Action {
 		case "remove":
-			if err := os.RemoveAll(p); err != nil {
+			if err := rfs.RemoveAll(it.Path); err != nil {
 				errs = append(errs, err)
 			}
 		case "truncate":
-			if err := os.Truncate(p, 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			f, err := rfs.OpenFile(it.Path, os.O_WRONLY|os.O_TRUNC, 0)
+			if err == nil {
+				err = f.Close()
+			}
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
 			}
 		}

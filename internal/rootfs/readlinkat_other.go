@@ -1,0 +1,9 @@
+//go:build unix && !(linux || darwin || freebsd || netbsd || openbsd)
+
+package rootfs
+
+import "golang.org/x/sys/unix"
+
+// readlinkatSys: x/sys has no readlinkat here, so links are never
+// followed on this OS (an FS refuses them).
+func readlinkatSys(int, string, []byte) (int, error) { return 0, unix.ENOTSUP }

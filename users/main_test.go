@@ -1,0 +1,17 @@
+package users
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/fuzzmin"
+)
+
+// TestMain bounds fuzz minimization, which otherwise stalls the fuzzers
+// on passwd and key store inputs (package fuzzmin).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	fuzzmin.Bound()
+	os.Exit(m.Run())
+}
