@@ -131,6 +131,12 @@ func Local(p string) (string, error) {
 	return rel, nil
 }
 
+// isRoot reports whether name names the root directory itself ("/", ".",
+// "", "/.."), which OpenDir opens while Local refuses it.
+func isRoot(name string) bool {
+	return path.Clean("/"+filepath.ToSlash(name)) == "/"
+}
+
 // Check says what a file must be to be read by ReadFile.
 type Check struct {
 	// Owners are the uids that may own the file; empty allows any.

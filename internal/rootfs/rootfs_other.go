@@ -317,6 +317,13 @@ type Dir struct {
 
 // OpenDir opens the directory name.
 func (f *FS) OpenDir(name string) (*Dir, error) {
+	if isRoot(name) {
+		r, err := f.root.OpenRoot(".")
+		if err != nil {
+			return nil, err
+		}
+		return &Dir{r: r, name: "/"}, nil
+	}
 	rel, err := f.rel(name)
 	if err != nil {
 		return nil, err

@@ -719,6 +719,13 @@ type Dir struct {
 
 // OpenDir opens the directory name, following links the rules allow.
 func (f *FS) OpenDir(name string) (*Dir, error) {
+	if isRoot(name) {
+		d, err := f.root.Open(".")
+		if err != nil {
+			return nil, err
+		}
+		return &Dir{f: d, name: "/"}, nil
+	}
 	dfd, base, p, err := f.walkName(name, true, 0)
 	if err != nil {
 		return nil, err

@@ -217,3 +217,25 @@ func TestUserDir(t *testing.T) {
 		t.Errorf("root's authorized_keys changed: %q", b)
 	}
 }
+
+// TestOpenDirRoot: the root itself opens as a Dir (a home directly under
+// it, /root, is made in it), however it is named.
+func TestOpenDirRoot(t *testing.T) {
+	f, dir := openFS(t)
+	for _, name := range []string{"/", "", ".", "/.."} {
+		d, err := f.OpenDir(name)
+		if err != nil {
+			t.Fatalf("OpenDir(%q) = %v, want the root", name, err)
+		}
+		sub, err := d.MkdirOwned("root", 0o700, -1, -1, Check{})
+		if err != nil {
+			t.Fatalf("OpenDir(%q).MkdirOwned(root) = %v", name, err)
+		}
+		sub.Close()
+		d.Close()
+		if fi, err := os.Stat(filepath.Join(dir, "root")); err != nil || !fi.IsDir() {
+			t.Fatalf("after OpenDir(%q).MkdirOwned: %s/root = %v, %v; want a directory in the root", name, dir, fi, err)
+		}
+		os.Remove(filepath.Join(dir, "root"))
+	}
+}
