@@ -8,6 +8,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,7 +24,8 @@ var headers = []string{"webhook-id", "webhook-timestamp", "webhook-signature"}
 //go:embed verify-standardwebhooks.js
 var script []byte
 
-// Version is the standardwebhooks release e2e/prepare.sh installs.
+// Version is the standardwebhooks release e2e/prepare.sh installs
+// (STANDARDWEBHOOKS_VERSION there); another one is not used.
 const Version = "1.3.0"
 
 // Dir is where e2e/prepare.sh installs the package ($OVFINIT_NPM_DIR, or
@@ -58,7 +60,14 @@ func Verify(t testing.TB, reqs []Request) {
 	modules := filepath.Join(Dir(), "node_modules")
 	node, err := exec.LookPath("node")
 	if err == nil {
-		_, err = os.Stat(filepath.Join(modules, "standardwebhooks", "package.json"))
+		var b []byte
+		if b, err = os.ReadFile(filepath.Join(modules, "standardwebhooks", "package.json")); err == nil {
+			var pkg struct{ Version string }
+			json.Unmarshal(b, &pkg)
+			if pkg.Version != Version {
+				err = fmt.Errorf("standardwebhooks %q installed, want %s", pkg.Version, Version)
+			}
+		}
 	}
 	if err != nil {
 		why := "node and the npm standardwebhooks package are needed (run e2e/prepare.sh): " + err.Error()
