@@ -93,6 +93,10 @@ func readStatus(ctx context.Context, root, stateDir, statusDir string, wait bool
 		st, err := agent.LoadStatus(root, stateDir, statusDir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !wait:
+			if _, perr := os.Stat(agent.PrivateStatusPath(root, stateDir)); errors.Is(perr, fs.ErrPermission) {
+				// Not root, and the public copy (in /run) is not there.
+				return nil, &exitError{code: exitNoStatus, err: fmt.Errorf("no status at %s: ovfinit has not run in this boot yet (root can read the last one: sudo ovfinit status)", path)}
+			}
 			return nil, &exitError{code: exitNoStatus, err: fmt.Errorf("no status at %s: ovfinit has not run here", path)}
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return nil, &exitError{code: exitFailed, err: err}

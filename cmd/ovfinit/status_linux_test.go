@@ -133,6 +133,15 @@ func TestStatusAsNobody(t *testing.T) {
 				}
 			}
 			t.Logf("status --long as uid %d:\n%s", nobody, long)
+
+			// After a reboot /run is empty until the agent runs again.
+			if err := os.RemoveAll(filepath.Join(root, agent.DefaultStatusDir)); err != nil {
+				t.Fatal(err)
+			}
+			_, code, stderr = asNobody(t, bin, "status", "--root", root)
+			if code != exitNoStatus || !strings.Contains(stderr, "not run in this boot yet") {
+				t.Errorf("status as uid %d without the public copy = exit %d, %q; want exit %d and 'not run in this boot yet'", nobody, code, stderr, exitNoStatus)
+			}
 		})
 	}
 }
