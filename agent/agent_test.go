@@ -263,7 +263,7 @@ func TestFirstBoot(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedEnv)); err == nil {
 		t.Errorf("the clear copy %s is still there after a boot that reached ready", savedEnv)
 	}
-	st, err := ReadStatus(StatusPath(m.root, "/var/lib/ovfinit"))
+	st, err := ReadStatus(PublicStatusPath(m.root, ""))
 	if err != nil || st.Phase != PhaseReady || st.InstanceID != "i-1" || len(st.Steps) != len(Steps()) {
 		t.Errorf("status = %+v, %v; want ready for i-1 with every step", st, err)
 	}
@@ -406,7 +406,7 @@ func TestBadInput(t *testing.T) {
 			if (ev.started != nil) != tt.wantCB {
 				t.Errorf("callback started = %v, want %v", ev.started != nil, tt.wantCB)
 			}
-			st, serr := ReadStatus(StatusPath(m.root, "/var/lib/ovfinit"))
+			st, serr := ReadStatus(PublicStatusPath(m.root, ""))
 			if serr != nil || st.Phase != PhaseFailed || st.Retry == nil || *st.Retry != tt.wantRetry {
 				t.Errorf("status = %+v, %v; want failed, retry=%v", st, serr, tt.wantRetry)
 			}

@@ -43,10 +43,13 @@ type Env struct {
 	// environment, the callback secret); "" means DefaultRuntimeDir. It
 	// is never the state directory, which persists and may be captured.
 	RuntimeDir string
-	EnvFile    string        // --env: read the environment from this file instead of probing
-	WaitEnv    time.Duration // how long to wait for an environment device to appear
-	SSHPort    int           // SSH port when ovfinit.ssh.port is unset; 0 means 22
-	BootID     string
+	// StatusDir is a path under Root for the world-readable status file;
+	// "" means DefaultStatusDir.
+	StatusDir string
+	EnvFile   string        // --env: read the environment from this file instead of probing
+	WaitEnv   time.Duration // how long to wait for an environment device to appear
+	SSHPort   int           // SSH port when ovfinit.ssh.port is unset; 0 means 22
+	BootID    string
 	// Live says whether to change the running system (kernel host name,
 	// network) as well as files. NewEnv sets it when Root is "/".
 	Live bool
@@ -110,12 +113,6 @@ func (e *Env) runtimePath(name string) string {
 // statePath returns a file's path in the state directory, under Root.
 func (e *Env) statePath(name string) string {
 	return fsutil.Join(e.Root, path.Join(e.StateDir, name))
-}
-
-// StatusPath is where `ovfinit status` reads the pipeline's status: the
-// world-readable copy, without the scripts' own text.
-func StatusPath(root, stateDir string) string {
-	return fsutil.Join(root, path.Join(stateDir, "status.json"))
 }
 
 // PrivateStatusPath is the full status, the scripts' messages included,

@@ -44,7 +44,11 @@ func planCallback(r *propReader, p *Plan) {
 		}
 	}
 	if v, ok := r.get(PropCallbackSecret); ok {
-		p.CallbackSecret = []byte(v)
+		if err := callback.CheckSecret(v); err != nil {
+			r.bad(PropCallbackSecret, err)
+		} else {
+			p.CallbackSecret = []byte(v)
+		}
 	}
 	b64 := func(key string) []byte {
 		v, ok := r.get(key)

@@ -60,6 +60,7 @@ func TestPlanCallback(t *testing.T) {
 		}},
 		{"CA not base64", append(url, PropCallbackCA, "-----BEGIN CERTIFICATE-----"), []string{"property " + PropCallbackCA, "line 6", "not base64"}, nil},
 		{"CA not PEM", append(url, PropCallbackCA, b64([]byte("hello"))), []string{"property " + PropCallbackCA, "no PEM certificate"}, nil},
+		{"whsec_ secret not base64", append(url, PropCallbackSecret, "whsec_not base64"), []string{"property " + PropCallbackSecret, "base64"}, nil},
 		{"bad pin", append(url, PropCallbackPin, "md5//abc"), []string{"property " + PropCallbackPin, "sha256//"}, nil},
 		{"cert without key", append(url, PropCallbackClientCert, b64(cert)), []string{"property " + PropCallbackClientCert, "set both"}, nil},
 		{"key of another cert", append(url, PropCallbackClientCert, b64(cert), PropCallbackClientKey, b64(otherKey)), []string{"property " + PropCallbackClientCert}, nil},

@@ -98,7 +98,7 @@ fail(json.encode({"p": pw, "again": json.encode(pw)}) + " " + pw.title())
 		t.Errorf("last event %s %q, want failed with the secret redacted", last.Type, last.Data.Message)
 	}
 	events, _ := json.Marshal(ev.events)
-	pub, perr := os.ReadFile(StatusPath(m.root, e.StateDir))
+	pub, perr := os.ReadFile(PublicStatusPath(m.root, e.StatusDir))
 	priv, verr := os.ReadFile(PrivateStatusPath(m.root, e.StateDir))
 	if perr != nil || verr != nil {
 		t.Fatalf("status files: %v, %v", perr, verr)
@@ -124,7 +124,7 @@ fail(json.encode({"p": pw, "again": json.encode(pw)}) + " " + pw.title())
 	if msg := e.PublicMessage(err); strings.Contains(msg, "fail:") || !strings.Contains(msg, HiddenMessage) {
 		t.Errorf("PublicMessage() = %q, want the script's text hidden (systemd's status line is world-readable)", msg)
 	}
-	st, err := LoadStatus(m.root, e.StateDir)
+	st, err := LoadStatus(m.root, e.StateDir, e.StatusDir)
 	if err != nil || st.Phase != PhaseFailed || !strings.Contains(st.Message, "fail: {") {
 		t.Errorf("LoadStatus() = %+v, %v; want the full failure for root", st, err)
 	}

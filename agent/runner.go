@@ -63,7 +63,7 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 		if r, done := e.State.Done(s.Freq, e.InstanceID, s.Name); done {
 			msg := fmt.Sprintf("already ran for instance %s (boot %s at %s)", e.InstanceID, r.Boot, r.At.Format(time.RFC3339))
 			e.Log.Info("step skipped", "step", s.Name, "frequency", s.Freq.String(), "reason", msg)
-			st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "skipped", Message: msg})
+			st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "skipped", Start: e.Now(), Message: msg})
 			d := e.data(s.Name)
 			d.Status, d.Message, d.Percent = "skipped", msg, endPct
 			e.Events.Emit(callback.TypeStepFinished, d)
@@ -73,14 +73,14 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 
 	e.Log.Info("step started", "step", s.Name, "frequency", s.Freq.String())
 	st.Step = s.Name
-	st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "running"})
+	t0 := e.Now()
+	st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "running", Start: t0})
 	cur := &st.Steps[len(st.Steps)-1]
 	e.writeStatus(st)
 	d := e.data(s.Name)
 	d.Status, d.Percent = "started", startPct
 	e.Events.Emit(callback.TypeStepStarted, d)
 
-	t0 := e.Now()
 	e.stepNote = ""
 	err := s.Run(ctx, e)
 	dur := e.Now().Sub(t0)
@@ -131,14 +131,14 @@ func (e *Env) hostKeys() []callback.HostKey { return e.sshHostKeys() }
 
 // writeStatus writes the status twice, redacted: in full for root
 // (PrivateStatusPath, 0600), and without the scripts' own text for
-// everyone (StatusPath, 0644).
+// everyone (PublicStatusPath, 0644).
 func (e *Env) writeStatus(st *Status) {
 	st.Updated = e.Now()
 	full := st.redacted(e.Redact)
 	if err := full.write(PrivateStatusPath(e.Root, e.StateDir), 0o600); err != nil {
 		e.Log.Warn("cannot write status file", "err", err)
 	}
-	if err := full.public().Write(StatusPath(e.Root, e.StateDir)); err != nil {
+	if err := full.public().writePublic(e.Root, e.StatusDir); err != nil {
 		e.Log.Warn("cannot write status file", "err", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -23,10 +25,13 @@ const (
 
 // Status is where the pipeline is, rewritten after every step, redacted
 // (Env.Redact), in two files: STATE_DIR/status.private.json (0600) in full,
-// for root, and STATE_DIR/status.json, world-readable (0644) so that any
-// user can run `ovfinit status`, without any text a script wrote (its
-// fail() reason, its errors): a script may print anything, and what the
-// redaction cannot recognise must not reach every user of the machine.
+// for root, and STATUS_DIR/status.json (PublicStatusPath), world-readable
+// (0644, in a directory of its own, 0755: the state directory stays 0700,
+// it holds the key store) so that any user can run `ovfinit status`,
+// without any text a script wrote (its fail() reason, its errors): a
+// script may print anything, and what the redaction cannot recognise must
+// not reach every user of the machine. What stays is ovfinit's own: step
+// names, outcomes, start times, durations and ovfinit's messages.
 type Status struct {
 	Phase       string             `json:"phase"`
 	InstanceID  string             `json:"instanceId,omitempty"`
@@ -43,11 +48,53 @@ type Status struct {
 
 // StepStatus is one step's outcome in this boot.
 type StepStatus struct {
-	Name       string `json:"name"`
-	Frequency  string `json:"frequency"`
-	Status     string `json:"status"` // running|ok|skipped|failed
-	DurationMS int64  `json:"durationMs"`
-	Message    string `json:"message,omitempty"`
+	Name       string    `json:"name"`
+	Frequency  string    `json:"frequency"`
+	Status     string    `json:"status"`           // running|ok|skipped|failed
+	Start      time.Time `json:"started,omitzero"` // when the step started (or was found done before)
+	DurationMS int64     `json:"durationMs"`
+	Message    string    `json:"message,omitempty"`
+}
+
+// DefaultStatusDir is the directory of the world-readable status file: in
+// the runtime file system, like cloud-init's /run/cloud-init/status.json,
+// and apart from DefaultRuntimeDir, which holds this boot's secrets and
+// stays 0700. The agent rewrites it on every boot.
+const DefaultStatusDir = "/run/ovfinit-status"
+
+// PublicStatusPath is where `ovfinit status` run by any user reads the
+// pipeline's status: the world-readable copy, without the scripts' own
+// text. statusDir is a path under root; "" means DefaultStatusDir.
+func PublicStatusPath(root, statusDir string) string {
+	if statusDir == "" {
+		statusDir = DefaultStatusDir
+	}
+	return fsutil.Join(root, path.Join(statusDir, "status.json"))
+}
+
+// writePublic writes s, which must hold no secret and no script text
+// (public), to PublicStatusPath, the file 0644 in a directory 0755 made so
+// whatever the umask; a directory there that is a symlink or not a
+// directory is refused.
+func (s *Status) writePublic(root, statusDir string) error {
+	p := PublicStatusPath(root, statusDir)
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory (%s)", dir, fi.Mode().Type())
+	}
+	if fi.Mode().Perm() != 0o755 {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return s.Write(p)
 }
 
 // ScriptStep is the step whose messages are a script's own text.
@@ -105,13 +152,14 @@ func (e *Env) PublicMessage(err error) string {
 }
 
 // LoadStatus reads the full status under root and stateDir when this user
-// may (root), else the world-readable one.
-func LoadStatus(root, stateDir string) (*Status, error) {
+// may (root), else the world-readable one in statusDir ("" means
+// DefaultStatusDir).
+func LoadStatus(root, stateDir, statusDir string) (*Status, error) {
 	s, err := ReadStatus(PrivateStatusPath(root, stateDir))
 	if err == nil || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)) {
 		return s, err
 	}
-	return ReadStatus(StatusPath(root, stateDir))
+	return ReadStatus(PublicStatusPath(root, statusDir))
 }
 
 // ReadStatus reads a status file written by Write.

@@ -129,7 +129,7 @@ func TestWipeGuestinfoSecrets(t *testing.T) {
 			if diff := cmp.Diff(tc.wantKeys, got); diff != "" {
 				t.Errorf("WipeGuestinfo keys (-want +got):\n%s", diff)
 			}
-			st, err := ReadStatus(filepath.Join(m.root, "var/lib/ovfinit/status.json"))
+			st, err := ReadStatus(PublicStatusPath(m.root, ""))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,8 +22,9 @@ const SourcePrefix = "urn:ovfinit:instance:"
 
 // ReceiverConfig configures a Receiver.
 type ReceiverConfig struct {
-	// Secret is the shared HMAC key. When set, every request must carry a
-	// valid signature (Verify); when nil, signatures are not checked.
+	// Secret is the shared secret, as given (Key makes the HMAC key of
+	// it). When set, every request must carry a valid Standard Webhooks
+	// signature (Verify); when nil, signatures are not checked.
 	Secret []byte
 	// MaxSkew is the replay window of Verify; DefaultMaxSkew when zero.
 	MaxSkew time.Duration

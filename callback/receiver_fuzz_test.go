@@ -30,7 +30,7 @@ func FuzzReceiver(f *testing.F) {
 	f.Add(ev("vm-1", "b-2", TypeReady, Data{Result: ResultReady, Percent: 100, Hostname: "h", Addresses: []string{"10.0.0.5/24"}}), true, ContentType, "")
 	f.Add(ev("vm-\x1b]0;x\x07", "id", TypeFailed, Data{Result: ResultFatal, Message: "\u202e\r\n"}), true, ContentType+"; charset=utf-8", "")
 	f.Add([]byte(`{"id":"x","source":"urn:ovfinit:instance:a","type":"t","data":{"addresses":["a","b"]}}`), false, ContentType, "")
-	f.Add([]byte("{"), true, "text/plain", "v1=00")
+	f.Add([]byte("{"), true, "text/plain", "v1,AA==")
 	f.Add([]byte{}, false, "", "")
 	f.Fuzz(func(t *testing.T, body []byte, sign bool, ctype, sig string) {
 		const limit = 4
@@ -48,7 +48,7 @@ func FuzzReceiver(f *testing.F) {
 				SignRequest(req.Header, secret, id.ID, body, now)
 			} else if sig != "" {
 				req.Header.Set(HeaderTimestamp, "1767225600")
-				req.Header.Set(HeaderEventID, id.ID)
+				req.Header.Set(HeaderID, id.ID)
 				req.Header.Set(HeaderSignature, sig)
 			}
 			w := httptest.NewRecorder()

@@ -168,7 +168,7 @@ func TestFaultRecovery(t *testing.T) {
 		mu.Lock()
 		raw++
 		mu.Unlock()
-		id := req.Header.Get(HeaderEventID)
+		id := req.Header.Get(HeaderID)
 		rw := httptest.NewRecorder()
 		recv.ServeHTTP(rw, req)
 		if id == "boot1-3" {

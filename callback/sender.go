@@ -63,8 +63,9 @@ type Config struct {
 	InstanceID string // fills Data.InstanceID where empty; names the source
 	Attempt    int    // fills Data.Attempt where zero
 
-	// Secret is the HMAC-SHA256 key (ovfinit.callback.secret) every request
-	// is signed with (see SignRequest); nil sends unsigned requests.
+	// Secret is the secret (ovfinit.callback.secret) every request is
+	// signed with, Standard Webhooks (see SignRequest; Key turns a
+	// "whsec_" secret into its key); nil sends unsigned requests.
 	Secret []byte
 	// TLS sets the CA, pins and client certificate for https URLs.
 	TLS TLSOptions

@@ -7,20 +7,62 @@ import (
 	"time"
 )
 
-// The vector docs/callbacks.md gives, computed independently with
+// The vectors: the first is the one docs/callbacks.md gives, for a plain
+// secret used as the raw key, computed independently with
 //
-//	printf '%s' 'v1:1767225600:3f0c9d8e-1:{"id":"3f0c9d8e-1"}' | openssl dgst -sha256 -hmac 'correct horse battery staple'
-const (
-	vecSecret = "correct horse battery staple"
-	vecTS     = "1767225600"
-	vecID     = "3f0c9d8e-1"
-	vecBody   = `{"id":"3f0c9d8e-1"}`
-	vecSig    = "d573ae6df851b472c0ebf51edd122521195f469100bb5fa9726ac113ff42d6b2"
-)
-
+//	printf '%s' '3f0c9d8e-1.1767225600.{"id":"3f0c9d8e-1"}' | openssl dgst -sha256 -hmac 'correct horse battery staple' -binary | base64
+//
+// the second is the test vector of the standardwebhooks libraries
+// (whsec_ secret, base64-decoded to the key).
 func TestSignVector(t *testing.T) {
-	if got := Sign([]byte(vecSecret), vecTS, vecID, []byte(vecBody)); got != vecSig {
-		t.Errorf("Sign(%q, %q, %q, %q) = %s, want %s", vecSecret, vecTS, vecID, vecBody, got, vecSig)
+	tests := []struct{ secret, id, ts, body, want string }{
+		{"correct horse battery staple", "3f0c9d8e-1", "1767225600", `{"id":"3f0c9d8e-1"}`, "RyfboKUR1UTIE+RnEtsNfVCgtP5xD9TlgMG+X6K1byA="},
+		{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", `{"test": 2432232314}`, "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
+	}
+	for _, tt := range tests {
+		if got := Sign([]byte(tt.secret), tt.id, tt.ts, []byte(tt.body)); got != tt.want {
+			t.Errorf("Sign(%q, %q, %q, %q) = %s, want %s", tt.secret, tt.id, tt.ts, tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestSignRequestHeaders(t *testing.T) {
+	h := http.Header{}
+	SignRequest(h, []byte("correct horse battery staple"), "3f0c9d8e-1", []byte(`{"id":"3f0c9d8e-1"}`), time.Unix(1767225600, 0))
+	want := map[string]string{
+		"Webhook-Id":        "3f0c9d8e-1",
+		"Webhook-Timestamp": "1767225600",
+		"Webhook-Signature": "v1,RyfboKUR1UTIE+RnEtsNfVCgtP5xD9TlgMG+X6K1byA=",
+	}
+	if len(h) != len(want) {
+		t.Errorf("SignRequest set %d headers %v, want %d", len(h), h, len(want))
+	}
+	for k, v := range want {
+		if got := h.Get(k); got != v {
+			t.Errorf("SignRequest: header %s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+func TestKey(t *testing.T) {
+	tests := []struct {
+		secret string
+		want   string
+		bad    bool // CheckSecret refuses it
+	}{
+		{"correct horse battery staple", "correct horse battery staple", false},
+		{"whsec_c2VjcmV0", "secret", false},
+		{"c2VjcmV0", "c2VjcmV0", false}, // base64 without the prefix: a plain secret
+		{"whsec_not base64!", "whsec_not base64!", true},
+		{"whsec_", "whsec_", true},
+	}
+	for _, tt := range tests {
+		if got := string(Key([]byte(tt.secret))); got != tt.want {
+			t.Errorf("Key(%q) = %q, want %q", tt.secret, got, tt.want)
+		}
+		if err := CheckSecret(tt.secret); (err != nil) != tt.bad {
+			t.Errorf("CheckSecret(%q) = %v, want error: %v", tt.secret, err, tt.bad)
+		}
 	}
 }
 
@@ -48,24 +90,39 @@ func TestVerify(t *testing.T) {
 		{"body changed", signed(secret, now), []byte(`{"id":"b-7","type":"org.ovfinit.failed"}`), ErrBadSignature},
 		{"bad signature", func() http.Header {
 			h := signed(secret, now)
-			h.Set(HeaderSignature, "v1=00"+h.Get(HeaderSignature)[5:])
+			h.Set(HeaderSignature, "v1,AA"+h.Get(HeaderSignature)[5:])
 			return h
 		}(), body, ErrBadSignature},
-		{"signature not hex", func() http.Header {
+		{"signature not base64", func() http.Header {
 			h := signed(secret, now)
-			h.Set(HeaderSignature, "v1=zz")
+			h.Set(HeaderSignature, "v1,!!")
 			return h
 		}(), body, ErrBadSignature},
 		{"unknown scheme only", func() http.Header {
 			h := signed(secret, now)
-			h.Set(HeaderSignature, "v2="+h.Get(HeaderSignature)[3:])
+			h.Set(HeaderSignature, "v1a,"+h.Get(HeaderSignature)[3:])
 			return h
 		}(), body, ErrBadSignature},
 		{"rotation: second signature matches", func() http.Header {
 			h := signed(secret, now)
-			h.Set(HeaderSignature, "v1="+Sign([]byte("old"), h.Get(HeaderTimestamp), "b-7", body)+", "+h.Get(HeaderSignature))
+			h.Set(HeaderSignature, "v1,"+Sign([]byte("old"), "b-7", h.Get(HeaderTimestamp), body)+" "+h.Get(HeaderSignature))
 			return h
 		}(), body, nil},
+		{"rotation: whsec_ and plain secret for the same key", func() http.Header {
+			h := http.Header{}
+			SignRequest(h, []byte("whsec_czNjcmV0"), "b-7", body, now) // base64("s3cret")
+			return h
+		}(), body, nil},
+		{"comma-separated list is not the standard's", func() http.Header {
+			h := signed(secret, now)
+			h.Set(HeaderSignature, "v1,"+Sign([]byte("old"), "b-7", h.Get(HeaderTimestamp), body)+","+h.Get(HeaderSignature))
+			return h
+		}(), body, ErrBadSignature},
+		{"id changed", func() http.Header {
+			h := signed(secret, now)
+			h.Set(HeaderID, "b-8")
+			return h
+		}(), body, ErrBadSignature},
 		{"timestamp changed", func() http.Header {
 			h := signed(secret, now)
 			h.Set(HeaderTimestamp, "1767225601")

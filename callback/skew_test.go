@@ -35,7 +35,7 @@ func newCountingReceiver(t *testing.T, secret []byte) *countingReceiver {
 		recv.ServeHTTP(rw, req)
 		c.mu.Lock()
 		c.codes[rw.Code]++
-		c.ids = append(c.ids, req.Header.Get(HeaderEventID))
+		c.ids = append(c.ids, req.Header.Get(HeaderID))
 		c.mu.Unlock()
 		w.WriteHeader(rw.Code) // net/http adds the Date header
 	}))

@@ -15,7 +15,9 @@ PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs ope
 	# packaging: cross-arch tests, OVA disks, the MSI, unit checks
 	qemu-user-static qemu-utils msitools wixl systemd debootstrap
 	# netcfg: `netplan generate` is the oracle for network-config (issue 15)
-	netplan.io)
+	netplan.io
+	# callback: node runs the npm standardwebhooks package on our events (issue 18)
+	nodejs npm)
 
 log() { echo "prepare: $*" >&2; }
 
@@ -34,6 +36,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	log "installing ${missing[*]}"
 	sudo_ apt-get update -qq >/dev/null
 	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 1b. The npm standardwebhooks package, pinned, outside the repository:
+# callback's TestStandardWebhooksLibrary verifies our events with it.
+STANDARDWEBHOOKS_VERSION=1.3.0
+npmdir="$CACHE/npm"
+if [ "$(cat "$npmdir/.version" 2>/dev/null)" != "standardwebhooks@$STANDARDWEBHOOKS_VERSION" ]; then
+	log "npm install standardwebhooks@$STANDARDWEBHOOKS_VERSION into $npmdir"
+	sudo_ mkdir -p "$npmdir"
+	sudo_ npm install --no-audit --no-fund --save-exact --prefix "$npmdir" "standardwebhooks@$STANDARDWEBHOOKS_VERSION" >/dev/null
+	echo "standardwebhooks@$STANDARDWEBHOOKS_VERSION" | sudo_ tee "$npmdir/.version" >/dev/null
 fi
 
 # 2. The kernel package the linux-image-amd64 meta package points at.

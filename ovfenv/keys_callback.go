@@ -4,7 +4,7 @@ var callbackKeys = []Key{
 	{Name: "ovfinit.callback.url", Group: "Progress callbacks", Type: TypeString, Label: "Callback URL",
 		Description: "http:// or https:// URL that receives one CloudEvent per step start and finish, then ready or failed (docs/callbacks.md). Events not yet acknowledged are kept on disk and sent on the next start."},
 	{Name: "ovfinit.callback.secret", Group: "Progress callbacks", Type: TypeString, Label: "Callback signing secret", Secret: true,
-		Description: "Shared secret for the HMAC-SHA256 signature of every event (headers `X-Ovfinit-Timestamp`, `X-Ovfinit-Event-Id`, `X-Ovfinit-Signature: v1=<hex>`; see docs/callbacks.md). The receiver, e.g. `ovfinit watch --secret`, refuses events that do not match. Unset: events are not signed."},
+		Description: "Shared secret for the Standard Webhooks signature of every event (headers `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`; see docs/callbacks.md): `whsec_<base64 of the key>`, or any other string used as the raw key. The receiver, e.g. `ovfinit watch --secret` or a standardwebhooks library, refuses events that do not match. Unset: events are not signed."},
 	{Name: "ovfinit.callback.ca", Group: "Progress callbacks", Type: TypeBase64, Label: "Callback CA certificates",
 		Description: "Base64 of a PEM file of CA certificates (`base64 -w0 ca.pem`) that replace the system's roots for an https callback URL."},
 	{Name: "ovfinit.callback.pin", Group: "Progress callbacks", Type: TypeString, Label: "Callback server key pin",

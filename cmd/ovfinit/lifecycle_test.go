@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/webhooktest"
 )
 
 const (
@@ -52,8 +53,12 @@ func testRoot(t *testing.T, callbackURL string) string {
 func TestReserveSanitizeCLI(t *testing.T) {
 	var mu sync.Mutex
 	var events []callback.Event
+	var signed []webhooktest.Request // checked with the standardwebhooks library at the end
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		signed = append(signed, webhooktest.Request{Secret: string(testSecret), Header: r.Header.Clone(), Body: body, WantOK: true, ID: r.Header.Get(callback.HeaderID)})
+		mu.Unlock()
 		if _, err := callback.Verify(testSecret, r.Header, body, time.Now(), callback.DefaultMaxSkew); err != nil {
 			t.Errorf("lifecycle event not signed with the saved secret: %v", err)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -99,6 +104,7 @@ func TestReserveSanitizeCLI(t *testing.T) {
 	if strings.Join(types, ",") != callback.TypeReserved+","+callback.TypeSanitized {
 		t.Errorf("events = %v, want reserved then sanitized", types)
 	}
+	webhooktest.Verify(t, signed)
 }
 
 func TestLifecycleUsage(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -21,16 +23,24 @@ import (
 func fingerprint(k gossh.PublicKey) string { return sshd.Fingerprint(k) }
 
 func newStatusCmd() *cobra.Command {
-	var root, stateDir string
-	var wait, asJSON bool
+	var root, stateDir, statusDir string
+	var wait, asJSON, long bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show how far the first-boot pipeline has come",
 		Long: `Status reads the status file the running agent keeps and prints the phase
 (running, ready or failed), the instance id and every step with its outcome.
-Root sees the scripts' own messages (their fail() reason); other users see
-that there is one, not its text.
+Any user may run it: root reads the full status in the state directory,
+other users the world-readable copy in --status-dir, which holds step
+names, outcomes, times and ovfinit's own messages. Root sees the scripts'
+own messages (their fail() reason); other users see that there is one, not
+its text.
+
+--long adds the timeline of the boot: when each step started (clock time
+and offset from the start of the boot), how long it took, and the slowest
+steps. --json prints the status file (per step: name, frequency, status,
+started, durationMs, message).
 
 Exit status:
   0  ready
@@ -42,7 +52,7 @@ Exit status:
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			st, err := readStatus(ctx, root, stateDir, wait, timeout)
+			st, err := readStatus(ctx, root, stateDir, statusDir, wait, timeout)
 			if err != nil {
 				return err
 			}
@@ -51,7 +61,7 @@ Exit status:
 				enc.SetIndent("", "  ")
 				enc.Encode(st)
 			} else {
-				printStatus(cmd.OutOrStdout(), st)
+				printStatus(cmd.OutOrStdout(), st, long)
 			}
 			switch st.Phase {
 			case agent.PhaseReady:
@@ -68,19 +78,25 @@ Exit status:
 	f.StringVar(&stateDir, "state-dir", defaultStateDir, "the agent's state directory (under --root)")
 	f.BoolVar(&wait, "wait", false, "wait until the pipeline is ready or failed")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait: give up after this long (exit 3)")
+	f.StringVar(&statusDir, "status-dir", agent.DefaultStatusDir, "directory (under --root) of the world-readable status, read when the full one is not readable")
 	f.BoolVar(&asJSON, "json", false, "print the status as JSON")
+	f.BoolVar(&long, "long", false, "print the timeline: every step's start, offset, duration and outcome, and the slowest steps")
 	return cmd
 }
 
 // readStatus reads the full status when this user may (root), else the
 // world-readable one (agent.LoadStatus).
-func readStatus(ctx context.Context, root, stateDir string, wait bool, timeout time.Duration) (*agent.Status, error) {
-	path := agent.StatusPath(root, stateDir)
+func readStatus(ctx context.Context, root, stateDir, statusDir string, wait bool, timeout time.Duration) (*agent.Status, error) {
+	path := agent.PublicStatusPath(root, statusDir)
 	deadline := time.Now().Add(timeout)
 	for {
-		st, err := agent.LoadStatus(root, stateDir)
+		st, err := agent.LoadStatus(root, stateDir, statusDir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !wait:
+			if _, perr := os.Stat(agent.PrivateStatusPath(root, stateDir)); errors.Is(perr, fs.ErrPermission) {
+				// Not root, and the public copy (in /run) is not there.
+				return nil, &exitError{code: exitNoStatus, err: fmt.Errorf("no status at %s: ovfinit has not run in this boot yet (root can read the last one: sudo ovfinit status)", path)}
+			}
 			return nil, &exitError{code: exitNoStatus, err: fmt.Errorf("no status at %s: ovfinit has not run here", path)}
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return nil, &exitError{code: exitFailed, err: err}
@@ -101,7 +117,7 @@ func readStatus(ctx context.Context, root, stateDir string, wait bool, timeout t
 	}
 }
 
-func printStatus(w io.Writer, st *agent.Status) {
+func printStatus(w io.Writer, st *agent.Status, long bool) {
 	fmt.Fprintf(w, "phase:    %s\n", st.Phase)
 	if st.InstanceID != "" {
 		fmt.Fprintf(w, "instance: %s\n", st.InstanceID)
@@ -117,10 +133,56 @@ func printStatus(w io.Writer, st *agent.Status) {
 	for _, k := range st.SSHHostKeys {
 		fmt.Fprintf(w, "host key: %s %s\n", k.Type, k.Fingerprint)
 	}
+	if long {
+		printTimeline(w, st)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSTEP\tFREQUENCY\tSTATUS\tTIME\tMESSAGE")
 	for _, s := range st.Steps {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%dms\t%s\n", s.Name, s.Frequency, s.Status, s.DurationMS, s.Message)
 	}
 	tw.Flush()
+}
+
+// printTimeline prints every step with its start (clock time and offset
+// from the start of the boot, like `cloud-init analyze show`), duration
+// and outcome, then the total and the slowest steps (`analyze blame`).
+func printTimeline(w io.Writer, st *agent.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSTEP\tFREQUENCY\tSTART\tOFFSET\tDURATION\tSTATUS\tMESSAGE")
+	var total time.Duration
+	for _, s := range st.Steps {
+		start, offset := "-", "-"
+		if !s.Start.IsZero() {
+			start = s.Start.Format("15:04:05.000")
+			offset = fmt.Sprintf("+%.3fs", s.Start.Sub(st.Started).Seconds())
+		}
+		d := time.Duration(s.DurationMS) * time.Millisecond
+		total += d
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.3fs\t%s\t%s\n", s.Name, s.Frequency, start, offset, d.Seconds(), s.Status, s.Message)
+	}
+	tw.Flush()
+	end := st.Updated
+	if end.IsZero() || end.Before(st.Started) {
+		end = st.Started
+	}
+	fmt.Fprintf(w, "\n%d steps, %.3fs in steps, %.3fs from start to the last update\n", len(st.Steps), total.Seconds(), end.Sub(st.Started).Seconds())
+	slow := slices.Clone(st.Steps)
+	slices.SortStableFunc(slow, func(a, b agent.StepStatus) int { return cmp.Compare(b.DurationMS, a.DurationMS) })
+	if len(slow) > 3 {
+		slow = slow[:3]
+	}
+	for i, s := range slow {
+		if s.DurationMS == 0 {
+			break
+		}
+		if i == 0 {
+			fmt.Fprintf(w, "slowest:")
+		}
+		fmt.Fprintf(w, " %s %.3fs", s.Name, float64(s.DurationMS)/1000)
+	}
+	if len(slow) > 0 && slow[0].DurationMS > 0 {
+		fmt.Fprintln(w)
+	}
 }

@@ -63,7 +63,9 @@ checks their signatures, drops duplicates, and shows each VM's progress: a
 live bar per VM on a terminal, one line per event otherwise, or with --json
 each event as one JSON line. Point the VMs' ovfinit.callback.url at
 http://HOST:PORT/ (any path) and give them the same secret in
-ovfinit.callback.secret.
+ovfinit.callback.secret. Events are signed with the Standard Webhooks
+scheme (webhook-id, webhook-timestamp, webhook-signature); a secret
+"whsec_<base64>" is the base64 of the key, any other is the key itself.
 
 An event with a missing or wrong signature, or a timestamp more than
 --max-skew from this clock (a replay), is refused with 401 and a line on
@@ -94,6 +96,9 @@ Exit status:
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.secret == "" {
 				o.secret = os.Getenv("OVFINIT_CALLBACK_SECRET")
+			}
+			if err := callback.CheckSecret(o.secret); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--secret: %w", err)}
 			}
 			if o.expect < 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--expect %d: want a count from 1 up", o.expect)}

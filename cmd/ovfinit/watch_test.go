@@ -82,6 +82,12 @@ func TestWatch(t *testing.T) {
 			nil, []string{"refused event from 127.0.0.1", "with 401", "signature does not match"}},
 		{"unknown instance", watchOptions{instances: []string{"vm-b"}, timeout: 500 * time.Millisecond}, map[string]string{"vm-a": "ready"}, "s", 2,
 			nil, []string{"with 403", `"vm-a"`}},
+		// whsec_czNjcmV0 is the base64 of the raw key s3cret: both forms
+		// of one key verify alike.
+		{"whsec_ secret, agent with the raw key", watchOptions{expect: 1, secret: "whsec_czNjcmV0"}, map[string]string{"vm-a": "ready"}, "s3cret", 0,
+			nil, []string{"1 of 1 VMs ready"}},
+		{"raw secret, agent with whsec_", watchOptions{expect: 1, secret: "s3cret"}, map[string]string{"vm-a": "ready"}, "whsec_czNjcmV0", 0,
+			nil, []string{"1 of 1 VMs ready"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +96,9 @@ func TestWatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := tt.o
-			o.secret = "s"
+			if o.secret == "" {
+				o.secret = "s"
+			}
 			if o.timeout == 0 {
 				o.timeout = 10 * time.Second
 			}
@@ -249,7 +257,9 @@ func TestWatchExpectCountsAllowedOnly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.o
-			o.secret = "s"
+			if o.secret == "" {
+				o.secret = "s"
+			}
 			var out, errOut syncBuffer
 			url, done := startWatch(t, o, &out, &errOut)
 			for i, p := range tt.posts {
@@ -290,6 +300,7 @@ func TestWatchUsage(t *testing.T) {
 		{[]string{"--instance", "vm-*"}, "give --expect too"},
 		{[]string{"--instance", "vm-[", "--expect", "1"}, `instance pattern "vm-["`},
 		{[]string{"--instance", "a,b", "--expect", "3"}, "more than the 2 ids"},
+		{[]string{"--secret", "whsec_not base64", "--expect", "1"}, `--secret: a secret starting with "whsec_"`},
 	} {
 		cmd := newWatchCmd()
 		cmd.SetArgs(append(tt.args, "--listen", "127.0.0.1:0"))
