@@ -7,3 +7,7 @@ import "golang.org/x/sys/unix"
 func readlinkatSys(fd int, name string, buf []byte) (int, error) {
 	return unix.Readlinkat(fd, name, buf)
 }
+
+func symlinkatSys(target string, fd int, name string) error {
+	return unix.Symlinkat(target, fd, name)
+}

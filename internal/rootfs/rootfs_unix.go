@@ -675,7 +675,7 @@ func (f *FS) Symlink(target, name string) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := unix.Symlinkat(target, fd, base); err != nil {
+	if err := symlinkatSys(target, fd, base); err != nil {
 		return &os.LinkError{Op: "symlink", Old: target, New: p, Err: err}
 	}
 	return nil
