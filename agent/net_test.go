@@ -210,3 +210,69 @@ func TestSample01Boots(t *testing.T) {
 		t.Errorf("etc/hostname = %q, want ubuntuhost", got)
 	}
 }
+
+// TestNetworkFallback: with no network property at all, the agent does what
+// cloud-init does by default, DHCPv4 on the first ethernet NIC with a carrier,
+// persisted for the image's network manager; ovfinit.net.fallback=off leaves
+// the network alone (issue 15).
+func TestNetworkFallback(t *testing.T) {
+	tests := []struct {
+		name    string
+		props   []string
+		manager string
+		wantOps []string
+		file    string // "" for no file
+		fileHas string
+	}{
+		{"default: DHCP on the connected NIC", nil, "usr/lib/systemd/systemd-networkd",
+			[]string{"link set ens4 up", "dhcp4 dev ens4"}, "etc/systemd/network/10-ovfinit-ens4.network", "DHCP=ipv4"},
+		{"dhcp, ifupdown", []string{"ovfinit.net.fallback", "dhcp"}, "sbin/ifup",
+			[]string{"link set ens4 up", "dhcp4 dev ens4"}, "etc/network/interfaces.d/50-ovfinit", "iface ens4 inet dhcp"},
+		{"off", []string{"ovfinit.net.fallback", "off"}, "usr/lib/systemd/systemd-networkd", nil, "", ""},
+		{"set with another input: not used", []string{"ovfinit.net.fallback", "dhcp", "ovfinit.net.1.mac", "52:54:00:12:34:56", "ovfinit.net.1.address", "10.0.2.15/24"}, "usr/lib/systemd/systemd-networkd",
+			[]string{"addr replace 10.0.2.15/24 dev ens3"}, "etc/systemd/network/10-ovfinit-ens3.network", "Address=10.0.2.15/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			twoNICs(t)
+			netLinks[2].Carrier = true // ens4 has the cable, ens3 not
+			m := newMachine(t)
+			m.touch(tt.manager)
+			if tt.manager == "sbin/ifup" {
+				os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
+				os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+			}
+			if _, _, err := m.boot(envXML(append([]string{"instance-id", "i-1"}, tt.props...)...)); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if diff := cmp.Diff(tt.wantOps, m.net.applied); diff != "" {
+				t.Errorf("network ops (-want +got):\n%s", diff)
+			}
+			if tt.file == "" {
+				for _, d := range []string{"etc/systemd/network", "etc/network/interfaces.d"} {
+					if m.exists(d) {
+						t.Errorf("%s written with ovfinit.net.fallback=off", d)
+					}
+				}
+				return
+			}
+			if got := m.read(tt.file); !strings.Contains(got, tt.fileHas) {
+				t.Errorf("%s = %q, want it to contain %q", tt.file, got, tt.fileHas)
+			}
+		})
+	}
+}
+
+// TestNetworkFallbackBadValue: a wrong ovfinit.net.fallback is an error
+// naming the property, at validate.
+func TestNetworkFallbackBadValue(t *testing.T) {
+	twoNICs(t)
+	m := newMachine(t)
+	_, _, err := m.boot(envXML("instance-id", "i-1", "ovfinit.net.fallback", "maybe"))
+	if err == nil || !strings.Contains(err.Error(), "property ovfinit.net.fallback") || !strings.Contains(err.Error(), "want dhcp or off") {
+		t.Fatalf("Run() = %v, want an error naming ovfinit.net.fallback", err)
+	}
+	if len(m.net.applied) > 0 {
+		t.Errorf("network ops %v after a failed validation", m.net.applied)
+	}
+}

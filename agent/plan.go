@@ -53,9 +53,10 @@ type Plan struct {
 	HostnameKey string // the property it came from: hostname or local-hostname
 
 	// Network (netcfg).
-	Net        *netcfg.Config // nil: leave the network alone; NICs resolved to interface names
-	NetOps     []netcfg.Op    // the live changes, planned against the machine
-	NetApplied netcfg.Applied // what the live changes leave set, saved for the next boot
+	Net         *netcfg.Config // nil: leave the network alone; NICs resolved to interface names
+	NetOps      []netcfg.Op    // the live changes, planned against the machine
+	NetApplied  netcfg.Applied // what the live changes leave set, saved for the next boot
+	NetFallback bool           // Net is cloud-init's fallback (no network property): DHCP on the first NIC
 
 	// Users.
 	User users.User

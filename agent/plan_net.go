@@ -25,6 +25,9 @@ const (
 	// PropNetworkConfig is cloud-init's network-config: base64 netplan v2 or
 	// cloud-init v1 YAML.
 	PropNetworkConfig = "network-config"
+	// PropNetFallback says what to do when no other network property is
+	// set: dhcp (cloud-init's fallback) or off.
+	PropNetFallback = "ovfinit.net.fallback"
 )
 
 // MaxPropNICs is how many NICs the ovfinit.net.N.* properties describe;
@@ -63,7 +66,12 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 		sources = append(sources, k)
 	}
 	if len(sources) == 0 {
-		return nil
+		return planFallback(r, p, machine)
+	}
+	if v, ok := r.get(PropNetFallback); ok {
+		if _, err := fallbackMode(v); err != nil {
+			r.bad(PropNetFallback, err)
+		}
 	}
 	if len(sources) > 1 {
 		r.bad(sources[1], fmt.Errorf("network configured twice: by %s and by %s; use one", sources[0], sources[1]))
@@ -114,6 +122,52 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	return nil
 }
 
+// fallbackMode reads ovfinit.net.fallback: true for dhcp, false for off.
+func fallbackMode(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "dhcp", "dhcp4":
+		return true, nil
+	case "off", "none", "disabled":
+		return false, nil
+	}
+	return false, fmt.Errorf("want dhcp or off, got %q", v)
+}
+
+// planFallback does what cloud-init does with no network configuration at
+// all: DHCPv4 on the first connected ethernet NIC (netcfg.FallbackNIC),
+// persisted for the image's network manager, unless ovfinit.net.fallback is
+// off. A machine without such a NIC is left alone.
+func planFallback(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.Applied, error)) error {
+	on := true
+	if v, ok := r.get(PropNetFallback); ok {
+		var err error
+		if on, err = fallbackMode(v); err != nil {
+			r.bad(PropNetFallback, err)
+			return nil
+		}
+	}
+	if !on || machine == nil {
+		return nil
+	}
+	cur, prev, err := machine()
+	if err != nil {
+		return fmt.Errorf("reading the machine's network: %w", err)
+	}
+	nic, ok := netcfg.FallbackNIC(cur.Links)
+	if !ok {
+		return nil
+	}
+	cfg := netcfg.FallbackConfig(nic)
+	ops, next, err := netcfg.Plan(cfg, cur, prev)
+	if err != nil {
+		r.bad(PropNetFallback, fmt.Errorf("DHCP on %s, the first ethernet NIC: %w", nic.Name, err))
+		return nil
+	}
+	resolved, _ := netcfg.Resolve(cfg, cur.Links)
+	p.Net, p.NetOps, p.NetApplied, p.NetFallback = &resolved, ops, next, true
+	return nil
+}
+
 func readNetworkConfig(r *propReader) *netSource {
 	v, _ := r.get(PropNetworkConfig)
 	data, err := base64.StdEncoding.DecodeString(v)
@@ -143,7 +197,7 @@ func readNetworkConfig(r *propReader) *netSource {
 
 func firstOwnNetKey(env *ovfenv.Environment) string {
 	for _, pr := range env.Properties {
-		if strings.HasPrefix(pr.Key, "ovfinit.net.") && strings.TrimSpace(pr.Value) != "" {
+		if strings.HasPrefix(pr.Key, "ovfinit.net.") && ovfenv.NormalizeKey(pr.Key) != PropNetFallback && strings.TrimSpace(pr.Value) != "" {
 			return pr.Key
 		}
 	}
