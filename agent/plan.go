@@ -97,8 +97,16 @@ func (e *PropertyError) Unwrap() error { return e.Err }
 // plan is still returned with what could be read (its CallbackURL above all,
 // so the failure can be reported).
 func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error)) (*Plan, error) {
+	return BuildPlanFor(env, links, "")
+}
+
+// BuildPlanFor is BuildPlan for an image whose network manager is m: a
+// network key that manager cannot apply is reported here, with its YAML line
+// or property, rather than when the files are written. An empty m checks
+// nothing.
+func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error), m netcfg.Manager) (*Plan, error) {
 	p := &Plan{SSHPort: 22, Attempt: 1, User: users.User{Name: DefaultUser}}
-	r := &propReader{env: env}
+	r := &propReader{env: env, manager: m}
 	// Each capability reads its own properties (plan_*.go). The callback
 	// comes first so that a failure later on can still be reported.
 	planCallback(r, p)
@@ -114,8 +122,9 @@ func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.App
 
 // propReader reads properties for the planners and collects their problems.
 type propReader struct {
-	env  *ovfenv.Environment
-	errs []error
+	env     *ovfenv.Environment
+	manager netcfg.Manager // the image's network manager; "": not checked
+	errs    []error
 }
 
 // get returns a property's value, trimmed; ok is false when it is unset or

@@ -108,6 +108,12 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 		report(err)
 		return nil
 	}
+	if r.manager != "" {
+		if err := netcfg.CheckSupport(r.manager, src.cfg); err != nil {
+			report(err)
+			return nil
+		}
+	}
 	cur, prev, err := machine()
 	if err != nil {
 		return fmt.Errorf("reading the machine's network: %w", err)
@@ -120,6 +126,18 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	resolved, _ := netcfg.Resolve(src.cfg, cur.Links)
 	p.Net, p.NetOps, p.NetApplied = &resolved, ops, next
 	return nil
+}
+
+// PlanNetwork reads only env's network input and plans it against the
+// machine's links, checked for the network manager m ("" checks none): what
+// `ovfinit net plan` shows. Problems are returned as BuildPlan returns them.
+func PlanNetwork(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error), m netcfg.Manager) (*Plan, error) {
+	p := &Plan{}
+	r := &propReader{env: env, manager: m}
+	if err := planNetwork(r, p, links); err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return p, errors.Join(r.errs...)
 }
 
 // fallbackMode reads ovfinit.net.fallback: true for dhcp, false for off.
