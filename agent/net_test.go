@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/xml"
 	"net"
 	"net/netip"
 	"os"
@@ -274,5 +275,49 @@ func TestNetworkFallbackBadValue(t *testing.T) {
 	}
 	if len(m.net.applied) > 0 {
 		t.Errorf("network ops %v after a failed validation", m.net.applied)
+	}
+}
+
+// TestNetworkConfigEncodings: network-config is base64 in cloud-init's OVF
+// datasource (b64decode, which skips line breaks); ovfinit also reads it
+// wrapped, unpadded, or as plain YAML, which cannot be mistaken for base64.
+func TestNetworkConfigEncodings(t *testing.T) {
+	const doc = "network:\n  ethernets:\n    lan:\n      match: {macaddress: \"52:54:00:12:34:57\"}\n      dhcp4: true\n"
+	wrapped := b64(doc)
+	wrapped = wrapped[:20] + "\n  " + wrapped[20:40] + " \r\n" + wrapped[40:]
+	tests := []struct {
+		name, value string
+		wantErr     string
+	}{
+		{"base64", b64(doc), ""},
+		{"base64 wrapped over lines", wrapped, ""},
+		{"base64 without padding", strings.TrimRight(b64(doc+"#"), "="), ""},
+		{"plain YAML without version", doc, ""},
+		{"plain YAML, bare v2", "ethernets:\n  lan:\n    match: {macaddress: \"52:54:00:12:34:57\"}\n    dhcp4: true\n", ""},
+		{"plain YAML with an error keeps its line", "version: 2\nethernets:\n  lan:\n    match: {macaddress: \"52:54:00:12:34:57\"}\n    dhcp4: true\n    gatway4: 10.0.0.1\n", "line 6"},
+		{"neither", "!!not base64 at all", "neither base64 nor a YAML network-config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			twoNICs(t)
+			m := newMachine(t)
+			m.touch("usr/lib/systemd/systemd-networkd")
+			var v strings.Builder
+			xml.EscapeText(&v, []byte(tt.value)) // newlines as &#xA;, as a manager writes them
+			env := strings.Replace(envXML("instance-id", "i-1", "network-config", "VALUE"), `"VALUE"`, `"`+v.String()+`"`, 1)
+			_, _, err := m.boot(env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "property network-config") {
+					t.Fatalf("Run() = %v, want an error naming network-config and %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if diff := cmp.Diff([]string{"link set ens4 up", "dhcp4 dev ens4"}, m.net.applied); diff != "" {
+				t.Errorf("network ops (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -188,15 +188,10 @@ func planFallback(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg
 
 func readNetworkConfig(r *propReader) *netSource {
 	v, _ := r.get(PropNetworkConfig)
-	data, err := base64.StdEncoding.DecodeString(v)
-	if err != nil {
-		// cloud-init also takes plain YAML here.
-		if strings.Contains(v, "version") {
-			data = []byte(v)
-		} else {
-			r.bad(PropNetworkConfig, fmt.Errorf("not base64: %v", err))
-			return nil
-		}
+	data, plain := networkConfigBytes(v)
+	if plain && !looksLikeYAMLMapping(v) {
+		r.bad(PropNetworkConfig, errors.New("neither base64 nor a YAML network-config document (netplan version 2 or cloud-init version 1)"))
+		return nil
 	}
 	cfg, lines, err := netcfg.ParseNetworkConfig(data)
 	if err != nil {
@@ -211,6 +206,41 @@ func readNetworkConfig(r *propReader) *netSource {
 		}
 		return PropNetworkConfig, ""
 	}}
+}
+
+// networkConfigBytes decodes network-config. cloud-init's OVF datasource
+// base64-decodes it (Python's b64decode, which skips line breaks and spaces)
+// and ignores a value that does not decode; ovfinit also takes base64 without
+// its "=" padding, and plain YAML, which is never valid base64 since a YAML
+// mapping has a ": ". plain is true when v is used as it is.
+func networkConfigBytes(v string) (data []byte, plain bool) {
+	compact := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, v)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(compact); err == nil && compact != "" {
+			return b, false
+		}
+	}
+	return []byte(v), true
+}
+
+// looksLikeYAMLMapping reports whether v has a "key:" line, as any
+// network-config document does.
+func looksLikeYAMLMapping(v string) bool {
+	for _, l := range strings.Split(v, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if k, _, ok := strings.Cut(l, ":"); ok && k != "" && !strings.ContainsAny(k, " \t") {
+			return true
+		}
+	}
+	return false
 }
 
 func firstOwnNetKey(env *ovfenv.Environment) string {

@@ -9,7 +9,7 @@ const MaxNetNICs = 4
 var netKeys = func() []Key {
 	keys := []Key{
 		{Name: "network-config", Group: "Network", Type: TypeBase64, Label: "Network configuration (cloud-init)",
-			Description: "cloud-init's network-config, base64: netplan version 2 (`ethernets`, `vlans`, `bonds`) or cloud-init version 1 YAML; unknown keys are errors with their line. Use it, or the ovfinit.net properties, or the VMware-style ones, not two of them. See docs/network.md."},
+			Description: "cloud-init's network-config, base64 (wrapped or unpadded; plain YAML is read too): netplan version 2 (`ethernets`, `vlans`, `bonds`) or cloud-init version 1 YAML; unknown keys are errors with their line. Use it, or the ovfinit.net properties, or the VMware-style ones, not two of them. See docs/network.md."},
 		{Name: "ovfinit.net.fallback", Group: "Network", Type: TypeString, Default: "dhcp", Label: "Fallback network",
 			Description: "What to do when no other network property is set (no network-config, no ovfinit.net.* or VMware-style key): `dhcp` does what cloud-init does by default, DHCPv4 on the first ethernet NIC with a carrier (eth0 first, then by natural name order; loopback, bridges, bonds, VLANs and veth skipped), persisted for the image's network manager; `off` leaves the network alone."},
 		{Name: "ovfinit.net.mac", Group: "Network", Type: TypeString, Label: "NIC MAC address",
