@@ -321,3 +321,28 @@ func TestNetworkConfigEncodings(t *testing.T) {
 		})
 	}
 }
+
+// TestNetworkManagerRefusalAtValidate: a key the image's network manager
+// cannot apply (optional with NetworkManager) fails the validate step with
+// its YAML line, before anything changes, instead of the network step.
+func TestNetworkManagerRefusalAtValidate(t *testing.T) {
+	doc := "version: 2\nethernets:\n  lan:\n    match: {macaddress: '52:54:00:12:34:57'}\n    dhcp4: true\n    optional: true\n"
+	twoNICs(t)
+	m := newMachine(t)
+	m.touch("usr/sbin/NetworkManager")
+	_, ev, err := m.boot(envXML("instance-id", "i-1", "hostname", "h1", "network-config", b64(doc)))
+	if err == nil {
+		t.Fatal("Run() = nil, want optional refused for NetworkManager")
+	}
+	for _, w := range []string{"step validate", "property network-config", "YAML line 6", "not supported with networkmanager"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Run() = %q, want it to mention %q", err, w)
+		}
+	}
+	if last := ev.events[len(ev.events)-1]; last.Data.Step != "validate" {
+		t.Errorf("failed at step %q, want validate", last.Data.Step)
+	}
+	if len(m.net.applied) > 0 || m.exists("etc/hostname") {
+		t.Errorf("changes before the refusal: ops %v, hostname written %v", m.net.applied, m.exists("etc/hostname"))
+	}
+}

@@ -551,6 +551,11 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			}
 			c.lines[id+".mtu"] = line(mapValue(node, "mtu"))
 			c.lines[id+".dhcp4"] = line(node)
+			for _, k := range []string{"optional", "dhcp6"} {
+				if v := mapValue(node, k); v != nil {
+					c.lines[id+"."+k] = line(v)
+				}
+			}
 			nsn := mapValue(node, "nameservers")
 			for i, s := range in.Nameservers.Addresses {
 				n.DNS = append(n.DNS, c.addr(item(mapValue(nsn, "addresses"), i), id+".nameservers.addresses", s))

@@ -77,3 +77,24 @@ func TestNetPlan(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestEnvValidateManager: env validate --root checks the network input
+// against that tree's network manager, with the YAML line.
+func TestEnvValidateManager(t *testing.T) {
+	doc := "version: 2\nethernets:\n  lan:\n    dhcp4: true\n    optional: true\n"
+	env := writeEnv(t, strings.Replace(envDoc, `<Property oe:key="made-up" oe:value="x"/>`, `<Property oe:key="network-config" oe:value="`+b64(doc)+`"/>`, 1))
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "usr/sbin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/sbin/NetworkManager"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, code := execute(t, "env", "validate", "--root", root, env)
+	if code != exitFailed || !strings.Contains(out, "YAML line 5: lan.optional: not supported with networkmanager") {
+		t.Errorf("env validate --root (NetworkManager) exit %d, want 1 and optional refused at line 5:\n%s", code, out)
+	}
+	if out, code := execute(t, "env", "validate", env); code != exitOK {
+		t.Errorf("env validate without --root exit %d, want 0:\n%s", code, out)
+	}
+}
