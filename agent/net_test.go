@@ -346,3 +346,20 @@ func TestNetworkManagerRefusalAtValidate(t *testing.T) {
 		t.Errorf("changes before the refusal: ops %v, hostname written %v", m.net.applied, m.exists("etc/hostname"))
 	}
 }
+
+// TestNetworkConfigDisabled: cloud-init's network-config "config: disabled"
+// leaves the network alone, without the fallback.
+func TestNetworkConfigDisabled(t *testing.T) {
+	for _, doc := range []string{"network:\n  config: disabled\n", "config: disabled\n"} {
+		twoNICs(t)
+		netLinks[2].Carrier = true
+		m := newMachine(t)
+		m.touch("usr/lib/systemd/systemd-networkd")
+		if _, _, err := m.boot(envXML("instance-id", "i-1", "network-config", b64(doc))); err != nil {
+			t.Fatalf("Run(%q) = %v", doc, err)
+		}
+		if len(m.net.applied) > 0 || m.exists("etc/systemd/network") {
+			t.Errorf("network-config %q: ops %v, networkd files %v; want the network left alone", doc, m.net.applied, m.exists("etc/systemd/network"))
+		}
+	}
+}

@@ -46,8 +46,9 @@ var vmwareKey = regexp.MustCompile(`^(?:vami\.)?(ip[0-3]|netmask[0-3]|gateway[0-
 
 // netSource is the parsed network input and how to name a field's origin.
 type netSource struct {
-	cfg   netcfg.Config
-	where func(nic, field string) (key string, extra string)
+	disabled bool // network-config says config: disabled
+	cfg      netcfg.Config
+	where    func(nic, field string) (key string, extra string)
 }
 
 // planNetwork reads the network input (one of: network-config, the
@@ -87,7 +88,7 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	default:
 		src = readOwnNet(r)
 	}
-	if src == nil || len(r.errs) > before {
+	if src == nil || src.disabled || len(r.errs) > before {
 		return nil
 	}
 	report := func(err error) {
@@ -192,6 +193,11 @@ func readNetworkConfig(r *propReader) *netSource {
 	if plain && !looksLikeYAMLMapping(v) {
 		r.bad(PropNetworkConfig, errors.New("neither base64 nor a YAML network-config document (netplan version 2 or cloud-init version 1)"))
 		return nil
+	}
+	if netcfg.NetworkDisabled(data) {
+		// cloud-init's "config: disabled": the network is left alone,
+		// without the fallback.
+		return &netSource{disabled: true}
 	}
 	cfg, lines, err := netcfg.ParseNetworkConfig(data)
 	if err != nil {
