@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/xml"
 	"net"
 	"net/netip"
 	"os"
@@ -208,5 +209,157 @@ func TestSample01Boots(t *testing.T) {
 	}
 	if got := m.read("etc/hostname"); !strings.Contains(got, "ubuntuhost") {
 		t.Errorf("etc/hostname = %q, want ubuntuhost", got)
+	}
+}
+
+// TestNetworkFallback: with no network property at all, the agent does what
+// cloud-init does by default, DHCPv4 on the first ethernet NIC with a carrier,
+// persisted for the image's network manager; ovfinit.net.fallback=off leaves
+// the network alone (issue 15).
+func TestNetworkFallback(t *testing.T) {
+	tests := []struct {
+		name    string
+		props   []string
+		manager string
+		wantOps []string
+		file    string // "" for no file
+		fileHas string
+	}{
+		{"default: DHCP on the connected NIC", nil, "usr/lib/systemd/systemd-networkd",
+			[]string{"link set ens4 up", "dhcp4 dev ens4"}, "etc/systemd/network/10-ovfinit-ens4.network", "DHCP=ipv4"},
+		{"dhcp, ifupdown", []string{"ovfinit.net.fallback", "dhcp"}, "sbin/ifup",
+			[]string{"link set ens4 up", "dhcp4 dev ens4"}, "etc/network/interfaces.d/50-ovfinit", "iface ens4 inet dhcp"},
+		{"off", []string{"ovfinit.net.fallback", "off"}, "usr/lib/systemd/systemd-networkd", nil, "", ""},
+		{"set with another input: not used", []string{"ovfinit.net.fallback", "dhcp", "ovfinit.net.1.mac", "52:54:00:12:34:56", "ovfinit.net.1.address", "10.0.2.15/24"}, "usr/lib/systemd/systemd-networkd",
+			[]string{"addr replace 10.0.2.15/24 dev ens3"}, "etc/systemd/network/10-ovfinit-ens3.network", "Address=10.0.2.15/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			twoNICs(t)
+			netLinks[2].Carrier = true // ens4 has the cable, ens3 not
+			m := newMachine(t)
+			m.touch(tt.manager)
+			if tt.manager == "sbin/ifup" {
+				os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
+				os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+			}
+			if _, _, err := m.boot(envXML(append([]string{"instance-id", "i-1"}, tt.props...)...)); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if diff := cmp.Diff(tt.wantOps, m.net.applied); diff != "" {
+				t.Errorf("network ops (-want +got):\n%s", diff)
+			}
+			if tt.file == "" {
+				for _, d := range []string{"etc/systemd/network", "etc/network/interfaces.d"} {
+					if m.exists(d) {
+						t.Errorf("%s written with ovfinit.net.fallback=off", d)
+					}
+				}
+				return
+			}
+			if got := m.read(tt.file); !strings.Contains(got, tt.fileHas) {
+				t.Errorf("%s = %q, want it to contain %q", tt.file, got, tt.fileHas)
+			}
+		})
+	}
+}
+
+// TestNetworkFallbackBadValue: a wrong ovfinit.net.fallback is an error
+// naming the property, at validate.
+func TestNetworkFallbackBadValue(t *testing.T) {
+	twoNICs(t)
+	m := newMachine(t)
+	_, _, err := m.boot(envXML("instance-id", "i-1", "ovfinit.net.fallback", "maybe"))
+	if err == nil || !strings.Contains(err.Error(), "property ovfinit.net.fallback") || !strings.Contains(err.Error(), "want dhcp or off") {
+		t.Fatalf("Run() = %v, want an error naming ovfinit.net.fallback", err)
+	}
+	if len(m.net.applied) > 0 {
+		t.Errorf("network ops %v after a failed validation", m.net.applied)
+	}
+}
+
+// TestNetworkConfigEncodings: network-config is base64 in cloud-init's OVF
+// datasource (b64decode, which skips line breaks); ovfinit also reads it
+// wrapped, unpadded, or as plain YAML, which cannot be mistaken for base64.
+func TestNetworkConfigEncodings(t *testing.T) {
+	const doc = "network:\n  ethernets:\n    lan:\n      match: {macaddress: \"52:54:00:12:34:57\"}\n      dhcp4: true\n"
+	wrapped := b64(doc)
+	wrapped = wrapped[:20] + "\n  " + wrapped[20:40] + " \r\n" + wrapped[40:]
+	tests := []struct {
+		name, value string
+		wantErr     string
+	}{
+		{"base64", b64(doc), ""},
+		{"base64 wrapped over lines", wrapped, ""},
+		{"base64 without padding", strings.TrimRight(b64(doc+"#"), "="), ""},
+		{"plain YAML without version", doc, ""},
+		{"plain YAML, bare v2", "ethernets:\n  lan:\n    match: {macaddress: \"52:54:00:12:34:57\"}\n    dhcp4: true\n", ""},
+		{"plain YAML with an error keeps its line", "version: 2\nethernets:\n  lan:\n    match: {macaddress: \"52:54:00:12:34:57\"}\n    dhcp4: true\n    gatway4: 10.0.0.1\n", "line 6"},
+		{"neither", "!!not base64 at all", "neither base64 nor a YAML network-config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			twoNICs(t)
+			m := newMachine(t)
+			m.touch("usr/lib/systemd/systemd-networkd")
+			var v strings.Builder
+			xml.EscapeText(&v, []byte(tt.value)) // newlines as &#xA;, as a manager writes them
+			env := strings.Replace(envXML("instance-id", "i-1", "network-config", "VALUE"), `"VALUE"`, `"`+v.String()+`"`, 1)
+			_, _, err := m.boot(env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "property network-config") {
+					t.Fatalf("Run() = %v, want an error naming network-config and %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if diff := cmp.Diff([]string{"link set ens4 up", "dhcp4 dev ens4"}, m.net.applied); diff != "" {
+				t.Errorf("network ops (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNetworkManagerRefusalAtValidate: a key the image's network manager
+// cannot apply (optional with NetworkManager) fails the validate step with
+// its YAML line, before anything changes, instead of the network step.
+func TestNetworkManagerRefusalAtValidate(t *testing.T) {
+	doc := "version: 2\nethernets:\n  lan:\n    match: {macaddress: '52:54:00:12:34:57'}\n    dhcp4: true\n    optional: true\n"
+	twoNICs(t)
+	m := newMachine(t)
+	m.touch("usr/sbin/NetworkManager")
+	_, ev, err := m.boot(envXML("instance-id", "i-1", "hostname", "h1", "network-config", b64(doc)))
+	if err == nil {
+		t.Fatal("Run() = nil, want optional refused for NetworkManager")
+	}
+	for _, w := range []string{"step validate", "property network-config", "YAML line 6", "not supported with networkmanager"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Run() = %q, want it to mention %q", err, w)
+		}
+	}
+	if last := ev.events[len(ev.events)-1]; last.Data.Step != "validate" {
+		t.Errorf("failed at step %q, want validate", last.Data.Step)
+	}
+	if len(m.net.applied) > 0 || m.exists("etc/hostname") {
+		t.Errorf("changes before the refusal: ops %v, hostname written %v", m.net.applied, m.exists("etc/hostname"))
+	}
+}
+
+// TestNetworkConfigDisabled: cloud-init's network-config "config: disabled"
+// leaves the network alone, without the fallback.
+func TestNetworkConfigDisabled(t *testing.T) {
+	for _, doc := range []string{"network:\n  config: disabled\n", "config: disabled\n"} {
+		twoNICs(t)
+		netLinks[2].Carrier = true
+		m := newMachine(t)
+		m.touch("usr/lib/systemd/systemd-networkd")
+		if _, _, err := m.boot(envXML("instance-id", "i-1", "network-config", b64(doc))); err != nil {
+			t.Fatalf("Run(%q) = %v", doc, err)
+		}
+		if len(m.net.applied) > 0 || m.exists("etc/systemd/network") {
+			t.Errorf("network-config %q: ops %v, networkd files %v; want the network left alone", doc, m.net.applied, m.exists("etc/systemd/network"))
+		}
 	}
 }

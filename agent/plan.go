@@ -19,8 +19,9 @@ const (
 	PropAttempt     = "ovfinit.attempt"
 	PropCallbackURL = "ovfinit.callback.url"
 
-	// Host name.
-	PropHostname = "hostname"
+	// Host name: hostname, else cloud-init's local-hostname.
+	PropHostname      = "hostname"
+	PropLocalHostname = "local-hostname"
 
 	// Network: see plan_net.go.
 
@@ -48,12 +49,14 @@ type Plan struct {
 	CallbackTLS    callback.TLSOptions // CA, pins, client certificate
 
 	// Host name.
-	Hostname string
+	Hostname    string
+	HostnameKey string // the property it came from: hostname or local-hostname
 
 	// Network (netcfg).
-	Net        *netcfg.Config // nil: leave the network alone; NICs resolved to interface names
-	NetOps     []netcfg.Op    // the live changes, planned against the machine
-	NetApplied netcfg.Applied // what the live changes leave set, saved for the next boot
+	Net         *netcfg.Config // nil: leave the network alone; NICs resolved to interface names
+	NetOps      []netcfg.Op    // the live changes, planned against the machine
+	NetApplied  netcfg.Applied // what the live changes leave set, saved for the next boot
+	NetFallback bool           // Net is cloud-init's fallback (no network property): DHCP on the first NIC
 
 	// Users.
 	User users.User
@@ -94,8 +97,16 @@ func (e *PropertyError) Unwrap() error { return e.Err }
 // plan is still returned with what could be read (its CallbackURL above all,
 // so the failure can be reported).
 func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error)) (*Plan, error) {
+	return BuildPlanFor(env, links, "")
+}
+
+// BuildPlanFor is BuildPlan for an image whose network manager is m: a
+// network key that manager cannot apply is reported here, with its YAML line
+// or property, rather than when the files are written. An empty m checks
+// nothing.
+func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error), m netcfg.Manager) (*Plan, error) {
 	p := &Plan{SSHPort: 22, Attempt: 1, User: users.User{Name: DefaultUser}}
-	r := &propReader{env: env}
+	r := &propReader{env: env, manager: m}
 	// Each capability reads its own properties (plan_*.go). The callback
 	// comes first so that a failure later on can still be reported.
 	planCallback(r, p)
@@ -111,8 +122,9 @@ func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.App
 
 // propReader reads properties for the planners and collects their problems.
 type propReader struct {
-	env  *ovfenv.Environment
-	errs []error
+	env     *ovfenv.Environment
+	manager netcfg.Manager // the image's network manager; "": not checked
+	errs    []error
 }
 
 // get returns a property's value, trimmed; ok is false when it is unset or
@@ -128,13 +140,44 @@ func (r *propReader) bad(key string, err error) {
 	r.errs = append(r.errs, &PropertyError{Key: key, Line: r.env.PropertyLine(key), Err: err})
 }
 
+// planHostname reads the host name as cloud-init's OVF datasource does:
+// hostname and local-hostname are the same setting (cloud-init renames
+// hostname to local-hostname), and when both are set the one later in the
+// environment wins. A second, different value is a warning, not an error.
 func planHostname(r *propReader, p *Plan) {
-	if v, ok := r.get(PropHostname); ok {
-		if err := checkHostname(v); err != nil {
-			r.bad(PropHostname, err)
-		} else {
-			p.Hostname = v
+	key, other := PropHostname, ""
+	hi, li := -1, -1
+	for i, pr := range r.env.Properties {
+		if ovfenv.IsUnset(pr.Value) || strings.TrimSpace(pr.Value) == "" {
+			continue
 		}
+		switch ovfenv.NormalizeKey(pr.Key) {
+		case PropHostname:
+			hi = i
+		case PropLocalHostname:
+			li = i
+		}
+	}
+	switch {
+	case hi < 0 && li < 0:
+		return
+	case li > hi:
+		key = PropLocalHostname
+		if hi >= 0 {
+			other = PropHostname
+		}
+	case li >= 0:
+		other = PropLocalHostname
+	}
+	v, _ := r.get(key)
+	if err := checkHostname(v); err != nil {
+		r.bad(key, err)
+		return
+	}
+	p.Hostname, p.HostnameKey = v, key
+	if ov, _ := r.get(other); other != "" && !strings.EqualFold(ov, v) {
+		p.Warnings = append(p.Warnings, &PropertyError{Key: other, Line: r.env.PropertyLine(other),
+			Err: fmt.Errorf("%q ignored: %s (later in the environment) says %q, and the later one wins as in cloud-init", ov, key, v)})
 	}
 }
 

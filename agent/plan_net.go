@@ -25,6 +25,9 @@ const (
 	// PropNetworkConfig is cloud-init's network-config: base64 netplan v2 or
 	// cloud-init v1 YAML.
 	PropNetworkConfig = "network-config"
+	// PropNetFallback says what to do when no other network property is
+	// set: dhcp (cloud-init's fallback) or off.
+	PropNetFallback = "ovfinit.net.fallback"
 )
 
 // MaxPropNICs is how many NICs the ovfinit.net.N.* properties describe;
@@ -43,8 +46,9 @@ var vmwareKey = regexp.MustCompile(`^(?:vami\.)?(ip[0-3]|netmask[0-3]|gateway[0-
 
 // netSource is the parsed network input and how to name a field's origin.
 type netSource struct {
-	cfg   netcfg.Config
-	where func(nic, field string) (key string, extra string)
+	disabled bool // network-config says config: disabled
+	cfg      netcfg.Config
+	where    func(nic, field string) (key string, extra string)
 }
 
 // planNetwork reads the network input (one of: network-config, the
@@ -63,7 +67,12 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 		sources = append(sources, k)
 	}
 	if len(sources) == 0 {
-		return nil
+		return planFallback(r, p, machine)
+	}
+	if v, ok := r.get(PropNetFallback); ok {
+		if _, err := fallbackMode(v); err != nil {
+			r.bad(PropNetFallback, err)
+		}
 	}
 	if len(sources) > 1 {
 		r.bad(sources[1], fmt.Errorf("network configured twice: by %s and by %s; use one", sources[0], sources[1]))
@@ -79,7 +88,7 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	default:
 		src = readOwnNet(r)
 	}
-	if src == nil || len(r.errs) > before {
+	if src == nil || src.disabled || len(r.errs) > before {
 		return nil
 	}
 	report := func(err error) {
@@ -100,6 +109,12 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 		report(err)
 		return nil
 	}
+	if r.manager != "" {
+		if err := netcfg.CheckSupport(r.manager, src.cfg); err != nil {
+			report(err)
+			return nil
+		}
+	}
 	cur, prev, err := machine()
 	if err != nil {
 		return fmt.Errorf("reading the machine's network: %w", err)
@@ -114,17 +129,75 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	return nil
 }
 
-func readNetworkConfig(r *propReader) *netSource {
-	v, _ := r.get(PropNetworkConfig)
-	data, err := base64.StdEncoding.DecodeString(v)
-	if err != nil {
-		// cloud-init also takes plain YAML here.
-		if strings.Contains(v, "version") {
-			data = []byte(v)
-		} else {
-			r.bad(PropNetworkConfig, fmt.Errorf("not base64: %v", err))
+// PlanNetwork reads only env's network input and plans it against the
+// machine's links, checked for the network manager m ("" checks none): what
+// `ovfinit net plan` shows. Problems are returned as BuildPlan returns them.
+func PlanNetwork(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error), m netcfg.Manager) (*Plan, error) {
+	p := &Plan{}
+	r := &propReader{env: env, manager: m}
+	if err := planNetwork(r, p, links); err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return p, errors.Join(r.errs...)
+}
+
+// fallbackMode reads ovfinit.net.fallback: true for dhcp, false for off.
+func fallbackMode(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "dhcp", "dhcp4":
+		return true, nil
+	case "off", "none", "disabled":
+		return false, nil
+	}
+	return false, fmt.Errorf("want dhcp or off, got %q", v)
+}
+
+// planFallback does what cloud-init does with no network configuration at
+// all: DHCPv4 on the first connected ethernet NIC (netcfg.FallbackNIC),
+// persisted for the image's network manager, unless ovfinit.net.fallback is
+// off. A machine without such a NIC is left alone.
+func planFallback(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.Applied, error)) error {
+	on := true
+	if v, ok := r.get(PropNetFallback); ok {
+		var err error
+		if on, err = fallbackMode(v); err != nil {
+			r.bad(PropNetFallback, err)
 			return nil
 		}
+	}
+	if !on || machine == nil {
+		return nil
+	}
+	cur, prev, err := machine()
+	if err != nil {
+		return fmt.Errorf("reading the machine's network: %w", err)
+	}
+	nic, ok := netcfg.FallbackNIC(cur.Links)
+	if !ok {
+		return nil
+	}
+	cfg := netcfg.FallbackConfig(nic)
+	ops, next, err := netcfg.Plan(cfg, cur, prev)
+	if err != nil {
+		r.bad(PropNetFallback, fmt.Errorf("DHCP on %s, the first ethernet NIC: %w", nic.Name, err))
+		return nil
+	}
+	resolved, _ := netcfg.Resolve(cfg, cur.Links)
+	p.Net, p.NetOps, p.NetApplied, p.NetFallback = &resolved, ops, next, true
+	return nil
+}
+
+func readNetworkConfig(r *propReader) *netSource {
+	v, _ := r.get(PropNetworkConfig)
+	data, plain := networkConfigBytes(v)
+	if plain && !looksLikeYAMLMapping(v) {
+		r.bad(PropNetworkConfig, errors.New("neither base64 nor a YAML network-config document (netplan version 2 or cloud-init version 1)"))
+		return nil
+	}
+	if netcfg.NetworkDisabled(data) {
+		// cloud-init's "config: disabled": the network is left alone,
+		// without the fallback.
+		return &netSource{disabled: true}
 	}
 	cfg, lines, err := netcfg.ParseNetworkConfig(data)
 	if err != nil {
@@ -141,9 +214,44 @@ func readNetworkConfig(r *propReader) *netSource {
 	}}
 }
 
+// networkConfigBytes decodes network-config. cloud-init's OVF datasource
+// base64-decodes it (Python's b64decode, which skips line breaks and spaces)
+// and ignores a value that does not decode; ovfinit also takes base64 without
+// its "=" padding, and plain YAML, which is never valid base64 since a YAML
+// mapping has a ": ". plain is true when v is used as it is.
+func networkConfigBytes(v string) (data []byte, plain bool) {
+	compact := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, v)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(compact); err == nil && compact != "" {
+			return b, false
+		}
+	}
+	return []byte(v), true
+}
+
+// looksLikeYAMLMapping reports whether v has a "key:" line, as any
+// network-config document does.
+func looksLikeYAMLMapping(v string) bool {
+	for _, l := range strings.Split(v, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if k, _, ok := strings.Cut(l, ":"); ok && k != "" && !strings.ContainsAny(k, " \t") {
+			return true
+		}
+	}
+	return false
+}
+
 func firstOwnNetKey(env *ovfenv.Environment) string {
 	for _, pr := range env.Properties {
-		if strings.HasPrefix(pr.Key, "ovfinit.net.") && strings.TrimSpace(pr.Value) != "" {
+		if strings.HasPrefix(pr.Key, "ovfinit.net.") && ovfenv.NormalizeKey(pr.Key) != PropNetFallback && strings.TrimSpace(pr.Value) != "" {
 			return pr.Key
 		}
 	}

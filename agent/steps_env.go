@@ -272,7 +272,7 @@ func validate(ctx context.Context, e *Env) error {
 		prev, err := loadNetApplied(e)
 		return cur, prev, err
 	}
-	plan, err := BuildPlan(e.OVF, links)
+	plan, err := BuildPlanFor(e.OVF, links, netcfg.DetectManager(e.Root))
 	e.Plan = plan
 	// The user against the image's accounts: a clash found here stops the
 	// boot before the host name or the network change, as a fatal error.

@@ -13,7 +13,7 @@ import (
 func setHostname(ctx context.Context, e *Env) error {
 	h := e.Plan.Hostname
 	if h == "" {
-		return skip("no %s property", PropHostname)
+		return skip("no %s or %s property", PropHostname, PropLocalHostname)
 	}
 	short := h
 	if i := strings.IndexByte(h, '.'); i > 0 {

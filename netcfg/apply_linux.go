@@ -100,6 +100,7 @@ func (s *Linux) Current() (Current, error) {
 			MAC:      a.HardwareAddr,
 			Ethernet: a.EncapType == "ether" && len(a.HardwareAddr) == 6 && (l.Type() == "device" || l.Type() == "veth"),
 			Up:       a.Flags&net.FlagUp != 0,
+			Carrier:  a.RawFlags&unix.IFF_LOWER_UP != 0,
 			MTU:      a.MTU,
 		}
 		addrs, err := retry(func() ([]netlink.Addr, error) { return s.H.AddrList(l, netlink.FAMILY_ALL) })

@@ -18,6 +18,7 @@ type Link struct {
 	MAC      net.HardwareAddr
 	Ethernet bool // a physical-looking ethernet device (not loopback, bridge, vlan...)
 	Up       bool
+	Carrier  bool // the link layer is up (IFF_LOWER_UP): a cable is in
 	MTU      int
 	Addrs    []netip.Prefix // global addresses now on the link
 	Routes   []Route        // main-table routes through the link with a gateway or set by us

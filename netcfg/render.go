@@ -90,6 +90,24 @@ func Render(m Manager, c Config) ([]File, error) {
 
 const header = "# Written by ovfinit from the OVF environment; changes are lost at the next boot.\n"
 
+// nicDNS is what NIC i's own configuration names as DNS: its own servers
+// and search domains (netplan's per-interface nameservers), and on the first
+// NIC that is not a bond member also the machine-wide ones (cloud-init v1
+// "nameserver", VMware DNS), as cloud-init's renderers place them.
+func nicDNS(c Config, i int) ([]netip.Addr, []string) {
+	holder := 0
+	for k, n := range c.NICs {
+		if bondOf(c, n) == "" {
+			holder = k
+			break
+		}
+	}
+	if i == holder {
+		return MachineDNS(Config{DNS: c.DNS, Search: c.Search, NICs: []NIC{c.NICs[i]}})
+	}
+	return c.NICs[i].DNS, c.NICs[i].Search
+}
+
 func idName(c Config, id string) string {
 	for _, n := range c.NICs {
 		if n.ID == id {
@@ -501,10 +519,10 @@ func renderNetplan(c Config) []File {
 
 func renderNM(c Config) []File {
 	var files []File
-	dns, search := MachineDNS(c)
 	for i, n := range c.NICs {
 		var b bytes.Buffer
 		b.WriteString(header)
+		dns, search := nicDNS(c, i)
 		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond"}[n.KindOf()]
 		fmt.Fprintf(&b, "[connection]\nid=ovfinit-%s\nuuid=%s\ntype=%s\ninterface-name=%s\nautoconnect=true\nautoconnect-priority=100\n", n.Name, nmUUID(n.Name), typ, n.Name)
 		master := bondOf(c, n)
@@ -583,11 +601,7 @@ func renderNM(c Config) []File {
 					}
 				}
 				var fd []netip.Addr
-				src := n.DNS
-				if i == 0 {
-					src = dns
-				}
-				for _, d := range src {
+				for _, d := range dns {
 					if d.Is6() == fam.six {
 						fd = append(fd, d)
 					}
@@ -595,12 +609,8 @@ func renderNM(c Config) []File {
 				if len(fd) > 0 {
 					fmt.Fprintf(&b, "dns=%s;\n", joinAddrs(fd, ";"))
 				}
-				ss := n.Search
-				if i == 0 {
-					ss = search
-				}
-				if len(ss) > 0 && !fam.six {
-					fmt.Fprintf(&b, "dns-search=%s;\n", strings.Join(ss, ";"))
+				if len(search) > 0 && !fam.six {
+					fmt.Fprintf(&b, "dns-search=%s;\n", strings.Join(search, ";"))
 				}
 			}
 		}
@@ -635,8 +645,8 @@ func nmUUID(name string) string {
 func renderIfupdown(c Config) []File {
 	var b bytes.Buffer
 	b.WriteString(header)
-	dns, search := MachineDNS(c)
 	for i, n := range c.NICs {
+		dns, search := nicDNS(c, i)
 		// An optional NIC does not hold up networking.service.
 		if n.Optional {
 			fmt.Fprintf(&b, "\nallow-hotplug %s\n", n.Name)
@@ -687,10 +697,10 @@ func renderIfupdown(c Config) []File {
 				fmt.Fprintf(&b, "    up ip route replace %s\n", routeArgs(r, n.Name))
 			}
 		}
-		if i == 0 && len(dns) > 0 {
+		if len(dns) > 0 {
 			fmt.Fprintf(&b, "    dns-nameservers %s\n", joinAddrs(dns, " "))
 		}
-		if i == 0 && len(search) > 0 {
+		if len(search) > 0 {
 			fmt.Fprintf(&b, "    dns-search %s\n", strings.Join(search, " "))
 		}
 		if n.DHCP6 || len(v6) > 0 {
@@ -739,7 +749,6 @@ func routeArgs(r Route, dev string) string {
 
 func renderIfcfg(c Config) []File {
 	var files []File
-	dns, search := MachineDNS(c)
 	for i, n := range c.NICs {
 		var b bytes.Buffer
 		b.WriteString(header)
@@ -808,10 +817,7 @@ func renderIfcfg(c Config) []File {
 				kv("IPV6_DEFAULTGW", n.Gateway6)
 			}
 		}
-		src, ss := n.DNS, n.Search
-		if i == 0 {
-			src, ss = dns, search
-		}
+		src, ss := nicDNS(c, i)
 		for k, d := range src {
 			kv(fmt.Sprintf("DNS%d", k+1), d)
 		}

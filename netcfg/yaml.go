@@ -54,6 +54,22 @@ func (e *YAMLError) Error() string {
 // its line: unknown keys, and netplan or cloud-init keys ovfinit does not
 // apply yet, are errors naming the key. Values are checked by Validate;
 // Lines locates them.
+// NetworkDisabled reports whether the document is cloud-init's
+// `network: {config: disabled}` (or bare `config: disabled`), which tells
+// cloud-init to leave the network alone, its fallback included.
+func NetworkDisabled(data []byte) bool {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return false
+	}
+	top := docNode(&root)
+	if n := mapValue(top, "network"); n != nil {
+		top = n
+	}
+	c := mapValue(top, "config")
+	return c != nil && c.Kind == yaml.ScalarNode && c.Value == "disabled" && len(top.Content) == 2
+}
+
 func ParseNetworkConfig(data []byte) (Config, Lines, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -551,6 +567,11 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			}
 			c.lines[id+".mtu"] = line(mapValue(node, "mtu"))
 			c.lines[id+".dhcp4"] = line(node)
+			for _, k := range []string{"optional", "dhcp6"} {
+				if v := mapValue(node, k); v != nil {
+					c.lines[id+"."+k] = line(v)
+				}
+			}
 			nsn := mapValue(node, "nameservers")
 			for i, s := range in.Nameservers.Addresses {
 				n.DNS = append(n.DNS, c.addr(item(mapValue(nsn, "addresses"), i), id+".nameservers.addresses", s))

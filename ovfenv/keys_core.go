@@ -12,4 +12,6 @@ var identityKeys = []Key{
 var hostKeys = []Key{
 	{Name: "hostname", Group: "Host name", Type: TypeString, Label: "Host name",
 		Description: "The host name (cloud-init's key). Its first label becomes the live host name and /etc/hostname; /etc/hosts gets a 127.0.1.1 line with the full name and the short one."},
+	{Name: "local-hostname", Group: "Host name", Type: TypeString, Label: "Host name (cloud-init meta-data)",
+		Description: "cloud-init's meta-data name for the host name, read as `hostname`. cloud-init's OVF datasource treats the two as one setting, so when both are set the one later in the environment wins (as in cloud-init) and a different earlier value is logged as a warning naming its key."},
 }

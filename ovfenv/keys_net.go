@@ -9,11 +9,13 @@ const MaxNetNICs = 4
 var netKeys = func() []Key {
 	keys := []Key{
 		{Name: "network-config", Group: "Network", Type: TypeBase64, Label: "Network configuration (cloud-init)",
-			Description: "cloud-init's network-config, base64: netplan version 2 (`ethernets`, `vlans`, `bonds`) or cloud-init version 1 YAML; unknown keys are errors with their line. Use it, or the ovfinit.net properties, or the VMware-style ones, not two of them. See docs/network.md."},
+			Description: "cloud-init's network-config, base64 (wrapped or unpadded; plain YAML is read too): netplan version 2 (`ethernets`, `vlans`, `bonds`) or cloud-init version 1 YAML; unknown keys are errors with their line. Use it, or the ovfinit.net properties, or the VMware-style ones, not two of them. See docs/network.md."},
+		{Name: "ovfinit.net.fallback", Group: "Network", Type: TypeString, Default: "dhcp", Label: "Fallback network",
+			Description: "What to do when no other network property is set (no network-config, no ovfinit.net.* or VMware-style key): `dhcp` does what cloud-init does by default, DHCPv4 on the first ethernet NIC with a carrier (eth0 first, then by natural name order; loopback, bridges, bonds, VLANs and veth skipped), persisted for the image's network manager; `off` leaves the network alone."},
 		{Name: "ovfinit.net.mac", Group: "Network", Type: TypeString, Label: "NIC MAC address",
 			Description: "NIC 0's MAC address (52:54:00:12:34:56); the same as ovfinit.net.0.mac. Default: the only ve:Adapter, else the first ethernet NIC when only one NIC is configured."},
 		{Name: "ovfinit.net.address", Group: "Network", Type: TypeList, Label: "IP addresses",
-			Description: "NIC 0's addresses with prefix length, IPv4 and IPv6, comma-separated (10.0.2.15/24, fd00::15/64); the same as ovfinit.net.0.address. Unset, with no other network property: the network is left alone."},
+			Description: "NIC 0's addresses with prefix length, IPv4 and IPv6, comma-separated (10.0.2.15/24, fd00::15/64); the same as ovfinit.net.0.address. Unset, with no other network property: see ovfinit.net.fallback."},
 		{Name: "ovfinit.net.gateway", Group: "Network", Type: TypeList, Label: "Default gateway",
 			Description: "NIC 0's default gateways, at most one IPv4 and one IPv6; each must be inside one of the NIC's subnets."},
 		{Name: "ovfinit.net.dns", Group: "Network", Type: TypeList, Label: "DNS servers",

@@ -202,7 +202,13 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 				}
 			}
 			// This machine is not the guest: the NICs are not checked.
-			plan, err := agent.BuildPlan(env, linksNotChecked)
+			// With --root, the image's network manager: a key it cannot
+			// apply is reported here with its line.
+			var mgr netcfg.Manager
+			if root != "" {
+				mgr = netcfg.DetectManager(root)
+			}
+			plan, err := agent.BuildPlanFor(env, linksNotChecked, mgr)
 			warnings := plan.Warnings
 			if root != "" {
 				w, uerr := agent.CheckUserOnImage(env, plan, root, stateDir, agent.DefaultRuntimeDir)
