@@ -15,7 +15,10 @@ PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs ope
 	# packaging: cross-arch tests, OVA disks, the MSI, unit checks
 	qemu-user-static qemu-utils msitools wixl systemd debootstrap
 	# netcfg: `netplan generate` is the oracle for network-config (issue 15)
-	netplan.io)
+	netplan.io
+	# Windows tests under Wine (packaging/scripts/winetest.sh, issue 17): wine64,
+	# and mingw-w64 for the stand-in bcryptprimitives.dll Wine 8.0 lacks
+	wine64 gcc-mingw-w64-x86-64)
 
 log() { echo "prepare: $*" >&2; }
 
