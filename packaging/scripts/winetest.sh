@@ -29,7 +29,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-top="$PWD"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 WINE="${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}"
 OUT="${OUT:-bin/wine-tests}"
@@ -79,7 +78,7 @@ sed "s|$want|STATUS_NOT_SUPPORTED, NTStatus(0xC0000002), NTStatus(0xC0000010): /
 printf '{"Replace":{"%s":"%s"}}\n' "$at" "$work/overlay/at_windows.go" >"$work/overlay.json"
 
 # 3. The test binaries, one per package (named after its last path element).
-rm -rf "$OUT" && mkdir -p "$OUT"
+rm -rf "$OUT" && mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 log "building the Windows test binaries into $OUT"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" test -overlay "$work/overlay.json" -c -o "$OUT/" $PKGS >/dev/null
 built=$(date +%s)
@@ -104,17 +103,17 @@ while read -r ip dir; do
 	out="$OUT/$name.log"
 	t0=$(date +%s)
 	rc=0
-	(cd "$dir" && timeout "$TIMEOUT" "$WINE" "$top/$bin" -test.v -test.count=1 -test.timeout="$TIMEOUT") >"$out" 2>&1 || rc=$?
+	(cd "$dir" && timeout "$TIMEOUT" "$WINE" "$bin" -test.v -test.count=1 -test.timeout="$TIMEOUT") >"$out" 2>&1 || rc=$?
 	t1=$(date +%s)
 	# Top-level tests only ("--- X:" at the start of the line); subtests are
-	# indented. A skip's reason is the last "file.go:N: text" line before it.
+	# indented. A skip's reason is the test's last "file.go:N: text" line.
 	read -r p f s < <(awk '/^--- PASS:/ {p++} /^--- FAIL:/ {f++} /^--- SKIP:/ {s++} END {print p+0, f+0, s+0}' "$out")
 	printf '%-12s %7d %7d %8d %6ds\n' "$name" "$p" "$f" "$s" $((t1 - t0))
 	awk '
-		/^ +[^ ]+\.go:[0-9]+: / { sub(/^ +/, ""); last = $0; next }
-		/^ *--- SKIP:/ { n = $0; sub(/^ *--- SKIP: /, "", n); sub(/ \(.*$/, "", n); print "    skip " n ": " last; last = ""; next }
-		/^ *--- FAIL:/ { n = $0; sub(/^ *--- FAIL: /, "", n); sub(/ \(.*$/, "", n); print "    FAIL " n; next }
-		/^=== (RUN|CONT|NAME)/ { last = "" }
+		/^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
+		/^ +[^ ]+\.go:[0-9]+: / { r = $0; sub(/^ +/, "", r); reason[cur] = r; next }
+		/^ *--- SKIP:/ { n = $3; print "    skip " n ": " reason[n]; next }
+		/^ *--- FAIL:/ { n = $3; print "    FAIL " n; next }
 	' "$out"
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 	if [ "$rc" != 0 ]; then
