@@ -113,12 +113,22 @@ while read -r ip dir; do
 		/^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
 		/^ +[^ ]+\.go:[0-9]+: / { r = $0; sub(/^ +/, "", r); reason[cur] = r; next }
 		/^ *--- SKIP:/ { n = $3; print "    skip " n ": " reason[n]; next }
-		/^ *--- FAIL:/ { n = $3; print "    FAIL " n; next }
+		/^--- FAIL:/ { n = $3; top[++nt] = n; next }
+		/^ +--- FAIL:/ { n = $3; split(n, a, "/"); sub_[a[1]]++; next }
+		END {
+			for (i = 1; i <= nt; i++)
+				print "    FAIL " top[i] (sub_[top[i]] ? " (" sub_[top[i]] " subtests)" : "")
+		}
 	' "$out"
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 	if [ "$rc" != 0 ]; then
 		bad+=("$name")
-		[ "$f" -gt 0 ] || { echo "    exit $rc, no test failed (crash or timeout?): tail of $out"; tail -n 15 "$out" | sed 's/^/    | /'; }
+		# A test binary that ran to its end prints PASS or FAIL last; else it
+		# crashed (Wine prints "Unhandled exception") or timed out.
+		if ! tail -n 1 "$out" | grep -qx 'FAIL'; then
+			last="$(grep -E '^=== RUN ' "$out" | tail -n 1 | cut -c11-)"
+			echo "    CRASH exit $rc in ${last:-its start}: $(grep -m1 -E 'Unhandled|panic:|timed out' "$out" || echo 'no report (winedbg is off: run the binary by hand for a backtrace)')"
+		fi
 	fi
 done < <(GOOS=windows "$GO" list -f '{{.ImportPath}} {{.Dir}}' $PKGS)
 end=$(date +%s)
