@@ -18,7 +18,6 @@ import (
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
-	"github.com/ovfinit/ovfinit/users"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk test@example"
@@ -148,7 +147,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 		Network:     func(string) (netcfg.System, error) { return m.net, nil },
 		SetHostname: func(h string) error { m.hostname = h; return nil },
 		SystemUUID:  func(string) (string, error) { return "4c4c4544-0000-1000-8000-000000000001", nil },
-		CreateUser:  users.Ensure,
+		CreateUser:  testCreateUser,
 		StartSSH: func(cfg sshd.Config) (SSHServer, error) {
 			m.ssh = &fakeSSH{cfg: cfg}
 			return m.ssh, nil

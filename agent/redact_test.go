@@ -62,6 +62,7 @@ func leakForms(secret string) map[string]string {
 // full status is root's only.
 func TestScriptDerivedSecretsRedacted(t *testing.T) {
 	const pw = `Hunter2"pass\wd`
+	base64Cmd := testCmd(t, "base64", "")
 	script := `
 pw = ovf.property("db.password")
 progress(10, "connecting with " + pw.upper())
@@ -69,9 +70,9 @@ progress(20, "as json " + json.encode(pw))
 hexed = "".join(["0123456789abcdef"[ord(c) // 16] + "0123456789abcdef"[ord(c) % 16] for c in pw.elems()])
 log.info("hex " + hexed)
 print("repr %r" % pw, pw.lower())
-r = exec.run(["base64"], stdin = pw)
+r = exec.run(` + base64Cmd + `, stdin = pw)
 print("base64", r.stdout)
-r = exec.run(["base64"], stdin = "x" + pw + "\n")
+r = exec.run(` + base64Cmd + `, stdin = "x" + pw + "\n")
 log.warn("base64 at offset 1: " + r.stdout)
 fail(json.encode({"p": pw, "again": json.encode(pw)}) + " " + pw.title())
 `

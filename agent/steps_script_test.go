@@ -265,7 +265,7 @@ func TestScriptSecretsRedacted(t *testing.T) {
 for k in ["password", "db.secret", "vendor.API_TOKEN"]:
     print("the value of", k, "is", ovf.property(k))
     log.warn("again: " + ovf.property(k))
-exec.run(["true"], env = {"PW": ovf.property("password")}, check = False)
+exec.run(` + testCmd(t, "true", `"PW": ovf.property("password")`) + `, check = False)
 fail("could not log in with " + ovf.property("password") + " and " + ovf.property("db.secret"))
 `
 	props := []string{"ovfinit.script", b64(script)}

@@ -17,7 +17,10 @@ PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs ope
 	# netcfg: `netplan generate` is the oracle for network-config (issue 15)
 	netplan.io
 	# callback: node runs the npm standardwebhooks package on our events (issue 18)
-	nodejs npm)
+	nodejs npm
+	# Windows tests under Wine (packaging/scripts/winetest.sh, issue 17): wine64,
+	# and mingw-w64 for the stand-in bcryptprimitives.dll Wine 8.0 lacks
+	wine64 gcc-mingw-w64-x86-64)
 
 log() { echo "prepare: $*" >&2; }
 

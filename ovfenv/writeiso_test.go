@@ -129,7 +129,7 @@ func TestWriteISOIsoinfo(t *testing.T) {
 
 func TestWriteISOErrors(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteISO(filepath.Join(dir, "missing", "env.iso"), sampleEnv); err == nil || !strings.Contains(err.Error(), "missing/env.iso") {
+	if err := WriteISO(filepath.Join(dir, "missing", "env.iso"), sampleEnv); err == nil || !strings.Contains(err.Error(), filepath.Join("missing", "env.iso")) {
 		t.Errorf("WriteISO into a missing directory = %v, want an error naming the path", err)
 	}
 	if err := WriteISO(filepath.Join(dir, "big.iso"), make([]byte, MaxEnvSize+1)); err == nil {

@@ -3,8 +3,21 @@ package fsutil
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
+
+// winPerm is what os.Stat reports for a file created with perm: on Windows
+// only the read-only attribute exists, shown as 0444, else 0666.
+func winPerm(perm os.FileMode) os.FileMode {
+	if runtime.GOOS != "windows" {
+		return perm
+	}
+	if perm&0o200 == 0 {
+		return 0o444
+	}
+	return 0o666
+}
 
 func TestJoin(t *testing.T) {
 	tests := []struct{ root, path, want string }{
@@ -16,8 +29,9 @@ func TestJoin(t *testing.T) {
 		{"/", "/etc", "/etc"},
 	}
 	for _, tt := range tests {
-		if got := Join(tt.root, tt.path); got != tt.want {
-			t.Errorf("Join(%q, %q) = %q, want %q", tt.root, tt.path, got, tt.want)
+		// The result uses the OS's separator: \r\etc\hostname on Windows.
+		if got, want := Join(tt.root, tt.path), filepath.FromSlash(tt.want); got != want {
+			t.Errorf("Join(%q, %q) = %q, want %q", tt.root, tt.path, got, want)
 		}
 	}
 }
@@ -36,8 +50,8 @@ func TestWriteFile(t *testing.T) {
 		t.Fatalf("ReadFile = %q, %v, want %q", got, err, "two")
 	}
 	fi, _ := os.Stat(p)
-	if fi.Mode().Perm() != 0o640 {
-		t.Errorf("mode = %v, want 0640", fi.Mode().Perm())
+	if fi.Mode().Perm() != winPerm(0o640) {
+		t.Errorf("mode = %v, want %v", fi.Mode().Perm(), winPerm(0o640))
 	}
 	ents, _ := os.ReadDir(filepath.Dir(p))
 	if len(ents) != 1 {

@@ -1,0 +1,63 @@
+package agent
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/ovfinit/ovfinit/users"
+)
+
+// testCmdVar names the small Unix command the test binary plays when a
+// test's script runs it (testCmd): Windows has no true or base64.
+const testCmdVar = "OVFINIT_AGENT_TEST_CMD"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(testCmdVar) {
+	case "":
+		os.Exit(m.Run())
+	case "true":
+		os.Exit(0)
+	case "base64":
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			os.Exit(1)
+		}
+		fmt.Println(base64.StdEncoding.EncodeToString(b))
+		os.Exit(0)
+	default:
+		os.Exit(2)
+	}
+}
+
+// testCmd returns the Starlark arguments of an exec.run call that runs
+// this test binary as the command name (true or base64) with env, a
+// Starlark dict's entries ("" for none), on every OS.
+func testCmd(t *testing.T, name, env string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env != "" {
+		env += ", "
+	}
+	return fmt.Sprintf("[%s], env = {%s%q: %q}", strconv.Quote(exe), env, testCmdVar, name)
+}
+
+// testCreateUser is the Env.CreateUser of the pipeline tests. On Windows
+// users.Ensure adds a real local account through netapi32 whatever the root
+// (issue 17), so there it only answers as if the account had been created
+// and the machine running the tests is left alone; elsewhere it is
+// users.Ensure, which edits the files under the test's root.
+func testCreateUser(root string, u users.User, log *slog.Logger) (*users.Account, error) {
+	if runtime.GOOS == "windows" {
+		return &users.Account{Name: u.Name, Created: true}, nil
+	}
+	return users.Ensure(root, u, log)
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# winetest.sh: build every package's Windows test binary and run it under
+# Wine (Debian 12: wine64 8.0), each from its package's source directory as
+# `go test` would, then print per package how many tests passed, failed and
+# were skipped (with the reasons) and a total line. Exits non-zero if any
+# test failed or any binary did not finish. docs/testing.md, issue 17.
+#
+# What Wine 8.0 needs for a Go 1.26 test binary, done here each run:
+#   - bcryptprimitives.dll (ProcessPrng), which the Go runtime loads at start
+#     and Wine 8.0 lacks: built from packaging/wine/bcryptprimitives.c with
+#     mingw-w64 into $CACHE (never into the clone), copied into a fresh
+#     WINEPREFIX made with `wineboot -i` in a temporary directory.
+#   - os.RemoveAll (t.TempDir cleanup) calls NtSetInformationFile with
+#     FileDispositionInformationEx, which Wine 8.0 answers with
+#     STATUS_NOT_IMPLEMENTED ("Incorrect function"); Go falls back to the old
+#     FileDispositionInfo call only for the statuses a real Windows returns.
+#     The test binaries are built with -overlay: a copy of GOROOT's
+#     internal/syscall/windows/at_windows.go that takes the fallback for
+#     Wine's statuses too. Only these Wine test binaries; releases and
+#     `make windows-test` are built without it.
+#
+#   GO       the go command (default: go, else /usr/local/go/bin/go)
+#   WINE     the wine64 loader (default: wine64, else /usr/lib/wine/wine64)
+#   OUT      where binaries and logs go (default: bin/wine-tests)
+#   CACHE    where the built DLL is kept (default: $OVFINIT_E2E_CACHE/wine,
+#            /var/cache/ovfinit-e2e/wine)
+#   PKGS     packages to test (default: ./...)
+#   TIMEOUT  per test binary (default: 10m)
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+WINE="${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}"
+OUT="${OUT:-bin/wine-tests}"
+CACHE="${CACHE:-${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}/wine}"
+PKGS="${PKGS:-./...}"
+TIMEOUT="${TIMEOUT:-10m}"
+MINGW="${MINGW:-x86_64-w64-mingw32-gcc}"
+
+log() { echo "winetest: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -x "$WINE" ] || command -v "$WINE" >/dev/null || die "no wine64 ($WINE): apt-get install wine64 (make prepare does)"
+command -v "$MINGW" >/dev/null || die "no $MINGW: apt-get install gcc-mingw-w64-x86-64 (make prepare does)"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/ovfinit-winetest.XXXXXX")"
+cleanup() {
+	# The prefix's wineserver lingers a few seconds after the last process:
+	# stop it (ours only: it is keyed by WINEPREFIX) before removing the prefix.
+	if [ -d "$work/prefix" ]; then
+		WINEPREFIX="$work/prefix" "$(dirname "$(readlink -f "$(command -v "$WINE" || echo "$WINE")")")/wineserver" -k 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+start=$(date +%s)
+
+# 1. The stand-in DLL, cached by the hash of its source.
+src=packaging/wine/bcryptprimitives.c
+def=packaging/wine/bcryptprimitives.def
+sum="$(cat "$src" "$def" | sha256sum | cut -c1-16)"
+dll="$CACHE/bcryptprimitives-$sum.dll"
+if [ ! -s "$dll" ]; then
+	mkdir -p "$CACHE"
+	"$MINGW" -O2 -Wall -shared -o "$dll.tmp" "$src" "$def" -lbcrypt
+	mv "$dll.tmp" "$dll"
+fi
+
+# 2. The overlay for os.RemoveAll.
+goroot="$("$GO" env GOROOT)"
+at="$goroot/src/internal/syscall/windows/at_windows.go"
+want='STATUS_NOT_SUPPORTED:     // the file system'
+grep -qF "$want" "$at" || die "$at changed (Go $("$GO" env GOVERSION)): cannot patch Deleteat's fallback for Wine; update winetest.sh"
+mkdir -p "$work/overlay"
+sed "s|$want|STATUS_NOT_SUPPORTED, NTStatus(0xC0000002), NTStatus(0xC0000010): // STATUS_NOT_IMPLEMENTED, STATUS_INVALID_DEVICE_REQUEST: Wine 8.0; the file system|" \
+	"$at" >"$work/overlay/at_windows.go"
+printf '{"Replace":{"%s":"%s"}}\n' "$at" "$work/overlay/at_windows.go" >"$work/overlay.json"
+
+# 3. The test binaries, one per package (named after its last path element).
+rm -rf "$OUT" && mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
+log "building the Windows test binaries into $OUT"
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" test -overlay "$work/overlay.json" -c -o "$OUT/" $PKGS >/dev/null
+built=$(date +%s)
+
+# 4. A fresh prefix, headless: no DISPLAY, no desktop, no debug noise, no
+# Gecko/Mono install prompts, and no winedbg on a crash (the log keeps
+# Wine's one-line report and the binary exits non-zero).
+export WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml,winedbg.exe=" DISPLAY=
+log "creating a Wine prefix ($("$WINE" --version 2>/dev/null || echo wine))"
+"$WINE" wineboot -i >"$work/wineboot.log" 2>&1 || { cat "$work/wineboot.log" >&2; die "wineboot -i failed"; }
+cp "$dll" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+booted=$(date +%s)
+
+# 5. Run each binary from its package directory and count.
+tp=0 tf=0 ts=0 npkg=0 bad=()
+printf '%-12s %7s %7s %8s %7s\n' package passed failed skipped time
+while read -r ip dir; do
+	name="${ip##*/}"
+	bin="$OUT/$name.test.exe"
+	[ -f "$bin" ] || continue
+	npkg=$((npkg + 1))
+	out="$OUT/$name.log"
+	t0=$(date +%s)
+	rc=0
+	(cd "$dir" && timeout "$TIMEOUT" "$WINE" "$bin" -test.v -test.count=1 -test.timeout="$TIMEOUT") >"$out" 2>&1 || rc=$?
+	t1=$(date +%s)
+	# Top-level tests only ("--- X:" at the start of the line); subtests are
+	# indented. A skip's reason is the test's last "file.go:N: text" line.
+	read -r p f s < <(awk '/^--- PASS:/ {p++} /^--- FAIL:/ {f++} /^--- SKIP:/ {s++} END {print p+0, f+0, s+0}' "$out")
+	printf '%-12s %7d %7d %8d %6ds\n' "$name" "$p" "$f" "$s" $((t1 - t0))
+	awk '
+		/^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
+		/^ +[^ ]+\.go:[0-9]+: / { r = $0; sub(/^ +/, "", r); reason[cur] = r; next }
+		/^ *--- SKIP:/ { n = $3; print "    skip " n ": " reason[n]; next }
+		/^--- FAIL:/ { n = $3; top[++nt] = n; next }
+		/^ +--- FAIL:/ { n = $3; split(n, a, "/"); sub_[a[1]]++; next }
+		END {
+			for (i = 1; i <= nt; i++)
+				print "    FAIL " top[i] (sub_[top[i]] ? " (" sub_[top[i]] " subtests)" : "")
+		}
+	' "$out"
+	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+	if [ "$rc" != 0 ]; then
+		bad+=("$name")
+		# A test binary that ran to its end prints PASS or FAIL last; else it
+		# crashed (Wine prints "Unhandled exception") or timed out.
+		if ! tail -n 1 "$out" | grep -qx 'FAIL'; then
+			last="$(grep -E '^=== RUN ' "$out" | tail -n 1 | cut -c11-)"
+			echo "    CRASH exit $rc in ${last:-its start}: $(grep -m1 -E 'Unhandled|panic:|timed out' "$out" || echo 'no report (winedbg is off: run the binary by hand for a backtrace)')"
+		fi
+	fi
+done < <(GOOS=windows "$GO" list -f '{{.ImportPath}} {{.Dir}}' $PKGS)
+end=$(date +%s)
+
+printf 'total: %d passed, %d failed, %d skipped in %d packages; %ds (build %ds, prefix %ds, tests %ds)\n' \
+	"$tp" "$tf" "$ts" "$npkg" $((end - start)) $((built - start)) $((booted - built)) $((end - booted))
+if [ "${#bad[@]}" -gt 0 ]; then
+	log "failed under Wine: ${bad[*]} (logs: $OUT/<package>.log)"
+	exit 1
+fi
