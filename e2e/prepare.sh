@@ -16,8 +16,6 @@ PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs ope
 	qemu-user-static qemu-utils msitools wixl systemd debootstrap
 	# netcfg: `netplan generate` is the oracle for network-config (issue 15)
 	netplan.io
-	# callback: node runs the npm standardwebhooks package on our events (issue 18)
-	nodejs npm
 	# Windows tests under Wine (packaging/scripts/winetest.sh, issue 17): wine64,
 	# and mingw-w64 for the stand-in bcryptprimitives.dll Wine 8.0 lacks
 	wine64 gcc-mingw-w64-x86-64)
@@ -42,7 +40,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # 1b. The npm standardwebhooks package, pinned, outside the repository:
-# callback's TestStandardWebhooksLibrary verifies our events with it.
+# callback's TestStandardWebhooksLibrary verifies our events with it. Node
+# and npm come from Debian unless the machine already has them (a
+# NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	log "installing nodejs npm"
+	sudo_ apt-get update -qq >/dev/null
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 STANDARDWEBHOOKS_VERSION=1.3.0
 npmdir="$CACHE/npm"
 if [ "$(cat "$npmdir/.version" 2>/dev/null)" != "standardwebhooks@$STANDARDWEBHOOKS_VERSION" ]; then
