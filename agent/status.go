@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/redact"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Phases of a boot, as `ovfinit status` shows them.
@@ -58,14 +58,17 @@ const HiddenMessage = "(the script's message is shown to root only: sudo ovfinit
 
 // Write saves the status atomically, world-readable (0644). It must hold
 // no script text: see public.
-func (s *Status) Write(path string) error { return s.write(path, 0o644) }
+// It goes to StatusName(stateDir) under root, through rootfs.
+func (s *Status) Write(root, stateDir string) error {
+	return s.write(root, StatusName(stateDir), 0o644)
+}
 
-func (s *Status) write(path string, mode os.FileMode) error {
+func (s *Status) write(root, name string, mode os.FileMode) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFile(path, append(data, '\n'), mode)
+	return rootfs.WriteFileAt(root, name, append(data, '\n'), mode)
 }
 
 // redacted returns a copy of s with r applied to every message.
@@ -107,19 +110,32 @@ func (e *Env) PublicMessage(err error) string {
 // LoadStatus reads the full status under root and stateDir when this user
 // may (root), else the world-readable one.
 func LoadStatus(root, stateDir string) (*Status, error) {
-	s, err := ReadStatus(PrivateStatusPath(root, stateDir))
+	s, err := readStatusAt(root, PrivateStatusName(stateDir))
 	if err == nil || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)) {
 		return s, err
 	}
-	return ReadStatus(StatusPath(root, stateDir))
+	return readStatusAt(root, StatusName(stateDir))
 }
 
-// ReadStatus reads a status file written by Write.
+// readStatusAt reads the status file name under root, through rootfs.
+func readStatusAt(root, name string) (*Status, error) {
+	data, err := rootfs.ReadFileAt(root, name, maxStateFile)
+	if err != nil {
+		return nil, err
+	}
+	return parseStatus(name, data)
+}
+
+// ReadStatus reads a status file written by Write, at a host path.
 func ReadStatus(path string) (*Status, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return parseStatus(path, data)
+}
+
+func parseStatus(path string, data []byte) (*Status, error) {
 	s := new(Status)
 	if err := json.Unmarshal(data, s); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -195,7 +195,7 @@ func runScriptsFor(ctx context.Context, e *Env, goos string) error {
 		e.Log.Info("script finished", "script", s.name, "duration", e.Now().Sub(t0))
 		if freq != PerBoot {
 			e.State.Record(freq, e.InstanceID, s.stateKey(), StepRecord{At: e.Now().UTC(), Boot: e.BootID})
-			if err := e.State.Save(e.statePath("state.json")); err != nil {
+			if err := e.State.Save(e.Root, e.statePath("state.json")); err != nil {
 				return fmt.Errorf("saving state: %w", err)
 			}
 		}
