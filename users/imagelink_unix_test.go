@@ -1,0 +1,38 @@
+//go:build unix
+
+package users
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestReadImageStaysInImage: the account database of an offline image tree
+// whose etc is an absolute link to the build host's directory (a temporary
+// directory standing for it) is the image's, where the link leads when
+// resolved in the tree, never the build host's (issue 13, defect 1).
+func TestReadImageStaysInImage(t *testing.T) {
+	hostEtc := filepath.Join(t.TempDir(), "host-etc")
+	root := t.TempDir()
+	for dir, passwd := range map[string]string{
+		hostEtc:                      "root:x:0:0:root:/root:/bin/sh\nbuildhost:x:1000:1000::/home/buildhost:/bin/sh\n",
+		filepath.Join(root, hostEtc): "root:x:0:0:root:/root:/bin/sh\nimageuser:x:1000:1000::/home/imageuser:/bin/sh\n",
+	} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644)
+		os.WriteFile(filepath.Join(dir, "group"), []byte("root:x:0:\n"), 0o644)
+	}
+	if err := os.Symlink(hostEtc, filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	img, err := ReadImage(root)
+	if err != nil {
+		t.Fatalf("ReadImage(image with etc -> %s) = %v", hostEtc, err)
+	}
+	if img.DB.HasUser("buildhost") || !img.DB.HasUser("imageuser") {
+		t.Errorf("ReadImage(image with etc -> %s): buildhost %v, imageuser %v; want the image's accounts, not the build host's", hostEtc, img.DB.HasUser("buildhost"), img.DB.HasUser("imageuser"))
+	}
+}
