@@ -5,6 +5,7 @@ package users
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +35,35 @@ func TestReadImageStaysInImage(t *testing.T) {
 	}
 	if img.DB.HasUser("buildhost") || !img.DB.HasUser("imageuser") {
 		t.Errorf("ReadImage(image with etc -> %s): buildhost %v, imageuser %v; want the image's accounts, not the build host's", hostEtc, img.DB.HasUser("buildhost"), img.DB.HasUser("imageuser"))
+	}
+}
+
+// TestPlanSealStaysInImage: sealing an offline image tree whose var is an
+// absolute link to the build host's directory lists the image's logs (where
+// the link leads when resolved in the tree), never the build host's.
+func TestPlanSealStaysInImage(t *testing.T) {
+	hostVar := filepath.Join(t.TempDir(), "host-var")
+	root := t.TempDir()
+	for dir, log := range map[string]string{hostVar: "host.log", filepath.Join(root, hostVar): "image.log"} {
+		if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "log", log), []byte("a line\n"), 0o644)
+	}
+	if err := os.Symlink(hostVar, filepath.Join(root, "var")); err != nil {
+		t.Fatal(err)
+	}
+	items, err := PlanSeal(root, "/var/lib/ovfinit", "")
+	if err != nil {
+		t.Fatalf("PlanSeal() = %v", err)
+	}
+	var got []string
+	for _, it := range items {
+		if strings.HasPrefix(it.Path, "/var/log/") {
+			got = append(got, it.Action+" "+it.Path)
+		}
+	}
+	if len(got) != 1 || got[0] != "truncate /var/log/image.log" {
+		t.Errorf("PlanSeal(image with var -> %s) logs = %q, want [truncate /var/log/image.log], never the build host's", hostVar, got)
 	}
 }
