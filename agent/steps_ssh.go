@@ -16,7 +16,6 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
@@ -204,7 +203,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		PermitRootLogin:      p.SSH.PermitRootLogin,
 		// Expired accounts are refused and expired passwords must be
 		// changed, whatever the login method (ovfinit.user.expire-password).
-		Accounts: sshd.ShadowAccounts(fsutil.Join(e.Root, "/etc/shadow")),
+		Accounts: sshd.ShadowAccountsAt(e.Root, "/etc/shadow"),
 		OnLogin:  e.sshLogin,
 		// Keys from ovfinit's own store (the environment's user and every
 		// reservation) work even where the OS has no sshd, or where
@@ -232,7 +231,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		},
 	}
 	if p.SSH.PasswordAuth {
-		check, err := sshd.ShadowPasswords(fsutil.Join(e.Root, "/etc/shadow"))
+		check, err := sshd.ShadowPasswordsAt(e.Root, "/etc/shadow")
 		if err != nil {
 			return fatal(&PropertyError{Key: PropSSHPasswordAuth, Line: e.OVF.PropertyLine(PropSSHPasswordAuth), Err: err})
 		}

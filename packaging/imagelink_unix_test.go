@@ -10,7 +10,7 @@ import (
 
 // TestInstallStaysInImage: an image whose lib is an absolute link (lib ->
 // /usr/lib) gets the unit in its own /usr/lib, never the build host's
-// directory of that name (issue 13: fsutil.Join was lexical).
+// directory of that name (issue 13: the old lexical join followed it).
 func TestInstallStaysInImage(t *testing.T) {
 	host := t.TempDir() // stands for the build host's /usr/lib
 	root := t.TempDir()

@@ -43,3 +43,27 @@ func TestHostKeyStaysInImage(t *testing.T) {
 		t.Errorf("LoadOrCreateHostKeyAt again = %v; want the same key back", err)
 	}
 }
+
+// TestShadowStaysInImage: the shadow entries of a tree whose etc is an
+// absolute link to the build host's directory (a temporary directory
+// standing for it) are the tree's, where the link leads when resolved in
+// it, never the build host's.
+func TestShadowStaysInImage(t *testing.T) {
+	hostEtc := filepath.Join(t.TempDir(), "host-etc")
+	root := t.TempDir()
+	for dir, day := range map[string]string{hostEtc: "111", filepath.Join(root, hostEtc): "222"} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "shadow"), []byte("alice:*:"+day+":0:99999:7:::\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(hostEtc, filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	e, err := ShadowAccountsAt(root, "/etc/shadow")(&User{Name: "alice"})
+	if err != nil || e == nil || e.LastChange != 222 {
+		t.Errorf("ShadowAccountsAt(tree with etc -> %s)(alice) = %+v, %v; want the tree's entry (last change 222), not the build host's (111)", hostEtc, e, err)
+	}
+}

@@ -6,22 +6,6 @@ import (
 	"testing"
 )
 
-func TestJoin(t *testing.T) {
-	tests := []struct{ root, path, want string }{
-		{"/r", "/etc/hostname", "/r/etc/hostname"},
-		{"/r", "etc/hostname", "/r/etc/hostname"},
-		{"/r", "../../etc/passwd", "/r/etc/passwd"},
-		{"/r", "/a/../../b", "/r/b"},
-		{"", "/etc", "/etc"},
-		{"/", "/etc", "/etc"},
-	}
-	for _, tt := range tests {
-		if got := Join(tt.root, tt.path); got != tt.want {
-			t.Errorf("Join(%q, %q) = %q, want %q", tt.root, tt.path, got, tt.want)
-		}
-	}
-}
-
 func TestWriteFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a", "b", "f")
