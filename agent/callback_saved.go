@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // savedCallbackFile keeps the callback configuration after the boot, for the
@@ -37,7 +35,7 @@ type savedCallback struct {
 func (e *Env) saveCallback(cfg callback.Config) error {
 	p := e.runtimePath(savedCallbackFile)
 	if cfg.URL == "" {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := e.remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
@@ -49,10 +47,10 @@ func (e *Env) saveCallback(cfg callback.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	if err := e.mkdirAll(path.Dir(p), 0o700); err != nil {
 		return err
 	}
-	return fsutil.WriteFile(p, b, 0o600)
+	return e.writeFile(p, b, 0o600)
 }
 
 // LoadCallback returns the callback configuration this boot saved under
@@ -63,8 +61,8 @@ func LoadCallback(root, runtimeDir string) (cfg callback.Config, ok bool, err er
 	if runtimeDir == "" {
 		runtimeDir = DefaultRuntimeDir
 	}
-	p := fsutil.Join(root, path.Join(runtimeDir, savedCallbackFile))
-	b, err := os.ReadFile(p)
+	p := path.Join("/", runtimeDir, savedCallbackFile)
+	b, err := rootfs.ReadFileAt(root, p, maxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return cfg, false, nil
 	}

@@ -3,14 +3,16 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"path"
+	"path/filepath"
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/redact"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -101,24 +103,55 @@ func (e *Env) note(format string, args ...any) {
 // DefaultRuntimeDir is where the secrets of the running boot are kept.
 const DefaultRuntimeDir = "/run/ovfinit"
 
-// runtimePath returns a file's path in the runtime directory, under Root.
+// runtimePath returns a file's path in the runtime directory, a slash path
+// under Root (for the rootfs calls: readFile, writeFile).
 func (e *Env) runtimePath(name string) string {
 	dir := e.RuntimeDir
 	if dir == "" {
 		dir = DefaultRuntimeDir
 	}
-	return fsutil.Join(e.Root, path.Join(dir, name))
+	return path.Join("/", dir, name)
 }
 
-// statePath returns a file's path in the state directory, under Root.
+// statePath returns a file's path in the state directory, a slash path
+// under Root.
 func (e *Env) statePath(name string) string {
-	return fsutil.Join(e.Root, path.Join(e.StateDir, name))
+	return path.Join("/", e.StateDir, name)
+}
+
+// Every file the agent keeps under Root (state, status, saved copies) is
+// read and written through rootfs, so that a link in an offline image tree
+// (var/lib -> /var/lib) can not lead it onto the build host.
+
+// maxStateFile bounds what is read back of a file the agent wrote.
+const maxStateFile = 64 << 20
+
+// readFile reads name under Root.
+func (e *Env) readFile(name string) ([]byte, error) {
+	return rootfs.ReadFileAt(e.Root, name, maxStateFile)
+}
+
+// writeFile atomically replaces name under Root, creating its parents.
+func (e *Env) writeFile(name string, data []byte, perm fs.FileMode) error {
+	return rootfs.WriteFileAt(e.Root, name, data, perm)
 }
 
 // PrivateStatusPath is the full status, the scripts' messages included,
 // readable by root only.
 func PrivateStatusPath(root, stateDir string) string {
-	return fsutil.Join(root, path.Join(stateDir, "status.private.json"))
+	return filepath.Join(rootOrSlash(root), filepath.FromSlash(PrivateStatusName(stateDir)))
+}
+
+// PrivateStatusName is PrivateStatusPath as a slash path under the root.
+func PrivateStatusName(stateDir string) string {
+	return path.Join("/", stateDir, "status.private.json")
+}
+
+func rootOrSlash(root string) string {
+	if root == "" {
+		return "/"
+	}
+	return root
 }
 
 // redactedEvents redacts every event's message before the sender sees it.
@@ -145,4 +178,36 @@ func (e *Env) redactOutputs() {
 	if x, ok := e.Events.(redactedEvents); !ok || x.r != e.Redact {
 		e.Events = redactedEvents{Events: e.Events, r: e.Redact}
 	}
+}
+
+// withRoot opens Root for a few calls.
+func (e *Env) withRoot(f func(*rootfs.FS) error) error {
+	fsys, err := rootfs.Open(e.Root)
+	if err != nil {
+		return err
+	}
+	defer fsys.Close()
+	return f(fsys)
+}
+
+// mkdirAll creates the directory name under Root and its parents.
+func (e *Env) mkdirAll(name string, perm fs.FileMode) error {
+	return e.withRoot(func(f *rootfs.FS) error { return f.MkdirAll(name, perm) })
+}
+
+// stat describes name under Root.
+func (e *Env) stat(name string) (fi fs.FileInfo, err error) {
+	err = e.withRoot(func(f *rootfs.FS) error { fi, err = f.Stat(name); return err })
+	return fi, err
+}
+
+// remove removes name under Root.
+func (e *Env) remove(name string) error {
+	return e.withRoot(func(f *rootfs.FS) error { return f.Remove(name) })
+}
+
+// hostPath is name under Root as a host path, for messages only: files are
+// reached through rootfs, never by this path.
+func (e *Env) hostPath(name string) string {
+	return filepath.Join(rootOrSlash(e.Root), filepath.FromSlash(name))
 }

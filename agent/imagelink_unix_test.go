@@ -38,3 +38,49 @@ func TestOfflineWriteStaysInImage(t *testing.T) {
 		}
 	}
 }
+
+// TestOfflineStateStaysInImage: a whole boot against an offline image tree
+// whose var and run are absolute links to the build host's directories
+// must keep its state, status, saved environment, callback configuration
+// and host keys inside the image (or fail), never write into the build
+// host's directories (issue 13, defect 1). The "host" is a temporary
+// directory outside the tree; the image has the same path inside it, where
+// the links lead when resolved in the image.
+func TestOfflineStateStaysInImage(t *testing.T) {
+	host := t.TempDir()
+	m := newMachine(t)
+	for _, d := range []string{"var", "run"} {
+		hd := filepath.Join(host, "host-"+d)
+		if err := os.Mkdir(hd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(hd, filepath.Join(m.root, d)); err != nil {
+			t.Fatal(err)
+		}
+		// The same path inside the image, where the link means to go.
+		if err := os.MkdirAll(filepath.Join(m.root, hd), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, _, err := m.boot(fullEnv("i-1"))
+	var leaked []string
+	filepath.WalkDir(host, func(p string, d os.DirEntry, werr error) error {
+		if werr == nil && !d.IsDir() {
+			leaked = append(leaked, p)
+		}
+		return nil
+	})
+	if len(leaked) > 0 {
+		t.Errorf("a boot of an image with var -> %s and run -> %s wrote onto the build host: %v (Run err %v)", filepath.Join(host, "host-var"), filepath.Join(host, "host-run"), leaked, err)
+	}
+	if err != nil {
+		t.Fatalf("Run() = %v, want a boot that keeps its state inside the image", err)
+	}
+	st, lerr := LoadState(m.root, e.statePath("state.json"))
+	if lerr != nil || st.Instance != "i-1" {
+		t.Errorf("Run() = nil, but the image's state = %+v, %v; want instance i-1 inside the tree", st, lerr)
+	}
+	if s, serr := LoadStatus(m.root, e.StateDir, e.StatusDir); serr != nil || s.Phase != PhaseReady {
+		t.Errorf("Run() = nil, but the image's status = %+v, %v; want ready inside the tree", s, serr)
+	}
+}

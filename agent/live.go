@@ -7,13 +7,12 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/memtrim"
 	"github.com/ovfinit/ovfinit/internal/redact"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -95,7 +94,7 @@ func wipeGuestinfo(ctx context.Context, e *Env, keys []string) error {
 
 // systemUUID reads the SMBIOS system UUID the firmware gives the VM.
 func systemUUID(root string) (string, error) {
-	b, err := os.ReadFile(fsutil.Join(root, "/sys/class/dmi/id/product_uuid"))
+	b, err := rootfs.ReadFileAt(root, "/sys/class/dmi/id/product_uuid", 4096)
 	if err != nil {
 		return "", err
 	}

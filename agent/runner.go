@@ -108,7 +108,7 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 		e.Log.Info("step finished", "step", s.Name, "duration", dur)
 		if s.Freq != PerBoot {
 			e.State.Record(s.Freq, e.InstanceID, s.Name, StepRecord{At: e.Now().UTC(), Boot: e.BootID})
-			if err := e.State.Save(e.statePath("state.json")); err != nil {
+			if err := e.State.Save(e.Root, e.statePath("state.json")); err != nil {
 				return fmt.Errorf("saving state: %w", err)
 			}
 		}
@@ -135,7 +135,7 @@ func (e *Env) hostKeys() []callback.HostKey { return e.sshHostKeys() }
 func (e *Env) writeStatus(st *Status) {
 	st.Updated = e.Now()
 	full := st.redacted(e.Redact)
-	if err := full.write(PrivateStatusPath(e.Root, e.StateDir), 0o600); err != nil {
+	if err := full.write(e.Root, PrivateStatusName(e.StateDir), 0o600); err != nil {
 		e.Log.Warn("cannot write status file", "err", err)
 	}
 	if err := full.public().writePublic(e.Root, e.StatusDir); err != nil {

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // State is what ovfinit remembers between boots: which steps have run, for
@@ -32,12 +31,13 @@ type StepRecord struct {
 	Boot string    `json:"boot"`
 }
 
-// LoadState reads the state file. A missing file is an empty state; a file
-// that does not parse is an error naming it (it is never silently reset,
-// since that would run every per-instance step again).
-func LoadState(path string) (*State, error) {
+// LoadState reads the state file, the slash path name under root. A missing
+// file is an empty state; a file that does not parse is an error naming it
+// (it is never silently reset, since that would run every per-instance step
+// again).
+func LoadState(root, path string) (*State, error) {
 	s := &State{Instances: map[string]*InstanceState{}, Once: map[string]StepRecord{}}
-	data, err := os.ReadFile(path)
+	data, err := rootfs.ReadFileAt(root, path, maxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
@@ -56,13 +56,14 @@ func LoadState(path string) (*State, error) {
 	return s, nil
 }
 
-// Save writes the state atomically, mode 0600.
-func (s *State) Save(path string) error {
+// Save writes the state atomically, mode 0600, to the slash path name
+// under root.
+func (s *State) Save(root, name string) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFile(path, append(data, '\n'), 0o600)
+	return rootfs.WriteFileAt(root, name, append(data, '\n'), 0o600)
 }
 
 // Done reports whether the step has finished for the instance (or, for a

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/redact"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Phases of a boot, as `ovfinit status` shows them.
@@ -64,25 +64,37 @@ const DefaultStatusDir = "/run/ovfinit-status"
 
 // PublicStatusPath is where `ovfinit status` run by any user reads the
 // pipeline's status: the world-readable copy, without the scripts' own
-// text. statusDir is a path under root; "" means DefaultStatusDir.
+// text. statusDir is a path under root; "" means DefaultStatusDir. It is a
+// host path, for reading; the agent writes it through rootfs
+// (PublicStatusName).
 func PublicStatusPath(root, statusDir string) string {
+	return filepath.Join(rootOrSlash(root), filepath.FromSlash(PublicStatusName(statusDir)))
+}
+
+// PublicStatusName is PublicStatusPath as a slash path under the root.
+func PublicStatusName(statusDir string) string {
 	if statusDir == "" {
 		statusDir = DefaultStatusDir
 	}
-	return fsutil.Join(root, path.Join(statusDir, "status.json"))
+	return path.Join("/", statusDir, "status.json")
 }
 
 // writePublic writes s, which must hold no secret and no script text
-// (public), to PublicStatusPath, the file 0644 in a directory 0755 made so
-// whatever the umask; a directory there that is a symlink or not a
-// directory is refused.
+// (public), to PublicStatusName under root, through rootfs: the file 0644
+// in a directory 0755 made so whatever the umask; a directory there that
+// is a symlink or not a directory is refused.
 func (s *Status) writePublic(root, statusDir string) error {
-	p := PublicStatusPath(root, statusDir)
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	name := PublicStatusName(statusDir)
+	dir := path.Dir(name)
+	rfs, err := rootfs.Open(root)
+	if err != nil {
 		return err
 	}
-	fi, err := os.Lstat(dir)
+	defer rfs.Close()
+	if err := rfs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	fi, err := rfs.Lstat(dir)
 	if err != nil {
 		return err
 	}
@@ -90,11 +102,11 @@ func (s *Status) writePublic(root, statusDir string) error {
 		return fmt.Errorf("%s is not a directory (%s)", dir, fi.Mode().Type())
 	}
 	if fi.Mode().Perm() != 0o755 {
-		if err := os.Chmod(dir, 0o755); err != nil {
+		if err := rfs.Chmod(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	return s.Write(p)
+	return s.write(root, name, 0o644)
 }
 
 // ScriptStep is the step whose messages are a script's own text.
@@ -103,16 +115,19 @@ const ScriptStep = "script"
 // HiddenMessage replaces a script's text in the world-readable status.
 const HiddenMessage = "(the script's message is shown to root only: sudo ovfinit status)"
 
-// Write saves the status atomically, world-readable (0644). It must hold
-// no script text: see public.
-func (s *Status) Write(path string) error { return s.write(path, 0o644) }
+// Write saves the status atomically and world-readable (0644) as
+// PublicStatusName(statusDir) under root. It must hold no script text: see
+// public.
+func (s *Status) Write(root, statusDir string) error {
+	return s.writePublic(root, statusDir)
+}
 
-func (s *Status) write(path string, mode os.FileMode) error {
+func (s *Status) write(root, name string, mode os.FileMode) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFile(path, append(data, '\n'), mode)
+	return rootfs.WriteFileAt(root, name, append(data, '\n'), mode)
 }
 
 // redacted returns a copy of s with r applied to every message.
@@ -153,21 +168,34 @@ func (e *Env) PublicMessage(err error) string {
 
 // LoadStatus reads the full status under root and stateDir when this user
 // may (root), else the world-readable one in statusDir ("" means
-// DefaultStatusDir).
+// DefaultStatusDir), both through rootfs.
 func LoadStatus(root, stateDir, statusDir string) (*Status, error) {
-	s, err := ReadStatus(PrivateStatusPath(root, stateDir))
+	s, err := readStatusAt(root, PrivateStatusName(stateDir))
 	if err == nil || !(errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)) {
 		return s, err
 	}
-	return ReadStatus(PublicStatusPath(root, statusDir))
+	return readStatusAt(root, PublicStatusName(statusDir))
 }
 
-// ReadStatus reads a status file written by Write.
+// readStatusAt reads the status file name under root, through rootfs.
+func readStatusAt(root, name string) (*Status, error) {
+	data, err := rootfs.ReadFileAt(root, name, maxStateFile)
+	if err != nil {
+		return nil, err
+	}
+	return parseStatus(name, data)
+}
+
+// ReadStatus reads a status file written by Write, at a host path.
 func ReadStatus(path string) (*Status, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return parseStatus(path, data)
+}
+
+func parseStatus(path string, data []byte) (*Status, error) {
 	s := new(Status)
 	if err := json.Unmarshal(data, s); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
@@ -60,7 +58,7 @@ func findEnvironment(ctx context.Context, e *Env) error {
 		return err
 	}
 	for _, p := range []string{e.runtimePath(savedEnv), e.statePath(savedRedacted)} {
-		saved, rerr := os.ReadFile(p)
+		saved, rerr := e.readFile(p)
 		if errors.Is(rerr, fs.ErrNotExist) {
 			continue
 		}
@@ -68,7 +66,7 @@ func findEnvironment(ctx context.Context, e *Env) error {
 			return fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, rerr)
 		}
 		e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err, "copy", p)
-		e.Source = &ovfenv.Source{Transport: ovfenv.TransportSaved, Location: p, Data: saved}
+		e.Source = &ovfenv.Source{Transport: ovfenv.TransportSaved, Location: e.hostPath(p), Data: saved}
 		e.note("transport saved: %s (no transport has one: %v)", p, err)
 		return nil
 	}
@@ -181,13 +179,13 @@ func (e *Env) saveEnvironment() error {
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteFile(e.statePath(savedRedacted), redacted, 0o600); err != nil {
+	if err := e.writeFile(e.statePath(savedRedacted), redacted, 0o600); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(e.runtimePath(savedEnv)), 0o700); err != nil {
+	if err := e.mkdirAll(path.Dir(e.runtimePath(savedEnv)), 0o700); err != nil {
 		return err
 	}
-	return fsutil.WriteFile(e.runtimePath(savedEnv), clear, 0o600)
+	return e.writeFile(e.runtimePath(savedEnv), clear, 0o600)
 }
 
 // forgetSecrets runs once every step of the boot has finished. It removes
@@ -198,10 +196,10 @@ func (e *Env) saveEnvironment() error {
 // everything was applied.
 func forgetSecrets(ctx context.Context, e *Env) error {
 	var done, skipped []string
-	if _, err := os.Stat(e.statePath(savedRedacted)); err != nil {
+	if _, err := e.stat(e.statePath(savedRedacted)); err != nil {
 		skipped = append(skipped, "no redacted copy saved; keeping the clear one")
 	} else {
-		err := os.Remove(e.runtimePath(savedEnv))
+		err := e.remove(e.runtimePath(savedEnv))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			skipped = append(skipped, "no clear copy of the environment to remove")
@@ -246,7 +244,7 @@ func identity(ctx context.Context, e *Env) error {
 		}
 		id, how = u, "SMBIOS system UUID"
 	}
-	st, err := LoadState(e.statePath("state.json"))
+	st, err := LoadState(e.Root, e.statePath("state.json"))
 	if err != nil {
 		return fatal(err)
 	}

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"slices"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
 )
@@ -21,7 +19,7 @@ const netAppliedFile = "net-applied.json"
 
 func loadNetApplied(e *Env) (netcfg.Applied, error) {
 	var a netcfg.Applied
-	b, err := os.ReadFile(e.statePath(netAppliedFile))
+	b, err := e.readFile(e.statePath(netAppliedFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return a, nil
 	}
@@ -47,13 +45,13 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	}
 	if mgr == netcfg.ManagerIfupdown {
 		// ovfinit's file is in interfaces.d: make sure ifup reads it.
-		p := fsutil.Join(e.Root, "/etc/network/interfaces")
-		cur, err := os.ReadFile(p)
+		p := "/etc/network/interfaces"
+		cur, err := e.readFile(p)
 		if err != nil {
 			return err
 		}
 		if fixed, ok := netcfg.IfupdownSourced(cur); !ok {
-			fi, err := os.Stat(p)
+			fi, err := e.stat(p)
 			if err != nil {
 				return err
 			}
@@ -84,7 +82,7 @@ func configureNetwork(ctx context.Context, e *Env) error {
 		return err
 	}
 	b, _ := json.Marshal(e.Plan.NetApplied)
-	if err := fsutil.WriteFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
+	if err := e.writeFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
 		return fmt.Errorf("saving what the network step set: %w", err)
 	}
 	// What the NICs have now, DHCP leases included, for the ready event.

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/scripts"
 )
@@ -52,11 +51,12 @@ func scriptFreq(f string) Frequency {
 func collectScripts(e *Env, sp *ScriptPlan, goos string) ([]*scriptSource, error) {
 	var out []*scriptSource
 	var errs []error
-	dir := fsutil.Join(e.Root, ImageScriptsDir(goos))
-	lib := os.DirFS(dir)
+	dir := ImageScriptsDir(goos)
+	lib := rootfs.DirFS(e.Root, dir)
 	names := sp.Image
 	if names == nil {
-		entries, err := os.ReadDir(dir)
+		var entries []fs.DirEntry
+		err := e.withRoot(func(f *rootfs.FS) (err error) { entries, err = f.ReadDir(dir); return err })
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading %s: %w", ImageScriptsDir(goos), err)
 		}
@@ -195,7 +195,7 @@ func runScriptsFor(ctx context.Context, e *Env, goos string) error {
 		e.Log.Info("script finished", "script", s.name, "duration", e.Now().Sub(t0))
 		if freq != PerBoot {
 			e.State.Record(freq, e.InstanceID, s.stateKey(), StepRecord{At: e.Now().UTC(), Boot: e.BootID})
-			if err := e.State.Save(e.statePath("state.json")); err != nil {
+			if err := e.State.Save(e.Root, e.statePath("state.json")); err != nil {
 				return fmt.Errorf("saving state: %w", err)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
@@ -75,7 +73,7 @@ func (ks *sshKeySet) signers() []gossh.Signer {
 func generateHostKey(ctx context.Context, e *Env) error {
 	for _, typ := range sshd.HostKeyTypes {
 		p := e.statePath(sshd.HostKeyFile(typ))
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := e.remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("removing the previous instance's host key %s: %w", p, err)
 		}
 	}
@@ -95,7 +93,7 @@ func generateHostKey(ctx context.Context, e *Env) error {
 // key in the background when Env.RSAHostKey is set.
 func (e *Env) loadHostKeys() error {
 	for _, typ := range []string{sshd.KeyEd25519, sshd.KeyECDSA} {
-		k, err := sshd.LoadOrCreateHostKeyType(e.statePath(sshd.HostKeyFile(typ)), typ)
+		k, err := sshd.LoadOrCreateHostKeyAt(e.Root, e.statePath(sshd.HostKeyFile(typ)), typ)
 		if err != nil {
 			return err
 		}
@@ -108,9 +106,9 @@ func (e *Env) loadHostKeys() error {
 		return nil
 	}
 	rsaPath := e.statePath(sshd.HostKeyFile(sshd.KeyRSA))
-	if _, err := os.Stat(rsaPath); err == nil {
+	if _, err := e.stat(rsaPath); err == nil {
 		// Made on an earlier boot: loading it is quick.
-		k, err := sshd.LoadOrCreateHostKeyType(rsaPath, sshd.KeyRSA)
+		k, err := sshd.LoadOrCreateHostKeyAt(e.Root, rsaPath, sshd.KeyRSA)
 		if err != nil {
 			return err
 		}
@@ -136,7 +134,7 @@ func (e *Env) startRSAHostKey() {
 	go func() {
 		defer close(done)
 		<-gate // wait until the boot is ready
-		k, err := sshd.LoadOrCreateHostKeyType(p, sshd.KeyRSA)
+		k, err := sshd.LoadOrCreateHostKeyAt(e.Root, p, sshd.KeyRSA)
 		if err != nil {
 			e.Log.Warn("no RSA host key: clients that accept only RSA host keys cannot connect", "err", err)
 			return
@@ -205,7 +203,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		PermitRootLogin:      p.SSH.PermitRootLogin,
 		// Expired accounts are refused and expired passwords must be
 		// changed, whatever the login method (ovfinit.user.expire-password).
-		Accounts: sshd.ShadowAccounts(fsutil.Join(e.Root, "/etc/shadow")),
+		Accounts: sshd.ShadowAccountsAt(e.Root, "/etc/shadow"),
 		OnLogin:  e.sshLogin,
 		// Keys from ovfinit's own store (the environment's user and every
 		// reservation) work even where the OS has no sshd, or where
@@ -233,7 +231,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		},
 	}
 	if p.SSH.PasswordAuth {
-		check, err := sshd.ShadowPasswords(fsutil.Join(e.Root, "/etc/shadow"))
+		check, err := sshd.ShadowPasswordsAt(e.Root, "/etc/shadow")
 		if err != nil {
 			return fatal(&PropertyError{Key: PropSSHPasswordAuth, Line: e.OVF.PropertyLine(PropSSHPasswordAuth), Err: err})
 		}
@@ -335,7 +333,7 @@ func writeOSHostKey(e *Env, k gossh.Signer) error {
 	case gossh.KeyAlgoECDSA256, gossh.KeyAlgoECDSA384, gossh.KeyAlgoECDSA521:
 		typ = sshd.KeyECDSA
 	}
-	priv, err := os.ReadFile(e.statePath(sshd.HostKeyFile(typ)))
+	priv, err := e.readFile(e.statePath(sshd.HostKeyFile(typ)))
 	if err != nil {
 		return fmt.Errorf("host key for /etc/ssh: %w", err)
 	}

@@ -227,8 +227,14 @@ func (s *Sender) bound(now time.Time, login bool) int {
 // manager was unreachable) are queued first, in their original order, with
 // their original ids; events emitted before OpenSpool are written after
 // them. Call it before Start.
-func (s *Sender) OpenSpool(dir string) error {
-	sp, found, bad, err := openSpool(dir)
+func (s *Sender) OpenSpool(dir string) error { return s.OpenSpoolAt("", dir) }
+
+// OpenSpoolAt is OpenSpool for the directory dir (a slash path) under the
+// directory tree root: an offline image's state directory is reached
+// through rootfs, never through a link that leaves the image. With root ""
+// dir is a host path, as for OpenSpool.
+func (s *Sender) OpenSpoolAt(root, dir string) error {
+	sp, found, bad, err := openSpool(root, dir)
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // The spool keeps every event not yet acknowledged on disk, one file per
@@ -18,8 +19,14 @@ import (
 // emitted. File names are "<20-digit spool number>.json"; the number grows
 // across runs (the next is one more than the largest present), so name
 // order is emission order.
+//
+// The directory is a slash path under a root directory (an offline image
+// tree, or "/"), and every file in it is reached through rootfs, so that a
+// link in the image (var/lib -> /var/lib) never leads the spool onto the
+// host that runs ovfinit --root.
 type spool struct {
-	dir  string
+	root string // host path of the root directory
+	dir  string // slash path under root
 	next uint64
 }
 
@@ -28,18 +35,32 @@ const spoolExt = ".json"
 // spoolMaxFile bounds what is read back from one spool file.
 const spoolMaxFile = 1 << 20
 
-// openSpool creates dir (0700) when needed and returns the spool and the
-// events found in it, oldest first. A file that can not be read or decoded
-// is renamed to "<name>.bad" and reported in bad; it is never sent.
-func openSpool(dir string) (sp *spool, found []queued, bad []error, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, nil, fmt.Errorf("callback spool: %w", err)
+// openSpool creates dir under root (0700) when needed and returns the spool
+// and the events found in it, oldest first. A file that can not be read or
+// decoded is renamed to "<name>.bad" and reported in bad; it is never sent.
+func openSpool(root, dir string) (sp *spool, found []queued, bad []error, err error) {
+	if root == "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, nil, fmt.Errorf("callback spool: %w", err)
+		}
+		root, dir = dir, "/"
 	}
-	ents, err := os.ReadDir(dir)
+	fsys, err := rootfs.Open(root)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("callback spool: %w", err)
 	}
-	sp = &spool{dir: dir, next: 1}
+	defer fsys.Close()
+	dir = path.Join("/", filepath.ToSlash(dir))
+	if dir != "/" {
+		if err := fsys.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, nil, fmt.Errorf("callback spool: %w", err)
+		}
+	}
+	ents, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("callback spool: %w", err)
+	}
+	sp = &spool{root: root, dir: dir, next: 1}
 	var names []string
 	for _, e := range ents {
 		name := e.Name()
@@ -56,8 +77,8 @@ func openSpool(dir string) (sp *spool, found []queued, bad []error, err error) {
 	}
 	slices.Sort(names) // fixed width: name order is number order
 	for _, name := range names {
-		p := filepath.Join(dir, name)
-		b, rerr := fsutil.ReadFileLimit(p, spoolMaxFile)
+		p := path.Join(dir, name)
+		b, rerr := fsys.ReadFile(p, spoolMaxFile)
 		var ev Event
 		if rerr == nil {
 			rerr = json.Unmarshal(b, &ev)
@@ -66,7 +87,7 @@ func openSpool(dir string) (sp *spool, found []queued, bad []error, err error) {
 			rerr = fmt.Errorf("no event id")
 		}
 		if rerr != nil {
-			os.Rename(p, p+".bad")
+			fsys.Rename(p, p+".bad")
 			bad = append(bad, fmt.Errorf("callback spool: %s: %v (renamed to %s.bad)", p, rerr, name))
 			continue
 		}
@@ -74,9 +95,9 @@ func openSpool(dir string) (sp *spool, found []queued, bad []error, err error) {
 	}
 	// Temp files left by a write that was interrupted hold events that
 	// were never acknowledged to Emit's caller: remove them.
-	if tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(tmps) > 0 {
-		for _, t := range tmps {
-			os.Remove(t)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), spoolExt+".") {
+			fsys.Remove(path.Join(dir, e.Name()))
 		}
 	}
 	return sp, found, bad, nil
@@ -99,7 +120,7 @@ func (sp *spool) write(name string, ev Event) error {
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteFile(filepath.Join(sp.dir, name), b, 0o600); err != nil {
+	if err := rootfs.WriteFileAt(sp.root, path.Join(sp.dir, name), b, 0o600); err != nil {
 		return fmt.Errorf("callback spool: %w", err)
 	}
 	return nil
@@ -107,7 +128,12 @@ func (sp *spool) write(name string, ev Event) error {
 
 // remove deletes an acknowledged or rejected event's file.
 func (sp *spool) remove(name string) error {
-	err := os.Remove(filepath.Join(sp.dir, name))
+	fsys, err := rootfs.Open(sp.root)
+	if err != nil {
+		return fmt.Errorf("callback spool: %w", err)
+	}
+	defer fsys.Close()
+	err = fsys.Remove(path.Join(sp.dir, name))
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("callback spool: %w", err)
 	}

@@ -4,9 +4,7 @@ package netcfg
 
 import (
 	"context"
-	"os"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -31,7 +29,7 @@ func (s *FreeBSD) Current() (Current, error) {
 		return Current{}, err
 	}
 	cur := Current{Links: links}
-	b, _ := os.ReadFile(fsutil.Join(s.Root, "/etc/resolv.conf"))
+	b, _ := rootfs.ReadFileAt(s.Root, "/etc/resolv.conf", 1<<20)
 	cur.DNS, cur.Search = ParseResolvConf(b)
 	return cur, nil
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -379,7 +378,7 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 // resolvedRunning reports whether systemd-resolved runs (or will, for an
 // offline root): its runtime directory exists.
 func (s *Linux) resolvedRunning() bool {
-	_, err := os.Stat(fsutil.Join(s.Root, "/run/systemd/resolve"))
+	_, err := rootfs.StatAt(s.Root, "/run/systemd/resolve")
 	return err == nil
 }
 
@@ -397,10 +396,10 @@ const ResolvedDropIn = "/etc/systemd/resolved.conf.d/90-ovfinit.conf"
 
 func (s *Linux) readDNS() ([]netip.Addr, []string) {
 	if s.resolvedRunning() {
-		b, _ := os.ReadFile(fsutil.Join(s.Root, ResolvedDropIn))
+		b, _ := rootfs.ReadFileAt(s.Root, ResolvedDropIn, 1<<20)
 		return parseResolvedConf(b)
 	}
-	b, _ := os.ReadFile(fsutil.Join(s.Root, "/etc/resolv.conf"))
+	b, _ := rootfs.ReadFileAt(s.Root, "/etc/resolv.conf", 1<<20)
 	return ParseResolvConf(b)
 }
 

@@ -9,13 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -45,7 +44,7 @@ var osDHCPClients = []struct {
 // the interface.
 func OSDHCPClient(root, ifname string) []string {
 	exe := func(p string) bool {
-		st, err := os.Stat(fsutil.Join(root, p))
+		st, err := rootfs.StatAt(root, p)
 		return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 	}
 	for _, c := range osDHCPClients {

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
-	"os"
 	"path"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Manager is a network manager whose native configuration ovfinit writes.
@@ -33,7 +32,7 @@ const (
 func DetectManager(root string) Manager {
 	exists := func(paths ...string) bool {
 		for _, p := range paths {
-			if _, err := os.Stat(fsutil.Join(root, p)); err == nil {
+			if _, err := rootfs.StatAt(root, p); err == nil {
 				return true
 			}
 		}

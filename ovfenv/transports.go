@@ -10,12 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // Where the file-based transports look, under the root directory.
@@ -93,7 +93,7 @@ func DefaultTransports(o TransportOptions) []Transport {
 		{Name: TransportVirtualBox, Timeout: 5 * time.Second, Once: true, Probe: hostOnly(o, "VBoxControl asks the running VM", func(ctx context.Context) (*Source, error) { return probeVirtualBox(ctx, o) })},
 		{Name: TransportHyperV, Timeout: 5 * time.Second, Probe: func(ctx context.Context) (*Source, error) { return probeKVP(o) }},
 		{Name: TransportSeed, Timeout: 5 * time.Second, Probe: func(ctx context.Context) (*Source, error) {
-			return readFileTransport(fsutil.Join(o.Root, SeedPath), TransportSeed)
+			return readFileTransport(o.Root, SeedPath, TransportSeed)
 		}},
 	}
 }
@@ -113,16 +113,19 @@ func TransportNames() []string {
 	return []string{TransportISO, TransportFwCfg, TransportGuestinfo, TransportVirtualBox, TransportHyperV, TransportSeed}
 }
 
-// readFileTransport reads a file a transport exposes; a missing file is
+// readFileTransport reads the file name under root a transport exposes,
+// through rootfs (a link in an offline tree stays in it); a missing file is
 // ErrNoEnvironment.
-func readFileTransport(p, transport string) (*Source, error) {
-	src, err := ReadFile(p)
+func readFileTransport(root, name, transport string) (*Source, error) {
+	p := hostPath(root, name)
+	data, err := rootfs.ReadFileAt(root, name, MaxEnvSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: no %s", ErrNoEnvironment, p)
 		}
-		return nil, err
+		return nil, fmt.Errorf("reading OVF environment %s: %w", p, err)
 	}
+	src := &Source{Transport: TransportFile, Location: p, Data: data}
 	if len(bytes.TrimSpace(src.Data)) == 0 {
 		return nil, fmt.Errorf("%w: %s is empty", ErrNoEnvironment, p)
 	}
@@ -131,8 +134,16 @@ func readFileTransport(p, transport string) (*Source, error) {
 }
 
 func probeFwCfg(ctx context.Context, o TransportOptions) (*Source, error) {
-	dir := fsutil.Join(o.Root, fwCfgDir)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && o.Offline {
+	stat := func() error {
+		f, err := rootfs.Open(o.Root)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.Stat(fwCfgDir)
+		return err
+	}
+	if err := stat(); errors.Is(err, fs.ErrNotExist) && o.Offline {
 		return nil, fmt.Errorf("%w: no %s under %s (an offline tree: modprobe is not run)", ErrNoEnvironment, fwCfgDir, o.Root)
 	} else if errors.Is(err, fs.ErrNotExist) {
 		// The driver is a module on most distributions' kernels.
@@ -140,7 +151,7 @@ func probeFwCfg(ctx context.Context, o TransportOptions) (*Source, error) {
 			return nil, fmt.Errorf("%w: no %s, and modprobe qemu_fw_cfg failed: %v", ErrNoEnvironment, fwCfgDir, err)
 		}
 		for i := 0; i < 20; i++ { // the directory appears as the driver probes
-			if _, err := os.Stat(dir); err == nil {
+			if err := stat(); err == nil {
 				break
 			}
 			select {
@@ -150,7 +161,7 @@ func probeFwCfg(ctx context.Context, o TransportOptions) (*Source, error) {
 			}
 		}
 	}
-	return readFileTransport(fsutil.Join(o.Root, FwCfgPath), TransportFwCfg)
+	return readFileTransport(o.Root, FwCfgPath, TransportFwCfg)
 }
 
 // guestinfoGetter reads one guestinfo key through the first channel that
@@ -382,8 +393,9 @@ func probeKVP(o TransportOptions) (*Source, error) {
 	}
 	// Pool 0 is what the host sets (external); the others follow.
 	for i := 0; i <= 4; i++ {
-		p := fsutil.Join(o.Root, KVPPoolDir+"/.kvp_pool_"+strconv.Itoa(i))
-		data, err := os.ReadFile(p)
+		name := KVPPoolDir + "/.kvp_pool_" + strconv.Itoa(i)
+		p := hostPath(o.Root, name)
+		data, err := rootfs.ReadFileAt(o.Root, name, MaxEnvSize)
 		if err != nil {
 			continue
 		}
@@ -403,4 +415,13 @@ func probeKVP(o TransportOptions) (*Source, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: no %s key in %s", ErrNoEnvironment, KVPKey, strings.Join(where, ", "))
+}
+
+// hostPath is name under root as a host path, for messages only: the file
+// is read through rootfs, never by this path.
+func hostPath(root, name string) string {
+	if root == "" {
+		root = "/"
+	}
+	return filepath.Join(root, filepath.FromSlash(name))
 }

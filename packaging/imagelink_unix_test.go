@@ -10,7 +10,7 @@ import (
 
 // TestInstallStaysInImage: an image whose lib is an absolute link (lib ->
 // /usr/lib) gets the unit in its own /usr/lib, never the build host's
-// directory of that name (issue 13: fsutil.Join was lexical).
+// directory of that name (issue 13: the old lexical join followed it).
 func TestInstallStaysInImage(t *testing.T) {
 	host := t.TempDir() // stands for the build host's /usr/lib
 	root := t.TempDir()
@@ -38,5 +38,22 @@ func TestInstallStaysInImage(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(root, host, "systemd/system/ovfinit.service")); err == nil {
 		t.Errorf("Uninstall left the unit")
+	}
+}
+
+// TestDetectInitStaysInImage: an image whose lib is an absolute link to the
+// build host's directory (a temporary directory standing for it, with
+// systemd) is judged by what the image has, never by the build host's init.
+func TestDetectInitStaysInImage(t *testing.T) {
+	hostLib := t.TempDir()
+	os.MkdirAll(filepath.Join(hostLib, "systemd"), 0o755)
+	os.WriteFile(filepath.Join(hostLib, "systemd", "systemd"), []byte("#!/bin/sh\n"), 0o755)
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc", "init.d"), 0o755)
+	if err := os.Symlink(hostLib, filepath.Join(root, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DetectInit(root); got != SysV {
+		t.Errorf("DetectInit(image with lib -> %s and /etc/init.d) = %q, %v; want %q, not the build host's systemd", hostLib, got, err, SysV)
 	}
 }

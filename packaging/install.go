@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -46,8 +45,13 @@ func ParseInit(s string) (Init, error) {
 // with. The order matters: Debian images with systemd still have
 // /etc/init.d, and OpenRC systems have it too.
 func DetectInit(root string) (Init, error) {
+	fsys, err := rootfs.Open(root)
+	if err != nil {
+		return "", err
+	}
+	defer fsys.Close()
 	exists := func(p string) bool {
-		_, err := os.Lstat(fsutil.Join(root, p))
+		_, err := fsys.Lstat(p)
 		return err == nil
 	}
 	switch {
@@ -116,7 +120,7 @@ func Installed(root string, init Init) bool {
 		return true
 	}
 	for _, p := range paths {
-		if _, err := os.Stat(fsutil.Join(root, p)); err == nil {
+		if _, err := rootfs.StatAt(root, p); err == nil {
 			return true
 		}
 	}
@@ -255,14 +259,25 @@ func Uninstall(root string, files []File) ([]string, error) {
 // RemoveSysVLinks removes the /etc/rc?.d/[SK]NNovfinit links under root,
 // whoever made them (install, update-rc.d, kardianos).
 func RemoveSysVLinks(root string) error {
-	links, err := filepath.Glob(fsutil.Join(root, "/etc/rc[0-6S].d/[SK][0-9][0-9]ovfinit"))
+	fsys, err := rootfs.Open(root)
 	if err != nil {
 		return err
 	}
+	defer fsys.Close()
+	dirs, _ := fsys.ReadDir("/etc")
 	var errs []error
-	for _, l := range links {
-		if fi, err := os.Lstat(l); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-			if err := os.Remove(l); err != nil {
+	for _, d := range dirs {
+		if ok, _ := path.Match("rc[0-6S].d", d.Name()); !ok {
+			continue
+		}
+		dir := path.Join("/etc", d.Name())
+		ents, _ := fsys.ReadDir(dir)
+		for _, e := range ents {
+			if ok, _ := path.Match("[SK][0-9][0-9]ovfinit", e.Name()); !ok || e.Type()&fs.ModeSymlink == 0 {
+				continue
+			}
+			l := path.Join(dir, e.Name())
+			if err := fsys.Remove(l); err != nil {
 				errs = append(errs, fmt.Errorf("removing %s: %w", l, err))
 			}
 		}

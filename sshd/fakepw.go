@@ -34,8 +34,8 @@ type dummyHash struct {
 	hashes map[string]string // method -> hash
 }
 
-func newDummyHash(shadowPath string) *dummyHash {
-	return &dummyHash{fallback: users.EncryptMethod(shadowRoot(shadowPath)), hashes: map[string]string{}}
+func newDummyHash(root string) *dummyHash {
+	return &dummyHash{fallback: users.EncryptMethod(root), hashes: map[string]string{}}
 }
 
 // check verifies password against the dummy hash for the method shadow (the

@@ -12,11 +12,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -63,11 +63,34 @@ func LoadOrCreateHostKey(path string) (gossh.Signer, error) {
 // LoadOrCreateHostKeyType is LoadOrCreateHostKey for a key of typ (KeyEd25519,
 // KeyECDSA or KeyRSA) when the file is missing.
 func LoadOrCreateHostKeyType(path, typ string) (gossh.Signer, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("host key %s: %w", path, err)
+	}
+	return loadOrCreateHostKey(dir, filepath.Base(path), path, typ)
+}
+
+// LoadOrCreateHostKeyAt is LoadOrCreateHostKeyType for the file name under
+// the directory tree root (an offline image, or "/"): name and its parent
+// directories are resolved inside root by rootfs, so a symbolic link in an
+// image tree never leads the key out of it.
+func LoadOrCreateHostKeyAt(root, name, typ string) (gossh.Signer, error) {
+	return loadOrCreateHostKey(root, name, name, typ)
+}
+
+// loadOrCreateHostKey does LoadOrCreateHostKeyAt; path names the file in
+// errors.
+func loadOrCreateHostKey(root, name, path, typ string) (gossh.Signer, error) {
 	if typ != KeyEd25519 && typ != KeyECDSA && typ != KeyRSA {
 		return nil, fmt.Errorf("host key %s: unknown key type %q (want ed25519, ecdsa or rsa)", path, typ)
 	}
+	fsys, err := rootfs.Open(root)
+	if err != nil {
+		return nil, fmt.Errorf("host key %s: %w", path, err)
+	}
+	defer fsys.Close()
 	// Fast path without the lock: the key exists.
-	if signer, err := loadHostKey(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+	if signer, err := loadHostKey(fsys, name, path); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return signer, err
 	}
 	// RSA generation is slow; it runs outside the lock so that it never
@@ -79,7 +102,7 @@ func LoadOrCreateHostKeyType(path, typ string) (gossh.Signer, error) {
 
 	hostKeyMu.Lock()
 	defer hostKeyMu.Unlock()
-	signer, err := loadHostKey(path)
+	signer, err := loadHostKey(fsys, name, path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return signer, err
 	}
@@ -87,10 +110,10 @@ func LoadOrCreateHostKeyType(path, typ string) (gossh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding host key for %s: %w", path, err)
 	}
-	if err := createExclusive(path, pem.EncodeToMemory(block)); err != nil {
+	if err := createExclusive(fsys, name, pem.EncodeToMemory(block)); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			// Someone else created it between our read and our link: use theirs.
-			return loadHostKey(path)
+			return loadHostKey(fsys, name, path)
 		}
 		return nil, fmt.Errorf("writing host key %s: %w", path, err)
 	}
@@ -164,10 +187,10 @@ func FingerprintBlock(keys []gossh.PublicKey, comment string) string {
 	return b.String()
 }
 
-// loadHostKey reads and parses the key at path. A missing file is returned
-// as an error wrapping fs.ErrNotExist.
-func loadHostKey(path string) (gossh.Signer, error) {
-	data, err := rootfs.ReadFile(path, maxHostKeyFile, rootfs.Check{}) // regular files only, never blocks
+// loadHostKey reads and parses the key name in fsys (path in errors). A
+// missing file is returned as an error wrapping fs.ErrNotExist.
+func loadHostKey(fsys *rootfs.FS, name, path string) (gossh.Signer, error) {
+	data, err := fsys.ReadFile(name, maxHostKeyFile) // regular files only, never blocks
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
@@ -185,48 +208,18 @@ func loadHostKey(path string) (gossh.Signer, error) {
 	return signer, nil
 }
 
-// createExclusive writes data to a new file at path with mode 0600, creating
-// the parent directory with mode 0700. It fails with an error wrapping
-// fs.ErrExist when path already exists.
-func createExclusive(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := fsutil.WriteTemp(path, data, 0o600)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	// link(2) fails if path exists, unlike rename(2).
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
+// createExclusive writes data to a new file name in fsys with mode 0600,
+// creating the parent directory with mode 0700. It fails with an error
+// wrapping fs.ErrExist when name already exists.
+func createExclusive(fsys *rootfs.FS, name string, data []byte) error {
+	if dir := path.Dir(filepath.ToSlash(name)); dir != "/" && dir != "." {
+		if err := fsys.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		// Some file systems have no hard links: fall back to an exclusive
-		// create, which is atomic with respect to existence but not content.
-		return writeExclusive(path, data)
 	}
-	fsutil.SyncDir(dir)
-	return nil
-}
-
-func writeExclusive(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	return f.Close()
+	o := rootfs.Keep
+	o.NoReplace = true
+	return fsys.WriteFile(name, data, 0o600, o)
 }
 
 // Fingerprint returns the OpenSSH SHA256 fingerprint of pub, as printed by

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // ErrUnknownUser is returned (wrapped) by LookupUser functions for a login
@@ -35,7 +35,7 @@ const maxAccountFile = 16 << 20
 // sssd). A name that is not in the passwd file is an error wrapping
 // ErrUnknownUser.
 func lookupPasswd(passwdPath, groupPath, name string) (*User, error) {
-	pw, err := fsutil.ReadFileLimit(passwdPath, maxAccountFile)
+	pw, err := rootfs.ReadFile(passwdPath, maxAccountFile, rootfs.Check{}) // never blocks on a FIFO
 	if err != nil {
 		return nil, fmt.Errorf("looking up user %q: %w", name, err)
 	}
@@ -43,7 +43,7 @@ func lookupPasswd(passwdPath, groupPath, name string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	gr, err := fsutil.ReadFileLimit(groupPath, maxAccountFile)
+	gr, err := rootfs.ReadFile(groupPath, maxAccountFile, rootfs.Check{})
 	if err != nil {
 		return nil, fmt.Errorf("looking up groups of %q: %w", name, err)
 	}

@@ -16,11 +16,41 @@ import (
 // verification: one without a usable hash is checked against a dummy hash
 // of the system's method (fakepw.go), so the time does not tell.
 func ShadowPasswords(path string) (func(u *User, password []byte) error, error) {
-	dummy := newDummyHash(path)
+	return shadowPasswords(path, shadowRoot(path), func() ([]byte, error) {
+		return rootfs.ReadFile(path, maxAccountFile, shadowFile)
+	})
+}
+
+// ShadowPasswordsAt is ShadowPasswords for the shadow file name (a slash
+// path, normally /etc/shadow) under the tree root, reached through rootfs:
+// a link in the tree never leads out of it.
+func ShadowPasswordsAt(root, name string) (func(u *User, password []byte) error, error) {
+	if root == "" {
+		root = "/"
+	}
+	return shadowPasswords(name, root, shadowReaderAt(root, name))
+}
+
+// shadowReaderAt reads name under root as a shadow file must be read.
+func shadowReaderAt(root, name string) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		f, err := rootfs.Open(root)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return f.ReadFileCheck(name, maxAccountFile, shadowFile)
+	}
+}
+
+// shadowPasswords does ShadowPasswords with read, path naming the file in
+// errors and root the tree whose login.defs picks the dummy hash.
+func shadowPasswords(path, root string, read func() ([]byte, error)) (func(u *User, password []byte) error, error) {
+	dummy := newDummyHash(root)
 	return func(u *User, password []byte) error {
 		// Without blocking, and only a regular file of root's that nobody
 		// else can write: a FIFO must not park a thread per attempt.
-		data, err := rootfs.ReadFile(path, maxAccountFile, shadowFile)
+		data, err := read()
 		if err != nil {
 			dummy.check(nil, password)
 			return fmt.Errorf("reading %s: %w", path, err)

@@ -75,8 +75,18 @@ func today() int64 { return time.Now().Unix() / 86400 }
 // enforce, as OpenSSH does when getspnam finds nothing. A malformed entry
 // for u is an error naming the file and line; the login is then refused.
 func ShadowAccounts(path string) func(u *User) (*ShadowEntry, error) {
+	return shadowAccounts(path, func() ([]byte, error) { return rootfs.ReadFile(path, maxAccountFile, shadowFile) })
+}
+
+// ShadowAccountsAt is ShadowAccounts for the shadow file name (a slash
+// path) under the tree root, reached through rootfs.
+func ShadowAccountsAt(root, name string) func(u *User) (*ShadowEntry, error) {
+	return shadowAccounts(name, shadowReaderAt(root, name))
+}
+
+func shadowAccounts(path string, read func() ([]byte, error)) func(u *User) (*ShadowEntry, error) {
 	return func(u *User) (*ShadowEntry, error) {
-		data, err := rootfs.ReadFile(path, maxAccountFile, shadowFile)
+		data, err := read()
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return nil, nil
 		}

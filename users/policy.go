@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // The fields of User a FieldError can name. Callers turn them into the
@@ -175,7 +175,7 @@ var ErrNoAccounts = errors.New("no /etc/passwd")
 // ReadImage reads the account database and its policy files under root.
 func ReadImage(root string) (*Image, error) {
 	read := func(name string) ([]byte, error) {
-		data, err := fsutil.ReadFileLimit(fsutil.Join(root, name), 64<<20)
+		data, err := rootfs.ReadFileAt(root, name, 64<<20)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}

@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
+
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"regexp"
 	"slices"
-
-	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"strings"
 )
 
 // End states of `ovfinit seal`.
@@ -67,40 +67,62 @@ func PlanSeal(root, stateDir, runtimeDir string) ([]SealItem, error) {
 	for _, r := range rs {
 		items = append(items, SealItem{"userdel", r.User})
 	}
+	fsys, err := rootfs.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer fsys.Close()
+	readDir := func(dir string) ([]fs.DirEntry, error) {
+		ents, err := fsys.ReadDir(dir)
+		slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		return ents, err
+	}
+	// Every look goes through rootfs: a link in an offline image (var ->
+	// /var) must not list, and so have seal remove, the build host's files.
 	glob := func(action string, patterns ...string) {
 		for _, p := range patterns {
-			ms, _ := filepath.Glob(fsutil.Join(root, p))
-			for _, m := range ms {
-				items = append(items, SealItem{action, rel(root, m)})
+			dir, pat := path.Split(p)
+			ents, _ := readDir(dir)
+			for _, e := range ents {
+				if ok, _ := path.Match(pat, e.Name()); ok {
+					items = append(items, SealItem{action, path.Join(dir, e.Name())})
+				}
 			}
 		}
 	}
 	glob("remove", "/etc/ssh/ssh_host_*")
-	if fi, err := os.Stat(fsutil.Join(root, "/etc/machine-id")); err == nil && fi.Size() > 0 {
+	if fi, err := fsys.Stat("/etc/machine-id"); err == nil && fi.Size() > 0 {
 		items = append(items, SealItem{"truncate", "/etc/machine-id"})
 	}
-	if fi, err := os.Lstat(fsutil.Join(root, "/var/lib/dbus/machine-id")); err == nil && fi.Mode().IsRegular() {
+	if fi, err := fsys.Lstat("/var/lib/dbus/machine-id"); err == nil && fi.Mode().IsRegular() {
 		items = append(items, SealItem{"remove", "/var/lib/dbus/machine-id"})
 	}
-	items = append(items, contents(root, stateDir)...)
+	items = append(items, contents(readDir, stateDir)...)
 	if runtimeDir != "" {
-		items = append(items, contents(root, runtimeDir)...)
+		items = append(items, contents(readDir, runtimeDir)...)
 	}
 	glob("remove", dhcpLeases...)
-	logDir := fsutil.Join(root, "/var/log")
-	filepath.WalkDir(logDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
+	var walkLogs func(dir string)
+	walkLogs = func(dir string) {
+		ents, _ := readDir(dir)
+		for _, d := range ents {
+			p := path.Join(dir, d.Name())
+			switch {
+			case d.IsDir():
+				walkLogs(p)
+			case !d.Type().IsRegular():
+			case rotatedLog.MatchString(d.Name()):
+				items = append(items, SealItem{"remove", p})
+			default:
+				if fi, err := fsys.Lstat(p); err == nil && fi.Size() > 0 {
+					items = append(items, SealItem{"truncate", p})
+				}
+			}
 		}
-		if rotatedLog.MatchString(d.Name()) {
-			items = append(items, SealItem{"remove", rel(root, p)})
-		} else if fi, err := d.Info(); err == nil && fi.Size() > 0 {
-			items = append(items, SealItem{"truncate", rel(root, p)})
-		}
-		return nil
-	})
+	}
+	walkLogs("/var/log")
 	homes := []string{"/root"}
-	if ents, err := os.ReadDir(fsutil.Join(root, "/home")); err == nil {
+	if ents, err := readDir("/home"); err == nil {
 		for _, e := range ents {
 			if e.IsDir() {
 				homes = append(homes, "/home/"+e.Name())
@@ -110,35 +132,27 @@ func PlanSeal(root, stateDir, runtimeDir string) ([]SealItem, error) {
 	for _, h := range homes {
 		for _, f := range shellHistories {
 			p := path.Join(h, f)
-			if fi, err := os.Lstat(fsutil.Join(root, p)); err == nil && !fi.IsDir() {
+			if fi, err := fsys.Lstat(p); err == nil && !fi.IsDir() {
 				items = append(items, SealItem{"remove", p})
 			}
 		}
 	}
-	items = append(items, contents(root, "/tmp")...)
-	items = append(items, contents(root, "/var/tmp")...)
+	items = append(items, contents(readDir, "/tmp")...)
+	items = append(items, contents(readDir, "/var/tmp")...)
 	return items, nil
 }
 
-// contents lists the entries of dir (under root) for removal.
-func contents(root, dir string) []SealItem {
-	ents, err := os.ReadDir(fsutil.Join(root, dir))
+// contents lists the entries of dir (under the root) for removal.
+func contents(readDir func(string) ([]fs.DirEntry, error), dir string) []SealItem {
+	ents, err := readDir(dir)
 	if err != nil {
 		return nil
 	}
 	var items []SealItem
 	for _, e := range ents {
-		items = append(items, SealItem{"remove", path.Join(dir, e.Name())})
+		items = append(items, SealItem{"remove", path.Join("/", dir, e.Name())})
 	}
 	return items
-}
-
-func rel(root, p string) string {
-	r, err := filepath.Rel(fsutil.Join(root, "/"), p)
-	if err != nil {
-		return p
-	}
-	return "/" + filepath.ToSlash(r)
 }
 
 // SealOptions are `ovfinit seal`'s options.

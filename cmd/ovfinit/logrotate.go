@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"path"
 	"sync"
+
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // logFileMax is the size at which the log file is rotated: the current file
@@ -14,8 +17,13 @@ var logFileMax int64 = 10 << 20
 // rotatingFile is an append-only log file rotated by size, keeping one old
 // generation. slog handlers write each record with one Write, so records
 // are never split between the two files.
+//
+// The file is a slash path under a root directory reached through rootfs,
+// so a link in an offline image tree (var/log -> /var/log) never leads the
+// log onto the host running ovfinit --root.
 type rotatingFile struct {
-	path string
+	fsys *rootfs.FS
+	path string // slash path under fsys
 	max  int64
 
 	mu   sync.Mutex
@@ -23,9 +31,20 @@ type rotatingFile struct {
 	size int64
 }
 
-func openRotating(path string, max int64) (*rotatingFile, error) {
-	r := &rotatingFile{path: path, max: max}
+// openRotating opens the log file name under root (a slash path), creating
+// its directory (0750) when missing.
+func openRotating(root, name string, max int64) (*rotatingFile, error) {
+	fsys, err := rootfs.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := fsys.MkdirAll(path.Dir(name), 0o750); err != nil {
+		fsys.Close()
+		return nil, err
+	}
+	r := &rotatingFile{fsys: fsys, path: name, max: max}
 	if err := r.open(); err != nil {
+		fsys.Close()
 		return nil, err
 	}
 	return r, nil
@@ -33,7 +52,7 @@ func openRotating(path string, max int64) (*rotatingFile, error) {
 
 // open (re)opens path for appending; r.mu is held or r is not shared yet.
 func (r *rotatingFile) open() error {
-	f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := r.fsys.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return err
 	}
@@ -71,18 +90,30 @@ func (r *rotatingFile) Write(p []byte) (int, error) {
 // reopens path.
 func (r *rotatingFile) rotate() error {
 	cur, err1 := r.f.Stat()
-	onDisk, err2 := os.Stat(r.path)
+	onDisk, err2 := r.statPath()
 	if err1 == nil && err2 == nil && !os.SameFile(cur, onDisk) {
 		return r.open()
 	}
-	if err := os.Rename(r.path, r.path+".1"); err != nil {
+	if err := r.fsys.Rename(r.path, r.path+".1"); err != nil {
 		return err
 	}
 	return r.open()
 }
 
+// statPath describes the file now at path, as os does (for os.SameFile).
+func (r *rotatingFile) statPath() (os.FileInfo, error) {
+	f, err := r.fsys.OpenFile(r.path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Stat()
+}
+
 func (r *rotatingFile) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.f.Close()
+	err := r.f.Close()
+	r.fsys.Close()
+	return err
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
+	"path"
 	"path/filepath"
-
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 )
 
 // defaultLogFile is run's --log-file.
@@ -25,11 +23,7 @@ func addLogSinks(console *slog.Logger, level, root, file string) (*slog.Logger, 
 	handlers := []slog.Handler{console.Handler()}
 	closeFn := func() {}
 	if file != "" {
-		p := fsutil.Join(root, file)
-		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-			return nil, nil, fmt.Errorf("--log-file %s: %w", file, err)
-		}
-		f, err := openRotating(p, logFileMax)
+		f, err := openRotating(root, path.Join("/", filepath.ToSlash(file)), logFileMax)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--log-file %s: %w", file, err)
 		}

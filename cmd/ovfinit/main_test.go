@@ -44,7 +44,7 @@ func writeStatus(t *testing.T, root, phase string) {
 	if phase == agent.PhaseFailed {
 		st.Step, st.Message, st.Retry = "validate", "property ovfinit.net.mac: no network interface has this MAC address", &retry
 	}
-	if err := st.Write(agent.PublicStatusPath(root, "")); err != nil {
+	if err := st.Write(root, ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -91,7 +91,7 @@ func TestStatusShowsScriptMessageToRoot(t *testing.T) {
 	pub := *st
 	pub.Message = agent.HiddenMessage
 	pub.Steps = []agent.StepStatus{{Name: agent.ScriptStep, Frequency: "per-boot", Status: "failed", Message: agent.HiddenMessage}}
-	if err := pub.Write(agent.PublicStatusPath(root, "")); err != nil {
+	if err := pub.Write(root, ""); err != nil {
 		t.Fatal(err)
 	}
 	out, code := execute(t, "status", "--root", root)

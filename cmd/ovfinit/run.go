@@ -14,7 +14,6 @@ import (
 
 	"github.com/ovfinit/ovfinit/agent"
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/fsutil"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/spf13/cobra"
 )
@@ -83,7 +82,7 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	env.Events = sender
 	// Events not acknowledged survive a crash or reboot in the spool and
 	// are sent first on the next run. Without it they are kept in memory.
-	if err := sender.OpenSpool(fsutil.Join(o.Root, path.Join(o.StateDir, "spool"))); err != nil {
+	if err := sender.OpenSpoolAt(o.Root, path.Join("/", o.StateDir, "spool")); err != nil {
 		log.Warn("callback events will not survive a restart", "err", err)
 	}
 

@@ -1,6 +1,12 @@
-// Package fsutil holds the two file-system rules every ovfinit package
-// follows: paths are resolved under a root directory, and files are replaced
-// atomically (temp file, fsync, rename), so a crash never leaves half a file.
+// Package fsutil writes and reads files at host paths a user named on the
+// command line (`ovfinit env make --out`, `--authorized-keys`, `install
+// --bin` on the running system): files are replaced atomically (temp file,
+// fsync, rename), so a crash never leaves half a file.
+//
+// Nothing under --root goes through it: a path in an image tree or on the
+// live system's / is resolved by internal/rootfs, which no link can lead
+// out of the tree (a lexical join would follow an image's absolute link
+// onto the build host).
 package fsutil
 
 import (
@@ -10,15 +16,6 @@ import (
 	"path/filepath"
 )
 
-// Join returns path resolved under root. The path is cleaned as if it were
-// absolute, so ".." can never climb above root.
-func Join(root, path string) string {
-	if root == "" {
-		root = "/"
-	}
-	return filepath.Join(root, filepath.Clean("/"+filepath.ToSlash(path)))
-}
-
 // WriteFile atomically replaces path with data: it writes a temporary file in
 // the same directory, fsyncs it, sets perm, renames it over path and fsyncs the
 // directory. Parent directories are created with mode 0755.
@@ -26,7 +23,7 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := WriteTemp(path, data, perm)
+	tmp, err := writeTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
@@ -38,10 +35,10 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// WriteTemp writes data, synced to disk and with mode perm, to a new
-// temporary file beside path (same directory, so a rename or link to path is
+// writeTemp writes data, synced to disk and with mode perm, to a new
+// temporary file beside path (same directory, so a rename to path is
 // atomic) and returns its name. The caller moves it into place or removes it.
-func WriteTemp(path string, data []byte, perm os.FileMode) (string, error) {
+func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return "", err

@@ -19,23 +19,6 @@ func winPerm(perm os.FileMode) os.FileMode {
 	return 0o666
 }
 
-func TestJoin(t *testing.T) {
-	tests := []struct{ root, path, want string }{
-		{"/r", "/etc/hostname", "/r/etc/hostname"},
-		{"/r", "etc/hostname", "/r/etc/hostname"},
-		{"/r", "../../etc/passwd", "/r/etc/passwd"},
-		{"/r", "/a/../../b", "/r/b"},
-		{"", "/etc", "/etc"},
-		{"/", "/etc", "/etc"},
-	}
-	for _, tt := range tests {
-		// The result uses the OS's separator: \r\etc\hostname on Windows.
-		if got, want := Join(tt.root, tt.path), filepath.FromSlash(tt.want); got != want {
-			t.Errorf("Join(%q, %q) = %q, want %q", tt.root, tt.path, got, want)
-		}
-	}
-}
-
 func TestWriteFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a", "b", "f")

@@ -251,3 +251,37 @@ func ReadFileAt(root, name string, limit int64) ([]byte, error) {
 	defer f.Close()
 	return f.ReadFile(name, limit)
 }
+
+// DirFS returns the directory dir under root as an fs.FS (for a script
+// library, say): every Open resolves its name inside root as FS.OpenFile
+// does, so a link in the tree never leads out of it.
+func DirFS(root, dir string) fs.FS { return dirFS{root: root, dir: dir} }
+
+type dirFS struct{ root, dir string }
+
+func (d dirFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := Open(d.root)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fl, err := f.OpenFile(path.Join("/", d.dir, name), os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return fl, nil
+}
+
+// StatAt opens root, describes name under it (see FS.Stat) and closes it:
+// for a single look.
+func StatAt(root, name string) (fs.FileInfo, error) {
+	f, err := Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Stat(name)
+}

@@ -123,6 +123,8 @@ func ReadUserFile(home, rel string, uid int, limit int64) ([]byte, error) {
 type WriteOptions struct {
 	UID, GID int
 	Label    []byte
+	// NoReplace: see the Unix WriteOptions.
+	NoReplace bool
 }
 
 // Keep leaves a new file owned by ovfinit's user.
@@ -140,10 +142,10 @@ func (f *FS) WriteFile(name string, data []byte, perm fs.FileMode, o WriteOption
 			return err
 		}
 	}
-	return writeRoot(f.root, rel, data, perm)
+	return writeRoot(f.root, rel, data, perm, o.NoReplace)
 }
 
-func writeRoot(r *os.Root, rel string, data []byte, perm fs.FileMode) (err error) {
+func writeRoot(r *os.Root, rel string, data []byte, perm fs.FileMode, noReplace bool) (err error) {
 	var fl *os.File
 	var tmp string
 	for range 5 {
@@ -174,6 +176,11 @@ func writeRoot(r *os.Root, rel string, data []byte, perm fs.FileMode) (err error
 		return err
 	}
 	if err := fl.Close(); err != nil {
+		return err
+	}
+	if noReplace {
+		err = r.Link(tmp, rel)
+		_ = r.Remove(tmp)
 		return err
 	}
 	return r.Rename(tmp, rel)
@@ -389,7 +396,7 @@ func (d *Dir) ReadFile(name string, limit int64, c Check) ([]byte, error) {
 
 // WriteFile atomically replaces name in the directory.
 func (d *Dir) WriteFile(name string, data []byte, perm fs.FileMode, o WriteOptions) error {
-	return writeRoot(d.r, name, data, perm)
+	return writeRoot(d.r, name, data, perm, o.NoReplace)
 }
 
 func owner(fs.FileInfo) (int, int, bool) { return -1, -1, false }

@@ -381,6 +381,10 @@ type WriteOptions struct {
 	UID, GID int
 	// Label, when set, is the new file's SELinux label (Linux only).
 	Label []byte
+	// NoReplace makes WriteFile fail with an error wrapping fs.ErrExist
+	// when name exists, instead of replacing it (the new file is linked
+	// into place, so it still appears whole or not at all).
+	NoReplace bool
 }
 
 // Keep leaves a new file owned by ovfinit's user.
@@ -453,11 +457,64 @@ func writeAt(dirfd int, base, name string, data []byte, perm fs.FileMode, o Writ
 	if err != nil {
 		return err
 	}
+	if o.NoReplace {
+		// link(2) fails if base exists, unlike rename(2).
+		lerr := unix.Linkat(dirfd, tmp, dirfd, base, 0)
+		unix.Unlinkat(dirfd, tmp, 0)
+		switch lerr {
+		case nil:
+		case unix.EEXIST:
+			return lerr
+		default:
+			// A file system without hard links: an exclusive create is
+			// atomic with respect to existence, not content.
+			if err := createExclAt(dirfd, base, data, perm, o); err != nil {
+				return err
+			}
+		}
+		_ = unix.Fsync(dirfd)
+		return nil
+	}
 	if err := unix.Renameat(dirfd, tmp, dirfd, base); err != nil {
 		return err
 	}
 	_ = unix.Fsync(dirfd) // best effort: not every file system syncs a directory
 	return nil
+}
+
+// createExclAt creates base in dirfd, which must not exist, with data.
+func createExclAt(dirfd int, base string, data []byte, perm fs.FileMode, o WriteOptions) (err error) {
+	fd, err := openRetry(dirfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(perm.Perm()))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := unix.Close(fd); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			unix.Unlinkat(dirfd, base, 0)
+		}
+	}()
+	for b := data; len(b) > 0; {
+		n, werr := unix.Write(fd, b)
+		if werr == unix.EINTR {
+			continue
+		}
+		if werr != nil {
+			return werr
+		}
+		b = b[n:]
+	}
+	if o.UID >= 0 || o.GID >= 0 {
+		if err := unix.Fchown(fd, o.UID, o.GID); err != nil {
+			return err
+		}
+	}
+	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
+		return err
+	}
+	return unix.Fsync(fd)
 }
 
 // AppendFile appends data to name, creating it (mode 0644) and its parent
