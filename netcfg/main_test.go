@@ -1,8 +1,6 @@
 package netcfg
 
 import (
-	"flag"
-	"os"
 	"testing"
 
 	"github.com/ovfinit/ovfinit/internal/fuzzmin"
@@ -10,8 +8,4 @@ import (
 
 // TestMain bounds fuzz minimization to keep the fuzzers fuzzing (package
 // fuzzmin).
-func TestMain(m *testing.M) {
-	flag.Parse()
-	fuzzmin.Bound()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { fuzzmin.Main(m) }

@@ -1,8 +1,6 @@
 package ovfenv
 
 import (
-	"flag"
-	"os"
 	"testing"
 
 	"github.com/ovfinit/ovfinit/internal/fuzzmin"
@@ -10,8 +8,4 @@ import (
 
 // TestMain bounds fuzz minimization: the seeds (XML documents of a few KiB,
 // ISO images) are too large for Go's default (package fuzzmin).
-func TestMain(m *testing.M) {
-	flag.Parse()
-	fuzzmin.Bound()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { fuzzmin.Main(m) }

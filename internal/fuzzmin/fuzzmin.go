@@ -9,14 +9,16 @@
 // `go test -fuzz=FuzzParse -fuzztime=10s` did 17 execs and FuzzReadISO
 // about 30 in 2 minutes (golang/go#48820). Use it from TestMain:
 //
-//	func TestMain(m *testing.M) {
-//		flag.Parse()
-//		fuzzmin.Bound()
-//		os.Exit(m.Run())
-//	}
+//	func TestMain(m *testing.M) { fuzzmin.Main(m) }
+//
+// or call Bound after flag.Parse in a TestMain that does more.
 package fuzzmin
 
-import "flag"
+import (
+	"flag"
+	"os"
+	"testing"
+)
 
 // Runs is the minimization budget Bound sets: runs of the fuzz function
 // per new input, a few milliseconds of work.
@@ -35,4 +37,12 @@ func Bound() {
 	if !set && flag.Lookup("test.fuzzminimizetime") != nil {
 		flag.Set("test.fuzzminimizetime", Runs)
 	}
+}
+
+// Main is a package's whole TestMain: parse the flags, Bound, run the
+// tests and exit with their status.
+func Main(m *testing.M) {
+	flag.Parse()
+	Bound()
+	os.Exit(m.Run())
 }
