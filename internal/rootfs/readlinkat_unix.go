@@ -11,3 +11,7 @@ func readlinkatSys(fd int, name string, buf []byte) (int, error) {
 func symlinkatSys(target string, fd int, name string) error {
 	return unix.Symlinkat(target, fd, name)
 }
+
+func linkatSys(olddirfd int, oldname string, newdirfd int, newname string) error {
+	return unix.Linkat(olddirfd, oldname, newdirfd, newname, 0)
+}

@@ -459,7 +459,7 @@ func writeAt(dirfd int, base, name string, data []byte, perm fs.FileMode, o Writ
 	}
 	if o.NoReplace {
 		// link(2) fails if base exists, unlike rename(2).
-		lerr := unix.Linkat(dirfd, tmp, dirfd, base, 0)
+		lerr := linkatSys(dirfd, tmp, dirfd, base)
 		unix.Unlinkat(dirfd, tmp, 0)
 		switch lerr {
 		case nil:
