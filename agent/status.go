@@ -91,10 +91,12 @@ func (s *Status) writePublic(root, statusDir string) error {
 		return err
 	}
 	defer rfs.Close()
-	if err := rfs.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	fi, err := rfs.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = rfs.MkdirAll(dir, 0o755); err == nil {
+			fi, err = rfs.Lstat(dir)
+		}
+	}
 	if err != nil {
 		return err
 	}
