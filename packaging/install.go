@@ -174,8 +174,15 @@ func PlanInstall(init Init, s Service) ([]File, error) {
 // the administrator's); everything else is replaced. Every file is written
 // to a temporary name and renamed, so a failed install leaves no half file.
 func Install(root string, files []File, bin string) error {
-	// Through the rooted file system: an image's absolute links (lib ->
-	// /usr/lib) mean the image's directories, never the build host's.
+	// A new image tree is made (the root itself is a host path the user
+	// named); everything in it goes through the rooted file system: an
+	// image's absolute links (lib -> /usr/lib) mean the image's
+	// directories, never the build host's.
+	if root != "" {
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return err
+		}
+	}
 	rfs, err := rootfs.Open(root)
 	if err != nil {
 		return err

@@ -333,3 +333,21 @@ func TestRemoveSysVLinks(t *testing.T) {
 		t.Errorf("after RemoveSysVLinks: %v, want only S02ssh", left)
 	}
 }
+
+// TestInstallMakesNewTree: `install --root DIR` with a DIR that does not
+// exist yet makes it, as the packaged VM test does.
+func TestInstallMakesNewTree(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "tree")
+	bin := filepath.Join(t.TempDir(), "ovfinit")
+	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
+	files, err := PlanInstall(Systemd, Service{Bin: DefaultBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Install(root, files, bin); err != nil {
+		t.Fatalf("Install(a new tree) = %v, want the tree made", err)
+	}
+	if !Installed(root, Systemd) {
+		t.Errorf("Installed(%s) = false after Install", root)
+	}
+}
