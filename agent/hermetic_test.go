@@ -47,7 +47,13 @@ func testCmd(t *testing.T, name, env string) string {
 	if env != "" {
 		env += ", "
 	}
-	return fmt.Sprintf("[%s], env = {%s%q: %q}", strconv.Quote(exe), env, testCmdVar, name)
+	argv := strconv.Quote(exe)
+	if q := os.Getenv("OVFINIT_QEMU_USER"); q != "" {
+		// Cross-arch runs (packaging/scripts/crosstest.sh): the binary is
+		// for another architecture and runs through the emulator.
+		argv = strconv.Quote(q) + ", " + argv
+	}
+	return fmt.Sprintf("[%s], env = {%s%q: %q}", argv, env, testCmdVar, name)
 }
 
 // testCreateUser is the Env.CreateUser of the pipeline tests. On Windows
