@@ -427,28 +427,8 @@ func writeAt(dirfd int, base, name string, data []byte, perm fs.FileMode, o Writ
 			err = &fs.PathError{Op: "write", Path: name, Err: err}
 		}
 	}()
-	for b := data; len(b) > 0; {
-		n, werr := unix.Write(fd, b)
-		if werr == unix.EINTR {
-			continue
-		}
-		if werr != nil {
-			return werr
-		}
-		b = b[n:]
-	}
-	if o.UID >= 0 || o.GID >= 0 {
-		if err := unix.Fchown(fd, o.UID, o.GID); err != nil {
-			return err
-		}
-	}
-	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
+	if err := fillFD(fd, data, perm, o); err != nil {
 		return err
-	}
-	if len(o.Label) > 0 {
-		if err := setLabelFD(fd, o.Label); err != nil {
-			return err
-		}
 	}
 	if err := unix.Fsync(fd); err != nil {
 		return err
@@ -496,6 +476,15 @@ func createExclAt(dirfd int, base string, data []byte, perm fs.FileMode, o Write
 			unix.Unlinkat(dirfd, base, 0)
 		}
 	}()
+	if err := fillFD(fd, data, perm, o); err != nil {
+		return err
+	}
+	return unix.Fsync(fd)
+}
+
+// fillFD writes data to the new file fd and gives it o's owner, perm and
+// SELinux label, all on the descriptor: the file is never reached by name.
+func fillFD(fd int, data []byte, perm fs.FileMode, o WriteOptions) error {
 	for b := data; len(b) > 0; {
 		n, werr := unix.Write(fd, b)
 		if werr == unix.EINTR {
@@ -514,7 +503,10 @@ func createExclAt(dirfd int, base string, data []byte, perm fs.FileMode, o Write
 	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
 		return err
 	}
-	return unix.Fsync(fd)
+	if len(o.Label) > 0 {
+		return setLabelFD(fd, o.Label)
+	}
+	return nil
 }
 
 // AppendFile appends data to name, creating it (mode 0644) and its parent
