@@ -182,7 +182,8 @@ func (e *Env) WaitSSHHostKeys(ctx context.Context) []gossh.PublicKey {
 func (e *Env) sshHostKeys() []callback.HostKey {
 	var out []callback.HostKey
 	for _, k := range e.sshKeys.signers() {
-		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshFingerprint(k.PublicKey())})
+		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshFingerprint(k.PublicKey()),
+			Key: strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k.PublicKey())))})
 	}
 	return out
 }
