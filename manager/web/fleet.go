@@ -87,10 +87,10 @@ type VM struct {
 
 // vmState is a VM with what is needed to build its timeline.
 type vmState struct {
-	vm       VM
-	start    time.Time   // the boot's first moment, agent clock
-	running  map[int]time.Time // timeline index of a started step -> received at (receiver clock)
-	el       *list.Element     // in Fleet.order
+	vm      VM
+	start   time.Time         // the boot's first moment, agent clock
+	running map[int]time.Time // timeline index of a started step -> received at (receiver clock)
+	el      *list.Element     // in Fleet.order
 }
 
 // Fleet folds the events of many VMs into what the page shows. It is safe
