@@ -10,7 +10,9 @@
   let order = [];          // every vm, by first event
   let shown = [];          // order, filtered
   let summary = null;
-  let filter = 'all', query = '';
+  let filter = 'all', query = '', sort = 'name';
+  const collator = new Intl.Collator(undefined, { numeric: true });
+  const rank = { 'failed-fatal': 0, 'failed-retry': 1, running: 2, ready: 3 };
   let selected = null;
   let scaleMs = 1;
   let loading = false, reload = false, drawQueued = false;
@@ -115,7 +117,11 @@
     shown = order.filter(matches);
     const now = performance.now();
     scaleMs = 1;
-    for (const vm of order) scaleMs = Math.max(scaleMs, span(vm, now));
+    for (const vm of order) { vm._span = span(vm, now); scaleMs = Math.max(scaleMs, vm._span); }
+    const byInst = (a, b) => collator.compare(a.instance, b.instance);
+    if (sort === 'name') shown.sort(byInst);
+    else if (sort === 'failed') shown.sort((a, b) => (rank[a.state] ?? 2) - (rank[b.state] ?? 2) || byInst(a, b));
+    else if (sort === 'slow') shown.sort((a, b) => b._span - a._span || byInst(a, b));
     schedule();
   }
 
@@ -337,6 +343,7 @@
   }
 
   $('filter').addEventListener('change', (e) => { filter = e.target.value; rebuild(); });
+  $('sort').addEventListener('change', (e) => { sort = e.target.value; rebuild(); });
   $('query').addEventListener('input', (e) => { query = e.target.value.trim().toLowerCase(); rebuild(); });
   $('detail-close').addEventListener('click', () => { selected = null; $('detail').hidden = true; schedule(); });
   viewport.addEventListener('scroll', schedule, { passive: true });
