@@ -251,7 +251,7 @@ func (f *Fleet) apply(s *vmState, ev callback.Event) {
 	if d.SSHPort > 0 && d.SSHPort < 65536 {
 		vm.SSHPort = d.SSHPort
 	}
-	if len(d.SSHHostKeys) > 0 {
+	if len(d.SSHHostKeys) > 0 && !sameKeys(vm.HostKeys, d.SSHHostKeys) {
 		vm.HostKeys = hostKeys(d.SSHHostKeys)
 	}
 	vm.SSH, vm.HostKeys = sshCommand(vm), knownHosts(vm)
@@ -332,6 +332,21 @@ func hostKeys(in []callback.HostKey) []HostKey {
 		out = append(out, h)
 	}
 	return out
+}
+
+// sameKeys reports whether in is what have was made from (every event
+// repeats the host keys: parse them once).
+func sameKeys(have []HostKey, in []callback.HostKey) bool {
+	if len(have) != min(len(in), MaxHostKeys) {
+		return false
+	}
+	for i, h := range have {
+		k := in[i]
+		if h.Type != k.Type || h.Fingerprint != k.Fingerprint || h.Key != k.Key {
+			return false
+		}
+	}
+	return true
 }
 
 // sshHost is the address to log in to: the first address without its

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func ev(inst, boot, typ string, atMS int64, d callback.Data) callback.Event {
 	return callback.Event{ID: boot + "-1", Source: callback.SourcePrefix + inst, Type: typ, Time: t0.Add(time.Duration(atMS) * time.Millisecond), Data: d}
 }
 
-func testKey(t *testing.T, seed byte) (gossh.PublicKey, callback.HostKey) {
+func testKey(t testing.TB, seed byte) (gossh.PublicKey, callback.HostKey) {
 	t.Helper()
 	s := make([]byte, ed25519.SeedSize)
 	s[0] = seed
@@ -401,4 +402,50 @@ func TestEventsStream(t *testing.T) {
 	if n >= vms*steps/10 {
 		t.Errorf("%d messages for %d events: not coalesced", n, vms*steps)
 	}
+}
+
+// BenchmarkFleet folds 1,000 VMs x 20 events into a Fleet and reports the
+// heap it keeps, then times what a refresh costs: the summary and the
+// /api/vms snapshot encoded.
+func BenchmarkFleet(b *testing.B) {
+	const vms, steps = 1000, 9
+	_, hk := testKey(b, 7)
+	fill := func() *Fleet {
+		f := NewFleet(0, nil)
+		for i := range vms {
+			inst := fmt.Sprintf("vm-%04d", i)
+			var at int64
+			for s := range steps {
+				name := fmt.Sprint("step-", s)
+				f.Add(ev(inst, "b", callback.TypeStepStarted, at, callback.Data{Step: name, Status: "started", Percent: s * 10}))
+				at += int64(10 + (i*s)%90)
+				f.Add(ev(inst, "b", callback.TypeStepFinished, at, callback.Data{Step: name, Status: "ok", DurationMS: int64(10 + (i*s)%90), Percent: s*10 + 10,
+					SSHHostKeys: []callback.HostKey{hk}}))
+			}
+			f.Add(ev(inst, "b", callback.TypeProgress, at, callback.Data{Step: "step-8", Message: "50% installing"}))
+			f.Add(ev(inst, "b", callback.TypeReady, at, callback.Data{Result: "ready", DurationMS: at, Hostname: inst + ".lab",
+				Addresses: []string{"10.0.0.5/24"}, SSHPort: 22, SSHHostKeys: []callback.HostKey{hk}}))
+		}
+		return f
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f := fill()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	var size int
+	b.ResetTimer()
+	for b.Loop() {
+		f.summary = nil // as after an event
+		vms, _ := f.VMs()
+		body, err := json.Marshal(Snapshot{Summary: f.Summary(), VMs: vms})
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(body)
+	}
+	b.ReportMetric(float64(size)/1024, "KiB-json")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-kept")
+	runtime.KeepAlive(f)
 }
