@@ -91,6 +91,7 @@ type vmState struct {
 	start   time.Time         // the boot's first moment, agent clock
 	running map[int]time.Time // timeline index of a started step -> received at (receiver clock)
 	el      *list.Element     // in Fleet.order
+	done    *list.Element     // in Fleet.done while ready
 }
 
 // Fleet folds the events of many VMs into what the page shows. It is safe
@@ -103,6 +104,7 @@ type Fleet struct {
 	mu      sync.Mutex
 	vms     map[string]*vmState
 	order   list.List // of *vmState, by first event
+	done    list.List // of ready *vmState, least recently updated first
 	n       int
 	rev     uint64
 	names   []string // step names in first-seen order, at most MaxStepNames
@@ -147,6 +149,15 @@ func (f *Fleet) Add(ev callback.Event) {
 	f.rev++
 	f.apply(s, ev)
 	s.vm.Rev = f.rev
+	switch {
+	case s.vm.State == StateReady && s.done == nil:
+		s.done = f.done.PushBack(s)
+	case s.vm.State == StateReady:
+		f.done.MoveToBack(s.done)
+	case s.done != nil:
+		f.done.Remove(s.done)
+		s.done = nil
+	}
 	notify := f.changed
 	f.mu.Unlock()
 	if notify != nil {
@@ -154,18 +165,15 @@ func (f *Fleet) Add(ev callback.Event) {
 	}
 }
 
-// evict forgets the ready VM updated least recently. f.mu must be held.
+// evict forgets the ready VM updated least recently, in constant time.
+// f.mu must be held.
 func (f *Fleet) evict() bool {
-	var old *vmState
-	for el := f.order.Front(); el != nil; el = el.Next() {
-		s := el.Value.(*vmState)
-		if s.vm.State == StateReady && (old == nil || s.vm.Updated.Before(old.vm.Updated)) {
-			old = s
-		}
-	}
-	if old == nil {
+	el := f.done.Front()
+	if el == nil {
 		return false
 	}
+	old := el.Value.(*vmState)
+	f.done.Remove(el)
 	f.order.Remove(old.el)
 	delete(f.vms, old.vm.Instance)
 	return true

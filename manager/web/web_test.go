@@ -162,6 +162,15 @@ func TestFleetBounds(t *testing.T) {
 	if diff := cmp.Diff([]string{"b", "c"}, names); diff != "" {
 		t.Errorf("instances (-want +got):\n%s", diff)
 	}
+	// Of two ready VMs, the one updated least recently goes first.
+	g := NewFleet(2, nil)
+	g.Add(ev("a", "b", callback.TypeReady, 0, callback.Data{Result: "ready"}))
+	g.Add(ev("b", "b", callback.TypeReady, 0, callback.Data{Result: "ready"}))
+	g.Add(ev("a", "b", callback.TypeLogin, 0, callback.Data{Message: "ovfuser logged in"}))
+	g.Add(ev("c", "b", callback.TypeStepStarted, 0, callback.Data{Step: "x"}))
+	if got := g.Get([]string{"a", "b", "c"}); len(got) != 2 || got[0].Instance != "a" || got[1].Instance != "c" {
+		t.Errorf("after a, b ready, a updated, c new: %v, want a and c", got)
+	}
 	for i := range MaxStepsPerBoot + 10 {
 		f.Add(ev("b", "b", callback.TypeStepStarted, int64(i), callback.Data{Step: fmt.Sprint("s", i)}))
 	}
@@ -448,4 +457,35 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(float64(size)/1024, "KiB-json")
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-kept")
 	runtime.KeepAlive(f)
+}
+
+// FuzzFleet folds arbitrary events: never a panic, and what is kept stays
+// within the bounds, with no shell command or known_hosts line built from
+// text a shell would act on.
+func FuzzFleet(f *testing.F) {
+	f.Add("vm-1", "b", callback.TypeStepStarted, "network", "started", "", "10.0.0.5/24", "web1", int64(5), 22)
+	f.Add("vm-1", "b", callback.TypeReady, "", "", "ready", "$(x)/24", "a;b", int64(-3), 70000)
+	f.Add("<img>", "b2", callback.TypeFailed, "script", "failed", "retry", "::1/128", "-o", int64(1<<62), -1)
+	f.Fuzz(func(t *testing.T, inst, boot, typ, step, status, result, addr, host string, dur int64, port int) {
+		fl := NewFleet(3, nil)
+		for i := range 3 {
+			fl.Add(ev(inst+fmt.Sprint(i%2), boot, typ, dur, callback.Data{Step: step, Status: status, Result: result, DurationMS: dur,
+				Addresses: []string{addr}, Hostname: host, SSHPort: port, Message: step}))
+		}
+		vms, _ := fl.VMs()
+		if len(vms) > 3 {
+			t.Fatalf("%d VMs kept, bound 3", len(vms))
+		}
+		for _, vm := range vms {
+			if strings.ContainsAny(vm.SSH, ";$`|&<>()'\"\\\n") || len(vm.Steps) > MaxStepsPerBoot || len(vm.Message) > callback.MaxMessageLen {
+				t.Fatalf("VM %+v: unsafe ssh command or over a bound", vm)
+			}
+			for _, st := range vm.Steps {
+				if st.StartMS < 0 || st.Duration < 0 {
+					t.Fatalf("step %+v: negative time", st)
+				}
+			}
+		}
+		fl.Summary()
+	})
 }
