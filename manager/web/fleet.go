@@ -185,6 +185,14 @@ func (f *Fleet) apply(s *vmState, ev callback.Event) {
 	now := f.now()
 	vm.Events++
 	vm.Updated = now
+	switch ev.Type {
+	case callback.TypeStepStarted, callback.TypeStepFinished, callback.TypeProgress, callback.TypeReady, callback.TypeFailed:
+	default:
+		// login, reserved, sanitized and types to come: after the boot,
+		// from the agent or a command with a boot id of its own; they
+		// change neither the timeline nor the state.
+		return
+	}
 	if d.Boot != "" && d.Boot != vm.Boot {
 		if vm.Boot != "" { // a new boot: a new timeline
 			vm.Steps, vm.Dropped, vm.BootMS, vm.Failure, vm.Percent = []Step{}, 0, 0, nil, 0
@@ -211,16 +219,13 @@ func (f *Fleet) apply(s *vmState, ev callback.Event) {
 		}
 		s.start = begin
 	}
-	switch ev.Type {
-	case callback.TypeStepStarted, callback.TypeStepFinished, callback.TypeProgress, callback.TypeReady, callback.TypeFailed:
-		if d.Step != "" {
-			vm.Step, vm.Status = cut(d.Step, callback.MaxStepLen), cut(d.Status, callback.MaxStepLen)
-		}
-		if d.Percent > vm.Percent || d.Result != "" {
-			vm.Percent = min(max(d.Percent, 0), 100)
-		}
-		vm.Message = cut(d.Message, callback.MaxMessageLen)
+	if d.Step != "" {
+		vm.Step, vm.Status = cut(d.Step, callback.MaxStepLen), cut(d.Status, callback.MaxStepLen)
 	}
+	if d.Percent > vm.Percent || d.Result != "" {
+		vm.Percent = min(max(d.Percent, 0), 100)
+	}
+	vm.Message = cut(d.Message, callback.MaxMessageLen)
 	switch ev.Type {
 	case callback.TypeStepStarted:
 		f.stepStarted(s, d.Step, ev.Time, now)

@@ -78,6 +78,14 @@ func TestFleetTimeline(t *testing.T) {
 		t.Errorf("HostKeys = %+v, want known_hosts %q", vm.HostKeys, want)
 	}
 
+	// A reserve command's event, with a boot id of its own, changes
+	// neither the timeline nor the state.
+	f.Add(ev("vm-1", "r9", callback.TypeReserved, 30000, callback.Data{Step: "reserve", Message: "reserved for alice"}))
+	vms, _ = f.VMs()
+	if vm := vms[0]; vm.State != StateReady || len(vm.Steps) != 3 || vm.Boot != "b1" {
+		t.Errorf("after a reserved event: state %q, %d steps, boot %q; want ready, 3, b1", vm.State, len(vm.Steps), vm.Boot)
+	}
+
 	// A new boot of the same instance starts a new timeline.
 	f.Add(ev("vm-1", "b2", callback.TypeStepStarted, 60000, callback.Data{Step: "hostname", Status: "started", Attempt: 2}))
 	vms, _ = f.VMs()
