@@ -266,13 +266,13 @@ func TestWatchWebBrowser(t *testing.T) {
 		t.Fatalf("posting the hostile event: HTTP %d", code)
 	}
 	waitJS(t, ctx, "hostile VM shown", `document.getElementById('n-total').textContent === '21'`, summaryJS)
-	showJS(t, ctx, `(() => { const v = document.getElementById('viewport'); v.scrollTop = v.scrollHeight; })()`)
+	showJS(t, ctx, `(() => { const q = document.getElementById('query'); q.value = '<img'; q.dispatchEvent(new Event('input')); })()`)
 	type hostileRow struct {
 		Text  string `json:"text"`
 		Pwn   bool   `json:"pwn"`
 		Pwned string `json:"pwned"`
 	}
-	waitJS(t, ctx, "hostile row drawn", `Array.from(document.querySelectorAll('.vmrow')).some(r => r.dataset.instance.startsWith('<img'))`,
+	waitJS(t, ctx, "hostile row found", `document.querySelectorAll('.vmrow').length === 1 && document.querySelector('.vmrow').dataset.instance.startsWith('<img')`,
 		`Array.from(document.querySelectorAll('.vmrow')).map(r => r.dataset.instance)`)
 	hr := evalJS[hostileRow](t, ctx, `(() => { const r = Array.from(document.querySelectorAll('.vmrow')).find(r => r.dataset.instance.startsWith('<img'));
 		return {text: r.textContent, pwn: document.getElementById('pwn') !== null, pwned: document.body.dataset.pwned || ''}; })()`)
