@@ -92,7 +92,8 @@ fuzz:
 	  done; \
 	done
 
-## demo: boot a VM with a sample environment and watch it come up with `ovfinit watch` (Ctrl-C ends it)
+## demo: boot a VM with a sample environment and watch it come up with `ovfinit watch`,
+## on the terminal and in its web view (it prints the URL); Ctrl-C ends it
 demo: prepare build
 	$(GO) build -o bin/ovfinit-demo ./e2e/demo
 	bin/ovfinit-demo -ovfinit bin/ovfinit

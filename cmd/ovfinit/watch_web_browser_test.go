@@ -63,10 +63,11 @@ func browser(t *testing.T, exe string) context.Context {
 }
 
 // waitJS evaluates expr until it returns true, or fails the test after
-// 20 s showing what describe returns then.
+// 45 s (a loaded machine; a passing run takes a fraction) showing what
+// describe returns then.
 func waitJS(t *testing.T, ctx context.Context, what, expr, describe string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
 		if err != nil {
@@ -77,7 +78,7 @@ func waitJS(t *testing.T, ctx context.Context, what, expr, describe string) {
 		}
 		if time.Now().After(deadline) {
 			got, _ := chromedp.Run(ctx, chromedp.Evaluate[any](describe))
-			t.Fatalf("%s: %s still false after 20 s; page: %v", what, expr, got)
+			t.Fatalf("%s: %s still false after 45 s; page: %v", what, expr, got)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
