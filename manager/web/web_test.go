@@ -305,6 +305,34 @@ func TestStaticNoHTMLSinks(t *testing.T) {
 	}
 }
 
+// TestEventsMaxClients: live connections past the bound are refused
+// with 503, and a closed one frees its place.
+func TestEventsMaxClients(t *testing.T) {
+	h := NewHandler(Config{Fleet: NewFleet(0, nil), MaxClients: 1})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	first, err := http.Get(srv.URL + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.StatusCode != 200 {
+		t.Fatalf("first live connection: %d", first.StatusCode)
+	}
+	bufio.NewReader(first.Body).ReadString('\n') // registered by now
+	second, err := http.Get(srv.URL + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Body.Close()
+	if second.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second live connection with MaxClients 1: %d, want 503", second.StatusCode)
+	}
+	first.Body.Close()
+	for h.Clients() != 0 {
+		time.Sleep(time.Millisecond) // the handler sees the close at its next write or ping; the test waits for it
+	}
+}
+
 // TestClientQueue: changes to one VM coalesce into one entry; more
 // distinct VMs than the queue holds turn into one refresh.
 func TestClientQueue(t *testing.T) {
