@@ -41,6 +41,7 @@ type watchOptions struct {
 	webToken  string        // --web-token, or generated for a non-loopback --web
 	webLinger time.Duration // --web-linger: serve the page this long after the outcome
 	webLn     net.Listener  // listening on web
+	webMade   bool          // webToken was generated: print it, once
 }
 
 // serverLimits bound how long and how much one request may hold the
@@ -101,7 +102,7 @@ On a loopback address (127.0.0.1:8081, the usual) it needs no token and
 answers only to the names 127.0.0.1, [::1] and localhost. On any other
 address it requires a token: --web-token (or OVFINIT_WEB_TOKEN), else one
 is generated; watch prints the page's URL with the token once on standard
-error. --web-linger keeps the page up that long after the outcome is known
+error (a token you give is not printed). --web-linger keeps the page up that long after the outcome is known
 (Ctrl-C ends it sooner); the exit status stays the outcome's.
 
 Exit status:
@@ -182,7 +183,14 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 		fleet = web.NewFleet(0, nil)
 		stopWeb := serveWeb(o, fleet)
 		defer stopWeb()
-		fmt.Fprintf(errOut, "ovfinit watch: web view at %s\n", webURL(o, true))
+		switch {
+		case o.webMade:
+			fmt.Fprintf(errOut, "ovfinit watch: web view at %s (a token made for this run: the page is not on loopback)\n", webURL(o, true))
+		case o.webToken != "":
+			fmt.Fprintf(errOut, "ovfinit watch: web view at %s?token=<the --web-token>\n", webURL(o, false))
+		default:
+			fmt.Fprintf(errOut, "ovfinit watch: web view at %s\n", webURL(o, false))
+		}
 	}
 	cfg := callback.ReceiverConfig{
 		MaxSkew:   o.maxSkew,

@@ -43,7 +43,7 @@ func webFlags(o *watchOptions) error {
 	if o.webToken == "" && !loopbackHost(host) {
 		b := make([]byte, 24)
 		rand.Read(b)
-		o.webToken = base64.RawURLEncoding.EncodeToString(b)
+		o.webToken, o.webMade = base64.RawURLEncoding.EncodeToString(b), true
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -125,10 +126,63 @@ func TestWatchWebAPI(t *testing.T) {
 	if code := exitCode(err); code != callback.OutcomeFatal {
 		t.Errorf("watch = %v (exit %d), want the outcome's exit 1 after lingering", err, code)
 	}
-	if n := strings.Count(errOut.String(), token); n != 1 {
-		t.Errorf("the token is printed %d times, want once; stderr:\n%s", n, errOut.String())
+	if n := strings.Count(errOut.String(), token); n != 0 {
+		t.Errorf("the given token is printed %d times, want never; stderr:\n%s", n, errOut.String())
 	}
 }
+
+// TestWatchWebTokenPrintedOnce: a token watch makes (the view is not on
+// loopback) is printed once, in the page's URL, and that URL opens it.
+func TestWatchWebTokenPrintedOnce(t *testing.T) {
+	t.Setenv("OVFINIT_WEB_TOKEN", "")
+	wln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := watchOptions{expect: 1, timeout: 20 * time.Second, limits: defaultServerLimits, maxSkew: callback.DefaultMaxSkew,
+		web: "0.0.0.0:0", webLn: wln, webLinger: time.Hour}
+	if err := webFlags(&o); err != nil || !o.webMade {
+		t.Fatalf("webFlags for 0.0.0.0: %v, token made %v", err, o.webMade)
+	}
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- watch(ctx, ln, o, &out, &errOut, false) }()
+	agentRun(t, fmt.Sprintf("http://%s/", ln.Addr()), "", "vm-a", callback.ResultReady)
+	for !strings.Contains(errOut.String(), "stays at") {
+		select {
+		case err := <-done:
+			t.Fatalf("watch returned %v before lingering; stderr:\n%s", err, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	page := webURL(o, true)
+	jar := &cookieJar{}
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.RawQuery != "" {
+		t.Errorf("GET %s: %d at %s, want the page, the token moved into a cookie", page, resp.StatusCode, resp.Request.URL)
+	}
+	cancel()
+	<-done
+	if n := strings.Count(errOut.String(), o.webToken); n != 1 {
+		t.Errorf("the made token is printed %d times, want once; stderr:\n%s", n, errOut.String())
+	}
+}
+
+// cookieJar keeps the cookies of one host, enough for the test.
+type cookieJar struct{ c []*http.Cookie }
+
+func (j *cookieJar) SetCookies(_ *url.URL, c []*http.Cookie) { j.c = append(j.c, c...) }
+func (j *cookieJar) Cookies(*url.URL) []*http.Cookie         { return j.c }
 
 // exitCode is the exit status watch's error asks for.
 func exitCode(err error) int {
