@@ -101,9 +101,10 @@ it failed; above them the fleet's counts, boot times and slowest steps.
 On a loopback address (127.0.0.1:8081, the usual) it needs no token and
 answers only to the names 127.0.0.1, [::1] and localhost. On any other
 address it requires a token: --web-token (or OVFINIT_WEB_TOKEN), else one
-is generated; watch prints the page's URL with the token once on standard
-error (a token you give is not printed). --web-linger keeps the page up that long after the outcome is known
-(Ctrl-C ends it sooner); the exit status stays the outcome's.
+is generated and watch prints the page's URL with it, once, on standard
+error (a token you give is never printed). --web-linger keeps the page up
+that long after the outcome is known (Ctrl-C ends it sooner); the exit
+status stays the outcome's.
 
 Exit status:
   0  every expected VM is ready
