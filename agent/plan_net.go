@@ -14,26 +14,6 @@ import (
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
-// Network properties. The single-NIC ovfinit.net.* keys are NIC 0; the
-// per-NIC keys are ovfinit.net.N.* for N in 0..MaxPropNICs-1.
-const (
-	PropNetMAC     = "ovfinit.net.mac"
-	PropNetAddress = "ovfinit.net.address"
-	PropNetGateway = "ovfinit.net.gateway"
-	PropNetDNS     = "ovfinit.net.dns"
-	PropNetSearch  = "ovfinit.net.search"
-	// PropNetworkConfig is cloud-init's network-config: base64 netplan v2 or
-	// cloud-init v1 YAML.
-	PropNetworkConfig = "network-config"
-	// PropNetFallback says what to do when no other network property is
-	// set: dhcp (cloud-init's fallback) or off.
-	PropNetFallback = "ovfinit.net.fallback"
-)
-
-// MaxPropNICs is how many NICs the ovfinit.net.N.* properties describe;
-// network-config has no limit.
-const MaxPropNICs = ovfenv.MaxNetNICs
-
 // The per-NIC property suffixes: ovfinit.net.N.<suffix>.
 var nicProps = []string{"mac", "name", "dhcp4", "dhcp6", "address", "gateway", "routes", "mtu", "dns", "search"}
 
@@ -57,8 +37,8 @@ type netSource struct {
 // to r.bad.
 func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.Applied, error)) error {
 	var sources []string
-	if _, ok := r.get(PropNetworkConfig); ok {
-		sources = append(sources, PropNetworkConfig)
+	if _, ok := r.get(ovfenv.KeyNetworkConfig.Name); ok {
+		sources = append(sources, ovfenv.KeyNetworkConfig.Name)
 	}
 	if k := firstOwnNetKey(r.env); k != "" {
 		sources = append(sources, k)
@@ -69,11 +49,7 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	if len(sources) == 0 {
 		return planFallback(r, p, machine)
 	}
-	if v, ok := r.get(PropNetFallback); ok {
-		if _, err := fallbackMode(v); err != nil {
-			r.bad(PropNetFallback, err)
-		}
-	}
+	r.enum(ovfenv.KeyNetFallback) // checked even when another input wins
 	if len(sources) > 1 {
 		r.bad(sources[1], fmt.Errorf("network configured twice: by %s and by %s; use one", sources[0], sources[1]))
 		return nil
@@ -81,7 +57,7 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	before := len(r.errs)
 	var src *netSource
 	switch {
-	case sources[0] == PropNetworkConfig:
+	case sources[0] == ovfenv.KeyNetworkConfig.Name:
 		src = readNetworkConfig(r)
 	case vmwareKey.MatchString(sources[0]):
 		src = readVMwareNet(r)
@@ -141,31 +117,17 @@ func PlanNetwork(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.A
 	return p, errors.Join(r.errs...)
 }
 
-// fallbackMode reads ovfinit.net.fallback: true for dhcp, false for off.
-func fallbackMode(v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "dhcp", "dhcp4":
-		return true, nil
-	case "off", "none", "disabled":
-		return false, nil
-	}
-	return false, fmt.Errorf("want dhcp or off, got %q", v)
-}
-
 // planFallback does what cloud-init does with no network configuration at
 // all: DHCPv4 on the first connected ethernet NIC (netcfg.FallbackNIC),
 // persisted for the image's network manager, unless ovfinit.net.fallback is
 // off. A machine without such a NIC is left alone.
 func planFallback(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.Applied, error)) error {
-	on := true
-	if v, ok := r.get(PropNetFallback); ok {
-		var err error
-		if on, err = fallbackMode(v); err != nil {
-			r.bad(PropNetFallback, err)
-			return nil
-		}
+	mode, err := r.env.Enum(ovfenv.KeyNetFallback)
+	if err != nil {
+		r.check(err)
+		return nil
 	}
-	if !on || machine == nil {
+	if mode != "dhcp" || machine == nil {
 		return nil
 	}
 	cur, prev, err := machine()
@@ -179,7 +141,7 @@ func planFallback(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg
 	cfg := netcfg.FallbackConfig(nic)
 	ops, next, err := netcfg.Plan(cfg, cur, prev)
 	if err != nil {
-		r.bad(PropNetFallback, fmt.Errorf("DHCP on %s, the first ethernet NIC: %w", nic.Name, err))
+		r.bad(ovfenv.KeyNetFallback.Name, fmt.Errorf("DHCP on %s, the first ethernet NIC: %w", nic.Name, err))
 		return nil
 	}
 	resolved, _ := netcfg.Resolve(cfg, cur.Links)
@@ -188,10 +150,10 @@ func planFallback(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg
 }
 
 func readNetworkConfig(r *propReader) *netSource {
-	v, _ := r.get(PropNetworkConfig)
+	v, _ := r.get(ovfenv.KeyNetworkConfig.Name)
 	data, plain := networkConfigBytes(v)
 	if plain && !looksLikeYAMLMapping(v) {
-		r.bad(PropNetworkConfig, errors.New("neither base64 nor a YAML network-config document (netplan version 2 or cloud-init version 1)"))
+		r.bad(ovfenv.KeyNetworkConfig.Name, errors.New("neither base64 nor a YAML network-config document (netplan version 2 or cloud-init version 1)"))
 		return nil
 	}
 	if netcfg.NetworkDisabled(data) {
@@ -202,15 +164,15 @@ func readNetworkConfig(r *propReader) *netSource {
 	cfg, lines, err := netcfg.ParseNetworkConfig(data)
 	if err != nil {
 		for _, e := range unjoin(err) {
-			r.bad(PropNetworkConfig, e)
+			r.bad(ovfenv.KeyNetworkConfig.Name, e)
 		}
 		return nil
 	}
 	return &netSource{cfg: cfg, where: func(nic, field string) (string, string) {
 		if l := lines.Line(nic, field); l > 0 {
-			return PropNetworkConfig, fmt.Sprintf("YAML line %d", l)
+			return ovfenv.KeyNetworkConfig.Name, fmt.Sprintf("YAML line %d", l)
 		}
-		return PropNetworkConfig, ""
+		return ovfenv.KeyNetworkConfig.Name, ""
 	}}
 }
 
@@ -251,7 +213,7 @@ func looksLikeYAMLMapping(v string) bool {
 
 func firstOwnNetKey(env *ovfenv.Environment) string {
 	for _, pr := range env.Properties {
-		if strings.HasPrefix(pr.Key, "ovfinit.net.") && ovfenv.NormalizeKey(pr.Key) != PropNetFallback && strings.TrimSpace(pr.Value) != "" {
+		if strings.HasPrefix(pr.Key, "ovfinit.net.") && ovfenv.NormalizeKey(pr.Key) != ovfenv.KeyNetFallback.Name && strings.TrimSpace(pr.Value) != "" {
 			return pr.Key
 		}
 	}
@@ -314,7 +276,7 @@ func (nr *nicReader) mac(key, v string) net.HardwareAddr {
 func readOwnNet(r *propReader) *netSource {
 	cfg := netcfg.Config{}
 	fieldKeys := map[string]map[string]string{}
-	for n := range MaxPropNICs {
+	for n := range ovfenv.MaxNetNICs {
 		key := func(s string) string {
 			if n == 0 && r.has("ovfinit.net."+s) {
 				return "ovfinit.net." + s
@@ -351,7 +313,7 @@ func readOwnNet(r *propReader) *netSource {
 			dst *bool
 		}{{"dhcp4", &nic.DHCP4}, {"dhcp6", &nic.DHCP6}} {
 			if v, ok := nr.get(key(f.s), f.s); ok {
-				b, err := ovfenv.ParseBool(v)
+				b, err := ovfenv.ParseBool(v) // ovfenv.NetKey(n, f.s) is a TypeBool
 				if err != nil {
 					r.bad(key(f.s), err)
 				}
@@ -394,9 +356,9 @@ func readOwnNet(r *propReader) *netSource {
 			}
 		}
 		if v, ok := nr.get(key("mtu"), "mtu"); ok {
-			m, err := strconv.Atoi(v)
+			m, err := ovfenv.NetKey(n, "mtu").ParseInt(v)
 			if err != nil {
-				r.bad(key("mtu"), fmt.Errorf("not a number: %q", v))
+				r.bad(key("mtu"), err)
 			}
 			nic.MTU = m
 		}
@@ -590,5 +552,5 @@ func nicKeyOf(keys map[string]string) string {
 			return k
 		}
 	}
-	return PropNetAddress
+	return ovfenv.KeyNetAddress.Name
 }

@@ -72,7 +72,7 @@ func collectScripts(e *Env, sp *ScriptPlan, goos string) ([]*scriptSource, error
 		src, err := fs.ReadFile(lib, n)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && sp.Image != nil {
-				errs = append(errs, &PropertyError{Key: PropScriptList, Line: e.OVF.PropertyLine(PropScriptList),
+				errs = append(errs, &PropertyError{Key: ovfenv.KeyScripts.Name, Line: e.OVF.PropertyLine(ovfenv.KeyScripts.Name),
 					Err: fmt.Errorf("no script %s in %s", n, ImageScriptsDir(goos))})
 			} else {
 				errs = append(errs, fmt.Errorf("reading image script: %w", err))
@@ -82,10 +82,10 @@ func collectScripts(e *Env, sp *ScriptPlan, goos string) ([]*scriptSource, error
 		out = append(out, &scriptSource{name: n, src: src, library: lib})
 	}
 	if sp.Script != nil {
-		out = append(out, &scriptSource{name: PropScript, src: sp.Script})
+		out = append(out, &scriptSource{name: ovfenv.KeyScript.Name, src: sp.Script})
 	}
 	if sp.UserData != nil {
-		out = append(out, &scriptSource{name: PropUserData, src: sp.UserData})
+		out = append(out, &scriptSource{name: ovfenv.KeyUserData.Name, src: sp.UserData})
 	}
 	for _, s := range out {
 		h, err := scripts.ParseHeader(s.name, s.src)
@@ -138,7 +138,7 @@ func runScriptsFor(ctx context.Context, e *Env, goos string) error {
 		return fatal(err)
 	}
 	if len(list) == 0 {
-		return skip("no scripts: no %s, no Starlark %s, nothing in %s", PropScript, PropUserData, ImageScriptsDir(goos))
+		return skip("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(goos))
 	}
 	host, err := scripts.NewLiveHost(e.Root)
 	if err != nil {
