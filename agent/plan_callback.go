@@ -17,8 +17,7 @@ const maxAttemptScale = 3
 func planCallback(r *propReader, p *Plan) {
 	if v, ok := r.get(ovfenv.KeyCallbackURL.Name); ok {
 		if _, err := callback.ValidateURL(v); err != nil {
-			// ValidateURL names the property itself; PropertyError adds the line.
-			r.bad(ovfenv.KeyCallbackURL.Name, errors.New(strings.TrimPrefix(err.Error(), ovfenv.KeyCallbackURL.Name+": ")))
+			r.callbackProblem(err)
 		} else {
 			p.CallbackURL = v
 		}
@@ -54,16 +53,21 @@ func planCallback(r *propReader, p *Plan) {
 		p.CallbackTLS.Pins = pins
 	}
 	if _, err := p.CallbackTLS.Config(); err != nil {
-		for _, e := range unjoin(err) {
-			// The errors name their properties; report them on the first.
-			key, msg, _ := strings.Cut(e.Error(), ": ")
-			if k, _, ok := strings.Cut(key, " and "); ok {
-				key = k
-			}
-			key = strings.SplitN(key, "/", 2)[0]
-			r.bad(key, errors.New(msg))
-		}
+		r.callbackProblem(err)
 		p.CallbackTLS = callback.TLSOptions{}
+	}
+}
+
+// callbackProblem records the callback's errors against the properties
+// their callback.FieldErrors name.
+func (r *propReader) callbackProblem(err error) {
+	for _, e := range unjoin(err) {
+		var fe *callback.FieldError
+		if errors.As(e, &fe) {
+			r.bad(fe.Property, fe.Err)
+			continue
+		}
+		r.bad(ovfenv.KeyCallbackURL.Name, e)
 	}
 }
 
