@@ -13,12 +13,17 @@ import (
 
 // ScriptPlan is what the environment says about scripts.
 type ScriptPlan struct {
-	Script   []byte   // ovfinit.script, decoded; nil: none
-	UserData []byte   // user-data when it starts with scripts.Marker; nil: none
-	Image    []string // ovfinit.scripts: image scripts to run, in order; nil: all of them
+	Script   *scripts.Program // ovfinit.script, decoded and compiled; nil: none
+	UserData *scripts.Program // user-data when it starts with scripts.Marker, compiled; nil: none
+	Image    []string         // ovfinit.scripts: image scripts to run, in order; nil: all of them
 	MaxSteps uint64
 	Timeout  time.Duration
 	Dialect  scripts.Dialect
+
+	// list is every script this boot may run, in order, each compiled
+	// once: the image's (checkScripts finds them in validate, as that
+	// needs the image), then Script and UserData.
+	list []*scriptSource
 }
 
 func planScript(r *propReader, p *Plan) {
@@ -41,10 +46,10 @@ func planScript(r *propReader, p *Plan) {
 		src, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
 			r.bad(ovfenv.KeyScript.Name, fmt.Errorf("not base64: %v", err))
-		} else if err := scripts.Check(ovfenv.KeyScript.Name, src, s.Dialect); err != nil {
+		} else if prog, err := scripts.Compile(ovfenv.KeyScript.Name, src, s.Dialect); err != nil {
 			r.bad(ovfenv.KeyScript.Name, err)
 		} else {
-			s.Script = src
+			s.Script = prog
 		}
 	}
 	if v, ok := r.text(ovfenv.KeyUserData); ok {
@@ -53,10 +58,10 @@ func planScript(r *propReader, p *Plan) {
 		// (#cloud-config, a shell script) is left to cloud-init.
 		src, err := base64.StdEncoding.DecodeString(v)
 		if err == nil && isStarlark(src) {
-			if err := scripts.Check(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
+			if prog, err := scripts.Compile(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
 				r.bad(ovfenv.KeyUserData.Name, err)
 			} else {
-				s.UserData = src
+				s.UserData = prog
 			}
 		}
 	}
