@@ -46,9 +46,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
 	d.Hostname = hostname(e)
 	d.Addresses = addresses(e)
-	if e.Plan != nil {
-		d.SSHPort = e.Plan.SSHPort
-	}
+	d.SSHPort = e.Boot.SSHPort
 	e.Events.Emit(callback.TypeReady, d)
 	e.sshReady() // background work that must not delay ready may start
 	e.Log.Info("ready", "instance", e.InstanceID, "duration", time.Duration(d.DurationMS)*time.Millisecond)
