@@ -34,14 +34,7 @@ type scriptSource struct {
 // frequency its header declares, recorded in the state next to the steps'
 // as "script:<name>".
 func (s *scriptSource) step() Step {
-	f := PerInstance
-	switch s.prog.Header.Frequency {
-	case scripts.PerBoot:
-		f = PerBoot
-	case scripts.Once:
-		f = Once
-	}
-	return Step{Name: "script:" + s.prog.Name, Freq: f}
+	return Step{Name: "script:" + s.prog.Name, Freq: s.prog.Header.Frequency}
 }
 
 // checkScripts finds, compiles and checks every script this boot may run,
