@@ -19,8 +19,15 @@ const (
 )
 
 // Key describes one property the agent understands. The table of Keys is the
-// single source of docs/properties.md and of `ovfinit env descriptor`, so the
-// documentation, the descriptor and the code cannot drift apart.
+// single source of its name, type, range and default for the planners (the
+// typed getters Environment.Int, Bool, Seconds, Enum, Text), of
+// docs/properties.md and of `ovfinit env descriptor`, so the documentation,
+// the descriptor and the code cannot drift apart.
+//
+// Adding a property is one declaration in the keys_*.go file of its
+// capability, `KeyX = add(&part, Key{...})` where the docs should list it;
+// the planner reads it as env.Int(ovfenv.KeyX) (or Bool, ...), and
+// `go test ./ovfenv -run TestPropertiesDoc -update` regenerates the docs.
 type Key struct {
 	Name        string  // the property key, e.g. "ovfinit.ssh.port"
 	Group       string  // the docs section it belongs to, e.g. "SSH server"
