@@ -214,9 +214,3 @@ func checkHostname(h string) error {
 	}
 	return nil
 }
-
-// has reports whether a property is set and not blank.
-func (r *propReader) has(key string) bool {
-	_, ok := r.get(key)
-	return ok
-}
