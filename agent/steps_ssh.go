@@ -258,7 +258,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		return err
 	}
 	e.SSH = srv
-	p.SSHPort = port // the port actually used, for the ready event
+	e.Boot.SSHPort = port // the port actually used, for the ready event
 
 	// Keys that finished in the background from now on join the server.
 	ks := &e.sshKeys
