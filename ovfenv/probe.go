@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -20,32 +19,6 @@ const (
 	TransportSeed       = "seed"
 	TransportSaved      = "saved"
 )
-
-// Runner runs a command and returns its standard output. Errors should say
-// the command and its standard error. Tests swap in a fake.
-type Runner func(ctx context.Context, name string, args ...string) ([]byte, error)
-
-// ExecRunner is the Runner of a live system: os/exec, logging the quoted
-// argv and the captured standard error at debug level.
-func ExecRunner(log *slog.Logger) Runner {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return func(ctx context.Context, name string, args ...string) ([]byte, error) {
-		cmd := exec.CommandContext(ctx, name, args...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		log.Debug("ran", "argv", fmt.Sprintf("%q", append([]string{name}, args...)), "stderr", strings.TrimSpace(stderr.String()), "err", err)
-		if err != nil {
-			if s := strings.TrimSpace(stderr.String()); s != "" {
-				return out, fmt.Errorf("%s: %w: %s", name, err, s)
-			}
-			return out, fmt.Errorf("%s: %w", name, err)
-		}
-		return out, nil
-	}
-}
 
 // A Transport is one way the environment can reach the guest.
 type Transport struct {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"golang.org/x/sys/unix"
 )
@@ -25,7 +26,7 @@ import (
 // on another root) and edits the files itself otherwise (busybox and
 // minimal images).
 func NewManager(root string, log *slog.Logger) *Manager {
-	m := &Manager{Root: root, Log: log, Run: ExecRunner{Log: log}}
+	m := &Manager{Root: root, Log: log, Run: cmdrun.Exec{Log: log}}
 	if os.Geteuid() != 0 {
 		return m
 	}

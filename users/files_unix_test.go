@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 func writeFiles(t *testing.T, root string, files map[string]string) {
@@ -61,7 +63,7 @@ func managers(t *testing.T, log *slog.Logger) map[string]func(root string) *Mana
 	}
 	if os.Geteuid() == 0 && haveTools("useradd", "usermod", "groupadd", "chpasswd", "chage", "userdel") {
 		ms["tools"] = func(root string) *Manager {
-			return &Manager{Root: root, Log: log, Flavor: FlavorShadow, Run: ExecRunner{Log: log}, Now: time.Now}
+			return &Manager{Root: root, Log: log, Flavor: FlavorShadow, Run: cmdrun.Exec{Log: log}, Now: time.Now}
 		}
 	} else {
 		t.Log("not root or no shadow-utils: testing the files applier only")

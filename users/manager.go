@@ -1,52 +1,20 @@
 package users
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
-
-// Runner runs an external command. stdin may carry a password hash: a
-// Runner never logs it.
-type Runner interface {
-	Run(ctx context.Context, stdin []byte, name string, args ...string) error
-}
-
-// ExecRunner runs commands with os/exec, logging the quoted argv and, on
-// failure, the command's standard error.
-type ExecRunner struct{ Log *slog.Logger }
-
-// Run implements Runner.
-func (r ExecRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	argv := strconv.Quote(name)
-	for _, a := range args {
-		argv += " " + strconv.Quote(a)
-	}
-	if r.Log != nil {
-		r.Log.Debug("running", "argv", argv)
-	}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", argv, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
 
 // Bounds on what is read of the account databases and key files.
 const (
@@ -65,8 +33,8 @@ const (
 type Manager struct {
 	Root   string
 	Log    *slog.Logger
-	Flavor string // "" edits the files; FlavorShadow or FlavorPw runs those tools through Run
-	Run    Runner
+	Flavor string           // "" edits the files; FlavorShadow or FlavorPw runs those tools through Run
+	Run    cmdrun.Runner    // the tools; their stdin (a password hash) is never logged
 	Now    func() time.Time // default time.Now (shadow's last-change day)
 
 	// win, when set, manages Windows local accounts instead of files.
@@ -267,7 +235,7 @@ func (m *Manager) apply(ctx context.Context, o Op) error {
 		}
 	}
 	for _, c := range toolCommands(m.Flavor, m.Root, o, m.now()) {
-		if err := m.Run.Run(ctx, c.stdin, c.argv[0], c.argv[1:]...); err != nil {
+		if _, err := m.Run.Run(ctx, cmdrun.Cmd{Argv: c.argv, Stdin: c.stdin}); err != nil {
 			return err
 		}
 	}
