@@ -471,6 +471,33 @@ func TestProberWaits(t *testing.T) {
 	}
 }
 
+// TestProberWaitShorterThanPoll: a Wait shorter than the poll interval
+// still gets a second look, at the deadline. The old Prober gave up as soon
+// as the next poll would pass the deadline: with the default 500 ms poll,
+// `run --wait-env 400ms` never looked twice, and any wait ended up to one
+// poll early.
+func TestProberWaitShorterThanPoll(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	p := &Prober{
+		Wait: time.Second,
+		Poll: time.Hour,
+		Log:  testLog(t),
+		Transports: []Transport{{Name: "late", Probe: func(ctx context.Context) (*Source, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if n++; n < 2 {
+				return nil, ErrNoEnvironment
+			}
+			return &Source{Data: sampleEnv}, nil
+		}}},
+	}
+	src, err := p.Probe(t.Context())
+	if err != nil || src.Transport != "late" {
+		t.Fatalf("Probe() = %+v, %v; want the second look to find it", src, err)
+	}
+}
+
 func testLog(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
