@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -301,16 +302,13 @@ func (h *LiveHost) lookupID(owner, file, kind, name string) (int, []string, erro
 // lookupEntry finds the line of name (exactly: "bob" is not "bobby") in a
 // passwd-format file and returns its fields.
 func (h *LiveHost) lookupEntry(file, name string) ([]string, error) {
-	data, err := h.root.ReadFile(file, MaxReadSize)
+	data, err := h.root.ReadFile(file, passwd.MaxFile)
 	if err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), ":")
-		if len(f) >= 4 && f[0] == name {
-			return f, nil
-		}
+	// A line too short to hold an id is not an account.
+	if e := passwd.Find(passwd.Parse(data), name); len(e) >= 4 {
+		return e, nil
 	}
 	return nil, fmt.Errorf("no %q in /%s", name, file)
 }

@@ -13,14 +13,13 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
-// Bounds on what is read of the account databases and key files.
-const (
-	maxAccountFile = 64 << 20
-	maxKeysFile    = 1 << 20
-)
+// maxKeysFile bounds what is read of an authorized_keys file (the
+// account files: passwd.MaxFile).
+const maxKeysFile = 1 << 20
 
 // Tool flavours: which command set Manager drives when Tools is set.
 const (
@@ -75,19 +74,19 @@ func (m *Manager) readDB() (*DB, error) {
 		return nil, err
 	}
 	defer rfs.Close()
-	passwd, err := rfs.ReadFile("/etc/passwd", maxAccountFile)
+	pw, err := rfs.ReadFile("/etc/passwd", passwd.MaxFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading user database: %w", err)
 	}
-	group, err := rfs.ReadFile("/etc/group", maxAccountFile)
+	group, err := rfs.ReadFile("/etc/group", passwd.MaxFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading group database: %w", err)
 	}
-	shadow, err := rfs.ReadFile("/etc/shadow", maxAccountFile)
+	shadow, err := rfs.ReadFile("/etc/shadow", passwd.MaxFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading shadow database: %w", err)
 	}
-	return ParseDB(passwd, group, shadow), nil
+	return ParseDB(pw, group, shadow), nil
 }
 
 // Ensure makes sure the account exists as u asks. The whole plan is made,
@@ -138,7 +137,7 @@ func (m *Manager) Ensure(ctx context.Context, u User) (*Account, error) {
 	if db, err = m.readDB(); err != nil {
 		return nil, err
 	}
-	e := find(db.passwd, u.Name)
+	e := passwd.Find(db.passwd, u.Name)
 	if len(e) < 7 {
 		return nil, fmt.Errorf("user %s: not in /etc/passwd after creating it", u.Name)
 	}
@@ -174,7 +173,7 @@ func (m *Manager) Remove(ctx context.Context, name string, keepHome bool) error 
 		return err
 	}
 	home := ""
-	if e := find(db.passwd, name); len(e) > 5 {
+	if e := passwd.Find(db.passwd, name); len(e) > 5 {
 		home = e[5]
 	}
 	ops, err := PlanRemove(db, name)
