@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/redact"
+	"github.com/ovfinit/ovfinit/ovfenv"
 	"go.starlark.net/lib/json"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
-
-	"github.com/ovfinit/ovfinit/internal/redact"
-	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // builtinFunc is the signature of a Starlark builtin's Go function.
@@ -237,7 +237,7 @@ func newExecModule(h Host, log *slog.Logger, goos string) *starlarkstruct.Module
 		if err := ctx.Err(); err != nil {
 			return nil, wrap(b, context.Cause(ctx))
 		}
-		cmdline := quoteArgv(argv)
+		cmdline := cmdrun.Quote(argv)
 		start := time.Now()
 		res, err := h.Exec(ctx, c)
 		if err != nil {
