@@ -157,3 +157,22 @@ func TestLongGroupLine(t *testing.T) {
 		t.Errorf("Groups(alice) = %v, %v; want [1000 4242]", got, err)
 	}
 }
+
+// FuzzParseFormat: whatever a file holds, Format(Parse(data)) parses back
+// to the same entries (a rewrite by users loses no account), and Find
+// finds only the exact name.
+func FuzzParseFormat(f *testing.F) {
+	f.Add(testPasswd, "alice")
+	f.Add(testGroup, "sudo")
+	f.Add("\n\n:::\n#x:y\n", "")
+	f.Fuzz(func(t *testing.T, data, name string) {
+		db := Parse([]byte(data))
+		again := Parse(Format(db))
+		if !cmp.Equal(db, again, cmp.Comparer(func(a, b Entry) bool { return strings.Join(a, ":") == strings.Join(b, ":") })) {
+			t.Errorf("Parse(Format(Parse(%q))) = %q, want %q", data, again, db)
+		}
+		if e := Find(db, name); e != nil && e.Name() != name {
+			t.Errorf("Find(%q) = %q, another name", name, e)
+		}
+	})
+}
