@@ -38,6 +38,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
@@ -287,7 +288,7 @@ func (m *execModule) runArgv(thread *starlark.Thread, b *starlark.Builtin, argv 
 	if err := ctx.Err(); err != nil {
 		return nil, wrap(b, context.Cause(ctx))
 	}
-	cmdline := quoteArgv(argv)
+	cmdline := cmdrun.Quote(argv)
 	start := time.Now()
 	res, err := m.h.Exec(ctx, c)
 	if err != nil {
