@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk test@example"
@@ -86,7 +88,19 @@ func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
 	return nil
 }
 
-type fakeSSH struct{ cfg sshd.Config }
+// fakeSSH is a server that records its config and the keys added after
+// start.
+type fakeSSH struct {
+	cfg   sshd.Config
+	mu    sync.Mutex
+	added []gossh.Signer
+}
+
+func (f *fakeSSH) AddHostKey(k gossh.Signer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.added = append(f.added, k)
+}
 
 func (f *fakeSSH) Addr() net.Addr                     { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22} }
 func (f *fakeSSH) Shutdown(ctx context.Context) error { return nil }
@@ -252,7 +266,7 @@ func TestFirstBoot(t *testing.T) {
 	if got := m.read("etc/script-ran"); got != "instance=i-1\n" {
 		t.Errorf("script output = %q", got)
 	}
-	fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", hostKeyFile))
+	fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", sshd.HostKeyFile(sshd.KeyEd25519)))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("host key file: %v, %v; want mode 0600", fi, err)
 	}
@@ -410,7 +424,7 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("status = %+v, %v; want failed, retry=%v", st, serr, tt.wantRetry)
 			}
 			// Nothing was applied.
-			for _, p := range []string{"etc/hostname", "home", "var/lib/ovfinit/" + hostKeyFile, "var/lib/ovfinit/" + savedEnv, "var/lib/ovfinit/state.json"} {
+			for _, p := range []string{"etc/hostname", "home", "var/lib/ovfinit/" + sshd.HostKeyFile(sshd.KeyEd25519), "var/lib/ovfinit/" + savedEnv, "var/lib/ovfinit/state.json"} {
 				if m.exists(p) {
 					t.Errorf("%s exists after a failed validation: a change was half-applied", p)
 				}

@@ -30,6 +30,8 @@ type Events interface {
 type SSHServer interface {
 	Addr() net.Addr
 	Shutdown(ctx context.Context) error
+	// AddHostKey offers a key made after the start (RSA) from now on.
+	AddHostKey(k gossh.Signer)
 }
 
 // Env is the one wiring struct: the options, the seams through which every
@@ -91,7 +93,7 @@ type Env struct {
 	NetAddrs   []string  // network: addresses on the configured NICs after the network step, DHCP leases included
 	started    bool      // whether Events.Start has been called
 	stepNote   string    // what the running step says on success (see note)
-	sshKeys    sshKeySet // every host key, the RSA one joining late (steps_ssh.go)
+	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
 }
 
 // note sets the message of the running step's finish event and status line

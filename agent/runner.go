@@ -38,7 +38,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 			return fmt.Errorf("step %s: %w", s.Name, err)
 		}
 	}
-	st.Phase, st.Step, st.SSHHostKeys = PhaseReady, "", e.hostKeys()
+	st.Phase, st.Step, st.SSHHostKeys = PhaseReady, "", e.sshHostKeys()
 	st.InstanceID = e.InstanceID
 	e.writeStatus(st)
 	d := e.data("")
@@ -50,7 +50,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 		d.SSHPort = e.Plan.SSHPort
 	}
 	e.Events.Emit(callback.TypeReady, d)
-	e.sshReady() // background work that must not delay ready may start
+	e.hostKeys().Ready() // background work that must not delay ready may start
 	e.Log.Info("ready", "instance", e.InstanceID, "duration", time.Duration(d.DurationMS)*time.Millisecond)
 	return nil
 }
@@ -120,14 +120,13 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 
 // data starts an event's data with what every event carries.
 func (e *Env) data(step string) callback.Data {
-	d := callback.Data{InstanceID: e.InstanceID, Boot: e.BootID, Step: step, SSHHostKeys: e.hostKeys()}
+	d := callback.Data{InstanceID: e.InstanceID, Boot: e.BootID, Step: step, SSHHostKeys: e.sshHostKeys()}
 	if e.Plan != nil {
 		d.Attempt = e.Plan.Attempt
 	}
 	return d
 }
 
-func (e *Env) hostKeys() []callback.HostKey { return e.sshHostKeys() }
 
 // writeStatus writes the status twice, redacted: in full for root
 // (PrivateStatusPath, 0600), and without the scripts' own text for

@@ -74,10 +74,7 @@ func startServer(t testing.TB, users map[string]*User, keys map[string][]gossh.P
 // Config before New.
 func startServerConfig(t testing.TB, users map[string]*User, keys map[string][]gossh.PublicKey, cfgFn func(*Config), adjust func(*Server)) *testServer {
 	t.Helper()
-	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "ssh_host_ed25519_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hk, _ := newHostKeyFile(t, KeyEd25519)
 	logs := &syncBuffer{}
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(t.Output(), opts), slog.NewTextHandler(logs, opts)))
@@ -621,10 +618,7 @@ func TestShutdownIdle(t *testing.T) {
 }
 
 func TestListenAndServe(t *testing.T) {
-	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hk, _ := newHostKeyFile(t, KeyEd25519)
 	key := newClientKey(t)
 	srv, err := New(Config{
 		Addr:           "127.0.0.1:0",
