@@ -90,9 +90,9 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	NetAddrs   []string  // network: addresses on the configured NICs after the network step, DHCP leases included
-	started    bool      // whether Events.Start has been called
-	stepNote   string    // what the running step says on success (see note)
+	NetAddrs   []string       // network: addresses on the configured NICs after the network step, DHCP leases included
+	started    bool           // whether Events.Start has been called
+	stepNote   string         // what the running step says on success (see note)
 	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
 }
 

@@ -127,7 +127,6 @@ func (e *Env) data(step string) callback.Data {
 	return d
 }
 
-
 // writeStatus writes the status twice, redacted: in full for root
 // (PrivateStatusPath, 0600), and without the scripts' own text for
 // everyone (PublicStatusPath, 0644).
