@@ -270,11 +270,11 @@ func TestFirstBoot(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("host key file: %v, %v; want mode 0600", fi, err)
 	}
-	if fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedRedacted)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedRedactedName)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("saved redacted environment: %v; want it kept, mode 0600", err)
 	}
-	if _, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedEnv)); err == nil {
-		t.Errorf("the clear copy %s is still there after a boot that reached ready", savedEnv)
+	if _, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedClearName)); err == nil {
+		t.Errorf("the clear copy %s is still there after a boot that reached ready", ovfenv.SavedClearName)
 	}
 	st, err := ReadStatus(PublicStatusPath(m.root, ""))
 	if err != nil || st.Phase != PhaseReady || st.InstanceID != "i-1" || len(st.Steps) != len(Steps()) {
@@ -424,7 +424,7 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("status = %+v, %v; want failed, retry=%v", st, serr, tt.wantRetry)
 			}
 			// Nothing was applied.
-			for _, p := range []string{"etc/hostname", "home", "var/lib/ovfinit/" + sshd.HostKeyFile(sshd.KeyEd25519), "var/lib/ovfinit/" + savedEnv, "var/lib/ovfinit/state.json"} {
+			for _, p := range []string{"etc/hostname", "home", "var/lib/ovfinit/" + sshd.HostKeyFile(sshd.KeyEd25519), "var/lib/ovfinit/" + ovfenv.SavedClearName, "var/lib/ovfinit/state.json"} {
 				if m.exists(p) {
 					t.Errorf("%s exists after a failed validation: a change was half-applied", p)
 				}
