@@ -202,12 +202,12 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 	}
 	// Give memory back whenever nobody is connected (docs/performance.md).
 	cfg.OnIdle = memtrim.Func(log)
-	cfg.AdaptProcs = true
+	stopPolicy := serverPolicy(&cfg) // GC and GOMAXPROCS (procs.go)
+	defer stopPolicy()
 	srv, err := sshd.New(cfg)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
-	sshd.TuneGC()
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("--listen %s: %w", cfg.Addr, err)}
