@@ -238,8 +238,8 @@ type Server struct {
 	sessions atomic.Int64 // open session channels
 	// sessionsMu serialises Config.OnSessions calls.
 	sessionsMu sync.Mutex
-	conns    atomic.Int64 // open connections (accepted, not yet closed)
-	idle     *time.Timer  // calls Config.OnIdle; nil without it
+	conns      atomic.Int64 // open connections (accepted, not yet closed)
+	idle       *time.Timer  // calls Config.OnIdle; nil without it
 
 	mu        sync.Mutex
 	listeners []net.Listener
