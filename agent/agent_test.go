@@ -68,7 +68,17 @@ func (f *fakeEvents) lines() []string {
 
 // fakeNet is a machine with one NIC (or the links netLinks sets); it
 // records the ops applied.
-type fakeNet struct{ applied []string }
+// fakeNet records the ops applied, and how often it was opened and closed.
+type fakeNet struct {
+	applied []string
+	opens   int
+	closes  int
+}
+
+func (f *fakeNet) Close() error {
+	f.closes++
+	return nil
+}
 
 // netLinks, when set, replaces fakeNet's one NIC (net_test.go).
 var netLinks []netcfg.Link
@@ -158,7 +168,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 			}
 			return &ovfenv.Source{Transport: "iso", Location: "/dev/sr0", Data: []byte(xml)}, nil
 		},
-		Network:     func(string) (netcfg.System, error) { return m.net, nil },
+		Network:     func(string) (netcfg.System, error) { m.net.opens++; return m.net, nil },
 		SetHostname: func(h string) error { m.hostname = h; return nil },
 		SystemUUID:  func(string) (string, error) { return "4c4c4544-0000-1000-8000-000000000001", nil },
 		CreateUser:  testCreateUser,
@@ -496,5 +506,35 @@ func TestCallbackSavedForLaterCommands(t *testing.T) {
 	}
 	if _, ok, err := LoadCallback(m.root, ""); ok || err != nil {
 		t.Errorf("after a boot without callback URL, LoadCallback ok = %v, %v; want none", ok, err)
+	}
+}
+
+// TestReadyHostnameOffline: with --root other than / (Live false) the ready
+// event reports the hostname property, or none at all, never the name of
+// the machine the agent runs on (the build host).
+func TestReadyHostnameOffline(t *testing.T) {
+	tests := []struct {
+		name  string
+		props []string
+		live  bool
+		want  func() string
+	}{
+		{"offline, no property", nil, false, func() string { return "" }},
+		{"offline, property", []string{"hostname", "web1"}, false, func() string { return "web1" }},
+		{"live, no property", nil, true, func() string { h, _ := os.Hostname(); return h }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, ev := m.env(envXML(append([]string{"instance-id", "i-h"}, tt.props...)...))
+			e.Live = tt.live
+			if err := Run(context.Background(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			ready := ev.events[len(ev.events)-1]
+			if ready.Type != callback.TypeReady || ready.Data.Hostname != tt.want() {
+				t.Errorf("last event %s hostname %q, want ready with %q", ready.Type, ready.Data.Hostname, tt.want())
+			}
+		})
 	}
 }

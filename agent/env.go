@@ -94,6 +94,8 @@ type Env struct {
 	started    bool           // whether Events.Start has been called
 	stepNote   string         // what the running step says on success (see note)
 	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
+	net        netcfg.System  // the live network, open from validate to the network step's end (network)
+	netErr     error          // why it could not be opened
 }
 
 // note sets the message of the running step's finish event and status line
@@ -108,11 +110,15 @@ const DefaultRuntimeDir = "/run/ovfinit"
 // runtimePath returns a file's path in the runtime directory, a slash path
 // under Root (for the rootfs calls: readFile, writeFile).
 func (e *Env) runtimePath(name string) string {
-	dir := e.RuntimeDir
-	if dir == "" {
-		dir = DefaultRuntimeDir
+	return path.Join(e.runtimeDir(), name)
+}
+
+// runtimeDir is the runtime directory, a slash path under Root.
+func (e *Env) runtimeDir() string {
+	if e.RuntimeDir == "" {
+		return DefaultRuntimeDir
 	}
-	return path.Join("/", dir, name)
+	return path.Join("/", e.RuntimeDir)
 }
 
 // statePath returns a file's path in the state directory, a slash path
@@ -206,10 +212,4 @@ func (e *Env) stat(name string) (fi fs.FileInfo, err error) {
 // remove removes name under Root.
 func (e *Env) remove(name string) error {
 	return e.withRoot(func(f *rootfs.FS) error { return f.Remove(name) })
-}
-
-// hostPath is name under Root as a host path, for messages only: files are
-// reached through rootfs, never by this path.
-func (e *Env) hostPath(name string) string {
-	return filepath.Join(rootOrSlash(e.Root), filepath.FromSlash(name))
 }

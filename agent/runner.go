@@ -17,6 +17,7 @@ import (
 // help; success ends with `ready`.
 func Run(ctx context.Context, e *Env, steps []Step) error {
 	e.redactOutputs()
+	defer e.closeNetwork() // when the network step did not run
 	start := e.Now()
 	st := &Status{Phase: PhaseRunning, Boot: e.BootID, PID: os.Getpid(), Started: start}
 	e.writeStatus(st)
@@ -44,7 +45,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	d := e.data("")
 	d.Result, d.Percent = "ready", 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
-	d.Hostname = hostname(e)
+	d.Hostname = e.readyHostname()
 	d.Addresses = addresses(e)
 	if e.Plan != nil {
 		d.SSHPort = e.Plan.SSHPort
@@ -125,6 +126,17 @@ func (e *Env) data(step string) callback.Data {
 		d.Attempt = e.Plan.Attempt
 	}
 	return d
+}
+
+// readyHostname is the host name the ready event reports: the planned one,
+// else the running system's. With --root other than / there is no running
+// system of the tree's own: the process runs on the build machine, whose
+// name is not the image's, so nothing is reported.
+func (e *Env) readyHostname() string {
+	if !e.Live && (e.Plan == nil || e.Plan.Hostname == "") {
+		return ""
+	}
+	return hostname(e)
 }
 
 // writeStatus writes the status twice, redacted: in full for root

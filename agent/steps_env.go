@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -17,7 +16,7 @@ import (
 // (ovfenv.Saved): the clear one in the runtime directory until
 // forget-secrets, the redacted one in the state directory.
 func (e *Env) saved() ovfenv.Saved {
-	return ovfenv.Saved{Root: e.Root, RuntimeDir: path.Dir(e.runtimePath("x")), StateDir: e.statePath("")}
+	return ovfenv.Saved{Root: e.Root, RuntimeDir: e.runtimeDir(), StateDir: e.statePath("")}
 }
 
 func findEnvironment(ctx context.Context, e *Env) error {
@@ -33,7 +32,7 @@ func findEnvironment(ctx context.Context, e *Env) error {
 	}
 	if err == nil {
 		e.Source = src
-		e.Log.Info("environment found", "transport", src.Transport, "location", src.Location, "bytes", len(src.Data), "direct keys", len(src.Extra))
+		e.Log.Info("environment found", "transport", src.Transport, "location", src.Location, "bytes", len(src.Data), "direct_keys", len(src.Extra))
 		e.note("transport %s: %s", src.Transport, src.Location)
 		return nil
 	}
@@ -154,10 +153,10 @@ func identity(ctx context.Context, e *Env) error {
 }
 
 func validate(ctx context.Context, e *Env) error {
-	sys, nerr := e.Network(e.Root)
 	links := func() (netcfg.Current, netcfg.Applied, error) {
-		if nerr != nil {
-			return netcfg.Current{}, netcfg.Applied{}, nerr
+		sys, err := e.network()
+		if err != nil {
+			return netcfg.Current{}, netcfg.Applied{}, err
 		}
 		cur, err := sys.Current()
 		if err != nil {

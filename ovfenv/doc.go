@@ -6,8 +6,11 @@
 //
 // Parse turns a document into an Environment, or returns every problem at
 // once as *ParseError values that carry the line. ReadFile reads a document
-// named on the command line; ISOFinder.Find (Linux) waits for the medium
-// labelled "OVF ENV" among the block devices and ReadISO reads the
-// document from it without mounting. Errors meaning "there is no
-// environment here" wrap ErrNoEnvironment.
+// named on the command line; the transports (DefaultTransports: the ISO
+// medium labelled "OVF ENV", read with ReadISO without mounting, VMware
+// guestinfo, QEMU fw_cfg, VirtualBox, Hyper-V KVP, a seed file) are tried in turn
+// by a Prober, which waits for one to appear. Errors meaning "there is no
+// environment here" wrap ErrNoEnvironment. The copies a boot keeps of the
+// last valid environment are Saved (saved.go); Salvage reads what it can
+// of a damaged document.
 package ovfenv
