@@ -214,9 +214,12 @@ type Login struct {
 	Time        time.Time
 }
 
-// Server is an SSH server that authenticates with public keys only and runs
-// commands and shells as the authenticated user. Subsystems (sftp), port
-// forwarding, agent forwarding and X11 forwarding are refused.
+// Server is an SSH server that authenticates with public keys (and their
+// authorized_keys options), user certificates from Config.UserCAKeys and,
+// when Config.CheckPassword is set, passwords, and runs commands, shells and
+// the SFTP subsystem (Config.SFTPCommand) as the authenticated user. Local
+// port forwarding and agent forwarding are off unless Config enables them;
+// remote forwarding, X11 and other subsystems are always refused.
 //
 // Run as root it switches to the user's uid, gid and groups for each
 // session; run as anyone else it logs in only its own uid.
@@ -269,6 +272,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.log = s.log.With("component", "sshd")
 	if s.cfg.LookupUser == nil {
 		s.cfg.LookupUser = defaultLookupUser
 	}
