@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -39,10 +38,8 @@ func TestHostKeysRSAAfterReady(t *testing.T) {
 	})
 	h.Ready()
 	h.Ready() // twice is harmless
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	var types []string
-	for _, k := range h.Wait(ctx) {
+	for _, k := range h.Wait(context.Background()) { // RSA can take long under emulation: no deadline but the test's
 		types = append(types, k.Type())
 	}
 	if want := []string{gossh.KeyAlgoED25519, gossh.KeyAlgoECDSA256, gossh.KeyAlgoRSA}; strings.Join(types, " ") != strings.Join(want, " ") {

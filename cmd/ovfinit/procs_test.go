@@ -91,7 +91,7 @@ func (fakeServer) AddHostKey(gossh.Signer)            {}
 // keeps its own.
 func TestProcessPolicyOnlyInCmd(t *testing.T) {
 	banned := map[string]bool{"runtime.GOMAXPROCS": true, "debug.SetGCPercent": true, "debug.SetMemoryLimit": true}
-	root := filepath.Join("..", "..")
+	root := moduleRoot(t)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
