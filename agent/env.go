@@ -90,12 +90,19 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	NetAddrs   []string       // network: addresses on the configured NICs after the network step, DHCP leases included
+	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
+	Boot       BootRecord
 	started    bool           // whether Events.Start has been called
 	stepNote   string         // what the running step says on success (see note)
 	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
 	net        netcfg.System  // the live network, open from validate to the network step's end (network)
 	netErr     error          // why it could not be opened
+}
+
+// BootRecord is what steps learn about this boot that the Plan (the
+// validated input, never changed after validate) does not say.
+type BootRecord struct {
+	SSHPort int // sshd: the port the server listens on (ovfinit.ssh.port or the alternative)
 }
 
 // note sets the message of the running step's finish event and status line

@@ -46,7 +46,8 @@ func (e *Env) WaitSSHHostKeys(ctx context.Context) []gossh.PublicKey {
 func (e *Env) sshHostKeys() []callback.HostKey {
 	var out []callback.HostKey
 	for _, k := range e.hostKeys().Signers() {
-		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshd.Fingerprint(k.PublicKey())})
+		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshd.Fingerprint(k.PublicKey()),
+			Key: strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k.PublicKey())))})
 	}
 	return out
 }
@@ -122,7 +123,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		return err
 	}
 	e.SSH = srv
-	p.SSHPort = port // the port actually used, for the ready event
+	e.Boot.SSHPort = port // the port actually used, for the ready event
 
 	// Keys that finish in the background join the server (and /etc/ssh).
 	keys.Follow(cfg.HostKeys, func(k gossh.Signer) {

@@ -18,7 +18,9 @@ PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs ope
 	netplan.io
 	# Windows tests under Wine (packaging/scripts/winetest.sh, issue 17): wine64,
 	# and mingw-w64 for the stand-in bcryptprimitives.dll Wine 8.0 lacks
-	wine64 gcc-mingw-w64-x86-64)
+	wine64 gcc-mingw-w64-x86-64
+	# the web view of `ovfinit watch --web` is tested in headless chromium (issue 18)
+	chromium)
 
 log() { echo "prepare: $*" >&2; }
 
