@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +68,17 @@ func (f *fakeEvents) lines() []string {
 
 // fakeNet is a machine with one NIC (or the links netLinks sets); it
 // records the ops applied.
-type fakeNet struct{ applied []string }
+// fakeNet records the ops applied, and how often it was opened and closed.
+type fakeNet struct {
+	applied []string
+	opens   int
+	closes  int
+}
+
+func (f *fakeNet) Close() error {
+	f.closes++
+	return nil
+}
 
 // netLinks, when set, replaces fakeNet's one NIC (net_test.go).
 var netLinks []netcfg.Link
@@ -87,7 +98,19 @@ func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
 	return nil
 }
 
-type fakeSSH struct{ cfg sshd.Config }
+// fakeSSH is a server that records its config and the keys added after
+// start.
+type fakeSSH struct {
+	cfg   sshd.Config
+	mu    sync.Mutex
+	added []gossh.Signer
+}
+
+func (f *fakeSSH) AddHostKey(k gossh.Signer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.added = append(f.added, k)
+}
 
 func (f *fakeSSH) Addr() net.Addr                     { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22} }
 func (f *fakeSSH) Shutdown(ctx context.Context) error { return nil }
@@ -145,7 +168,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 			}
 			return &ovfenv.Source{Transport: "iso", Location: "/dev/sr0", Data: []byte(xml)}, nil
 		},
-		Network:     func(string) (netcfg.System, error) { return m.net, nil },
+		Network:     func(string) (netcfg.System, error) { m.net.opens++; return m.net, nil },
 		SetHostname: func(h string) error { m.hostname = h; return nil },
 		SystemUUID:  func(string) (string, error) { return "4c4c4544-0000-1000-8000-000000000001", nil },
 		CreateUser:  testCreateUser,
@@ -257,15 +280,15 @@ func TestFirstBoot(t *testing.T) {
 	if got := m.read("etc/script-ran"); got != "instance=i-1\n" {
 		t.Errorf("script output = %q", got)
 	}
-	fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", hostKeyFile))
+	fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", sshd.HostKeyFile(sshd.KeyEd25519)))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("host key file: %v, %v; want mode 0600", fi, err)
 	}
-	if fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedRedacted)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedRedactedName)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("saved redacted environment: %v; want it kept, mode 0600", err)
 	}
-	if _, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", savedEnv)); err == nil {
-		t.Errorf("the clear copy %s is still there after a boot that reached ready", savedEnv)
+	if _, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedClearName)); err == nil {
+		t.Errorf("the clear copy %s is still there after a boot that reached ready", ovfenv.SavedClearName)
 	}
 	st, err := ReadStatus(PublicStatusPath(m.root, ""))
 	if err != nil || st.Phase != PhaseReady || st.InstanceID != "i-1" || len(st.Steps) != len(Steps()) {
@@ -415,7 +438,7 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("status = %+v, %v; want failed, retry=%v", st, serr, tt.wantRetry)
 			}
 			// Nothing was applied.
-			for _, p := range []string{"etc/hostname", "home", "var/lib/ovfinit/" + hostKeyFile, "var/lib/ovfinit/" + savedEnv, "var/lib/ovfinit/state.json"} {
+			for _, p := range []string{"etc/hostname", "home", "var/lib/ovfinit/" + sshd.HostKeyFile(sshd.KeyEd25519), "var/lib/ovfinit/" + ovfenv.SavedClearName, "var/lib/ovfinit/state.json"} {
 				if m.exists(p) {
 					t.Errorf("%s exists after a failed validation: a change was half-applied", p)
 				}
@@ -487,5 +510,35 @@ func TestCallbackSavedForLaterCommands(t *testing.T) {
 	}
 	if _, ok, err := LoadCallback(m.root, ""); ok || err != nil {
 		t.Errorf("after a boot without callback URL, LoadCallback ok = %v, %v; want none", ok, err)
+	}
+}
+
+// TestReadyHostnameOffline: with --root other than / (Live false) the ready
+// event reports the hostname property, or none at all, never the name of
+// the machine the agent runs on (the build host).
+func TestReadyHostnameOffline(t *testing.T) {
+	tests := []struct {
+		name  string
+		props []string
+		live  bool
+		want  func() string
+	}{
+		{"offline, no property", nil, false, func() string { return "" }},
+		{"offline, property", []string{"hostname", "web1"}, false, func() string { return "web1" }},
+		{"live, no property", nil, true, func() string { h, _ := os.Hostname(); return h }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, ev := m.env(envXML(append([]string{"instance-id", "i-h"}, tt.props...)...))
+			e.Live = tt.live
+			if err := Run(context.Background(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			ready := ev.events[len(ev.events)-1]
+			if ready.Type != callback.TypeReady || ready.Data.Hostname != tt.want() {
+				t.Errorf("last event %s hostname %q, want ready with %q", ready.Type, ready.Data.Hostname, tt.want())
+			}
+		})
 	}
 }

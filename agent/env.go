@@ -30,6 +30,8 @@ type Events interface {
 type SSHServer interface {
 	Addr() net.Addr
 	Shutdown(ctx context.Context) error
+	// AddHostKey offers a key made after the start (RSA) from now on.
+	AddHostKey(k gossh.Signer)
 }
 
 // Env is the one wiring struct: the options, the seams through which every
@@ -90,9 +92,11 @@ type Env struct {
 	Account    *users.Account
 	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
 	Boot       BootRecord
-	started    bool      // whether Events.Start has been called
-	stepNote   string    // what the running step says on success (see note)
-	sshKeys    sshKeySet // every host key, the RSA one joining late (steps_ssh.go)
+	started    bool           // whether Events.Start has been called
+	stepNote   string         // what the running step says on success (see note)
+	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
+	net        netcfg.System  // the live network, open from validate to the network step's end (network)
+	netErr     error          // why it could not be opened
 }
 
 // BootRecord is what steps learn about this boot that the Plan (the
@@ -113,11 +117,15 @@ const DefaultRuntimeDir = "/run/ovfinit"
 // runtimePath returns a file's path in the runtime directory, a slash path
 // under Root (for the rootfs calls: readFile, writeFile).
 func (e *Env) runtimePath(name string) string {
-	dir := e.RuntimeDir
-	if dir == "" {
-		dir = DefaultRuntimeDir
+	return path.Join(e.runtimeDir(), name)
+}
+
+// runtimeDir is the runtime directory, a slash path under Root.
+func (e *Env) runtimeDir() string {
+	if e.RuntimeDir == "" {
+		return DefaultRuntimeDir
 	}
-	return path.Join("/", dir, name)
+	return path.Join("/", e.RuntimeDir)
 }
 
 // statePath returns a file's path in the state directory, a slash path
@@ -211,10 +219,4 @@ func (e *Env) stat(name string) (fi fs.FileInfo, err error) {
 // remove removes name under Root.
 func (e *Env) remove(name string) error {
 	return e.withRoot(func(f *rootfs.FS) error { return f.Remove(name) })
-}
-
-// hostPath is name under Root as a host path, for messages only: files are
-// reached through rootfs, never by this path.
-func (e *Env) hostPath(name string) string {
-	return filepath.Join(rootOrSlash(e.Root), filepath.FromSlash(name))
 }

@@ -122,7 +122,6 @@ func serveSSH(cfg sshd.Config) (SSHServer, error) {
 		// Give memory back whenever nobody is connected (docs/performance.md).
 		cfg.OnIdle = memtrim.Func(cfg.Log)
 	}
-	cfg.AdaptProcs = true // see sshd.Config.AdaptProcs and docs/performance.md
 	srv, err := sshd.New(cfg)
 	if err != nil {
 		return nil, err
@@ -131,7 +130,6 @@ func serveSSH(cfg sshd.Config) (SSHServer, error) {
 	if err != nil {
 		return nil, err // wraps syscall.EADDRINUSE when the port is taken
 	}
-	sshd.TuneGC()
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, sshd.ErrServerClosed) {
 			cfg.Log.Error("SSH server stopped", "err", err)

@@ -369,3 +369,30 @@ func TestNetworkConfigDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkOpenedOnce: a boot opens the live network (a netlink handle)
+// once, for validate and the network step together, and closes it when the
+// network step ends, whether it ran or failed validate first.
+func TestNetworkOpenedOnce(t *testing.T) {
+	tests := []struct {
+		name    string
+		props   []string
+		wantErr bool
+	}{
+		{"configured", []string{"ovfinit.net.1.mac", "52:54:00:12:34:56", "ovfinit.net.1.address", "10.0.2.15/24"}, false},
+		{"fallback DHCP", nil, false},
+		{"validate fails: no NIC with the MAC", []string{"ovfinit.net.1.mac", "52:54:00:99:99:99", "ovfinit.net.1.address", "10.0.2.15/24"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			_, _, err := m.boot(envXML(append([]string{"instance-id", "i-1"}, tt.props...)...))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Run() = %v, want error %v", err, tt.wantErr)
+			}
+			if m.net.opens != 1 || m.net.closes != 1 {
+				t.Errorf("network opened %d times and closed %d times, want once each", m.net.opens, m.net.closes)
+			}
+		})
+	}
+}

@@ -89,10 +89,10 @@ func (p *Plan) CallbackConfig(instanceID string) callback.Config {
 // salvageCallback builds the callback configuration from a document that
 // does not parse, from what can be read before the damage, so the failure
 // is still reported (signed, over the right TLS) when it can be.
-func salvageCallback(data []byte, url, instanceID string) callback.Config {
+func salvageCallback(part *ovfenv.Environment, url, instanceID string) callback.Config {
 	env := &ovfenv.Environment{}
 	for _, k := range []string{ovfenv.KeyCallbackSecret.Name, ovfenv.KeyCallbackCA.Name, ovfenv.KeyCallbackPin.Name, ovfenv.KeyCallbackClientCert.Name, ovfenv.KeyCallbackClientKey.Name} {
-		if v := salvageProperty(data, k); v != "" {
+		if v, ok := part.Property(k); ok {
 			env.Properties = append(env.Properties, ovfenv.Property{Key: k, Value: v})
 		}
 	}

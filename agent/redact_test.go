@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // xmlEnv is envXML with the values escaped for XML (envXML's %q is not).
@@ -156,7 +157,7 @@ progress(50, "token " + ovf.property("ovfinit.callback.url").split("token=")[1])
 	if ev.started == nil || ev.started.URL != url {
 		t.Fatalf("sender started with %+v, want the URL in clear (the request needs it)", ev.started)
 	}
-	saved, err := os.ReadFile(filepath.Join(m.root, "var/lib/ovfinit", savedRedacted))
+	saved, err := os.ReadFile(filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedRedactedName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ progress(50, "token " + ovf.property("ovfinit.callback.url").split("token=")[1])
 	// the first boot): the redacted URL reads as unset, nothing is posted
 	// to it, and the mirror URL is gone as a secret would be.
 	e2, ev2, _ := m.boot("")
-	if !strings.HasSuffix(e2.Source.Location, savedRedacted) {
+	if !strings.HasSuffix(e2.Source.Location, ovfenv.SavedRedactedName) {
 		t.Fatalf("second boot read %q, want the redacted copy", e2.Source.Location)
 	}
 	if v, ok := e2.OVF.Property("ovfinit.callback.url"); ok || ev2.started != nil {

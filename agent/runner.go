@@ -17,6 +17,7 @@ import (
 // help; success ends with `ready`.
 func Run(ctx context.Context, e *Env, steps []Step) error {
 	e.redactOutputs()
+	defer e.closeNetwork() // when the network step did not run
 	start := e.Now()
 	st := &Status{Phase: PhaseRunning, Boot: e.BootID, PID: os.Getpid(), Started: start}
 	e.writeStatus(st)
@@ -38,17 +39,17 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 			return fmt.Errorf("step %s: %w", s.Name, err)
 		}
 	}
-	st.Phase, st.Step, st.SSHHostKeys = PhaseReady, "", e.hostKeys()
+	st.Phase, st.Step, st.SSHHostKeys = PhaseReady, "", e.sshHostKeys()
 	st.InstanceID = e.InstanceID
 	e.writeStatus(st)
 	d := e.data("")
 	d.Result, d.Percent = callback.ResultReady, 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
-	d.Hostname = hostname(e)
+	d.Hostname = e.readyHostname()
 	d.Addresses = addresses(e)
 	d.SSHPort = e.Boot.SSHPort
 	e.Events.Emit(callback.TypeReady, d)
-	e.sshReady() // background work that must not delay ready may start
+	e.hostKeys().Ready() // background work that must not delay ready may start
 	e.Log.Info("ready", "instance", e.InstanceID, "duration", time.Duration(d.DurationMS)*time.Millisecond)
 	return nil
 }
@@ -162,14 +163,23 @@ func (e *Env) recordRan(s Step) error {
 
 // data starts an event's data with what every event carries.
 func (e *Env) data(step string) callback.Data {
-	d := callback.Data{InstanceID: e.InstanceID, Boot: e.BootID, Step: step, SSHHostKeys: e.hostKeys()}
+	d := callback.Data{InstanceID: e.InstanceID, Boot: e.BootID, Step: step, SSHHostKeys: e.sshHostKeys()}
 	if e.Plan != nil {
 		d.Attempt = e.Plan.Attempt
 	}
 	return d
 }
 
-func (e *Env) hostKeys() []callback.HostKey { return e.sshHostKeys() }
+// readyHostname is the host name the ready event reports: the planned one,
+// else the running system's. With --root other than / there is no running
+// system of the tree's own: the process runs on the build machine, whose
+// name is not the image's, so nothing is reported.
+func (e *Env) readyHostname() string {
+	if !e.Live && (e.Plan == nil || e.Plan.Hostname == "") {
+		return ""
+	}
+	return hostname(e)
+}
 
 // writeStatus writes the status twice, redacted: in full for root
 // (PrivateStatusPath, 0600), and without the scripts' own text for

@@ -1,13 +1,9 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -16,24 +12,12 @@ import (
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
-// The copies of the last valid environment, kept so that a boot that finds
-// none (an ejected ISO) keeps what was applied. Both are 0600.
-//
-//   - savedEnv is the environment in clear, secrets included, in the
-//     runtime directory (a tmpfs: never on the persistent disk, never in
-//     the state directory). It exists only while this instance may still
-//     need it: from "validate" until "forget-secrets", the last step,
-//     removes it. A boot that fails before then (a script error) keeps
-//     it, so running the agent again without the transport can still run
-//     the per-instance steps that did not finish; a reboot loses it.
-//   - savedRedacted has every secret replaced by ovfenv.Redaction: what
-//     `ovfinit status` and `ovfinit env show` read, and what a later boot
-//     uses when the clear copy is gone (every per-instance step has run by
-//     then; redacted values read as unset).
-const (
-	savedEnv      = "ovf-env.xml"
-	savedRedacted = "ovf-env.redacted.xml"
-)
+// saved is where the copies of the last valid environment are kept
+// (ovfenv.Saved): the clear one in the runtime directory until
+// forget-secrets, the redacted one in the state directory.
+func (e *Env) saved() ovfenv.Saved {
+	return ovfenv.Saved{Root: e.Root, RuntimeDir: e.runtimeDir(), StateDir: e.statePath("")}
+}
 
 func findEnvironment(ctx context.Context, e *Env) error {
 	var src *ovfenv.Source
@@ -48,7 +32,7 @@ func findEnvironment(ctx context.Context, e *Env) error {
 	}
 	if err == nil {
 		e.Source = src
-		e.Log.Info("environment found", "transport", src.Transport, "location", src.Location, "bytes", len(src.Data), "direct keys", len(src.Extra))
+		e.Log.Info("environment found", "transport", src.Transport, "location", src.Location, "bytes", len(src.Data), "direct_keys", len(src.Extra))
 		e.note("transport %s: %s", src.Transport, src.Location)
 		return nil
 	}
@@ -57,20 +41,17 @@ func findEnvironment(ctx context.Context, e *Env) error {
 		// the saved copy would hide it from the manager.
 		return err
 	}
-	for _, p := range []string{e.runtimePath(savedEnv), e.statePath(savedRedacted)} {
-		saved, rerr := e.readFile(p)
-		if errors.Is(rerr, fs.ErrNotExist) {
-			continue
-		}
-		if rerr != nil {
-			return fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, rerr)
-		}
-		e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err, "copy", p)
-		e.Source = &ovfenv.Source{Transport: ovfenv.TransportSaved, Location: e.hostPath(p), Data: saved}
-		e.note("transport saved: %s (no transport has one: %v)", p, err)
-		return nil
+	saved, serr := e.saved().Load()
+	if errors.Is(serr, ovfenv.ErrNoEnvironment) {
+		return fmt.Errorf("no OVF environment found and none saved from an earlier boot: %w", err)
 	}
-	return fmt.Errorf("no OVF environment found and none saved from an earlier boot: %w", err)
+	if serr != nil {
+		return fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, serr)
+	}
+	e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err, "copy", saved.Location)
+	e.Source = saved
+	e.note("transport saved: %s (no transport has one: %v)", saved.Location, err)
+	return nil
 }
 
 func parseEnvironment(ctx context.Context, e *Env) error {
@@ -78,114 +59,33 @@ func parseEnvironment(ctx context.Context, e *Env) error {
 	if err != nil {
 		// The manager must still hear about it: report to the callback URL
 		// if the part of the document before the damage names one.
-		if u := salvageProperty(e.Source.Data, PropCallbackURL); u != "" {
-			id := salvageProperty(e.Source.Data, PropInstanceID)
-			if id == "" {
+		part := ovfenv.Salvage(e.Source.Data)
+		if u, ok := part.Property(PropCallbackURL); ok {
+			id, ok := part.Property(PropInstanceID)
+			if !ok {
 				id = "unknown" // the events need a source; the document is unreadable
 			}
-			e.startEvents(salvageCallback(e.Source.Data, u, id))
+			e.startEvents(salvageCallback(part, u, id))
 		}
 		return fatal(fmt.Errorf("%s %s: %w", e.Source.Transport, e.Source.Location, err))
-	}
-	if e.Source.Transport == ovfenv.TransportSaved && strings.HasSuffix(e.Source.Location, savedRedacted) {
-		env = unredact(env)
 	}
 	e.OVF = env
 	e.learnSecrets()
 	return nil
 }
 
-// learnSecrets adds the environment's secrets to e.Redact, so that the log,
-// the events and the status file never show them: the values of the
-// secret properties (ovfenv.IsSecret) and the credentials of every URL
-// value (redact.URLSecrets: the callback URL's user information and query
-// token, say). A secret too short to be searched for in text is named in
-// a warning.
+// learnSecrets adds the environment's secrets (ovfenv.Environment.Secrets)
+// to e.Redact, so that the log, the events and the status file never show
+// them. A secret too short to be searched for in text is named in a warning.
 func (e *Env) learnSecrets() {
 	if e.Redact == nil {
 		e.Redact = redact.New()
 	}
-	var secrets, short []string
-	learn := func(props []ovfenv.Property) {
-		for _, p := range props {
-			if ovfenv.IsSecret(p.Key) && !ovfenv.IsUnset(p.Value) {
-				secrets = append(secrets, p.Value)
-				if len(p.Value) < redact.MinLen {
-					short = append(short, p.Key)
-				}
-			}
-			secrets = append(secrets, redact.URLSecrets(p.Value)...)
-		}
-	}
-	learn(e.OVF.Properties)
-	for _, en := range e.OVF.Entities {
-		learn(en.Properties)
-	}
+	secrets, short := e.OVF.Secrets()
 	e.Redact.Add(secrets...)
 	if len(short) > 0 {
 		e.Log.Warn(fmt.Sprintf("secret values shorter than %d characters cannot be hidden in what scripts print", redact.MinLen), "properties", short)
 	}
-}
-
-// unredact drops the redacted values of a saved redacted copy, so that they
-// read as unset rather than as the text "(redacted)": the secrets, and the
-// URLs whose credentials were redacted (a callback URL with a token is
-// not used on a later boot that has only the redacted copy).
-func unredact(env *ovfenv.Environment) *ovfenv.Environment {
-	keep := env.Properties[:0]
-	for _, p := range env.Properties {
-		if p.Value == ovfenv.Redaction && ovfenv.IsSecret(p.Key) {
-			continue
-		}
-		if r, ok := redact.URL(p.Value); ok && r == strings.TrimSpace(p.Value) {
-			continue
-		}
-		keep = append(keep, p)
-	}
-	env.Properties = keep
-	return env
-}
-
-// RedactedEnvironment is env as the state directory keeps it and `ovfinit
-// env show` prints it: every secret replaced by ovfenv.Redaction, and the
-// user information and query values of every URL by redact.URLMark.
-func RedactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
-	c := env.Redacted()
-	urls := func(props []ovfenv.Property) {
-		for i, p := range props {
-			if v, ok := redact.URL(p.Value); ok {
-				props[i].Value = v
-			}
-		}
-	}
-	urls(c.Properties)
-	for _, en := range c.Entities {
-		urls(en.Properties)
-	}
-	return c
-}
-
-// saveEnvironment writes the clear and the redacted copies (0600).
-func (e *Env) saveEnvironment() error {
-	clear := e.Source.Data
-	if len(e.Source.Extra) > 0 || len(clear) == 0 {
-		// Direct guestinfo keys are merged in: save the merged whole.
-		var err error
-		if clear, err = e.OVF.Marshal(); err != nil {
-			return err
-		}
-	}
-	redacted, err := RedactedEnvironment(e.OVF).Marshal()
-	if err != nil {
-		return err
-	}
-	if err := e.writeFile(e.statePath(savedRedacted), redacted, 0o600); err != nil {
-		return err
-	}
-	if err := e.mkdirAll(path.Dir(e.runtimePath(savedEnv)), 0o700); err != nil {
-		return err
-	}
-	return e.writeFile(e.runtimePath(savedEnv), clear, 0o600)
 }
 
 // forgetSecrets runs once every step of the boot has finished. It removes
@@ -196,18 +96,13 @@ func (e *Env) saveEnvironment() error {
 // everything was applied.
 func forgetSecrets(ctx context.Context, e *Env) error {
 	var done, skipped []string
-	if _, err := e.stat(e.statePath(savedRedacted)); err != nil {
-		skipped = append(skipped, "no redacted copy saved; keeping the clear one")
-	} else {
-		err := e.remove(e.runtimePath(savedEnv))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			skipped = append(skipped, "no clear copy of the environment to remove")
-		case err != nil:
-			return fmt.Errorf("removing the clear copy of the environment: %w", err)
-		default:
-			done = append(done, fmt.Sprintf("removed %s; %s stays", savedEnv, savedRedacted))
-		}
+	switch note, removed, err := e.saved().ForgetClear(); {
+	case err != nil:
+		return err
+	case removed:
+		done = append(done, note)
+	default:
+		skipped = append(skipped, note)
 	}
 	switch keys := ovfenv.SecretGuestinfoKeys(e.Source); {
 	case len(keys) == 0:
@@ -258,10 +153,10 @@ func identity(ctx context.Context, e *Env) error {
 }
 
 func validate(ctx context.Context, e *Env) error {
-	sys, nerr := e.Network(e.Root)
 	links := func() (netcfg.Current, netcfg.Applied, error) {
-		if nerr != nil {
-			return netcfg.Current{}, netcfg.Applied{}, nerr
+		sys, err := e.network()
+		if err != nil {
+			return netcfg.Current{}, netcfg.Applied{}, err
 		}
 		cur, err := sys.Current()
 		if err != nil {
@@ -298,7 +193,7 @@ func validate(ctx context.Context, e *Env) error {
 			"property", PropSeedFrom, "line", e.OVF.PropertyLine(PropSeedFrom), "value", v)
 	}
 	if e.Source.Transport != ovfenv.TransportSaved {
-		if err := e.saveEnvironment(); err != nil {
+		if err := e.saved().Save(e.Source, e.OVF); err != nil {
 			return fmt.Errorf("saving the environment: %w", err)
 		}
 	}
@@ -324,34 +219,4 @@ func (e *Env) startEvents(cfg callback.Config) {
 		return
 	}
 	e.started = true
-}
-
-// salvageProperty reads a damaged document token by token up to the damage
-// and returns the value of the last Property with the key, or "".
-func salvageProperty(data []byte, key string) string {
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = false
-	value := ""
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return value
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "Property" || se.Name.Space != ovfenv.NamespaceEnv {
-			continue
-		}
-		var k, v string
-		for _, a := range se.Attr {
-			if a.Name.Space == ovfenv.NamespaceEnv && a.Name.Local == "key" {
-				k = a.Value
-			}
-			if a.Name.Space == ovfenv.NamespaceEnv && a.Name.Local == "value" {
-				v = a.Value
-			}
-		}
-		if k == key {
-			value = v
-		}
-	}
 }

@@ -27,7 +27,7 @@ func TestSavedSecrets(t *testing.T) {
 		t.Fatalf("Run() with a failing script = nil, want an error")
 	}
 	dir := filepath.Join(m.root, "var/lib/ovfinit")
-	red, err := os.ReadFile(filepath.Join(dir, savedRedacted))
+	red, err := os.ReadFile(filepath.Join(dir, ovfenv.SavedRedactedName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestSavedSecrets(t *testing.T) {
 		return nil
 	})
 	run := filepath.Join(m.root, "run/ovfinit")
-	clear, err := os.ReadFile(filepath.Join(run, savedEnv))
+	clear, err := os.ReadFile(filepath.Join(run, ovfenv.SavedClearName))
 	if err != nil || !strings.Contains(string(clear), secret) {
 		t.Fatalf("clear copy after a failed boot: %v; want it kept with the secret", err)
 	}
@@ -51,7 +51,7 @@ func TestSavedSecrets(t *testing.T) {
 	// A later boot with no transport, the script fixed by nobody: it runs
 	// from the clear copy and fails again, the copy still there.
 	e, _, err := m.boot("")
-	if err == nil || e.Source.Location != filepath.Join(run, savedEnv) {
+	if err == nil || e.Source.Location != filepath.Join(run, ovfenv.SavedClearName) {
 		t.Fatalf("second boot = %v from %q, want the script failing again from the clear copy", err, e.Source.Location)
 	}
 	if v, _ := e.OVF.Property("root_password"); v != secret {
@@ -60,9 +60,9 @@ func TestSavedSecrets(t *testing.T) {
 
 	// With the clear copy gone, the redacted one is used and its redacted
 	// values read as unset.
-	os.Remove(filepath.Join(run, savedEnv))
+	os.Remove(filepath.Join(run, ovfenv.SavedClearName))
 	e, _, _ = m.boot("")
-	if e.Source.Location != filepath.Join(dir, savedRedacted) {
+	if e.Source.Location != filepath.Join(dir, ovfenv.SavedRedactedName) {
 		t.Fatalf("third boot read %q, want the redacted copy", e.Source.Location)
 	}
 	if v, ok := e.OVF.Property("root_password"); ok {

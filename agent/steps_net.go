@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"slices"
@@ -32,9 +33,30 @@ func loadNetApplied(e *Env) (netcfg.Applied, error) {
 	return a, nil
 }
 
+// network opens the live network (Env.Network) once per boot: validate
+// reads it, the network step changes it and closes it (closeNetwork).
+func (e *Env) network() (netcfg.System, error) {
+	if e.net == nil && e.netErr == nil {
+		e.net, e.netErr = e.Network(e.Root)
+	}
+	return e.net, e.netErr
+}
+
+// closeNetwork closes what network opened (the netlink handle), if it has
+// a Close; a later network call opens it again.
+func (e *Env) closeNetwork() {
+	if c, ok := e.net.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			e.Log.Warn("closing the network handle", "err", err)
+		}
+	}
+	e.net, e.netErr = nil, nil
+}
+
 // configureNetwork writes the image's own persistent network configuration
 // (under Root) and then, on a live system, applies the planned changes.
 func configureNetwork(ctx context.Context, e *Env) error {
+	defer e.closeNetwork()
 	if e.Plan.Net == nil {
 		return skip("no network properties or network-config: network left as it is")
 	}
@@ -68,7 +90,7 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	if !e.Live {
 		return skip("persistent %s configuration written; live network not changed: --root is not /", mgr)
 	}
-	sys, err := e.Network(e.Root)
+	sys, err := e.network()
 	if err != nil {
 		return err
 	}

@@ -4,195 +4,61 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
-	"path"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
 )
 
-// hostKeyFile is the ed25519 host key's file in the state directory; the
-// others are named alike (sshd.HostKeyFile).
-var hostKeyFile = sshd.HostKeyFile(sshd.KeyEd25519)
-
-// sshKeySet is the instance's host keys. The RSA key takes from a fraction
-// of a second to many seconds under emulation, so it is generated after
-// `ready`, in the background: it joins the running server, the status file
-// and later events when done.
-type sshKeySet struct {
-	// ready is closed once the boot reported ready (sshReady): the RSA key
-	// is generated only then, so it never takes CPU from the pipeline.
-	readyOnce sync.Once
-	ready     chan struct{}
-
-	mu   sync.Mutex
-	keys []gossh.Signer
-	rsa  chan struct{} // closed when the background RSA key is done; nil if none pending
-	srv  interface{ AddHostKey(gossh.Signer) }
-	// onAdd runs for a key added after the server started (write to /etc/ssh).
-	onAdd func(gossh.Signer)
-}
-
-func (ks *sshKeySet) add(k gossh.Signer) {
-	ks.mu.Lock()
-	for i, old := range ks.keys {
-		if old.PublicKey().Type() == k.PublicKey().Type() {
-			ks.keys = slices.Delete(ks.keys, i, i+1)
-			break
-		}
+// hostKeys is the instance's host key set (sshd.HostKeys), made on first
+// use: its files are in the state directory, the RSA key (RSAHostKey) is
+// made in the background after ready.
+func (e *Env) hostKeys() *sshd.HostKeys {
+	if e.sshKeys == nil {
+		e.sshKeys = sshd.NewHostKeys(sshd.HostKeysConfig{Root: e.Root, Dir: e.statePath(""), RSA: e.RSAHostKey, Log: e.Log})
 	}
-	ks.keys = append(ks.keys, k)
-	srv, onAdd := ks.srv, ks.onAdd
-	ks.mu.Unlock()
-	if srv != nil {
-		srv.AddHostKey(k)
-	}
-	if onAdd != nil {
-		onAdd(k)
-	}
-}
-
-func (ks *sshKeySet) signers() []gossh.Signer {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	return slices.Clone(ks.keys)
+	return e.sshKeys
 }
 
 // generateHostKey makes new host keys for a new instance: two VMs made from
 // one template must never share one.
 func generateHostKey(ctx context.Context, e *Env) error {
-	for _, typ := range sshd.HostKeyTypes {
-		p := e.statePath(sshd.HostKeyFile(typ))
-		if err := e.remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("removing the previous instance's host key %s: %w", p, err)
-		}
-	}
-	e.sshKeys.mu.Lock()
-	e.sshKeys.keys = nil
-	e.sshKeys.mu.Unlock()
-	if err := e.loadHostKeys(); err != nil {
+	if err := e.hostKeys().Regenerate(); err != nil {
 		return err
 	}
-	for _, k := range e.sshKeys.signers() {
-		e.Log.Info("SSH host key generated", "type", k.PublicKey().Type(), "fingerprint", sshFingerprint(k.PublicKey()))
-	}
+	e.HostKey = e.hostKeys().Primary()
 	return nil
-}
-
-// loadHostKeys loads (or makes) the ed25519 and ECDSA keys now and the RSA
-// key in the background when Env.RSAHostKey is set.
-func (e *Env) loadHostKeys() error {
-	for _, typ := range []string{sshd.KeyEd25519, sshd.KeyECDSA} {
-		k, err := sshd.LoadOrCreateHostKeyAt(e.Root, e.statePath(sshd.HostKeyFile(typ)), typ)
-		if err != nil {
-			return err
-		}
-		e.sshKeys.add(k)
-		if typ == sshd.KeyEd25519 {
-			e.HostKey = k
-		}
-	}
-	if !e.RSAHostKey {
-		return nil
-	}
-	rsaPath := e.statePath(sshd.HostKeyFile(sshd.KeyRSA))
-	if _, err := e.stat(rsaPath); err == nil {
-		// Made on an earlier boot: loading it is quick.
-		k, err := sshd.LoadOrCreateHostKeyAt(e.Root, rsaPath, sshd.KeyRSA)
-		if err != nil {
-			return err
-		}
-		e.sshKeys.add(k)
-		return nil
-	}
-	e.startRSAHostKey()
-	return nil
-}
-
-func (e *Env) startRSAHostKey() {
-	ks := &e.sshKeys
-	ks.mu.Lock()
-	if ks.rsa != nil {
-		ks.mu.Unlock()
-		return
-	}
-	done := make(chan struct{})
-	ks.rsa = done
-	ks.mu.Unlock()
-	p := e.statePath(sshd.HostKeyFile(sshd.KeyRSA))
-	gate := ks.readyGate()
-	go func() {
-		defer close(done)
-		<-gate // wait until the boot is ready
-		k, err := sshd.LoadOrCreateHostKeyAt(e.Root, p, sshd.KeyRSA)
-		if err != nil {
-			e.Log.Warn("no RSA host key: clients that accept only RSA host keys cannot connect", "err", err)
-			return
-		}
-		ks.add(k)
-		e.Log.Info("SSH host key ready", "type", k.PublicKey().Type(), "fingerprint", sshFingerprint(k.PublicKey()))
-	}()
-}
-
-func (ks *sshKeySet) readyGate() chan struct{} {
-	ks.readyOnce.Do(func() { ks.ready = make(chan struct{}) })
-	return ks.ready
-}
-
-// sshReady lets the RSA host key be generated: the boot is ready.
-func (e *Env) sshReady() {
-	g := e.sshKeys.readyGate()
-	select {
-	case <-g:
-	default:
-		close(g)
-	}
 }
 
 // WaitSSHHostKeys waits until the background RSA host key is done (or ctx
 // ends) and returns the public host keys.
 func (e *Env) WaitSSHHostKeys(ctx context.Context) []gossh.PublicKey {
-	e.sshKeys.mu.Lock()
-	done := e.sshKeys.rsa
-	e.sshKeys.mu.Unlock()
-	if done != nil {
-		select {
-		case <-done:
-		case <-ctx.Done():
-		}
-	}
-	var pubs []gossh.PublicKey
-	for _, k := range e.sshKeys.signers() {
-		pubs = append(pubs, k.PublicKey())
-	}
-	return pubs
+	return e.hostKeys().Wait(ctx)
 }
 
 // sshHostKeys is the host keys for events and the status file.
 func (e *Env) sshHostKeys() []callback.HostKey {
 	var out []callback.HostKey
-	for _, k := range e.sshKeys.signers() {
-		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshFingerprint(k.PublicKey()),
+	for _, k := range e.hostKeys().Signers() {
+		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshd.Fingerprint(k.PublicKey()),
 			Key: strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k.PublicKey())))})
 	}
 	return out
 }
 
 func startSSH(ctx context.Context, e *Env) error {
-	if len(e.sshKeys.signers()) == 0 {
-		if err := e.loadHostKeys(); err != nil {
+	keys := e.hostKeys()
+	if e.HostKey == nil {
+		if err := keys.Load(); err != nil {
 			return err
 		}
+		e.HostKey = keys.Primary()
 	}
 	p := e.Plan
 	cfg := sshd.Config{
@@ -243,16 +109,15 @@ func startSSH(ctx context.Context, e *Env) error {
 	} else {
 		cfg.SFTPCommand = argv
 	}
+	cfg.HostKeys = keys.Signers()
 	if p.SSH.WriteOSHostKeys {
-		for _, k := range e.sshKeys.signers() {
-			if err := writeOSHostKey(e, k); err != nil {
+		for _, k := range cfg.HostKeys {
+			if err := keys.CopyToOpenSSH(k); err != nil {
 				return err
 			}
 		}
 	}
 
-	keys := e.sshKeys.signers()
-	cfg.HostKeys = keys
 	srv, port, err := e.listenSSH(cfg)
 	if err != nil {
 		return err
@@ -260,25 +125,16 @@ func startSSH(ctx context.Context, e *Env) error {
 	e.SSH = srv
 	e.Boot.SSHPort = port // the port actually used, for the ready event
 
-	// Keys that finished in the background from now on join the server.
-	ks := &e.sshKeys
-	ks.mu.Lock()
-	if a, ok := srv.(interface{ AddHostKey(gossh.Signer) }); ok {
-		ks.srv = a
-	}
-	if p.SSH.WriteOSHostKeys {
-		ks.onAdd = func(k gossh.Signer) {
-			if err := writeOSHostKey(e, k); err != nil {
+	// Keys that finish in the background join the server (and /etc/ssh).
+	keys.Follow(cfg.HostKeys, func(k gossh.Signer) {
+		srv.AddHostKey(k)
+		if p.SSH.WriteOSHostKeys {
+			if err := keys.CopyToOpenSSH(k); err != nil {
 				e.Log.Warn("writing host key to /etc/ssh", "err", err)
 			}
 		}
-	}
-	missed := slices.DeleteFunc(slices.Clone(ks.keys), func(k gossh.Signer) bool { return slices.Contains(keys, k) })
-	ks.mu.Unlock()
-	for _, k := range missed {
-		ks.add(k)
-	}
-	e.Log.Info("SSH server listening", "addr", srv.Addr().String(), "fingerprint", sshFingerprint(e.HostKey.PublicKey()))
+	})
+	e.Log.Info("SSH server listening", "addr", srv.Addr().String(), "fingerprint", sshd.Fingerprint(e.HostKey.PublicKey()))
 	return nil
 }
 
@@ -321,31 +177,3 @@ func (e *Env) sshLogin(l sshd.Login) {
 	}
 	e.Events.Emit(callback.TypeLogin, d)
 }
-
-// writeOSHostKey copies k's file from the state directory to
-// <root>/etc/ssh/ssh_host_<type>_key (0600) with its .pub (0644), for an OS
-// sshd, replacing what is there.
-func writeOSHostKey(e *Env, k gossh.Signer) error {
-	root := e.Root
-	typ := sshd.KeyEd25519
-	switch k.PublicKey().Type() {
-	case gossh.KeyAlgoRSA:
-		typ = sshd.KeyRSA
-	case gossh.KeyAlgoECDSA256, gossh.KeyAlgoECDSA384, gossh.KeyAlgoECDSA521:
-		typ = sshd.KeyECDSA
-	}
-	priv, err := e.readFile(e.statePath(sshd.HostKeyFile(typ)))
-	if err != nil {
-		return fmt.Errorf("host key for /etc/ssh: %w", err)
-	}
-	p := path.Join("/etc/ssh", sshd.HostKeyFile(typ))
-	if err := rootfs.WriteFileAt(root, p, priv, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	if err := rootfs.WriteFileAt(root, p+".pub", sshd.MarshalPublicKey(k.PublicKey()), 0o644); err != nil {
-		return fmt.Errorf("writing %s.pub: %w", p, err)
-	}
-	return nil
-}
-
-func sshFingerprint(k gossh.PublicKey) string { return sshd.Fingerprint(k) }

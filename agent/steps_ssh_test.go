@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,24 +21,11 @@ import (
 
 const caKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk ca@example"
 
-// addingSSH is a fake server that records keys added after start.
-type addingSSH struct {
-	fakeSSH
-	mu    sync.Mutex
-	added []gossh.Signer
-}
-
-func (a *addingSSH) AddHostKey(k gossh.Signer) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.added = append(a.added, k)
-}
-
 func TestSSHHostKeysRSAInBackground(t *testing.T) {
 	m := newMachine(t)
 	e, ev := m.env(envXML("instance-id", "i-1", PropSSHWriteOSKeys, "true", "ovfinit.callback.url", "http://10.0.2.2:8080/events"))
 	e.RSAHostKey = true
-	srv := &addingSSH{}
+	srv := &fakeSSH{}
 	e.StartSSH = func(cfg sshd.Config) (SSHServer, error) {
 		srv.cfg = cfg
 		return srv, nil

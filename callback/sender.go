@@ -137,7 +137,7 @@ func NewSender(log *slog.Logger, bootID string) *Sender {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Sender{
-		log:     log,
+		log:     log.With("component", "callback"),
 		bootID:  bootID,
 		changed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
@@ -206,8 +206,8 @@ func (s *Sender) bound(now time.Time, login bool) int {
 		s.dropFile(q)
 		s.done++
 		if s.dropped == 0 {
-			s.log.Warn("callback: the manager is not taking events; dropping the oldest undelivered ones (never ready, failed, reserved or sanitized), a count is logged at exit",
-				"maxEvents", s.maxQueued, "maxAge", s.maxAge, "maxLogins", s.maxLogins, "first", q.ev.ID, "type", q.ev.Type)
+			s.log.Warn("the manager is not taking events; dropping the oldest undelivered ones (never ready, failed, reserved or sanitized), a count is logged at exit",
+				"max_events", s.maxQueued, "max_age", s.maxAge, "max_logins", s.maxLogins, "first", q.ev.ID, "type", q.ev.Type)
 		}
 		s.dropped++
 	}
@@ -239,7 +239,7 @@ func (s *Sender) OpenSpoolAt(root, dir string) error {
 		return err
 	}
 	for _, e := range bad {
-		s.log.Warn("callback: unreadable spool file set aside", "err", e)
+		s.log.Warn("unreadable spool file set aside", "err", e)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -254,13 +254,13 @@ func (s *Sender) OpenSpoolAt(root, dir string) error {
 	s.spool = sp
 	for i := range s.queue {
 		if name, err := sp.put(s.queue[i].ev); err != nil {
-			s.log.Warn("callback: event kept in memory only", "id", s.queue[i].ev.ID, "err", err)
+			s.log.Warn("event kept in memory only", "id", s.queue[i].ev.ID, "err", err)
 		} else {
 			s.queue[i].file = name
 		}
 	}
 	if len(found) > 0 {
-		s.log.Info("callback: events from an earlier run found in the spool", "count", len(found), "dir", dir)
+		s.log.Info("events from an earlier run found in the spool", "count", len(found), "dir", dir)
 		s.queue = append(found, s.queue...)
 		s.enq += int64(len(found))
 		s.bound(time.Now(), false)
@@ -277,7 +277,7 @@ func (s *Sender) Emit(typ string, d Data) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		s.log.Debug("callback: sender closed, event dropped", "type", typ)
+		s.log.Debug("sender closed, event dropped", "type", typ)
 		return
 	}
 	s.seq++
@@ -305,7 +305,7 @@ func (s *Sender) Emit(typ string, d Data) {
 	if s.spool != nil {
 		name, err := s.spool.put(ev)
 		if err != nil {
-			s.log.Warn("callback: event kept in memory only", "id", ev.ID, "err", err)
+			s.log.Warn("event kept in memory only", "id", ev.ID, "err", err)
 		}
 		q.file = name
 	}
@@ -432,7 +432,7 @@ func (s *Sender) Start(cfg Config) error {
 	kept := s.queue[:0]
 	for _, q := range s.queue {
 		if q.ev.Source != "" && q.ev.Source != s.source {
-			s.log.Warn("callback: spooled event of another instance dropped", "id", q.ev.ID, "source", q.ev.Source)
+			s.log.Warn("spooled event of another instance dropped", "id", q.ev.ID, "source", q.ev.Source)
 			s.dropFile(q)
 			s.done++
 			continue
@@ -441,7 +441,7 @@ func (s *Sender) Start(cfg Config) error {
 			s.fill(&q.ev)
 			if q.file != "" {
 				if err := s.spool.write(q.file, q.ev); err != nil {
-					s.log.Warn("callback: cannot update spooled event", "id", q.ev.ID, "err", err)
+					s.log.Warn("cannot update spooled event", "id", q.ev.ID, "err", err)
 				}
 			}
 		}
@@ -451,7 +451,7 @@ func (s *Sender) Start(cfg Config) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.stopped = make(chan struct{})
-	s.log.Info("callback: delivering events", "endpoint", s.endpoint, "queued", len(s.queue), "signed", cfg.Secret != nil)
+	s.log.Info("delivering events", "endpoint", s.endpoint, "queued", len(s.queue), "signed", cfg.Secret != nil)
 	go s.run(ctx, cfg.URL)
 	return nil
 }
@@ -462,7 +462,7 @@ func (s *Sender) dropFile(q queued) {
 		return
 	}
 	if err := s.spool.remove(q.file); err != nil {
-		s.log.Warn("callback: cannot remove spooled event", "id", q.ev.ID, "err", err)
+		s.log.Warn("cannot remove spooled event", "id", q.ev.ID, "err", err)
 	}
 }
 
@@ -508,13 +508,13 @@ func (s *Sender) Close() {
 	}
 	s.closed = true
 	if s.dropped > 0 {
-		s.log.Warn("callback: events dropped to bound the queue and the spool", "count", s.dropped, "logins", s.loginsDropped)
+		s.log.Warn("events dropped to bound the queue and the spool", "count", s.dropped, "logins", s.loginsDropped)
 	}
 	if n := len(s.queue); n > 0 {
 		if s.spool != nil {
-			s.log.Info("callback: sender closed, undelivered events stay in the spool", "count", n, "dir", s.spool.dir)
+			s.log.Info("sender closed, undelivered events stay in the spool", "count", n, "dir", s.spool.dir)
 		} else {
-			s.log.Warn("callback: sender closed, events discarded", "count", n)
+			s.log.Warn("sender closed, events discarded", "count", n)
 		}
 	}
 	s.queue = nil
@@ -600,24 +600,24 @@ func (s *Sender) run(ctx context.Context, rawURL string) {
 		switch {
 		case err == nil:
 			failingSince = time.Time{}
-			s.log.Debug("callback: event delivered", "id", ev.ID, "type", ev.Type, "attempts", attempts)
+			s.log.Debug("event delivered", "id", ev.ID, "type", ev.Type, "attempts", attempts)
 		case errors.Is(err, ErrUnauthorized):
 			n := s.stop(ErrUnauthorized)
 			if s.spool != nil {
-				s.log.Error("callback: manager refused the signature again and again, delivery stopped; events stay in the spool for the next run (check ovfinit.callback.secret and both clocks)", "endpoint", s.endpoint, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+				s.log.Error("manager refused the signature again and again, delivery stopped; events stay in the spool for the next run (check ovfinit.callback.secret and both clocks)", "endpoint", s.endpoint, "pending", n, "id", ev.ID, "attempts", attempts, "err", err)
 			} else {
-				s.log.Error("callback: manager refused the signature again and again, delivery stopped; events dropped (check ovfinit.callback.secret and both clocks)", "endpoint", s.endpoint, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+				s.log.Error("manager refused the signature again and again, delivery stopped; events dropped (check ovfinit.callback.secret and both clocks)", "endpoint", s.endpoint, "pending", n, "id", ev.ID, "attempts", attempts, "err", err)
 			}
 			return
 		case errors.As(err, &perm):
 			failingSince = time.Time{} // the manager answered
-			s.log.Error("callback: event rejected by the manager, dropped", "endpoint", s.endpoint, "id", ev.ID, "type", ev.Type, "attempts", attempts, "error", err)
+			s.log.Error("event rejected by the manager, dropped", "endpoint", s.endpoint, "id", ev.ID, "type", ev.Type, "attempts", attempts, "err", err)
 		default:
 			n := s.stop(ErrGaveUp)
 			if s.spool != nil {
-				s.log.Error("callback: manager unreachable, delivery stopped; events stay in the spool for the next run", "endpoint", s.endpoint, "waited", s.cfg.MaxElapsed, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+				s.log.Error("manager unreachable, delivery stopped; events stay in the spool for the next run", "endpoint", s.endpoint, "waited", s.cfg.MaxElapsed, "pending", n, "id", ev.ID, "attempts", attempts, "err", err)
 			} else {
-				s.log.Error("callback: manager unreachable, delivery stopped; events dropped", "endpoint", s.endpoint, "waited", s.cfg.MaxElapsed, "pending", n, "id", ev.ID, "attempts", attempts, "error", err)
+				s.log.Error("manager unreachable, delivery stopped; events dropped", "endpoint", s.endpoint, "waited", s.cfg.MaxElapsed, "pending", n, "id", ev.ID, "attempts", attempts, "err", err)
 			}
 			return
 		}
@@ -666,7 +666,7 @@ func (s *Sender) unauthorized(ev Event, ua *unauthorizedError) {
 	s.skew += gap.Truncate(time.Second)
 	skew := s.skew
 	s.mu.Unlock()
-	s.log.Warn("callback: this clock is not the manager's; signing with the manager's time", "endpoint", s.endpoint, "id", ev.ID, "managerAhead", skew)
+	s.log.Warn("this clock is not the manager's; signing with the manager's time", "endpoint", s.endpoint, "id", ev.ID, "manager_ahead", skew)
 }
 
 // deliver sends one event until it is acknowledged, rejected for good
@@ -706,7 +706,7 @@ func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event, budget ti
 		MaxInterval:         cfg.MaxInterval,
 	}
 	notify := func(err error, next time.Duration) {
-		s.log.Warn("callback: delivery failed, retrying", "endpoint", s.endpoint, "id", ev.ID, "attempt", attempts, "retryIn", next, "error", err)
+		s.log.Warn("delivery failed, retrying", "endpoint", s.endpoint, "id", ev.ID, "attempt", attempts, "retry_in", next, "err", err)
 	}
 	_, err = backoff.Retry(ctx, op,
 		backoff.WithBackOff(b),

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
@@ -49,6 +50,13 @@ type Linux struct {
 	DHCP4 func(ctx context.Context, ifname string) error
 	// Log receives what the DHCP clients do; nil: nothing is logged.
 	Log *slog.Logger
+
+	// closeH closes the netlink handle NewSystem opened; renewing is set
+	// once a built-in DHCP client renews leases through it.
+	closeH   func()
+	mu       sync.Mutex
+	renewing bool
+	closed   bool
 }
 
 // SetLogger sets the logger; the agent calls it on the System it gets.
@@ -68,11 +76,37 @@ func NewSystem(root string) (System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink: %w", err)
 	}
-	s := &Linux{H: h, Root: root, Run: cmdrun.Exec{}}
+	s := &Linux{H: h, Root: root, Run: cmdrun.Exec{}, closeH: h.Close}
 	s.DHCP4 = func(ctx context.Context, ifname string) error {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return errors.New("netlink handle closed")
+		}
+		if OSDHCPClient(root, ifname) == nil || s.Run == nil {
+			s.renewing = true // the built-in client's renewals keep using the handle
+		}
+		s.mu.Unlock()
 		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS})
 	}
 	return s, nil
+}
+
+// Close closes the netlink handle NewSystem opened, unless the built-in
+// DHCP client was started through it: it renews its leases through the
+// handle for as long as the process runs, so the handle stays its own. It
+// returns nil; calling it again does nothing.
+func (s *Linux) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.closeH == nil {
+		return nil
+	}
+	s.closed = true
+	if !s.renewing {
+		s.closeH()
+	}
+	return nil
 }
 
 // retry calls f again while the kernel reports an interrupted dump.

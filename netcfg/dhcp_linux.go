@@ -325,7 +325,7 @@ func (c *dhcp4Client) renewLoop(l *nclient4.Lease) {
 		}
 		left := lease - time.Since(got)
 		wait = max(left/2, 2*time.Second)
-		c.o.Log.Warn("DHCPv4 renewal failed", "interface", c.ifname, "err", err, "retry in", wait)
+		c.o.Log.Warn("DHCPv4 renewal failed", "interface", c.ifname, "err", err, "retry_in", wait)
 	}
 }
 

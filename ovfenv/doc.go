@@ -7,8 +7,10 @@
 // Parse turns a document into an Environment, or returns every problem at
 // once as *ParseError values that carry the line. ReadFile reads a document
 // named on the command line; a Prober looks on every transport of
-// DefaultTransports in parallel and polls until one has a document (the
-// ISO transport finds the medium labelled "OVF ENV" among Linux's block
-// devices, and ReadISO reads the document from it without mounting). Errors meaning "there is no
-// environment here" wrap ErrNoEnvironment.
+// DefaultTransports in parallel (the ISO medium labelled "OVF ENV", read
+// with ReadISO without mounting, VMware guestinfo, QEMU fw_cfg, VirtualBox,
+// Hyper-V KVP, a seed file) and polls until one has a document. Errors
+// meaning "there is no environment here" wrap ErrNoEnvironment. The copies
+// a boot keeps of the last valid environment are Saved (saved.go); Salvage
+// reads what it can of a damaged document.
 package ovfenv

@@ -28,6 +28,9 @@ type Source struct {
 	Extra []Property
 	// Tried is what every transport gave when this one was chosen.
 	Tried []Attempt
+	// redacted says Data is a saved redacted copy (Saved.Load): its
+	// redacted values read as unset.
+	redacted bool
 }
 
 // Environment parses Data and appends Extra to its properties.
@@ -40,6 +43,9 @@ func (s *Source) Environment() (*Environment, error) {
 		return nil, err
 	}
 	env.Properties = append(env.Properties, s.Extra...)
+	if s.redacted {
+		env = unredact(env)
+	}
 	return env, nil
 }
 

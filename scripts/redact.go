@@ -10,10 +10,6 @@ import (
 // JSON, upper case, base64, ...), in logs, progress messages and errors.
 const Redacted = redact.Mark
 
-// Redact replaces every secret value, and every derived form of one that
-// redact.Forms lists, in s.
-func Redact(s string, secrets []string) string { return redact.New(secrets...).String(s) }
-
 // redactLogger returns a logger that replaces the secrets in every message
 // and attribute before log's handler sees them; nil log discards.
 func redactLogger(log *slog.Logger, r *redact.Redactor) *slog.Logger {

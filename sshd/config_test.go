@@ -1,7 +1,6 @@
 package sshd
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,10 +9,7 @@ import (
 )
 
 func TestNewNeedsHostKey(t *testing.T) {
-	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hk, _ := newHostKeyFile(t, KeyEd25519)
 	tests := []struct {
 		name    string
 		keys    []gossh.Signer

@@ -21,9 +21,11 @@
 // authentication attempts, the login grace time, failed logins per source
 // address, open sessions, idle connections, and sends keepalives.
 //
-// Host keys (ed25519, ECDSA, RSA) are persisted with LoadOrCreateHostKeyType;
-// RSA generation is slow, so callers make it in the background and add it
-// with Server.AddHostKey.
+// Host keys (ed25519, ECDSA, RSA) are a HostKeys set (hostkeys.go): loaded
+// or made under a mutex, files 0600; RSA generation is slow, so a new RSA
+// key is made in the background once the caller says the boot is ready
+// (HostKeys.Ready), and joins a running server through HostKeys.Follow and
+// Server.AddHostKey.
 //
 // Run as root, each session runs with the user's uid, gid and groups in a
 // new session (setsid), on a PTY when the client asks for one. SFTP runs the

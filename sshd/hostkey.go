@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -24,11 +23,11 @@ import (
 // maxHostKeyFile bounds how much of a host key file is read.
 const maxHostKeyFile = 64 << 10
 
-// hostKeyMu serialises LoadOrCreateHostKey within the process, so two callers
-// asking for the same path get the same key.
+// hostKeyMu serialises loadOrCreateHostKey within the process, so two
+// callers asking for the same file get the same key.
 var hostKeyMu sync.Mutex
 
-// Host key types LoadOrCreateHostKeyType makes.
+// Host key types HostKeys makes.
 const (
 	KeyEd25519 = "ed25519"
 	KeyECDSA   = "ecdsa" // NIST P-256
@@ -47,39 +46,18 @@ var HostKeyTypes = []string{KeyEd25519, KeyECDSA, KeyRSA}
 // "ssh_host_ed25519_key", as OpenSSH names them.
 func HostKeyFile(typ string) string { return "ssh_host_" + typ + "_key" }
 
-// LoadOrCreateHostKey returns the host key stored at path, creating an
-// ed25519 key there (file mode 0600, parent directory 0700) when the file is
-// missing. A file that exists but does not hold an unencrypted OpenSSH or PEM
+// loadOrCreateHostKey returns the host key stored at name under the
+// directory tree root, creating a key of typ there (file mode 0600, parent
+// directories 0700) when the file is missing; path names the file in
+// errors. A file that exists but does not hold an unencrypted OpenSSH or PEM
 // private key is an error naming the path; it is never replaced. An existing
 // key of another type (an RSA key shipped in an image, say) is used as it is.
+// name and its parents are resolved inside root by rootfs, so a symbolic
+// link in an image tree never leads the key out of it.
 //
 // The new file is written to a temporary name, synced and then linked into
 // place, so a crash never leaves half a key and a concurrent creator in
 // another process can not overwrite a key already handed out.
-func LoadOrCreateHostKey(path string) (gossh.Signer, error) {
-	return LoadOrCreateHostKeyType(path, KeyEd25519)
-}
-
-// LoadOrCreateHostKeyType is LoadOrCreateHostKey for a key of typ (KeyEd25519,
-// KeyECDSA or KeyRSA) when the file is missing.
-func LoadOrCreateHostKeyType(path, typ string) (gossh.Signer, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("host key %s: %w", path, err)
-	}
-	return loadOrCreateHostKey(dir, filepath.Base(path), path, typ)
-}
-
-// LoadOrCreateHostKeyAt is LoadOrCreateHostKeyType for the file name under
-// the directory tree root (an offline image, or "/"): name and its parent
-// directories are resolved inside root by rootfs, so a symbolic link in an
-// image tree never leads the key out of it.
-func LoadOrCreateHostKeyAt(root, name, typ string) (gossh.Signer, error) {
-	return loadOrCreateHostKey(root, name, name, typ)
-}
-
-// loadOrCreateHostKey does LoadOrCreateHostKeyAt; path names the file in
-// errors.
 func loadOrCreateHostKey(root, name, path, typ string) (gossh.Signer, error) {
 	if typ != KeyEd25519 && typ != KeyECDSA && typ != KeyRSA {
 		return nil, fmt.Errorf("host key %s: unknown key type %q (want ed25519, ecdsa or rsa)", path, typ)

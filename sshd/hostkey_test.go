@@ -16,22 +16,37 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-func TestLoadOrCreateHostKey(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "etc", "ovfinit", "ssh_host_ed25519_key")
-	first, err := LoadOrCreateHostKey(path)
+// newHostKeyFile makes (or loads) a key of typ in a new file; it returns the
+// key and the file's host path.
+func newHostKeyFile(t testing.TB, typ string) (gossh.Signer, string) {
+	t.Helper()
+	root := t.TempDir()
+	name := "/" + HostKeyFile(typ)
+	k, err := loadOrCreateHostKey(root, name, name, typ)
 	if err != nil {
-		t.Fatalf("LoadOrCreateHostKey(%q) = %v", path, err)
+		t.Fatalf("loadOrCreateHostKey(%s) = %v", typ, err)
 	}
-	if got := first.PublicKey().Type(); got != gossh.KeyAlgoED25519 {
+	return k, filepath.Join(root, HostKeyFile(typ))
+}
+
+func TestHostKeysLoad(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "etc", "ovfinit")
+	first := NewHostKeys(HostKeysConfig{Root: root, Dir: "/etc/ovfinit"})
+	if err := first.Load(); err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	if got := first.Primary().PublicKey().Type(); got != gossh.KeyAlgoED25519 {
 		t.Errorf("new host key type = %q, want %q", got, gossh.KeyAlgoED25519)
 	}
-	second, err := LoadOrCreateHostKey(path)
-	if err != nil {
-		t.Fatalf("LoadOrCreateHostKey(%q) again = %v", path, err)
+	second := NewHostKeys(HostKeysConfig{Root: root, Dir: "/etc/ovfinit"})
+	if err := second.Load(); err != nil {
+		t.Fatalf("Load() again = %v", err)
 	}
-	if a, b := Fingerprint(first.PublicKey()), Fingerprint(second.PublicKey()); a != b {
+	if a, b := Fingerprint(first.Primary().PublicKey()), Fingerprint(second.Primary().PublicKey()); a != b {
 		t.Errorf("fingerprint after reload = %s, want %s (key not persisted)", b, a)
 	}
+	path := filepath.Join(dir, HostKeyFile(KeyEd25519))
 	if runtime.GOOS != "windows" {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -40,7 +55,7 @@ func TestLoadOrCreateHostKey(t *testing.T) {
 		if got := fi.Mode().Perm(); got != 0o600 {
 			t.Errorf("host key file mode = %v, want 0600", got)
 		}
-		di, err := os.Stat(filepath.Dir(path))
+		di, err := os.Stat(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,28 +63,28 @@ func TestLoadOrCreateHostKey(t *testing.T) {
 			t.Errorf("host key directory mode = %v, want 0700", got)
 		}
 	}
-	ents, err := os.ReadDir(filepath.Dir(path))
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ents) != 1 {
-		t.Errorf("host key directory holds %d entries, want 1 (temp file left behind?)", len(ents))
+	if len(ents) != 2 {
+		t.Errorf("host key directory holds %d entries, want 2, ed25519 and ECDSA (temp file left behind?)", len(ents))
 	}
 }
 
-func TestLoadOrCreateHostKeyConcurrent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "key")
+func TestHostKeysConcurrent(t *testing.T) {
+	root := t.TempDir()
 	const n = 8
 	fps := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			s, err := LoadOrCreateHostKey(path)
-			if err != nil {
-				t.Errorf("LoadOrCreateHostKey #%d = %v", i, err)
+			h := NewHostKeys(HostKeysConfig{Root: root, Dir: "/keys"})
+			if err := h.Load(); err != nil {
+				t.Errorf("Load #%d = %v", i, err)
 				return
 			}
-			fps[i] = Fingerprint(s.PublicKey())
+			fps[i] = Fingerprint(h.Primary().PublicKey())
 		})
 	}
 	wg.Wait()
@@ -80,7 +95,7 @@ func TestLoadOrCreateHostKeyConcurrent(t *testing.T) {
 	}
 }
 
-func TestLoadOrCreateHostKeyBadFile(t *testing.T) {
+func TestHostKeysBadFile(t *testing.T) {
 	tests := []struct {
 		name    string
 		content string
@@ -92,13 +107,14 @@ func TestLoadOrCreateHostKeyBadFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "key")
+			root := t.TempDir()
+			path := filepath.Join(root, HostKeyFile(KeyEd25519))
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := LoadOrCreateHostKey(path)
-			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("LoadOrCreateHostKey(%s file) = %v, want an error naming %s and saying %q", tt.name, err, path, tt.want)
+			err := NewHostKeys(HostKeysConfig{Root: root, Dir: "/"}).Load()
+			if name := "/" + HostKeyFile(KeyEd25519); err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load(%s file) = %v, want an error naming %s and saying %q", tt.name, err, name, tt.want)
 			}
 			got, _ := os.ReadFile(path)
 			if string(got) != tt.content {
@@ -108,7 +124,7 @@ func TestLoadOrCreateHostKeyBadFile(t *testing.T) {
 	}
 }
 
-func TestLoadOrCreateHostKeyExistingOtherType(t *testing.T) {
+func TestHostKeysExistingOtherType(t *testing.T) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -117,14 +133,15 @@ func TestLoadOrCreateHostKeyExistingOtherType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "key")
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, HostKeyFile(KeyEd25519)), pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := LoadOrCreateHostKey(path)
-	if err != nil {
-		t.Fatalf("LoadOrCreateHostKey(ecdsa key) = %v", err)
+	h := NewHostKeys(HostKeysConfig{Root: root, Dir: "/"})
+	if err := h.Load(); err != nil {
+		t.Fatalf("Load(ecdsa key in the ed25519 file) = %v", err)
 	}
+	s := h.Primary()
 	want, _ := gossh.NewSignerFromKey(priv)
 	if got, w := Fingerprint(s.PublicKey()), Fingerprint(want.PublicKey()); got != w {
 		t.Errorf("loaded key %s, want the stored ecdsa key %s", got, w)
@@ -132,11 +149,7 @@ func TestLoadOrCreateHostKeyExistingOtherType(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "key")
-	s, err := LoadOrCreateHostKey(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, path := newHostKeyFile(t, KeyEd25519)
 	got := Fingerprint(s.PublicKey())
 	if want := gossh.FingerprintSHA256(s.PublicKey()); got != want {
 		t.Errorf("Fingerprint() = %q, want %q", got, want)
@@ -160,7 +173,7 @@ func TestFingerprint(t *testing.T) {
 }
 
 func TestLoadOrCreateHostKeyTypes(t *testing.T) {
-	dir := t.TempDir()
+	root := t.TempDir()
 	for _, tc := range []struct {
 		typ, wantAlgo string
 		wantBits      int
@@ -170,10 +183,11 @@ func TestLoadOrCreateHostKeyTypes(t *testing.T) {
 		{KeyRSA, gossh.KeyAlgoRSA, 3072},
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
-			path := filepath.Join(dir, HostKeyFile(tc.typ))
-			k, err := LoadOrCreateHostKeyType(path, tc.typ)
+			name := "/" + HostKeyFile(tc.typ)
+			path := filepath.Join(root, HostKeyFile(tc.typ))
+			k, err := loadOrCreateHostKey(root, name, name, tc.typ)
 			if err != nil {
-				t.Fatalf("LoadOrCreateHostKeyType(%q, %q) = %v", path, tc.typ, err)
+				t.Fatalf("loadOrCreateHostKey(%q, %q) = %v", name, tc.typ, err)
 			}
 			if got := k.PublicKey().Type(); got != tc.wantAlgo {
 				t.Errorf("key type = %q, want %q", got, tc.wantAlgo)
@@ -181,7 +195,7 @@ func TestLoadOrCreateHostKeyTypes(t *testing.T) {
 			if got := KeyBits(k.PublicKey()); got != tc.wantBits {
 				t.Errorf("KeyBits = %d, want %d", got, tc.wantBits)
 			}
-			again, err := LoadOrCreateHostKeyType(path, tc.typ)
+			again, err := loadOrCreateHostKey(root, name, name, tc.typ)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,16 +213,13 @@ func TestLoadOrCreateHostKeyTypes(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadOrCreateHostKeyType(filepath.Join(dir, "x"), "dsa"); err == nil || !strings.Contains(err.Error(), `"dsa"`) {
-		t.Errorf(`LoadOrCreateHostKeyType(x, "dsa") = %v, want an error naming the type`, err)
+	if _, err := loadOrCreateHostKey(root, "/x", "/x", "dsa"); err == nil || !strings.Contains(err.Error(), `"dsa"`) {
+		t.Errorf(`loadOrCreateHostKey(x, "dsa") = %v, want an error naming the type`, err)
 	}
 }
 
 func TestFingerprintBlock(t *testing.T) {
-	k, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "k"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, _ := newHostKeyFile(t, KeyEd25519)
 	got := FingerprintBlock([]gossh.PublicKey{k.PublicKey()}, "root@vm1")
 	want := "-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 " + Fingerprint(k.PublicKey()) + " root@vm1 (ED25519)\n-----END SSH HOST KEY FINGERPRINTS-----\n"
 	if got != want {

@@ -25,22 +25,23 @@ func TestHostKeyStaysInImage(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, hostVar), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	const name = "/var/lib/ovfinit/ssh_host_ed25519_key"
-	k, err := LoadOrCreateHostKeyAt(root, name, KeyEd25519)
+	keys := NewHostKeys(HostKeysConfig{Root: root, Dir: "/var/lib/ovfinit"})
+	err := keys.Load()
 	if ents, _ := os.ReadDir(hostVar); len(ents) > 0 {
-		t.Errorf("LoadOrCreateHostKeyAt(image with var -> %s) = %v and wrote onto the build host: %v", hostVar, err, ents)
+		t.Errorf("Load(image with var -> %s) = %v and wrote onto the build host: %v", hostVar, err, ents)
 	}
 	if err != nil {
-		t.Fatalf("LoadOrCreateHostKeyAt() = %v, want a key inside the image", err)
+		t.Fatalf("Load() = %v, want a key inside the image", err)
 	}
+	k := keys.Primary()
 	p := filepath.Join(root, hostVar, "lib/ovfinit", HostKeyFile(KeyEd25519))
 	fi, err := os.Stat(p)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key inside the image %s: %v, %v; want mode 0600", p, fi, err)
 	}
-	again, err := LoadOrCreateHostKeyAt(root, name, KeyEd25519)
-	if err != nil || string(again.PublicKey().Marshal()) != string(k.PublicKey().Marshal()) {
-		t.Errorf("LoadOrCreateHostKeyAt again = %v; want the same key back", err)
+	again := NewHostKeys(HostKeysConfig{Root: root, Dir: "/var/lib/ovfinit"})
+	if err := again.Load(); err != nil || string(again.Primary().PublicKey().Marshal()) != string(k.PublicKey().Marshal()) {
+		t.Errorf("Load again = %v; want the same key back", err)
 	}
 }
 

@@ -131,7 +131,7 @@ func (s *Server) openSession(ctx gliderssh.Context) (*chanState, error) {
 	}
 	c.sessions++
 	c.mu.Unlock()
-	s.adaptProcs()
+	s.reportSessions()
 	return &chanState{
 		s:       s,
 		counts:  c,
@@ -150,7 +150,7 @@ func (st *chanState) endSession() {
 		st.counts.sessions--
 		st.counts.mu.Unlock()
 		st.s.sessions.Add(-1)
-		st.s.adaptProcs()
+		st.s.reportSessions()
 	})
 }
 

@@ -95,6 +95,6 @@ func (l *logLimiter) report() {
 	l.suppressed, l.summary = 0, nil
 	l.mu.Unlock()
 	if n > 0 && log != nil {
-		log.Log(context.Background(), slog.LevelWarn, "ssh: similar connection failure messages suppressed (rate limit)", "suppressed", n)
+		log.Log(context.Background(), slog.LevelWarn, "similar connection failure messages suppressed (rate limit)", "suppressed", n)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,16 +119,12 @@ type Config struct {
 	// DefaultIdleDelay.
 	IdleDelay time.Duration
 
-	// AdaptProcs runs the process's Go code on one CPU (GOMAXPROCS 1) while
-	// at most one session is open, and on all of them (GOMAXPROCS as at New)
-	// while more are. A single transfer moves every packet between
-	// x/crypto's reader goroutine and the session's copy goroutine; on one
-	// P that hand-off stays on one thread instead of waking another (futex,
-	// epoll, a context switch per packet), which measured 20% more upload
-	// throughput and 25% less CPU per GiB. Ignored when the environment sets
-	// GOMAXPROCS or there is only one CPU. It changes the whole process's
-	// GOMAXPROCS: set it only where the server is the main work.
-	AdaptProcs bool
+	// OnSessions, if set, is called with the number of open sessions when
+	// Serve starts and whenever the number changes, one call at a time and
+	// always with the latest count. Process-wide policy that depends on
+	// the load (ovfinit's GOMAXPROCS policy, cmd/ovfinit) hangs here; the
+	// server itself never changes the process's settings.
+	OnSessions func(open int)
 }
 
 // DefaultIdleDelay is Config.IdleDelay's default.
@@ -220,9 +214,12 @@ type Login struct {
 	Time        time.Time
 }
 
-// Server is an SSH server that authenticates with public keys only and runs
-// commands and shells as the authenticated user. Subsystems (sftp), port
-// forwarding, agent forwarding and X11 forwarding are refused.
+// Server is an SSH server that authenticates with public keys (and their
+// authorized_keys options), user certificates from Config.UserCAKeys and,
+// when Config.CheckPassword is set, passwords, and runs commands, shells and
+// the SFTP subsystem (Config.SFTPCommand) as the authenticated user. Local
+// port forwarding and agent forwarding are off unless Config enables them;
+// remote forwarding, X11 and other subsystems are always refused.
 //
 // Run as root it switches to the user's uid, gid and groups for each
 // session; run as anyone else it logs in only its own uid.
@@ -242,9 +239,10 @@ type Server struct {
 	startups *startups
 	certs    *gossh.CertChecker
 	sessions atomic.Int64 // open session channels
-	procs    *procs       // nil unless Config.AdaptProcs applies
-	conns    atomic.Int64 // open connections (accepted, not yet closed)
-	idle     *time.Timer  // calls Config.OnIdle; nil without it
+	// sessionsMu serialises Config.OnSessions calls.
+	sessionsMu sync.Mutex
+	conns      atomic.Int64 // open connections (accepted, not yet closed)
+	idle       *time.Timer  // calls Config.OnIdle; nil without it
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -274,6 +272,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.log = s.log.With("component", "sshd")
 	if s.cfg.LookupUser == nil {
 		s.cfg.LookupUser = defaultLookupUser
 	}
@@ -303,11 +302,6 @@ func New(cfg Config) (*Server, error) {
 	s.fails = newFailLimiter(s.cfg.Limits.MaxFailedLogins, s.cfg.Limits.FailedLoginWindow)
 	s.startups = newStartups(s.cfg.Limits.Startups)
 	s.certs = &gossh.CertChecker{IsUserAuthority: s.isUserCA}
-	if s.cfg.AdaptProcs && os.Getenv("GOMAXPROCS") == "" {
-		if n := runtime.GOMAXPROCS(0); n > 1 {
-			s.procs = &procs{max: n, cur: n}
-		}
-	}
 	if s.cfg.IdleDelay <= 0 {
 		s.cfg.IdleDelay = DefaultIdleDelay
 	}
@@ -373,7 +367,7 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.log.Info("ssh server listening", "addr", l.Addr().String(), "host_keys", fps)
 	s.armIdle()
-	s.adaptProcs()
+	s.reportSessions()
 
 	err := s.srv.Serve(l)
 	s.mu.Lock()
@@ -385,32 +379,14 @@ func (s *Server) Serve(l net.Listener) error {
 	return fmt.Errorf("sshd: serving on %s: %w", l.Addr(), err)
 }
 
-// procs is the state of Config.AdaptProcs.
-type procs struct {
-	mu       sync.Mutex
-	max, cur int
-}
-
-// adaptProcs sets GOMAXPROCS for the number of open sessions
-// (Config.AdaptProcs); after Shutdown it restores the value New found.
-func (s *Server) adaptProcs() {
-	p := s.procs
-	if p == nil {
+// reportSessions calls Config.OnSessions with the open sessions.
+func (s *Server) reportSessions() {
+	if s.cfg.OnSessions == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	want := p.max
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if s.sessions.Load() <= 1 && !closed {
-		want = 1
-	}
-	if want != p.cur {
-		runtime.GOMAXPROCS(want)
-		p.cur = want
-	}
+	s.sessionsMu.Lock()
+	defer s.sessionsMu.Unlock()
+	s.cfg.OnSessions(int(s.sessions.Load()))
 }
 
 // armIdle (re)starts the countdown to Config.OnIdle.
@@ -474,7 +450,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, DefaultShutdownTimeout)
 		defer cancel()
 	}
-	s.adaptProcs() // back to all CPUs
 	err := s.srv.Shutdown(ctx)
 	// A Serve that had not yet registered its listener with gliderssh when
 	// Shutdown ran is stopped here.
@@ -640,25 +615,4 @@ func addrString(a net.Addr) string {
 		return ""
 	}
 	return a.String()
-}
-
-// GC settings TuneGC applies when the environment sets none.
-const (
-	tunedGCPercent   = 400
-	tunedMemoryLimit = 36 << 20
-)
-
-// TuneGC sets the garbage collector for a long-running SSH server, unless
-// GOGC or GOMEMLIMIT are set in the environment: GOGC 400, so that bulk
-// transfers (x/crypto allocates a fresh buffer for every received packet)
-// collect a quarter as often, with a 36 MiB soft memory limit so the heap
-// stays small under many sessions. Measured with BenchmarkStream: about 15%
-// more throughput than GOGC 100.
-func TuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(tunedGCPercent)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(tunedMemoryLimit)
-	}
 }

@@ -14,7 +14,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -74,10 +73,7 @@ func startServer(t testing.TB, users map[string]*User, keys map[string][]gossh.P
 // Config before New.
 func startServerConfig(t testing.TB, users map[string]*User, keys map[string][]gossh.PublicKey, cfgFn func(*Config), adjust func(*Server)) *testServer {
 	t.Helper()
-	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "ssh_host_ed25519_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hk, _ := newHostKeyFile(t, KeyEd25519)
 	logs := &syncBuffer{}
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(t.Output(), opts), slog.NewTextHandler(logs, opts)))
@@ -621,10 +617,7 @@ func TestShutdownIdle(t *testing.T) {
 }
 
 func TestListenAndServe(t *testing.T) {
-	hk, err := LoadOrCreateHostKey(filepath.Join(t.TempDir(), "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hk, _ := newHostKeyFile(t, KeyEd25519)
 	key := newClientKey(t)
 	srv, err := New(Config{
 		Addr:           "127.0.0.1:0",
@@ -702,50 +695,48 @@ func TestOnIdle(t *testing.T) {
 	none("a second time after one idle period")
 }
 
-// TestAdaptProcs checks Config.AdaptProcs: GOMAXPROCS 1 with at most one
-// session open, the original value with two, and back after Shutdown.
-func TestAdaptProcs(t *testing.T) {
-	if os.Getenv("GOMAXPROCS") != "" {
-		t.Skip("GOMAXPROCS is set in the environment: AdaptProcs does nothing")
-	}
-	orig := runtime.GOMAXPROCS(0)
-	if orig < 2 {
-		t.Skip("one CPU: AdaptProcs does nothing")
-	}
-	t.Cleanup(func() { runtime.GOMAXPROCS(orig) })
+// TestOnSessions: Config.OnSessions hears the open sessions when Serve
+// starts and at every change, the latest count last (cmd/ovfinit sets
+// GOMAXPROCS from it).
+func TestOnSessions(t *testing.T) {
+	var mu sync.Mutex
+	last := -1
 	key := newClientKey(t)
 	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
 		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
-		func(c *Config) { c.AdaptProcs = true }, nil)
-	wantProcs := func(what string, want int) {
+		func(c *Config) {
+			c.OnSessions = func(n int) {
+				mu.Lock()
+				defer mu.Unlock()
+				last = n
+			}
+		}, nil)
+	wantOpen := func(what string, want int) {
 		t.Helper()
 		// Sessions end asynchronously on the server: poll briefly.
 		deadline := time.Now().Add(5 * time.Second)
-		for runtime.GOMAXPROCS(0) != want && time.Now().Before(deadline) {
+		get := func() int { mu.Lock(); defer mu.Unlock(); return last }
+		for get() != want && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if got := runtime.GOMAXPROCS(0); got != want {
-			t.Fatalf("GOMAXPROCS %s = %d, want %d", what, got, want)
+		if got := get(); got != want {
+			t.Fatalf("OnSessions %s = %d, want %d", what, got, want)
 		}
 	}
-	wantProcs("with no session", 1)
+	wantOpen("with no session", 0)
 	c := ts.mustDial(t, "alice", key)
 	s1, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProcs("with one session", 1)
+	wantOpen("with one session", 1)
 	s2, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProcs("with two sessions", orig)
+	wantOpen("with two sessions", 2)
 	s2.Close()
-	wantProcs("after one of two sessions closed", 1)
+	wantOpen("after one of two sessions closed", 1)
 	s1.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c.Close()
-	ts.srv.Shutdown(ctx)
-	wantProcs("after Shutdown", orig)
+	wantOpen("after both closed", 0)
 }

@@ -221,7 +221,7 @@ func Seal(ctx context.Context, m *Manager, o SealOptions) ([]SealItem, error) {
 		return items, err
 	}
 	syncAll()
-	m.log().Info("sealed", "items", len(items), "end-state", o.EndState)
+	m.log().Info("sealed", "items", len(items), "end_state", o.EndState)
 	if o.Power != nil {
 		if err := o.Power(ctx, o.EndState); err != nil {
 			return items, fmt.Errorf("end state %s: %w", o.EndState, err)

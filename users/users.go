@@ -112,15 +112,6 @@ func allocate(used map[int]bool, want int) (int, error) {
 	return 0, errors.New("no free id left between 1000 and 59999")
 }
 
-// appendLine adds one entry to a file's content, keeping a final newline.
-func appendLine(data []byte, fields ...string) []byte {
-	s := string(data)
-	if s != "" && !strings.HasSuffix(s, "\n") {
-		s += "\n"
-	}
-	return []byte(s + strings.Join(fields, ":") + "\n")
-}
-
 // mergeKeys returns the authorized_keys content with want added to what the
 // file already had. A wanted key already in the file (same type and blob)
 // takes the wanted line's place, options included, so that a key configured

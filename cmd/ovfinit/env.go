@@ -104,7 +104,7 @@ not parse, 2 on a usage error.`,
 			if err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s %s: %w", src.Transport, src.Location, err)}
 			}
-			return showEnv(cmd.OutOrStdout(), src, agent.RedactedEnvironment(env), asJSON)
+			return showEnv(cmd.OutOrStdout(), src, ovfenv.RedactedCopy(env), asJSON)
 		},
 	}
 	f := cmd.Flags()

@@ -77,6 +77,7 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	defer stop()
 
 	env := agent.NewEnv(o, log, nil)
+	env.StartSSH = withServerPolicy(env.StartSSH)     // GC and GOMAXPROCS (procs.go)
 	sender := callback.NewSender(env.Log, env.BootID) // redacted (env.Redact)
 	defer sender.Close()
 	env.Events = sender

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -188,13 +187,14 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	for _, typ := range []string{sshd.KeyEd25519, sshd.KeyECDSA} {
-		k, err := sshd.LoadOrCreateHostKeyType(filepath.Join(stateDir, sshd.HostKeyFile(typ)), typ)
-		if err != nil {
-			return &exitError{code: exitFailed, err: fmt.Errorf("--state-dir: %w", err)}
-		}
-		cfg.HostKeys = append(cfg.HostKeys, k)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("--state-dir: %w", err)}
 	}
+	keys := sshd.NewHostKeys(sshd.HostKeysConfig{Root: stateDir, Dir: "/", RSA: true, Log: log})
+	if err := keys.Load(); err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("--state-dir %s: %w", stateDir, err)}
+	}
+	cfg.HostKeys = keys.Signers()
 	if argv, err := sshd.SFTPCommand(); err == nil {
 		cfg.SFTPCommand = argv
 	} else {
@@ -202,29 +202,21 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 	}
 	// Give memory back whenever nobody is connected (docs/performance.md).
 	cfg.OnIdle = memtrim.Func(log)
-	cfg.AdaptProcs = true
+	stopPolicy := serverPolicy(&cfg) // GC and GOMAXPROCS (procs.go)
+	defer stopPolicy()
 	srv, err := sshd.New(cfg)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
-	sshd.TuneGC()
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("--listen %s: %w", cfg.Addr, err)}
 	}
 	// RSA in the background: the server is up meanwhile with the others.
+	keys.Follow(cfg.HostKeys, srv.AddHostKey)
+	keys.Ready()
 	go func() {
-		k, err := sshd.LoadOrCreateHostKeyType(filepath.Join(stateDir, sshd.HostKeyFile(sshd.KeyRSA)), sshd.KeyRSA)
-		if err != nil {
-			log.Warn("no RSA host key", "err", err)
-		} else {
-			srv.AddHostKey(k)
-			cfg.HostKeys = append(cfg.HostKeys, k)
-		}
-		var pubs []gossh.PublicKey
-		for _, k := range cfg.HostKeys {
-			pubs = append(pubs, k.PublicKey())
-		}
+		pubs := keys.Wait(ctx)
 		host, _ := os.Hostname()
 		fmt.Fprint(out, sshd.FingerprintBlock(pubs, "root@"+host))
 		// Start-up is over: give back RSA generation's garbage and the

@@ -15,12 +15,8 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/agent"
-	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/spf13/cobra"
-	gossh "golang.org/x/crypto/ssh"
 )
-
-func fingerprint(k gossh.PublicKey) string { return sshd.Fingerprint(k) }
 
 func newStatusCmd() *cobra.Command {
 	var root, stateDir, statusDir string

@@ -1,0 +1,109 @@
+package sshd
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// TestHostKeysRSAAfterReady: the RSA key is made only once Ready is called,
+// joins the set and reaches a follower; Wait returns all three; a second
+// Load finds it on disk at once.
+func TestHostKeysRSAAfterReady(t *testing.T) {
+	root := t.TempDir()
+	h := NewHostKeys(HostKeysConfig{Root: root, Dir: "/var/lib/ovfinit", RSA: true})
+	if err := h.Load(); err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	have := h.Signers()
+	if len(have) != 2 {
+		t.Fatalf("Signers() before Ready = %d keys, want 2 (ed25519, ECDSA)", len(have))
+	}
+	rsaFile := filepath.Join(root, "var/lib/ovfinit", HostKeyFile(KeyRSA))
+	if _, err := os.Stat(rsaFile); err == nil {
+		t.Errorf("%s exists before Ready: RSA must wait for the boot", rsaFile)
+	}
+	var mu sync.Mutex
+	var followed []string
+	h.Follow(have, func(k gossh.Signer) {
+		mu.Lock()
+		defer mu.Unlock()
+		followed = append(followed, k.PublicKey().Type())
+	})
+	h.Ready()
+	h.Ready() // twice is harmless
+	var types []string
+	for _, k := range h.Wait(context.Background()) { // RSA can take long under emulation: no deadline but the test's
+		types = append(types, k.Type())
+	}
+	if want := []string{gossh.KeyAlgoED25519, gossh.KeyAlgoECDSA256, gossh.KeyAlgoRSA}; strings.Join(types, " ") != strings.Join(want, " ") {
+		t.Errorf("Wait() = %v, want %v", types, want)
+	}
+	mu.Lock()
+	if len(followed) != 1 || followed[0] != gossh.KeyAlgoRSA {
+		t.Errorf("follower got %v, want only the RSA key", followed)
+	}
+	mu.Unlock()
+
+	again := NewHostKeys(HostKeysConfig{Root: root, Dir: "/var/lib/ovfinit", RSA: true})
+	if err := again.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(again.Signers()); n != 3 {
+		t.Errorf("second Load() has %d keys before Ready, want 3 (RSA read from disk)", n)
+	}
+	// A follower started with fewer keys gets the missing ones at once.
+	var late []string
+	again.Follow(again.Signers()[:1], func(k gossh.Signer) { late = append(late, k.PublicKey().Type()) })
+	if len(late) != 2 {
+		t.Errorf("Follow(one key) handed %v, want the two others", late)
+	}
+}
+
+// TestHostKeysRegenerate: a new instance gets new keys of every type, and
+// CopyToOpenSSH puts them where an OS sshd reads them.
+func TestHostKeysRegenerate(t *testing.T) {
+	root := t.TempDir()
+	h := NewHostKeys(HostKeysConfig{Root: root, Dir: "/state"})
+	if err := h.Load(); err != nil {
+		t.Fatal(err)
+	}
+	old := Fingerprint(h.Primary().PublicKey())
+	if err := h.Regenerate(); err != nil {
+		t.Fatalf("Regenerate() = %v", err)
+	}
+	if got := Fingerprint(h.Primary().PublicKey()); got == old {
+		t.Errorf("Regenerate() kept key %s, want a new one", got)
+	}
+	if n := len(h.Signers()); n != 2 {
+		t.Errorf("after Regenerate %d keys, want 2", n)
+	}
+	for _, k := range h.Signers() {
+		if err := h.CopyToOpenSSH(k); err != nil {
+			t.Fatalf("CopyToOpenSSH(%s) = %v", k.PublicKey().Type(), err)
+		}
+	}
+	for _, typ := range []string{KeyEd25519, KeyECDSA} {
+		priv, err := os.ReadFile(filepath.Join(root, "etc/ssh", HostKeyFile(typ)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		state, _ := os.ReadFile(filepath.Join(root, "state", HostKeyFile(typ)))
+		if string(priv) != string(state) {
+			t.Errorf("/etc/ssh/%s differs from the state directory's", HostKeyFile(typ))
+		}
+		fi, err := os.Stat(filepath.Join(root, "etc/ssh", HostKeyFile(typ)))
+		if err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("/etc/ssh/%s: %v, %v; want mode 0600", HostKeyFile(typ), fi, err)
+		}
+		if pub, err := os.ReadFile(filepath.Join(root, "etc/ssh", HostKeyFile(typ)+".pub")); err != nil || !strings.Contains(string(pub), " ") {
+			t.Errorf("/etc/ssh/%s.pub = %q, %v", HostKeyFile(typ), pub, err)
+		}
+	}
+}
