@@ -122,7 +122,7 @@ func (x Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		log.Debug("command failed", "argv", argv, "code", res.Code, "stderr", e.Stderr, "duration", time.Since(start).Round(time.Millisecond))
 		return res, e
 	default:
-		log.Debug("command did not start", "argv", argv, "error", err)
+		log.Debug("command did not start", "argv", argv, "err", err)
 		return res, fmt.Errorf("%s: %w", argv, err)
 	}
 }
