@@ -68,6 +68,9 @@ type Plan struct {
 	// Scripts.
 	Scripts ScriptPlan
 
+	// cloud-init's default user and #cloud-config (plan_cloudcfg.go).
+	Cloud CloudPlan
+
 	// Warnings are problems an override property accepted; validate logs
 	// them.
 	Warnings []*PropertyError
