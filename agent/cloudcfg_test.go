@@ -1,12 +1,27 @@
 package agent
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/users"
 )
 
@@ -128,4 +143,213 @@ func lineHasMember(db, group, user string) bool {
 		}
 	}
 	return false
+}
+
+// recordRunner is Env.Commands in the tests: it records argv lines, and
+// the content of a script it is asked to run.
+type recordRunner struct {
+	lines   []string
+	scripts []string
+	fail    string // an argv line containing this fails
+	onRun   func(line string)
+}
+
+func (r *recordRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) error {
+	line := strings.Join(append([]string{name}, args...), " ")
+	r.lines = append(r.lines, line)
+	if r.onRun != nil {
+		r.onRun(line)
+	}
+	if strings.HasSuffix(name, "user-data.script") {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		r.scripts = append(r.scripts, string(b))
+	}
+	if r.fail != "" && strings.Contains(line, r.fail) {
+		return fmt.Errorf("exit status 1")
+	}
+	return nil
+}
+
+const aliceKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk alice@example"
+
+func cloudMachine(t *testing.T) *machine {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("a Linux image's accounts")
+	}
+	m := newMachine(t)
+	m.write("etc/os-release", "ID=debian\n")
+	m.write("etc/group", "root:x:0:\nsudo:x:27:\nadm:x:4:\n")
+	m.write("usr/bin/apt-get", "")
+	return m
+}
+
+func gzipB64(t *testing.T, s string) string {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// TestCloudConfigBoot: #cloud-config user-data is applied as cloud-init
+// applies it, each module at its place in the boot.
+func TestCloudConfigBoot(t *testing.T) {
+	m := cloudMachine(t)
+	var posted url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		posted = r.PostForm
+		if r.URL.Path != "/home/i-1/" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	const clearPW = "Alice-s3cret-pw"
+	ud := `#cloud-config
+hostname: app1
+fqdn: app1.example.com
+ssh_pwauth: true
+users:
+  - default
+  - name: alice
+    groups: [docker]
+    sudo: ALL=(ALL) NOPASSWD:ALL
+    shell: /bin/bash
+    ssh_authorized_keys: [` + aliceKey + `]
+groups:
+  - ops: [alice, debian]
+  - cloud-users
+chpasswd:
+  expire: false
+  users:
+    - {name: alice, password: ` + clearPW + `, type: text}
+write_files:
+  - path: /etc/app/app.conf
+    content: |
+      port=8080
+    permissions: '0640'
+  - path: /etc/app/big.txt
+    encoding: gz+b64
+    content: ` + gzipB64(t, "compressed\n") + `
+  - path: /home/alice/note
+    owner: alice:alice
+    content: hi
+    defer: true
+bootcmd:
+  - echo early
+runcmd:
+  - [touch, /run/done]
+  - echo "late"
+package_update: true
+packages: [nginx]
+phone_home:
+  url: ` + srv.URL + `/home/$INSTANCE_ID/
+  post: [instance_id, hostname, pub_key_ed25519]
+final_message: "booted $INSTANCE_ID"
+power_state:
+  mode: reboot
+  message: bye
+`
+	run := &recordRunner{}
+	e, ev := m.env(cloudInitEnv("i-1", "user-data", b64(ud)))
+	var logs bytes.Buffer
+	e.Log = slog.New(slog.NewTextHandler(io.MultiWriter(&logs, t.Output()), nil))
+	e.Commands = run
+	readyAt := -1
+	run.onRun = func(line string) {
+		if strings.HasPrefix(line, "shutdown") {
+			readyAt = len(ev.events)
+		}
+	}
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	wantRuns := []string{
+		"env INSTANCE_ID=i-1 /bin/sh -c echo early",
+		"env DEBIAN_FRONTEND=noninteractive apt-get update",
+		"env DEBIAN_FRONTEND=noninteractive apt-get --option=Dpkg::Options::=--force-confold --assume-yes --quiet install nginx",
+		"touch /run/done",
+		"/bin/sh -c echo \"late\"",
+		"shutdown -r now bye",
+	}
+	if diff := cmp.Diff(wantRuns, run.lines); diff != "" {
+		t.Errorf("commands run (-want +got):\n%s", diff)
+	}
+	if readyAt < 0 || ev.events[readyAt-1].Type != callback.TypeReady {
+		t.Errorf("power_state ran before the ready event (events before it: %d)", readyAt)
+	}
+	if m.hostname != "app1" || !strings.Contains(m.read("etc/hosts"), "app1.example.com app1") {
+		t.Errorf("host name %q, /etc/hosts %q: want user-data's app1.example.com", m.hostname, m.read("etc/hosts"))
+	}
+	if !e.Plan.SSH.PasswordAuth {
+		t.Errorf("ssh_pwauth: true did not turn on the embedded server's password logins")
+	}
+	passwd, group := m.read("etc/passwd"), m.read("etc/group")
+	for _, w := range []string{"\ndebian:", "\nalice:x:1001:", "::/home/alice:/bin/bash\n"} {
+		if !strings.Contains(passwd, w) {
+			t.Errorf("/etc/passwd = %q, want %q", passwd, w)
+		}
+	}
+	for _, g := range [][2]string{{"docker", "alice"}, {"ops", "alice"}, {"ops", "debian"}, {"sudo", "alice"}} {
+		if !lineHasMember(group, g[0], g[1]) {
+			t.Errorf("/etc/group = %q: %s is not in %s", group, g[1], g[0])
+		}
+	}
+	if !strings.Contains(group, "\ncloud-users:x:") {
+		t.Errorf("/etc/group = %q: no cloud-users", group)
+	}
+	if s := m.read("etc/sudoers.d/ovfinit-alice"); !strings.Contains(s, "alice ALL=(ALL:ALL) NOPASSWD: ALL") {
+		t.Errorf("alice's sudoers = %q", s)
+	}
+	if keys, err := users.StoredKeys(m.root, "/var/lib/ovfinit", "alice"); err != nil || len(keys) != 1 {
+		t.Errorf("StoredKeys(alice) = %v, %v", keys, err)
+	}
+	for name, want := range map[string]string{"etc/app/app.conf": "port=8080\n", "etc/app/big.txt": "compressed\n", "home/alice/note": "hi"} {
+		if got := m.read(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(m.root, "etc/app/app.conf")); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("app.conf mode = %v (%v), want 0640", fi.Mode(), err)
+	}
+	if os.Geteuid() == 0 {
+		fi, _ := os.Stat(filepath.Join(m.root, "home/alice/note"))
+		if uid, _, _ := rootfs.Owner(fi); uid != 1001 {
+			t.Errorf("home/alice/note owner = %d, want alice (1001)", uid)
+		}
+	}
+	if posted.Get("instance_id") != "i-1" || posted.Get("hostname") != "app1" || !strings.HasPrefix(posted.Get("pub_key_ed25519"), "ssh-ed25519 ") {
+		t.Errorf("phone_home posted %v", posted)
+	}
+	if !strings.Contains(logs.String(), "booted i-1") {
+		t.Errorf("final_message not logged")
+	}
+	// The password: hashed in shadow, never in the log or the state.
+	if strings.Contains(logs.String(), clearPW) {
+		t.Errorf("the log shows chpasswd's password")
+	}
+	filepath.WalkDir(filepath.Join(m.root, "var/lib/ovfinit"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			if strings.Contains(string(b), clearPW) || strings.Contains(string(b), b64(ud)[:40]) {
+				t.Errorf("%s holds the user-data or its password", p)
+			}
+		}
+		return nil
+	})
+
+	// A reboot of the same instance: bootcmd again, nothing else.
+	run.lines = nil
+	e, _ = m.env(cloudInitEnv("i-1", "user-data", b64(ud)))
+	e.Commands = run
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("second Run() = %v", err)
+	}
+	if diff := cmp.Diff([]string{"env INSTANCE_ID=i-1 /bin/sh -c echo early"}, run.lines); diff != "" {
+		t.Errorf("commands on a reboot (-want +got):\n%s", diff)
+	}
 }

@@ -68,6 +68,10 @@ type Env struct {
 	SSHHost     string // listen address host part; "" means every address
 	// Environment transports (ovfenv): clears used secret guestinfo keys.
 	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
+	// Commands runs user-data's commands (bootcmd, runcmd, packages,
+	// power_state); nil: users.ExecRunner on a live system ("/"), and
+	// refused under another root (steps_cloudcfg.go).
+	Commands users.Runner
 
 	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
 	// background (NewEnv sets it; tests leave it off, RSA is slow).
@@ -92,6 +96,7 @@ type Env struct {
 	started    bool      // whether Events.Start has been called
 	stepNote   string    // what the running step says on success (see note)
 	sshKeys    sshKeySet // every host key, the RSA one joining late (steps_ssh.go)
+	afterReady []func()  // run once ready is sent (power_state: steps_cloudcfg.go)
 }
 
 // note sets the message of the running step's finish event and status line

@@ -150,7 +150,7 @@ func unredact(env *ovfenv.Environment) *ovfenv.Environment {
 // env show` prints it: every secret replaced by ovfenv.Redaction, and the
 // user information and query values of every URL by redact.URLMark.
 func RedactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
-	c := env.Redacted()
+	c := redactUserData(env.Redacted())
 	urls := func(props []ovfenv.Property) {
 		for i, p := range props {
 			if v, ok := redact.URL(p.Value); ok {

@@ -817,3 +817,23 @@ func (p *parser) check() {
 		}
 	}
 }
+
+// Secrets returns the document's passwords (clear text and hashes): the
+// caller redacts them from logs, events and saved copies.
+func (c *Config) Secrets() []string {
+	var out []string
+	if c.Password != "" {
+		out = append(out, c.Password)
+	}
+	for _, u := range c.Users {
+		if u.Password != "" {
+			out = append(out, u.Password)
+		}
+	}
+	if c.Chpasswd != nil {
+		for _, u := range c.Chpasswd.Users {
+			out = append(out, u.Password)
+		}
+	}
+	return out
+}
