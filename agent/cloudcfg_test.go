@@ -353,3 +353,136 @@ power_state:
 		t.Errorf("commands on a reboot (-want +got):\n%s", diff)
 	}
 }
+
+// TestCloudConfigRefused: user-data that ovfinit does not fully apply
+// fails validate, before anything changes, naming the property, its line
+// in ovf-env.xml and the line in the document; never dropped.
+func TestCloudConfigRefused(t *testing.T) {
+	m := cloudMachine(t)
+	ud := "#cloud-config\nhostname: app1\ntimezone: Europe/Berlin\nusers:\n  - name: bob\n    expiredate: '2030-01-01'\n"
+	_, ev, err := m.boot(cloudInitEnv("i-1", "user-data", b64(ud)))
+	if err == nil {
+		t.Fatal("Run() = nil, want a validate failure")
+	}
+	for _, w := range []string{"step validate", "property user-data (ovf-env.xml line 9)", "#cloud-config line 3: timezone: not applied",
+		"#cloud-config line 6: users[0].expiredate"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Run() = %v, want it to mention %q", err, w)
+		}
+	}
+	if Retryable(err) {
+		t.Errorf("Retryable(%v) = true, want a fatal input error", err)
+	}
+	if m.exists("etc/hostname") || strings.Contains(m.read("etc/passwd"), "bob") {
+		t.Errorf("something was applied before the failure")
+	}
+	if last := ev.lines()[len(ev.lines())-1]; !strings.HasPrefix(last, "failed") {
+		t.Errorf("last event %q, want failed", last)
+	}
+}
+
+// TestUserDataForms: each form of user-data is applied or refused by
+// name, never dropped (before, anything but #!starlark was ignored, and
+// user-data that was not base64 passed).
+func TestUserDataForms(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        string // in the error; "" for none
+	}{
+		{"not base64", "#cloud-config", "property user-data (ovf-env.xml line 9): not base64"},
+		{"multipart", b64("Content-Type: multipart/mixed; boundary=X\nMIME-Version: 1.0\n\n--X\n"), "MIME multipart user-data is not supported"},
+		{"include", b64("#include\nhttp://example.com/x\n"), "#include user-data is not supported"},
+		{"boothook", b64("#cloud-boothook\n#!/bin/sh\n"), "#cloud-boothook user-data is not supported"},
+		{"jinja", b64("## template: jinja\n#cloud-config\n"), "Jinja template user-data is not supported"},
+		{"plain text", b64("hello\n"), "unrecognised (no #cloud-config or #! first line) user-data is not supported"},
+		{"gzip cloud-config", gzipB64(t, "#cloud-config\nfinal_message: zipped\n"), ""},
+		{"empty", b64("\n"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := cloudMachine(t)
+			_, _, err := m.boot(cloudInitEnv("i-1", "user-data", tc.value))
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("Run() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Run() = %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestUserDataScript: a #! user-data script runs once per instance, after
+// runcmd, as cloud-init's scripts_user runs it.
+func TestUserDataScript(t *testing.T) {
+	m := cloudMachine(t)
+	run := &recordRunner{}
+	script := "#!/bin/sh\necho hi world\n"
+	e, _ := m.env(cloudInitEnv("i-1", "user-data", b64(script)))
+	e.Commands = run
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if len(run.scripts) != 1 || run.scripts[0] != script {
+		t.Errorf("scripts run = %q, want the user-data script once", run.scripts)
+	}
+	if len(run.lines) != 1 || !strings.HasSuffix(run.lines[0], "/run/ovfinit/user-data.script") {
+		t.Errorf("commands = %q, want the script from the runtime directory", run.lines)
+	}
+	if m.exists("run/ovfinit/user-data.script") {
+		t.Errorf("the script stays in the runtime directory after it ran")
+	}
+	e, _ = m.env(cloudInitEnv("i-1", "user-data", b64(script)))
+	run2 := &recordRunner{}
+	e.Commands = run2
+	if err := Run(t.Context(), e, Steps()); err != nil || len(run2.lines) != 0 {
+		t.Errorf("reboot: Run() = %v, commands %q; want the script not run again", err, run2.lines)
+	}
+}
+
+// TestCloudConfigNoDefaultUser: a users list without "default" means no
+// default user, as in cloud-init; keys meant for it are refused, not lost.
+func TestCloudConfigNoDefaultUser(t *testing.T) {
+	m := cloudMachine(t)
+	ud := b64("#cloud-config\nusers:\n  - name: carol\n    ssh_authorized_keys: [" + aliceKey + "]\n")
+	_, _, err := m.boot(envXML("instance-id", "i-1", "user-data", ud))
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	passwd := m.read("etc/passwd")
+	if strings.Contains(passwd, "debian") || !strings.Contains(passwd, "\ncarol:") {
+		t.Errorf("/etc/passwd = %q, want carol and no default user", passwd)
+	}
+	_, _, err = cloudMachine(t).boot(envXML("instance-id", "i-1", "public-keys", testKey, "user-data", ud))
+	if err == nil || !strings.Contains(err.Error(), "property public-keys (ovf-env.xml line 6): goes to the default user") {
+		t.Errorf("Run(public-keys, users without default) = %v, want public-keys refused", err)
+	}
+}
+
+// TestCloudConfigSecretsRedacted: passwords in user-data are redacted in
+// what ovfinit prints and saves.
+func TestCloudConfigSecretsRedacted(t *testing.T) {
+	m := cloudMachine(t)
+	const pw = "Chpasswd-Secret-9"
+	ud := "#cloud-config\nchpasswd:\n  list: |\n    root:" + pw + "\n"
+	e, _, err := m.boot(cloudInitEnv("i-1", "user-data", b64(ud)))
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if got := e.Redact.String("x " + pw + " y"); strings.Contains(got, pw) {
+		t.Errorf("Redact.String() = %q: chpasswd's password is not a known secret", got)
+	}
+	red, err := RedactedEnvironment(e.OVF).Marshal()
+	if err != nil || strings.Contains(string(red), b64(ud)) {
+		t.Errorf("RedactedEnvironment() keeps user-data with a password (%v)", err)
+	}
+	if shadow := m.read("etc/shadow"); strings.Contains(shadow, pw) || !strings.Contains(shadow, "root:$") {
+		t.Errorf("/etc/shadow = %q, want root's password hashed", shadow)
+	}
+	// A later boot with only the redacted copy reads user-data as unset.
+	if _, _, err := m.boot(""); err != nil {
+		t.Errorf("Run() from the redacted copy = %v", err)
+	}
+}
