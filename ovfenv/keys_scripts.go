@@ -4,7 +4,7 @@ var scriptKeys = []Key{
 	{Name: "ovfinit.script", Group: "Scripts", Type: TypeBase64, Label: "Customization script",
 		Description: "A Starlark script, base64-encoded (see docs/scripting.md). Runs after the image's scripts, after the network, user and SSH server are up and before ready; once per instance unless its header says `# frequency: per-boot` or `once`."},
 	{Name: "user-data", Group: "Scripts", Type: TypeBase64, Label: "User data",
-		Description: "cloud-init's user data, base64-encoded. ovfinit runs it as a Starlark script, after `ovfinit.script`, only when its first line is `#!starlark`; anything else is left to cloud-init."},
+		Description: "cloud-init's user data, base64-encoded (gzip-compressed data is uncompressed first). By its first line: `#!starlark` is a Starlark script run after `ovfinit.script`; `#cloud-config` is applied as cloud-init applies it (users, groups, keys, passwords, host name, write_files, bootcmd, runcmd, packages, phone_home, final_message, power_state), every other module refused with its line; another `#!` script runs once per instance after everything else. MIME multipart, `#include` and the other forms, and data that is not base64, fail validation. See docs/cloud-config.md."},
 	{Name: "ovfinit.scripts", Group: "Scripts", Type: TypeList, Label: "Image scripts to run",
 		Description: "Names of the image's scripts (in /etc/ovfinit/scripts.d, or %ProgramData%\\ovfinit\\scripts.d on Windows) to run, in this order, separated by commas or spaces; `.star` may be left out. Unset: every `*.star` there not starting with `_`, in name order. A name that is not there fails the boot before any script runs."},
 	{Name: "ovfinit.script.timeout", Group: "Scripts", Type: TypeInt, Default: "300", Label: "Script time limit (s)",
