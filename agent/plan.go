@@ -117,6 +117,7 @@ func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.
 	planUser(r, p)
 	planSSH(r, p)
 	planScript(r, p)
+	planUserData(r, p) // #cloud-config, a #! script (plan_cloudcfg.go)
 	if err := planNetwork(r, p, links); err != nil {
 		r.errs = append(r.errs, err)
 	}

@@ -37,6 +37,8 @@ type CloudPlan struct {
 	// Script is user-data that is a #! script, run as cloud-init runs it:
 	// once per instance, after everything else.
 	Script []byte
+
+	parsed *cloudconfig.Config // as far as it parsed: its passwords are redacted
 }
 
 // userPropsSet reports whether the environment sets ovfinit.user or any
@@ -71,7 +73,9 @@ func planImageUser(env *ovfenv.Environment, p *Plan, root string) error {
 		return nil
 	}
 	u := p.User
-	u.Name = du.Name
+	if c := p.Cloud.Config; c == nil || c.DefaultUserName == "" {
+		u.Name = du.Name // else user-data's user: renames it
+	}
 	u.Shell = du.Shell
 	u.PrimaryGroup = du.PrimaryGroup
 	for _, rule := range du.Sudo {
@@ -97,46 +101,102 @@ func planImageUser(env *ovfenv.Environment, p *Plan, root string) error {
 	return nil
 }
 
-// planCloud is validate's part for what cloud-init would have read: the
-// image's default user and #cloud-config user-data. It needs the image
-// (root), so it runs after BuildPlan and before the user is checked
-// against the image's accounts.
+// planCloud is validate's part for what cloud-init would have read from
+// the image: the default user, and user-data's users, groups and files
+// checked against the image's accounts. It runs after BuildPlan (which
+// reads user-data: planUserData) and before the user is checked against
+// the image. The passwords user-data holds join the redactor first.
 func planCloud(e *Env, p *Plan) error {
-	if err := planImageUser(e.OVF, p, e.Root); err != nil {
-		return err
+	if c := p.Cloud.parsed; c != nil && e.Redact != nil {
+		e.Redact.Add(c.Secrets()...)
 	}
+	err := PlanImage(e.OVF, p, e.Root)
 	if p.Cloud.DefaultUserFrom != "" {
 		e.Log.Info("no ovfinit.user property: public-keys and password go to the image's default user, as in cloud-init",
 			"user", p.User.Name, "from", p.Cloud.DefaultUserFrom)
 	}
-	data, err := userData(e.OVF)
-	if err != nil || data == nil {
+	return err
+}
+
+// PlanImage completes a plan with what the OS tree at root says (the live
+// system is "/"): the image's default user (planImageUser), and
+// #cloud-config's users, groups, chpasswd and write_files owners against
+// the image's accounts. `ovfinit env validate --root` calls it too. Errors
+// are PropertyErrors, all at once.
+func PlanImage(env *ovfenv.Environment, p *Plan, root string) error {
+	if err := planImageUser(env, p, root); err != nil {
 		return err
 	}
-	bad := func(err error) error {
-		return &PropertyError{Key: PropUserData, Line: e.OVF.PropertyLine(PropUserData), Err: err}
+	if p.Cloud.Config == nil {
+		return nil
 	}
+	// chpasswd for the default user, now that its name is known.
+	keep := p.Cloud.Passwords[:0]
+	for _, pw := range p.Cloud.Passwords {
+		if pw.Name == p.User.Name && !p.Cloud.NoDefaultUser {
+			p.User.Password, p.User.ExpirePassword, p.User.LockPassword = pw.Password, pw.ExpirePassword, false
+			continue
+		}
+		keep = append(keep, pw)
+	}
+	p.Cloud.Passwords = keep
+	return errors.Join(checkCloudOnImage(env, p, root)...)
+}
+
+// planUserData reads user-data by its form: #cloud-config is parsed and
+// merged into the plan, a #! script kept for the runcmd step, #!starlark
+// left to planScript; any other form is refused.
+func planUserData(r *propReader, p *Plan) {
+	data, err := userData(r.env)
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return
+	}
+	if data == nil {
+		return
+	}
+	bad := userDataError(r.env)
 	switch form := userDataForm(data); form {
 	case "starlark", "":
-		return nil // planScript's, or nothing
+		// planScript's, or nothing
 	case "cloud-config":
 		c, err := cloudconfig.Parse(data)
-		if c != nil && e.Redact != nil {
-			e.Redact.Add(c.Secrets()...)
-		}
+		p.Cloud.parsed = c
 		if err != nil {
-			var out []error
 			for _, x := range unjoin(err) {
-				out = append(out, bad(fmt.Errorf("#cloud-config %w", x)))
+				r.errs = append(r.errs, bad(fmt.Errorf("#cloud-config %w", x)))
 			}
-			return errors.Join(out...)
+			return
 		}
-		return planCloudConfig(e, p, c, bad)
+		if err := planCloudConfig(r.env, p, c); err != nil {
+			r.errs = append(r.errs, unjoin(err)...)
+		}
 	case "script":
 		p.Cloud.Script = data
-		return nil
 	default:
-		return bad(fmt.Errorf("%s user-data is not supported: ovfinit applies #cloud-config, a #! script or #!starlark (docs/cloud-config.md)", form))
+		r.errs = append(r.errs, bad(fmt.Errorf("%s user-data is not supported: ovfinit applies #cloud-config, a #! script or #!starlark (docs/cloud-config.md)", form)))
+	}
+}
+
+// userDataError makes an error about user-data a PropertyError with its
+// line in ovf-env.xml.
+func userDataError(env *ovfenv.Environment) func(error) error {
+	return func(err error) error {
+		return &PropertyError{Key: PropUserData, Line: env.PropertyLine(PropUserData), Err: err}
+	}
+}
+
+// cloudAt returns the function that records a problem at a line of the
+// #cloud-config document (0: the line is not known).
+func cloudAt(env *ovfenv.Environment, errs *[]error) func(line int, format string, args ...any) {
+	bad := userDataError(env)
+	return func(line int, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if line > 0 {
+			*errs = append(*errs, bad(fmt.Errorf("#cloud-config line %d: %s", line, msg)))
+		} else {
+			*errs = append(*errs, bad(fmt.Errorf("#cloud-config: %s", msg)))
+		}
 	}
 }
 
@@ -207,13 +267,11 @@ func userDataForm(data []byte) string {
 // planCloudConfig merges a #cloud-config document into the plan: the
 // default user's parts and the host name into the Plan, the rest into
 // p.Cloud, each checked.
-func planCloudConfig(e *Env, p *Plan, c *cloudconfig.Config, bad func(error) error) error {
+func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) error {
 	p.Cloud.Config = c
 	var errs []error
-	at := func(line int, format string, args ...any) {
-		errs = append(errs, bad(fmt.Errorf("#cloud-config line %d: "+format, append([]any{line}, args...)...)))
-	}
-	explicit := userPropsSet(e.OVF)
+	at := cloudAt(env, &errs)
+	explicit := userPropsSet(env)
 	// The default user: renamed by user:, dropped by a users list
 	// without "default" (unless ovfinit.user names it explicitly).
 	if c.DefaultUserName != "" {
@@ -228,8 +286,8 @@ func planCloudConfig(e *Env, p *Plan, c *cloudconfig.Config, bad func(error) err
 	if c.UsersSet && !c.DefaultUser && !explicit {
 		p.Cloud.NoDefaultUser = true
 		for _, k := range []string{PropPublicKeys, PropPassword} {
-			if v, ok := e.OVF.Property(k); ok && strings.TrimSpace(v) != "" && !ovfenv.IsUnset(v) {
-				errs = append(errs, &PropertyError{Key: k, Line: e.OVF.PropertyLine(k),
+			if v, ok := env.Property(k); ok && strings.TrimSpace(v) != "" && !ovfenv.IsUnset(v) {
+				errs = append(errs, &PropertyError{Key: k, Line: env.PropertyLine(k),
 					Err: fmt.Errorf("goes to the default user, and user-data's users list leaves it out: add `- default` to users")})
 			}
 		}
@@ -246,7 +304,7 @@ func planCloudConfig(e *Env, p *Plan, c *cloudconfig.Config, bad func(error) err
 	}
 	if c.Password != "" {
 		if p.User.Password.Set() {
-			errs = append(errs, &PropertyError{Key: PropPassword, Line: e.OVF.PropertyLine(PropPassword),
+			errs = append(errs, &PropertyError{Key: PropPassword, Line: env.PropertyLine(PropPassword),
 				Err: fmt.Errorf("user-data's password sets the same user's password: drop one")})
 		} else if err := checkPassword(c.Password); err != nil {
 			at(0, "password: %v", err)
@@ -258,8 +316,8 @@ func planCloudConfig(e *Env, p *Plan, c *cloudconfig.Config, bad func(error) err
 	}
 	// ssh_pwauth: the embedded server's password logins.
 	if c.SSHPwauth != nil {
-		if v, ok := e.OVF.Property(PropSSHPasswordAuth); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
-			errs = append(errs, &PropertyError{Key: PropSSHPasswordAuth, Line: e.OVF.PropertyLine(PropSSHPasswordAuth),
+		if v, ok := env.Property(PropSSHPasswordAuth); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
+			errs = append(errs, &PropertyError{Key: PropSSHPasswordAuth, Line: env.PropertyLine(PropSSHPasswordAuth),
 				Err: fmt.Errorf("user-data's ssh_pwauth says %v", *c.SSHPwauth)})
 		}
 		p.SSH.PasswordAuth = *c.SSHPwauth
@@ -278,16 +336,9 @@ func planCloudConfig(e *Env, p *Plan, c *cloudconfig.Config, bad func(error) err
 	}
 	// users and groups.
 	names := map[string]int{}
-	if !p.Cloud.NoDefaultUser {
-		names[p.User.Name] = -1
-	}
 	for _, cu := range c.Users {
 		if l, dup := names[cu.Name]; dup {
-			if l < 0 {
-				at(cu.Line, "users: %s is the default user: configure it with ovfinit.user.* properties or cloud.cfg", cu.Name)
-			} else {
-				at(cu.Line, "users: %s is listed twice (first at line %d)", cu.Name, l)
-			}
+			at(cu.Line, "users: %s is listed twice (first at line %d)", cu.Name, l)
 			continue
 		}
 		names[cu.Name] = cu.Line
@@ -329,7 +380,6 @@ func planCloudConfig(e *Env, p *Plan, c *cloudconfig.Config, bad func(error) err
 			}
 		}
 	}
-	errs = append(errs, checkCloudOnImage(e, p, at)...)
 	return errors.Join(errs...)
 }
 
@@ -393,14 +443,21 @@ func cloudUser(cu cloudconfig.User) (users.User, []error) {
 // checkCloudOnImage checks user-data's users and chpasswd accounts against
 // the image's accounts, and write_files owners against them and the users
 // the plan adds.
-func checkCloudOnImage(e *Env, p *Plan, at func(line int, format string, args ...any)) []error {
+func checkCloudOnImage(env *ovfenv.Environment, p *Plan, root string) []error {
 	c := p.Cloud.Config
-	im, err := users.ReadImage(e.Root)
+	var errs []error
+	at := cloudAt(env, &errs)
+	for i, u := range p.Cloud.Users {
+		if u.Name == p.User.Name && !p.Cloud.NoDefaultUser {
+			at(c.Users[i].Line, "users: %s is the default user (list it as `- default`; ovfinit.user.* properties or the image's cloud.cfg configure it)", u.Name)
+		}
+	}
+	im, err := users.ReadImage(root)
 	if errors.Is(err, users.ErrNoAccounts) {
-		return nil
+		return errs
 	}
 	if err != nil {
-		return []error{fmt.Errorf("checking user-data's users against the image: %w", err)}
+		return append(errs, fmt.Errorf("checking user-data's users against the image: %w", err))
 	}
 	for i, u := range p.Cloud.Users {
 		_, errs := im.Check(u)
@@ -444,7 +501,7 @@ func checkCloudOnImage(e *Env, p *Plan, at func(line int, format string, args ..
 			at(f.Line, "write_files: %s: group %s is not a group of the image nor one user-data adds", f.Path, g)
 		}
 	}
-	return nil
+	return errs
 }
 
 // redactUserData replaces user-data by ovfenv.Redaction when it is
