@@ -461,10 +461,6 @@ func (p *parser) users(key string, v *yaml.Node) {
 				if !p.boolean(vn, f) {
 					p.bad(vn, f, "false is not supported: ovfinit creates missing groups")
 				}
-			case "ssh_import_id":
-				if vn.Tag != "!!null" && !(vn.Kind == yaml.ScalarNode && (vn.Value == "" || strings.EqualFold(vn.Value, "none"))) {
-					p.bad(vn, f, "not applied: ovfinit fetches nothing from key servers")
-				}
 			case "system", "no_create_home", "no_user_group", "no_log_init", "ssh_redirect_user", "snapuser":
 				if vn.Tag != "!!null" && p.boolean(vn, f) {
 					p.bad(vn, f, "true is not supported by ovfinit")
@@ -492,12 +488,12 @@ func (p *parser) sudo(n *yaml.Node, key string) bool {
 		}
 		return false
 	}
-	var rules []string
-	if n.Kind == yaml.ScalarNode {
-		rules = []string{n.Value}
-	} else {
-		rules = p.strList(n, key, false)
+	// One rule: cloud-init's schema (22.4, Debian 12) refuses a list here.
+	if n.Kind != yaml.ScalarNode {
+		p.bad(n, key, "want one sudoers rule (ALL=(ALL) NOPASSWD:ALL) or false, got %s", kind(n))
+		return false
 	}
+	rules := []string{n.Value}
 	admin := false
 	for _, r := range rules {
 		if !AdminRule(r) {

@@ -22,7 +22,7 @@ users:
     shell: /bin/bash
     lock_passwd: false
     passwd: "$6$rounds=4096$abc$def"
-    ssh_import_id: None
+    # a comment line
     ssh_authorized_keys:
       - ` + key1 + `
 groups:
