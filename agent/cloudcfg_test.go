@@ -66,7 +66,7 @@ func TestCloudInitEnvDefaultUser(t *testing.T) {
 		t.Fatalf("user = %q (account %+v), want the image's default user debian", e.Plan.User.Name, e.Account)
 	}
 	passwd := m.read("etc/passwd")
-	if !strings.Contains(passwd, "\ndebian:x:1000:1000::/home/debian:/bin/bash\n") {
+	if !strings.Contains(passwd, "\ndebian:x:1000:1000:Debian:/home/debian:/bin/bash\n") {
 		t.Errorf("/etc/passwd = %q, want debian with /bin/bash as cloud-init's default_user", passwd)
 	}
 	if strings.Contains(passwd, "ovfinit:") {
@@ -216,6 +216,7 @@ ssh_pwauth: true
 users:
   - default
   - name: alice
+    gecos: Alice Liddell
     groups: [docker]
     sudo: ALL=(ALL) NOPASSWD:ALL
     shell: /bin/bash
@@ -289,7 +290,7 @@ power_state:
 		t.Errorf("ssh_pwauth: true did not turn on the embedded server's password logins")
 	}
 	passwd, group := m.read("etc/passwd"), m.read("etc/group")
-	for _, w := range []string{"\ndebian:", "\nalice:x:1001:", "::/home/alice:/bin/bash\n"} {
+	for _, w := range []string{"\ndebian:", "\nalice:x:1001:", ":Alice Liddell:/home/alice:/bin/bash\n"} {
 		if !strings.Contains(passwd, w) {
 			t.Errorf("/etc/passwd = %q, want %q", passwd, w)
 		}

@@ -77,6 +77,7 @@ func planImageUser(env *ovfenv.Environment, p *Plan, root string) error {
 		u.Name = du.Name // else user-data's user: renames it
 	}
 	u.Shell = du.Shell
+	u.Comment = du.Gecos
 	u.PrimaryGroup = du.PrimaryGroup
 	for _, rule := range du.Sudo {
 		if !cloudconfig.AdminRule(rule) {
@@ -403,7 +404,7 @@ func checkPassword(v string) error {
 // warns rather than refuses (as ovfinit.user.allow-system does).
 func cloudUser(cu cloudconfig.User) (users.User, []error) {
 	var errs []error
-	u := users.User{Name: cu.Name, Shell: cu.Shell, Home: cu.Home, UID: cu.UID, PrimaryGroup: cu.PrimaryGroup,
+	u := users.User{Name: cu.Name, Comment: cu.Gecos, Shell: cu.Shell, Home: cu.Home, UID: cu.UID, PrimaryGroup: cu.PrimaryGroup,
 		Admin: cu.Admin, LockPassword: cu.LockPasswd, AllowSystem: true}
 	if err := users.ValidateName(cu.Name); err != nil {
 		errs = append(errs, err)

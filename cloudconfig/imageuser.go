@@ -16,6 +16,7 @@ import (
 // system_info.default_user describes it.
 type DefaultUser struct {
 	Name         string
+	Gecos        string
 	Groups       []string
 	PrimaryGroup string
 	Sudo         []string // sudoers rules; nil: none
@@ -39,24 +40,24 @@ const (
 // os-release ID. Every one has the sudo rule ALL=(ALL) NOPASSWD:ALL and a
 // locked password.
 var convention = map[string]DefaultUser{
-	"debian":     {Name: "debian", Groups: []string{"adm", "audio", "cdrom", "dialout", "dip", "floppy", "netdev", "plugdev", "sudo", "video"}, Shell: "/bin/bash"},
-	"ubuntu":     {Name: "ubuntu", Groups: []string{"adm", "cdrom", "dip", "lxd", "sudo"}, Shell: "/bin/bash"},
-	"fedora":     {Name: "fedora", Groups: []string{"wheel", "adm", "systemd-journal"}, Shell: "/bin/bash"},
-	"centos":     {Name: "cloud-user", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
-	"rhel":       {Name: "cloud-user", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
-	"rocky":      {Name: "rocky", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
-	"almalinux":  {Name: "almalinux", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
-	"amzn":       {Name: "ec2-user", Groups: []string{"wheel", "adm", "systemd-journal"}, Shell: "/bin/bash"},
-	"arch":       {Name: "arch", Groups: []string{"wheel", "users"}, Shell: "/bin/bash"},
-	"alpine":     {Name: "alpine", Groups: []string{"adm", "wheel"}, Shell: "/bin/ash"},
-	"opensuse":   {Name: "suse", Groups: []string{"cdrom", "users"}, Shell: "/bin/bash"},
-	"sles":       {Name: "suse", Groups: []string{"cdrom", "users"}, Shell: "/bin/bash"},
-	"gentoo":     {Name: "gentoo", Groups: []string{"users", "wheel"}, PrimaryGroup: "users", Shell: "/bin/bash"},
-	"freebsd":    {Name: "freebsd", Groups: []string{"wheel"}, Shell: "/bin/tcsh"},
-	"photon":     {Name: "photon", Groups: []string{"wheel"}, Shell: "/bin/bash"},
-	"mariner":    {Name: "mariner", Groups: []string{"wheel"}, Shell: "/bin/bash"},
-	"openeuler":  {Name: "openeuler", Groups: []string{"wheel", "adm", "systemd-journal"}, Shell: "/bin/bash"},
-	"cloudlinux": {Name: "cloudlinux", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"debian":     {Gecos: "Debian", Name: "debian", Groups: []string{"adm", "audio", "cdrom", "dialout", "dip", "floppy", "netdev", "plugdev", "sudo", "video"}, Shell: "/bin/bash"},
+	"ubuntu":     {Gecos: "Ubuntu", Name: "ubuntu", Groups: []string{"adm", "cdrom", "dip", "lxd", "sudo"}, Shell: "/bin/bash"},
+	"fedora":     {Gecos: "fedora Cloud User", Name: "fedora", Groups: []string{"wheel", "adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"centos":     {Gecos: "Cloud User", Name: "cloud-user", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"rhel":       {Gecos: "Cloud User", Name: "cloud-user", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"rocky":      {Gecos: "rocky Cloud User", Name: "rocky", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"almalinux":  {Gecos: "almalinux Cloud User", Name: "almalinux", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"amzn":       {Gecos: "EC2 Default User", Name: "ec2-user", Groups: []string{"wheel", "adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"arch":       {Gecos: "arch Cloud User", Name: "arch", Groups: []string{"wheel", "users"}, Shell: "/bin/bash"},
+	"alpine":     {Gecos: "alpine Cloud User", Name: "alpine", Groups: []string{"adm", "wheel"}, Shell: "/bin/ash"},
+	"opensuse":   {Gecos: "suse Cloud User", Name: "suse", Groups: []string{"cdrom", "users"}, Shell: "/bin/bash"},
+	"sles":       {Gecos: "suse Cloud User", Name: "suse", Groups: []string{"cdrom", "users"}, Shell: "/bin/bash"},
+	"gentoo":     {Gecos: "gentoo Cloud User", Name: "gentoo", Groups: []string{"users", "wheel"}, PrimaryGroup: "users", Shell: "/bin/bash"},
+	"freebsd":    {Gecos: "FreeBSD", Name: "freebsd", Groups: []string{"wheel"}, Shell: "/bin/tcsh"},
+	"photon":     {Gecos: "PhotonOS", Name: "photon", Groups: []string{"wheel"}, Shell: "/bin/bash"},
+	"mariner":    {Gecos: "MarinerOS", Name: "mariner", Groups: []string{"wheel"}, Shell: "/bin/bash"},
+	"openeuler":  {Gecos: "openeuler Cloud User", Name: "openeuler", Groups: []string{"wheel", "adm", "systemd-journal"}, Shell: "/bin/bash"},
+	"cloudlinux": {Gecos: "cloudlinux Cloud User", Name: "cloudlinux", Groups: []string{"adm", "systemd-journal"}, Shell: "/bin/bash"},
 }
 
 // variant maps an os-release ID that cloud-init folds into another variant.
@@ -179,8 +180,9 @@ func defaultUserFrom(m map[string]any) (*DefaultUser, error) {
 	var errs []error
 	for k, v := range m {
 		switch k {
-		case "name", "gecos":
-			// gecos is the account's comment: ovfinit leaves it empty.
+		case "name":
+		case "gecos":
+			u.Gecos, _ = v.(string)
 		case "groups":
 			g, err := stringList(v)
 			if err != nil {

@@ -53,6 +53,7 @@ type Config struct {
 type User struct {
 	Line         int
 	Name         string
+	Gecos        string
 	Groups       []string
 	PrimaryGroup string
 	Admin        bool // sudo: ALL=(ALL) NOPASSWD:ALL
@@ -432,6 +433,8 @@ func (p *parser) users(key string, v *yaml.Node) {
 			switch k {
 			case "name":
 				u.Name = p.str(vn, f)
+			case "gecos":
+				u.Gecos = p.str(vn, f)
 			case "groups":
 				u.Groups = p.strList(vn, f, true)
 			case "primary_group":

@@ -102,7 +102,7 @@ timezone: Europe/Berlin
 frobnicate: 1
 users:
   - name: bob
-    gecos: Bob
+    inactive: '5'
     sudo: ALL=(ALL) ALL
     plain_text_passwd: hunter2-secret
 chpasswd:
@@ -129,7 +129,7 @@ hostname: b
 	}
 	for _, w := range []string{
 		"line 2: timezone: not applied", "line 3: frobnicate: not a cloud-config key",
-		"line 6: users[0].gecos", "line 7: users[0].sudo: sudo rule \"ALL=(ALL) ALL\"",
+		"line 6: users[0].inactive", "line 7: users[0].sudo: sudo rule \"ALL=(ALL) ALL\"",
 		"line 10: chpasswd.list line 1: random passwords",
 		"write_files[0].path", "line 15: write_files[0].content: not base64",
 		"line 17: write_files[1].source", "line 18: runcmd: want a list", "line 20: packages[0]",
