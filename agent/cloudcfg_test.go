@@ -487,3 +487,22 @@ func TestCloudConfigSecretsRedacted(t *testing.T) {
 		t.Errorf("Run() from the redacted copy = %v", err)
 	}
 }
+
+// TestCloudConfigUserWarnings: a user-data user in a privileged group is
+// created, as cloud-init creates it, with a warning naming user-data and
+// the line, not silently.
+func TestCloudConfigUserWarnings(t *testing.T) {
+	p, err := planFrom(t, "instance-id", "i-1", "user-data", b64("#cloud-config\nusers:\n  - default\n  - name: ops\n    groups: adm\n"))
+	if err != nil {
+		t.Fatalf("BuildPlan() = %v", err)
+	}
+	found := false
+	for _, w := range p.Warnings {
+		if w.Key == PropUserData && strings.Contains(w.Err.Error(), "#cloud-config line 4: users: ops: adm is a privileged group") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("BuildPlan().Warnings = %v, want one for ops in adm", p.Warnings)
+	}
+}

@@ -343,9 +343,13 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 			continue
 		}
 		names[cu.Name] = cu.Line
-		u, uerrs := cloudUser(cu)
+		u, warns, uerrs := cloudUser(cu)
 		for _, err := range uerrs {
 			at(cu.Line, "users: %s: %v", cu.Name, err)
+		}
+		for _, w := range warns {
+			p.Warnings = append(p.Warnings, &PropertyError{Key: PropUserData, Line: env.PropertyLine(PropUserData),
+				Err: fmt.Errorf("#cloud-config line %d: users: %s: %v: accepted, as cloud-init does", cu.Line, cu.Name, w)})
 		}
 		p.Cloud.Users = append(p.Cloud.Users, u)
 	}
@@ -402,9 +406,8 @@ func checkPassword(v string) error {
 // cloudUser turns a users entry into the account to ensure. The
 // environment's author chose its groups, so the system-account policy
 // warns rather than refuses (as ovfinit.user.allow-system does).
-func cloudUser(cu cloudconfig.User) (users.User, []error) {
-	var errs []error
-	u := users.User{Name: cu.Name, Comment: cu.Gecos, Shell: cu.Shell, Home: cu.Home, UID: cu.UID, PrimaryGroup: cu.PrimaryGroup,
+func cloudUser(cu cloudconfig.User) (u users.User, warnings, errs []error) {
+	u = users.User{Name: cu.Name, Comment: cu.Gecos, Shell: cu.Shell, Home: cu.Home, UID: cu.UID, PrimaryGroup: cu.PrimaryGroup,
 		Admin: cu.Admin, LockPassword: cu.LockPasswd, AllowSystem: true}
 	if err := users.ValidateName(cu.Name); err != nil {
 		errs = append(errs, err)
@@ -437,8 +440,8 @@ func cloudUser(cu cloudconfig.User) (users.User, []error) {
 		}
 		u.Keys = keys
 	}
-	_, perrs := users.CheckRequest(u)
-	return u, append(errs, perrs...)
+	warns, perrs := users.CheckRequest(u)
+	return u, warns, append(errs, perrs...)
 }
 
 // checkCloudOnImage checks user-data's users and chpasswd accounts against

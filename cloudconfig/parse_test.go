@@ -1,6 +1,7 @@
 package cloudconfig
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -160,5 +161,18 @@ func TestParseForms(t *testing.T) {
 	}
 	if c, err := Parse([]byte("#cloud-config\n")); err != nil || c == nil {
 		t.Errorf("Parse(empty) = %v, %v; want an empty config", c, err)
+	}
+}
+
+// BenchmarkParse measures a typical template (testdata/accept/terraform.yaml).
+func BenchmarkParse(b *testing.B) {
+	data, err := os.ReadFile("testdata/accept/terraform.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
