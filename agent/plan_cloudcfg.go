@@ -277,9 +277,9 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	// without "default" (unless ovfinit.user names it explicitly).
 	if c.DefaultUserName != "" {
 		if explicit {
-			at(0, "user: %s set too: drop one of the two", PropUser)
+			at(c.Lines["user"], "user: %s set too: drop one of the two", PropUser)
 		} else if err := users.ValidateName(c.DefaultUserName); err != nil {
-			at(0, "user: %v", err)
+			at(c.Lines["user"], "user: %v", err)
 		} else {
 			p.User.Name = c.DefaultUserName
 		}
@@ -293,13 +293,13 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 			}
 		}
 		if len(c.SSHAuthorizedKeys) > 0 || c.Password != "" {
-			at(0, "ssh_authorized_keys and password go to the default user, and users leaves it out: add `- default`")
+			at(c.Lines["users"], "ssh_authorized_keys and password go to the default user, and users leaves it out: add `- default`")
 		}
 	}
 	if len(c.SSHAuthorizedKeys) > 0 {
 		keys, err := users.ParseKeys(strings.Join(c.SSHAuthorizedKeys, "\n"))
 		if err != nil {
-			at(0, "ssh_authorized_keys: %v", err)
+			at(c.Lines["ssh_authorized_keys"], "ssh_authorized_keys: %v", err)
 		}
 		p.User.Keys = append(p.User.Keys, keys...)
 	}
@@ -308,7 +308,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 			errs = append(errs, &PropertyError{Key: PropPassword, Line: env.PropertyLine(PropPassword),
 				Err: fmt.Errorf("user-data's password sets the same user's password: drop one")})
 		} else if err := checkPassword(c.Password); err != nil {
-			at(0, "password: %v", err)
+			at(c.Lines["password"], "password: %v", err)
 		} else {
 			p.User.Password = users.NewPassword(c.Password)
 			p.User.ExpirePassword = c.Chpasswd == nil || c.Chpasswd.Expire

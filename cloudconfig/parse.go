@@ -47,6 +47,9 @@ type Config struct {
 	PhoneHome    *PhoneHome
 	FinalMessage *string
 	PowerState   *PowerState
+
+	// Lines has the line of each top-level key.
+	Lines map[string]int
 }
 
 // User is one entry of users.
@@ -212,7 +215,7 @@ func Parse(data []byte) (*Config, error) {
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &Error{Line: extra.Line, Key: "---", Err: errors.New("a second YAML document: cloud-init reads one")}
 	}
-	p := &parser{c: &Config{}}
+	p := &parser{c: &Config{Lines: map[string]int{}}}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
@@ -221,6 +224,7 @@ func Parse(data []byte) (*Config, error) {
 		return p.c, nil
 	}
 	p.mapping(root, "", func(key string, k, v *yaml.Node) {
+		p.c.Lines[key] = k.Line
 		if f, ok := modules[key]; ok {
 			f(p, key, v)
 			return

@@ -71,6 +71,8 @@ power_state:
 	msg := "up after $UPTIME seconds"
 	want := &Config{
 		UsersSet: true, DefaultUser: true,
+		Lines: map[string]int{"hostname": 2, "fqdn": 3, "users": 4, "groups": 15, "ssh_pwauth": 18, "chpasswd": 19, "write_files": 23,
+			"bootcmd": 34, "runcmd": 36, "package_update": 39, "packages": 40, "phone_home": 43, "final_message": 47, "power_state": 48},
 		Users: []User{{Line: 6, Name: "utko", Admin: true, Groups: []string{"users", "docker"}, Shell: "/bin/bash",
 			Password: "$6$rounds=4096$abc$def", Keys: []string{key1}}},
 		Groups:    []Group{{Line: 16, Name: "admingroup", Members: []string{"utko"}}, {Line: 17, Name: "cloud-users"}},
