@@ -18,7 +18,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME     ?= 10s
 FUZZMINIMIZE ?= 100x
 
-.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test windows-test-run packages bench-ssh bench-rss bench-flood
+.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test windows-test-run packages bench-ssh bench-rss bench-flood bench-web docs-screenshot
 
 all: build
 
@@ -92,7 +92,8 @@ fuzz:
 	  done; \
 	done
 
-## demo: boot a VM with a sample environment and watch it come up with `ovfinit watch` (Ctrl-C ends it)
+## demo: boot a VM with a sample environment and watch it come up with `ovfinit watch`,
+## on the terminal and in its web view (it prints the URL); Ctrl-C ends it
 demo: prepare build
 	$(GO) build -o bin/ovfinit-demo ./e2e/demo
 	bin/ovfinit-demo -ovfinit bin/ovfinit
@@ -108,6 +109,16 @@ bench-rss:
 ## bench-flood: the SSH server's RSS under an env flood, sockets held by idle connections (root)
 bench-flood:
 	bash bench/flood.sh
+
+## bench-web: the web view's load time and memory in headless chromium with
+## 1,000 simulated VMs x 20 events (not in test; docs/performance.md)
+bench-web: build
+	$(GO) run ./bench/webload -ovfinit bin/ovfinit
+
+## docs-screenshot: docs/watch-web.png, the web view of the browser test's
+## 20-VM run (a doc image, committed; needs chromium: make prepare)
+docs-screenshot:
+	$(GO) test -count=1 -run '^TestWatchWebBrowser$$' ./cmd/ovfinit -args -web-screenshot=$(CURDIR)/docs/watch-web.png
 
 clean:
 	rm -rf bin dist

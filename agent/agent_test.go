@@ -18,6 +18,7 @@ import (
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk test@example"
@@ -233,6 +234,10 @@ func TestFirstBoot(t *testing.T) {
 	ready := ev.events[len(ev.events)-1].Data
 	if len(ready.SSHHostKeys) != 2 || ready.SSHHostKeys[0].Fingerprint != sshd.Fingerprint(e.HostKey.PublicKey()) {
 		t.Errorf("ready host keys = %+v, want the generated ed25519 and ECDSA keys' fingerprints", ready.SSHHostKeys)
+	}
+	// The public keys too, so a manager can write the known_hosts line.
+	if want := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(e.HostKey.PublicKey()))); len(ready.SSHHostKeys) == 0 || ready.SSHHostKeys[0].Key != want {
+		t.Errorf("ready host keys = %+v, want the ed25519 key %q", ready.SSHHostKeys, want)
 	}
 	if ready.Hostname != "web1.example.com" || !cmp.Equal(ready.Addresses, []string{"10.0.2.15/24"}) || ready.SSHPort != 2222 {
 		t.Errorf("ready data = %+v, want hostname, address and port from the environment", ready)

@@ -21,7 +21,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
+	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
 )
 
@@ -154,23 +156,23 @@ type recordRunner struct {
 	onRun   func(line string)
 }
 
-func (r *recordRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) error {
-	line := strings.Join(append([]string{name}, args...), " ")
+func (r *recordRunner) Run(ctx context.Context, c cmdrun.Cmd) (cmdrun.Result, error) {
+	line := strings.Join(c.Argv, " ")
 	r.lines = append(r.lines, line)
 	if r.onRun != nil {
 		r.onRun(line)
 	}
-	if strings.HasSuffix(name, "user-data.script") {
-		b, err := os.ReadFile(name)
+	if strings.HasSuffix(c.Argv[0], "user-data.script") {
+		b, err := os.ReadFile(c.Argv[0])
 		if err != nil {
-			return err
+			return cmdrun.Result{Code: -1}, err
 		}
 		r.scripts = append(r.scripts, string(b))
 	}
 	if r.fail != "" && strings.Contains(line, r.fail) {
-		return fmt.Errorf("exit status 1")
+		return cmdrun.Result{Code: 1}, fmt.Errorf("exit status 1")
 	}
-	return nil
+	return cmdrun.Result{}, nil
 }
 
 const aliceKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk alice@example"
@@ -498,7 +500,7 @@ func TestCloudConfigUserWarnings(t *testing.T) {
 	}
 	found := false
 	for _, w := range p.Warnings {
-		if w.Key == PropUserData && strings.Contains(w.Err.Error(), "#cloud-config line 4: users: ops: adm is a privileged group") {
+		if w.Key == ovfenv.KeyUserData.Name && strings.Contains(w.Err.Error(), "#cloud-config line 4: users: ops: adm is a privileged group") {
 			found = true
 		}
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -69,9 +70,9 @@ type Env struct {
 	// Environment transports (ovfenv): clears used secret guestinfo keys.
 	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
 	// Commands runs user-data's commands (bootcmd, runcmd, packages,
-	// power_state); nil: users.ExecRunner on a live system ("/"), and
-	// refused under another root (steps_cloudcfg.go).
-	Commands users.Runner
+	// power_state); nil: cmdrun.Exec on a live system ("/"), and refused
+	// under another root (steps_cloudcfg.go).
+	Commands cmdrun.Runner
 
 	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
 	// background (NewEnv sets it; tests leave it off, RSA is slow).
@@ -92,11 +93,18 @@ type Env struct {
 	HostKey    gossh.Signer
 	SSH        SSHServer
 	Account    *users.Account
-	NetAddrs   []string  // network: addresses on the configured NICs after the network step, DHCP leases included
+	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
+	Boot       BootRecord
 	started    bool      // whether Events.Start has been called
 	stepNote   string    // what the running step says on success (see note)
 	sshKeys    sshKeySet // every host key, the RSA one joining late (steps_ssh.go)
 	afterReady []func()  // run once ready is sent (power_state: steps_cloudcfg.go)
+}
+
+// BootRecord is what steps learn about this boot that the Plan (the
+// validated input, never changed after validate) does not say.
+type BootRecord struct {
+	SSHPort int // sshd: the port the server listens on (ovfinit.ssh.port or the alternative)
 }
 
 // note sets the message of the running step's finish event and status line

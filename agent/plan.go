@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -11,33 +12,9 @@ import (
 	"github.com/ovfinit/ovfinit/users"
 )
 
-// The property keys ovfinit reads; docs/properties.md describes each.
-const (
-	// Identity and reporting.
-	PropInstanceID  = "instance-id"
-	PropSeedFrom    = "seedfrom" // cloud-init's; recognised, not fetched
-	PropAttempt     = "ovfinit.attempt"
-	PropCallbackURL = "ovfinit.callback.url"
-
-	// Host name: hostname, else cloud-init's local-hostname.
-	PropHostname      = "hostname"
-	PropLocalHostname = "local-hostname"
-
-	// Network: see plan_net.go.
-
-	// Users.
-	PropPublicKeys = "public-keys"
-	PropUser       = "ovfinit.user"
-
-	// SSH server.
-	PropSSHPort = "ovfinit.ssh.port"
-
-	// Scripts.
-	PropScript = "ovfinit.script"
-)
-
-// DefaultUser is the account created when ovfinit.user is not set.
-const DefaultUser = "ovfinit"
+// DefaultUser is the account created when ovfinit.user is not set (the key
+// table's default).
+var DefaultUser = ovfenv.KeyUser.Default
 
 // Plan is everything the environment asks for, parsed and validated before
 // any step changes the machine.
@@ -78,21 +55,8 @@ type Plan struct {
 	userInvalid bool // a user property is wrong: CheckUserOnImage skips the user
 }
 
-// PropertyError is a problem with one property's value.
-type PropertyError struct {
-	Key  string
-	Line int // in ovf-env.xml; 0 when unknown
-	Err  error
-}
-
-func (e *PropertyError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("property %s (ovf-env.xml line %d): %v", e.Key, e.Line, e.Err)
-	}
-	return fmt.Sprintf("property %s: %v", e.Key, e.Err)
-}
-
-func (e *PropertyError) Unwrap() error { return e.Err }
+// PropertyError is a problem with one property's value (ovfenv's).
+type PropertyError = ovfenv.PropertyError
 
 // BuildPlan reads and checks every property ovfinit uses. links lists the
 // machine's NICs; it is called only when the environment configures the
@@ -108,7 +72,7 @@ func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.App
 // or property, rather than when the files are written. An empty m checks
 // nothing.
 func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error), m netcfg.Manager) (*Plan, error) {
-	p := &Plan{SSHPort: 22, Attempt: 1, User: users.User{Name: DefaultUser}}
+	p := &Plan{}
 	r := &propReader{env: env, manager: m}
 	// Each capability reads its own properties (plan_*.go). The callback
 	// comes first so that a failure later on can still be reported.
@@ -144,21 +108,61 @@ func (r *propReader) bad(key string, err error) {
 	r.errs = append(r.errs, &PropertyError{Key: key, Line: r.env.PropertyLine(key), Err: err})
 }
 
+// The typed readers go through the key table's getters (ovfenv): an unset
+// key is its documented default; a bad value is recorded and the default
+// kept.
+
+func (r *propReader) int(k ovfenv.Key) int {
+	n, err := r.env.Int(k)
+	r.check(err)
+	return n
+}
+
+func (r *propReader) seconds(k ovfenv.Key) time.Duration {
+	d, err := r.env.Seconds(k)
+	r.check(err)
+	return d
+}
+
+func (r *propReader) bool(k ovfenv.Key) bool {
+	b, err := r.env.Bool(k)
+	r.check(err)
+	return b
+}
+
+func (r *propReader) enum(k ovfenv.Key) string {
+	v, err := r.env.Enum(k)
+	r.check(err)
+	return v
+}
+
+// text returns k's value, trimmed; ok is false when it is unset (the
+// default is then left to the reader).
+func (r *propReader) text(k ovfenv.Key) (string, bool) {
+	return r.get(k.Name)
+}
+
+func (r *propReader) check(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+}
+
 // planHostname reads the host name as cloud-init's OVF datasource does:
 // hostname and local-hostname are the same setting (cloud-init renames
 // hostname to local-hostname), and when both are set the one later in the
 // environment wins. A second, different value is a warning, not an error.
 func planHostname(r *propReader, p *Plan) {
-	key, other := PropHostname, ""
+	key, other := ovfenv.KeyHostname.Name, ""
 	hi, li := -1, -1
 	for i, pr := range r.env.Properties {
 		if ovfenv.IsUnset(pr.Value) || strings.TrimSpace(pr.Value) == "" {
 			continue
 		}
 		switch ovfenv.NormalizeKey(pr.Key) {
-		case PropHostname:
+		case ovfenv.KeyHostname.Name:
 			hi = i
-		case PropLocalHostname:
+		case ovfenv.KeyLocalHostname.Name:
 			li = i
 		}
 	}
@@ -166,12 +170,12 @@ func planHostname(r *propReader, p *Plan) {
 	case hi < 0 && li < 0:
 		return
 	case li > hi:
-		key = PropLocalHostname
+		key = ovfenv.KeyLocalHostname.Name
 		if hi >= 0 {
-			other = PropHostname
+			other = ovfenv.KeyHostname.Name
 		}
 	case li >= 0:
-		other = PropLocalHostname
+		other = ovfenv.KeyLocalHostname.Name
 	}
 	v, _ := r.get(key)
 	if err := checkHostname(v); err != nil {
@@ -213,10 +217,4 @@ func checkHostname(h string) error {
 		}
 	}
 	return nil
-}
-
-// has reports whether a property is set and not blank.
-func (r *propReader) has(key string) bool {
-	_, ok := r.get(key)
-	return ok
 }

@@ -3,8 +3,6 @@ package agent
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,40 +10,22 @@ import (
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
-// Callback properties beyond the URL (PropCallbackURL and PropAttempt are
-// in plan.go).
-const (
-	PropCallbackSecret     = "ovfinit.callback.secret"
-	PropCallbackCA         = "ovfinit.callback.ca"
-	PropCallbackPin        = "ovfinit.callback.pin"
-	PropCallbackClientCert = "ovfinit.callback.client-cert"
-	PropCallbackClientKey  = "ovfinit.callback.client-key"
-)
-
 // maxAttemptScale caps how much a higher ovfinit.attempt lengthens the
 // callback's delivery limit.
 const maxAttemptScale = 3
 
 func planCallback(r *propReader, p *Plan) {
-	if v, ok := r.get(PropCallbackURL); ok {
+	if v, ok := r.get(ovfenv.KeyCallbackURL.Name); ok {
 		if _, err := callback.ValidateURL(v); err != nil {
-			// ValidateURL names the property itself; PropertyError adds the line.
-			r.bad(PropCallbackURL, errors.New(strings.TrimPrefix(err.Error(), PropCallbackURL+": ")))
+			r.callbackProblem(err)
 		} else {
 			p.CallbackURL = v
 		}
 	}
-	if v, ok := r.get(PropAttempt); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			r.bad(PropAttempt, fmt.Errorf("want a whole number from 1 up, got %q", v))
-		} else {
-			p.Attempt = n
-		}
-	}
-	if v, ok := r.get(PropCallbackSecret); ok {
+	p.Attempt = r.int(ovfenv.KeyAttempt)
+	if v, ok := r.get(ovfenv.KeyCallbackSecret.Name); ok {
 		if err := callback.CheckSecret(v); err != nil {
-			r.bad(PropCallbackSecret, err)
+			r.bad(ovfenv.KeyCallbackSecret.Name, err)
 		} else {
 			p.CallbackSecret = []byte(v)
 		}
@@ -62,27 +42,32 @@ func planCallback(r *propReader, p *Plan) {
 		}
 		return b
 	}
-	p.CallbackTLS.CA = b64(PropCallbackCA)
-	p.CallbackTLS.ClientCert = b64(PropCallbackClientCert)
-	p.CallbackTLS.ClientKey = b64(PropCallbackClientKey)
-	if v, ok := r.get(PropCallbackPin); ok {
+	p.CallbackTLS.CA = b64(ovfenv.KeyCallbackCA.Name)
+	p.CallbackTLS.ClientCert = b64(ovfenv.KeyCallbackClientCert.Name)
+	p.CallbackTLS.ClientKey = b64(ovfenv.KeyCallbackClientKey.Name)
+	if v, ok := r.get(ovfenv.KeyCallbackPin.Name); ok {
 		pins, err := callback.ParsePins(v)
 		if err != nil {
-			r.bad(PropCallbackPin, err)
+			r.bad(ovfenv.KeyCallbackPin.Name, err)
 		}
 		p.CallbackTLS.Pins = pins
 	}
 	if _, err := p.CallbackTLS.Config(); err != nil {
-		for _, e := range unjoin(err) {
-			// The errors name their properties; report them on the first.
-			key, msg, _ := strings.Cut(e.Error(), ": ")
-			if k, _, ok := strings.Cut(key, " and "); ok {
-				key = k
-			}
-			key = strings.SplitN(key, "/", 2)[0]
-			r.bad(key, errors.New(msg))
-		}
+		r.callbackProblem(err)
 		p.CallbackTLS = callback.TLSOptions{}
+	}
+}
+
+// callbackProblem records the callback's errors against the properties
+// their callback.FieldErrors name.
+func (r *propReader) callbackProblem(err error) {
+	for _, e := range unjoin(err) {
+		var fe *callback.FieldError
+		if errors.As(e, &fe) {
+			r.bad(fe.Property, fe.Err)
+			continue
+		}
+		r.bad(ovfenv.KeyCallbackURL.Name, e)
 	}
 }
 
@@ -106,7 +91,7 @@ func (p *Plan) CallbackConfig(instanceID string) callback.Config {
 // is still reported (signed, over the right TLS) when it can be.
 func salvageCallback(data []byte, url, instanceID string) callback.Config {
 	env := &ovfenv.Environment{}
-	for _, k := range []string{PropCallbackSecret, PropCallbackCA, PropCallbackPin, PropCallbackClientCert, PropCallbackClientKey} {
+	for _, k := range []string{ovfenv.KeyCallbackSecret.Name, ovfenv.KeyCallbackCA.Name, ovfenv.KeyCallbackPin.Name, ovfenv.KeyCallbackClientCert.Name, ovfenv.KeyCallbackClientKey.Name} {
 		if v := salvageProperty(data, k); v != "" {
 			env.Properties = append(env.Properties, ovfenv.Property{Key: k, Value: v})
 		}

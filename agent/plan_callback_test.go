@@ -35,15 +35,15 @@ func TestPlanCallback(t *testing.T) {
 	_, otherKey := selfSigned(t)
 	b64 := base64.StdEncoding.EncodeToString
 	pin := callback.FormatPin(make([]byte, 32))
-	url := []string{PropCallbackURL, "https://127.0.0.1/e"}
+	url := []string{ovfenv.KeyCallbackURL.Name, "https://127.0.0.1/e"}
 	tests := []struct {
 		name    string
 		props   []string
 		wantErr []string // each must appear; nil: no error
 		check   func(t *testing.T, p *Plan)
 	}{
-		{"all set", append(url, PropCallbackSecret, "top-secret", PropCallbackCA, b64(cert), PropCallbackPin, pin,
-			PropCallbackClientCert, b64(cert), PropCallbackClientKey, b64(key), PropAttempt, "2"), nil,
+		{"all set", append(url, ovfenv.KeyCallbackSecret.Name, "top-secret", ovfenv.KeyCallbackCA.Name, b64(cert), ovfenv.KeyCallbackPin.Name, pin,
+			ovfenv.KeyCallbackClientCert.Name, b64(cert), ovfenv.KeyCallbackClientKey.Name, b64(key), ovfenv.KeyAttempt.Name, "2"), nil,
 			func(t *testing.T, p *Plan) {
 				c := p.CallbackConfig("i-1")
 				if string(c.Secret) != "top-secret" || len(c.TLS.CA) == 0 || len(c.TLS.Pins) != 1 || len(c.TLS.ClientKey) == 0 || c.Attempt != 2 {
@@ -53,17 +53,17 @@ func TestPlanCallback(t *testing.T) {
 					t.Errorf("CallbackConfig().MaxElapsed = %v at attempt 2, want %v", c.MaxElapsed, 2*callback.DefaultMaxElapsed)
 				}
 			}},
-		{"attempt 9 caps the limit", append(url, PropAttempt, "9"), nil, func(t *testing.T, p *Plan) {
+		{"attempt 9 caps the limit", append(url, ovfenv.KeyAttempt.Name, "9"), nil, func(t *testing.T, p *Plan) {
 			if got := p.CallbackConfig("i").MaxElapsed; got != maxAttemptScale*callback.DefaultMaxElapsed {
 				t.Errorf("MaxElapsed at attempt 9 = %v, want %v", got, maxAttemptScale*callback.DefaultMaxElapsed)
 			}
 		}},
-		{"CA not base64", append(url, PropCallbackCA, "-----BEGIN CERTIFICATE-----"), []string{"property " + PropCallbackCA, "line 6", "not base64"}, nil},
-		{"CA not PEM", append(url, PropCallbackCA, b64([]byte("hello"))), []string{"property " + PropCallbackCA, "no PEM certificate"}, nil},
-		{"whsec_ secret not base64", append(url, PropCallbackSecret, "whsec_not base64"), []string{"property " + PropCallbackSecret, "base64"}, nil},
-		{"bad pin", append(url, PropCallbackPin, "md5//abc"), []string{"property " + PropCallbackPin, "sha256//"}, nil},
-		{"cert without key", append(url, PropCallbackClientCert, b64(cert)), []string{"property " + PropCallbackClientCert, "set both"}, nil},
-		{"key of another cert", append(url, PropCallbackClientCert, b64(cert), PropCallbackClientKey, b64(otherKey)), []string{"property " + PropCallbackClientCert}, nil},
+		{"CA not base64", append(url, ovfenv.KeyCallbackCA.Name, "-----BEGIN CERTIFICATE-----"), []string{"property " + ovfenv.KeyCallbackCA.Name, "line 6", "not base64"}, nil},
+		{"CA not PEM", append(url, ovfenv.KeyCallbackCA.Name, b64([]byte("hello"))), []string{"property " + ovfenv.KeyCallbackCA.Name, "no PEM certificate"}, nil},
+		{"whsec_ secret not base64", append(url, ovfenv.KeyCallbackSecret.Name, "whsec_not base64"), []string{"property " + ovfenv.KeyCallbackSecret.Name, "base64"}, nil},
+		{"bad pin", append(url, ovfenv.KeyCallbackPin.Name, "md5//abc"), []string{"property " + ovfenv.KeyCallbackPin.Name, "sha256//"}, nil},
+		{"cert without key", append(url, ovfenv.KeyCallbackClientCert.Name, b64(cert)), []string{"property " + ovfenv.KeyCallbackClientCert.Name, "set both"}, nil},
+		{"key of another cert", append(url, ovfenv.KeyCallbackClientCert.Name, b64(cert), ovfenv.KeyCallbackClientKey.Name, b64(otherKey)), []string{"property " + ovfenv.KeyCallbackClientCert.Name}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

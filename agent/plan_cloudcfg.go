@@ -47,7 +47,7 @@ type CloudPlan struct {
 func userPropsSet(env *ovfenv.Environment) bool {
 	for _, p := range env.Properties {
 		k := ovfenv.NormalizeKey(p.Key)
-		if (k == PropUser || strings.HasPrefix(k, PropUser+".")) && !ovfenv.IsUnset(p.Value) && strings.TrimSpace(p.Value) != "" {
+		if (k == ovfenv.KeyUser.Name || strings.HasPrefix(k, ovfenv.KeyUser.Name+".")) && !ovfenv.IsUnset(p.Value) && strings.TrimSpace(p.Value) != "" {
 			return true
 		}
 	}
@@ -82,7 +82,7 @@ func planImageUser(env *ovfenv.Environment, p *Plan, root string) error {
 	for _, rule := range du.Sudo {
 		if !cloudconfig.AdminRule(rule) {
 			return fmt.Errorf("the image's default user %s (%s): sudo rule %q is not supported: ovfinit writes only %q (set %s to choose another user)",
-				du.Name, du.Source, rule, "ALL=(ALL) NOPASSWD:ALL", PropUser)
+				du.Name, du.Source, rule, "ALL=(ALL) NOPASSWD:ALL", ovfenv.KeyUser.Name)
 		}
 		u.Admin = true
 	}
@@ -183,7 +183,7 @@ func planUserData(r *propReader, p *Plan) {
 // line in ovf-env.xml.
 func userDataError(env *ovfenv.Environment) func(error) error {
 	return func(err error) error {
-		return &PropertyError{Key: PropUserData, Line: env.PropertyLine(PropUserData), Err: err}
+		return &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: err}
 	}
 }
 
@@ -209,14 +209,14 @@ const maxUserData = 16 << 20
 // does); nil when unset. A value the saved redacted copy holds instead of
 // user-data with passwords reads as unset.
 func userData(env *ovfenv.Environment) ([]byte, error) {
-	v, ok := env.Property(PropUserData)
+	v, ok := env.Property(ovfenv.KeyUserData.Name)
 	v = strings.TrimSpace(v)
 	if !ok || v == "" || ovfenv.IsUnset(v) || v == ovfenv.Redaction {
 		return nil, nil
 	}
 	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
 	if err != nil {
-		return nil, &PropertyError{Key: PropUserData, Line: env.PropertyLine(PropUserData), Err: fmt.Errorf("not base64: %v", err)}
+		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("not base64: %v", err)}
 	}
 	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
 		r, err := gzip.NewReader(bytes.NewReader(data))
@@ -224,11 +224,11 @@ func userData(env *ovfenv.Environment) ([]byte, error) {
 			data, err = io.ReadAll(io.LimitReader(r, maxUserData+1))
 		}
 		if err != nil {
-			return nil, &PropertyError{Key: PropUserData, Line: env.PropertyLine(PropUserData), Err: fmt.Errorf("gzip: %v", err)}
+			return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("gzip: %v", err)}
 		}
 	}
 	if len(data) > maxUserData {
-		return nil, &PropertyError{Key: PropUserData, Line: env.PropertyLine(PropUserData), Err: fmt.Errorf("larger than %d MiB", maxUserData>>20)}
+		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("larger than %d MiB", maxUserData>>20)}
 	}
 	return data, nil
 }
@@ -277,7 +277,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	// without "default" (unless ovfinit.user names it explicitly).
 	if c.DefaultUserName != "" {
 		if explicit {
-			at(c.Lines["user"], "user: %s set too: drop one of the two", PropUser)
+			at(c.Lines["user"], "user: %s set too: drop one of the two", ovfenv.KeyUser.Name)
 		} else if err := users.ValidateName(c.DefaultUserName); err != nil {
 			at(c.Lines["user"], "user: %v", err)
 		} else {
@@ -286,7 +286,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	if c.UsersSet && !c.DefaultUser && !explicit {
 		p.Cloud.NoDefaultUser = true
-		for _, k := range []string{PropPublicKeys, PropPassword} {
+		for _, k := range []string{ovfenv.KeyPublicKeys.Name, ovfenv.KeyPassword.Name} {
 			if v, ok := env.Property(k); ok && strings.TrimSpace(v) != "" && !ovfenv.IsUnset(v) {
 				errs = append(errs, &PropertyError{Key: k, Line: env.PropertyLine(k),
 					Err: fmt.Errorf("goes to the default user, and user-data's users list leaves it out: add `- default` to users")})
@@ -305,7 +305,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	if c.Password != "" {
 		if p.User.Password.Set() {
-			errs = append(errs, &PropertyError{Key: PropPassword, Line: env.PropertyLine(PropPassword),
+			errs = append(errs, &PropertyError{Key: ovfenv.KeyPassword.Name, Line: env.PropertyLine(ovfenv.KeyPassword.Name),
 				Err: fmt.Errorf("user-data's password sets the same user's password: drop one")})
 		} else if err := checkPassword(c.Password); err != nil {
 			at(c.Lines["password"], "password: %v", err)
@@ -332,7 +332,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 		if err := checkHostname(h); err != nil {
 			at(c.HostnameLine, "%v", err)
 		} else {
-			p.Hostname, p.HostnameKey = h, PropUserData
+			p.Hostname, p.HostnameKey = h, ovfenv.KeyUserData.Name
 		}
 	}
 	// users and groups.
@@ -348,7 +348,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 			at(cu.Line, "users: %s: %v", cu.Name, err)
 		}
 		for _, w := range warns {
-			p.Warnings = append(p.Warnings, &PropertyError{Key: PropUserData, Line: env.PropertyLine(PropUserData),
+			p.Warnings = append(p.Warnings, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name),
 				Err: fmt.Errorf("#cloud-config line %d: users: %s: %v: accepted, as cloud-init does", cu.Line, cu.Name, w)})
 		}
 		p.Cloud.Users = append(p.Cloud.Users, u)
@@ -523,7 +523,7 @@ func redactUserData(env *ovfenv.Environment) *ovfenv.Environment {
 		return env
 	}
 	for i, p := range env.Properties {
-		if ovfenv.NormalizeKey(p.Key) == PropUserData {
+		if ovfenv.NormalizeKey(p.Key) == ovfenv.KeyUserData.Name {
 			env.Properties[i].Value = ovfenv.Redaction
 		}
 	}

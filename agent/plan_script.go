@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,89 +11,57 @@ import (
 	"github.com/ovfinit/ovfinit/scripts"
 )
 
-// Script properties (ovfenv/keys_scripts.go describes each).
-const (
-	PropScriptList       = "ovfinit.scripts"
-	PropUserData         = "user-data"
-	PropScriptMaxSteps   = "ovfinit.script.max-steps"
-	PropScriptTimeout    = "ovfinit.script.timeout"
-	PropScriptAllowWhile = "ovfinit.script.allow-while"
-	PropScriptHTTP       = "ovfinit.script.http"
-)
-
 // ScriptPlan is what the environment says about scripts.
 type ScriptPlan struct {
-	Script   []byte   // ovfinit.script, decoded; nil: none
-	UserData []byte   // user-data when it starts with scripts.Marker; nil: none
-	Image    []string // ovfinit.scripts: image scripts to run, in order; nil: all of them
+	Script   *scripts.Program // ovfinit.script, decoded and compiled; nil: none
+	UserData *scripts.Program // user-data when it starts with scripts.Marker, compiled; nil: none
+	Image    []string         // ovfinit.scripts: image scripts to run, in order; nil: all of them
 	MaxSteps uint64
 	Timeout  time.Duration
 	Dialect  scripts.Dialect
+
+	// list is every script this boot may run, in order, each compiled
+	// once: the image's (checkScripts finds them in validate, as that
+	// needs the image), then Script and UserData.
+	list []*scriptSource
 }
 
 func planScript(r *propReader, p *Plan) {
 	s := &p.Scripts
-	s.MaxSteps, s.Timeout = scripts.DefaultMaxSteps, scripts.DefaultTimeout
-	if v, ok := r.get(PropScriptAllowWhile); ok {
-		b, err := ovfenv.ParseBool(v)
-		if err != nil {
-			r.bad(PropScriptAllowWhile, err)
-		}
-		s.Dialect.AllowWhile = b
-	}
-	if v, ok := r.get(PropScriptHTTP); ok {
-		b, err := ovfenv.ParseBool(v)
-		if err != nil {
-			r.bad(PropScriptHTTP, err)
-		}
-		s.Dialect.HTTP = b
-	}
-	if v, ok := r.get(PropScriptMaxSteps); ok {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil || n < 1000 {
-			r.bad(PropScriptMaxSteps, fmt.Errorf("want a whole number of at least 1000, got %q", v))
-		} else {
-			s.MaxSteps = n
-		}
-	}
-	if v, ok := r.get(PropScriptTimeout); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 24*3600 {
-			r.bad(PropScriptTimeout, fmt.Errorf("want a number of seconds from 1 to 86400, got %q", v))
-		} else {
-			s.Timeout = time.Duration(n) * time.Second
-		}
-	}
-	if v, ok := r.get(PropScriptList); ok {
+	s.Dialect.AllowWhile = r.bool(ovfenv.KeyScriptAllowWhile)
+	s.Dialect.HTTP = r.bool(ovfenv.KeyScriptHTTP)
+	s.MaxSteps = uint64(r.int(ovfenv.KeyScriptMaxSteps))
+	s.Timeout = r.seconds(ovfenv.KeyScriptTimeout)
+	if v, ok := r.text(ovfenv.KeyScripts); ok {
 		for _, name := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r' }) {
 			n, err := imageScriptName(name)
 			if err != nil {
-				r.bad(PropScriptList, err)
+				r.bad(ovfenv.KeyScripts.Name, err)
 				continue
 			}
 			s.Image = append(s.Image, n)
 		}
 	}
-	if v, ok := r.get(PropScript); ok {
+	if v, ok := r.text(ovfenv.KeyScript); ok {
 		src, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
-			r.bad(PropScript, fmt.Errorf("not base64: %v", err))
-		} else if err := scripts.Check(PropScript, src, s.Dialect); err != nil {
-			r.bad(PropScript, err)
+			r.bad(ovfenv.KeyScript.Name, fmt.Errorf("not base64: %v", err))
+		} else if prog, err := scripts.Compile(ovfenv.KeyScript.Name, src, s.Dialect); err != nil {
+			r.bad(ovfenv.KeyScript.Name, err)
 		} else {
-			s.Script = src
+			s.Script = prog
 		}
 	}
-	if v, ok := r.get(PropUserData); ok {
+	if v, ok := r.text(ovfenv.KeyUserData); ok {
 		// cloud-init's OVF datasource takes user-data base64-encoded. Only
 		// user-data that starts with the marker line is ours; anything else
 		// (#cloud-config, a shell script) is left to cloud-init.
 		src, err := base64.StdEncoding.DecodeString(v)
 		if err == nil && isStarlark(src) {
-			if err := scripts.Check(PropUserData, src, s.Dialect); err != nil {
-				r.bad(PropUserData, err)
+			if prog, err := scripts.Compile(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
+				r.bad(ovfenv.KeyUserData.Name, err)
 			} else {
-				s.UserData = src
+				s.UserData = prog
 			}
 		}
 	}

@@ -2,34 +2,13 @@ package agent
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
-)
-
-// SSH server properties (ovfenv/keys_ssh.go documents each).
-const (
-	PropSSHAltPort         = "ovfinit.ssh.alt-port"
-	PropSSHWriteOSKeys     = "ovfinit.ssh.write-os-host-keys"
-	PropSSHUserCA          = "ovfinit.ssh.user-ca"
-	PropSSHPasswordAuth    = "ovfinit.ssh.password-auth"
-	PropSSHTCPForwarding   = "ovfinit.ssh.allow-tcp-forwarding"
-	PropSSHAgentForwarding = "ovfinit.ssh.allow-agent-forwarding"
-	PropSSHCiphers         = "ovfinit.ssh.ciphers"
-	PropSSHMaxAuthTries    = "ovfinit.ssh.max-auth-tries"
-	PropSSHLoginGrace      = "ovfinit.ssh.login-grace-time"
-	PropSSHMaxFailed       = "ovfinit.ssh.max-failed-logins"
-	PropSSHMaxSessions     = "ovfinit.ssh.max-sessions"
-	PropSSHMaxConnSessions = "ovfinit.ssh.max-sessions-per-connection"
-	PropSSHMaxStartups     = "ovfinit.ssh.max-startups"
-	PropSSHSourceStartups  = "ovfinit.ssh.per-source-max-startups"
-	PropSSHIdleTimeout     = "ovfinit.ssh.idle-timeout"
-	PropSSHKeepalive       = "ovfinit.ssh.keepalive-interval"
-	PropSSHPermitRoot      = "ovfinit.ssh.permit-root-login"
 )
 
 // SSHPlan is the SSH server's part of the Plan, beyond the port.
@@ -61,106 +40,57 @@ var supportedCiphers = map[string]bool{
 }
 
 func planSSH(r *propReader, p *Plan) {
-	port := func(key string) int {
-		v, ok := r.get(key)
-		if !ok {
-			return 0
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 65535 {
-			r.bad(key, fmt.Errorf("want a TCP port from 1 to 65535, got %q", v))
-			return 0
-		}
-		return n
-	}
-	if n := port(PropSSHPort); n != 0 {
-		p.SSHPort = n
-	}
-	p.SSH.AltPort = port(PropSSHAltPort)
+	p.SSHPort = r.int(ovfenv.KeySSHPort)
+	p.SSH.AltPort = r.int(ovfenv.KeySSHAltPort)
 	if p.SSH.AltPort != 0 && p.SSH.AltPort == p.SSHPort {
-		r.bad(PropSSHAltPort, fmt.Errorf("is the same port as %s (%d)", PropSSHPort, p.SSHPort))
+		r.bad(ovfenv.KeySSHAltPort.Name, fmt.Errorf("is the same port as %s (%d)", ovfenv.KeySSHPort.Name, p.SSHPort))
 	}
-	p.SSH.WriteOSHostKeys = r.sshBool(PropSSHWriteOSKeys)
-	p.SSH.PasswordAuth = r.sshBool(PropSSHPasswordAuth)
-	p.SSH.TCPForwarding = r.sshBool(PropSSHTCPForwarding)
-	p.SSH.AgentForwarding = r.sshBool(PropSSHAgentForwarding)
+	p.SSH.WriteOSHostKeys = r.bool(ovfenv.KeySSHWriteOSHostKeys)
+	p.SSH.PasswordAuth = r.bool(ovfenv.KeySSHPasswordAuth)
+	p.SSH.TCPForwarding = r.bool(ovfenv.KeySSHTCPForwarding)
+	p.SSH.AgentForwarding = r.bool(ovfenv.KeySSHAgentForwarding)
 
-	if v, ok := r.get(PropSSHUserCA); ok {
+	if v, ok := r.text(ovfenv.KeySSHUserCA); ok {
 		for i, line := range sshSplitList(v) {
 			k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
 			if err != nil {
-				r.bad(PropSSHUserCA, fmt.Errorf("entry %d: not an SSH public key: %v", i+1, err))
+				r.bad(ovfenv.KeySSHUserCA.Name, fmt.Errorf("entry %d: not an SSH public key: %v", i+1, err))
 				continue
 			}
 			if _, isCert := k.(*gossh.Certificate); isCert {
-				r.bad(PropSSHUserCA, fmt.Errorf("entry %d: a certificate, want the CA's public key", i+1))
+				r.bad(ovfenv.KeySSHUserCA.Name, fmt.Errorf("entry %d: a certificate, want the CA's public key", i+1))
 				continue
 			}
 			p.SSH.UserCAKeys = append(p.SSH.UserCAKeys, k)
 		}
 	}
-	if v, ok := r.get(PropSSHCiphers); ok {
-		for _, c := range strings.Split(v, ",") {
-			c = strings.TrimSpace(c)
-			if !supportedCiphers[c] {
-				r.bad(PropSSHCiphers, fmt.Errorf("unknown cipher %q", c))
-				continue
-			}
-			p.SSH.Ciphers = append(p.SSH.Ciphers, c)
+	ciphers, _ := r.env.Text(ovfenv.KeySSHCiphers)
+	for _, c := range strings.Split(ciphers, ",") {
+		c = strings.TrimSpace(c)
+		if !supportedCiphers[c] {
+			r.bad(ovfenv.KeySSHCiphers.Name, fmt.Errorf("unknown cipher %q", c))
+			continue
 		}
+		p.SSH.Ciphers = append(p.SSH.Ciphers, c)
 	}
-	if v, ok := r.get(PropSSHPermitRoot); ok {
-		rl, err := sshd.ParseRootLogin(strings.ToLower(strings.TrimSpace(v)))
-		if err != nil {
-			r.bad(PropSSHPermitRoot, err)
-		}
-		p.SSH.PermitRootLogin = rl
+	root, _ := r.env.Text(ovfenv.KeySSHPermitRootLogin)
+	rl, err := sshd.ParseRootLogin(strings.ToLower(root))
+	if err != nil {
+		r.bad(ovfenv.KeySSHPermitRootLogin.Name, err)
 	}
-	p.SSH.MaxAuthTries = r.sshInt(PropSSHMaxAuthTries, 1, 100)
-	p.SSH.MaxFailedLogins = r.sshInt(PropSSHMaxFailed, 1, 1_000_000)
-	p.SSH.MaxSessions = r.sshInt(PropSSHMaxSessions, 1, 100_000)
-	p.SSH.MaxSessionsPerConn = r.sshInt(PropSSHMaxConnSessions, 1, 10_000)
-	p.SSH.Startups = r.sshStartups(PropSSHMaxStartups)
-	p.SSH.Startups.PerSource = r.sshInt(PropSSHSourceStartups, 1, 100_000)
-	p.SSH.LoginGraceTime = time.Duration(r.sshInt(PropSSHLoginGrace, 1, 3600)) * time.Second
-	p.SSH.IdleTimeout = time.Duration(r.sshInt(PropSSHIdleTimeout, 0, 1<<31-1)) * time.Second
-	p.SSH.KeepaliveInterval = time.Duration(r.sshInt(PropSSHKeepalive, 0, 86400)) * time.Second
-	if _, set := r.get(PropSSHKeepalive); !set {
-		p.SSH.KeepaliveInterval = defaultKeepalive
+	p.SSH.PermitRootLogin = rl
+	p.SSH.MaxAuthTries = r.int(ovfenv.KeySSHMaxAuthTries)
+	p.SSH.MaxFailedLogins = r.int(ovfenv.KeySSHMaxFailedLogins)
+	p.SSH.MaxSessions = r.int(ovfenv.KeySSHMaxSessions)
+	p.SSH.MaxSessionsPerConn = r.int(ovfenv.KeySSHMaxSessionsPerConn)
+	startups, _ := r.env.Text(ovfenv.KeySSHMaxStartups)
+	if p.SSH.Startups, err = sshd.ParseMaxStartups(startups); err != nil {
+		r.bad(ovfenv.KeySSHMaxStartups.Name, err)
 	}
-}
-
-// defaultKeepalive: dead clients are dropped after 3 unanswered keepalives.
-const defaultKeepalive = 60 * time.Second
-
-// sshBool reads a TypeBool property; unset is false.
-func (r *propReader) sshBool(key string) bool {
-	v, ok := r.get(key)
-	if !ok {
-		return false
-	}
-	switch strings.ToLower(v) {
-	case "true", "yes", "1", "on":
-		return true
-	case "false", "no", "0", "off":
-		return false
-	}
-	r.bad(key, fmt.Errorf("want true or false, got %q", v))
-	return false
-}
-
-// sshInt reads a whole number from lo to hi; unset is 0.
-func (r *propReader) sshInt(key string, lo, hi int) int {
-	v, ok := r.get(key)
-	if !ok {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		r.bad(key, fmt.Errorf("want a whole number from %d to %d, got %q", lo, hi, v))
-		return 0
-	}
-	return n
+	p.SSH.Startups.PerSource = r.int(ovfenv.KeySSHPerSourceMaxStartups)
+	p.SSH.LoginGraceTime = r.seconds(ovfenv.KeySSHLoginGraceTime)
+	p.SSH.IdleTimeout = r.seconds(ovfenv.KeySSHIdleTimeout)
+	p.SSH.KeepaliveInterval = r.seconds(ovfenv.KeySSHKeepaliveInterval)
 }
 
 // sshSplitList splits a TypeList value: one entry per line (blank lines and
@@ -174,18 +104,4 @@ func sshSplitList(v string) []string {
 		}
 	}
 	return out
-}
-
-// sshStartups reads MaxStartups ("start:rate:full" or "n"); unset is the
-// zero value (sshd's defaults).
-func (r *propReader) sshStartups(key string) sshd.StartupLimits {
-	v, ok := r.get(key)
-	if !ok {
-		return sshd.StartupLimits{}
-	}
-	l, err := sshd.ParseMaxStartups(v)
-	if err != nil {
-		r.bad(key, err)
-	}
-	return l
 }

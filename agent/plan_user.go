@@ -3,51 +3,36 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
 )
 
-// User properties (ovfenv/keys_users.go documents them).
-const (
-	PropPassword       = "password" // cloud-init's key: the default user's password
-	PropUserUID        = "ovfinit.user.uid"
-	PropUserGroup      = "ovfinit.user.group"
-	PropUserGroups     = "ovfinit.user.groups"
-	PropUserShell      = "ovfinit.user.shell"
-	PropUserHome       = "ovfinit.user.home"
-	PropUserAdmin      = "ovfinit.user.admin"
-	PropUserLockPasswd = "ovfinit.user.lock-password"
-	PropUserExpire     = "ovfinit.user.expire-password"
-	PropUserAllowSys   = "ovfinit.user.allow-system"
-)
-
 // userFieldProps names the property behind each field a users.FieldError
 // can name.
 var userFieldProps = map[string]string{
-	users.FieldName:   PropUser,
-	users.FieldUID:    PropUserUID,
-	users.FieldGroup:  PropUserGroup,
-	users.FieldGroups: PropUserGroups,
-	users.FieldHome:   PropUserHome,
-	users.FieldShell:  PropUserShell,
+	users.FieldName:   ovfenv.KeyUser.Name,
+	users.FieldUID:    ovfenv.KeyUserUID.Name,
+	users.FieldGroup:  ovfenv.KeyUserGroup.Name,
+	users.FieldGroups: ovfenv.KeyUserGroups.Name,
+	users.FieldHome:   ovfenv.KeyUserHome.Name,
+	users.FieldShell:  ovfenv.KeyUserShell.Name,
 }
 
 // userProblem turns a problem the users package found into a
 // PropertyError naming the property behind it.
 func userProblem(env *ovfenv.Environment, err error, accepted bool) *PropertyError {
-	key := PropUser
+	key := ovfenv.KeyUser.Name
 	var fe *users.FieldError
 	if errors.As(err, &fe) {
 		if k, ok := userFieldProps[fe.Field]; ok {
 			key = k
 		}
 		if fe.System && !accepted {
-			err = fmt.Errorf("%w (set %s=true to accept it)", err, PropUserAllowSys)
+			err = fmt.Errorf("%w (set %s=true to accept it)", err, ovfenv.KeyUserAllowSystem.Name)
 		} else if fe.System {
-			err = fmt.Errorf("%w: accepted because %s=true", err, PropUserAllowSys)
+			err = fmt.Errorf("%w: accepted because %s=true", err, ovfenv.KeyUserAllowSystem.Name)
 		}
 	}
 	return &PropertyError{Key: key, Line: env.PropertyLine(key), Err: err}
@@ -55,81 +40,68 @@ func userProblem(env *ovfenv.Environment, err error, accepted bool) *PropertyErr
 
 func planUser(r *propReader, p *Plan) {
 	before := len(r.errs)
-	if v, ok := r.get(PropUser); ok {
+	p.User.Name = ovfenv.KeyUser.Default
+	if v, ok := r.text(ovfenv.KeyUser); ok {
 		if err := users.ValidateName(v); err != nil {
-			r.bad(PropUser, err)
+			r.bad(ovfenv.KeyUser.Name, err)
 		} else {
 			p.User.Name = v
 		}
 	}
-	if v, ok := r.env.Property(PropPublicKeys); ok {
+	if v, ok := r.env.Property(ovfenv.KeyPublicKeys.Name); ok {
 		keys, err := users.ParseKeys(v)
 		if err != nil {
-			r.bad(PropPublicKeys, err)
+			r.bad(ovfenv.KeyPublicKeys.Name, err)
 		}
 		p.User.Keys = keys
 	}
 	// The password is read as is (not trimmed): spaces may be part of it.
 	// Its value never goes into an error message.
-	if v, ok := r.env.Property(PropPassword); ok && v != "" {
+	if v, ok := r.env.Property(ovfenv.KeyPassword.Name); ok && v != "" {
 		if strings.ContainsAny(v, "\n\r\x00:") && !users.IsHash(v) {
-			r.bad(PropPassword, fmt.Errorf("must not contain a newline, NUL or ':'"))
+			r.bad(ovfenv.KeyPassword.Name, fmt.Errorf("must not contain a newline, NUL or ':'"))
 		} else {
 			p.User.Password = users.NewPassword(v)
 		}
 	}
-	if v, ok := r.get(PropUserUID); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 60000 {
-			r.bad(PropUserUID, fmt.Errorf("want a whole number from 1 to 60000, got %q", v))
-		} else {
-			p.User.UID = n
-		}
-	}
-	if v, ok := r.get(PropUserGroup); ok {
+	p.User.UID = r.int(ovfenv.KeyUserUID)
+	if v, ok := r.text(ovfenv.KeyUserGroup); ok {
 		if err := users.ValidateName(v); err != nil {
-			r.bad(PropUserGroup, err)
+			r.bad(ovfenv.KeyUserGroup.Name, err)
 		} else {
 			p.User.PrimaryGroup = v
 		}
 	}
-	if v, ok := r.get(PropUserGroups); ok {
+	if v, ok := r.text(ovfenv.KeyUserGroups); ok {
 		for _, g := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == '\n' || c == ' ' }) {
 			if err := users.ValidateName(g); err != nil {
-				r.bad(PropUserGroups, err)
+				r.bad(ovfenv.KeyUserGroups.Name, err)
 				continue
 			}
 			p.User.Groups = append(p.User.Groups, g)
 		}
 	}
+	// Shell and home are left empty when unset: their defaults (/bin/sh,
+	// /home/USER) are for a new account only, and users applies them there;
+	// an existing account keeps its own.
 	for _, pp := range []struct {
-		key string
+		key ovfenv.Key
 		dst *string
-	}{{PropUserShell, &p.User.Shell}, {PropUserHome, &p.User.Home}} {
-		if v, ok := r.get(pp.key); ok {
+	}{{ovfenv.KeyUserShell, &p.User.Shell}, {ovfenv.KeyUserHome, &p.User.Home}} {
+		if v, ok := r.text(pp.key); ok {
 			if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, ":\n") {
-				r.bad(pp.key, fmt.Errorf("want an absolute path without ':', got %q", v))
+				r.bad(pp.key.Name, fmt.Errorf("want an absolute path without ':', got %q", v))
 			} else {
 				*pp.dst = v
 			}
 		}
 	}
-	for _, pp := range []struct {
-		key string
-		dst *bool
-	}{{PropUserAdmin, &p.User.Admin}, {PropUserLockPasswd, &p.User.LockPassword}, {PropUserExpire, &p.User.ExpirePassword},
-		{PropUserAllowSys, &p.User.AllowSystem}} {
-		if v, ok := r.get(pp.key); ok {
-			b, err := parseBool(v)
-			if err != nil {
-				r.bad(pp.key, err)
-			} else {
-				*pp.dst = b
-			}
-		}
-	}
+	p.User.Admin = r.bool(ovfenv.KeyUserAdmin)
+	p.User.LockPassword = r.bool(ovfenv.KeyUserLockPassword)
+	p.User.ExpirePassword = r.bool(ovfenv.KeyUserExpirePassword)
+	p.User.AllowSystem = r.bool(ovfenv.KeyUserAllowSystem)
 	if p.User.ExpirePassword && !p.User.Password.Set() {
-		r.bad(PropUserExpire, fmt.Errorf("needs a password (property %s) to change at first login", PropPassword))
+		r.bad(ovfenv.KeyUserExpirePassword.Name, fmt.Errorf("needs a password (property %s) to change at first login", ovfenv.KeyPassword.Name))
 	}
 	p.userInvalid = len(r.errs) > before
 	// The system-account policy, as far as it needs no image: Validate
@@ -177,15 +149,4 @@ func CheckUserOnImage(env *ovfenv.Environment, p *Plan, root string, protected .
 		warnings = append(warnings, userProblem(env, e, true))
 	}
 	return warnings, errors.Join(out...)
-}
-
-// parseBool reads a TypeBool value: true/false, yes/no, 1/0, any case.
-func parseBool(v string) (bool, error) {
-	switch strings.ToLower(v) {
-	case "true", "yes", "1", "on":
-		return true, nil
-	case "false", "no", "0", "off":
-		return false, nil
-	}
-	return false, fmt.Errorf("want true or false, got %q", v)
 }

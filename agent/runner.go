@@ -26,12 +26,12 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 			retry := Retryable(err)
 			st.Phase, st.Message, st.Retry = PhaseFailed, err.Error(), &retry
 			e.writeStatus(st)
-			result := "fatal"
+			result := callback.ResultFatal
 			if retry {
-				result = "retry"
+				result = callback.ResultRetry
 			}
 			d := e.data(s.Name)
-			d.Status, d.Message, d.Result, d.Retry = "failed", err.Error(), result, &retry
+			d.Status, d.Message, d.Result, d.Retry = callback.StatusFailed, err.Error(), result, &retry
 			d.DurationMS = e.Now().Sub(start).Milliseconds()
 			e.Events.Emit(callback.TypeFailed, d)
 			e.Log.Error("boot failed", "step", s.Name, "err", err, "retry", retry)
@@ -42,13 +42,11 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	st.InstanceID = e.InstanceID
 	e.writeStatus(st)
 	d := e.data("")
-	d.Result, d.Percent = "ready", 100
+	d.Result, d.Percent = callback.ResultReady, 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
 	d.Hostname = hostname(e)
 	d.Addresses = addresses(e)
-	if e.Plan != nil {
-		d.SSHPort = e.Plan.SSHPort
-	}
+	d.SSHPort = e.Boot.SSHPort
 	e.Events.Emit(callback.TypeReady, d)
 	e.sshReady() // background work that must not delay ready may start
 	for _, f := range e.afterReady {
@@ -63,12 +61,14 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 		if e.State == nil {
 			return fmt.Errorf("internal error: %s step %q runs before the instance is known", s.Freq, s.Name)
 		}
-		if r, done := e.State.Done(s.Freq, e.InstanceID, s.Name); done {
+		if r, done := e.alreadyRan(s); done {
 			msg := fmt.Sprintf("already ran for instance %s (boot %s at %s)", e.InstanceID, r.Boot, r.At.Format(time.RFC3339))
 			e.Log.Info("step skipped", "step", s.Name, "frequency", s.Freq.String(), "reason", msg)
-			st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "skipped", Start: e.Now(), Message: msg})
+			res := Result{Status: callback.StatusSkipped, Note: msg}
+			st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Start: e.Now()})
 			d := e.data(s.Name)
-			d.Status, d.Message, d.Percent = "skipped", msg, endPct
+			d.Percent = endPct
+			res.apply(&st.Steps[len(st.Steps)-1], &d)
 			e.Events.Emit(callback.TypeStepFinished, d)
 			return nil
 		}
@@ -77,11 +77,11 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 	e.Log.Info("step started", "step", s.Name, "frequency", s.Freq.String())
 	st.Step = s.Name
 	t0 := e.Now()
-	st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: "running", Start: t0})
+	st.Steps = append(st.Steps, StepStatus{Name: s.Name, Frequency: s.Freq.String(), Status: PhaseRunning, Start: t0})
 	cur := &st.Steps[len(st.Steps)-1]
 	e.writeStatus(st)
 	d := e.data(s.Name)
-	d.Status, d.Percent = "started", startPct
+	d.Status, d.Percent = callback.StatusStarted, startPct
 	e.Events.Emit(callback.TypeStepStarted, d)
 
 	e.stepNote = ""
@@ -92,32 +92,74 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 	d = e.data(s.Name)
 	d.DurationMS, d.Percent = dur.Milliseconds(), endPct
 
-	var sk *skipError
-	switch {
-	case errors.As(err, &sk):
-		cur.Status, cur.Message = "skipped", sk.reason
-		d.Status, d.Message = "skipped", sk.reason
-		e.Log.Info("step skipped", "step", s.Name, "reason", sk.reason)
-	case err != nil:
-		cur.Status, cur.Message = "failed", err.Error()
-		d.Status, d.Message = "failed", err.Error()
+	res, err := resultOf(err, e.stepNote)
+	res.apply(cur, &d)
+	if err != nil {
 		e.Events.Emit(callback.TypeStepFinished, d)
 		e.Log.Error("step failed", "step", s.Name, "duration", dur, "err", err)
 		return err
-	default:
-		cur.Status = "ok"
-		d.Status = "ok"
-		cur.Message, d.Message = e.stepNote, e.stepNote
+	}
+	if res.Status == callback.StatusSkipped {
+		e.Log.Info("step skipped", "step", s.Name, "reason", res.Note)
+	} else {
 		e.Log.Info("step finished", "step", s.Name, "duration", dur)
-		if s.Freq != PerBoot {
-			e.State.Record(s.Freq, e.InstanceID, s.Name, StepRecord{At: e.Now().UTC(), Boot: e.BootID})
-			if err := e.State.Save(e.Root, e.statePath("state.json")); err != nil {
-				return fmt.Errorf("saving state: %w", err)
-			}
+		if err := e.recordRan(s); err != nil {
+			return err
 		}
 	}
 	e.Events.Emit(callback.TypeStepFinished, d)
 	e.writeStatus(st)
+	return nil
+}
+
+// Result is how a step ended: callback.StatusOK, StatusSkipped or
+// StatusFailed, with a note (what it did, why it was skipped, the error).
+// The status file's line and the step.finished event are both derived from
+// it, by apply.
+type Result struct {
+	Status string
+	Note   string
+}
+
+// resultOf reads a step's return: a skip (skipError) is StatusSkipped with
+// its reason, another error StatusFailed (and the error is returned), nil
+// StatusOK with the step's note.
+func resultOf(err error, note string) (Result, error) {
+	var sk *skipError
+	switch {
+	case errors.As(err, &sk):
+		return Result{Status: callback.StatusSkipped, Note: sk.reason}, nil
+	case err != nil:
+		return Result{Status: callback.StatusFailed, Note: err.Error()}, err
+	}
+	return Result{Status: callback.StatusOK, Note: note}, nil
+}
+
+// apply writes the result into the step's status line and its event.
+func (r Result) apply(st *StepStatus, d *callback.Data) {
+	st.Status, st.Message = r.Status, r.Note
+	d.Status, d.Message = r.Status, r.Note
+}
+
+// alreadyRan reports whether a per-instance or once step (or script) has
+// run for this instance, and when; a per-boot one never has.
+func (e *Env) alreadyRan(s Step) (StepRecord, bool) {
+	if s.Freq == PerBoot {
+		return StepRecord{}, false
+	}
+	return e.State.Done(s.Freq, e.InstanceID, s.Name)
+}
+
+// recordRan records that a per-instance or once step (or script) ran, and
+// saves the state.
+func (e *Env) recordRan(s Step) error {
+	if s.Freq == PerBoot {
+		return nil
+	}
+	e.State.Record(s.Freq, e.InstanceID, s.Name, StepRecord{At: e.Now().UTC(), Boot: e.BootID})
+	if err := e.State.Save(e.Root, e.statePath("state.json")); err != nil {
+		return fmt.Errorf("saving state: %w", err)
+	}
 	return nil
 }
 

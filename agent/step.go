@@ -4,32 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/ovfinit/ovfinit/internal/freq"
 )
 
-// Frequency says how often a step runs.
-type Frequency int
+// Frequency says how often a step runs; a script's header declares one of
+// the same (internal/freq).
+type Frequency = freq.Frequency
 
+// The frequencies.
 const (
-	// PerBoot steps run on every boot.
-	PerBoot Frequency = iota + 1
-	// PerInstance steps run once for each instance id: again when the
-	// manager deploys the image as a new instance, not on a reboot.
-	PerInstance
-	// Once steps run once in the life of the image's state directory.
-	Once
+	PerBoot     = freq.PerBoot
+	PerInstance = freq.PerInstance
+	Once        = freq.Once
 )
-
-func (f Frequency) String() string {
-	switch f {
-	case PerBoot:
-		return "per-boot"
-	case PerInstance:
-		return "per-instance"
-	case Once:
-		return "once"
-	}
-	return fmt.Sprintf("Frequency(%d)", int(f))
-}
 
 // Step is one unit of the first-boot pipeline.
 type Step struct {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"net/http"
 	"path"
 	"strings"
@@ -31,14 +32,14 @@ func (e *Env) cloudConfig() *cloudconfig.Config {
 // commands returns the runner for user-data's commands. Under a root other
 // than "/" there is nothing to run them in: the commands would run on the
 // build host, so they are refused unless a test set Env.Commands.
-func (e *Env) commands(module string) (users.Runner, error) {
+func (e *Env) commands(module string) (cmdrun.Runner, error) {
 	if e.Commands != nil {
 		return e.Commands, nil
 	}
 	if !e.Live || rootOrSlash(e.Root) != "/" {
 		return nil, fatal(fmt.Errorf("user-data's %s runs commands, and they run only on the live system (--root /), not under %s", module, e.Root))
 	}
-	return users.ExecRunner{Log: e.Log}, nil
+	return cmdrun.Exec{Log: e.Log}, nil
 }
 
 func cloudBootcmd(ctx context.Context, e *Env) error {
@@ -161,7 +162,7 @@ func cloudPackages(ctx context.Context, e *Env) error {
 	}
 	for _, argv := range cmds {
 		// Mirrors and networks fail: a retry of the deployment may help.
-		if err := run.Run(ctx, nil, argv[0], argv[1:]...); err != nil {
+		if err := cmdrun.Run(ctx, run, argv...); err != nil {
 			return fmt.Errorf("user-data's packages: %w", err)
 		}
 	}
@@ -197,7 +198,7 @@ func cloudRuncmd(ctx context.Context, e *Env) error {
 			return fmt.Errorf("writing the user-data script: %w", err)
 		}
 		defer e.remove(name)
-		if err := run.Run(ctx, nil, e.hostPath(name)); err != nil {
+		if err := cmdrun.Run(ctx, run, e.hostPath(name)); err != nil {
 			return fatal(fmt.Errorf("user-data script: %w", err))
 		}
 	}
@@ -237,7 +238,7 @@ func cloudFinal(ctx context.Context, e *Env) error {
 		argv := cloudconfig.PowerArgv(ps)
 		e.afterReady = append(e.afterReady, func() {
 			e.Log.Info("power_state: after ready", "argv", strings.Join(argv, " "))
-			if err := run.Run(context.Background(), nil, argv[0], argv[1:]...); err != nil {
+			if err := cmdrun.Run(context.Background(), run, argv...); err != nil {
 				e.Log.Error("power_state failed", "err", err)
 			}
 		})

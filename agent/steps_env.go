@@ -276,7 +276,7 @@ func validate(ctx context.Context, e *Env) error {
 	// The user against the image's accounts: a clash found here stops the
 	// boot before the host name or the network change, as a fatal error.
 	warnings, uerr := CheckUserOnImage(e.OVF, plan, e.Root, e.StateDir, e.RuntimeDir)
-	err = errors.Join(err, uerr)
+	err = errors.Join(err, uerr, e.checkScripts(plan)) // every script found and compiled, once
 	for _, w := range append(plan.Warnings, warnings...) {
 		e.Log.Warn("property accepted by an override", "property", w.Key, "line", w.Line, "warning", w.Err.Error())
 	}

@@ -24,25 +24,27 @@ func ImageScriptsDir(goos string) string {
 	return "/etc/ovfinit/scripts.d"
 }
 
-// scriptSource is one script to run.
+// scriptSource is one script to run, compiled.
 type scriptSource struct {
-	name    string // in positions and logs: "50-app.star", "ovfinit.script", "user-data"
-	src     []byte
-	header  scripts.Header
-	library fs.FS // load() resolves here; nil for the environment's scripts
+	prog    *scripts.Program // its Name is the script's in positions and logs: "50-app.star", "ovfinit.script", "user-data"
+	library fs.FS            // load() resolves here; nil for the environment's scripts
 }
 
-// stateKey is the script's key in the agent state, next to the steps'.
-func (s *scriptSource) stateKey() string { return "script:" + s.name }
+// step is the script as the runner sees it: a per-script step whose
+// frequency its header declares, recorded in the state next to the steps'
+// as "script:<name>".
+func (s *scriptSource) step() Step {
+	return Step{Name: "script:" + s.prog.Name, Freq: s.prog.Header.Frequency}
+}
 
-func scriptFreq(f string) Frequency {
-	switch f {
-	case scripts.PerBoot:
-		return PerBoot
-	case scripts.Once:
-		return Once
-	}
-	return PerInstance
+// checkScripts finds, compiles and checks every script this boot may run,
+// once, for validate: the image's (ovfinit.scripts' order, or name order),
+// then ovfinit.script and user-data, which BuildPlan compiled. The script
+// step runs what it leaves in p.Scripts.
+func (e *Env) checkScripts(p *Plan) error {
+	list, err := collectScripts(e, &p.Scripts, runtime.GOOS)
+	p.Scripts.list = list
+	return err
 }
 
 // collectScripts gathers the scripts in the order they run: the image's
@@ -72,30 +74,24 @@ func collectScripts(e *Env, sp *ScriptPlan, goos string) ([]*scriptSource, error
 		src, err := fs.ReadFile(lib, n)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && sp.Image != nil {
-				errs = append(errs, &PropertyError{Key: PropScriptList, Line: e.OVF.PropertyLine(PropScriptList),
+				errs = append(errs, &PropertyError{Key: ovfenv.KeyScripts.Name, Line: e.OVF.PropertyLine(ovfenv.KeyScripts.Name),
 					Err: fmt.Errorf("no script %s in %s", n, ImageScriptsDir(goos))})
 			} else {
 				errs = append(errs, fmt.Errorf("reading image script: %w", err))
 			}
 			continue
 		}
-		out = append(out, &scriptSource{name: n, src: src, library: lib})
-	}
-	if sp.Script != nil {
-		out = append(out, &scriptSource{name: PropScript, src: sp.Script})
-	}
-	if sp.UserData != nil {
-		out = append(out, &scriptSource{name: PropUserData, src: sp.UserData})
-	}
-	for _, s := range out {
-		h, err := scripts.ParseHeader(s.name, s.src)
-		if err == nil {
-			err = scripts.Check(s.name, s.src, sp.Dialect)
-		}
+		prog, err := scripts.Compile(n, src, sp.Dialect)
 		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
-		s.header = h
+		out = append(out, &scriptSource{prog: prog, library: lib})
+	}
+	for _, prog := range []*scripts.Program{sp.Script, sp.UserData} {
+		if prog != nil {
+			out = append(out, &scriptSource{prog: prog})
+		}
 	}
 	return out, errors.Join(errs...)
 }
@@ -128,18 +124,11 @@ func (s *scriptError) Error() string {
 func (s *scriptError) Unwrap() error { return s.se }
 
 func runScripts(ctx context.Context, e *Env) error {
-	return runScriptsFor(ctx, e, runtime.GOOS)
-}
-
-func runScriptsFor(ctx context.Context, e *Env, goos string) error {
-	sp := &e.Plan.Scripts
-	list, err := collectScripts(e, sp, goos)
-	if err != nil {
-		return fatal(err)
-	}
+	list := e.Plan.Scripts.list
 	if len(list) == 0 {
-		return skip("no scripts: no %s, no Starlark %s, nothing in %s", PropScript, PropUserData, ImageScriptsDir(goos))
+		return skip("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(runtime.GOOS))
 	}
+	sp := &e.Plan.Scripts
 	host, err := scripts.NewLiveHost(e.Root)
 	if err != nil {
 		return err
@@ -159,32 +148,32 @@ func runScriptsFor(ctx context.Context, e *Env, goos string) error {
 	secrets := append(secretValues(e.OVF), e.Redact.Secrets()...)
 	ran, optionalFailed := 0, 0
 	for _, s := range list {
-		freq := scriptFreq(s.header.Frequency)
-		if r, done := e.State.Done(freq, e.InstanceID, s.stateKey()); done {
-			e.Log.Info("script skipped", "script", s.name, "frequency", freq.String(), "reason", "already ran at "+r.At.Format("2006-01-02T15:04:05Z07:00"))
+		step, name, optional := s.step(), s.prog.Name, s.prog.Header.Optional
+		if r, done := e.alreadyRan(step); done {
+			e.Log.Info("script skipped", "script", name, "frequency", step.Freq.String(), "reason", "already ran at "+r.At.Format("2006-01-02T15:04:05Z07:00"))
 			continue
 		}
-		e.Log.Info("script started", "script", s.name, "frequency", freq.String(), "optional", s.header.Optional)
+		e.Log.Info("script started", "script", name, "frequency", step.Freq.String(), "optional", optional)
 		t0 := e.Now()
-		err := scripts.Run(ctx, s.name, s.src, scripts.Env{
+		err := s.prog.Run(ctx, scripts.Env{
 			OVF: e.OVF, InstanceID: e.InstanceID, Host: host,
-			Log:      e.Log.With("script", s.name),
-			MaxSteps: sp.MaxSteps, Timeout: sp.Timeout, Dialect: sp.Dialect,
+			Log:      e.Log.With("script", name),
+			MaxSteps: sp.MaxSteps, Timeout: sp.Timeout,
 			Secrets: secrets, Library: s.library,
 		})
 		ran++
 		if err != nil {
 			var se *scripts.ScriptError
 			if errors.As(err, &se) {
-				e.Log.Error("script failed", "script", s.name, "err", se.Error(), "backtrace", se.Backtrace)
+				e.Log.Error("script failed", "script", name, "err", se.Error(), "backtrace", se.Backtrace)
 				err = &scriptError{se: se}
 			}
 			if ctx.Err() != nil {
 				return fmt.Errorf("agent stopping: %w", err)
 			}
-			if s.header.Optional {
+			if optional {
 				optionalFailed++
-				e.Log.Warn("optional script failed; going on", "script", s.name)
+				e.Log.Warn("optional script failed; going on", "script", name)
 				continue
 			}
 			if se != nil && se.Retry {
@@ -192,12 +181,9 @@ func runScriptsFor(ctx context.Context, e *Env, goos string) error {
 			}
 			return fatal(err) // a script fails the same way each time it runs
 		}
-		e.Log.Info("script finished", "script", s.name, "duration", e.Now().Sub(t0))
-		if freq != PerBoot {
-			e.State.Record(freq, e.InstanceID, s.stateKey(), StepRecord{At: e.Now().UTC(), Boot: e.BootID})
-			if err := e.State.Save(e.Root, e.statePath("state.json")); err != nil {
-				return fmt.Errorf("saving state: %w", err)
-			}
+		e.Log.Info("script finished", "script", name, "duration", e.Now().Sub(t0))
+		if err := e.recordRan(step); err != nil {
+			return err
 		}
 	}
 	if ran == 0 {

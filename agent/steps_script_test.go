@@ -133,8 +133,9 @@ func TestScriptsSelectedByProperty(t *testing.T) {
 	if m2.exists("order") {
 		t.Errorf("a script ran although the list named a missing one")
 	}
-	if last := ev.lines()[len(ev.lines())-1]; last != "failed script fatal retry=false" {
-		t.Errorf("last event %q, want a fatal failure of the script step", last)
+	// Scripts are found and checked in validate, before anything changes.
+	if last := ev.lines()[len(ev.lines())-1]; last != "failed validate fatal retry=false" {
+		t.Errorf("last event %q, want a fatal failure of the validate step", last)
 	}
 	_, _, err = newMachine(t).boot(scriptEnv("i-1", "ovfinit.scripts", "../etc/x"))
 	if err == nil || !strings.Contains(err.Error(), "property ovfinit.scripts") {
@@ -329,5 +330,26 @@ func TestScriptOfflineRootRefusesCommands(t *testing.T) {
 	}
 	if got := m.read("etc/motd"); got != "offline" {
 		t.Errorf("etc/motd under the root = %q, want %q", got, "offline")
+	}
+}
+
+// TestImageScriptCheckedInValidate: a broken image script stops the boot in
+// validate, before the host name, the network or the user change. It was
+// only compiled in the script step, after all of them.
+func TestImageScriptCheckedInValidate(t *testing.T) {
+	m := newMachine(t)
+	m.imageScripts(map[string]string{"a.star": runner("a", ""), "b.star": "x = = 1\n"})
+	_, ev, err := m.boot(scriptEnv("i-1", "hostname", "web1", "ovfinit.user", "alice"))
+	if err == nil || !strings.Contains(err.Error(), "b.star:1:5") {
+		t.Fatalf("Run() with a broken image script = %v, want its syntax error at b.star:1:5", err)
+	}
+	if last := ev.lines()[len(ev.lines())-1]; last != "failed validate fatal retry=false" {
+		t.Errorf("last event %q, want a fatal failure of the validate step", last)
+	}
+	if m.exists("etc/hostname") || m.exists("order") {
+		t.Errorf("the host name was set or a script ran before the broken script was found")
+	}
+	if strings.Contains(m.read("etc/passwd"), "alice:") {
+		t.Errorf("user alice was created before the broken script was found")
 	}
 }

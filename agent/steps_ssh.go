@@ -182,7 +182,8 @@ func (e *Env) WaitSSHHostKeys(ctx context.Context) []gossh.PublicKey {
 func (e *Env) sshHostKeys() []callback.HostKey {
 	var out []callback.HostKey
 	for _, k := range e.sshKeys.signers() {
-		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshFingerprint(k.PublicKey())})
+		out = append(out, callback.HostKey{Type: k.PublicKey().Type(), Fingerprint: sshFingerprint(k.PublicKey()),
+			Key: strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k.PublicKey())))})
 	}
 	return out
 }
@@ -257,7 +258,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		return err
 	}
 	e.SSH = srv
-	p.SSHPort = port // the port actually used, for the ready event
+	e.Boot.SSHPort = port // the port actually used, for the ready event
 
 	// Keys that finished in the background from now on join the server.
 	ks := &e.sshKeys

@@ -13,77 +13,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
 )
 
 const caKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePoxHBCf5ELbSOkYhGk ca@example"
-
-func TestPlanSSH(t *testing.T) {
-	ca, _, _, _, _ := gossh.ParseAuthorizedKey([]byte(caKey))
-	tests := []struct {
-		name    string
-		props   []string
-		want    SSHPlan
-		wantErr string // substring; "" means no error
-	}{
-		{"defaults", nil, SSHPlan{KeepaliveInterval: 60 * time.Second}, ""},
-		{"everything", []string{
-			PropSSHAltPort, "2222", PropSSHWriteOSKeys, "true", PropSSHUserCA, caKey,
-			PropSSHPasswordAuth, "yes", PropSSHTCPForwarding, "1", PropSSHAgentForwarding, "True",
-			PropSSHCiphers, "aes128-gcm@openssh.com, chacha20-poly1305@openssh.com",
-			PropSSHMaxAuthTries, "3", PropSSHLoginGrace, "30", PropSSHMaxFailed, "5", PropSSHMaxSessions, "10",
-			PropSSHIdleTimeout, "600", PropSSHKeepalive, "0", PropSSHPermitRoot, "No",
-			PropSSHMaxConnSessions, "4", PropSSHMaxStartups, "5:50:20", PropSSHSourceStartups, "3",
-		}, SSHPlan{PermitRootLogin: sshd.RootLoginNo, AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
-			TCPForwarding: true, AgentForwarding: true,
-			Ciphers:      []string{"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"},
-			MaxAuthTries: 3, LoginGraceTime: 30 * time.Second, MaxFailedLogins: 5, MaxSessions: 10,
-			IdleTimeout: 600 * time.Second, MaxSessionsPerConn: 4,
-			Startups: sshd.StartupLimits{Start: 5, Rate: 50, Full: 20, PerSource: 3}}, ""},
-		{"max-startups one number", []string{PropSSHMaxStartups, "7"},
-			SSHPlan{KeepaliveInterval: 60 * time.Second, Startups: sshd.StartupLimits{Start: 7, Rate: 100, Full: 7}}, ""},
-		{"max-startups start over full", []string{PropSSHMaxStartups, "30:30:10"}, SSHPlan{}, PropSSHMaxStartups},
-		{"max-startups rate over 100", []string{PropSSHMaxStartups, "10:130:100"}, SSHPlan{}, PropSSHMaxStartups},
-		{"max-startups two fields", []string{PropSSHMaxStartups, "10:30"}, SSHPlan{}, PropSSHMaxStartups},
-		{"sessions per connection zero", []string{PropSSHMaxConnSessions, "0"}, SSHPlan{}, PropSSHMaxConnSessions},
-		{"bad bool", []string{PropSSHPasswordAuth, "maybe"}, SSHPlan{}, PropSSHPasswordAuth},
-		{"bad CA", []string{PropSSHUserCA, "ssh-ed25519 notbase64"}, SSHPlan{}, PropSSHUserCA},
-		{"bad cipher", []string{PropSSHCiphers, "arcfour"}, SSHPlan{}, `unknown cipher "arcfour"`},
-		{"alt port same as port", []string{PropSSHPort, "2222", PropSSHAltPort, "2222"}, SSHPlan{}, PropSSHAltPort},
-		{"alt port out of range", []string{PropSSHAltPort, "70000"}, SSHPlan{}, PropSSHAltPort},
-		{"root login old name", []string{PropSSHPermitRoot, "without-password"}, SSHPlan{PermitRootLogin: sshd.RootLoginProhibitPassword, KeepaliveInterval: 60 * time.Second}, ""},
-		{"bad root login", []string{PropSSHPermitRoot, "sometimes"}, SSHPlan{}, PropSSHPermitRoot},
-		{"grace zero", []string{PropSSHLoginGrace, "0"}, SSHPlan{}, PropSSHLoginGrace},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env, err := ovfenv.Parse([]byte(envXML(tt.props...)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := BuildPlan(env, nil)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("BuildPlan(%v) error = %v, want one containing %q", tt.props, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("BuildPlan(%v) = %v", tt.props, err)
-			}
-			keyCmp := cmp.Comparer(func(a, b gossh.PublicKey) bool { return string(a.Marshal()) == string(b.Marshal()) })
-			if diff := cmp.Diff(tt.want, p.SSH, keyCmp, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("BuildPlan(%v).SSH (-want +got):\n%s", tt.props, diff)
-			}
-		})
-	}
-}
 
 // addingSSH is a fake server that records keys added after start.
 type addingSSH struct {

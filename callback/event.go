@@ -61,6 +61,10 @@ const ContentType = "application/cloudevents+json"
 type HostKey struct {
 	Type        string `json:"type"`        // "ssh-ed25519", "ecdsa-sha2-nistp256", ...
 	Fingerprint string `json:"fingerprint"` // "SHA256:..." as ssh-keygen -l prints it
+	// Key is the public key as in known_hosts and authorized_keys, without
+	// a comment: "ssh-ed25519 AAAA...". A manager checks it against
+	// Fingerprint and writes the known_hosts line of the VM from it.
+	Key string `json:"key,omitempty"`
 }
 
 // Data is the "data" member of an event. The caller decides what goes in;

@@ -329,11 +329,12 @@ func (s *Sender) fill(ev *Event) {
 }
 
 // ValidateURL checks an ovfinit.callback.url value: http or https with a
-// host. The error names the property and never repeats the URL, which may
-// carry a token.
+// host. The error is a *FieldError naming the property; it never repeats
+// the URL, which may carry a token.
 func ValidateURL(raw string) (*url.URL, error) {
+	bad := func(err error) error { return &FieldError{Property: propURL, Err: err} }
 	if raw == "" {
-		return nil, errors.New("ovfinit.callback.url: empty")
+		return nil, bad(errors.New("empty"))
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -341,13 +342,13 @@ func ValidateURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the whole URL
 		}
-		return nil, fmt.Errorf("ovfinit.callback.url: %w", err)
+		return nil, bad(err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("ovfinit.callback.url: scheme %q is not http or https", u.Scheme)
+		return nil, bad(fmt.Errorf("scheme %q is not http or https", u.Scheme))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return nil, errors.New("ovfinit.callback.url: no host")
+		return nil, bad(errors.New("no host"))
 	}
 	return u, nil
 }

@@ -34,31 +34,31 @@ func (o TLSOptions) IsZero() bool {
 	return len(o.CA) == 0 && len(o.Pins) == 0 && len(o.ClientCert) == 0 && len(o.ClientKey) == 0
 }
 
-// Config returns the tls.Config the options describe. Its errors name the
-// property at fault and never quote a key.
+// Config returns the tls.Config the options describe. Its errors are
+// *FieldErrors naming the property at fault; they never quote a key.
 func (o TLSOptions) Config() (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12}
 	var errs []error
 	if len(o.CA) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(o.CA) {
-			errs = append(errs, errors.New("ovfinit.callback.ca: no PEM certificate in the value"))
+			errs = append(errs, &FieldError{Property: propCA, Err: errors.New("no PEM certificate in the value")})
 		}
 		c.RootCAs = pool
 	}
 	if (len(o.ClientCert) > 0) != (len(o.ClientKey) > 0) {
-		errs = append(errs, errors.New("ovfinit.callback.client-cert and ovfinit.callback.client-key: set both or neither"))
+		errs = append(errs, &FieldError{Property: propClientCert, Shown: propClientCert + " and " + propClientKey, Err: errors.New("set both or neither")})
 	} else if len(o.ClientCert) > 0 {
 		pair, err := tls.X509KeyPair(o.ClientCert, o.ClientKey)
 		if err != nil {
 			// The error of X509KeyPair never includes key material.
-			errs = append(errs, fmt.Errorf("ovfinit.callback.client-cert/client-key: %w", err))
+			errs = append(errs, &FieldError{Property: propClientCert, Shown: propClientCert + "/client-key", Err: err})
 		}
 		c.Certificates = []tls.Certificate{pair}
 	}
 	for i, p := range o.Pins {
 		if len(p) != sha256.Size {
-			errs = append(errs, fmt.Errorf("ovfinit.callback.pin: pin %d has %d bytes, want %d", i+1, len(p), sha256.Size))
+			errs = append(errs, &FieldError{Property: propPin, Err: fmt.Errorf("pin %d has %d bytes, want %d", i+1, len(p), sha256.Size)})
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

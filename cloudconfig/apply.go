@@ -9,14 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
-
-// Runner runs an external command (users.Runner's shape: the agent passes
-// the one runner it has). stdin is nil here.
-type Runner interface {
-	Run(ctx context.Context, stdin []byte, name string, args ...string) error
-}
 
 // WriteFiles writes the entries of files whose Defer is deferred, under
 // root, through the rooted file system (a link in the image cannot lead a
@@ -125,10 +120,10 @@ func CommandArgv(c Command, env ...string) []string {
 
 // RunCommands runs each command in order and stops at the first failure,
 // naming the module, the entry and its line.
-func RunCommands(ctx context.Context, run Runner, module string, cmds []Command, env ...string) error {
+func RunCommands(ctx context.Context, run cmdrun.Runner, module string, cmds []Command, env ...string) error {
 	for i, c := range cmds {
 		argv := CommandArgv(c, env...)
-		if err := run.Run(ctx, nil, argv[0], argv[1:]...); err != nil {
+		if err := cmdrun.Run(ctx, run, argv...); err != nil {
 			return fmt.Errorf("%s[%d] (user-data line %d): %w", module, i, c.Line, err)
 		}
 	}

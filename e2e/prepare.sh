@@ -19,6 +19,8 @@ PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs ope
 	# Windows tests under Wine (packaging/scripts/winetest.sh, issue 17): wine64,
 	# and mingw-w64 for the stand-in bcryptprimitives.dll Wine 8.0 lacks
 	wine64 gcc-mingw-w64-x86-64
+	# the web view of `ovfinit watch --web` is tested in headless chromium (issue 18)
+	chromium
 	# cloudconfig: cloud-init's schema is the oracle for #cloud-config (issue
 	# 20); the Python libraries it imports (cloud-init itself is unpacked
 	# below, not installed: it would run at boot)

@@ -5,6 +5,7 @@ package netcfg
 import (
 	"context"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -12,12 +13,12 @@ import (
 // writes /etc/resolv.conf under Root. Persistence is the rc.conf renderer.
 type FreeBSD struct {
 	Root string
-	Run  Runner
+	Run  cmdrun.Runner
 }
 
 // NewSystem returns the live system's network, writing files under root.
 func NewSystem(root string) (System, error) {
-	return &FreeBSD{Root: root, Run: ExecRunner(nil)}, nil
+	return &FreeBSD{Root: root, Run: cmdrun.Exec{}}, nil
 }
 
 // Current reads the interfaces and their addresses with the standard
@@ -41,7 +42,7 @@ func (s *FreeBSD) Apply(ctx context.Context, ops []Op) error {
 		return err
 	}
 	for _, c := range cmds {
-		if err := s.Run(ctx, c[0], c[1:]...); err != nil {
+		if err := cmdrun.Run(ctx, s.Run, c...); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -43,7 +44,7 @@ type Linux struct {
 	Root string
 	// Run runs a command (systemctl to reload systemd-resolved, an OS DHCP
 	// client); nil means the commands are not run.
-	Run Runner
+	Run cmdrun.Runner
 	// DHCP4 starts DHCPv4 on an interface; nil means it is an error to ask.
 	DHCP4 func(ctx context.Context, ifname string) error
 	// Log receives what the DHCP clients do; nil: nothing is logged.
@@ -51,7 +52,12 @@ type Linux struct {
 }
 
 // SetLogger sets the logger; the agent calls it on the System it gets.
-func (s *Linux) SetLogger(l *slog.Logger) { s.Log = l }
+func (s *Linux) SetLogger(l *slog.Logger) {
+	s.Log = l
+	if _, ok := s.Run.(cmdrun.Exec); ok {
+		s.Run = cmdrun.Exec{Log: l} // the commands' argv go to the same log
+	}
+}
 
 // NewSystem returns the live system's network, writing files under root.
 func NewSystem(root string) (System, error) {
@@ -62,7 +68,7 @@ func NewSystem(root string) (System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening netlink: %w", err)
 	}
-	s := &Linux{H: h, Root: root, Run: ExecRunner(nil)}
+	s := &Linux{H: h, Root: root, Run: cmdrun.Exec{}}
 	s.DHCP4 = func(ctx context.Context, ifname string) error {
 		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS})
 	}
@@ -415,5 +421,5 @@ func (s *Linux) writeDNS(ctx context.Context, dns []netip.Addr, search []string)
 	if s.Run == nil {
 		return nil
 	}
-	return s.Run(ctx, "systemctl", "try-reload-or-restart", "systemd-resolved.service")
+	return cmdrun.Run(ctx, s.Run, "systemctl", "try-reload-or-restart", "systemd-resolved.service")
 }

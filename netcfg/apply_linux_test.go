@@ -5,6 +5,7 @@ package netcfg
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -100,11 +102,8 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func TestLinuxApply(t *testing.T) {
 	inNetns(t, func(h *netlink.Handle) {
 		root := t.TempDir()
-		var ran []string
-		sys := &Linux{H: h, Root: root, Run: func(ctx context.Context, name string, args ...string) error {
-			ran = append(ran, strings.Join(append([]string{name}, args...), " "))
-			return nil
-		}}
+		run := &cmdrun.Fake{}
+		sys := &Linux{H: h, Root: root, Run: run}
 		full := Config{
 			NICs: []NIC{
 				{ID: "a", MAC: mac("52:54:00:aa:bb:01"), MTU: 1400,
@@ -176,7 +175,7 @@ func TestLinuxApply(t *testing.T) {
 		if diff := cmp.Diff(want, readBack(t, sys, "ovft0")); diff != "" {
 			t.Errorf("ovft0 after the shrunk apply (-want +got):\n%s", diff)
 		}
-		if len(ran) != 0 {
+		if ran := run.Lines(); len(ran) != 0 {
 			t.Errorf("commands run without systemd-resolved: %q", ran)
 		}
 	})
@@ -218,11 +217,8 @@ func TestLinuxVLAN(t *testing.T) {
 func TestLinuxResolved(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "run/systemd/resolve"), 0o755)
-	var ran []string
-	sys := &Linux{Root: root, Run: func(ctx context.Context, name string, args ...string) error {
-		ran = append(ran, strings.Join(append([]string{name}, args...), " "))
-		return nil
-	}}
+	run := &cmdrun.Fake{}
+	sys := &Linux{Root: root, Run: run}
 	if err := sys.Apply(t.Context(), []Op{{Kind: OpDNS, DNS: []netip.Addr{ip("10.0.0.53")}, Search: []string{"corp"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +229,7 @@ func TestLinuxResolved(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "etc/resolv.conf")); err == nil {
 		t.Error("resolv.conf written although systemd-resolved runs")
 	}
-	if diff := cmp.Diff([]string{"systemctl try-reload-or-restart systemd-resolved.service"}, ran); diff != "" {
+	if diff := cmp.Diff([]string{"systemctl try-reload-or-restart systemd-resolved.service"}, run.Lines()); diff != "" {
 		t.Errorf("commands (-want +got):\n%s", diff)
 	}
 	d, s := sys.readDNS()
@@ -361,4 +357,19 @@ func TestLinuxOptionalDHCP(t *testing.T) {
 			t.Errorf("Apply(dhcp4) = %v, want ErrNoLease", err)
 		}
 	})
+}
+
+// TestLinuxCommandsLogged: the live System's commands (systemctl, an OS
+// DHCP client) log their argv to the logger the agent sets. NewSystem's
+// runner used to be made with a nil logger, so they were never logged.
+func TestLinuxCommandsLogged(t *testing.T) {
+	var logs strings.Builder
+	s := &Linux{Run: cmdrun.Exec{}}
+	s.SetLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err := cmdrun.Run(t.Context(), s.Run, "sh", "-c", "exit 0"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `argv="sh -c \"exit 0\""`) {
+		t.Errorf("log after SetLogger = %q, want the command's quoted argv", logs.String())
+	}
 }

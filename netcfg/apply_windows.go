@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"golang.org/x/sys/windows"
 	"golang.zx2c4.com/wireguard/windows/tunnel/winipcfg"
 )
@@ -16,13 +17,13 @@ import (
 // interface on or off DHCP and bringing it up use netsh through Run, as the
 // IP Helper API has no call for them.
 type Windows struct {
-	Run Runner
+	Run cmdrun.Runner
 }
 
 // NewSystem returns the live system's network. root is unused: Windows
 // keeps its network settings in the registry, which the API writes.
 func NewSystem(root string) (System, error) {
-	return &Windows{Run: ExecRunner(nil)}, nil
+	return &Windows{Run: cmdrun.Exec{}}, nil
 }
 
 // Current lists the interfaces and their addresses.
@@ -45,7 +46,7 @@ func (s *Windows) Apply(ctx context.Context, ops []Op) error {
 
 type winAPI struct {
 	ctx context.Context
-	run Runner
+	run cmdrun.Runner
 }
 
 func luid(i int) (winipcfg.LUID, error) { return winipcfg.LUIDFromIndex(uint32(i)) }
@@ -58,7 +59,7 @@ func family(v6 bool) winipcfg.AddressFamily {
 }
 
 func (w *winAPI) SetUp(i int) error {
-	return w.run(w.ctx, "netsh", "interface", "set", "interface", "name="+ifName(i), "admin=enabled")
+	return cmdrun.Run(w.ctx, w.run, "netsh", "interface", "set", "interface", "name="+ifName(i), "admin=enabled")
 }
 
 func (w *winAPI) SetMTU(i int, mtu int) error {
@@ -81,12 +82,12 @@ func (w *winAPI) SetMTU(i int, mtu int) error {
 
 func (w *winAPI) SetDHCP(i int, v6 bool) error {
 	if v6 {
-		return w.run(w.ctx, "netsh", "interface", "ipv6", "set", "interface", strconv.Itoa(i), "routerdiscovery=enabled", "managedaddress=enabled")
+		return cmdrun.Run(w.ctx, w.run, "netsh", "interface", "ipv6", "set", "interface", strconv.Itoa(i), "routerdiscovery=enabled", "managedaddress=enabled")
 	}
-	if err := w.run(w.ctx, "netsh", "interface", "ipv4", "set", "address", "name="+strconv.Itoa(i), "source=dhcp"); err != nil {
+	if err := cmdrun.Run(w.ctx, w.run, "netsh", "interface", "ipv4", "set", "address", "name="+strconv.Itoa(i), "source=dhcp"); err != nil {
 		return err
 	}
-	return w.run(w.ctx, "netsh", "interface", "ipv4", "set", "dnsservers", "name="+strconv.Itoa(i), "source=dhcp")
+	return cmdrun.Run(w.ctx, w.run, "netsh", "interface", "ipv4", "set", "dnsservers", "name="+strconv.Itoa(i), "source=dhcp")
 }
 
 // SetStatic switches IPv4 off DHCP by giving netsh the first static
@@ -97,7 +98,7 @@ func (w *winAPI) SetStatic(i int, p netip.Prefix) error {
 		return nil
 	}
 	mask := net.IP(net.CIDRMask(p.Bits(), 32)).String()
-	return w.run(w.ctx, "netsh", "interface", "ipv4", "set", "address", "name="+strconv.Itoa(i), "source=static", "address="+p.Addr().String(), "mask="+mask)
+	return cmdrun.Run(w.ctx, w.run, "netsh", "interface", "ipv4", "set", "address", "name="+strconv.Itoa(i), "source=static", "address="+p.Addr().String(), "mask="+mask)
 }
 
 func (w *winAPI) AddIPAddress(i int, p netip.Prefix) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -69,12 +70,12 @@ func OSDHCPClient(root, ifname string) []string {
 // image has one, else with the built-in client (BuiltinDHCP4), which takes
 // a first lease before it returns and then renews it in the background
 // for as long as the process runs.
-func StartDHCP4(ctx context.Context, root, ifname string, run Runner, h Handle, o DHCP4Options) error {
+func StartDHCP4(ctx context.Context, root, ifname string, run cmdrun.Runner, h Handle, o DHCP4Options) error {
 	if argv := OSDHCPClient(root, ifname); argv != nil && run != nil {
 		if o.Log != nil {
 			o.Log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
 		}
-		return run(ctx, argv[0], argv[1:]...)
+		return cmdrun.Run(ctx, run, argv...)
 	}
 	if o.Until == nil {
 		o.Until = context.WithoutCancel(ctx)

@@ -322,6 +322,13 @@ func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 	if err != nil {
 		return nil, Applied{}, err
 	}
+	ops, next := planResolved(rc, cur, prev)
+	return ops, next, nil
+}
+
+// planResolved is Plan for a configuration already validated and resolved
+// against cur.Links.
+func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 	byName := map[string]*Link{}
 	for i := range cur.Links {
 		byName[cur.Links[i].Name] = &cur.Links[i]
@@ -436,7 +443,7 @@ func Plan(c Config, cur Current, prev Applied) ([]Op, Applied, error) {
 	if len(dns)+len(search) > 0 && (!slices.Equal(dns, cur.DNS) || !slices.Equal(search, cur.Search)) {
 		ops = append(ops, Op{Kind: OpDNS, DNS: dns, Search: search})
 	}
-	return ops, next, nil
+	return ops, next
 }
 
 // MachineDNS merges the machine-wide and per-NIC DNS servers and search

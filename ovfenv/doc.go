@@ -6,8 +6,9 @@
 //
 // Parse turns a document into an Environment, or returns every problem at
 // once as *ParseError values that carry the line. ReadFile reads a document
-// named on the command line; ISOFinder.Find (Linux) waits for the medium
-// labelled "OVF ENV" among the block devices and ReadISO reads the
-// document from it without mounting. Errors meaning "there is no
+// named on the command line; a Prober looks on every transport of
+// DefaultTransports in parallel and polls until one has a document (the
+// ISO transport finds the medium labelled "OVF ENV" among Linux's block
+// devices, and ReadISO reads the document from it without mounting). Errors meaning "there is no
 // environment here" wrap ErrNoEnvironment.
 package ovfenv

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 // SecretGuestinfoKeys returns the direct guestinfo keys of src (its Extra
@@ -42,7 +44,7 @@ func WipeGuestinfo(ctx context.Context, o TransportOptions, keys []string) error
 		return fmt.Errorf("not clearing guestinfo: %s is an offline tree, not the running VM", o.Root)
 	}
 	if o.Run == nil {
-		o.Run = ExecRunner(o.Log)
+		o.Run = cmdrun.Exec{Log: o.Log}
 	}
 	if o.GuestinfoSet == nil {
 		o.GuestinfoSet = nativeGuestinfoSet
@@ -93,6 +95,5 @@ func (s *guestinfoSetter) clear(key string) error {
 }
 
 func (s *guestinfoSetter) runTool(name string, args ...string) error {
-	_, err := s.o.Run(s.ctx, name, args...)
-	return err
+	return cmdrun.Run(s.ctx, s.o.Run, append([]string{name}, args...)...)
 }

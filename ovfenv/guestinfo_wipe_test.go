@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 func TestSecretGuestinfoKeys(t *testing.T) {
@@ -38,8 +39,8 @@ func TestWipeGuestinfo(t *testing.T) {
 	fail := func() ([]byte, error) { return nil, errors.New("exit status 1: Permission denied") }
 	t.Run("native", func(t *testing.T) {
 		var set []string
-		run := &fakeRunner{}
-		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run.run, GuestinfoSet: func(k, v string) error {
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound}
+		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run, GuestinfoSet: func(k, v string) error {
 			set = append(set, k+"="+v)
 			return nil
 		}}, keys)
@@ -50,17 +51,17 @@ func TestWipeGuestinfo(t *testing.T) {
 		if diff := cmp.Diff(want, set); diff != "" {
 			t.Errorf("native sets (-want +got):\n%s", diff)
 		}
-		if len(run.calls) != 0 {
-			t.Errorf("ran %q, want no tools when the native channel works", run.calls)
+		if len(run.Lines()) != 0 {
+			t.Errorf("ran %q, want no tools when the native channel works", run.Lines())
 		}
 	})
 	t.Run("vmware-rpctool", func(t *testing.T) {
-		run := &fakeRunner{answers: map[string]func() ([]byte, error){}}
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound, Answers: map[string]func() ([]byte, error){}}
 		for _, k := range []string{"guestinfo.ovfinit.user.password", "guestinfo.ovfinit.api.secret"} {
-			run.answers["vmware-rpctool info-set "+k+" "] = ok
-			run.answers["vmware-rpctool info-set "+k+".encoding "] = ok
+			run.Answers["vmware-rpctool info-set "+k+" "] = ok
+			run.Answers["vmware-rpctool info-set "+k+".encoding "] = ok
 		}
-		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run.run, GuestinfoSet: func(string, string) error { return errors.New("not VMware") }}, keys)
+		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run, GuestinfoSet: func(string, string) error { return errors.New("not VMware") }}, keys)
 		if err != nil {
 			t.Fatalf("WipeGuestinfo() = %v", err)
 		}
@@ -70,28 +71,28 @@ func TestWipeGuestinfo(t *testing.T) {
 			"vmware-rpctool info-set guestinfo.ovfinit.api.secret ",
 			"vmware-rpctool info-set guestinfo.ovfinit.api.secret.encoding ",
 		}
-		if diff := cmp.Diff(want, run.calls); diff != "" {
+		if diff := cmp.Diff(want, run.Lines()); diff != "" {
 			t.Errorf("commands run (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("vmtoolsd", func(t *testing.T) {
-		run := &fakeRunner{answers: map[string]func() ([]byte, error){
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound, Answers: map[string]func() ([]byte, error){
 			"vmtoolsd --cmd info-set guestinfo.ovfinit.user.password ":          ok,
 			"vmtoolsd --cmd info-set guestinfo.ovfinit.user.password.encoding ": ok,
 		}}
-		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run.run, GuestinfoSet: func(string, string) error { return errors.New("not VMware") }}, keys[:1])
+		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run, GuestinfoSet: func(string, string) error { return errors.New("not VMware") }}, keys[:1])
 		if err != nil {
 			t.Fatalf("WipeGuestinfo() = %v", err)
 		}
-		if got := run.calls[len(run.calls)-1]; got != "vmtoolsd --cmd info-set guestinfo.ovfinit.user.password.encoding " {
+		if got := run.Lines()[len(run.Lines())-1]; got != "vmtoolsd --cmd info-set guestinfo.ovfinit.user.password.encoding " {
 			t.Errorf("last command = %q, want the .encoding cleared through vmtoolsd", got)
 		}
 	})
 	t.Run("refused", func(t *testing.T) {
-		run := &fakeRunner{answers: map[string]func() ([]byte, error){
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound, Answers: map[string]func() ([]byte, error){
 			"vmware-rpctool info-set guestinfo.ovfinit.user.password ": fail,
 		}}
-		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run.run, GuestinfoSet: func(string, string) error { return errors.New("not VMware") }}, keys[:1])
+		err := WipeGuestinfo(t.Context(), TransportOptions{Run: run, GuestinfoSet: func(string, string) error { return errors.New("not VMware") }}, keys[:1])
 		if err == nil || !strings.Contains(err.Error(), "clearing guestinfo.ovfinit.user.password:") || !strings.Contains(err.Error(), "Permission denied") {
 			t.Errorf("WipeGuestinfo() = %v, want an error naming the key and the channel's answer", err)
 		}

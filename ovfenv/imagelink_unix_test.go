@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 // TestSeedStaysInImage: in an offline image tree whose var is an absolute
@@ -21,7 +23,7 @@ func TestSeedStaysInImage(t *testing.T) {
 	if err := os.Symlink(hostVar, filepath.Join(root, "var")); err != nil {
 		t.Fatal(err)
 	}
-	o := TransportOptions{Root: root, Offline: true, Run: (&fakeRunner{}).run}
+	o := TransportOptions{Root: root, Offline: true, Run: &cmdrun.Fake{Unknown: cmdrun.NotFound}}
 	if src, err := transport(t, o, TransportSeed).Probe(t.Context()); !errors.Is(err, ErrNoEnvironment) {
 		t.Fatalf("seed Probe() on an image with var -> %s and no seed of its own = %+v, %v; want ErrNoEnvironment, not the build host's seed", hostVar, src, err)
 	}

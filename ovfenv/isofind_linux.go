@@ -4,7 +4,6 @@ package ovfenv
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,61 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
-
-// Find looks for the OVF environment medium until it finds one, the
-// Timeout passes or ctx ends. It lists <SysRoot>/sys/block, CD-ROMs (sr*)
-// first, then removable devices, then the rest, skipping loop and ram
-// devices and empty drives; it opens <SysRoot>/dev/NAME, checks the volume
-// label with one small read (IsEnvLabel) and then reads the environment
-// file with ReadISO. When nothing is found the error wraps
-// ErrNoEnvironment and says which devices were seen and why each was
-// rejected.
-func (f *ISOFinder) Find(ctx context.Context) (*Source, error) {
-	root := f.SysRoot
-	if root == "" {
-		root = "/"
-	}
-	poll := f.Poll
-	if poll <= 0 {
-		poll = DefaultPoll
-	}
-	log := f.logger()
-	wait := ctx
-	if f.Timeout > 0 {
-		var cancel context.CancelFunc
-		wait, cancel = context.WithTimeout(ctx, f.Timeout)
-		defer cancel()
-	}
-	start := time.Now()
-	for looks := 1; ; looks++ {
-		src, rejected, broken := scanDevices(root, log)
-		if src != nil {
-			return src, nil
-		}
-		if broken != nil {
-			// A medium labelled for us that cannot be read will not get
-			// better by waiting: say so now.
-			return nil, broken
-		}
-		log.Debug("no OVF environment ISO yet", "look", looks, "devices", rejected)
-		if f.Timeout <= 0 {
-			return nil, fmt.Errorf("%w: no OVF environment ISO among the block devices (%s)", ErrNoEnvironment, rejected)
-		}
-		timer := time.NewTimer(poll)
-		select {
-		case <-wait.Done():
-			timer.Stop()
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("finding the OVF environment ISO: %w (last look: %s)", err, rejected)
-			}
-			return nil, fmt.Errorf("%w: no OVF environment ISO within %v (%d looks over %v; last look: %s)",
-				ErrNoEnvironment, f.Timeout, looks, time.Since(start).Round(time.Millisecond), rejected)
-		case <-timer.C:
-		}
-	}
-}
 
 // rejections says, device by device, why none was the medium.
 type rejections []string

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 // fakeDevice is one block device of a fake /sys and /dev tree.
@@ -180,31 +182,30 @@ func TestFind(t *testing.T) {
 			for _, d := range tt.devices {
 				addDevice(t, root, d)
 			}
-			f := &ISOFinder{SysRoot: root, Log: testLogger(t)}
-			src, err := f.Find(t.Context())
+			src, err := isoProber(t, root, 0, 0).Probe(t.Context())
 			if tt.wantDev == "" {
 				if err == nil {
-					t.Fatalf("Find() = %+v, nil; want an error", src)
+					t.Fatalf("Probe() = %+v, nil; want an error", src)
 				}
 				if tt.broken && !errors.Is(err, ErrBrokenMedium) {
-					t.Errorf("Find() error %q does not wrap ErrBrokenMedium", err)
+					t.Errorf("Probe() error %q does not wrap ErrBrokenMedium", err)
 				}
 				if !tt.broken && !errors.Is(err, ErrNoEnvironment) {
-					t.Errorf("Find() error %q does not wrap ErrNoEnvironment", err)
+					t.Errorf("Probe() error %q does not wrap ErrNoEnvironment", err)
 				}
 				for _, want := range tt.wantErr {
 					if !strings.Contains(err.Error(), want) {
-						t.Errorf("Find() error = %q\nwant it to contain %q", err, want)
+						t.Errorf("Probe() error = %q\nwant it to contain %q", err, want)
 					}
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("Find() error: %v", err)
+				t.Fatalf("Probe() error: %v", err)
 			}
 			wantLoc := filepath.Join(root, "dev", tt.wantDev)
 			if src.Transport != TransportISO || src.Location != wantLoc || !bytes.Equal(src.Data, tt.want) {
-				t.Errorf("Find() = %q, %q, %q; want %q, %q, %q", src.Transport, src.Location, src.Data, TransportISO, wantLoc, tt.want)
+				t.Errorf("Probe() = %q, %q, %q; want %q, %q, %q", src.Transport, src.Location, src.Data, TransportISO, wantLoc, tt.want)
 			}
 		})
 	}
@@ -219,17 +220,17 @@ func TestFindWaits(t *testing.T) {
 		time.Sleep(delay)
 		addDevice(t, root, fakeDevice{name: "sr0", size: -1, image: goISO(t, "OVF ENV", map[string][]byte{"ovf-env.xml": sampleEnv})})
 	}()
-	f := &ISOFinder{SysRoot: root, Timeout: 10 * time.Second, Poll: 20 * time.Millisecond, Log: testLogger(t)}
+	p := isoProber(t, root, 10*time.Second, 20*time.Millisecond)
 	start := time.Now()
-	src, err := f.Find(t.Context())
+	src, err := p.Probe(t.Context())
 	if err != nil {
-		t.Fatalf("Find() error: %v", err)
+		t.Fatalf("Probe() error: %v", err)
 	}
 	if elapsed := time.Since(start); elapsed < delay {
-		t.Errorf("Find() returned after %v, before the medium appeared (%v)", elapsed, delay)
+		t.Errorf("Probe() returned after %v, before the medium appeared (%v)", elapsed, delay)
 	}
 	if !bytes.Equal(src.Data, sampleEnv) {
-		t.Errorf("Find() data = %q, want %q", src.Data, sampleEnv)
+		t.Errorf("Probe() data = %q, want %q", src.Data, sampleEnv)
 	}
 }
 
@@ -237,22 +238,22 @@ func TestFindTimeout(t *testing.T) {
 	root := t.TempDir()
 	addDevice(t, root, fakeDevice{name: "sr0", size: 0})
 	addDevice(t, root, fakeDevice{name: "vda", size: -1, image: make([]byte, 40<<10)})
-	f := &ISOFinder{SysRoot: root, Timeout: 200 * time.Millisecond, Poll: 30 * time.Millisecond, Log: testLogger(t)}
+	p := isoProber(t, root, 200*time.Millisecond, 30*time.Millisecond)
 	start := time.Now()
-	_, err := f.Find(t.Context())
+	_, err := p.Probe(t.Context())
 	elapsed := time.Since(start)
 	if err == nil {
-		t.Fatal("Find() = nil error, want a timeout")
+		t.Fatal("Probe() = nil error, want a timeout")
 	}
-	if elapsed < f.Timeout || elapsed > f.Timeout+2*time.Second {
-		t.Errorf("Find() returned after %v, want about %v", elapsed, f.Timeout)
+	if elapsed < p.Wait || elapsed > p.Wait+2*time.Second {
+		t.Errorf("Probe() returned after %v, want about %v", elapsed, p.Wait)
 	}
 	if !errors.Is(err, ErrNoEnvironment) {
-		t.Errorf("Find() error %q does not wrap ErrNoEnvironment", err)
+		t.Errorf("Probe() error %q does not wrap ErrNoEnvironment", err)
 	}
-	for _, want := range []string{"no OVF environment ISO within 200ms", "looks over", "sr0: no medium (size 0)", "vda: not an ISO 9660 image"} {
+	for _, want := range []string{"no OVF environment found within 200ms", "rounds over", "sr0: no medium (size 0)", "vda: not an ISO 9660 image"} {
 		if !strings.Contains(err.Error(), want) {
-			t.Errorf("Find() error = %q\nwant it to contain %q", err, want)
+			t.Errorf("Probe() error = %q\nwant it to contain %q", err, want)
 		}
 	}
 }
@@ -262,10 +263,9 @@ func TestFindCanceled(t *testing.T) {
 	addDevice(t, root, fakeDevice{name: "sr0", size: 0})
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	f := &ISOFinder{SysRoot: root, Timeout: time.Minute, Poll: 20 * time.Millisecond}
-	_, err := f.Find(ctx)
+	_, err := isoProber(t, root, time.Minute, 20*time.Millisecond).Probe(ctx)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "sr0: no medium") {
-		t.Errorf("Find() error = %v, want context.Canceled naming sr0", err)
+		t.Errorf("Probe() error = %v, want context.Canceled naming sr0", err)
 	}
 }
 
@@ -277,12 +277,19 @@ func TestFindBrokenFailsFast(t *testing.T) {
 	corrupt[pvdOffset+156] = 0 // the root directory record's length
 	root := t.TempDir()
 	addDevice(t, root, fakeDevice{name: "sr0", size: -1, image: corrupt})
-	f := &ISOFinder{SysRoot: root, Timeout: time.Hour, Log: testLogger(t)}
-	src, err := f.Find(t.Context())
+	src, err := isoProber(t, root, time.Hour, 0).Probe(t.Context())
 	if !errors.Is(err, ErrBrokenMedium) {
-		t.Fatalf("Find() = %+v, %v; want an error wrapping ErrBrokenMedium", src, err)
+		t.Fatalf("Probe() = %+v, %v; want an error wrapping ErrBrokenMedium", src, err)
 	}
 	if !strings.Contains(err.Error(), "record length 0") {
-		t.Errorf("Find() error = %q, want it to say what is wrong", err)
+		t.Errorf("Probe() error = %q, want it to say what is wrong", err)
 	}
+}
+
+// isoProber is the agent's poller with only the ISO transport, which looks
+// at the block devices under root.
+func isoProber(t *testing.T, root string, wait, poll time.Duration) *Prober {
+	t.Helper()
+	o := TransportOptions{Root: root, Log: testLogger(t), Run: &cmdrun.Fake{Unknown: cmdrun.NotFound}}
+	return &Prober{Transports: []Transport{transport(t, o, TransportISO)}, Wait: wait, Poll: poll, Log: testLogger(t)}
 }

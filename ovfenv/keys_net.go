@@ -6,23 +6,29 @@ import "fmt"
 // (N from 0); network-config has no such limit.
 const MaxNetNICs = 4
 
-var netKeys = func() []Key {
-	keys := []Key{
-		{Name: "network-config", Group: "Network", Type: TypeBase64, Label: "Network configuration (cloud-init)",
-			Description: "cloud-init's network-config, base64 (wrapped or unpadded; plain YAML is read too): netplan version 2 (`ethernets`, `vlans`, `bonds`) or cloud-init version 1 YAML; unknown keys are errors with their line. Use it, or the ovfinit.net properties, or the VMware-style ones, not two of them. See docs/network.md."},
-		{Name: "ovfinit.net.fallback", Group: "Network", Type: TypeString, Default: "dhcp", Label: "Fallback network",
-			Description: "What to do when no other network property is set (no network-config, no ovfinit.net.* or VMware-style key): `dhcp` does what cloud-init does by default, DHCPv4 on the first ethernet NIC with a carrier (eth0 first, then by natural name order; loopback, bridges, bonds, VLANs and veth skipped), persisted for the image's network manager; `off` leaves the network alone."},
-		{Name: "ovfinit.net.mac", Group: "Network", Type: TypeString, Label: "NIC MAC address",
-			Description: "NIC 0's MAC address (52:54:00:12:34:56); the same as ovfinit.net.0.mac. Default: the only ve:Adapter, else the first ethernet NIC when only one NIC is configured."},
-		{Name: "ovfinit.net.address", Group: "Network", Type: TypeList, Label: "IP addresses",
-			Description: "NIC 0's addresses with prefix length, IPv4 and IPv6, comma-separated (10.0.2.15/24, fd00::15/64); the same as ovfinit.net.0.address. Unset, with no other network property: see ovfinit.net.fallback."},
-		{Name: "ovfinit.net.gateway", Group: "Network", Type: TypeList, Label: "Default gateway",
-			Description: "NIC 0's default gateways, at most one IPv4 and one IPv6; each must be inside one of the NIC's subnets."},
-		{Name: "ovfinit.net.dns", Group: "Network", Type: TypeList, Label: "DNS servers",
-			Description: "DNS servers, separated by commas or spaces. Written to systemd-resolved when it runs, else /etc/resolv.conf."},
-		{Name: "ovfinit.net.search", Group: "Network", Type: TypeList, Label: "DNS search domains",
-			Description: "DNS search domains, separated by commas or spaces."},
-	}
+var netKeys []Key
+
+// The network keys the planner reads by name; the per-NIC ones are NetKey.
+var (
+	KeyNetworkConfig = add(&netKeys, Key{Name: "network-config", Group: "Network", Type: TypeBase64, Label: "Network configuration (cloud-init)",
+		Description: "cloud-init's network-config, base64 (wrapped or unpadded; plain YAML is read too): netplan version 2 (`ethernets`, `vlans`, `bonds`) or cloud-init version 1 YAML; unknown keys are errors with their line. Use it, or the ovfinit.net properties, or the VMware-style ones, not two of them. See docs/network.md."})
+	KeyNetFallback = add(&netKeys, Key{Name: "ovfinit.net.fallback", Group: "Network", Type: TypeString, Default: "dhcp", Choices: map[string]string{"dhcp": "dhcp", "dhcp4": "dhcp", "off": "off", "none": "off", "disabled": "off"}, Label: "Fallback network",
+		Description: "What to do when no other network property is set (no network-config, no ovfinit.net.* or VMware-style key): `dhcp` does what cloud-init does by default, DHCPv4 on the first ethernet NIC with a carrier (eth0 first, then by natural name order; loopback, bridges, bonds, VLANs and veth skipped), persisted for the image's network manager; `off` leaves the network alone."})
+	KeyNetMAC = add(&netKeys, Key{Name: "ovfinit.net.mac", Group: "Network", Type: TypeString, Label: "NIC MAC address",
+		Description: "NIC 0's MAC address (52:54:00:12:34:56); the same as ovfinit.net.0.mac. Default: the only ve:Adapter, else the first ethernet NIC when only one NIC is configured."})
+	KeyNetAddress = add(&netKeys, Key{Name: "ovfinit.net.address", Group: "Network", Type: TypeList, Label: "IP addresses",
+		Description: "NIC 0's addresses with prefix length, IPv4 and IPv6, comma-separated (10.0.2.15/24, fd00::15/64); the same as ovfinit.net.0.address. Unset, with no other network property: see ovfinit.net.fallback."})
+	KeyNetGateway = add(&netKeys, Key{Name: "ovfinit.net.gateway", Group: "Network", Type: TypeList, Label: "Default gateway",
+		Description: "NIC 0's default gateways, at most one IPv4 and one IPv6; each must be inside one of the NIC's subnets."})
+	KeyNetDNS = add(&netKeys, Key{Name: "ovfinit.net.dns", Group: "Network", Type: TypeList, Label: "DNS servers",
+		Description: "DNS servers, separated by commas or spaces. Written to systemd-resolved when it runs, else /etc/resolv.conf."})
+	KeyNetSearch = add(&netKeys, Key{Name: "ovfinit.net.search", Group: "Network", Type: TypeList, Label: "DNS search domains",
+		Description: "DNS search domains, separated by commas or spaces."})
+)
+
+// The generated keys: ovfinit.net.N.* and the VMware-style ones.
+var _ = func() bool {
+	keys := netKeys
 	for n := range MaxNetNICs {
 		k := func(s string) string { return fmt.Sprintf("ovfinit.net.%d.%s", n, s) }
 		nic := fmt.Sprintf("NIC %d", n)
@@ -41,7 +47,7 @@ var netKeys = func() []Key {
 				Description: "At most one IPv4 and one IPv6 default gateway, each inside one of the NIC's subnets."},
 			Key{Name: k("routes"), Group: "Network", Type: TypeList, Label: nic + " static routes",
 				Description: "Routes separated by commas or semicolons: `10.1.0.0/16 via 10.0.2.1 metric 100` (via and metric optional)."},
-			Key{Name: k("mtu"), Group: "Network", Type: TypeInt, Label: nic + " MTU",
+			Key{Name: k("mtu"), Group: "Network", Type: TypeInt, Min: 68, Max: 65535, Label: nic + " MTU",
 				Description: "The MTU, 68 to 65535. Unset: left as it is."},
 			Key{Name: k("dns"), Group: "Network", Type: TypeList, Label: nic + " DNS servers",
 				Description: "DNS servers learned with this NIC."},
@@ -65,5 +71,6 @@ var netKeys = func() []Key {
 		Key{Name: "searchpath", Group: "Network (VMware-style)", Type: TypeList, Label: "DNS search path",
 			Description: "VMware vApp style: DNS search domains (also read from `domain`)."},
 	)
-	return keys
+	netKeys = keys
+	return true
 }()

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 // TestOfflineRoot: with Offline (ovfinit run --root DIR), no transport asks
@@ -26,9 +28,9 @@ func TestOfflineRoot(t *testing.T) {
 			for p, data := range tc.files {
 				writeFile(t, filepath.Join(root, p), data)
 			}
-			run := &fakeRunner{}
+			run := &cmdrun.Fake{Unknown: cmdrun.NotFound}
 			o := TransportOptions{
-				Root: root, Offline: true, Run: run.run,
+				Root: root, Offline: true, Run: run,
 				Guestinfo: func(string) (string, bool, error) {
 					t.Errorf("the native guestinfo channel was asked with an offline root")
 					return "", false, nil
@@ -49,8 +51,8 @@ func TestOfflineRoot(t *testing.T) {
 			if src.Transport != tc.want {
 				t.Errorf("Probe() chose %s, want %s", src.Transport, tc.want)
 			}
-			if len(run.calls) != 0 {
-				t.Errorf("ran %q with an offline root, want no command", run.calls)
+			if len(run.Lines()) != 0 {
+				t.Errorf("ran %q with an offline root, want no command", run.Lines())
 			}
 			reasons := map[string]string{}
 			for _, a := range src.Tried {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -20,32 +19,6 @@ const (
 	TransportSeed       = "seed"
 	TransportSaved      = "saved"
 )
-
-// Runner runs a command and returns its standard output. Errors should say
-// the command and its standard error. Tests swap in a fake.
-type Runner func(ctx context.Context, name string, args ...string) ([]byte, error)
-
-// ExecRunner is the Runner of a live system: os/exec, logging the quoted
-// argv and the captured standard error at debug level.
-func ExecRunner(log *slog.Logger) Runner {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return func(ctx context.Context, name string, args ...string) ([]byte, error) {
-		cmd := exec.CommandContext(ctx, name, args...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		log.Debug("ran", "argv", fmt.Sprintf("%q", append([]string{name}, args...)), "stderr", strings.TrimSpace(stderr.String()), "err", err)
-		if err != nil {
-			if s := strings.TrimSpace(stderr.String()); s != "" {
-				return out, fmt.Errorf("%s: %w: %s", name, err, s)
-			}
-			return out, fmt.Errorf("%s: %w", name, err)
-		}
-		return out, nil
-	}
-}
 
 // A Transport is one way the environment can reach the guest.
 type Transport struct {
@@ -63,6 +36,9 @@ type Transport struct {
 
 // DefaultProbeTimeout bounds a probe whose Transport sets no Timeout.
 const DefaultProbeTimeout = 10 * time.Second
+
+// DefaultPoll is a Prober's Poll when it is not set.
+const DefaultPoll = 500 * time.Millisecond
 
 // Attempt is what one transport gave in the last round it was probed.
 type Attempt struct {
@@ -88,9 +64,12 @@ type Prober struct {
 // Probe runs every transport in parallel, each under its own timeout, and
 // returns the document of the first one in order that has one. It logs
 // which won and why each other did not; the same list is in Source.Tried.
+// It is the agent's one poller: every wait for the environment, whatever
+// the transport, goes through it.
 //
-// While every transport is absent it polls again until Wait passes; then the
-// error wraps ErrNoEnvironment. When none has a document but one has
+// While every transport is absent it polls again until Wait has passed (a
+// last round runs at the deadline); then the error wraps ErrNoEnvironment
+// and says, transport by transport, why the last round found nothing. When none has a document but one has
 // something it cannot read (an ISO labelled OVF ENV that is damaged), it
 // returns that error at once: waiting would not mend it.
 func (p *Prober) Probe(ctx context.Context) (*Source, error) {
@@ -103,9 +82,18 @@ func (p *Prober) Probe(ctx context.Context) (*Source, error) {
 		poll = DefaultPoll
 	}
 	ts := p.Transports
+	start := time.Now()
 	var deadline time.Time
 	if p.Wait > 0 {
-		deadline = time.Now().Add(p.Wait)
+		deadline = start.Add(p.Wait)
+	}
+	// why lists, transport by transport, what the last round found.
+	why := func(tried []Attempt) string {
+		var reasons []string
+		for _, a := range tried {
+			reasons = append(reasons, a.Transport+": "+a.Reason)
+		}
+		return strings.Join(reasons, "; ")
 	}
 	attempts := make([]Attempt, len(ts))
 	sources := make([]*Source, len(ts))
@@ -146,7 +134,7 @@ func (p *Prober) Probe(ctx context.Context) (*Source, error) {
 		}
 		wg.Wait()
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("looking for the OVF environment: %w", err)
+			return nil, fmt.Errorf("looking for the OVF environment: %w (round %d: %s)", err, round, why(attempts))
 		}
 		won := -1
 		var broken []error
@@ -175,22 +163,21 @@ func (p *Prober) Probe(ctx context.Context) (*Source, error) {
 		if len(broken) > 0 {
 			return nil, errors.Join(broken...)
 		}
-		if deadline.IsZero() || time.Now().Add(poll).After(deadline) {
-			var reasons []string
-			for _, a := range tried {
-				reasons = append(reasons, a.Transport+": "+a.Reason)
-			}
-			wait := ""
-			if p.Wait > 0 {
-				wait = fmt.Sprintf(" within %v", p.Wait)
-			}
-			return nil, fmt.Errorf("%w%s (%s)", ErrNoEnvironment, wait, strings.Join(reasons, "; "))
+		now := time.Now()
+		if deadline.IsZero() {
+			return nil, fmt.Errorf("%w (%s)", ErrNoEnvironment, why(tried))
+		}
+		if !now.Before(deadline) {
+			return nil, fmt.Errorf("%w within %v (%d rounds over %v; last round: %s)",
+				ErrNoEnvironment, p.Wait, round, now.Sub(start).Round(time.Millisecond), why(tried))
 		}
 		log.Debug("no OVF environment yet", "round", round)
+		timer := time.NewTimer(min(poll, deadline.Sub(now)))
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("looking for the OVF environment: %w", ctx.Err())
-		case <-time.After(poll):
+			timer.Stop()
+			return nil, fmt.Errorf("looking for the OVF environment: %w (round %d: %s)", ctx.Err(), round, why(tried))
+		case <-timer.C:
 		}
 	}
 }

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
-
-	"log/slog"
 )
 
 // Transports a Source can come from.
@@ -62,29 +59,4 @@ func ReadFile(path string) (*Source, error) {
 		return nil, fmt.Errorf("reading OVF environment %s: larger than %d bytes", path, MaxEnvSize)
 	}
 	return &Source{Transport: TransportFile, Location: path, Data: data}, nil
-}
-
-// ISOFinder finds the OVF environment ISO among the machine's block devices
-// (Linux only) and reads it without mounting it.
-type ISOFinder struct {
-	// SysRoot prefixes /sys and /dev; "" means "/". Tests point it at a
-	// fake tree.
-	SysRoot string
-	// Timeout is how long Find waits for the medium to appear. Zero or less
-	// means a single look.
-	Timeout time.Duration
-	// Poll is the time between looks; zero or less means DefaultPoll.
-	Poll time.Duration
-	// Log receives what Find saw; nil discards it.
-	Log *slog.Logger
-}
-
-// DefaultPoll is ISOFinder's Poll when it is not set.
-const DefaultPoll = 500 * time.Millisecond
-
-func (f *ISOFinder) logger() *slog.Logger {
-	if f.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return f.Log
 }

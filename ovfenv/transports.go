@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -51,8 +52,8 @@ type TransportOptions struct {
 	// files, the seed) read them under Root.
 	Offline bool
 	// Run runs external commands (modprobe, vmware-rpctool, vmtoolsd,
-	// VBoxControl); nil means ExecRunner(Log).
-	Run Runner
+	// VBoxControl); nil means cmdrun.Exec{Log: Log}.
+	Run cmdrun.Runner
 	Log *slog.Logger
 	// Guestinfo reads one VMware guestinfo key natively; nil means the RPC
 	// channel on amd64 inside VMware (checked by CPUID), none elsewhere.
@@ -78,7 +79,7 @@ func DefaultTransports(o TransportOptions) []Transport {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Run == nil {
-		o.Run = ExecRunner(o.Log)
+		o.Run = cmdrun.Exec{Log: o.Log}
 	}
 	if o.Guestinfo == nil {
 		o.Guestinfo = nativeGuestinfo
@@ -147,7 +148,7 @@ func probeFwCfg(ctx context.Context, o TransportOptions) (*Source, error) {
 		return nil, fmt.Errorf("%w: no %s under %s (an offline tree: modprobe is not run)", ErrNoEnvironment, fwCfgDir, o.Root)
 	} else if errors.Is(err, fs.ErrNotExist) {
 		// The driver is a module on most distributions' kernels.
-		if _, err := o.Run(ctx, "modprobe", "qemu_fw_cfg"); err != nil {
+		if _, err := cmdrun.Output(ctx, o.Run, "modprobe", "qemu_fw_cfg"); err != nil {
 			return nil, fmt.Errorf("%w: no %s, and modprobe qemu_fw_cfg failed: %v", ErrNoEnvironment, fwCfgDir, err)
 		}
 		for i := 0; i < 20; i++ { // the directory appears as the driver probes
@@ -211,7 +212,7 @@ func (g *guestinfoGetter) get(key string) (string, bool, error) {
 // runTool runs vmware-rpctool or vmtoolsd. They exit non-zero with "No
 // value found" for an unset key: that is "unset", not a broken channel.
 func (g *guestinfoGetter) runTool(name string, args ...string) (string, bool, error) {
-	out, err := g.o.Run(g.ctx, name, args...)
+	out, err := cmdrun.Output(g.ctx, g.o.Run, append([]string{name}, args...)...)
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()+string(out)), "no value found") {
 			return "", false, nil
@@ -304,7 +305,7 @@ func decodeGuestinfo(v, enc string) (string, error) {
 }
 
 func probeVirtualBox(ctx context.Context, o TransportOptions) (*Source, error) {
-	out, err := o.Run(ctx, "VBoxControl", "--nologo", "guestproperty", "get", VirtualBoxProperty)
+	out, err := cmdrun.Output(ctx, o.Run, "VBoxControl", "--nologo", "guestproperty", "get", VirtualBoxProperty)
 	s := string(out)
 	if strings.Contains(s, "No value set") {
 		return nil, fmt.Errorf("%w: guest property %s is not set", ErrNoEnvironment, VirtualBoxProperty)

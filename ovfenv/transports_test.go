@@ -16,27 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
-
-// fakeRunner answers commands from a table keyed by the joined argv and
-// records every call.
-type fakeRunner struct {
-	mu      sync.Mutex
-	answers map[string]func() ([]byte, error)
-	calls   []string
-}
-
-func (f *fakeRunner) run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	argv := strings.Join(append([]string{name}, args...), " ")
-	f.mu.Lock()
-	f.calls = append(f.calls, argv)
-	a := f.answers[argv]
-	f.mu.Unlock()
-	if a == nil {
-		return nil, fmt.Errorf("%s: exec: %q: executable file not found in $PATH", name, name)
-	}
-	return a()
-}
 
 func noGuestinfo(string) (string, bool, error) { return "", false, errors.New("not VMware") }
 
@@ -66,31 +47,31 @@ func TestFwCfg(t *testing.T) {
 	t.Run("present", func(t *testing.T) {
 		root := t.TempDir()
 		writeFile(t, filepath.Join(root, FwCfgPath), sampleEnv)
-		run := &fakeRunner{}
-		src, err := transport(t, TransportOptions{Root: root, Run: run.run, Guestinfo: noGuestinfo}, TransportFwCfg).Probe(t.Context())
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound}
+		src, err := transport(t, TransportOptions{Root: root, Run: run, Guestinfo: noGuestinfo}, TransportFwCfg).Probe(t.Context())
 		if err != nil || !bytes.Equal(src.Data, sampleEnv) {
 			t.Fatalf("Probe() = %+v, %v; want the document", src, err)
 		}
-		if len(run.calls) != 0 {
-			t.Errorf("ran %q, want no modprobe when the directory exists", run.calls)
+		if len(run.Lines()) != 0 {
+			t.Errorf("ran %q, want no modprobe when the directory exists", run.Lines())
 		}
 	})
 	t.Run("module loaded on demand", func(t *testing.T) {
 		root := t.TempDir()
-		run := &fakeRunner{answers: map[string]func() ([]byte, error){
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound, Answers: map[string]func() ([]byte, error){
 			"modprobe qemu_fw_cfg": func() ([]byte, error) {
 				writeFile(t, filepath.Join(root, FwCfgPath), sampleEnv)
 				return nil, nil
 			},
 		}}
-		src, err := transport(t, TransportOptions{Root: root, Run: run.run}, TransportFwCfg).Probe(t.Context())
+		src, err := transport(t, TransportOptions{Root: root, Run: run}, TransportFwCfg).Probe(t.Context())
 		if err != nil || !bytes.Equal(src.Data, sampleEnv) {
 			t.Fatalf("Probe() = %+v, %v; want the document", src, err)
 		}
 	})
 	t.Run("no module", func(t *testing.T) {
-		run := &fakeRunner{}
-		_, err := transport(t, TransportOptions{Root: t.TempDir(), Run: run.run}, TransportFwCfg).Probe(t.Context())
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound}
+		_, err := transport(t, TransportOptions{Root: t.TempDir(), Run: run}, TransportFwCfg).Probe(t.Context())
 		if !errors.Is(err, ErrNoEnvironment) || !strings.Contains(err.Error(), "modprobe qemu_fw_cfg failed") {
 			t.Errorf("Probe() error = %v, want ErrNoEnvironment saying modprobe failed", err)
 		}
@@ -98,7 +79,7 @@ func TestFwCfg(t *testing.T) {
 	t.Run("loaded, no item", func(t *testing.T) {
 		root := t.TempDir()
 		os.MkdirAll(filepath.Join(root, fwCfgDir, "by_name"), 0o755)
-		_, err := transport(t, TransportOptions{Root: root, Run: (&fakeRunner{}).run}, TransportFwCfg).Probe(t.Context())
+		_, err := transport(t, TransportOptions{Root: root, Run: &cmdrun.Fake{Unknown: cmdrun.NotFound}}, TransportFwCfg).Probe(t.Context())
 		if !errors.Is(err, ErrNoEnvironment) {
 			t.Errorf("Probe() error = %v, want ErrNoEnvironment", err)
 		}
@@ -107,7 +88,7 @@ func TestFwCfg(t *testing.T) {
 
 func TestSeed(t *testing.T) {
 	root := t.TempDir()
-	o := TransportOptions{Root: root, Run: (&fakeRunner{}).run}
+	o := TransportOptions{Root: root, Run: &cmdrun.Fake{Unknown: cmdrun.NotFound}}
 	if _, err := transport(t, o, TransportSeed).Probe(t.Context()); !errors.Is(err, ErrNoEnvironment) {
 		t.Errorf("Probe() with no seed: error = %v, want ErrNoEnvironment", err)
 	}
@@ -156,8 +137,8 @@ func TestGuestinfo(t *testing.T) {
 	}
 
 	t.Run("native", func(t *testing.T) {
-		run := &fakeRunner{}
-		src, err := transport(t, TransportOptions{Run: run.run, Guestinfo: native}, TransportGuestinfo).Probe(t.Context())
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound}
+		src, err := transport(t, TransportOptions{Run: run, Guestinfo: native}, TransportGuestinfo).Probe(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,8 +148,8 @@ func TestGuestinfo(t *testing.T) {
 		if diff := cmp.Diff(sortProps(wantExtra), sortProps(src.Extra)); diff != "" {
 			t.Errorf("Extra mismatch (-want +got):\n%s", diff)
 		}
-		if len(run.calls) != 0 {
-			t.Errorf("ran %q, want no tools when the native channel works", run.calls)
+		if len(run.Lines()) != 0 {
+			t.Errorf("ran %q, want no tools when the native channel works", run.Lines())
 		}
 		if !strings.Contains(src.Location, "via rpc") {
 			t.Errorf("Location = %q, want it to name the rpc channel", src.Location)
@@ -186,11 +167,11 @@ func TestGuestinfo(t *testing.T) {
 		}
 	})
 	t.Run("vmware-rpctool fallback", func(t *testing.T) {
-		run := &fakeRunner{answers: map[string]func() ([]byte, error){}}
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound, Answers: map[string]func() ([]byte, error){}}
 		for _, k := range append(Keys(), Key{Name: "x"}) {
 			for _, suffix := range []string{"", ".encoding"} {
 				key := GuestinfoPrefix + k.Name + suffix
-				run.answers["vmware-rpctool info-get "+key] = func() ([]byte, error) {
+				run.Answers["vmware-rpctool info-get "+key] = func() ([]byte, error) {
 					if v, ok := vars[key]; ok {
 						return []byte(v + "\n"), nil
 					}
@@ -198,8 +179,8 @@ func TestGuestinfo(t *testing.T) {
 				}
 			}
 		}
-		run.answers["vmware-rpctool info-get guestinfo.ovfEnv"] = func() ([]byte, error) { return []byte(vars["guestinfo.ovfEnv"] + "\n"), nil }
-		src, err := transport(t, TransportOptions{Run: run.run, Guestinfo: noGuestinfo}, TransportGuestinfo).Probe(t.Context())
+		run.Answers["vmware-rpctool info-get guestinfo.ovfEnv"] = func() ([]byte, error) { return []byte(vars["guestinfo.ovfEnv"] + "\n"), nil }
+		src, err := transport(t, TransportOptions{Run: run, Guestinfo: noGuestinfo}, TransportGuestinfo).Probe(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,29 +190,29 @@ func TestGuestinfo(t *testing.T) {
 		if diff := cmp.Diff(sortProps(wantExtra), sortProps(src.Extra)); diff != "" {
 			t.Errorf("Extra mismatch (-want +got):\n%s", diff)
 		}
-		for _, c := range run.calls {
+		for _, c := range run.Lines() {
 			if strings.HasPrefix(c, "vmtoolsd") {
 				t.Errorf("ran %q after vmware-rpctool answered", c)
 			}
 		}
 	})
 	t.Run("vmtoolsd fallback", func(t *testing.T) {
-		run := &fakeRunner{answers: map[string]func() ([]byte, error){}}
+		run := &cmdrun.Fake{Unknown: cmdrun.NotFound, Answers: map[string]func() ([]byte, error){}}
 		for _, k := range Keys() {
 			for _, suffix := range []string{"", ".encoding"} {
-				run.answers["vmtoolsd --cmd info-get "+GuestinfoPrefix+k.Name+suffix] = func() ([]byte, error) {
+				run.Answers["vmtoolsd --cmd info-get "+GuestinfoPrefix+k.Name+suffix] = func() ([]byte, error) {
 					return []byte("No value found\n"), errors.New("exit status 1")
 				}
 			}
 		}
-		run.answers["vmtoolsd --cmd info-get guestinfo.ovfEnv"] = func() ([]byte, error) { return sampleEnv, nil }
-		src, err := transport(t, TransportOptions{Run: run.run, Guestinfo: noGuestinfo}, TransportGuestinfo).Probe(t.Context())
+		run.Answers["vmtoolsd --cmd info-get guestinfo.ovfEnv"] = func() ([]byte, error) { return sampleEnv, nil }
+		src, err := transport(t, TransportOptions{Run: run, Guestinfo: noGuestinfo}, TransportGuestinfo).Probe(t.Context())
 		if err != nil || !bytes.Equal(src.Data, bytes.TrimSpace(sampleEnv)) || len(src.Extra) != 0 {
 			t.Fatalf("Probe() = %+v, %v; want the document via vmtoolsd", src, err)
 		}
 	})
 	t.Run("no channel", func(t *testing.T) {
-		_, err := transport(t, TransportOptions{Run: (&fakeRunner{}).run, Guestinfo: noGuestinfo}, TransportGuestinfo).Probe(t.Context())
+		_, err := transport(t, TransportOptions{Run: &cmdrun.Fake{Unknown: cmdrun.NotFound}, Guestinfo: noGuestinfo}, TransportGuestinfo).Probe(t.Context())
 		if !errors.Is(err, ErrNoEnvironment) || !strings.Contains(err.Error(), "not VMware") || !strings.Contains(err.Error(), "vmtoolsd") {
 			t.Errorf("Probe() error = %v, want ErrNoEnvironment naming every channel", err)
 		}
@@ -246,7 +227,7 @@ func TestGuestinfo(t *testing.T) {
 			}
 			return "", false, nil
 		}
-		_, err := transport(t, TransportOptions{Run: (&fakeRunner{}).run, Guestinfo: bad}, TransportGuestinfo).Probe(t.Context())
+		_, err := transport(t, TransportOptions{Run: &cmdrun.Fake{Unknown: cmdrun.NotFound}, Guestinfo: bad}, TransportGuestinfo).Probe(t.Context())
 		if err == nil || errors.Is(err, ErrNoEnvironment) || !strings.Contains(err.Error(), "guestinfo.ovfinit.user: encoding base64") {
 			t.Errorf("Probe() error = %v, want one naming guestinfo.ovfinit.user", err)
 		}
@@ -289,11 +270,11 @@ func TestVirtualBox(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := &fakeRunner{answers: map[string]func() ([]byte, error){}}
+			run := &cmdrun.Fake{Unknown: cmdrun.NotFound, Answers: map[string]func() ([]byte, error){}}
 			if tt.out != "" {
-				run.answers[argv] = func() ([]byte, error) { return []byte(tt.out), tt.err }
+				run.Answers[argv] = func() ([]byte, error) { return []byte(tt.out), tt.err }
 			}
-			src, err := transport(t, TransportOptions{Run: run.run}, TransportVirtualBox).Probe(t.Context())
+			src, err := transport(t, TransportOptions{Run: run}, TransportVirtualBox).Probe(t.Context())
 			switch {
 			case tt.absent:
 				if !errors.Is(err, ErrNoEnvironment) {
@@ -347,7 +328,7 @@ func TestHyperVKVP(t *testing.T) {
 			for i, data := range tt.pools {
 				writeFile(t, filepath.Join(root, KVPPoolDir, fmt.Sprintf(".kvp_pool_%d", i)), data)
 			}
-			src, err := transport(t, TransportOptions{Root: root, Run: (&fakeRunner{}).run}, TransportHyperV).Probe(t.Context())
+			src, err := transport(t, TransportOptions{Root: root, Run: &cmdrun.Fake{Unknown: cmdrun.NotFound}}, TransportHyperV).Probe(t.Context())
 			switch {
 			case tt.absent:
 				if !errors.Is(err, ErrNoEnvironment) {
@@ -487,6 +468,33 @@ func TestProberWaits(t *testing.T) {
 	}
 	if calls["late"] != 3 || calls["once"] != 1 {
 		t.Errorf("probe counts = %v, want late 3, once 1", calls)
+	}
+}
+
+// TestProberWaitShorterThanPoll: a Wait shorter than the poll interval
+// still gets a second look, at the deadline. The old Prober gave up as soon
+// as the next poll would pass the deadline: with the default 500 ms poll,
+// `run --wait-env 400ms` never looked twice, and any wait ended up to one
+// poll early.
+func TestProberWaitShorterThanPoll(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	p := &Prober{
+		Wait: time.Second,
+		Poll: time.Hour,
+		Log:  testLog(t),
+		Transports: []Transport{{Name: "late", Probe: func(ctx context.Context) (*Source, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if n++; n < 2 {
+				return nil, ErrNoEnvironment
+			}
+			return &Source{Data: sampleEnv}, nil
+		}}},
+	}
+	src, err := p.Probe(t.Context())
+	if err != nil || src.Transport != "late" {
+		t.Fatalf("Probe() = %+v, %v; want the second look to find it", src, err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -174,7 +175,7 @@ func (d *DryRun) Exec(ctx context.Context, c Command) (Result, error) {
 	if len(c.Argv) == 0 || c.Argv[0] == "" {
 		return Result{}, fmt.Errorf("empty command")
 	}
-	line := "exec " + quoteArgv(c.Argv)
+	line := "exec " + cmdrun.Quote(c.Argv)
 	if len(c.Env) > 0 {
 		line += " env " + strings.Join(c.Env, " ")
 	}
@@ -197,18 +198,4 @@ func (d *DryRun) Interfaces() ([]Interface, error) { return d.Base.Interfaces() 
 // Progress implements Host.
 func (d *DryRun) Progress(percent int, message string) {
 	d.effect("progress %d%% %s", percent, strconv.Quote(message))
-}
-
-// quoteArgv renders argv so that it can be read back unambiguously: words
-// with spaces or quotes are Go-quoted.
-func quoteArgv(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$`") {
-			q[i] = strconv.Quote(a)
-		} else {
-			q[i] = a
-		}
-	}
-	return strings.Join(q, " ")
 }

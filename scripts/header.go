@@ -5,17 +5,19 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/freq"
 )
 
 // Marker is the first line that makes cloud-init user-data a Starlark
 // script for ovfinit (any other user-data is left to cloud-init).
 const Marker = "#!starlark"
 
-// Frequencies a script may declare.
+// Frequencies a script may declare: the agent's steps' (internal/freq).
 const (
-	PerInstance = "per-instance" // the default
-	PerBoot     = "per-boot"
-	Once        = "once"
+	PerInstance = freq.PerInstance // the default
+	PerBoot     = freq.PerBoot
+	Once        = freq.Once
 )
 
 // Header is what a script declares about itself in the comment lines at its
@@ -25,8 +27,8 @@ const (
 //	# frequency: per-boot
 //	# optional: true
 type Header struct {
-	Frequency string // PerInstance, PerBoot or Once
-	Optional  bool   // a failure is logged and the next script runs
+	Frequency freq.Frequency // PerInstance, PerBoot or Once
+	Optional  bool           // a failure is logged and the next script runs
 }
 
 // ParseHeader reads the directives of the leading comment block. Unknown
@@ -54,12 +56,11 @@ func ParseHeader(name string, src []byte) (Header, error) {
 		}
 		switch key {
 		case "frequency":
-			switch value {
-			case PerInstance, PerBoot, Once:
-				h.Frequency = value
-			default:
+			f, ok := freq.Parse(value)
+			if !ok {
 				return h, bad("per-instance, per-boot or once")
 			}
+			h.Frequency = f
 		case "optional":
 			switch strings.ToLower(value) {
 			case "true", "yes":

@@ -3,6 +3,8 @@ package scripts
 import (
 	"context"
 	"io/fs"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 // Host is everything a script can do to the machine. The builtins touch the
@@ -45,18 +47,13 @@ type Host interface {
 	Progress(percent int, message string)
 }
 
-// Command is one program to run.
-type Command struct {
-	Argv  []string
-	Env   []string // "KEY=value" added to ovfinit's own environment
-	Stdin []byte
-}
+// Command is one program to run: its argv, the "KEY=value" pairs added to
+// ovfinit's own environment, its standard input.
+type Command = cmdrun.Cmd
 
-// Result is what a command did.
-type Result struct {
-	Stdout, Stderr []byte
-	Code           int // exit code; -1 when killed by a signal or the timeout
-}
+// Result is what a command did: its output (bounded) and exit code (-1
+// when killed by a signal or the timeout).
+type Result = cmdrun.Result
 
 // HostInfo is what host.* reports.
 type HostInfo struct {

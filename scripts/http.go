@@ -106,98 +106,65 @@ func (d *DryRun) Do(ctx context.Context, r HTTPRequest) (HTTPResponse, error) {
 	return HTTPResponse{Status: http.StatusOK, Header: http.Header{}}, nil
 }
 
+// httpModule is the http module's state: the client and the logger.
+type httpModule struct {
+	c   HTTPClient
+	log *slog.Logger
+}
+
 // newHTTPModule: http.get(url, headers=None, timeout=None) and
 // http.post(url, body=None, json=None, headers=None, timeout=None).
 func newHTTPModule(c HTTPClient, log *slog.Logger) *starlarkstruct.Module {
-	do := func(thread *starlark.Thread, b *starlark.Builtin, method, rawURL string, headers *starlark.Dict, timeout starlark.Value, body []byte) (starlark.Value, error) {
-		u, err := url.Parse(rawURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%s: url %q: want an absolute http:// or https:// URL", b.Name(), rawURL)
-		}
-		req := HTTPRequest{Method: method, URL: rawURL, Header: http.Header{}, Body: body}
-		if headers != nil {
-			for _, item := range headers.Items() {
-				k, ok1 := starlark.AsString(item[0])
-				v, ok2 := starlark.AsString(item[1])
-				if !ok1 || !ok2 || k == "" || strings.ContainsAny(k, ":\r\n \t") || strings.ContainsAny(v, "\r\n") {
-					return nil, fmt.Errorf("%s: headers: want a dict of header names to strings, got %s: %s", b.Name(), item[0], item[1].Type())
-				}
-				req.Header.Add(k, v)
-			}
-		}
-		d := DefaultHTTPTimeout
-		if timeout != starlark.None {
-			secs, ok := starlark.AsFloat(timeout)
-			if !ok || secs <= 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
-				return nil, fmt.Errorf("%s: timeout: want a number of seconds above 0, got %s", b.Name(), timeout)
-			}
-			d = time.Duration(secs * float64(time.Second))
-		}
-		ctx, cancel := context.WithTimeoutCause(threadContext(thread), d, fmt.Errorf("timeout of %v", d))
-		defer cancel()
-		shown := u.Redacted()
-		start := time.Now()
-		resp, err := c.Do(ctx, req)
-		if err != nil {
-			if ctx.Err() != nil {
-				err = context.Cause(ctx)
-			}
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // its text repeats the URL, with any password in it
-			}
-			return nil, fmt.Errorf("%s: %s %s: %w", b.Name(), method, shown, err)
-		}
-		log.Log(ctx, slog.LevelInfo, "http request", "method", method, "url", shown, "status", resp.Status,
-			"bytes", len(resp.Body), "duration", time.Since(start).Round(time.Millisecond), "pos", thread.CallFrame(1).Pos.String())
-		return responseValue(resp), nil
+	m := &httpModule{c: c, log: log}
+	return module("http", starlark.StringDict{
+		"get":  starlark.NewBuiltin("http.get", m.get),
+		"post": starlark.NewBuiltin("http.post", m.post),
+	})
+}
+
+// do makes the request of http.get and http.post.
+func (m *httpModule) do(thread *starlark.Thread, b *starlark.Builtin, method, rawURL string, headers *starlark.Dict, timeout starlark.Value, body []byte) (starlark.Value, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: url %q: want an absolute http:// or https:// URL", b.Name(), rawURL)
 	}
-	return module("http", builtins("http", map[string]builtinFunc{
-		"get": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var u string
-			var headers *starlark.Dict
-			var timeout starlark.Value = starlark.None
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &u, "headers?", &headers, "timeout?", &timeout); err != nil {
-				return nil, err
+	req := HTTPRequest{Method: method, URL: rawURL, Header: http.Header{}, Body: body}
+	if headers != nil {
+		for _, item := range headers.Items() {
+			k, ok1 := starlark.AsString(item[0])
+			v, ok2 := starlark.AsString(item[1])
+			if !ok1 || !ok2 || k == "" || strings.ContainsAny(k, ":\r\n \t") || strings.ContainsAny(v, "\r\n") {
+				return nil, fmt.Errorf("%s: headers: want a dict of header names to strings, got %s: %s", b.Name(), item[0], item[1].Type())
 			}
-			return do(thread, b, http.MethodGet, u, headers, timeout, nil)
-		},
-		"post": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var u string
-			var headers *starlark.Dict
-			var timeout, body, js starlark.Value = starlark.None, starlark.None, starlark.None
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &u, "body?", &body, "json?", &js, "headers?", &headers, "timeout?", &timeout); err != nil {
-				return nil, err
-			}
-			var data []byte
-			switch {
-			case body != starlark.None && js != starlark.None:
-				return nil, fmt.Errorf("%s: give body or json, not both", b.Name())
-			case js != starlark.None:
-				enc, err := starlark.Call(thread, json.Module.Members["encode"], starlark.Tuple{js}, nil)
-				if err != nil {
-					return nil, fmt.Errorf("%s: json: %w", b.Name(), err)
-				}
-				data = []byte(enc.(starlark.String))
-				if headers == nil {
-					headers = starlark.NewDict(1)
-				}
-				if !hasHeader(headers, "Content-Type") {
-					headers = copyDict(headers)
-					_ = headers.SetKey(starlark.String("Content-Type"), starlark.String("application/json"))
-				}
-			case body != starlark.None:
-				c, err := contentArg(b, body)
-				if err != nil {
-					return nil, fmt.Errorf("%s: body: want string or bytes, got %s", b.Name(), body.Type())
-				}
-				data = c
-			default:
-				data = []byte{}
-			}
-			return do(thread, b, http.MethodPost, u, headers, timeout, data)
-		},
-	}))
+			req.Header.Add(k, v)
+		}
+	}
+	d := DefaultHTTPTimeout
+	if timeout != starlark.None {
+		secs, ok := starlark.AsFloat(timeout)
+		if !ok || secs <= 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
+			return nil, fmt.Errorf("%s: timeout: want a number of seconds above 0, got %s", b.Name(), timeout)
+		}
+		d = time.Duration(secs * float64(time.Second))
+	}
+	ctx, cancel := context.WithTimeoutCause(threadContext(thread), d, fmt.Errorf("timeout of %v", d))
+	defer cancel()
+	shown := u.Redacted()
+	start := time.Now()
+	resp, err := m.c.Do(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text repeats the URL, with any password in it
+		}
+		return nil, fmt.Errorf("%s: %s %s: %w", b.Name(), method, shown, err)
+	}
+	m.log.Log(ctx, slog.LevelInfo, "http request", "method", method, "url", shown, "status", resp.Status,
+		"bytes", len(resp.Body), "duration", time.Since(start).Round(time.Millisecond), "pos", thread.CallFrame(1).Pos.String())
+	return responseValue(resp), nil
 }
 
 func hasHeader(d *starlark.Dict, name string) bool {
@@ -207,6 +174,54 @@ func hasHeader(d *starlark.Dict, name string) bool {
 		}
 	}
 	return false
+}
+
+// get is the builtin http.get.
+func (m *httpModule) get(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var u string
+	var headers *starlark.Dict
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &u, "headers?", &headers, "timeout?", &timeout); err != nil {
+		return nil, err
+	}
+	return m.do(thread, b, http.MethodGet, u, headers, timeout, nil)
+}
+
+// post is the builtin http.post.
+func (m *httpModule) post(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var u string
+	var headers *starlark.Dict
+	var timeout, body, js starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &u, "body?", &body, "json?", &js, "headers?", &headers, "timeout?", &timeout); err != nil {
+		return nil, err
+	}
+	var data []byte
+	switch {
+	case body != starlark.None && js != starlark.None:
+		return nil, fmt.Errorf("%s: give body or json, not both", b.Name())
+	case js != starlark.None:
+		enc, err := starlark.Call(thread, json.Module.Members["encode"], starlark.Tuple{js}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: json: %w", b.Name(), err)
+		}
+		data = []byte(enc.(starlark.String))
+		if headers == nil {
+			headers = starlark.NewDict(1)
+		}
+		if !hasHeader(headers, "Content-Type") {
+			headers = copyDict(headers)
+			_ = headers.SetKey(starlark.String("Content-Type"), starlark.String("application/json"))
+		}
+	case body != starlark.None:
+		c, err := contentArg(b, body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: body: want string or bytes, got %s", b.Name(), body.Type())
+		}
+		data = c
+	default:
+		data = []byte{}
+	}
+	return m.do(thread, b, http.MethodPost, u, headers, timeout, data)
 }
 
 func copyDict(d *starlark.Dict) *starlark.Dict {

@@ -9,20 +9,17 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // MaxReadSize bounds file.read: scripts edit configuration files, not images.
 const MaxReadSize = 16 << 20
-
-// maxOutput bounds the stdout and stderr a command may hand back to a script.
-const maxOutput = 4 << 20
 
 // LiveHost is the Host of a real machine: files under Root, commands run
 // with os/exec, facts from the running system.
@@ -43,6 +40,9 @@ type LiveHost struct {
 	ExecDisabled string
 	// OnProgress receives progress(); nil drops it.
 	OnProgress func(percent int, message string)
+	// Run runs the commands; nil means cmdrun.Exec{} (which keeps at most
+	// cmdrun.MaxOutput bytes of each output stream).
+	Run cmdrun.Runner
 }
 
 // NewLiveHost opens root; Close releases it.
@@ -146,7 +146,9 @@ func (h *LiveHost) Chmod(path string, mode fs.FileMode) error {
 	return h.root.Chmod(rel, mode)
 }
 
-// Exec implements Host.
+// Exec implements Host. A command that runs and exits non-zero is a
+// Result with its Code, not an error, unless the context ended it (a
+// timeout): then the error says why.
 func (h *LiveHost) Exec(ctx context.Context, c Command) (Result, error) {
 	if h.ExecDisabled != "" {
 		return Result{}, fmt.Errorf("commands are not run: %s", h.ExecDisabled)
@@ -154,45 +156,27 @@ func (h *LiveHost) Exec(ctx context.Context, c Command) (Result, error) {
 	if len(c.Argv) == 0 || c.Argv[0] == "" {
 		return Result{}, errors.New("empty command")
 	}
-	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
-	if len(c.Env) > 0 {
-		cmd.Env = append(os.Environ(), c.Env...)
+	run := h.Run
+	if run == nil {
+		run = cmdrun.Exec{}
 	}
-	if c.Stdin != nil {
-		cmd.Stdin = bytes.NewReader(c.Stdin)
-	}
-	var stdout, stderr limitedBuffer
-	stdout.limit, stderr.limit = maxOutput, maxOutput
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
-	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
-	var exitErr *exec.ExitError
+	res, err := run.Run(ctx, c)
+	var exitErr *cmdrun.ExitError
 	switch {
 	case err == nil:
 	case errors.As(err, &exitErr):
-		res.Code = exitErr.ExitCode()
 		if ctx.Err() != nil {
-			return res, fmt.Errorf("%w (after %s)", context.Cause(ctx), exitErr)
+			return res, fmt.Errorf("%w (after %s)", context.Cause(ctx), exitErr.Err)
 		}
 	default:
+		// Not started. exec.run names the command itself: hand back the
+		// cause without cmdrun's argv prefix.
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause
+		}
 		return res, err
 	}
 	return res, nil
-}
-
-// limitedBuffer keeps the first limit bytes written and drops the rest,
-// so a chatty command can not exhaust memory.
-type limitedBuffer struct {
-	bytes.Buffer
-	limit int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.limit - b.Len(); room > 0 {
-		b.Buffer.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }
 
 // Info implements Host: the OS and architecture of this build, the distro
@@ -318,16 +302,13 @@ func (h *LiveHost) lookupID(owner, file, kind, name string) (int, []string, erro
 // lookupEntry finds the line of name (exactly: "bob" is not "bobby") in a
 // passwd-format file and returns its fields.
 func (h *LiveHost) lookupEntry(file, name string) ([]string, error) {
-	data, err := h.root.ReadFile(file, MaxReadSize)
+	data, err := h.root.ReadFile(file, passwd.MaxFile)
 	if err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), ":")
-		if len(f) >= 4 && f[0] == name {
-			return f, nil
-		}
+	// A line too short to hold an id is not an account.
+	if e := passwd.Find(passwd.Parse(data), name); len(e) >= 4 {
+		return e, nil
 	}
 	return nil, fmt.Errorf("no %q in /%s", name, file)
 }

@@ -1,5 +1,26 @@
 package scripts
 
+// The modules a script sees, each built per run by its newXModule, every
+// builtin a named method of the module's type (as go.starlark.net's
+// lib/time does), named "module.function" in errors:
+//
+//	ovf       ovf.property(key, default=None), ovf.properties(), ovf.instance_id,
+//	          ovf.platform, ovf.entity(id) (.id, .property, .properties), ovf.entities()
+//	host      host.os, host.arch, host.distro, host.version, host.hostname,
+//	          host.interfaces()
+//	exec      exec.run(argv, env=, stdin=, timeout=, check=), exec.shell(cmdline, ...)
+//	file      file.read(path), file.write(path, content, mode=, owner=),
+//	          file.append(...), file.exists(path), file.remove(path),
+//	          file.mkdir(path, mode=), file.chmod(path, mode),
+//	          file.template(src, dst, values, mode=, owner=)
+//	log       log.info(msg), log.warn(msg), log.error(msg)
+//	progress  progress(percent, message)
+//	fail      fail(message, retry=False)
+//	json      go.starlark.net's json module
+//	time      go.starlark.net's time module
+//	http      http.get(url, headers=, timeout=), http.post(url, body=, json=,
+//	          headers=, timeout=) (http.go; only with ovfinit.script.http)
+
 import (
 	"bytes"
 	"context"
@@ -17,6 +38,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
@@ -24,16 +46,23 @@ import (
 // builtinFunc is the signature of a Starlark builtin's Go function.
 type builtinFunc = func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)
 
+// The modules' state: each builtin is a named method of its module's type,
+// bound to what the run gave it (the Host, the logger), as go.starlark.net's
+// lib/time names its builtins.
+type (
+	ovfModule  struct{ o *ovfenv.Environment }
+	hostModule struct{ h Host }
+	execModule struct {
+		h    Host
+		log  *slog.Logger
+		goos string
+	}
+	fileModule struct{ h Host }
+	logModule  struct{ log *slog.Logger }
+)
+
 func module(name string, members starlark.StringDict) *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: name, Members: members}
-}
-
-func builtins(prefix string, fns map[string]builtinFunc) starlark.StringDict {
-	d := starlark.StringDict{}
-	for n, f := range fns {
-		d[n] = starlark.NewBuiltin(prefix+"."+n, f)
-	}
-	return d
 }
 
 // predeclaredNames are the names every script sees besides Starlark's
@@ -107,49 +136,58 @@ func newOVFModule(env *Env) *starlarkstruct.Module {
 			"locale": starlark.String(p.Locale), "timezone": starlark.String(p.Timezone),
 		})
 	}
-	entity := func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var id string
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "id", &id); err != nil {
-			return nil, err
-		}
-		en := o.Entity(id)
-		if en == nil {
-			return starlark.None, nil
-		}
-		return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
-			"id":       starlark.String(en.ID),
-			"property": propertyFunc("entity.property", en.Property),
-			"properties": starlark.NewBuiltin("entity.properties", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-				if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-					return nil, err
-				}
-				return propertyDict(en.Properties), nil
-			}),
-		}), nil
+	m := &ovfModule{o: o}
+	members := starlark.StringDict{
+		"properties": starlark.NewBuiltin("ovf.properties", m.properties),
+		"entity":     starlark.NewBuiltin("ovf.entity", m.entity),
+		"entities":   starlark.NewBuiltin("ovf.entities", m.entities),
 	}
-	members := builtins("ovf", map[string]builtinFunc{
-		"properties": func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-				return nil, err
-			}
-			return propertyDict(o.Properties), nil
-		},
-		"entity": entity,
-		"entities": func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-				return nil, err
-			}
-			ids := make([]starlark.Value, len(o.Entities))
-			for i, en := range o.Entities {
-				ids[i] = starlark.String(en.ID)
-			}
-			return starlark.NewList(ids), nil
-		},
-	})
 	members["property"] = propertyFunc("ovf.property", o.Property)
 	members["instance_id"] = starlark.String(env.InstanceID)
 	members["platform"] = platform
 	return module("ovf", members)
+}
+
+// properties is the builtin ovf.properties.
+func (m *ovfModule) properties(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	return propertyDict(m.o.Properties), nil
+}
+
+// entity is the builtin ovf.entity.
+func (m *ovfModule) entity(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var id string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "id", &id); err != nil {
+		return nil, err
+	}
+	en := m.o.Entity(id)
+	if en == nil {
+		return starlark.None, nil
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+		"id":       starlark.String(en.ID),
+		"property": propertyFunc("entity.property", en.Property),
+		"properties": starlark.NewBuiltin("entity.properties", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+				return nil, err
+			}
+			return propertyDict(en.Properties), nil
+		}),
+	}), nil
+}
+
+// entities is the builtin ovf.entities.
+func (m *ovfModule) entities(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	ids := make([]starlark.Value, len(m.o.Entities))
+	for i, en := range m.o.Entities {
+		ids[i] = starlark.String(en.ID)
+	}
+	return starlark.NewList(ids), nil
 }
 
 // ---- host ----
@@ -157,29 +195,10 @@ func newOVFModule(env *Env) *starlarkstruct.Module {
 // newHostModule: host.os, host.arch, host.distro, host.version,
 // host.hostname, host.interfaces().
 func newHostModule(h Host, info HostInfo) *starlarkstruct.Module {
-	members := builtins("host", map[string]builtinFunc{
-		"interfaces": func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-				return nil, err
-			}
-			ifs, err := h.Interfaces()
-			if err != nil {
-				return nil, wrap(b, err)
-			}
-			out := make([]starlark.Value, len(ifs))
-			for i, ifc := range ifs {
-				addrs := make([]starlark.Value, len(ifc.Addresses))
-				for j, a := range ifc.Addresses {
-					addrs[j] = starlark.String(a)
-				}
-				out[i] = starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
-					"name": starlark.String(ifc.Name), "mac": starlark.String(ifc.MAC),
-					"up": starlark.Bool(ifc.Up), "addresses": starlark.NewList(addrs),
-				})
-			}
-			return starlark.NewList(out), nil
-		},
-	})
+	m := &hostModule{h: h}
+	members := starlark.StringDict{
+		"interfaces": starlark.NewBuiltin("host.interfaces", m.interfaces),
+	}
 	members["os"] = starlark.String(info.OS)
 	members["arch"] = starlark.String(info.Arch)
 	members["distro"] = starlark.String(info.Distro)
@@ -188,110 +207,108 @@ func newHostModule(h Host, info HostInfo) *starlarkstruct.Module {
 	return module("host", members)
 }
 
+// interfaces is the builtin host.interfaces.
+func (m *hostModule) interfaces(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	ifs, err := m.h.Interfaces()
+	if err != nil {
+		return nil, wrap(b, err)
+	}
+	out := make([]starlark.Value, len(ifs))
+	for i, ifc := range ifs {
+		addrs := make([]starlark.Value, len(ifc.Addresses))
+		for j, a := range ifc.Addresses {
+			addrs[j] = starlark.String(a)
+		}
+		out[i] = starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"name": starlark.String(ifc.Name), "mac": starlark.String(ifc.MAC),
+			"up": starlark.Bool(ifc.Up), "addresses": starlark.NewList(addrs),
+		})
+	}
+	return starlark.NewList(out), nil
+}
+
 // ---- exec ----
 
 // newExecModule: exec.run(argv, env=None, stdin=None, timeout=None,
 // check=True) and exec.shell(cmdline, ...).
 func newExecModule(h Host, log *slog.Logger, goos string) *starlarkstruct.Module {
-	run := func(thread *starlark.Thread, b *starlark.Builtin, argv []string, kwargs []starlark.Tuple, extra ...any) (starlark.Value, error) {
-		var env *starlark.Dict
-		var stdin starlark.Value = starlark.None
-		var timeout starlark.Value = starlark.None
-		check := true
-		pairs := append(extra, "env?", &env, "stdin?", &stdin, "timeout?", &timeout, "check?", &check)
-		if err := starlark.UnpackArgs(b.Name(), nil, kwargs, pairs...); err != nil {
-			return nil, err
-		}
-		c := Command{Argv: argv}
-		if env != nil {
-			for _, item := range env.Items() {
-				k, ok1 := starlark.AsString(item[0])
-				v, ok2 := starlark.AsString(item[1])
-				if !ok1 || !ok2 || k == "" || strings.ContainsAny(k, "=\x00") {
-					return nil, fmt.Errorf("%s: env: want a dict of names to strings, got %s: %s", b.Name(), item[0], item[1].Type())
-				}
-				c.Env = append(c.Env, k+"="+v)
-			}
-			sort.Strings(c.Env)
-		}
-		switch s := stdin.(type) {
-		case starlark.NoneType:
-		case starlark.String:
-			c.Stdin = []byte(s)
-		case starlark.Bytes:
-			c.Stdin = []byte(s)
-		default:
-			return nil, fmt.Errorf("%s: for parameter stdin: got %s, want string or bytes", b.Name(), stdin.Type())
-		}
-		ctx := threadContext(thread)
-		if timeout != starlark.None {
-			secs, ok := starlark.AsFloat(timeout)
-			if !ok || secs <= 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
-				return nil, fmt.Errorf("%s: timeout: want a number of seconds above 0, got %s", b.Name(), timeout)
-			}
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, time.Duration(secs*float64(time.Second)),
-				fmt.Errorf("timeout of %gs", secs))
-			defer cancel()
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, wrap(b, context.Cause(ctx))
-		}
-		cmdline := quoteArgv(argv)
-		start := time.Now()
-		res, err := h.Exec(ctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", b.Name(), cmdline, err)
-		}
-		attrs := []any{"cmd", cmdline, "code", res.Code, "duration", time.Since(start).Round(time.Millisecond), "pos", thread.CallFrame(1).Pos.String()}
-		if res.Code != 0 && len(res.Stderr) > 0 {
-			attrs = append(attrs, "stderr", tail(res.Stderr, 2048))
-		}
-		log.Log(ctx, slog.LevelInfo, "command ran", attrs...)
-		if check && res.Code != 0 {
-			msg := fmt.Sprintf("%s: command %s exited with code %d", b.Name(), cmdline, res.Code)
-			if t := tail(res.Stderr, 512); t != "" {
-				msg += ": " + t
-			}
-			return nil, errors.New(msg)
-		}
-		return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
-			"stdout": starlark.String(res.Stdout), "stderr": starlark.String(res.Stderr), "code": starlark.MakeInt(res.Code),
-		}), nil
+	m := &execModule{h: h, log: log, goos: goos}
+	return module("exec", starlark.StringDict{
+		"run":   starlark.NewBuiltin("exec.run", m.run),
+		"shell": starlark.NewBuiltin("exec.shell", m.shell),
+	})
+}
+
+// runArgv runs argv for exec.run and exec.shell, with their keyword
+// arguments (env, stdin, timeout, check).
+func (m *execModule) runArgv(thread *starlark.Thread, b *starlark.Builtin, argv []string, kwargs []starlark.Tuple, extra ...any) (starlark.Value, error) {
+	var env *starlark.Dict
+	var stdin starlark.Value = starlark.None
+	var timeout starlark.Value = starlark.None
+	check := true
+	pairs := append(extra, "env?", &env, "stdin?", &stdin, "timeout?", &timeout, "check?", &check)
+	if err := starlark.UnpackArgs(b.Name(), nil, kwargs, pairs...); err != nil {
+		return nil, err
 	}
-	return module("exec", builtins("exec", map[string]builtinFunc{
-		"run": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if len(args) != 1 {
-				return nil, fmt.Errorf("%s: want one positional argument, argv (a list of strings), got %d", b.Name(), len(args))
+	c := Command{Argv: argv}
+	if env != nil {
+		for _, item := range env.Items() {
+			k, ok1 := starlark.AsString(item[0])
+			v, ok2 := starlark.AsString(item[1])
+			if !ok1 || !ok2 || k == "" || strings.ContainsAny(k, "=\x00") {
+				return nil, fmt.Errorf("%s: env: want a dict of names to strings, got %s: %s", b.Name(), item[0], item[1].Type())
 			}
-			list, ok := args[0].(starlark.Indexable)
-			if !ok || args[0].Type() == "string" {
-				return nil, fmt.Errorf("%s: argv: want a list of strings, got %s (use exec.shell for a command line)", b.Name(), args[0].Type())
-			}
-			argv := make([]string, list.Len())
-			for i := range argv {
-				s, ok := starlark.AsString(list.Index(i))
-				if !ok {
-					return nil, fmt.Errorf("%s: argv[%d]: want a string, got %s", b.Name(), i, list.Index(i).Type())
-				}
-				argv[i] = s
-			}
-			if len(argv) == 0 || argv[0] == "" {
-				return nil, fmt.Errorf("%s: argv is empty", b.Name())
-			}
-			return run(thread, b, argv, kwargs)
-		},
-		"shell": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if len(args) != 1 {
-				return nil, fmt.Errorf("%s: want one positional argument, the command line, got %d", b.Name(), len(args))
-			}
-			line, ok := starlark.AsString(args[0])
-			if !ok {
-				return nil, fmt.Errorf("%s: cmdline: want a string, got %s", b.Name(), args[0].Type())
-			}
-			return run(thread, b, shellArgv(goos, line), kwargs)
-		},
-	}))
+			c.Env = append(c.Env, k+"="+v)
+		}
+		sort.Strings(c.Env)
+	}
+	switch s := stdin.(type) {
+	case starlark.NoneType:
+	case starlark.String:
+		c.Stdin = []byte(s)
+	case starlark.Bytes:
+		c.Stdin = []byte(s)
+	default:
+		return nil, fmt.Errorf("%s: for parameter stdin: got %s, want string or bytes", b.Name(), stdin.Type())
+	}
+	ctx := threadContext(thread)
+	if timeout != starlark.None {
+		secs, ok := starlark.AsFloat(timeout)
+		if !ok || secs <= 0 || math.IsInf(secs, 0) || math.IsNaN(secs) {
+			return nil, fmt.Errorf("%s: timeout: want a number of seconds above 0, got %s", b.Name(), timeout)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, time.Duration(secs*float64(time.Second)),
+			fmt.Errorf("timeout of %gs", secs))
+		defer cancel()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, wrap(b, context.Cause(ctx))
+	}
+	cmdline := cmdrun.Quote(argv)
+	start := time.Now()
+	res, err := m.h.Exec(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", b.Name(), cmdline, err)
+	}
+	attrs := []any{"cmd", cmdline, "code", res.Code, "duration", time.Since(start).Round(time.Millisecond), "pos", thread.CallFrame(1).Pos.String()}
+	if res.Code != 0 && len(res.Stderr) > 0 {
+		attrs = append(attrs, "stderr", tail(res.Stderr, 2048))
+	}
+	m.log.Log(ctx, slog.LevelInfo, "command ran", attrs...)
+	if check && res.Code != 0 {
+		msg := fmt.Sprintf("%s: command %s exited with code %d", b.Name(), cmdline, res.Code)
+		if t := tail(res.Stderr, 512); t != "" {
+			msg += ": " + t
+		}
+		return nil, errors.New(msg)
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+		"stdout": starlark.String(res.Stdout), "stderr": starlark.String(res.Stderr), "code": starlark.MakeInt(res.Code),
+	}), nil
 }
 
 // shellArgv is how exec.shell runs a command line: sh -c on Unix, cmd /c on
@@ -301,6 +318,41 @@ func shellArgv(goos, line string) []string {
 		return []string{"cmd.exe", "/d", "/s", "/c", line}
 	}
 	return []string{"/bin/sh", "-c", line}
+}
+
+// run is the builtin exec.run.
+func (m *execModule) run(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("%s: want one positional argument, argv (a list of strings), got %d", b.Name(), len(args))
+	}
+	list, ok := args[0].(starlark.Indexable)
+	if !ok || args[0].Type() == "string" {
+		return nil, fmt.Errorf("%s: argv: want a list of strings, got %s (use exec.shell for a command line)", b.Name(), args[0].Type())
+	}
+	argv := make([]string, list.Len())
+	for i := range argv {
+		s, ok := starlark.AsString(list.Index(i))
+		if !ok {
+			return nil, fmt.Errorf("%s: argv[%d]: want a string, got %s", b.Name(), i, list.Index(i).Type())
+		}
+		argv[i] = s
+	}
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, fmt.Errorf("%s: argv is empty", b.Name())
+	}
+	return m.runArgv(thread, b, argv, kwargs)
+}
+
+// shell is the builtin exec.shell.
+func (m *execModule) shell(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("%s: want one positional argument, the command line, got %d", b.Name(), len(args))
+	}
+	line, ok := starlark.AsString(args[0])
+	if !ok {
+		return nil, fmt.Errorf("%s: cmdline: want a string, got %s", b.Name(), args[0].Type())
+	}
+	return m.runArgv(thread, b, shellArgv(m.goos, line), kwargs)
 }
 
 // tail returns the last n bytes of b, trimmed, as text.
@@ -334,111 +386,29 @@ func modeArg(b *starlark.Builtin, mode int) (fs.FileMode, error) {
 // newFileModule: file.read, write, append, exists, remove, mkdir, chmod,
 // template.
 func newFileModule(h Host) *starlarkstruct.Module {
-	write := func(thread *starlark.Thread, b *starlark.Builtin, path string, data []byte, mode int, owner string) (starlark.Value, error) {
-		m, err := modeArg(b, mode)
-		if err != nil {
-			return nil, err
-		}
-		if err := threadContext(thread).Err(); err != nil {
-			return nil, err
-		}
-		return starlark.None, wrap(b, h.WriteFile(path, data, m, owner))
+	m := &fileModule{h: h}
+	return module("file", starlark.StringDict{
+		"read":     starlark.NewBuiltin("file.read", m.read),
+		"write":    starlark.NewBuiltin("file.write", m.write),
+		"append":   starlark.NewBuiltin("file.append", m.append),
+		"exists":   starlark.NewBuiltin("file.exists", m.exists),
+		"remove":   starlark.NewBuiltin("file.remove", m.remove),
+		"mkdir":    starlark.NewBuiltin("file.mkdir", m.mkdir),
+		"chmod":    starlark.NewBuiltin("file.chmod", m.chmod),
+		"template": starlark.NewBuiltin("file.template", m.template),
+	})
+}
+
+// writeFile writes data for file.write and file.append.
+func (m *fileModule) writeFile(thread *starlark.Thread, b *starlark.Builtin, path string, data []byte, mode int, owner string) (starlark.Value, error) {
+	perm, err := modeArg(b, mode)
+	if err != nil {
+		return nil, err
 	}
-	return module("file", builtins("file", map[string]builtinFunc{
-		"read": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-				return nil, err
-			}
-			data, err := h.ReadFile(path)
-			if err != nil {
-				return nil, wrap(b, err)
-			}
-			return starlark.String(data), nil
-		},
-		"write": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path, owner string
-			var content starlark.Value
-			mode := 0o644
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content, "mode?", &mode, "owner?", &owner); err != nil {
-				return nil, err
-			}
-			data, err := contentArg(b, content)
-			if err != nil {
-				return nil, err
-			}
-			return write(thread, b, path, data, mode, owner)
-		},
-		"append": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			var content starlark.Value
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content); err != nil {
-				return nil, err
-			}
-			data, err := contentArg(b, content)
-			if err != nil {
-				return nil, err
-			}
-			return starlark.None, wrap(b, h.AppendFile(path, data))
-		},
-		"exists": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-				return nil, err
-			}
-			ok, err := h.Exists(path)
-			return starlark.Bool(ok), wrap(b, err)
-		},
-		"remove": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-				return nil, err
-			}
-			ok, err := h.Remove(path)
-			return starlark.Bool(ok), wrap(b, err)
-		},
-		"mkdir": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			mode := 0o755
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "mode?", &mode); err != nil {
-				return nil, err
-			}
-			m, err := modeArg(b, mode)
-			if err != nil {
-				return nil, err
-			}
-			return starlark.None, wrap(b, h.Mkdir(path, m))
-		},
-		"chmod": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			var mode int
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "mode", &mode); err != nil {
-				return nil, err
-			}
-			m, err := modeArg(b, mode)
-			if err != nil {
-				return nil, err
-			}
-			return starlark.None, wrap(b, h.Chmod(path, m))
-		},
-		"template": func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var src, dst, owner string
-			var values *starlark.Dict
-			mode := 0o644
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "src", &src, "dst", &dst, "values", &values, "mode?", &mode, "owner?", &owner); err != nil {
-				return nil, err
-			}
-			text, err := h.ReadFile(src)
-			if err != nil {
-				return nil, wrap(b, err)
-			}
-			out, err := renderTemplate(src, text, values)
-			if err != nil {
-				return nil, wrap(b, err)
-			}
-			return write(thread, b, dst, out, mode, owner)
-		},
-	}))
+	if err := threadContext(thread).Err(); err != nil {
+		return nil, err
+	}
+	return starlark.None, wrap(b, m.h.WriteFile(path, data, perm, owner))
 }
 
 // renderTemplate replaces every {{name}} placeholder (spaces inside the
@@ -495,6 +465,115 @@ func renderTemplate(name string, text []byte, values *starlark.Dict) ([]byte, er
 	}
 }
 
+// read is the builtin file.read.
+func (m *fileModule) read(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	data, err := m.h.ReadFile(path)
+	if err != nil {
+		return nil, wrap(b, err)
+	}
+	return starlark.String(data), nil
+}
+
+// write is the builtin file.write.
+func (m *fileModule) write(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path, owner string
+	var content starlark.Value
+	mode := 0o644
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content, "mode?", &mode, "owner?", &owner); err != nil {
+		return nil, err
+	}
+	data, err := contentArg(b, content)
+	if err != nil {
+		return nil, err
+	}
+	return m.writeFile(thread, b, path, data, mode, owner)
+}
+
+// append is the builtin file.append.
+func (m *fileModule) append(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	var content starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content); err != nil {
+		return nil, err
+	}
+	data, err := contentArg(b, content)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.None, wrap(b, m.h.AppendFile(path, data))
+}
+
+// exists is the builtin file.exists.
+func (m *fileModule) exists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	ok, err := m.h.Exists(path)
+	return starlark.Bool(ok), wrap(b, err)
+}
+
+// remove is the builtin file.remove.
+func (m *fileModule) remove(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	ok, err := m.h.Remove(path)
+	return starlark.Bool(ok), wrap(b, err)
+}
+
+// mkdir is the builtin file.mkdir.
+func (m *fileModule) mkdir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	mode := 0o755
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "mode?", &mode); err != nil {
+		return nil, err
+	}
+	perm, err := modeArg(b, mode)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.None, wrap(b, m.h.Mkdir(path, perm))
+}
+
+// chmod is the builtin file.chmod.
+func (m *fileModule) chmod(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	var mode int
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "mode", &mode); err != nil {
+		return nil, err
+	}
+	perm, err := modeArg(b, mode)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.None, wrap(b, m.h.Chmod(path, perm))
+}
+
+// template is the builtin file.template.
+func (m *fileModule) template(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var src, dst, owner string
+	var values *starlark.Dict
+	mode := 0o644
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "src", &src, "dst", &dst, "values", &values, "mode?", &mode, "owner?", &owner); err != nil {
+		return nil, err
+	}
+	text, err := m.h.ReadFile(src)
+	if err != nil {
+		return nil, wrap(b, err)
+	}
+	out, err := renderTemplate(src, text, values)
+	if err != nil {
+		return nil, wrap(b, err)
+	}
+	return m.writeFile(thread, b, dst, out, mode, owner)
+}
+
 // isTemplateKey: letters, digits, '_', '-' and '.', not empty.
 func isTemplateKey(k string) bool {
 	if k == "" {
@@ -513,25 +592,41 @@ func isTemplateKey(k string) bool {
 // newLogModule: log.info(msg), log.warn(msg), log.error(msg), each logged
 // with the script position of the call.
 func newLogModule(log *slog.Logger) *starlarkstruct.Module {
-	at := func(name string, level slog.Level) builtinFunc {
-		return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var msg starlark.Value
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "msg", &msg); err != nil {
-				return nil, err
-			}
-			text, ok := starlark.AsString(msg)
-			if !ok {
-				text = msg.String()
-			}
-			log.Log(threadContext(thread), level, text, "pos", thread.CallFrame(1).Pos.String())
-			return starlark.None, nil
-		}
+	m := &logModule{log: log}
+	return module("log", starlark.StringDict{
+		"info":  starlark.NewBuiltin("log.info", m.info),
+		"warn":  starlark.NewBuiltin("log.warn", m.warn),
+		"error": starlark.NewBuiltin("log.error", m.error),
+	})
+}
+
+// info is the builtin log.info(msg).
+func (m *logModule) info(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return m.at(slog.LevelInfo, thread, b, args, kwargs)
+}
+
+// warn is the builtin log.warn(msg).
+func (m *logModule) warn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return m.at(slog.LevelWarn, thread, b, args, kwargs)
+}
+
+// error is the builtin log.error(msg).
+func (m *logModule) error(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return m.at(slog.LevelError, thread, b, args, kwargs)
+}
+
+// at logs msg at level, with the script position of the call.
+func (m *logModule) at(level slog.Level, thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var msg starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "msg", &msg); err != nil {
+		return nil, err
 	}
-	return module("log", builtins("log", map[string]builtinFunc{
-		"info":  at("info", slog.LevelInfo),
-		"warn":  at("warn", slog.LevelWarn),
-		"error": at("error", slog.LevelError),
-	}))
+	text, ok := starlark.AsString(msg)
+	if !ok {
+		text = msg.String()
+	}
+	m.log.Log(threadContext(thread), level, text, "pos", thread.CallFrame(1).Pos.String())
+	return starlark.None, nil
 }
 
 // progressBuiltin: progress(percent, message). The message goes to the

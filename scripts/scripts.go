@@ -132,18 +132,34 @@ func (d Dialect) names() []string {
 
 func (d Dialect) isPredeclared(name string) bool { return slices.Contains(d.names(), name) }
 
-// Check parses and resolves src without running it: syntax errors and
-// undefined names come back as a *ScriptError naming file:line:col (all of
-// them, one per line, in Msg). The header (see ParseHeader) is checked too.
-func Check(name string, src []byte, d Dialect) error {
-	if _, err := ParseHeader(name, src); err != nil {
-		return err
-	}
-	_, _, err := starlark.SourceProgramOptions(d.fileOptions(), name, src, d.isPredeclared)
+// Program is a script parsed, checked and compiled once, by Compile, and
+// run later, by Program.Run, without being compiled again.
+type Program struct {
+	Name    string // in positions and logs
+	Header  Header // what the script declares about itself
+	dialect Dialect
+	prog    *starlark.Program
+}
+
+// Compile parses, resolves and compiles src without running it: a bad
+// header, syntax errors and undefined names come back as a *ScriptError
+// naming file:line:col (all of them, one per line, in Msg).
+func Compile(name string, src []byte, d Dialect) (*Program, error) {
+	h, err := ParseHeader(name, src)
 	if err != nil {
-		return compileError(name, err, d)
+		return nil, err
 	}
-	return nil
+	_, prog, err := starlark.SourceProgramOptions(d.fileOptions(), name, src, d.isPredeclared)
+	if err != nil {
+		return nil, compileError(name, err, d)
+	}
+	return &Program{Name: name, Header: h, dialect: d, prog: prog}, nil
+}
+
+// Check is Compile for its errors only.
+func Check(name string, src []byte, d Dialect) error {
+	_, err := Compile(name, src, d)
+	return err
 }
 
 // httpOffHint follows "undefined: http" when the http module is off.
@@ -175,11 +191,23 @@ func compileError(name string, err error, d Dialect) error {
 // threadContextKey is the thread-local key of the run's context.
 const threadContextKey = "ovfinit.context"
 
-// Run parses src and runs it under the name name (used in positions), with
-// the builtins bound to env. It returns a *ScriptError for anything the
-// script did wrong, and stops the script when ctx ends, after env.Timeout,
-// or after env.MaxSteps steps.
-func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
+// Run compiles src and runs it under the name name (used in positions),
+// with the builtins bound to env. It returns a *ScriptError for anything
+// the script did wrong, and stops the script when ctx ends, after
+// env.Timeout, or after env.MaxSteps steps.
+func Run(ctx context.Context, name string, src []byte, env Env) error {
+	p, err := Compile(name, src, env.Dialect)
+	if err != nil {
+		return redactError(err, redact.New(env.Secrets...))
+	}
+	return p.Run(ctx, env)
+}
+
+// Run runs the compiled script as the package's Run does, in the dialect
+// it was compiled for (env.Dialect is not read).
+func (p *Program) Run(ctx context.Context, env Env) (err error) {
+	name := p.Name
+	env.Dialect = p.dialect
 	if env.MaxSteps == 0 {
 		env.MaxSteps = DefaultMaxSteps
 	}
@@ -206,9 +234,6 @@ func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
 	if err != nil {
 		return fmt.Errorf("scripts: describing the host: %w", err)
 	}
-	if _, err := ParseHeader(name, src); err != nil {
-		return err
-	}
 	if env.Dialect.HTTP && env.HTTP == nil {
 		if c, ok := env.Host.(HTTPClient); ok {
 			env.HTTP = c
@@ -218,10 +243,7 @@ func Run(ctx context.Context, name string, src []byte, env Env) (err error) {
 	}
 	predeclared := newModules(&env, env.Host, info)
 	opts := env.Dialect.fileOptions()
-	_, prog, err := starlark.SourceProgramOptions(opts, name, src, predeclared.Has)
-	if err != nil {
-		return redactError(compileError(name, err, env.Dialect), env.redactor)
-	}
+	prog := p.prog
 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, env.Timeout)

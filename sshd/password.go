@@ -1,11 +1,9 @@
 package sshd
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"strings"
 
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -17,7 +15,7 @@ import (
 // of the system's method (fakepw.go), so the time does not tell.
 func ShadowPasswords(path string) (func(u *User, password []byte) error, error) {
 	return shadowPasswords(path, shadowRoot(path), func() ([]byte, error) {
-		return rootfs.ReadFile(path, maxAccountFile, shadowFile)
+		return rootfs.ReadFile(path, passwd.MaxFile, shadowFile)
 	})
 }
 
@@ -33,14 +31,7 @@ func ShadowPasswordsAt(root, name string) (func(u *User, password []byte) error,
 
 // shadowReaderAt reads name under root as a shadow file must be read.
 func shadowReaderAt(root, name string) func() ([]byte, error) {
-	return func() ([]byte, error) {
-		f, err := rootfs.Open(root)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return f.ReadFileCheck(name, maxAccountFile, shadowFile)
-	}
+	return func() ([]byte, error) { return passwd.Read(root, name, shadowFile) }
 }
 
 // shadowPasswords does ShadowPasswords with read, path naming the file in
@@ -83,16 +74,8 @@ var shadowFile = rootfs.Check{Owners: rootfs.TrustedOwners(0), NotWritableByOthe
 
 // shadowHash returns the hash field of name in a shadow file.
 func shadowHash(data []byte, file, name string) (string, error) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), ":")
-		if len(f) >= 2 && f[0] == name {
-			return f[1], nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("reading %s: %w", file, err)
+	if _, f := passwd.FindLine(data, name); len(f) >= 2 {
+		return f[1], nil
 	}
 	return "", fmt.Errorf("%w: %q has no entry in %s", errBadPassword, name, file)
 }

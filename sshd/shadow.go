@@ -1,8 +1,6 @@
 package sshd
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -75,7 +74,7 @@ func today() int64 { return time.Now().Unix() / 86400 }
 // enforce, as OpenSSH does when getspnam finds nothing. A malformed entry
 // for u is an error naming the file and line; the login is then refused.
 func ShadowAccounts(path string) func(u *User) (*ShadowEntry, error) {
-	return shadowAccounts(path, func() ([]byte, error) { return rootfs.ReadFile(path, maxAccountFile, shadowFile) })
+	return shadowAccounts(path, func() ([]byte, error) { return rootfs.ReadFile(path, passwd.MaxFile, shadowFile) })
 }
 
 // ShadowAccountsAt is ShadowAccounts for the shadow file name (a slash
@@ -100,40 +99,32 @@ func shadowAccounts(path string, read func() ([]byte, error)) func(u *User) (*Sh
 // parseShadowEntry finds name in a shadow file's data and parses its ageing
 // fields; file names the file in errors. No entry is nil, nil.
 func parseShadowEntry(data []byte, file, name string) (*ShadowEntry, error) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		f := strings.Split(sc.Text(), ":")
-		if f[0] != name || name == "" {
+	line, f := passwd.FindLine(data, name)
+	if f == nil {
+		return nil, nil
+	}
+	if len(f) < 8 {
+		if len(f) < 3 {
+			return nil, nil // name and hash only: no ageing information
+		}
+		f = append(f, make([]string, 8-len(f))...)
+	}
+	e := &ShadowEntry{}
+	for _, fd := range []struct {
+		i    int
+		name string
+		p    *int64
+	}{{2, "last change", &e.LastChange}, {4, "maximum age", &e.Max}, {6, "inactive days", &e.Inactive}, {7, "expire date", &e.Expire}} {
+		v := strings.TrimSpace(f[fd.i])
+		if v == "" {
+			*fd.p = -1
 			continue
 		}
-		if len(f) < 8 {
-			if len(f) < 3 {
-				return nil, nil // name and hash only: no ageing information
-			}
-			f = append(f, make([]string, 8-len(f))...)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < -1 || n > 1<<40 {
+			return nil, fmt.Errorf("%s:%d: user %q: field %d (%s) is %q, want a number of days", file, line, name, fd.i+1, fd.name, v)
 		}
-		e := &ShadowEntry{}
-		for _, fd := range []struct {
-			i    int
-			name string
-			p    *int64
-		}{{2, "last change", &e.LastChange}, {4, "maximum age", &e.Max}, {6, "inactive days", &e.Inactive}, {7, "expire date", &e.Expire}} {
-			v := strings.TrimSpace(f[fd.i])
-			if v == "" {
-				*fd.p = -1
-				continue
-			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < -1 || n > 1<<40 {
-				return nil, fmt.Errorf("%s:%d: user %q: field %d (%s) is %q, want a number of days", file, line, name, fd.i+1, fd.name, v)
-			}
-			*fd.p = n
-		}
-		return e, nil
+		*fd.p = n
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
-	}
-	return nil, nil
+	return e, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"unsafe"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"golang.org/x/sys/windows"
 )
 
@@ -47,12 +48,12 @@ const (
 
 // NewManager returns a Manager that changes local accounts through netapi32.
 func NewManager(root string, log *slog.Logger) *Manager {
-	r := ExecRunner{Log: log}
+	r := cmdrun.Exec{Log: log}
 	return &Manager{Root: root, Log: log, Run: r, win: netapiAccounts{run: r}}
 }
 
 // netapiAccounts is WinAccounts on the live machine.
-type netapiAccounts struct{ run Runner }
+type netapiAccounts struct{ run cmdrun.Runner }
 
 func (netapiAccounts) UserExists(name string) (bool, error) {
 	n, err := windows.UTF16PtrFromString(name)
@@ -108,7 +109,7 @@ func (netapiAccounts) SetPassword(name, password string) error {
 }
 
 func (a netapiAccounts) ExpirePassword(name string) error {
-	return a.run.Run(context.Background(), nil, "net.exe", "user", name, "/logonpasswordchg:yes")
+	return cmdrun.Run(context.Background(), a.run, "net.exe", "user", name, "/logonpasswordchg:yes")
 }
 
 func (netapiAccounts) GroupExists(name string) (bool, error) {

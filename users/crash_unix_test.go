@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovfinit/ovfinit/internal/passwd"
 )
 
 // checkDB fails the test if the user database under root is not valid: every
@@ -22,13 +24,13 @@ import (
 func checkDB(t *testing.T, root string) {
 	t.Helper()
 	fields := map[string]int{"passwd": 7, "group": 4, "shadow": 9, "gshadow": 4}
-	dbs := map[string][]entry{}
+	dbs := map[string][]passwd.Entry{}
 	for name, n := range fields {
 		data := read(t, root, "etc/"+name)
 		if data != "" && !strings.HasSuffix(data, "\n") {
 			t.Errorf("%s does not end with a newline", name)
 		}
-		db := parseDB([]byte(data))
+		db := passwd.Parse([]byte(data))
 		seen := map[string]bool{}
 		for i, e := range db {
 			if len(e) != n {
@@ -42,7 +44,7 @@ func checkDB(t *testing.T, root string) {
 		dbs[name] = db
 	}
 	for _, u := range dbs["passwd"] {
-		if find(dbs["shadow"], u[0]) == nil {
+		if passwd.Find(dbs["shadow"], u[0]) == nil {
 			t.Errorf("user %s has no shadow entry", u[0])
 		}
 		found := false

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"golang.org/x/sys/unix"
 )
@@ -25,7 +27,7 @@ import (
 // on another root) and edits the files itself otherwise (busybox and
 // minimal images).
 func NewManager(root string, log *slog.Logger) *Manager {
-	m := &Manager{Root: root, Log: log, Run: ExecRunner{Log: log}}
+	m := &Manager{Root: root, Log: log, Run: cmdrun.Exec{Log: log}}
 	if os.Geteuid() != 0 {
 		return m
 	}
@@ -77,7 +79,7 @@ func (m *Manager) applyFiles(o Op) error {
 			mode     fs.FileMode
 			required bool
 		}{{"/etc/gshadow", 0o640, false}, {"/etc/group", 0o644, true}} {
-			err := m.edit(f.path, f.mode, f.required, func(db []entry) ([]entry, bool) {
+			err := m.edit(f.path, f.mode, f.required, func(db []passwd.Entry) ([]passwd.Entry, bool) {
 				changed := false
 				for i, e := range db {
 					if len(e) < 4 || !slices.Contains(o.Groups, e[0]) {
@@ -100,7 +102,7 @@ func (m *Manager) applyFiles(o Op) error {
 		}
 		return nil
 	case OpSetPassword, OpLock:
-		return m.edit("/etc/shadow", 0o640, false, func(db []entry) ([]entry, bool) {
+		return m.edit("/etc/shadow", 0o640, false, func(db []passwd.Entry) ([]passwd.Entry, bool) {
 			for i, e := range db {
 				if e[0] != o.Name || len(e) < 3 {
 					continue
@@ -140,9 +142,9 @@ func (m *Manager) applyFiles(o Op) error {
 			mode     fs.FileMode
 			required bool
 		}{{"/etc/group", 0o644, false}, {"/etc/gshadow", 0o640, false}} {
-			err := m.edit(f.path, f.mode, f.required, func(db []entry) ([]entry, bool) {
+			err := m.edit(f.path, f.mode, f.required, func(db []passwd.Entry) ([]passwd.Entry, bool) {
 				changed := false
-				var out []entry
+				var out []passwd.Entry
 				for _, e := range db {
 					if len(e) > 3 && e[3] != "" {
 						members := strings.Split(e[3], ",")
@@ -169,17 +171,17 @@ func (m *Manager) applyFiles(o Op) error {
 	return fmt.Errorf("files: unknown op %q", o.Kind)
 }
 
-func addEntry(fields ...string) func([]entry) ([]entry, bool) {
-	return func(db []entry) ([]entry, bool) {
-		if find(db, fields[0]) != nil {
+func addEntry(fields ...string) func([]passwd.Entry) ([]passwd.Entry, bool) {
+	return func(db []passwd.Entry) ([]passwd.Entry, bool) {
+		if passwd.Find(db, fields[0]) != nil {
 			return db, false
 		}
-		return append(db, entry(fields)), true
+		return append(db, passwd.Entry(fields)), true
 	}
 }
 
-func removeEntry(name string) func([]entry) ([]entry, bool) {
-	return func(db []entry) ([]entry, bool) {
+func removeEntry(name string) func([]passwd.Entry) ([]passwd.Entry, bool) {
+	return func(db []passwd.Entry) ([]passwd.Entry, bool) {
 		out := db[:0:0]
 		for _, e := range db {
 			if e[0] != name {
@@ -193,29 +195,24 @@ func removeEntry(name string) func([]entry) ([]entry, bool) {
 // edit rewrites one database file with fn's result when fn reports a
 // change. A missing optional file (shadow, gshadow on small systems) is
 // left missing.
-func (m *Manager) edit(name string, defMode fs.FileMode, required bool, fn func([]entry) ([]entry, bool)) error {
+func (m *Manager) edit(name string, defMode fs.FileMode, required bool, fn func([]passwd.Entry) ([]passwd.Entry, bool)) error {
 	rfs, err := m.openFS()
 	if err != nil {
 		return err
 	}
 	defer rfs.Close()
-	data, err := rfs.ReadFile(name, maxAccountFile)
+	data, err := rfs.ReadFile(name, passwd.MaxFile)
 	if errors.Is(err, fs.ErrNotExist) && !required {
 		return nil
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
-	db, changed := fn(parseDB(data))
+	db, changed := fn(passwd.Parse(data))
 	if !changed {
 		return nil
 	}
-	var b strings.Builder
-	for _, e := range db {
-		b.WriteString(strings.Join(e, ":"))
-		b.WriteByte('\n')
-	}
-	return m.replaceDB(rfs, name, data, []byte(b.String()), defMode)
+	return m.replaceDB(rfs, name, data, passwd.Format(db), defMode)
 }
 
 // replaceDB swaps in a new version of a user database file: the old one is

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/passwd"
 )
 
 func writeFiles(t *testing.T, root string, files map[string]string) {
@@ -61,7 +64,7 @@ func managers(t *testing.T, log *slog.Logger) map[string]func(root string) *Mana
 	}
 	if os.Geteuid() == 0 && haveTools("useradd", "usermod", "groupadd", "chpasswd", "chage", "userdel") {
 		ms["tools"] = func(root string) *Manager {
-			return &Manager{Root: root, Log: log, Flavor: FlavorShadow, Run: ExecRunner{Log: log}, Now: time.Now}
+			return &Manager{Root: root, Log: log, Flavor: FlavorShadow, Run: cmdrun.Exec{Log: log}, Now: time.Now}
 		}
 	} else {
 		t.Log("not root or no shadow-utils: testing the files applier only")
@@ -69,9 +72,9 @@ func managers(t *testing.T, log *slog.Logger) map[string]func(root string) *Mana
 	return ms
 }
 
-func shadowEntry(t *testing.T, root, name string) entry {
+func shadowEntry(t *testing.T, root, name string) passwd.Entry {
 	t.Helper()
-	e := find(parseDB([]byte(read(t, root, "etc/shadow"))), name)
+	e := passwd.Find(passwd.Parse([]byte(read(t, root, "etc/shadow"))), name)
 	if e == nil {
 		t.Fatalf("shadow has no %s entry", name)
 	}
@@ -101,10 +104,10 @@ func TestEnsureCreates(t *testing.T) {
 			if got := read(t, root, "etc/passwd-"); !strings.Contains(got, "bobby") || strings.Contains(got, "bob:") {
 				t.Errorf("passwd- = %q, want the previous file", got)
 			}
-			grp := parseDB([]byte(read(t, root, "etc/group")))
+			grp := passwd.Parse([]byte(read(t, root, "etc/group")))
 			for _, want := range []string{"bob:x:1001:", "sudo:x:27:bob", "docker:x:1002:bob"} {
 				f := strings.Split(want, ":")
-				if e := find(grp, f[0]); strings.Join(e, ":") != want {
+				if e := passwd.Find(grp, f[0]); strings.Join(e, ":") != want {
 					t.Errorf("group entry %s = %q, want %q", f[0], strings.Join(e, ":"), want)
 				}
 			}

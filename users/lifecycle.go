@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -196,7 +197,7 @@ func Sanitize(ctx context.Context, m *Manager, stateDir string, o SanitizeOption
 		}
 	}
 	for _, r := range targets {
-		if e := find(db.passwd, r.User); len(e) > 2 && o.Kill != nil {
+		if e := passwd.Find(db.passwd, r.User); len(e) > 2 && o.Kill != nil {
 			if uid, err := strconv.Atoi(e[2]); err == nil && uid != 0 {
 				if err := o.Kill(uid); err != nil {
 					return res, fmt.Errorf("ending the processes of %s: %w", r.User, err)

@@ -1,58 +1,25 @@
 package users
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
-// Runner runs an external command. stdin may carry a password hash: a
-// Runner never logs it.
-type Runner interface {
-	Run(ctx context.Context, stdin []byte, name string, args ...string) error
-}
-
-// ExecRunner runs commands with os/exec, logging the quoted argv and, on
-// failure, the command's standard error.
-type ExecRunner struct{ Log *slog.Logger }
-
-// Run implements Runner.
-func (r ExecRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	argv := strconv.Quote(name)
-	for _, a := range args {
-		argv += " " + strconv.Quote(a)
-	}
-	if r.Log != nil {
-		r.Log.Debug("running", "argv", argv)
-	}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", argv, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
-// Bounds on what is read of the account databases and key files.
-const (
-	maxAccountFile = 64 << 20
-	maxKeysFile    = 1 << 20
-)
+// maxKeysFile bounds what is read of an authorized_keys file (the
+// account files: passwd.MaxFile).
+const maxKeysFile = 1 << 20
 
 // Tool flavours: which command set Manager drives when Tools is set.
 const (
@@ -65,8 +32,8 @@ const (
 type Manager struct {
 	Root   string
 	Log    *slog.Logger
-	Flavor string // "" edits the files; FlavorShadow or FlavorPw runs those tools through Run
-	Run    Runner
+	Flavor string           // "" edits the files; FlavorShadow or FlavorPw runs those tools through Run
+	Run    cmdrun.Runner    // the tools; their stdin (a password hash) is never logged
 	Now    func() time.Time // default time.Now (shadow's last-change day)
 
 	// win, when set, manages Windows local accounts instead of files.
@@ -107,19 +74,19 @@ func (m *Manager) readDB() (*DB, error) {
 		return nil, err
 	}
 	defer rfs.Close()
-	passwd, err := rfs.ReadFile("/etc/passwd", maxAccountFile)
+	pw, err := rfs.ReadFile("/etc/passwd", passwd.MaxFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading user database: %w", err)
 	}
-	group, err := rfs.ReadFile("/etc/group", maxAccountFile)
+	group, err := rfs.ReadFile("/etc/group", passwd.MaxFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading group database: %w", err)
 	}
-	shadow, err := rfs.ReadFile("/etc/shadow", maxAccountFile)
+	shadow, err := rfs.ReadFile("/etc/shadow", passwd.MaxFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading shadow database: %w", err)
 	}
-	return ParseDB(passwd, group, shadow), nil
+	return ParseDB(pw, group, shadow), nil
 }
 
 // Ensure makes sure the account exists as u asks. The whole plan is made,
@@ -170,7 +137,7 @@ func (m *Manager) Ensure(ctx context.Context, u User) (*Account, error) {
 	if db, err = m.readDB(); err != nil {
 		return nil, err
 	}
-	e := find(db.passwd, u.Name)
+	e := passwd.Find(db.passwd, u.Name)
 	if len(e) < 7 {
 		return nil, fmt.Errorf("user %s: not in /etc/passwd after creating it", u.Name)
 	}
@@ -206,7 +173,7 @@ func (m *Manager) Remove(ctx context.Context, name string, keepHome bool) error 
 		return err
 	}
 	home := ""
-	if e := find(db.passwd, name); len(e) > 5 {
+	if e := passwd.Find(db.passwd, name); len(e) > 5 {
 		home = e[5]
 	}
 	ops, err := PlanRemove(db, name)
@@ -267,7 +234,7 @@ func (m *Manager) apply(ctx context.Context, o Op) error {
 		}
 	}
 	for _, c := range toolCommands(m.Flavor, m.Root, o, m.now()) {
-		if err := m.Run.Run(ctx, c.stdin, c.argv[0], c.argv[1:]...); err != nil {
+		if _, err := m.Run.Run(ctx, cmdrun.Cmd{Argv: c.argv, Stdin: c.stdin}); err != nil {
 			return err
 		}
 	}

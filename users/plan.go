@@ -5,23 +5,25 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/passwd"
 )
 
 // DB is a parsed user database: /etc/passwd, /etc/group and /etc/shadow.
 type DB struct {
-	passwd, group, shadow []entry
+	passwd, group, shadow []passwd.Entry
 }
 
 // ParseDB parses the content of passwd, group and shadow (shadow may be nil).
-func ParseDB(passwd, group, shadow []byte) *DB {
-	return &DB{passwd: parseDB(passwd), group: parseDB(group), shadow: parseDB(shadow)}
+func ParseDB(pw, group, shadow []byte) *DB {
+	return &DB{passwd: passwd.Parse(pw), group: passwd.Parse(group), shadow: passwd.Parse(shadow)}
 }
 
 // HasUser reports whether name has a passwd entry (an exact match).
-func (db *DB) HasUser(name string) bool { return find(db.passwd, name) != nil }
+func (db *DB) HasUser(name string) bool { return passwd.Find(db.passwd, name) != nil }
 
 // HasGroup reports whether the group exists.
-func (db *DB) HasGroup(name string) bool { return find(db.group, name) != nil }
+func (db *DB) HasGroup(name string) bool { return passwd.Find(db.group, name) != nil }
 
 // OpKind is what an Op does.
 type OpKind string
@@ -107,7 +109,7 @@ func Plan(db *DB, u User) ([]Op, error) {
 	var ops []Op
 	usedGIDs := usedIDs(db.group, 2)
 	groupGID := func(name string) (int, bool) {
-		if g := find(db.group, name); len(g) > 2 {
+		if g := passwd.Find(db.group, name); len(g) > 2 {
 			if id, err := strconv.Atoi(g[2]); err == nil {
 				return id, true
 			}
@@ -142,7 +144,7 @@ func Plan(db *DB, u User) ([]Op, error) {
 		}
 	}
 
-	pw := find(db.passwd, u.Name)
+	pw := passwd.Find(db.passwd, u.Name)
 	if pw == nil {
 		uid := u.UID
 		if uid == 0 {
@@ -202,7 +204,7 @@ func Plan(db *DB, u User) ([]Op, error) {
 		}
 		var missing []string
 		for _, g := range groups {
-			e := find(db.group, g)
+			e := passwd.Find(db.group, g)
 			if e == nil {
 				if _, err := addGroup(g, 0); err != nil {
 					return nil, err
@@ -219,7 +221,7 @@ func Plan(db *DB, u User) ([]Op, error) {
 			ops = append(ops, Op{Kind: OpAddToGroups, Name: u.Name, Groups: missing})
 		}
 		cur := ""
-		if sh := find(db.shadow, u.Name); len(sh) > 1 {
+		if sh := passwd.Find(db.shadow, u.Name); len(sh) > 1 {
 			cur = sh[1]
 		}
 		locked := strings.HasPrefix(cur, "!")
@@ -242,12 +244,12 @@ func PlanRemove(db *DB, name string) ([]Op, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	pw := find(db.passwd, name)
+	pw := passwd.Find(db.passwd, name)
 	if pw == nil {
 		return []Op{{Kind: OpDelSudoers, Name: name}}, nil
 	}
 	ops := []Op{{Kind: OpDelUser, Name: name}}
-	if g := find(db.group, name); len(g) > 2 && len(pw) > 3 && g[2] == pw[3] {
+	if g := passwd.Find(db.group, name); len(g) > 2 && len(pw) > 3 && g[2] == pw[3] {
 		others := false
 		if len(g) > 3 {
 			for _, m := range strings.Split(g[3], ",") {
@@ -277,7 +279,7 @@ func withDefaults(u User) User {
 // can become that user's own group: an ordinary gid, no members, and no
 // account's primary group.
 func ownGroupFree(db *DB, name string) error {
-	g := find(db.group, name)
+	g := passwd.Find(db.group, name)
 	if g == nil {
 		return nil
 	}
@@ -299,7 +301,7 @@ func ownGroupFree(db *DB, name string) error {
 }
 
 // findByID returns the passwd entry with the uid.
-func findByID(db []entry, id int) entry {
+func findByID(db []passwd.Entry, id int) passwd.Entry {
 	s := strconv.Itoa(id)
 	for _, e := range db {
 		if len(e) > 2 && e[2] == s {
@@ -310,7 +312,7 @@ func findByID(db []entry, id int) entry {
 }
 
 // findByGID returns a passwd entry other than except whose primary gid is gid.
-func findByGID(db []entry, gid, except string) entry {
+func findByGID(db []passwd.Entry, gid, except string) passwd.Entry {
 	for _, e := range db {
 		if len(e) > 3 && e[3] == gid && e[0] != except {
 			return e

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 // testHash is a SHA-512 crypt hash.
@@ -205,25 +206,18 @@ func TestHashPassword(t *testing.T) {
 	}
 }
 
-type fakeRunner struct{ lines []string }
-
-func (f *fakeRunner) Run(_ context.Context, stdin []byte, name string, args ...string) error {
-	f.lines = append(f.lines, strings.Join(append([]string{name}, args...), " "))
-	return nil
-}
-
 func TestSysprep(t *testing.T) {
 	for _, tt := range []struct{ end, want string }{
 		{EndOff, `C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /shutdown /quiet`},
 		{EndReboot, `C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /reboot /quiet`},
 		{EndOn, `C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /quit /quiet`},
 	} {
-		f := &fakeRunner{}
-		if err := Sysprep(context.Background(), f, tt.end); err != nil || len(f.lines) != 1 || f.lines[0] != tt.want {
-			t.Errorf("Sysprep(%s) ran %q, %v; want %q", tt.end, f.lines, err, tt.want)
+		f := &cmdrun.Fake{}
+		if err := Sysprep(context.Background(), f, tt.end); err != nil || len(f.Lines()) != 1 || f.Lines()[0] != tt.want {
+			t.Errorf("Sysprep(%s) ran %q, %v; want %q", tt.end, f.Lines(), err, tt.want)
 		}
 	}
-	if err := Sysprep(context.Background(), &fakeRunner{}, "halt"); err == nil {
+	if err := Sysprep(context.Background(), &cmdrun.Fake{}, "halt"); err == nil {
 		t.Errorf("Sysprep(halt) = nil, want an error")
 	}
 }

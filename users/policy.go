@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -176,7 +177,7 @@ var ErrNoAccounts = errors.New("no /etc/passwd")
 // ReadImage reads the account database and its policy files under root.
 func ReadImage(root string) (*Image, error) {
 	read := func(name string) ([]byte, error) {
-		data, err := rootfs.ReadFileAt(root, name, 64<<20)
+		data, err := rootfs.ReadFileAt(root, name, passwd.MaxFile)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
@@ -188,18 +189,18 @@ func ReadImage(root string) (*Image, error) {
 		}
 		return data, nil
 	}
-	passwd, err := read("/etc/passwd")
+	pw, err := read("/etc/passwd")
 	if err != nil {
 		return nil, err
 	}
-	if passwd == nil {
+	if pw == nil {
 		return nil, ErrNoAccounts
 	}
 	group, err := read("/etc/group")
 	if err != nil {
 		return nil, err
 	}
-	im := &Image{DB: ParseDB(passwd, group, nil), UIDMin: firstID, UIDMax: lastID + 1}
+	im := &Image{DB: ParseDB(pw, group, nil), UIDMin: firstID, UIDMax: lastID + 1}
 	defs, err := read("/etc/login.defs")
 	if err != nil {
 		return nil, err
@@ -251,7 +252,7 @@ func (im *Image) Check(u User) (warnings, errs []error) {
 	}
 	full := withDefaults(u)
 	system := func(uid int) bool { return uid < im.UIDMin || uid > im.UIDMax }
-	if pw := find(im.DB.passwd, u.Name); pw != nil {
+	if pw := passwd.Find(im.DB.passwd, u.Name); pw != nil {
 		if len(pw) >= 7 {
 			if uid, err := strconv.Atoi(pw[2]); err == nil && system(uid) {
 				all = append(all, systemErr(FieldName, "%s is a system account (uid %d; ordinary accounts have %d-%d)", u.Name, uid, im.UIDMin, im.UIDMax))
@@ -297,7 +298,7 @@ func (im *Image) Check(u User) (warnings, errs []error) {
 		if g == u.PrimaryGroup {
 			field = FieldGroup
 		}
-		if ge, pw := find(im.DB.group, g), find(im.DB.passwd, g); len(ge) > 2 && len(pw) > 3 && ge[2] == pw[3] {
+		if ge, pw := passwd.Find(im.DB.group, g), passwd.Find(im.DB.passwd, g); len(ge) > 2 && len(pw) > 3 && ge[2] == pw[3] {
 			all = append(all, systemErr(field, "%s is the own group of user %s", g, g))
 		}
 	}

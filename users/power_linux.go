@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"golang.org/x/sys/unix"
 )
 
@@ -11,11 +12,11 @@ func syncAll() { unix.Sync() }
 
 // Power returns the function that brings the live machine to an end state:
 // `systemctl poweroff|reboot` when systemd runs, else sync and reboot(2).
-func Power(run Runner) func(ctx context.Context, endState string) error {
+func Power(run cmdrun.Runner) func(ctx context.Context, endState string) error {
 	return func(ctx context.Context, endState string) error {
 		_, err := os.Stat("/run/systemd/system")
 		if argv := powerArgs("linux", err == nil, endState); argv != nil {
-			return run.Run(ctx, nil, argv[0], argv[1:]...)
+			return cmdrun.Run(ctx, run, argv...)
 		}
 		switch endState {
 		case EndOff:

@@ -6,13 +6,15 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 func syncAll() {}
 
 // Power returns the function that brings the live machine to an end state
 // with shutdown(8) where ovfinit knows how (FreeBSD).
-func Power(run Runner) func(ctx context.Context, endState string) error {
+func Power(run cmdrun.Runner) func(ctx context.Context, endState string) error {
 	return func(ctx context.Context, endState string) error {
 		if endState == EndOn {
 			return nil
@@ -21,6 +23,6 @@ func Power(run Runner) func(ctx context.Context, endState string) error {
 		if argv == nil {
 			return fmt.Errorf("powering off is not supported on %s", runtime.GOOS)
 		}
-		return run.Run(ctx, nil, argv[0], argv[1:]...)
+		return cmdrun.Run(ctx, run, argv...)
 	}
 }

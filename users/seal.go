@@ -7,11 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path"
-
-	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // End states of `ovfinit seal`.
@@ -240,12 +241,12 @@ func SysprepArgs(endState string) ([]string, error) {
 }
 
 // Sysprep runs sysprep through run for the end state.
-func Sysprep(ctx context.Context, run Runner, endState string) error {
+func Sysprep(ctx context.Context, run cmdrun.Runner, endState string) error {
 	argv, err := SysprepArgs(endState)
 	if err != nil {
 		return err
 	}
-	return run.Run(ctx, nil, argv[0], argv[1:]...)
+	return cmdrun.Run(ctx, run, argv...)
 }
 
 // powerArgs is the command that brings a Unix system to the end state

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -82,32 +83,8 @@ func ParseKeys(text string) ([]string, error) {
 	return keys, errors.Join(errs...)
 }
 
-// entry is one colon-separated line of passwd, group, shadow or gshadow.
-type entry []string
-
-func parseDB(data []byte) []entry {
-	var out []entry
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == "" {
-			continue
-		}
-		out = append(out, strings.Split(line, ":"))
-	}
-	return out
-}
-
-// find returns the entry whose first field is exactly name.
-func find(db []entry, name string) entry {
-	for _, e := range db {
-		if len(e) > 0 && e[0] == name {
-			return e
-		}
-	}
-	return nil
-}
-
 // usedIDs collects the numeric ids in field idx.
-func usedIDs(db []entry, idx int) map[int]bool {
+func usedIDs(db []passwd.Entry, idx int) map[int]bool {
 	used := map[int]bool{}
 	for _, e := range db {
 		if len(e) > idx {

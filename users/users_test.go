@@ -66,16 +66,6 @@ func TestMergeKeysTakesWantedOptions(t *testing.T) {
 	}
 }
 
-func TestFindExactName(t *testing.T) {
-	db := parseDB([]byte("bobby:x:1001:1001::/home/bobby:/bin/sh\nbob2:x:1002:1002::/home/bob2:/bin/sh\n"))
-	if e := find(db, "bob"); e != nil {
-		t.Errorf("find(bob) = %v, want nil (bob must not match bobby)", e)
-	}
-	if e := find(db, "bob2"); e == nil || e[2] != "1002" {
-		t.Errorf("find(bob2) = %v, want the uid 1002 entry", e)
-	}
-}
-
 func TestAllocate(t *testing.T) {
 	tests := []struct {
 		used map[int]bool

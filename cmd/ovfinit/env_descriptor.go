@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/ovfinit/ovfinit/manager/descriptor"
 	"github.com/spf13/cobra"
 )
 
@@ -30,7 +30,7 @@ Exit status: 0 printed; 2 a bad --prop-default.`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			out, err := ovfenv.ProductSectionDocument(ovfenv.DescriptorOptions{Version: version, Defaults: d})
+			out, err := descriptor.ProductSectionDocument(descriptor.Options{Version: version, Defaults: d})
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--prop-default: %w", err)}
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ovfinit/ovfinit/agent"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/manager/envmake"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/spf13/cobra"
 )
@@ -111,7 +112,7 @@ written, 2 on a usage error (a malformed --prop, a bad prop file line).`,
 			case out == "-":
 				_, err = cmd.OutOrStdout().Write(doc)
 			case kind == "iso":
-				err = ovfenv.WriteISO(out, doc)
+				err = envmake.WriteISO(out, doc)
 			default:
 				err = fsutil.WriteFile(out, doc, 0o600)
 			}

@@ -158,7 +158,7 @@ func netInput(args []string, networkConfig string) (string, *ovfenv.Environment,
 			return networkConfig, nil, err
 		}
 		return networkConfig, &ovfenv.Environment{Properties: []ovfenv.Property{
-			{Key: agent.PropNetworkConfig, Value: base64.StdEncoding.EncodeToString(b)}}}, nil
+			{Key: ovfenv.KeyNetworkConfig.Name, Value: base64.StdEncoding.EncodeToString(b)}}}, nil
 	}
 	src, err := ovfenv.ReadFile(args[0])
 	if err != nil {

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 
-	"github.com/ovfinit/ovfinit/packaging"
+	"github.com/ovfinit/ovfinit/manager/ova"
 	"github.com/spf13/cobra"
 )
 
 func newOVACmd() *cobra.Command {
-	o := packaging.OVAOptions{CPUs: 2, MemoryMiB: 2048}
+	o := ova.Options{CPUs: 2, MemoryMiB: 2048}
 	var out string
 	var defaults []string
 	cmd := &cobra.Command{
@@ -42,7 +42,7 @@ Exit status: 0 written; 1 the conversion or writing failed; 2 bad flags.`,
 			if err := o.Validate(); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			if err := packaging.WriteOVA(cmd.Context(), o, out); err != nil {
+			if err := ova.Write(cmd.Context(), o, out); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "wrote", out)

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/manager/web"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -35,6 +36,12 @@ type watchOptions struct {
 	maxSkew   time.Duration
 	json      bool
 	limits    serverLimits
+
+	web       string        // --web: address of the web view; "" for none
+	webToken  string        // --web-token, or generated for a non-loopback --web
+	webLinger time.Duration // --web-linger: serve the page this long after the outcome
+	webLn     net.Listener  // listening on web
+	webMade   bool          // webToken was generated: print it, once
 }
 
 // serverLimits bound how long and how much one request may hold the
@@ -87,6 +94,18 @@ lines. A request must arrive whole within 30 seconds (headers within 10).
 The secret can also be given in the environment variable
 OVFINIT_CALLBACK_SECRET, which keeps it out of the process list.
 
+--web ADDR serves a live, read-only web page of the VMs on ADDR (and the
+same data as JSON at /api/vms): one row per VM with its state, a timeline
+of its steps, its addresses, the ssh command and known_hosts line, or why
+it failed; above them the fleet's counts, boot times and slowest steps.
+On a loopback address (127.0.0.1:8081, the usual) it needs no token and
+answers only to the names 127.0.0.1, [::1] and localhost. On any other
+address it requires a token: --web-token (or OVFINIT_WEB_TOKEN), else one
+is generated and watch prints the page's URL with it, once, on standard
+error (a token you give is never printed). --web-linger keeps the page up
+that long after the outcome is known (Ctrl-C ends it sooner); the exit
+status stays the outcome's.
+
 Exit status:
   0  every expected VM is ready
   1  a VM failed and retrying will not help (result fatal)
@@ -116,9 +135,18 @@ Exit status:
 			if o.expect == 0 && len(o.instances) == 0 {
 				o.expect = 1
 			}
+			if err := webFlags(&o); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--listen %s: %w", o.listen, err)}
+			}
+			if o.web != "" {
+				if o.webLn, err = net.Listen("tcp", o.web); err != nil {
+					ln.Close()
+					return &exitError{code: exitUsage, err: fmt.Errorf("--web %s: %w", o.web, err)}
+				}
 			}
 			o.limits = defaultServerLimits
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -135,6 +163,9 @@ Exit status:
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up (exit 2) when the VMs are not all ready by then")
 	f.DurationVar(&o.maxSkew, "max-skew", callback.DefaultMaxSkew, "refuse signed events whose timestamp is further than this from this clock")
 	f.BoolVar(&o.json, "json", false, "print each new event as one JSON line on standard output, for other tools")
+	f.StringVar(&o.web, "web", "", "serve a live web view of the VMs on this address (127.0.0.1:8081; another than loopback needs a token)")
+	f.StringVar(&o.webToken, "web-token", "", "token the web view requires, at least 16 characters (default $OVFINIT_WEB_TOKEN; generated for a non-loopback --web)")
+	f.DurationVar(&o.webLinger, "web-linger", 0, "keep serving the web view this long after the outcome is known (Ctrl-C ends it sooner)")
 	return cmd
 }
 
@@ -148,6 +179,20 @@ func isTerminal(w io.Writer) bool {
 func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.Writer, tty bool) error {
 	var outMu sync.Mutex // out and errOut are shared by handlers and the view
 	v := &view{out: out, tty: tty}
+	var fleet *web.Fleet
+	if o.webLn != nil {
+		fleet = web.NewFleet(0, nil)
+		stopWeb := serveWeb(o, fleet)
+		defer stopWeb()
+		switch {
+		case o.webMade:
+			fmt.Fprintf(errOut, "ovfinit watch: web view at %s (a token made for this run: the page is not on loopback)\n", webURL(o, true))
+		case o.webToken != "":
+			fmt.Fprintf(errOut, "ovfinit watch: web view at %s?token=<the --web-token>\n", webURL(o, false))
+		default:
+			fmt.Fprintf(errOut, "ovfinit watch: web view at %s\n", webURL(o, false))
+		}
+	}
 	cfg := callback.ReceiverConfig{
 		MaxSkew:   o.maxSkew,
 		Instances: o.instances,
@@ -160,6 +205,9 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 			v.dirty = true
 		},
 		OnEvent: func(ev callback.Event, raw []byte) {
+			if fleet != nil {
+				fleet.Add(ev)
+			}
 			outMu.Lock()
 			defer outMu.Unlock()
 			switch {
@@ -207,6 +255,17 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 		}
 		st := recv.Stats()
 		fmt.Fprintf(errOut, "ovfinit watch: %s (%d events, %d duplicates dropped, %d refused)\n", why, st.Accepted, st.Duplicates, st.Rejected)
+		if o.webLn != nil && o.webLinger > 0 && ctx.Err() == nil {
+			fmt.Fprintf(errOut, "ovfinit watch: the web view stays at %s for %v (Ctrl-C ends it)\n", webURL(o, false), o.webLinger)
+			outMu.Unlock()
+			linger := time.NewTimer(o.webLinger)
+			select {
+			case <-linger.C:
+			case <-ctx.Done():
+			}
+			linger.Stop()
+			outMu.Lock()
+		}
 		if code == callback.OutcomeReady {
 			return nil
 		}

@@ -1,7 +1,8 @@
 // Command demo boots one VM with the freshly built agent and a sample OVF
 // environment, shows it come up through `ovfinit watch` (the manager's
-// view: signed events, a live progress bar), prints the ssh command to log
-// in, and powers the VM off on Ctrl-C.
+// view: signed events, a live progress bar on the terminal and the live
+// web view of `watch --web`, whose URL it prints), prints the ssh command
+// to log in, and powers the VM off on Ctrl-C.
 //
 //	go run ./e2e/demo [-serial] [-ovfinit bin/ovfinit]
 //
@@ -13,12 +14,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -30,6 +33,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/e2e/vm"
+	"github.com/ovfinit/ovfinit/manager/web"
 )
 
 func main() {
@@ -90,6 +94,12 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration, watchBin stri
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // watch listens on it
+	wln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	webAddr := wln.Addr().String()
+	wln.Close() // watch --web listens on it
 
 	secret := make([]byte, 16)
 	rand.Read(secret)
@@ -117,7 +127,9 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration, watchBin stri
 	watch := exec.CommandContext(ctx, watchBin, "watch",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--instance", env.InstanceID,
-		"--timeout", bootTimeout.String())
+		"--timeout", bootTimeout.String(),
+		// The page stays up after ready, until Ctrl-C.
+		"--web", webAddr, "--web-linger", "24h")
 	watch.Env = append(os.Environ(), "OVFINIT_CALLBACK_SECRET="+env.CallbackSecret)
 	watch.Stdout, watch.Stderr = os.Stdout, os.Stderr
 	if err := watch.Start(); err != nil {
@@ -125,6 +137,13 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration, watchBin stri
 	}
 	watched := make(chan error, 1)
 	go func() { watched <- watch.Wait() }()
+	webURL := "http://" + webAddr + "/"
+	fmt.Printf("web view: %s\n", webURL)
+	openBrowser(webURL)
+	// watch lingers after the outcome to keep the page up: the outcome
+	// is read from the page's own /api/vms.
+	outcome := make(chan string, 1)
+	go func() { outcome <- pollOutcome(ctx, webURL+"api/vms", env.InstanceID) }()
 
 	o := vm.Options{Assets: assets, ISO: iso, Disk: disk, SerialLog: filepath.Join(dir, "serial.log")}
 	if serial {
@@ -141,19 +160,29 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration, watchBin stri
 	mctx, mstop := m.Context(ctx)
 	defer mstop()
 	select {
+	case state := <-outcome:
+		switch {
+		case state == "ready":
+			fmt.Printf("ready %v after qemu start\n", time.Since(m.Started).Round(time.Millisecond))
+		case ctx.Err() != nil: // Ctrl-C while booting
+			fmt.Println()
+			return poweroff(m, nil)
+		default:
+			fmt.Printf("the VM is %s (the web view says why); it keeps running for inspection; serial console tail:\n%s\n", state, m.Tail(40))
+		}
 	case err := <-watched:
 		var ee *exec.ExitError
 		switch {
-		case err == nil:
-			fmt.Printf("ready %v after qemu start\n", time.Since(m.Started).Round(time.Millisecond))
 		case ctx.Err() != nil: // Ctrl-C while booting
 			fmt.Println()
 			return poweroff(m, nil)
 		case errors.As(err, &ee):
 			fmt.Printf("ovfinit watch exited %d; the VM keeps running for inspection; serial console tail:\n%s\n", ee.ExitCode(), m.Tail(40))
 		default:
-			return poweroff(m, err)
+			return poweroff(m, fmt.Errorf("ovfinit watch ended: %v", err))
 		}
+	case <-time.After(bootTimeout):
+		fmt.Printf("not ready after %v; the VM keeps running for inspection; serial console tail:\n%s\n", bootTimeout, m.Tail(40))
 	case <-mctx.Done():
 		if ctx.Err() != nil {
 			fmt.Println()
@@ -163,7 +192,7 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration, watchBin stri
 		return poweroff(m, context.Cause(mctx))
 	}
 
-	fmt.Printf("\nlog in with:\n  ssh -i %s -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null %s@127.0.0.1\n\npress Ctrl-C to power the VM off\n", keyFile, m.SSHPort, env.User)
+	fmt.Printf("\nlog in with:\n  ssh -i %s -p %d -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null %s@127.0.0.1\n\nthe web view stays at %s\npress Ctrl-C to power the VM off\n", keyFile, m.SSHPort, env.User, webURL)
 	for {
 		select {
 		case <-m.Done():
@@ -171,6 +200,48 @@ func run(log *slog.Logger, serial bool, bootTimeout time.Duration, watchBin stri
 		case <-ctx.Done():
 			fmt.Println()
 			return poweroff(m, nil)
+		}
+	}
+}
+
+// pollOutcome reads the web view's /api/vms until inst is ready or failed
+// and returns its state ("" when ctx ends first).
+func pollOutcome(ctx context.Context, url, inst string) string {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-tick.C:
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			continue // watch is starting
+		}
+		var snap web.Snapshot
+		err = json.NewDecoder(resp.Body).Decode(&snap)
+		resp.Body.Close()
+		if err != nil {
+			continue
+		}
+		for _, v := range snap.VMs {
+			if v.Instance == inst && v.State != web.StateRunning {
+				return v.State
+			}
+		}
+	}
+}
+
+// openBrowser opens url in the desktop's browser when there is a desktop.
+func openBrowser(url string) {
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return
+	}
+	if p, err := exec.LookPath("xdg-open"); err == nil {
+		c := exec.Command(p, url)
+		if c.Start() == nil {
+			go c.Wait()
 		}
 	}
 }

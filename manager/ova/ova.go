@@ -1,4 +1,7 @@
-package packaging
+// Package ova packs a disk image and the descriptor that declares every
+// ovfinit property into an OVA appliance (`ovfinit ova`). Host-side
+// tooling, kept out of the guest packages (internal/deptest).
+package ova
 
 import (
 	"archive/tar"
@@ -18,7 +21,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/ovfinit/ovfinit/manager/descriptor"
 )
 
 // OVF namespaces (DSP0243 1.x).
@@ -33,8 +36,8 @@ const (
 	Transports = "iso com.vmware.guestInfo"
 )
 
-// OVAOptions describe an appliance.
-type OVAOptions struct {
+// Options describe an appliance.
+type Options struct {
 	Name      string // the virtual system's name; also the file names inside
 	Disk      string // the boot disk, any format qemu-img reads
 	CPUs      int
@@ -52,7 +55,7 @@ type OVAOptions struct {
 var ovaName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Validate reports every problem with the options at once.
-func (o OVAOptions) Validate() error {
+func (o Options) Validate() error {
 	var errs []error
 	if !ovaName.MatchString(o.Name) {
 		errs = append(errs, fmt.Errorf("--name %q: want 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", o.Name))
@@ -70,7 +73,7 @@ func (o OVAOptions) Validate() error {
 	if o.MemoryMiB < 4 || o.MemoryMiB > 24<<20 {
 		errs = append(errs, fmt.Errorf("--memory %d: want 4 to %d MiB", o.MemoryMiB, 24<<20))
 	}
-	if _, err := ovfenv.ProductSection(ovfenv.DescriptorOptions{Defaults: o.Defaults}); err != nil {
+	if _, err := descriptor.ProductSection(descriptor.Options{Defaults: o.Defaults}); err != nil {
 		errs = append(errs, fmt.Errorf("--prop-default: %w", err))
 	}
 	return errors.Join(errs...)
@@ -106,16 +109,16 @@ func stderrOf(err error) string {
 
 // Descriptor renders the OVF descriptor for a disk file of fileSize bytes
 // holding a disk of capacity bytes.
-func Descriptor(o OVAOptions, diskFile string, fileSize, capacity int64) ([]byte, error) {
-	ps, err := ovfenv.ProductSection(ovfenv.DescriptorOptions{Product: o.Name, Version: o.Version, Defaults: o.Defaults})
+func Descriptor(o Options, diskFile string, fileSize, capacity int64) ([]byte, error) {
+	ps, err := descriptor.ProductSection(descriptor.Options{Product: o.Name, Version: o.Version, Defaults: o.Defaults})
 	if err != nil {
 		return nil, err
 	}
 	doc := etree.NewDocument()
 	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 	env := doc.CreateElement("Envelope")
-	env.CreateAttr("xmlns", ovfenv.EnvelopeNS)
-	env.CreateAttr("xmlns:ovf", ovfenv.EnvelopeNS)
+	env.CreateAttr("xmlns", descriptor.EnvelopeNS)
+	env.CreateAttr("xmlns:ovf", descriptor.EnvelopeNS)
 	env.CreateAttr("xmlns:rasd", nsRASD)
 	env.CreateAttr("xmlns:vssd", nsVSSD)
 	env.CreateAttr("xmlns:vmw", nsVMW)
@@ -189,11 +192,11 @@ func Descriptor(o OVAOptions, diskFile string, fileSize, capacity int64) ([]byte
 	return doc.WriteToBytes()
 }
 
-// WriteOVA builds the appliance at out: NAME.ovf first (the OVF spec
+// Write builds the appliance at out: NAME.ovf first (the OVF spec
 // requires the descriptor to be the first entry), NAME.mf (SHA256 of the
 // others), then NAME-disk1.vmdk. The archive is written to a temporary file
 // and renamed, so a failure leaves no partial .ova.
-func WriteOVA(ctx context.Context, o OVAOptions, out string) error {
+func Write(ctx context.Context, o Options, out string) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}

@@ -1,4 +1,9 @@
-package ovfenv
+// Package envmake writes the OVF environment media a manager attaches to a
+// VM (`ovfinit env make`): an ISO 9660 image holding ovf-env.xml, labelled
+// "OVF ENV". It is host-side tooling: the guest packages only read such
+// images (ovfenv.ReadISO), and a dependency test (internal/deptest) keeps
+// go-diskfs, which this package writes with, out of them.
+package envmake
 
 import (
 	"fmt"
@@ -9,6 +14,7 @@ import (
 	"github.com/diskfs/go-diskfs/backend/file"
 	diskiso "github.com/diskfs/go-diskfs/filesystem/iso9660"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // ISOLabel is the volume label WriteISO gives the image: the one DSP0243
@@ -18,17 +24,24 @@ const ISOLabel = "OVF ENV"
 // EnvFileName is the name of the environment file in the image's root.
 const EnvFileName = "ovf-env.xml"
 
+// The ISO 9660 layout WriteISO relies on.
+const (
+	sectorSize  = 2048
+	labelOffset = 16*sectorSize + 40 // the primary volume descriptor's volume identifier
+	labelLen    = 32
+)
+
 // WriteISO writes an ISO 9660 image holding doc as /ovf-env.xml (with Rock
 // Ridge and Joliet names, so every reader sees the lower-case name), labelled
 // "OVF ENV", to path. The image is written to a temporary file beside path
 // and renamed into place, mode 0600 (the document may hold secrets). doc is
-// not checked: callers write it with Environment.Marshal.
+// not checked: callers write it with ovfenv.Environment.Marshal.
 //
-// The image is written with go-diskfs; read images with ReadISO, never with
+// The image is written with go-diskfs; read images with ovfenv.ReadISO, never with
 // go-diskfs (it panics on some valid ones).
 func WriteISO(path string, doc []byte) (err error) {
-	if len(doc) > MaxEnvSize {
-		return fmt.Errorf("writing %s: the document is %d bytes, more than the %d allowed", path, len(doc), MaxEnvSize)
+	if len(doc) > ovfenv.MaxEnvSize {
+		return fmt.Errorf("writing %s: the document is %d bytes, more than the %d allowed", path, len(doc), ovfenv.MaxEnvSize)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {

@@ -1,4 +1,4 @@
-package ovfenv
+package envmake
 
 import (
 	"bytes"
@@ -10,22 +10,23 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // trickyEnv has values that need escaping in XML and values with newlines.
-func trickyEnv() *Environment {
-	return &Environment{
+func trickyEnv() *ovfenv.Environment {
+	return &ovfenv.Environment{
 		ID:       "vm-1",
-		Platform: &Platform{Kind: "ovfinit", Version: "1", Locale: "en", Timezone: "60"},
-		Properties: []Property{
+		Platform: &ovfenv.Platform{Kind: "ovfinit", Version: "1", Locale: "en", Timezone: "60"},
+		Properties: []ovfenv.Property{
 			{Key: "hostname", Value: "web-1"},
 			{Key: "password", Value: `p<a&s"s'w>rd`},
 			{Key: "public-keys", Value: "ssh-ed25519 AAAA a@b\nssh-ed25519 BBBB c@d\n"},
 			{Key: "ovfinit.script", Value: "\tline 1\r\n  line 2  "},
 			{Key: "empty", Value: ""},
 		},
-		Entities: []Entity{{ID: "db", Properties: []Property{{Key: "hostname", Value: "db<1>"}}}},
-		Adapters: []Adapter{{MAC: "00:50:56:aa:bb:cc", Network: "VM & Network", UnitNumber: "7"}},
+		Entities: []ovfenv.Entity{{ID: "db", Properties: []ovfenv.Property{{Key: "hostname", Value: "db<1>"}}}},
+		Adapters: []ovfenv.Adapter{{MAC: "00:50:56:aa:bb:cc", Network: "VM & Network", UnitNumber: "7"}},
 	}
 }
 
@@ -54,11 +55,11 @@ func TestWriteISORoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	label, data, name, err := ReadISO(f)
+	label, data, name, err := ovfenv.ReadISO(f)
 	if err != nil {
 		t.Fatalf("ReadISO(WriteISO output) = %v", err)
 	}
-	if label != ISOLabel || !IsEnvLabel(label) {
+	if label != ISOLabel || !ovfenv.IsEnvLabel(label) {
 		t.Errorf("ReadISO label = %q, want %q", label, ISOLabel)
 	}
 	// go-diskfs declares Rock Ridge 1.12 (IEEE_P1282), which
@@ -70,11 +71,11 @@ func TestWriteISORoundTrip(t *testing.T) {
 	if got := string(raw[labelOffset : labelOffset+labelLen]); got != "OVF ENV"+strings.Repeat(" ", 25) {
 		t.Errorf("volume identifier field = %q, want \"OVF ENV\" padded with spaces to 32", got)
 	}
-	got, err := Parse(data)
+	got, err := ovfenv.Parse(data)
 	if err != nil {
 		t.Fatalf("Parse(ISO content) = %v", err)
 	}
-	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(Property{}, "Line"), cmpopts.EquateEmpty()); d != "" {
+	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(ovfenv.Property{}, "Line"), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("Parse(ReadISO(WriteISO(Marshal(env)))) differs (-want +got):\n%s", d)
 	}
 }
@@ -127,13 +128,18 @@ func TestWriteISOIsoinfo(t *testing.T) {
 	}
 }
 
+// sampleDoc is a small environment document.
+var sampleDoc = []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" oe:id="vm-1"><PropertySection><Property oe:key="hostname" oe:value="h1"/></PropertySection></Environment>
+`)
+
 func TestWriteISOErrors(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteISO(filepath.Join(dir, "missing", "env.iso"), sampleEnv); err == nil || !strings.Contains(err.Error(), filepath.Join("missing", "env.iso")) {
+	if err := WriteISO(filepath.Join(dir, "missing", "env.iso"), sampleDoc); err == nil || !strings.Contains(err.Error(), filepath.Join("missing", "env.iso")) {
 		t.Errorf("WriteISO into a missing directory = %v, want an error naming the path", err)
 	}
-	if err := WriteISO(filepath.Join(dir, "big.iso"), make([]byte, MaxEnvSize+1)); err == nil {
-		t.Errorf("WriteISO(%d bytes) = nil, want an error", MaxEnvSize+1)
+	if err := WriteISO(filepath.Join(dir, "big.iso"), make([]byte, ovfenv.MaxEnvSize+1)); err == nil {
+		t.Errorf("WriteISO(%d bytes) = nil, want an error", ovfenv.MaxEnvSize+1)
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, ".*")); len(m) != 0 {
 		t.Errorf("WriteISO left temporary files behind: %q", m)

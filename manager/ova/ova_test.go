@@ -1,4 +1,4 @@
-package packaging
+package ova
 
 import (
 	"archive/tar"
@@ -17,9 +17,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/vmware/govmomi/ovf"
-
 	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/vmware/govmomi/ovf"
 )
 
 // readOVA returns the tar's entries in order.
@@ -51,7 +50,7 @@ func TestWriteOVA(t *testing.T) {
 	dir := t.TempDir()
 	disk := filepath.Join(dir, "disk.raw")
 	os.WriteFile(disk, bytes.Repeat([]byte{0}, 1<<20), 0o644)
-	o := OVAOptions{Name: "appliance", Disk: disk, CPUs: 2, MemoryMiB: 1024, Version: "1.0",
+	o := Options{Name: "appliance", Disk: disk, CPUs: 2, MemoryMiB: 1024, Version: "1.0",
 		Defaults: map[string]string{"ovfinit.ssh.port": "2222"}}
 	realDisk := true
 	if _, err := exec.LookPath("qemu-img"); err != nil {
@@ -63,8 +62,8 @@ func TestWriteOVA(t *testing.T) {
 		}
 	}
 	out := filepath.Join(dir, "appliance.ova")
-	if err := WriteOVA(t.Context(), o, out); err != nil {
-		t.Fatalf("WriteOVA: %v", err)
+	if err := Write(t.Context(), o, out); err != nil {
+		t.Fatalf("Write: %v", err)
 	}
 	names, data := readOVA(t, out)
 	if diff := cmp.Diff([]string{"appliance.ovf", "appliance.mf", "appliance-disk1.vmdk"}, names); diff != "" {
@@ -149,25 +148,25 @@ func TestOVAValidate(t *testing.T) {
 	dir := t.TempDir()
 	disk := filepath.Join(dir, "d.raw")
 	os.WriteFile(disk, []byte{0}, 0o644)
-	o := OVAOptions{Name: "bad name", Disk: filepath.Join(dir, "missing.raw"), CPUs: 0, MemoryMiB: 1, Defaults: map[string]string{"nope": "1"}}
-	err := WriteOVA(t.Context(), o, filepath.Join(dir, "x.ova"))
+	o := Options{Name: "bad name", Disk: filepath.Join(dir, "missing.raw"), CPUs: 0, MemoryMiB: 1, Defaults: map[string]string{"nope": "1"}}
+	err := Write(t.Context(), o, filepath.Join(dir, "x.ova"))
 	if err == nil {
-		t.Fatal("WriteOVA with bad options = nil error")
+		t.Fatal("Write with bad options = nil error")
 	}
 	for _, want := range []string{"--name", "--disk", "--cpus", "--memory", "--prop-default", `"nope"`} {
 		if !strings.Contains(err.Error(), want) {
-			t.Errorf("WriteOVA error = %v; want it to name %s", err, want)
+			t.Errorf("Write error = %v; want it to name %s", err, want)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.ova")); err == nil {
-		t.Error("a failed WriteOVA left x.ova")
+		t.Error("a failed Write left x.ova")
 	}
 	// A converter failure leaves nothing behind either.
-	o = OVAOptions{Name: "a", Disk: disk, CPUs: 1, MemoryMiB: 512, Convert: func(context.Context, string, string) (int64, error) {
+	o = Options{Name: "a", Disk: disk, CPUs: 1, MemoryMiB: 512, Convert: func(context.Context, string, string) (int64, error) {
 		return 0, errors.New("qemu-img convert: boom")
 	}}
-	if err := WriteOVA(t.Context(), o, filepath.Join(dir, "a.ova")); err == nil || !strings.Contains(err.Error(), "boom") {
-		t.Errorf("WriteOVA with a failing converter = %v", err)
+	if err := Write(t.Context(), o, filepath.Join(dir, "a.ova")); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Write with a failing converter = %v", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("after failures the directory holds %v, want only the disk", entries)

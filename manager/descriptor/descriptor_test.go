@@ -1,4 +1,4 @@
-package ovfenv
+package descriptor
 
 import (
 	"strings"
@@ -6,13 +6,14 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // TestProductSection: every row of the table is declared, with its type,
 // default, label, description and password flag; the document is read back
 // by namespace URI, as an OVF reader would.
 func TestProductSection(t *testing.T) {
-	out, err := ProductSectionDocument(DescriptorOptions{Version: "1.2.3", Defaults: map[string]string{"ovfinit.ssh.port": "2222", "guestinfo.hostname": "appliance"}})
+	out, err := ProductSectionDocument(Options{Version: "1.2.3", Defaults: map[string]string{"ovfinit.ssh.port": "2222", "guestinfo.hostname": "appliance"}})
 	if err != nil {
 		t.Fatalf("ProductSectionDocument: %v", err)
 	}
@@ -32,7 +33,7 @@ func TestProductSection(t *testing.T) {
 		}
 		return "", false
 	}
-	got := map[string]Key{}
+	got := map[string]ovfenv.Key{}
 	for _, p := range root.SelectElements("Property") {
 		key, _ := attr(p, "key")
 		typ, _ := attr(p, "type")
@@ -42,12 +43,12 @@ func TestProductSection(t *testing.T) {
 		if uc != "true" {
 			t.Errorf("property %s: userConfigurable=%q, want true", key, uc)
 		}
-		got[key] = Key{Name: key, Type: KeyType(typ), Default: val, Secret: pw == "true",
+		got[key] = ovfenv.Key{Name: key, Type: ovfenv.KeyType(typ), Default: val, Secret: pw == "true",
 			Label: p.SelectElement("Label").Text(), Description: p.SelectElement("Description").Text()}
 	}
-	want := map[string]Key{}
-	for _, k := range Keys() {
-		w := Key{Name: k.Name, Type: KeyType(OVFType(k.Type)), Default: k.Default, Secret: k.Secret, Label: k.Label, Description: k.Description}
+	want := map[string]ovfenv.Key{}
+	for _, k := range ovfenv.Keys() {
+		w := ovfenv.Key{Name: k.Name, Type: ovfenv.KeyType(OVFType(k.Type)), Default: k.Default, Secret: k.Secret, Label: k.Label, Description: k.Description}
 		switch k.Name {
 		case "ovfinit.ssh.port":
 			w.Default = "2222"
@@ -65,7 +66,7 @@ func TestProductSection(t *testing.T) {
 }
 
 func TestProductSectionBadDefaults(t *testing.T) {
-	_, err := ProductSection(DescriptorOptions{Defaults: map[string]string{
+	_, err := ProductSection(Options{Defaults: map[string]string{
 		"ovfinit.ssh.port": "twenty-two",
 		"no.such.key":      "x",
 		"ovfinit.script":   "not base64!",
@@ -81,7 +82,7 @@ func TestProductSectionBadDefaults(t *testing.T) {
 }
 
 func TestOVFType(t *testing.T) {
-	for in, want := range map[KeyType]string{TypeString: "string", TypeInt: "sint32", TypeBool: "boolean", TypeBase64: "string", TypeList: "string"} {
+	for in, want := range map[ovfenv.KeyType]string{ovfenv.TypeString: "string", ovfenv.TypeInt: "sint32", ovfenv.TypeBool: "boolean", ovfenv.TypeBase64: "string", ovfenv.TypeList: "string"} {
 		if got := OVFType(in); got != want {
 			t.Errorf("OVFType(%q) = %q, want %q", in, got, want)
 		}

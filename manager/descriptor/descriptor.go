@@ -1,4 +1,8 @@
-package ovfenv
+// Package descriptor renders the OVF descriptor's ProductSection that
+// declares every property of the ovfenv key table (`ovfinit env
+// descriptor`, and the appliance manager/ova packs). Host-side tooling: the
+// guest reads the environment, never writes a descriptor.
+package descriptor
 
 import (
 	"encoding/base64"
@@ -9,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // EnvelopeNS is the OVF 1.x envelope namespace (DSP0243); the descriptor's
@@ -17,18 +22,18 @@ const EnvelopeNS = "http://schemas.dmtf.org/ovf/envelope/1"
 
 // OVFType is the ovf:type a descriptor declares for a key type (DSP0243
 // table 6: CIM types).
-func OVFType(t KeyType) string {
+func OVFType(t ovfenv.KeyType) string {
 	switch t {
-	case TypeInt:
+	case ovfenv.TypeInt:
 		return "sint32"
-	case TypeBool:
+	case ovfenv.TypeBool:
 		return "boolean"
 	}
 	return "string" // string, base64, list
 }
 
-// DescriptorOptions says what ProductSection renders.
-type DescriptorOptions struct {
+// Options says what ProductSection renders.
+type Options struct {
 	Product string // <Product>; default "ovfinit"
 	Version string // <Version>, if set
 	// Defaults replaces the table's default (ovf:value) of some keys, for an
@@ -38,16 +43,16 @@ type DescriptorOptions struct {
 }
 
 // ProductSection renders the OVF ProductSection that declares every
-// property of Keys(), grouped by <Category>: ovf:key, ovf:type, ovf:value
+// property of ovfenv.Keys(), grouped by <Category>: ovf:key, ovf:type, ovf:value
 // (the default), Label, Description, ovf:password="true" for secrets, and
 // ovf:userConfigurable="true" so deploy wizards ask for them. The element
 // uses the "ovf" prefix for EnvelopeNS and no default namespace, so the
 // caller declares xmlns:ovf (ProductSectionDocument does). Bad Defaults are
 // all reported at once.
-func ProductSection(o DescriptorOptions) (*etree.Element, error) {
-	keys := Keys()
+func ProductSection(o Options) (*etree.Element, error) {
+	keys := ovfenv.Keys()
 	var errs []error
-	known := map[string]Key{}
+	known := map[string]ovfenv.Key{}
 	for _, k := range keys {
 		known[k.Name] = k
 	}
@@ -98,7 +103,7 @@ func ProductSection(o DescriptorOptions) (*etree.Element, error) {
 		if v, ok := defaults[k.Name]; ok {
 			val = v
 		}
-		if k.Type == TypeBool && val != "" {
+		if k.Type == ovfenv.TypeBool && val != "" {
 			b, _ := descriptorBool(val)
 			val = strconv.FormatBool(b)
 		}
@@ -115,7 +120,7 @@ func ProductSection(o DescriptorOptions) (*etree.Element, error) {
 
 // ProductSectionDocument is ProductSection as a standalone XML document
 // (what `ovfinit env descriptor` prints), with xmlns:ovf declared.
-func ProductSectionDocument(o DescriptorOptions) ([]byte, error) {
+func ProductSectionDocument(o Options) ([]byte, error) {
 	ps, err := ProductSection(o)
 	if err != nil {
 		return nil, err
@@ -128,17 +133,17 @@ func ProductSectionDocument(o DescriptorOptions) ([]byte, error) {
 	return doc.WriteToBytes()
 }
 
-func descriptorCheck(k Key, v string) error {
+func descriptorCheck(k ovfenv.Key, v string) error {
 	switch k.Type {
-	case TypeInt:
+	case ovfenv.TypeInt:
 		if _, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err != nil {
 			return fmt.Errorf("%q is not an integer", v)
 		}
-	case TypeBool:
+	case ovfenv.TypeBool:
 		if _, ok := descriptorBool(v); !ok {
 			return fmt.Errorf("%q is not true or false", v)
 		}
-	case TypeBase64:
+	case ovfenv.TypeBase64:
 		if _, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v)); err != nil {
 			return fmt.Errorf("not base64: %v", err)
 		}
@@ -146,7 +151,7 @@ func descriptorCheck(k Key, v string) error {
 	return nil
 }
 
-// descriptorBool reads the spellings TypeBool documents.
+// descriptorBool reads the spellings ovfenv.TypeBool documents.
 func descriptorBool(v string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "yes", "1":

@@ -1,0 +1,138 @@
+package ovfenv
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PropertyError is a problem with one property's value: the property, its
+// line in ovf-env.xml, and what is wrong, in the user's words.
+type PropertyError struct {
+	Key  string
+	Line int // in ovf-env.xml; 0 when unknown
+	Err  error
+}
+
+func (e *PropertyError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("property %s (ovf-env.xml line %d): %v", e.Key, e.Line, e.Err)
+	}
+	return fmt.Sprintf("property %s: %v", e.Key, e.Err)
+}
+
+func (e *PropertyError) Unwrap() error { return e.Err }
+
+// The typed getters read a property by its Key: an unset value (missing,
+// blank or "null") is the key's Default, a set one is parsed by the key's
+// type and checked against its range or choices. A problem is a
+// *PropertyError naming the property and its line; the value returned with
+// it is the default.
+
+// Text returns k's value, spaces trimmed, or its Default when unset; set
+// says whether the environment gave it.
+func (e *Environment) Text(k Key) (v string, set bool) {
+	v, set = e.Property(k.Name)
+	v = strings.TrimSpace(v)
+	if !set || v == "" {
+		return k.Default, false
+	}
+	return v, true
+}
+
+// Int returns k's whole-number value, within [k.Min, k.Max].
+func (e *Environment) Int(k Key) (int, error) {
+	v, set := e.Text(k)
+	if !set {
+		n, _ := k.ParseInt(v)
+		return n, nil
+	}
+	n, err := k.ParseInt(v)
+	if err != nil {
+		d, _ := k.ParseInt(k.Default)
+		return d, e.fieldError(k, err)
+	}
+	return n, nil
+}
+
+// Seconds returns k's value, a whole number of seconds, as a duration.
+func (e *Environment) Seconds(k Key) (time.Duration, error) {
+	n, err := e.Int(k)
+	return time.Duration(n) * time.Second, err
+}
+
+// Bool returns k's boolean value.
+func (e *Environment) Bool(k Key) (bool, error) {
+	v, set := e.Text(k)
+	b, err := ParseBool(v)
+	if set && err != nil {
+		d, _ := ParseBool(k.Default)
+		return d, e.fieldError(k, err)
+	}
+	return b, nil
+}
+
+// Enum returns what k's value means among k.Choices.
+func (e *Environment) Enum(k Key) (string, error) {
+	v, set := e.Text(k)
+	c, err := k.ParseEnum(v)
+	if set && err != nil {
+		d, _ := k.ParseEnum(k.Default)
+		return d, e.fieldError(k, err)
+	}
+	return c, nil
+}
+
+// fieldError is err about k, with its line.
+func (e *Environment) fieldError(k Key, err error) *PropertyError {
+	return &PropertyError{Key: k.Name, Line: e.PropertyLine(k.Name), Err: err}
+}
+
+// ParseInt reads a whole number within [k.Min, k.Max]. An empty v (no
+// default) is 0.
+func (k Key) ParseInt(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < k.Min && (k.Min != 0 || k.Max != 0) || k.Max != 0 && n > k.Max || int64(int(n)) != n {
+		return 0, fmt.Errorf("want %s, got %q", k.intRange(), v)
+	}
+	return int(n), nil
+}
+
+// intRange says which numbers ParseInt accepts.
+func (k Key) intRange() string {
+	switch {
+	case k.Min == 0 && k.Max == 0:
+		return "a whole number"
+	case k.Max == 0:
+		return fmt.Sprintf("a whole number from %d up", k.Min)
+	}
+	return fmt.Sprintf("a whole number from %d to %d", k.Min, k.Max)
+}
+
+// ParseEnum reads one of k.Choices, in any case, and returns what it
+// means. A key without Choices takes any value as it is.
+func (k Key) ParseEnum(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if k.Choices == nil {
+		return v, nil
+	}
+	if c, ok := k.Choices[strings.ToLower(v)]; ok {
+		return c, nil
+	}
+	var want []string
+	seen := map[string]bool{}
+	for _, c := range k.Choices {
+		if !seen[c] {
+			seen[c] = true
+			want = append(want, c)
+		}
+	}
+	slices.Sort(want)
+	return "", fmt.Errorf("want %s, got %q", strings.Join(want, " or "), v)
+}
