@@ -6,9 +6,8 @@
 //
 // Parse checks a document and returns every problem at once, each with its
 // line; a module ovfinit does not apply is refused there, never dropped.
-// The appliers (WriteFiles, RunCommands, PackageCommands, PostPhoneHome) touch
-// the machine only through a rooted file system and internal/cmdrun's
-// Runner, so tests run
-// them against a temporary tree and a recording fake.
+// The appliers (WriteFiles, RunCommands, PackageCommands, PostPhoneHome)
+// touch the machine only through a rooted file system and internal/cmdrun's
+// Runner, so tests run them against a temporary tree and a recording fake.
 // docs/cloud-config.md lists each module as applied or refused.
 package cloudconfig
