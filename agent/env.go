@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -70,6 +71,10 @@ type Env struct {
 	SSHHost     string // listen address host part; "" means every address
 	// Environment transports (ovfenv): clears used secret guestinfo keys.
 	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
+	// Commands runs user-data's commands (bootcmd, runcmd, packages,
+	// power_state); nil: cmdrun.Exec on a live system ("/"), and refused
+	// under another root (steps_cloudcfg.go).
+	Commands cmdrun.Runner
 
 	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
 	// background (NewEnv sets it; tests leave it off, RSA is slow).
@@ -97,6 +102,7 @@ type Env struct {
 	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
 	net        netcfg.System  // the live network, open from validate to the network step's end (network)
 	netErr     error          // why it could not be opened
+	afterReady []func()       // run once ready is sent (power_state: steps_cloudcfg.go)
 }
 
 // BootRecord is what steps learn about this boot that the Plan (the

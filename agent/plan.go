@@ -45,6 +45,9 @@ type Plan struct {
 	// Scripts.
 	Scripts ScriptPlan
 
+	// cloud-init's default user and #cloud-config (plan_cloudcfg.go).
+	Cloud CloudPlan
+
 	// Warnings are problems an override property accepted; validate logs
 	// them.
 	Warnings []*PropertyError
@@ -78,6 +81,7 @@ func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.
 	planUser(r, p)
 	planSSH(r, p)
 	planScript(r, p)
+	planUserData(r, p) // #cloud-config, a #! script (plan_cloudcfg.go)
 	if err := planNetwork(r, p, links); err != nil {
 		r.errs = append(r.errs, err)
 	}

@@ -50,6 +50,9 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	d.SSHPort = e.Boot.SSHPort
 	e.Events.Emit(callback.TypeReady, d)
 	e.hostKeys().Ready() // background work that must not delay ready may start
+	for _, f := range e.afterReady {
+		f()
+	}
 	e.Log.Info("ready", "instance", e.InstanceID, "duration", time.Duration(d.DurationMS)*time.Millisecond)
 	return nil
 }

@@ -9,12 +9,19 @@ func Steps() []Step {
 		{Name: "parse-environment", Freq: PerBoot, Run: parseEnvironment},
 		{Name: "identity", Freq: PerBoot, Run: identity},
 		{Name: "validate", Freq: PerBoot, Run: validate},
+		{Name: "bootcmd", Freq: PerBoot, Run: cloudBootcmd},            // user-data's, as cloud-init: every boot, first
+		{Name: "write-files", Freq: PerInstance, Run: cloudWriteFiles}, // user-data's write_files
 		{Name: "hostname", Freq: PerInstance, Run: setHostname},
 		{Name: "network", Freq: PerBoot, Run: configureNetwork},
 		{Name: "user", Freq: PerInstance, Run: createUser},
+		{Name: "cloud-users", Freq: PerInstance, Run: cloudUsers}, // user-data's groups, users, chpasswd
 		{Name: "host-key", Freq: PerInstance, Run: generateHostKey},
 		{Name: "sshd", Freq: PerBoot, Run: startSSH},
-		{Name: "script", Freq: PerBoot, Run: runScripts}, // each script has its own frequency
+		{Name: "packages", Freq: PerInstance, Run: cloudPackages},
+		{Name: "write-files-deferred", Freq: PerInstance, Run: cloudWriteFilesDeferred},
+		{Name: "script", Freq: PerBoot, Run: runScripts},          // each script has its own frequency
+		{Name: "runcmd", Freq: PerInstance, Run: cloudRuncmd},     // user-data's runcmd, then a #! user-data script
+		{Name: "cloud-final", Freq: PerInstance, Run: cloudFinal}, // phone_home, final_message, power_state
 		{Name: "forget-secrets", Freq: PerBoot, Run: forgetSecrets},
 	}
 }

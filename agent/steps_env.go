@@ -16,7 +16,7 @@ import (
 // (ovfenv.Saved): the clear one in the runtime directory until
 // forget-secrets, the redacted one in the state directory.
 func (e *Env) saved() ovfenv.Saved {
-	return ovfenv.Saved{Root: e.Root, RuntimeDir: e.runtimeDir(), StateDir: e.statePath("")}
+	return ovfenv.Saved{Root: e.Root, RuntimeDir: e.runtimeDir(), StateDir: e.statePath(""), Redact: RedactedEnvironment}
 }
 
 func findEnvironment(ctx context.Context, e *Env) error {
@@ -124,6 +124,13 @@ func forgetSecrets(ctx context.Context, e *Env) error {
 	}
 	e.note("%s", strings.Join(append(done, skipped...), "; "))
 	return nil
+}
+
+// RedactedEnvironment is env as the state directory keeps it and `ovfinit
+// env show` prints it: ovfenv.RedactedCopy, and user-data replaced too when
+// it is #cloud-config holding a password (redactUserData).
+func RedactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
+	return redactUserData(ovfenv.RedactedCopy(env))
 }
 
 func identity(ctx context.Context, e *Env) error {

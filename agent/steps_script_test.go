@@ -98,7 +98,7 @@ func stepStatus(ev *fakeEvents, step string) string {
 
 func TestScriptsSkippedWhenAllRan(t *testing.T) {
 	m := newMachine(t)
-	env := scriptEnv("i-1", "ovfinit.script", b64(runner("x", "")), "user-data", b64("#cloud-config\npackages: [nginx]\n"))
+	env := scriptEnv("i-1", "ovfinit.script", b64(runner("x", "")), "user-data", b64("#cloud-config\nfinal_message: not a script\n"))
 	if _, _, err := m.boot(env); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,9 @@ import (
 )
 
 func createUser(ctx context.Context, e *Env) error {
+	if e.Plan.Cloud.NoDefaultUser {
+		return skip("user-data's users list leaves out the default user %s", e.Plan.User.Name)
+	}
 	a, err := e.CreateUser(e.Root, e.Plan.User, e.Log)
 	var fe *users.FieldError
 	if errors.As(err, &fe) {

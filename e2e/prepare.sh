@@ -20,7 +20,12 @@ PACKAGES=(qemu-system-x86 busybox-static iproute2 cpio genisoimage e2fsprogs ope
 	# and mingw-w64 for the stand-in bcryptprimitives.dll Wine 8.0 lacks
 	wine64 gcc-mingw-w64-x86-64
 	# the web view of `ovfinit watch --web` is tested in headless chromium (issue 18)
-	chromium)
+	chromium
+	# cloudconfig: cloud-init's schema is the oracle for #cloud-config (issue
+	# 20); the Python libraries it imports (cloud-init itself is unpacked
+	# below, not installed: it would run at boot)
+	python3-configobj python3-jinja2 python3-jsonpatch python3-jsonschema python3-netifaces
+	python3-oauthlib python3-requests python3-serial python3-yaml)
 
 log() { echo "prepare: $*" >&2; }
 
@@ -157,6 +162,28 @@ if [ ! -e "$ifdir/.ready" ]; then
 		dpkg-deb -f "$work"/ifupdown_*.deb Version | sudo_ tee "$ifdir/.ready" >/dev/null
 	else
 		log "apt-get download ifupdown failed: TestNetworkPersistsWithoutAgent will skip"
+	fi
+	rm -rf "$work"
+fi
+
+# 5. Debian's cloud-init, unpacked (not installed: it would run at boot).
+# cloudconfig's TestCloudInitAgrees checks with cloud-init's own schema that
+# every #cloud-config document ovfinit accepts is valid for cloud-init. Not
+# fatal: without it that test skips and says why.
+cidir="$CACHE/cloud-init"
+if [ ! -e "$cidir/.ready" ]; then
+	log "fetching cloud-init into $cidir"
+	work="$(mktemp -d)"
+	chmod 755 "$work"
+	if (cd "$work" && { apt-get download -qq cloud-init >/dev/null 2>&1 ||
+		{ sudo_ apt-get update -qq >/dev/null && apt-get download -qq cloud-init >/dev/null 2>&1; }; }); then
+		sudo_ rm -rf "$cidir"
+		sudo_ mkdir -p "$cidir"
+		sudo_ dpkg -x "$work"/cloud-init_*.deb "$cidir"
+		sudo_ chmod -R a+rX "$cidir"
+		dpkg-deb -f "$work"/cloud-init_*.deb Version | sudo_ tee "$cidir/.ready" >/dev/null
+	else
+		log "apt-get download cloud-init failed: TestCloudInitAgrees will skip"
 	fi
 	rm -rf "$work"
 fi

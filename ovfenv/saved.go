@@ -36,6 +36,10 @@ type Saved struct {
 	Root       string // the tree: "/" on a live system; "" means "/"
 	RuntimeDir string // slash path under Root of the clear copy's directory
 	StateDir   string // slash path under Root of the redacted copy's directory
+	// Redact makes the redacted copy; nil means RedactedCopy. A caller
+	// that knows more secrets than the key table (a password inside
+	// user-data) passes its own, built on RedactedCopy.
+	Redact func(*Environment) *Environment
 }
 
 // ClearPath is the clear copy's slash path under Root.
@@ -62,7 +66,11 @@ func (s Saved) Save(src *Source, env *Environment) error {
 			return err
 		}
 	}
-	redacted, err := RedactedCopy(env).Marshal()
+	redactFn := s.Redact
+	if redactFn == nil {
+		redactFn = RedactedCopy
+	}
+	redacted, err := redactFn(env).Marshal()
 	if err != nil {
 		return err
 	}

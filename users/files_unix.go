@@ -72,7 +72,7 @@ func (m *Manager) applyFiles(o Op) error {
 		if err := m.edit("/etc/shadow", 0o640, false, addEntry(o.Name, "!", days, "0", "99999", "7", "", "", "")); err != nil {
 			return err
 		}
-		return m.edit("/etc/passwd", 0o644, true, addEntry(o.Name, "x", strconv.Itoa(o.ID), strconv.Itoa(o.GID), "", o.Home, o.Shell))
+		return m.edit("/etc/passwd", 0o644, true, addEntry(o.Name, "x", strconv.Itoa(o.ID), strconv.Itoa(o.GID), o.Comment, o.Home, o.Shell))
 	case OpAddToGroups:
 		for _, f := range []struct {
 			path     string

@@ -286,7 +286,11 @@ func toolCommands(flavor, root string, o Op, now time.Time) []command {
 	case OpAddGroup:
 		return []command{c("groupadd", "-g", strconv.Itoa(o.ID), o.Name)}
 	case OpAddUser:
-		return []command{c("useradd", "-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m", o.Name)}
+		args := []string{"-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m"}
+		if o.Comment != "" {
+			args = append(args, "-c", o.Comment)
+		}
+		return []command{c("useradd", append(args, o.Name)...)}
 	case OpAddToGroups:
 		return []command{c("usermod", "-a", "-G", strings.Join(o.Groups, ","), o.Name)}
 	case OpSetPassword:
@@ -323,7 +327,11 @@ func pwCommands(root string, o Op) []command {
 	case OpAddGroup:
 		return []command{c("groupadd", o.Name, "-g", strconv.Itoa(o.ID))}
 	case OpAddUser:
-		return []command{c("useradd", o.Name, "-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m")}
+		args := []string{o.Name, "-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m"}
+		if o.Comment != "" {
+			args = append(args, "-c", o.Comment)
+		}
+		return []command{c("useradd", args...)}
 	case OpAddToGroups:
 		var cmds []command
 		for _, g := range o.Groups {

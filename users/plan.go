@@ -52,6 +52,7 @@ type Op struct {
 	Groups   []string
 	Home     string
 	Shell    string
+	Comment  string // useradd: the GECOS field
 	Password Password
 	Lock     bool
 	Expire   bool
@@ -97,6 +98,9 @@ func Plan(db *DB, u User) ([]Op, error) {
 		return nil, &FieldError{Field: FieldName, Err: err}
 	}
 	u = withDefaults(u)
+	if strings.ContainsAny(u.Comment, ":\n\r\x00") || len(u.Comment) > 255 {
+		return nil, fieldErr(FieldComment, "comment %q: want at most 255 characters without ':' or a newline", u.Comment)
+	}
 	for _, f := range []struct{ name, v string }{{FieldHome, u.Home}, {FieldShell, u.Shell}} {
 		if !strings.HasPrefix(f.v, "/") || strings.ContainsAny(f.v, ":\n\x00") {
 			return nil, fieldErr(f.name, "%s %q: want an absolute path without ':'", f.name, f.v)
@@ -175,7 +179,7 @@ func Plan(db *DB, u User) ([]Op, error) {
 				}
 			}
 		}
-		ops = append(ops, Op{Kind: OpAddUser, Name: u.Name, ID: uid, Group: primary, GID: gid, Home: u.Home, Shell: u.Shell})
+		ops = append(ops, Op{Kind: OpAddUser, Name: u.Name, ID: uid, Group: primary, GID: gid, Home: u.Home, Shell: u.Shell, Comment: u.Comment})
 		if len(groups) > 0 {
 			ops = append(ops, Op{Kind: OpAddToGroups, Name: u.Name, Groups: groups})
 		}

@@ -18,12 +18,13 @@ import (
 // The fields of User a FieldError can name. Callers turn them into the
 // property or flag that set the field.
 const (
-	FieldName   = "name"
-	FieldUID    = "uid"
-	FieldGroup  = "group"
-	FieldGroups = "groups"
-	FieldHome   = "home"
-	FieldShell  = "shell"
+	FieldName    = "name"
+	FieldUID     = "uid"
+	FieldGroup   = "group"
+	FieldGroups  = "groups"
+	FieldHome    = "home"
+	FieldShell   = "shell"
+	FieldComment = "comment"
 )
 
 // FieldError is a problem with one field of a User.

@@ -18,6 +18,9 @@ type User struct {
 	Keys  []string // authorized_keys lines, already validated by ParseKeys
 	Shell string   // default /bin/sh
 	Home  string   // default /home/NAME
+	// Comment is a new account's GECOS field (cloud-init's gecos): no ':'
+	// or newline. An existing account keeps its own.
+	Comment string
 
 	UID          int      // 0: the lowest free id from 1000 (root is never created)
 	PrimaryGroup string   // default: a group named like the user, created when missing

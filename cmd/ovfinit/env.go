@@ -211,6 +211,8 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 			plan, err := agent.BuildPlanFor(env, linksNotChecked, mgr)
 			warnings := plan.Warnings
 			if root != "" {
+				// The image's default user and user-data's accounts.
+				err = errors.Join(err, agent.PlanImage(env, plan, root))
 				w, uerr := agent.CheckUserOnImage(env, plan, root, stateDir, agent.DefaultRuntimeDir)
 				warnings = append(warnings, w...)
 				err = errors.Join(err, uerr)
@@ -244,12 +246,18 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 	return cmd
 }
 
+// unjoinErr flattens errors.Join results, nested ones too (the plan's
+// errors joined with the image checks'), so each problem is one line.
 func unjoinErr(err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoinErr(e)...)
+		}
+		return out
 	}
 	return []error{err}
 }

@@ -1,0 +1,531 @@
+package agent
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/ovfinit/ovfinit/cloudconfig"
+	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/ovfinit/ovfinit/users"
+)
+
+// CloudPlan is what ovfinit takes over from cloud-init: the image's default
+// user, and #cloud-config user-data.
+type CloudPlan struct {
+	// DefaultUserFrom says where the plan's user came from when no
+	// ovfinit.user property names one: a cloud.cfg file or os-release.
+	// "": the user is ovfinit.user's, or DefaultUser.
+	DefaultUserFrom string
+
+	// Config is the #cloud-config user-data; nil: none. Its default-user
+	// parts (user, password, ssh_authorized_keys, chpasswd for that user)
+	// and host name are merged into the Plan; the rest is below.
+	Config *cloudconfig.Config
+	// NoDefaultUser: user-data's users list leaves out "default", so the
+	// plan's user is not created (cloud-init creates no default user).
+	NoDefaultUser bool
+	// Users are user-data's users, in order.
+	Users []users.User
+	// Passwords are chpasswd's for accounts other than the plan's users.
+	Passwords []users.User
+	// Script is user-data that is a #! script, run as cloud-init runs it:
+	// once per instance, after everything else.
+	Script []byte
+
+	parsed *cloudconfig.Config // as far as it parsed: its passwords are redacted
+}
+
+// userPropsSet reports whether the environment sets ovfinit.user or any
+// ovfinit.user.* property: then the user is ovfinit's model, not
+// cloud-init's default user.
+func userPropsSet(env *ovfenv.Environment) bool {
+	for _, p := range env.Properties {
+		k := ovfenv.NormalizeKey(p.Key)
+		if (k == ovfenv.KeyUser.Name || strings.HasPrefix(k, ovfenv.KeyUser.Name+".")) && !ovfenv.IsUnset(p.Value) && strings.TrimSpace(p.Value) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// planImageUser gives public-keys and password to the image's default user
+// when the environment is cloud-init's (no ovfinit.user* property), as
+// cloud-init does: the user system_info.default_user in the image's
+// /etc/cloud/cloud.cfg names, else the distribution's convention (debian
+// on Debian). That user gets what cloud-init gives it: its groups, the
+// passwordless sudo rule, its shell and a locked password unless the
+// environment sets one. With neither, the user stays DefaultUser.
+func planImageUser(env *ovfenv.Environment, p *Plan, root string) error {
+	if userPropsSet(env) || p.userInvalid {
+		return nil
+	}
+	du, err := cloudconfig.ImageDefaultUser(root)
+	if err != nil {
+		return fmt.Errorf("reading the image's default user: %w", err)
+	}
+	if du == nil {
+		return nil
+	}
+	u := p.User
+	if c := p.Cloud.Config; c == nil || c.DefaultUserName == "" {
+		u.Name = du.Name // else user-data's user: renames it
+	}
+	u.Shell = du.Shell
+	u.Comment = du.Gecos
+	u.PrimaryGroup = du.PrimaryGroup
+	for _, rule := range du.Sudo {
+		if !cloudconfig.AdminRule(rule) {
+			return fmt.Errorf("the image's default user %s (%s): sudo rule %q is not supported: ovfinit writes only %q (set %s to choose another user)",
+				du.Name, du.Source, rule, "ALL=(ALL) NOPASSWD:ALL", ovfenv.KeyUser.Name)
+		}
+		u.Admin = true
+	}
+	u.Groups = nil
+	for _, g := range du.Groups {
+		if u.Admin && slices.Contains([]string{"sudo", "wheel", "admin"}, g) {
+			continue // the administrator setting adds sudo and wheel where they exist
+		}
+		u.Groups = append(u.Groups, g)
+	}
+	// The image builder chose these groups (adm, say), not the
+	// environment: the system-account policy's refusals are warnings.
+	u.AllowSystem = true
+	u.LockPassword = du.LockPasswd && !u.Password.Set()
+	p.User = u
+	p.Cloud.DefaultUserFrom = du.Source
+	return nil
+}
+
+// planCloud is validate's part for what cloud-init would have read from
+// the image: the default user, and user-data's users, groups and files
+// checked against the image's accounts. It runs after BuildPlan (which
+// reads user-data: planUserData) and before the user is checked against
+// the image. The passwords user-data holds join the redactor first.
+func planCloud(e *Env, p *Plan) error {
+	if c := p.Cloud.parsed; c != nil && e.Redact != nil {
+		e.Redact.Add(c.Secrets()...)
+	}
+	err := PlanImage(e.OVF, p, e.Root)
+	if p.Cloud.DefaultUserFrom != "" {
+		e.Log.Info("no ovfinit.user property: public-keys and password go to the image's default user, as in cloud-init",
+			"user", p.User.Name, "from", p.Cloud.DefaultUserFrom)
+	}
+	return err
+}
+
+// PlanImage completes a plan with what the OS tree at root says (the live
+// system is "/"): the image's default user (planImageUser), and
+// #cloud-config's users, groups, chpasswd and write_files owners against
+// the image's accounts. `ovfinit env validate --root` calls it too. Errors
+// are PropertyErrors, all at once.
+func PlanImage(env *ovfenv.Environment, p *Plan, root string) error {
+	if err := planImageUser(env, p, root); err != nil {
+		return err
+	}
+	if p.Cloud.Config == nil {
+		return nil
+	}
+	// chpasswd for the default user, now that its name is known.
+	keep := p.Cloud.Passwords[:0]
+	for _, pw := range p.Cloud.Passwords {
+		if pw.Name == p.User.Name && !p.Cloud.NoDefaultUser {
+			p.User.Password, p.User.ExpirePassword, p.User.LockPassword = pw.Password, pw.ExpirePassword, false
+			continue
+		}
+		keep = append(keep, pw)
+	}
+	p.Cloud.Passwords = keep
+	return errors.Join(checkCloudOnImage(env, p, root)...)
+}
+
+// planUserData reads user-data by its form: #cloud-config is parsed and
+// merged into the plan, a #! script kept for the runcmd step, #!starlark
+// left to planScript; any other form is refused.
+func planUserData(r *propReader, p *Plan) {
+	data, err := userData(r.env)
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return
+	}
+	if data == nil {
+		return
+	}
+	bad := userDataError(r.env)
+	switch form := userDataForm(data); form {
+	case "starlark", "":
+		// planScript's, or nothing
+	case "cloud-config":
+		c, err := cloudconfig.Parse(data)
+		p.Cloud.parsed = c
+		if err != nil {
+			for _, x := range unjoin(err) {
+				r.errs = append(r.errs, bad(fmt.Errorf("#cloud-config %w", x)))
+			}
+			return
+		}
+		if err := planCloudConfig(r.env, p, c); err != nil {
+			r.errs = append(r.errs, unjoin(err)...)
+		}
+	case "script":
+		p.Cloud.Script = data
+	default:
+		r.errs = append(r.errs, bad(fmt.Errorf("%s user-data is not supported: ovfinit applies #cloud-config, a #! script or #!starlark (docs/cloud-config.md)", form)))
+	}
+}
+
+// userDataError makes an error about user-data a PropertyError with its
+// line in ovf-env.xml.
+func userDataError(env *ovfenv.Environment) func(error) error {
+	return func(err error) error {
+		return &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: err}
+	}
+}
+
+// cloudAt returns the function that records a problem at a line of the
+// #cloud-config document (0: the line is not known).
+func cloudAt(env *ovfenv.Environment, errs *[]error) func(line int, format string, args ...any) {
+	bad := userDataError(env)
+	return func(line int, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if line > 0 {
+			*errs = append(*errs, bad(fmt.Errorf("#cloud-config line %d: %s", line, msg)))
+		} else {
+			*errs = append(*errs, bad(fmt.Errorf("#cloud-config: %s", msg)))
+		}
+	}
+}
+
+// maxUserData bounds user-data once decoded (and decompressed).
+const maxUserData = 16 << 20
+
+// userData returns the user-data property decoded (base64, as cloud-init's
+// OVF datasource takes it; then gunzipped when it is gzip, as cloud-init
+// does); nil when unset. A value the saved redacted copy holds instead of
+// user-data with passwords reads as unset.
+func userData(env *ovfenv.Environment) ([]byte, error) {
+	v, ok := env.Property(ovfenv.KeyUserData.Name)
+	v = strings.TrimSpace(v)
+	if !ok || v == "" || ovfenv.IsUnset(v) || v == ovfenv.Redaction {
+		return nil, nil
+	}
+	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
+	if err != nil {
+		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("not base64: %v", err)}
+	}
+	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
+		r, err := gzip.NewReader(bytes.NewReader(data))
+		if err == nil {
+			data, err = io.ReadAll(io.LimitReader(r, maxUserData+1))
+		}
+		if err != nil {
+			return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("gzip: %v", err)}
+		}
+	}
+	if len(data) > maxUserData {
+		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("larger than %d MiB", maxUserData>>20)}
+	}
+	return data, nil
+}
+
+// userDataForm names the kind of user-data, by its first line as
+// cloud-init tells them apart.
+func userDataForm(data []byte) string {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	l := strings.TrimSpace(string(line))
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return ""
+	case isStarlark(data):
+		return "starlark"
+	case l == cloudconfig.Header:
+		return "cloud-config"
+	case strings.HasPrefix(l, "#cloud-config-archive"):
+		return "#cloud-config-archive"
+	case strings.HasPrefix(l, "#cloud-config-jsonp"):
+		return "#cloud-config-jsonp"
+	case strings.HasPrefix(l, "#cloud-boothook"):
+		return "#cloud-boothook"
+	case strings.HasPrefix(l, "#include"):
+		return "#include"
+	case strings.HasPrefix(l, "#part-handler"):
+		return "#part-handler"
+	case strings.HasPrefix(strings.ToLower(l), "## template:"):
+		return "Jinja template"
+	case strings.HasPrefix(l, "#!"):
+		return "script"
+	case strings.HasPrefix(strings.ToLower(l), "content-type:"), strings.HasPrefix(strings.ToLower(l), "mime-version:"):
+		return "MIME multipart"
+	}
+	return "unrecognised (no #cloud-config or #! first line)"
+}
+
+// planCloudConfig merges a #cloud-config document into the plan: the
+// default user's parts and the host name into the Plan, the rest into
+// p.Cloud, each checked.
+func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) error {
+	p.Cloud.Config = c
+	var errs []error
+	at := cloudAt(env, &errs)
+	explicit := userPropsSet(env)
+	// The default user: renamed by user:, dropped by a users list
+	// without "default" (unless ovfinit.user names it explicitly).
+	if c.DefaultUserName != "" {
+		if explicit {
+			at(c.Lines["user"], "user: %s set too: drop one of the two", ovfenv.KeyUser.Name)
+		} else if err := users.ValidateName(c.DefaultUserName); err != nil {
+			at(c.Lines["user"], "user: %v", err)
+		} else {
+			p.User.Name = c.DefaultUserName
+		}
+	}
+	if c.UsersSet && !c.DefaultUser && !explicit {
+		p.Cloud.NoDefaultUser = true
+		for _, k := range []string{ovfenv.KeyPublicKeys.Name, ovfenv.KeyPassword.Name} {
+			if v, ok := env.Property(k); ok && strings.TrimSpace(v) != "" && !ovfenv.IsUnset(v) {
+				errs = append(errs, &PropertyError{Key: k, Line: env.PropertyLine(k),
+					Err: fmt.Errorf("goes to the default user, and user-data's users list leaves it out: add `- default` to users")})
+			}
+		}
+		if len(c.SSHAuthorizedKeys) > 0 || c.Password != "" {
+			at(c.Lines["users"], "ssh_authorized_keys and password go to the default user, and users leaves it out: add `- default`")
+		}
+	}
+	if len(c.SSHAuthorizedKeys) > 0 {
+		keys, err := users.ParseKeys(strings.Join(c.SSHAuthorizedKeys, "\n"))
+		if err != nil {
+			at(c.Lines["ssh_authorized_keys"], "ssh_authorized_keys: %v", err)
+		}
+		p.User.Keys = append(p.User.Keys, keys...)
+	}
+	if c.Password != "" {
+		if p.User.Password.Set() {
+			errs = append(errs, &PropertyError{Key: ovfenv.KeyPassword.Name, Line: env.PropertyLine(ovfenv.KeyPassword.Name),
+				Err: fmt.Errorf("user-data's password sets the same user's password: drop one")})
+		} else if err := checkPassword(c.Password); err != nil {
+			at(c.Lines["password"], "password: %v", err)
+		} else {
+			p.User.Password = users.NewPassword(c.Password)
+			p.User.ExpirePassword = c.Chpasswd == nil || c.Chpasswd.Expire
+			p.User.LockPassword = false
+		}
+	}
+	// ssh_pwauth: the embedded server's password logins.
+	if c.SSHPwauth != nil {
+		if v, ok := env.Property(PropSSHPasswordAuth); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
+			errs = append(errs, &PropertyError{Key: PropSSHPasswordAuth, Line: env.PropertyLine(PropSSHPasswordAuth),
+				Err: fmt.Errorf("user-data's ssh_pwauth says %v", *c.SSHPwauth)})
+		}
+		p.SSH.PasswordAuth = *c.SSHPwauth
+	}
+	// hostname/fqdn win over the properties, as in cloud-init;
+	// preserve_hostname keeps the image's.
+	switch h := cmpOr(c.FQDN, c.Hostname); {
+	case c.PreserveHostname:
+		p.Hostname, p.HostnameKey = "", ""
+	case h != "":
+		if err := checkHostname(h); err != nil {
+			at(c.HostnameLine, "%v", err)
+		} else {
+			p.Hostname, p.HostnameKey = h, ovfenv.KeyUserData.Name
+		}
+	}
+	// users and groups.
+	names := map[string]int{}
+	for _, cu := range c.Users {
+		if l, dup := names[cu.Name]; dup {
+			at(cu.Line, "users: %s is listed twice (first at line %d)", cu.Name, l)
+			continue
+		}
+		names[cu.Name] = cu.Line
+		u, warns, uerrs := cloudUser(cu)
+		for _, err := range uerrs {
+			at(cu.Line, "users: %s: %v", cu.Name, err)
+		}
+		for _, w := range warns {
+			p.Warnings = append(p.Warnings, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name),
+				Err: fmt.Errorf("#cloud-config line %d: users: %s: %v: accepted, as cloud-init does", cu.Line, cu.Name, w)})
+		}
+		p.Cloud.Users = append(p.Cloud.Users, u)
+	}
+	for _, g := range c.Groups {
+		if err := users.ValidateName(g.Name); err != nil {
+			at(g.Line, "groups: %v", err)
+		}
+		for _, m := range g.Members {
+			if err := users.ValidateName(m); err != nil {
+				at(g.Line, "groups: %s: member: %v", g.Name, err)
+			}
+		}
+	}
+	// chpasswd: the plan's users get theirs; other accounts must exist.
+	if c.Chpasswd != nil {
+		for _, cp := range c.Chpasswd.Users {
+			if err := checkPassword(cp.Password); err != nil {
+				at(cp.Line, "chpasswd: %s: %v", cp.Name, err)
+				continue
+			}
+			pw := users.NewPassword(cp.Password)
+			switch i := slices.IndexFunc(p.Cloud.Users, func(u users.User) bool { return u.Name == cp.Name }); {
+			case cp.Name == p.User.Name && !p.Cloud.NoDefaultUser:
+				p.User.Password, p.User.ExpirePassword, p.User.LockPassword = pw, c.Chpasswd.Expire, false
+			case i >= 0:
+				p.Cloud.Users[i].Password, p.Cloud.Users[i].ExpirePassword, p.Cloud.Users[i].LockPassword = pw, c.Chpasswd.Expire, false
+			default:
+				if err := users.ValidateName(cp.Name); err != nil {
+					at(cp.Line, "chpasswd: %v", err)
+					continue
+				}
+				p.Cloud.Passwords = append(p.Cloud.Passwords, users.User{Name: cp.Name, Password: pw, ExpirePassword: c.Chpasswd.Expire, AllowSystem: true})
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// checkPassword refuses what cannot be a password line for chpasswd.
+func checkPassword(v string) error {
+	if strings.ContainsAny(v, "\n\r\x00:") && !users.IsHash(v) {
+		return fmt.Errorf("a password must not contain a newline, NUL or ':'")
+	}
+	return nil
+}
+
+// cloudUser turns a users entry into the account to ensure. The
+// environment's author chose its groups, so the system-account policy
+// warns rather than refuses (as ovfinit.user.allow-system does).
+func cloudUser(cu cloudconfig.User) (u users.User, warnings, errs []error) {
+	u = users.User{Name: cu.Name, Comment: cu.Gecos, Shell: cu.Shell, Home: cu.Home, UID: cu.UID, PrimaryGroup: cu.PrimaryGroup,
+		Admin: cu.Admin, LockPassword: cu.LockPasswd, AllowSystem: true}
+	if err := users.ValidateName(cu.Name); err != nil {
+		errs = append(errs, err)
+	}
+	for _, g := range cu.Groups {
+		if u.Admin && slices.Contains([]string{"sudo", "wheel", "admin"}, g) {
+			continue
+		}
+		if err := users.ValidateName(g); err != nil {
+			errs = append(errs, fmt.Errorf("groups: %v", err))
+		}
+		u.Groups = append(u.Groups, g)
+	}
+	for _, f := range []struct{ name, v string }{{"shell", u.Shell}, {"homedir", u.Home}} {
+		if f.v != "" && (!strings.HasPrefix(f.v, "/") || strings.ContainsAny(f.v, ":\n")) {
+			errs = append(errs, fmt.Errorf("%s: want an absolute path without ':', got %q", f.name, f.v))
+		}
+	}
+	if cu.Password != "" {
+		if err := checkPassword(cu.Password); err != nil {
+			errs = append(errs, err)
+		} else {
+			u.Password = users.NewPassword(cu.Password)
+		}
+	}
+	if len(cu.Keys) > 0 {
+		keys, err := users.ParseKeys(strings.Join(cu.Keys, "\n"))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ssh_authorized_keys: %v", err))
+		}
+		u.Keys = keys
+	}
+	warns, perrs := users.CheckRequest(u)
+	return u, warns, append(errs, perrs...)
+}
+
+// checkCloudOnImage checks user-data's users and chpasswd accounts against
+// the image's accounts, and write_files owners against them and the users
+// the plan adds.
+func checkCloudOnImage(env *ovfenv.Environment, p *Plan, root string) []error {
+	c := p.Cloud.Config
+	var errs []error
+	at := cloudAt(env, &errs)
+	for i, u := range p.Cloud.Users {
+		if u.Name == p.User.Name && !p.Cloud.NoDefaultUser {
+			at(c.Users[i].Line, "users: %s is the default user (list it as `- default`; ovfinit.user.* properties or the image's cloud.cfg configure it)", u.Name)
+		}
+	}
+	im, err := users.ReadImage(root)
+	if errors.Is(err, users.ErrNoAccounts) {
+		return errs
+	}
+	if err != nil {
+		return append(errs, fmt.Errorf("checking user-data's users against the image: %w", err))
+	}
+	for i, u := range p.Cloud.Users {
+		_, errs := im.Check(u)
+		for _, err := range errs {
+			at(c.Users[i].Line, "users: %s: %v", u.Name, err)
+		}
+	}
+	planned := map[string]bool{p.User.Name: !p.Cloud.NoDefaultUser}
+	groups := map[string]bool{p.User.Name: !p.Cloud.NoDefaultUser}
+	for _, u := range p.Cloud.Users {
+		planned[u.Name], groups[u.Name] = true, true
+		groups[u.PrimaryGroup] = true
+		for _, g := range u.Groups {
+			groups[g] = true
+		}
+	}
+	for _, u := range p.User.Groups {
+		groups[u] = true
+	}
+	for _, g := range c.Groups {
+		groups[g.Name] = true
+		for _, m := range g.Members {
+			if !planned[m] && !im.DB.HasUser(m) {
+				at(g.Line, "groups: %s: member %s is not an account of the image nor one user-data adds", g.Name, m)
+			}
+		}
+	}
+	for _, pw := range p.Cloud.Passwords {
+		if !im.DB.HasUser(pw.Name) {
+			at(c.Chpasswd.Line, "chpasswd: %s is not an account of the image nor one user-data adds", pw.Name)
+		}
+	}
+	for _, f := range c.WriteFiles {
+		u, g, _ := strings.Cut(f.Owner, ":")
+		if !planned[u] && !im.DB.HasUser(u) {
+			at(f.Line, "write_files: %s: owner %s is not an account of the image nor one user-data adds", f.Path, u)
+		} else if planned[u] && !im.DB.HasUser(u) && !f.Defer {
+			at(f.Line, "write_files: %s: owner %s is created later in the boot: add defer: true, as cloud-init needs", f.Path, u)
+		}
+		if g != "" && !groups[g] && !im.DB.HasGroup(g) {
+			at(f.Line, "write_files: %s: group %s is not a group of the image nor one user-data adds", f.Path, g)
+		}
+	}
+	return errs
+}
+
+// redactUserData replaces user-data by ovfenv.Redaction when it is
+// #cloud-config with a password in it (users, chpasswd, password), so that
+// the state directory and `ovfinit env show` never hold one. A later boot
+// that has only the redacted copy reads user-data as unset: every
+// per-instance module has run by then; bootcmd does not run again.
+func redactUserData(env *ovfenv.Environment) *ovfenv.Environment {
+	data, err := userData(env)
+	if err != nil || userDataForm(data) != "cloud-config" {
+		return env
+	}
+	c, _ := cloudconfig.Parse(data)
+	if c == nil || len(c.Secrets()) == 0 {
+		return env
+	}
+	for i, p := range env.Properties {
+		if ovfenv.NormalizeKey(p.Key) == ovfenv.KeyUserData.Name {
+			env.Properties[i].Value = ovfenv.Redaction
+		}
+	}
+	return env
+}
