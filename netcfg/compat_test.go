@@ -209,13 +209,16 @@ config:
 // TestErrorsInUserWords: no Go type names, every error has key and line.
 func TestErrorsInUserWords(t *testing.T) {
 	tests := []struct{ doc, want string }{
-		{"version: 2\nethernets:\n  eth0:\n    routes:\n    - to: 10.0.0.0/8\n      via: 10.0.0.1\n      table: 7\n",
-			`line 7: "table" in a route is not supported by ovfinit yet`},
-		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    critical: true\n", `line 5: "critical" in an interface is not supported by ovfinit yet`},
-		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    accept-ra: true\n", `line 5: "accept-ra" in an interface is not supported`},
-		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    macaddress: 52:54:00:00:00:09\n", `line 5: "macaddress" in an interface is not supported`},
+		{"version: 2\nethernets:\n  eth0:\n    routes:\n    - to: 10.0.0.0/8\n      via: 10.0.0.1\n      mtu: 1400\n",
+			`line 7: "mtu" in a route is not supported by ovfinit yet`},
+		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    emit-lldp: true\n", `line 5: "emit-lldp" in an interface is not supported by ovfinit yet`},
+		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    ipv6-mtu: 1400\n", `line 5: "ipv6-mtu" in an interface is not supported`},
+		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    link-local: [ipv5]\n", `line 5: eth0.link-local: want ipv4 or ipv6, got "ipv5"`},
+		{"version: 2\nethernets:\n  e1: {}\nbridges:\n  br0:\n    interfaces: [e1]\n    parameters:\n      mode: active-backup\n", `line 8: br0.parameters: "mode" is a bond parameter, not a bridge's`},
+		{"version: 2\nethernets:\n  e1: {}\nbonds:\n  b0:\n    interfaces: [e1]\n    parameters:\n      stp: true\n", `line 8: b0.parameters: "stp" is a bridge parameter, not a bond's`},
+		{"version: 2\nethernets:\n  e1: {}\nbridges:\n  br0:\n    interfaces: [e1]\n    parameters:\n      forward-delay: soon\n", `line 8: br0.parameters.forward-delay: want seconds (4, 4s or 4000ms), got "soon"`},
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    parmeters: {}\n", `line 5: unknown key "parmeters" in an interface`},
-		{"version: 2\nbonds:\n  b:\n    interfaces: []\n    parameters:\n      resend-igmp: 3\n", `line 6: "resend-igmp" in bond parameters is not supported`},
+		{"version: 2\nbonds:\n  b:\n    interfaces: []\n    parameters:\n      resend-igmp: 3\n", `line 6: "resend-igmp" in bond or bridge parameters is not supported`},
 		{"version: 2\nwifis:\n  w: {}\n", `line 2: "wifis": not supported in VMs`},
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: maybe\n", `line 4: dhcp4: want true or false, got "maybe"`},
 		{"version: 2\nethernets:\n  eth0:\n    mtu: [1]\n", `line 4: mtu: want a whole number, got a list`},

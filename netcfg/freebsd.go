@@ -117,6 +117,9 @@ func FreeBSDRCConf(c Config) []string {
 		if n.MTU != 0 {
 			first = append(first, "mtu", fmt.Sprint(n.MTU))
 		}
+		if n.SetMAC != nil {
+			first = append(first, "ether", n.SetMAC.String())
+		}
 		if len(first) == 0 {
 			first = append(first, "up")
 		}

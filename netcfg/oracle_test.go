@@ -200,6 +200,7 @@ func netplanGenerate(t *testing.T, netplan string, doc []byte) (map[string]strin
 // its keys sorted. Comments and the order of files and lines do not count.
 // Left out, on purpose, and listed in the report: WakeOnLan=off, which
 // netplan writes into every .link file (ovfinit leaves the NIC's setting).
+// A routing-policy From=/To= host address and its /32 (/128) are the same.
 func networkdModel(files map[string]string) map[string][]string {
 	out := map[string][]string{}
 	for path, data := range files {
@@ -244,8 +245,10 @@ func networkdModel(files map[string]string) map[string][]string {
 				continue
 			case section == "NetDev" && k == "Name":
 				netdevName = append(netdevName, v)
-			case section == "Link" && k == "WakeOnLan":
+			case section == "Link" && k == "WakeOnLan" && v == "off":
 				continue
+			case section == "RoutingPolicyRule" && (k == "From" || k == "To"):
+				v = strings.TrimSuffix(strings.TrimSuffix(v, "/32"), "/128")
 			case section == "Route":
 				route = append(route, k+"="+normValue(k, v))
 				continue
@@ -291,9 +294,11 @@ func normValue(k, v string) string {
 	if !strings.HasSuffix(k, "Sec") {
 		return v
 	}
-	mult, num := 1, v
+	// systemd reads a bare number as seconds.
+	mult, num := 1000, v
 	switch {
 	case strings.HasSuffix(v, "ms"):
+		mult = 1
 		num = strings.TrimSuffix(v, "ms")
 	case strings.HasSuffix(v, "s"):
 		mult, num = 1000, strings.TrimSuffix(v, "s")
