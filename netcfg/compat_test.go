@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -266,5 +267,50 @@ bonds:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lines of Validate's errors (-want +got):\n%s", diff)
+	}
+}
+
+// TestBridgePlan: a bridge over a bond with a VLAN on the bridge: links
+// are made bonds first, then bridges, then VLANs; members are enslaved and
+// the port settings follow; route options and rules are planned.
+func TestBridgePlan(t *testing.T) {
+	doc := `version: 2
+ethernets:
+  e1: {match: {macaddress: "52:54:00:00:00:01"}}
+  e2: {match: {macaddress: "52:54:00:00:00:02"}}
+bonds:
+  bond0: {interfaces: [e1]}
+bridges:
+  br0:
+    interfaces: [bond0, e2]
+    macaddress: "52:54:00:00:00:99"
+    parameters: {stp: false, forward-delay: 4, path-cost: {e2: 50}}
+    addresses: [10.3.0.2/24]
+    routes: [{to: 10.9.0.0/16, via: 10.3.0.1, table: 100, from: 10.3.0.2}]
+    routing-policy: [{from: 10.3.0.0/24, table: 100, priority: 5}]
+vlans:
+  v5: {id: 5, link: br0}
+`
+	got, err := planDoc(t, doc, globLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"link add bond0 type bond",
+		"link set eth0 master bond0",
+		"link add br0 type bridge stp_state 0 forward_delay 400",
+		"link set bond0 master br0",
+		"link set eth1 master br0",
+		"link set eth1 type bridge_slave cost 50",
+		"link add v5 link br0 type vlan id 5",
+	}
+	if diff := cmp.Diff(want, got[:len(want)]); diff != "" {
+		t.Errorf("Plan(bridge) links (-want +got):\n%s", diff)
+	}
+	for _, w := range []string{"link set br0 address 52:54:00:00:00:99", "route replace 10.9.0.0/16 via 10.3.0.1 dev br0 table 100 src 10.3.0.2",
+		"rule add from 10.3.0.0/24 priority 5 table 100"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("Plan(bridge) = %q, want it to contain %q", got, w)
+		}
 	}
 }
