@@ -23,6 +23,11 @@ type Config struct {
 	// that have no per-NIC DNS).
 	DNS    []netip.Addr
 	Search []string
+	// Fallback marks cloud-init's fallback configuration (FallbackConfig):
+	// its files are named for the fallback, not for the NIC, so that when
+	// another NIC becomes the fallback its file replaces the old one
+	// instead of leaving DHCP configured on both.
+	Fallback bool `json:",omitempty"`
 }
 
 // Kind is what sort of interface a NIC entry describes.

@@ -352,7 +352,7 @@ func renderNetworkd(c Config) []File {
 				fmt.Fprintf(&b, "TypeOfService=%d\n", r.TOS)
 			}
 		}
-		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", fileName(n))
+		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", fileKey(c, n))
 		files = append(files, File{Path: base + ".network", Data: b.Bytes(), Mode: 0o644})
 		if n.KindOf() == Ethernet && (n.SetName != "" || n.MTU != 0 || n.WakeOnLAN || n.Offload != (Offload{})) {
 			// udev renames the NIC (and sets its MTU, wake-on-LAN and
@@ -828,7 +828,7 @@ func renderNM(c Config) []File {
 				}
 			}
 		}
-		files = append(files, File{Path: "/etc/NetworkManager/system-connections/ovfinit-" + n.Name + ".nmconnection", Data: b.Bytes(), Mode: 0o600})
+		files = append(files, File{Path: "/etc/NetworkManager/system-connections/ovfinit-" + fileKey(c, n) + ".nmconnection", Data: b.Bytes(), Mode: 0o600})
 	}
 	return files
 }
@@ -1133,7 +1133,7 @@ func renderIfcfg(c Config) []File {
 		if len(ss) > 0 {
 			kv("DOMAIN", fmt.Sprintf("%q", strings.Join(ss, " ")))
 		}
-		files = append(files, File{Path: "/etc/sysconfig/network-scripts/ifcfg-" + n.Name, Data: b.Bytes(), Mode: 0o644})
+		files = append(files, File{Path: "/etc/sysconfig/network-scripts/ifcfg-" + ifcfgKey(c, n), Data: b.Bytes(), Mode: 0o644})
 		var r4, r6 bytes.Buffer
 		for _, r := range n.Routes {
 			w := &r4
@@ -1387,4 +1387,22 @@ func nmRule(r Rule) string {
 		s = append(s, fmt.Sprintf("tos 0x%02x", r.TOS))
 	}
 	return strings.Join(append(s, fmt.Sprintf("table %d", r.Table)), " ")
+}
+
+// fileKey names n's files: "fallback" for cloud-init's fallback
+// configuration (one NIC, whichever it is at this boot), else fileName.
+func fileKey(c Config, n NIC) string {
+	if c.Fallback && len(c.NICs) == 1 {
+		return "fallback"
+	}
+	return fileName(n)
+}
+
+// ifcfgKey is fileKey for ifcfg files, whose fallback file is
+// ifcfg-ovfinit-fallback (DEVICE= inside names the NIC).
+func ifcfgKey(c Config, n NIC) string {
+	if k := fileKey(c, n); k == "fallback" {
+		return "ovfinit-fallback"
+	}
+	return n.Name
 }

@@ -43,7 +43,7 @@ var commonSupport = map[string]support{
 	"NICs.Bond.MIIMonitorInterval": rendered, "NICs.Bond.Primary": rendered, "NICs.Bond.LACPRate": rendered,
 	"NICs.Bond.TransmitHashPolicy": rendered, "NICs.Bond.UpDelay": rendered, "NICs.Bond.DownDelay": rendered,
 	"NICs.Bond.MinLinks": rendered, "NICs.Bond.ARPInterval": rendered, "NICs.Bond.ARPIPTargets": rendered,
-	"DNS": rendered, "Search": rendered,
+	"DNS": rendered, "Search": rendered, "Fallback": rendered,
 	"NICs.Routes.Table": rendered, "NICs.Routes.Type": rendered, "NICs.Routes.Scope": rendered, "NICs.Routes.From": rendered,
 	"NICs.Bridge.STP": rendered, "NICs.Bridge.ForwardDelay": rendered, "NICs.Bridge.HelloTime": rendered, "NICs.Bridge.MaxAge": rendered,
 	"NICs.Bridge.AgeingTime": rendered, "NICs.Bridge.Priority": rendered, "NICs.Bridge.PathCost": rendered, "NICs.Bridge.PortPriority": rendered,
@@ -115,6 +115,11 @@ func init() {
 	}
 	// rc.conf: the MAC address only.
 	rc := managerSupport[ManagerRCConf]
+	// rc.conf and ifupdown write one file whatever the NICs: it is
+	// replaced as a whole.
+	rc["Fallback"] = validated
+	managerSupport[ManagerIfupdown]["Fallback"] = validated
+	managerSupport[ManagerNetplan]["Fallback"] = validated
 	for k, v := range linkOptsOnly {
 		rc[k] = v
 	}
@@ -134,6 +139,7 @@ var managerSupport = map[Manager]map[string]support{
 	ManagerNetworkManager: {"NICs.Optional": refused},
 	ManagerIfcfg:          {"NICs.Optional": refused},
 	ManagerIfupdown:       {},
+	ManagerNetplan:        {},
 	// lagg(4) has no link monitoring or primary settings, and rc.conf
 	// bonds are not written yet.
 	ManagerRCConf: {

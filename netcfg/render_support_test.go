@@ -32,6 +32,7 @@ var prep = map[string]func(c *Config){
 	"NICs.Routes.To": withRoute, "NICs.Routes.Via": withRoute, "NICs.Routes.Metric": withRoute, "NICs.Routes.OnLink": withRoute,
 	"NICs.Routes.Table": withRoute, "NICs.Routes.Type": withRoute, "NICs.Routes.Scope": withRoute, "NICs.Routes.From": withRoute,
 	"NICs.LinkOpts.DHCPIdentifier": func(c *Config) { c.NICs[0].DHCP4 = true },
+	"Fallback":                     func(c *Config) { c.NICs = c.NICs[1:2] },
 }
 
 func init() {
@@ -141,6 +142,7 @@ var mutations = map[string]func(c *Config){
 	"NICs.LinkOpts.RoutingPolicy.Priority": func(c *Config) { c.NICs[0].RoutingPolicy[0].Priority = 51 },
 	"NICs.LinkOpts.RoutingPolicy.Mark":     func(c *Config) { c.NICs[0].RoutingPolicy[0].Mark = 4 },
 	"NICs.LinkOpts.RoutingPolicy.TOS":      func(c *Config) { c.NICs[0].RoutingPolicy[0].TOS = 8 },
+	"Fallback":                             func(c *Config) { c.Fallback, c.NICs = true, c.NICs[1:2] },
 	"DNS":                                  func(c *Config) { c.DNS = []netip.Addr{ip("9.9.9.9")} },
 	"Search":                               func(c *Config) { c.Search = []string{"corp"} },
 }
