@@ -90,6 +90,13 @@ type DHCPOverrides struct {
 // IsZero reports whether no override is set.
 func (d DHCPOverrides) IsZero() bool { return d == DHCPOverrides{} }
 
+// Equal reports whether d and o set the same overrides to the same values.
+func (d DHCPOverrides) Equal(o DHCPOverrides) bool {
+	eq := func(a, b *bool) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+	return eq(d.UseDNS, o.UseDNS) && eq(d.UseNTP, o.UseNTP) && eq(d.SendHostname, o.SendHostname) && eq(d.UseHostname, o.UseHostname) &&
+		eq(d.UseMTU, o.UseMTU) && eq(d.UseRoutes, o.UseRoutes) && d.UseDomains == o.UseDomains && d.Hostname == o.Hostname && d.RouteMetric == o.RouteMetric
+}
+
 // Rule is a policy routing rule (netplan routing-policy).
 type Rule struct {
 	From     netip.Prefix `json:",omitzero"`
@@ -175,7 +182,7 @@ func checkLinkOpts(c Config, n *NIC, bad func(nic, field string, err error, valu
 			bad(n.ID, d.f+".route-metric", errors.New("negative"), fmt.Sprint(d.o.RouteMetric))
 		}
 	}
-	if n.DHCP4 && n.DHCP6 && o.DHCP4Overrides != o.DHCP6Overrides {
+	if n.DHCP4 && n.DHCP6 && !o.DHCP4Overrides.Equal(o.DHCP6Overrides) {
 		bad(n.ID, "dhcp6-overrides", errors.New("with both dhcp4 and dhcp6, dhcp4-overrides and dhcp6-overrides must be the same (netplan's rule: networkd has one DHCP section)"), "")
 	}
 	for k, r := range o.RoutingPolicy {

@@ -1260,8 +1260,9 @@ func networkdDHCP(b *bytes.Buffer, n NIC) {
 		k string
 		v *bool
 	}{{"UseRoutes", o.UseRoutes}, {"UseDNS", o.UseDNS}, {"UseNTP", o.UseNTP}, {"SendHostname", o.SendHostname}, {"UseHostname", o.UseHostname}} {
-		if f.v != nil {
-			fmt.Fprintf(b, "%s=%v\n", f.k, *f.v)
+		// All default to true in networkd; netplan writes only false.
+		if f.v != nil && !*f.v {
+			fmt.Fprintf(b, "%s=false\n", f.k)
 		}
 	}
 	if o.UseDomains != "" {
