@@ -351,6 +351,7 @@ func TestNetplanRenderOracle(t *testing.T) {
 			continue
 		}
 		t.Run(filepath.Base(base), func(t *testing.T) {
+			t.Parallel() // each runs netplan generate twice, in its own root
 			input := data
 			if np, err := os.ReadFile(base + ".netplan"); err == nil {
 				input = np
