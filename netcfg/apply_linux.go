@@ -244,6 +244,7 @@ func (s *Linux) bond(la netlink.LinkAttrs, op Op) (*netlink.Bond, error) {
 	set(&b.DownDelay, p.DownDelay)
 	set(&b.MinLinks, p.MinLinks)
 	set(&b.ArpInterval, p.ARPInterval)
+	set(&b.NumPeerNotif, p.GratuitousARP)
 	for _, a := range p.ARPIPTargets {
 		b.ArpIpTargets = append(b.ArpIpTargets, a.AsSlice())
 	}
@@ -266,7 +267,7 @@ func (s *Linux) bond(la netlink.LinkAttrs, op Op) (*netlink.Bond, error) {
 // bondParamsOf reads back what bond sets, in BondParams' terms.
 func bondParamsOf(b *netlink.Bond, all []netlink.Link) BondParams {
 	pos := func(v int) int { return max(v, 0) }
-	p := BondParams{MIIMonitorInterval: pos(b.Miimon), UpDelay: pos(b.UpDelay), DownDelay: pos(b.DownDelay), MinLinks: pos(b.MinLinks), ARPInterval: pos(b.ArpInterval)}
+	p := BondParams{MIIMonitorInterval: pos(b.Miimon), UpDelay: pos(b.UpDelay), DownDelay: pos(b.DownDelay), MinLinks: pos(b.MinLinks), ARPInterval: pos(b.ArpInterval), GratuitousARP: pos(b.NumPeerNotif)}
 	for _, ip := range b.ArpIpTargets {
 		if a, ok := netip.AddrFromSlice(ip); ok {
 			p.ARPIPTargets = append(p.ARPIPTargets, a.Unmap())

@@ -108,12 +108,13 @@ type BondParams struct {
 	MinLinks           int          // min-links
 	ARPInterval        int          // arp-interval
 	ARPIPTargets       []netip.Addr // arp-ip-targets
+	GratuitousARP      int          // gratuitous-arp (gratuitious-arp): announcements after a failover
 }
 
 // IsZero reports whether no parameter is set.
 func (b BondParams) IsZero() bool {
 	return b.MIIMonitorInterval == 0 && b.Primary == "" && b.LACPRate == "" && b.TransmitHashPolicy == "" &&
-		b.UpDelay == 0 && b.DownDelay == 0 && b.MinLinks == 0 && b.ARPInterval == 0 && len(b.ARPIPTargets) == 0
+		b.UpDelay == 0 && b.DownDelay == 0 && b.MinLinks == 0 && b.ARPInterval == 0 && len(b.ARPIPTargets) == 0 && b.GratuitousARP == 0
 }
 
 // IsGlob reports whether a match pattern has shell wildcards.
@@ -403,6 +404,9 @@ func checkBond(n *NIC, bad func(nic, field string, err error, value string)) {
 	}
 	if p.TransmitHashPolicy != "" && !slices.Contains(hashPolicies, p.TransmitHashPolicy) {
 		bad(n.ID, "bond.transmit-hash-policy", fmt.Errorf("want one of %s", strings.Join(hashPolicies, ", ")), p.TransmitHashPolicy)
+	}
+	if p.GratuitousARP < 0 || p.GratuitousARP > 255 {
+		bad(n.ID, "bond.gratuitous-arp", errors.New("out of range 0-255"), fmt.Sprint(p.GratuitousARP))
 	}
 	if p.MinLinks < 0 {
 		bad(n.ID, "bond.min-links", errors.New("negative"), fmt.Sprint(p.MinLinks))

@@ -559,7 +559,7 @@ func (b BondParams) satisfiedBy(o BondParams) bool {
 	eqs := func(want, got string) bool { return want == "" || want == got }
 	return eq(b.MIIMonitorInterval, o.MIIMonitorInterval) && eqs(b.Primary, o.Primary) && eqs(b.LACPRate, o.LACPRate) &&
 		eqs(b.TransmitHashPolicy, o.TransmitHashPolicy) && eq(b.UpDelay, o.UpDelay) && eq(b.DownDelay, o.DownDelay) &&
-		eq(b.MinLinks, o.MinLinks) && eq(b.ARPInterval, o.ARPInterval) && (len(b.ARPIPTargets) == 0 || slices.Equal(b.ARPIPTargets, o.ARPIPTargets))
+		eq(b.MinLinks, o.MinLinks) && eq(b.ARPInterval, o.ARPInterval) && eq(b.GratuitousARP, o.GratuitousARP) && (len(b.ARPIPTargets) == 0 || slices.Equal(b.ARPIPTargets, o.ARPIPTargets))
 }
 
 // args is the bond parameters as ip-link(8) arguments, " miimon 100 ...".
@@ -592,6 +592,9 @@ func (b BondParams) args() string {
 	}
 	if len(b.ARPIPTargets) > 0 {
 		add("arp_ip_target", joinAddrs(b.ARPIPTargets, ","))
+	}
+	if b.GratuitousARP != 0 {
+		add("num_grat_arp", b.GratuitousARP)
 	}
 	if len(s) == 0 {
 		return ""

@@ -165,6 +165,7 @@ func bondOptions(c Config, n NIC) []string {
 	kv("min_links", p.MinLinks, p.MinLinks != 0)
 	kv("arp_interval", p.ARPInterval, p.ARPInterval != 0)
 	kv("arp_ip_target", joinAddrs(p.ARPIPTargets, ","), len(p.ARPIPTargets) > 0)
+	kv("num_grat_arp", p.GratuitousARP, p.GratuitousARP != 0)
 	return out
 }
 
@@ -429,6 +430,7 @@ func renderNetworkd(c Config) []File {
 				kv("ARPIPTargets", joinAddrs(p.ARPIPTargets, " "), len(p.ARPIPTargets) > 0)
 				kv("UpDelaySec", fmt.Sprintf("%dms", p.UpDelay), p.UpDelay != 0)
 				kv("DownDelaySec", fmt.Sprintf("%dms", p.DownDelay), p.DownDelay != 0)
+				kv("GratuitousARP", p.GratuitousARP, p.GratuitousARP != 0)
 			}
 			files = append(files, File{Path: base + ".netdev", Data: d.Bytes(), Mode: 0o644})
 		}
@@ -547,6 +549,7 @@ func renderNetplan(c Config) []File {
 					kv("min-links", p.MinLinks, p.MinLinks != 0)
 					kv("arp-interval", p.ARPInterval, p.ARPInterval != 0)
 					kv("arp-ip-targets", "["+joinAddrs(p.ARPIPTargets, ", ")+"]", len(p.ARPIPTargets) > 0)
+					kv("gratuitous-arp", p.GratuitousARP, p.GratuitousARP != 0)
 				}
 			}
 			if n.KindOf() == Bridge {

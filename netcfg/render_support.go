@@ -43,7 +43,8 @@ var commonSupport = map[string]support{
 	"NICs.Bond.MIIMonitorInterval": rendered, "NICs.Bond.Primary": rendered, "NICs.Bond.LACPRate": rendered,
 	"NICs.Bond.TransmitHashPolicy": rendered, "NICs.Bond.UpDelay": rendered, "NICs.Bond.DownDelay": rendered,
 	"NICs.Bond.MinLinks": rendered, "NICs.Bond.ARPInterval": rendered, "NICs.Bond.ARPIPTargets": rendered,
-	"DNS": rendered, "Search": rendered, "Fallback": rendered,
+	"NICs.Bond.GratuitousARP": rendered,
+	"DNS":                     rendered, "Search": rendered, "Fallback": rendered,
 	"NICs.Routes.Table": rendered, "NICs.Routes.Type": rendered, "NICs.Routes.Scope": rendered, "NICs.Routes.From": rendered,
 	"NICs.Bridge.STP": rendered, "NICs.Bridge.ForwardDelay": rendered, "NICs.Bridge.HelloTime": rendered, "NICs.Bridge.MaxAge": rendered,
 	"NICs.Bridge.AgeingTime": rendered, "NICs.Bridge.Priority": rendered, "NICs.Bridge.PathCost": rendered, "NICs.Bridge.PortPriority": rendered,
@@ -148,7 +149,7 @@ var managerSupport = map[Manager]map[string]support{
 		"NICs.Members": refused, "NICs.BondMode": refused,
 		"NICs.Bond.MIIMonitorInterval": refused, "NICs.Bond.Primary": refused, "NICs.Bond.LACPRate": refused,
 		"NICs.Bond.TransmitHashPolicy": refused, "NICs.Bond.UpDelay": refused, "NICs.Bond.DownDelay": refused,
-		"NICs.Bond.MinLinks": refused, "NICs.Bond.ARPInterval": refused, "NICs.Bond.ARPIPTargets": refused,
+		"NICs.Bond.MinLinks": refused, "NICs.Bond.ARPInterval": refused, "NICs.Bond.ARPIPTargets": refused, "NICs.Bond.GratuitousARP": refused,
 	},
 }
 
@@ -200,7 +201,7 @@ func userField(path string) string {
 	if f, ok := strings.CutPrefix(path, "NICs.Bond."); ok {
 		return "bond." + map[string]string{"MIIMonitorInterval": "mii-monitor-interval", "Primary": "primary", "LACPRate": "lacp-rate",
 			"TransmitHashPolicy": "transmit-hash-policy", "UpDelay": "up-delay", "DownDelay": "down-delay", "MinLinks": "min-links",
-			"ARPInterval": "arp-interval", "ARPIPTargets": "arp-ip-targets"}[f]
+			"ARPInterval": "arp-interval", "ARPIPTargets": "arp-ip-targets", "GratuitousARP": "gratuitous-arp"}[f]
 	}
 	return strings.ToLower(strings.TrimPrefix(path, "NICs."))
 }

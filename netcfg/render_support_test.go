@@ -116,6 +116,7 @@ var mutations = map[string]func(c *Config){
 	"NICs.Bond.DownDelay":                  func(c *Config) { c.NICs[3].Bond.DownDelay = 200 },
 	"NICs.Bond.MinLinks":                   func(c *Config) { c.NICs[3].Bond.MinLinks = 1 },
 	"NICs.Bond.ARPInterval":                func(c *Config) { c.NICs[3].Bond.ARPInterval = 100 },
+	"NICs.Bond.GratuitousARP":              func(c *Config) { c.NICs[3].Bond.GratuitousARP = 5 },
 	"NICs.Bond.ARPIPTargets":               func(c *Config) { c.NICs[3].Bond.ARPIPTargets = []netip.Addr{ip("10.0.0.1")} },
 	"NICs.Routes.Table":                    func(c *Config) { c.NICs[0].Routes[0].Table = 100 },
 	"NICs.Routes.Type":                     func(c *Config) { c.NICs[0].Routes[0].Type = "unreachable" },

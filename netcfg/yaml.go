@@ -145,7 +145,7 @@ var notSupported = map[string][]string{
 	"v2RoutingPolicy": {},
 	"v2DHCPOverrides": {},
 	"v2Params": {"ad-select", "all-slaves-active", "arp-validate", "arp-all-targets", "fail-over-mac-policy",
-		"gratuitous-arp", "gratuitious-arp", "packets-per-slave", "primary-reselect-policy", "resend-igmp", "learn-packet-interval"},
+		"packets-per-slave", "primary-reselect-policy", "resend-igmp", "learn-packet-interval"},
 	"v1Item":   {"accept-ra", "keep_configuration"},
 	"v1Subnet": {"dns_nameservers6", "ipv4", "ipv6"},
 }
@@ -400,6 +400,8 @@ type v2Params struct {
 	MinLinks           int      `yaml:"min-links"`
 	ARPInterval        string   `yaml:"arp-interval"`
 	ARPIPTargets       []string `yaml:"arp-ip-targets"`
+	GratuitousARP      *int     `yaml:"gratuitous-arp"`
+	GratuitiousARP     *int     `yaml:"gratuitious-arp"` // netplan reads this spelling too
 	// Bridges.
 	STP          *bool          `yaml:"stp"`
 	ForwardDelay string         `yaml:"forward-delay"`
@@ -478,6 +480,15 @@ func (c *conv) bondParams(id string, pn *yaml.Node, p v2Params, n *NIC) {
 	n.Bond.Primary, n.Bond.LACPRate, n.Bond.TransmitHashPolicy, n.Bond.MinLinks = p.Primary, p.LACPRate, p.TransmitHashPolicy, p.MinLinks
 	for i, a := range p.ARPIPTargets {
 		n.Bond.ARPIPTargets = append(n.Bond.ARPIPTargets, c.addr(item(at("arp-ip-targets"), i), id+".parameters.arp-ip-targets", a))
+	}
+	for _, g := range []struct {
+		k string
+		v *int
+	}{{"gratuitous-arp", p.GratuitousARP}, {"gratuitious-arp", p.GratuitiousARP}} {
+		if g.v != nil {
+			n.Bond.GratuitousARP = *g.v
+			c.lines[id+".bond.gratuitous-arp"] = line(at(g.k))
+		}
 	}
 	for _, k := range []string{"mode", "primary", "lacp-rate", "transmit-hash-policy", "min-links", "arp-ip-targets"} {
 		c.lines[id+".bond."+k] = line(at(k))
@@ -767,6 +778,10 @@ func (c *conv) v1BondParams(id string, pn *yaml.Node, n *NIC) {
 			num(&n.Bond.ARPInterval)
 		case "bond-min-links":
 			num(&n.Bond.MinLinks)
+		case "bond-num-grat-arp":
+			// cloud-init writes it as netplan's gratuitious-arp.
+			num(&n.Bond.GratuitousARP)
+			c.lines[id+".bond.gratuitous-arp"] = k.Line
 		case "bond-primary":
 			n.Bond.Primary = val
 		case "bond-lacp-rate":
@@ -968,7 +983,7 @@ func (d *v1) config(top *yaml.Node) (Config, Lines, error) {
 
 // bondKeys and bridgeKeys are the parameters of each kind.
 var (
-	bondKeys   = []string{"mode", "mii-monitor-interval", "primary", "lacp-rate", "transmit-hash-policy", "up-delay", "down-delay", "min-links", "arp-interval", "arp-ip-targets"}
+	bondKeys   = []string{"mode", "mii-monitor-interval", "primary", "lacp-rate", "transmit-hash-policy", "up-delay", "down-delay", "min-links", "arp-interval", "arp-ip-targets", "gratuitous-arp", "gratuitious-arp"}
 	bridgeKeys = []string{"stp", "forward-delay", "hello-time", "max-age", "ageing-time", "aging-time", "priority", "path-cost", "port-priority"}
 )
 

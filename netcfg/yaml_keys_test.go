@@ -68,6 +68,8 @@ var keyCases = map[string][2]string{
 	"v2Params.down-delay":                  {bondDoc(""), bondDoc("      down-delay: 10\n")},
 	"v2Params.min-links":                   {bondDoc(""), bondDoc("      min-links: 1\n")},
 	"v2Params.arp-interval":                {bondDoc(""), bondDoc("      arp-interval: 10\n")},
+	"v2Params.gratuitous-arp":              {bondDoc(""), bondDoc("      gratuitous-arp: 3\n")},
+	"v2Params.gratuitious-arp":             {bondDoc(""), bondDoc("      gratuitious-arp: 3\n")},
 	"v2Params.arp-ip-targets":              {bondDoc(""), bondDoc("      arp-ip-targets: [10.0.0.1]\n")},
 	"v2Route.table":                        {v2doc("    routes: [{to: 10.1.0.0/16, via: 10.0.0.1}]\n"), v2doc("    routes: [{to: 10.1.0.0/16, via: 10.0.0.1, table: 7}]\n")},
 	"v2Route.type":                         {v2doc("    routes: [{to: 10.1.0.0/16}]\n"), v2doc("    routes: [{to: 10.1.0.0/16, type: blackhole}]\n")},
