@@ -232,7 +232,7 @@ func TestNetworkFallback(t *testing.T) {
 		fileHas string
 	}{
 		{"default: DHCP on the connected NIC", nil, "usr/lib/systemd/systemd-networkd",
-			[]string{"link set ens4 up", "dhcp4 dev ens4"}, "etc/systemd/network/10-ovfinit-ens4.network", "DHCP=ipv4"},
+			[]string{"link set ens4 up", "dhcp4 dev ens4"}, "etc/systemd/network/10-ovfinit-fallback.network", "DHCP=ipv4"},
 		{"dhcp, ifupdown", []string{"ovfinit.net.fallback", "dhcp"}, "sbin/ifup",
 			[]string{"link set ens4 up", "dhcp4 dev ens4"}, "etc/network/interfaces.d/50-ovfinit", "iface ens4 inet dhcp"},
 		{"off", []string{"ovfinit.net.fallback", "off"}, "usr/lib/systemd/systemd-networkd", nil, "", ""},

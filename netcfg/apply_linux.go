@@ -16,6 +16,7 @@ import (
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +36,10 @@ type Handle interface {
 	AddrReplace(link netlink.Link, addr *netlink.Addr) error
 	AddrDel(link netlink.Link, addr *netlink.Addr) error
 	RouteList(link netlink.Link, family int) ([]netlink.Route, error)
+	RouteListFiltered(family int, filter *netlink.Route, filterMask uint64) ([]netlink.Route, error)
 	RouteReplace(route *netlink.Route) error
+	LinkSetHardwareAddr(link netlink.Link, hwaddr net.HardwareAddr) error
+	RuleAdd(rule *netlink.Rule) error
 	RouteDel(route *netlink.Route) error
 }
 
@@ -154,12 +158,15 @@ func (s *Linux) Current() (Current, error) {
 				link.Addrs = append(link.Addrs, p)
 			}
 		}
-		routes, err := retry(func() ([]netlink.Route, error) { return s.H.RouteList(l, netlink.FAMILY_ALL) })
+		// Routes of every table but local (netplan's table key).
+		routes, err := retry(func() ([]netlink.Route, error) {
+			return s.H.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{LinkIndex: a.Index, Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_OIF|netlink.RT_FILTER_TABLE)
+		})
 		if err != nil {
 			return Current{}, fmt.Errorf("listing routes of %s: %w", a.Name, err)
 		}
 		for _, r := range routes {
-			if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN || r.Protocol == unix.RTPROT_KERNEL {
+			if r.Table == unix.RT_TABLE_LOCAL || r.Protocol == unix.RTPROT_KERNEL || r.Family == unix.AF_INET6 && r.Dst != nil && r.Dst.IP.IsLinkLocalUnicast() {
 				continue
 			}
 			if rt, ok := routeOf(r); ok {
@@ -220,6 +227,26 @@ func routeOf(r netlink.Route) (Route, bool) {
 	}
 	rt.Metric = r.Priority
 	rt.OnLink = r.Flags&int(netlink.FLAG_ONLINK) != 0 && r.Gw != nil
+	if r.Table != unix.RT_TABLE_MAIN && r.Table != 0 {
+		rt.Table = r.Table
+	}
+	if r.Src != nil {
+		a, _ := netip.AddrFromSlice(r.Src)
+		rt.From = a.Unmap()
+	}
+	// The scope only when it differs from what route() sets by default.
+	def := netlink.SCOPE_UNIVERSE
+	if r.Gw == nil && (r.Type == unix.RTN_UNICAST || r.Type == 0) {
+		def = netlink.SCOPE_LINK
+	}
+	if r.Scope != def {
+		rt.Scope = map[netlink.Scope]string{netlink.SCOPE_UNIVERSE: "global", netlink.SCOPE_LINK: "link", netlink.SCOPE_HOST: "host"}[r.Scope]
+	}
+	for name, typ := range routeTypeNums {
+		if r.Type == typ && typ != unix.RTN_UNICAST {
+			rt.Type = name
+		}
+	}
 	if rt.To.Addr().Is6() && rt.Metric == 1024 {
 		rt.Metric = 0 // the kernel's default IPv6 metric
 	}
@@ -257,6 +284,7 @@ func (s *Linux) bond(la netlink.LinkAttrs, op Op) (*netlink.Bond, error) {
 	set(&b.DownDelay, p.DownDelay)
 	set(&b.MinLinks, p.MinLinks)
 	set(&b.ArpInterval, p.ARPInterval)
+	set(&b.NumPeerNotif, p.GratuitousARP)
 	for _, a := range p.ARPIPTargets {
 		b.ArpIpTargets = append(b.ArpIpTargets, a.AsSlice())
 	}
@@ -279,7 +307,7 @@ func (s *Linux) bond(la netlink.LinkAttrs, op Op) (*netlink.Bond, error) {
 // bondParamsOf reads back what bond sets, in BondParams' terms.
 func bondParamsOf(b *netlink.Bond, all []netlink.Link) BondParams {
 	pos := func(v int) int { return max(v, 0) }
-	p := BondParams{MIIMonitorInterval: pos(b.Miimon), UpDelay: pos(b.UpDelay), DownDelay: pos(b.DownDelay), MinLinks: pos(b.MinLinks), ARPInterval: pos(b.ArpInterval)}
+	p := BondParams{MIIMonitorInterval: pos(b.Miimon), UpDelay: pos(b.UpDelay), DownDelay: pos(b.DownDelay), MinLinks: pos(b.MinLinks), ARPInterval: pos(b.ArpInterval), GratuitousARP: pos(b.NumPeerNotif)}
 	for _, ip := range b.ArpIpTargets {
 		if a, ok := netip.AddrFromSlice(ip); ok {
 			p.ARPIPTargets = append(p.ARPIPTargets, a.Unmap())
@@ -303,15 +331,36 @@ func ipnet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
+// routeTypeNums are the kernel's route types by netplan's names.
+var routeTypeNums = map[string]int{"unicast": unix.RTN_UNICAST, "blackhole": unix.RTN_BLACKHOLE, "unreachable": unix.RTN_UNREACHABLE,
+	"prohibit": unix.RTN_PROHIBIT, "local": unix.RTN_LOCAL}
+
 func (s *Linux) route(l netlink.Link, r Route) *netlink.Route {
-	nr := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipnet(r.To), Priority: r.Metric, Protocol: unix.RTPROT_STATIC}
+	nr := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipnet(r.To), Priority: r.Metric, Protocol: unix.RTPROT_STATIC, Table: r.Table}
 	if r.Via.IsValid() {
 		nr.Gw = r.Via.AsSlice()
 		if r.OnLink {
 			nr.Flags = int(netlink.FLAG_ONLINK)
 		}
-	} else {
+	} else if r.Type == "" || r.Type == "unicast" {
 		nr.Scope = netlink.SCOPE_LINK
+	}
+	if t, ok := routeTypeNums[r.Type]; ok {
+		nr.Type = t
+		if t != unix.RTN_UNICAST && t != unix.RTN_LOCAL {
+			nr.LinkIndex = 0 // a blackhole route has no device
+		}
+	}
+	switch r.Scope {
+	case "global":
+		nr.Scope = netlink.SCOPE_UNIVERSE
+	case "link":
+		nr.Scope = netlink.SCOPE_LINK
+	case "host":
+		nr.Scope = netlink.SCOPE_HOST
+	}
+	if r.From.IsValid() {
+		nr.Src = r.From.AsSlice()
 	}
 	return nr
 }
@@ -331,11 +380,19 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 			la.ParentIndex = parent.Attrs().Index
 			return s.H.LinkAdd(&netlink.Vlan{LinkAttrs: la, VlanId: op.VLANID})
 		}
+		if op.Type == Bridge {
+			if err := s.H.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil {
+				return err
+			}
+			return s.bridgeParams(op.Link, op.Bridge)
+		}
 		b, err := s.bond(la, op)
 		if err != nil {
 			return err
 		}
 		return s.H.LinkAdd(b)
+	case OpRuleAdd:
+		return s.ruleAdd(op.Rule)
 	}
 	l, err := s.H.LinkByName(op.Link)
 	if err != nil {
@@ -379,6 +436,23 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 		return s.H.LinkModify(b)
 	case OpLinkDown:
 		return s.H.LinkSetDown(l)
+	case OpLinkMAC:
+		// Most drivers change the address only while the link is down.
+		up := l.Attrs().Flags&net.FlagUp != 0
+		if up {
+			if err := s.H.LinkSetDown(l); err != nil {
+				return err
+			}
+		}
+		if err := s.H.LinkSetHardwareAddr(l, op.MAC); err != nil {
+			return err
+		}
+		if up {
+			return s.H.LinkSetUp(l)
+		}
+		return nil
+	case OpBridgePort:
+		return s.bridgePort(l, op.PortCost, op.PortPriority)
 	case OpLinkRename:
 		// Plan puts the link down first: the kernel renames only a link
 		// that is down.
@@ -456,4 +530,90 @@ func (s *Linux) writeDNS(ctx context.Context, dns []netip.Addr, search []string)
 		return nil
 	}
 	return cmdrun.Run(ctx, s.Run, "systemctl", "try-reload-or-restart", "systemd-resolved.service")
+}
+
+// ruleAdd adds a policy routing rule; one that exists already is done.
+func (s *Linux) ruleAdd(r Rule) error {
+	nr := netlink.NewRule()
+	nr.Family = unix.AF_INET
+	if r.IPv6() {
+		nr.Family = unix.AF_INET6
+	}
+	nr.Table = r.Table
+	if r.Priority != 0 {
+		nr.Priority = r.Priority
+	}
+	if r.From.IsValid() {
+		nr.Src = ipnet(r.From)
+	}
+	if r.To.IsValid() {
+		nr.Dst = ipnet(r.To)
+	}
+	if r.Mark != 0 {
+		nr.Mark = uint32(r.Mark)
+	}
+	nr.Tos = uint(r.TOS)
+	err := s.H.RuleAdd(nr)
+	if errors.Is(err, unix.EEXIST) {
+		return nil
+	}
+	return err
+}
+
+// bridgeParams sets a new bridge's parameters (IFLA_BR_*: times in
+// centiseconds) in one RTM_NEWLINK on the bridge.
+func (s *Linux) bridgeParams(name string, p BridgeParams) error {
+	if p.STP == nil && p.ForwardDelay == 0 && p.HelloTime == 0 && p.MaxAge == 0 && p.AgeingTime == 0 && p.Priority == nil {
+		return nil
+	}
+	l, err := s.H.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(l.Attrs().Index)
+	req.AddData(msg)
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	if p.STP != nil {
+		v := uint32(0)
+		if *p.STP {
+			v = 1
+		}
+		data.AddRtAttr(nl.IFLA_BR_STP_STATE, nl.Uint32Attr(v))
+	}
+	for _, d := range []struct {
+		attr int
+		ms   int
+	}{{nl.IFLA_BR_FORWARD_DELAY, p.ForwardDelay}, {nl.IFLA_BR_HELLO_TIME, p.HelloTime}, {nl.IFLA_BR_MAX_AGE, p.MaxAge}, {nl.IFLA_BR_AGEING_TIME, p.AgeingTime}} {
+		if d.ms != 0 {
+			data.AddRtAttr(d.attr, nl.Uint32Attr(uint32(d.ms/10)))
+		}
+	}
+	if p.Priority != nil {
+		data.AddRtAttr(nl.IFLA_BR_PRIORITY, nl.Uint16Attr(uint16(*p.Priority)))
+	}
+	req.AddData(info)
+	_, err = req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
+}
+
+// bridgePort sets a bridge port's path cost and priority (-1: leave).
+func (s *Linux) bridgePort(l netlink.Link, cost, prio int) error {
+	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_BRIDGE)
+	msg.Index = int32(l.Attrs().Index)
+	req.AddData(msg)
+	br := nl.NewRtAttr(unix.IFLA_PROTINFO|unix.NLA_F_NESTED, nil)
+	if cost >= 0 {
+		br.AddRtAttr(nl.IFLA_BRPORT_COST, nl.Uint32Attr(uint32(cost)))
+	}
+	if prio >= 0 {
+		br.AddRtAttr(nl.IFLA_BRPORT_PRIORITY, nl.Uint16Attr(uint16(prio)))
+	}
+	req.AddData(br)
+	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
 }

@@ -5,6 +5,7 @@ package netcfg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -19,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -372,4 +374,158 @@ func TestLinuxCommandsLogged(t *testing.T) {
 	if !strings.Contains(logs.String(), `argv="sh -c \"exit 0\""`) {
 		t.Errorf("log after SetLogger = %q, want the command's quoted argv", logs.String())
 	}
+}
+
+// TestLinuxBridge: a bridge is created live with its parameters, its
+// member enslaved with its path cost and port priority, given its own MAC
+// address; a route in another table with a source address and a policy
+// rule are set; planning again asks for nothing.
+func TestLinuxBridge(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		sys := &Linux{H: h, Root: t.TempDir()}
+		cfg := applyDoc(t, sys, `version: 2
+ethernets:
+  m: {match: {name: ovft1}}
+bridges:
+  br7:
+    interfaces: [m]
+    macaddress: "52:54:00:aa:bb:77"
+    addresses: [10.8.0.2/24]
+    parameters: {stp: true, forward-delay: 4, hello-time: 3, max-age: 12, ageing-time: 50, priority: 100, path-cost: {m: 50}, port-priority: {m: 14}}
+    routes:
+      - {to: 10.9.0.0/16, via: 10.8.0.1, table: 100, from: 10.8.0.2}
+      - {to: 10.10.0.0/16, type: blackhole}
+    routing-policy:
+      - {from: 10.8.0.0/24, table: 100, priority: 50}
+`)
+		l, err := h.LinkByName("br7")
+		if err != nil {
+			t.Fatalf("bridge not created: %v", err)
+		}
+		if l.Type() != "bridge" || l.Attrs().HardwareAddr.String() != "52:54:00:aa:bb:77" {
+			t.Errorf("br7 = %s %s, want a bridge with MAC 52:54:00:aa:bb:77", l.Type(), l.Attrs().HardwareAddr)
+		}
+		m, _ := h.LinkByName("ovft1")
+		if m.Attrs().MasterIndex != l.Attrs().Index {
+			t.Errorf("ovft1's master = %d, want br7 (%d)", m.Attrs().MasterIndex, l.Attrs().Index)
+		}
+		if b, ok := l.(*netlink.Bridge); !ok || b.HelloTime == nil || *b.HelloTime != 300 || b.AgeingTime == nil || *b.AgeingTime != 5000 {
+			t.Errorf("br7 = %+v, want hello time 300 cs, ageing time 5000 cs", l)
+		}
+		// IFLA_BR_* attributes the library does not parse: read them raw.
+		if got := bridgeAttrs(t, l.Attrs().Index); got != "stp 1 fd 400 maxage 1200 prio 100" {
+			t.Errorf("br7 bridge attributes = %q, want stp 1 fd 400 maxage 1200 prio 100", got)
+		}
+		if got := portAttrs(t, m.Attrs().Index); got != "cost 50 priority 14" {
+			t.Errorf("ovft1 bridge port = %q, want cost 50 priority 14", got)
+		}
+		routes, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: 100}, netlink.RT_FILTER_TABLE)
+		if err != nil || len(routes) != 1 || routes[0].Src.String() != "10.8.0.2" || routes[0].Gw.String() != "10.8.0.1" {
+			t.Errorf("table 100 = %v, %v, want 10.9.0.0/16 via 10.8.0.1 src 10.8.0.2", routes, err)
+		}
+		rules, err := h.RuleList(netlink.FAMILY_V4)
+		found := false
+		for _, r := range rules {
+			found = found || r.Table == 100 && r.Priority == 50 && r.Src != nil && r.Src.String() == "10.8.0.0/24"
+		}
+		if err != nil || !found {
+			t.Errorf("rules = %v, %v, want from 10.8.0.0/24 table 100 priority 50", rules, err)
+		}
+		cur, err := sys.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _, err := Plan(cfg, cur, Applied{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range again {
+			if op.Kind != OpRuleAdd && op.Kind != OpRouteReplace {
+				t.Errorf("Plan after apply has %q, want only the rule and the blackhole route again (not read back)", op)
+			}
+		}
+		// Applying again is harmless: the existing rule is taken as done.
+		if err := sys.Apply(t.Context(), again); err != nil {
+			t.Errorf("Apply again = %v", err)
+		}
+	})
+}
+
+// bridgeAttrs reads a bridge's STP state, forward delay, max age and
+// priority from a raw RTM_GETLINK.
+func bridgeAttrs(t *testing.T, index int) string {
+	t.Helper()
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("RTM_GETLINK = %v", err)
+	}
+	attrs, err := nl.ParseRouteAttr(msgs[0][unix.SizeofIfInfomsg:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[int]uint32{}
+	for _, a := range attrs {
+		if a.Attr.Type != unix.IFLA_LINKINFO {
+			continue
+		}
+		info, _ := nl.ParseRouteAttr(a.Value)
+		for _, i := range info {
+			if i.Attr.Type != nl.IFLA_INFO_DATA {
+				continue
+			}
+			data, _ := nl.ParseRouteAttr(i.Value)
+			for _, d := range data {
+				switch len(d.Value) {
+				case 4:
+					vals[int(d.Attr.Type)] = native32(d.Value)
+				case 2:
+					vals[int(d.Attr.Type)] = uint32(d.Value[0]) | uint32(d.Value[1])<<8
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("stp %d fd %d maxage %d prio %d", vals[nl.IFLA_BR_STP_STATE], vals[nl.IFLA_BR_FORWARD_DELAY], vals[nl.IFLA_BR_MAX_AGE], vals[nl.IFLA_BR_PRIORITY])
+}
+
+func native32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// portAttrs reads a bridge port's path cost and priority from an AF_BRIDGE
+// link dump.
+func portAttrs(t *testing.T, index int) string {
+	t.Helper()
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+	req.AddData(nl.NewIfInfomsg(unix.AF_BRIDGE))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+	if err != nil {
+		t.Fatalf("RTM_GETLINK AF_BRIDGE = %v", err)
+	}
+	for _, m := range msgs {
+		if int(nl.DeserializeIfInfomsg(m).Index) != index {
+			continue
+		}
+		attrs, _ := nl.ParseRouteAttr(m[unix.SizeofIfInfomsg:])
+		for _, a := range attrs {
+			if a.Attr.Type&^unix.NLA_F_NESTED != unix.IFLA_PROTINFO {
+				continue
+			}
+			var cost, prio uint32
+			port, _ := nl.ParseRouteAttr(a.Value)
+			for _, p := range port {
+				switch p.Attr.Type {
+				case nl.IFLA_BRPORT_COST:
+					cost = native32(p.Value)
+				case nl.IFLA_BRPORT_PRIORITY:
+					prio = uint32(p.Value[0]) | uint32(p.Value[1])<<8
+				}
+			}
+			return fmt.Sprintf("cost %d priority %d", cost, prio)
+		}
+	}
+	return "no bridge port"
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,13 +210,16 @@ config:
 // TestErrorsInUserWords: no Go type names, every error has key and line.
 func TestErrorsInUserWords(t *testing.T) {
 	tests := []struct{ doc, want string }{
-		{"version: 2\nethernets:\n  eth0:\n    routes:\n    - to: 10.0.0.0/8\n      via: 10.0.0.1\n      table: 7\n",
-			`line 7: "table" in a route is not supported by ovfinit yet`},
-		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    critical: true\n", `line 5: "critical" in an interface is not supported by ovfinit yet`},
-		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    accept-ra: true\n", `line 5: "accept-ra" in an interface is not supported`},
-		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    macaddress: 52:54:00:00:00:09\n", `line 5: "macaddress" in an interface is not supported`},
+		{"version: 2\nethernets:\n  eth0:\n    routes:\n    - to: 10.0.0.0/8\n      via: 10.0.0.1\n      mtu: 1400\n",
+			`line 7: "mtu" in a route is not supported by ovfinit yet`},
+		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    emit-lldp: true\n", `line 5: "emit-lldp" in an interface is not supported by ovfinit yet`},
+		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    ipv6-mtu: 1400\n", `line 5: "ipv6-mtu" in an interface is not supported`},
+		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    link-local: [ipv5]\n", `line 5: eth0.link-local: want ipv4 or ipv6, got "ipv5"`},
+		{"version: 2\nethernets:\n  e1: {}\nbridges:\n  br0:\n    interfaces: [e1]\n    parameters:\n      mode: active-backup\n", `line 8: br0.parameters: "mode" is a bond parameter, not a bridge's`},
+		{"version: 2\nethernets:\n  e1: {}\nbonds:\n  b0:\n    interfaces: [e1]\n    parameters:\n      stp: true\n", `line 8: b0.parameters: "stp" is a bridge parameter, not a bond's`},
+		{"version: 2\nethernets:\n  e1: {}\nbridges:\n  br0:\n    interfaces: [e1]\n    parameters:\n      forward-delay: soon\n", `line 8: br0.parameters.forward-delay: want seconds (4, 4s or 4000ms), got "soon"`},
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: true\n    parmeters: {}\n", `line 5: unknown key "parmeters" in an interface`},
-		{"version: 2\nbonds:\n  b:\n    interfaces: []\n    parameters:\n      resend-igmp: 3\n", `line 6: "resend-igmp" in bond parameters is not supported`},
+		{"version: 2\nbonds:\n  b:\n    interfaces: []\n    parameters:\n      resend-igmp: 3\n", `line 6: "resend-igmp" in bond or bridge parameters is not supported`},
 		{"version: 2\nwifis:\n  w: {}\n", `line 2: "wifis": not supported in VMs`},
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: maybe\n", `line 4: dhcp4: want true or false, got "maybe"`},
 		{"version: 2\nethernets:\n  eth0:\n    mtu: [1]\n", `line 4: mtu: want a whole number, got a list`},
@@ -263,5 +267,50 @@ bonds:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lines of Validate's errors (-want +got):\n%s", diff)
+	}
+}
+
+// TestBridgePlan: a bridge over a bond with a VLAN on the bridge: links
+// are made bonds first, then bridges, then VLANs; members are enslaved and
+// the port settings follow; route options and rules are planned.
+func TestBridgePlan(t *testing.T) {
+	doc := `version: 2
+ethernets:
+  e1: {match: {macaddress: "52:54:00:00:00:01"}}
+  e2: {match: {macaddress: "52:54:00:00:00:02"}}
+bonds:
+  bond0: {interfaces: [e1]}
+bridges:
+  br0:
+    interfaces: [bond0, e2]
+    macaddress: "52:54:00:00:00:99"
+    parameters: {stp: false, forward-delay: 4, path-cost: {e2: 50}}
+    addresses: [10.3.0.2/24]
+    routes: [{to: 10.9.0.0/16, via: 10.3.0.1, table: 100, from: 10.3.0.2}]
+    routing-policy: [{from: 10.3.0.0/24, table: 100, priority: 5}]
+vlans:
+  v5: {id: 5, link: br0}
+`
+	got, err := planDoc(t, doc, globLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"link add bond0 type bond",
+		"link set eth0 master bond0",
+		"link add br0 type bridge stp_state 0 forward_delay 400",
+		"link set bond0 master br0",
+		"link set eth1 master br0",
+		"link set eth1 type bridge_slave cost 50",
+		"link add v5 link br0 type vlan id 5",
+	}
+	if diff := cmp.Diff(want, got[:len(want)]); diff != "" {
+		t.Errorf("Plan(bridge) links (-want +got):\n%s", diff)
+	}
+	for _, w := range []string{"link set br0 address 52:54:00:00:00:99", "route replace 10.9.0.0/16 via 10.3.0.1 dev br0 table 100 src 10.3.0.2",
+		"rule add from 10.3.0.0/24 priority 5 table 100"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("Plan(bridge) = %q, want it to contain %q", got, w)
+		}
 	}
 }

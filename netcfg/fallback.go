@@ -45,7 +45,7 @@ func FallbackNIC(links []Link) (Link, bool) {
 // FallbackConfig is cloud-init 22.4's fallback network configuration for
 // the NIC: DHCPv4, matched by its MAC address.
 func FallbackConfig(l Link) Config {
-	return Config{NICs: []NIC{{ID: l.Name, MAC: l.MAC, DHCP4: true}}}
+	return Config{NICs: []NIC{{ID: l.Name, MAC: l.MAC, DHCP4: true}}, Fallback: true}
 }
 
 // naturalCompare orders names with their digit runs compared as numbers, as

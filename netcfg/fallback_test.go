@@ -2,6 +2,7 @@ package netcfg
 
 import (
 	"net"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +34,33 @@ func TestFallbackNIC(t *testing.T) {
 				t.Errorf("FallbackNIC() = %q, %v, want %q", got.Name, ok, tt.want)
 			}
 		})
+	}
+}
+
+// TestFallbackFileFollowsNIC: when another NIC becomes the fallback NIC,
+// its files have the same paths as the old one's, so they replace them
+// instead of leaving DHCP configured on the old NIC too.
+func TestFallbackFileFollowsNIC(t *testing.T) {
+	a := Link{Name: "eth0", MAC: mac("52:54:00:00:00:01"), Ethernet: true}
+	b := Link{Name: "ens4", MAC: mac("52:54:00:00:00:02"), Ethernet: true}
+	for _, m := range []Manager{ManagerNetworkd, ManagerNetworkManager, ManagerIfcfg, ManagerNetplan, ManagerIfupdown, ManagerRCConf} {
+		paths := func(l Link) []string {
+			rc, err := Resolve(FallbackConfig(l), []Link{l})
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := Render(m, rc)
+			if err != nil {
+				t.Fatalf("Render(%s, fallback on %s) = %v", m, l.Name, err)
+			}
+			var p []string
+			for _, f := range files {
+				p = append(p, f.Path)
+			}
+			return p
+		}
+		if pa, pb := paths(a), paths(b); strings.Join(pa, " ") != strings.Join(pb, " ") {
+			t.Errorf("%s: fallback files for eth0 %q, for ens4 %q: want the same paths", m, pa, pb)
+		}
 	}
 }

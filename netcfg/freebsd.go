@@ -24,6 +24,8 @@ func FreeBSDCommands(ops []Op) ([][]string, error) {
 			out = append(out, []string{"ifconfig", o.Link, "name", o.Name})
 		case OpLinkMTU:
 			out = append(out, []string{"ifconfig", o.Link, "mtu", fmt.Sprint(o.MTU)})
+		case OpLinkMAC:
+			out = append(out, []string{"ifconfig", o.Link, "ether", o.MAC.String()})
 		case OpAddrReplace:
 			out = append(out, []string{"ifconfig", o.Link, fam, o.Prefix.String(), "alias"})
 		case OpAddrDel:
@@ -31,6 +33,9 @@ func FreeBSDCommands(ops []Op) ([][]string, error) {
 		case OpRouteReplace, OpRouteDel:
 			if o.Route.OnLink {
 				return nil, fmt.Errorf("%s: on-link routes are not supported on FreeBSD", o)
+			}
+			if o.Route.extra() != "" {
+				return nil, fmt.Errorf("%s: route table, type, scope and from are not supported on FreeBSD", o)
 			}
 			verb := "add"
 			if o.Kind == OpRouteDel {
@@ -60,6 +65,8 @@ func FreeBSDCommands(ops []Op) ([][]string, error) {
 		case OpLinkAdd:
 			if o.Type == VLAN {
 				out = append(out, []string{"ifconfig", o.Link, "create", "vlan", fmt.Sprint(o.VLANID), "vlandev", o.Parent})
+			} else if o.Type == Bridge {
+				return nil, fmt.Errorf("%s: bridges are not supported on FreeBSD yet", o)
 			} else {
 				if !o.Bond.IsZero() {
 					return nil, fmt.Errorf("%s: bond parameters are not supported by lagg(4) on FreeBSD", o)
@@ -116,6 +123,9 @@ func FreeBSDRCConf(c Config) []string {
 		}
 		if n.MTU != 0 {
 			first = append(first, "mtu", fmt.Sprint(n.MTU))
+		}
+		if n.SetMAC != nil {
+			first = append(first, "ether", n.SetMAC.String())
 		}
 		if len(first) == 0 {
 			first = append(first, "up")

@@ -62,3 +62,24 @@ func TestFreeBSDRCConf(t *testing.T) {
 		t.Errorf("FreeBSDRCConf() (-want +got):\n%s", diff)
 	}
 }
+
+// TestFreeBSDRefusesNew: what FreeBSD cannot do live is refused by name,
+// never run as something else (a bridge was a lagg before).
+func TestFreeBSDRefusesNew(t *testing.T) {
+	for _, tt := range []struct {
+		op   Op
+		want string
+	}{
+		{Op{Kind: OpLinkAdd, Type: Bridge, Link: "br0"}, "bridges are not supported on FreeBSD"},
+		{Op{Kind: OpRouteReplace, Link: "vtnet0", Route: Route{To: pfx("10.9.0.0/16"), Via: ip("10.0.0.1"), Table: 7}}, "route table, type, scope and from"},
+		{Op{Kind: OpRuleAdd, Link: "vtnet0", Rule: Rule{From: pfx("10.0.0.0/24"), Table: 7}}, "not supported on FreeBSD"},
+	} {
+		if _, err := FreeBSDCommands([]Op{tt.op}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("FreeBSDCommands(%s) = %v, want %q", tt.op, err, tt.want)
+		}
+	}
+	cmds, err := FreeBSDCommands([]Op{{Kind: OpLinkMAC, Link: "vtnet0", MAC: mac("52:54:00:00:00:99")}})
+	if err != nil || len(cmds) != 1 || strings.Join(cmds[0], " ") != "ifconfig vtnet0 ether 52:54:00:00:00:99" {
+		t.Errorf("FreeBSDCommands(link MAC) = %q, %v", cmds, err)
+	}
+}

@@ -23,6 +23,11 @@ type Config struct {
 	// that have no per-NIC DNS).
 	DNS    []netip.Addr
 	Search []string
+	// Fallback marks cloud-init's fallback configuration (FallbackConfig):
+	// its files are named for the fallback, not for the NIC, so that when
+	// another NIC becomes the fallback its file replaces the old one
+	// instead of leaving DHCP configured on both.
+	Fallback bool `json:",omitempty"`
 }
 
 // Kind is what sort of interface a NIC entry describes.
@@ -32,6 +37,7 @@ const (
 	Ethernet Kind = "ethernet"
 	VLAN     Kind = "vlan"
 	Bond     Kind = "bond"
+	Bridge   Kind = "bridge"
 )
 
 // NIC is one interface's configuration.
@@ -78,10 +84,16 @@ type NIC struct {
 	// VLAN: the parent NIC's ID and the VLAN id.
 	Link   string
 	VLANID int
-	// Bond: member NIC IDs and the bonding mode (e.g. active-backup).
+	// Bond and bridge: member NIC IDs. Bond: the bonding mode (e.g.
+	// active-backup) and parameters; bridge: its parameters.
 	Members  []string
 	BondMode string
 	Bond     BondParams
+	Bridge   BridgeParams `json:",omitzero"`
+
+	// Link settings, IPv6 and DHCP client options and policy routing,
+	// as netplan names them (see link.go).
+	LinkOpts
 }
 
 // BondParams are a bond's parameters besides its mode, as netplan names
@@ -96,12 +108,13 @@ type BondParams struct {
 	MinLinks           int          // min-links
 	ARPInterval        int          // arp-interval
 	ARPIPTargets       []netip.Addr // arp-ip-targets
+	GratuitousARP      int          // gratuitous-arp (gratuitious-arp): announcements after a failover
 }
 
 // IsZero reports whether no parameter is set.
 func (b BondParams) IsZero() bool {
 	return b.MIIMonitorInterval == 0 && b.Primary == "" && b.LACPRate == "" && b.TransmitHashPolicy == "" &&
-		b.UpDelay == 0 && b.DownDelay == 0 && b.MinLinks == 0 && b.ARPInterval == 0 && len(b.ARPIPTargets) == 0
+		b.UpDelay == 0 && b.DownDelay == 0 && b.MinLinks == 0 && b.ARPInterval == 0 && len(b.ARPIPTargets) == 0 && b.GratuitousARP == 0
 }
 
 // IsGlob reports whether a match pattern has shell wildcards.
@@ -115,6 +128,14 @@ type Route struct {
 	// OnLink: the gateway is on the link even though no address of the NIC
 	// covers it (netplan on-link).
 	OnLink bool `json:",omitempty"`
+	// Table is the routing table (0: main); Type the route type
+	// (unicast when "", blackhole, unreachable, prohibit); Scope the scope
+	// ("": link for a route without a gateway, else global; or host, link,
+	// global); From the preferred source address (netplan from).
+	Table int        `json:",omitempty"`
+	Type  string     `json:",omitempty"`
+	Scope string     `json:",omitempty"`
+	From  netip.Addr `json:",omitzero"`
 }
 
 func (r Route) String() string {
@@ -130,6 +151,25 @@ func (r Route) String() string {
 	}
 	if r.OnLink {
 		s += " onlink"
+	}
+	return s + r.extra()
+}
+
+// extra is the route's table, type, scope and source as ip-route(8)
+// arguments, " table 100 scope link src 10.0.0.5".
+func (r Route) extra() string {
+	var s string
+	if r.Table != 0 {
+		s += fmt.Sprintf(" table %d", r.Table)
+	}
+	if r.Scope != "" {
+		s += " scope " + r.Scope
+	}
+	if r.From.IsValid() {
+		s += " src " + r.From.String()
+	}
+	if r.Type != "" && r.Type != "unicast" {
+		s = " type " + r.Type + s
 	}
 	return s
 }
@@ -317,6 +357,7 @@ func Validate(c Config) error {
 			}
 		}
 		checkDNS(n.ID, n.DNS, n.Search, bad)
+		checkLinkOpts(c, n, bad)
 		switch n.KindOf() {
 		case VLAN:
 			if n.VLANID < 1 || n.VLANID > 4094 {
@@ -325,8 +366,8 @@ func Validate(c Config) error {
 			if !hasID(c.NICs, n.Link) {
 				bad(n.ID, "link", ErrBadLink, n.Link)
 			}
-		case Bond:
-			if len(n.Members) == 0 {
+		case Bond, Bridge:
+			if len(n.Members) == 0 && n.KindOf() == Bond {
 				bad(n.ID, "interfaces", errors.New("a bond needs member interfaces"), "")
 			}
 			for k, m := range n.Members {
@@ -363,6 +404,9 @@ func checkBond(n *NIC, bad func(nic, field string, err error, value string)) {
 	}
 	if p.TransmitHashPolicy != "" && !slices.Contains(hashPolicies, p.TransmitHashPolicy) {
 		bad(n.ID, "bond.transmit-hash-policy", fmt.Errorf("want one of %s", strings.Join(hashPolicies, ", ")), p.TransmitHashPolicy)
+	}
+	if p.GratuitousARP < 0 || p.GratuitousARP > 255 {
+		bad(n.ID, "bond.gratuitous-arp", errors.New("out of range 0-255"), fmt.Sprint(p.GratuitousARP))
 	}
 	if p.MinLinks < 0 {
 		bad(n.ID, "bond.min-links", errors.New("negative"), fmt.Sprint(p.MinLinks))
@@ -466,7 +510,8 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // instead of encoding/json's base64 of the bytes.
 type nicJSON struct {
 	plainNIC
-	MAC string `json:"MAC,omitempty"`
+	MAC    string `json:"MAC,omitempty"`
+	SetMAC string `json:"SetMAC,omitempty"`
 }
 
 type plainNIC NIC
@@ -476,6 +521,9 @@ func (n NIC) MarshalJSON() ([]byte, error) {
 	j := nicJSON{plainNIC: plainNIC(n)}
 	if n.MAC != nil {
 		j.MAC = n.MAC.String()
+	}
+	if n.SetMAC != nil {
+		j.SetMAC = n.SetMAC.String()
 	}
 	return json.Marshal(j)
 }
@@ -494,6 +542,14 @@ func (n *NIC) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("NIC %s: MAC: %w", n.ID, err)
 		}
 		n.MAC = m
+	}
+	n.SetMAC = nil
+	if j.SetMAC != "" {
+		m, err := net.ParseMAC(j.SetMAC)
+		if err != nil {
+			return fmt.Errorf("NIC %s: SetMAC: %w", n.ID, err)
+		}
+		n.SetMAC = m
 	}
 	return nil
 }

@@ -66,6 +66,14 @@ type Op struct {
 	// Optional (OpDHCP4): the NIC is optional; no lease is not an error.
 	Optional bool
 	Type     Kind // OpLinkAdd
+	// Bridge (OpLinkAdd of a bridge): its parameters; PathCost and
+	// PortPriority are keyed by member names. OpBridgePort: the port's
+	// path cost and priority (-1: unset).
+	Bridge       BridgeParams
+	PortCost     int
+	PortPriority int
+	Rule         Rule             // OpRuleAdd
+	MAC          net.HardwareAddr // OpLinkMAC
 }
 
 // OpKind names what an Op does.
@@ -86,6 +94,9 @@ const (
 	OpBondMode
 	OpLinkDown
 	OpLinkRename
+	OpRuleAdd
+	OpLinkMAC
+	OpBridgePort
 )
 
 func (o Op) String() string {
@@ -95,6 +106,9 @@ func (o Op) String() string {
 	case OpLinkAdd:
 		if o.Type == VLAN {
 			return fmt.Sprintf("link add %s link %s type vlan id %d", o.Link, o.Parent, o.VLANID)
+		}
+		if o.Type == Bridge {
+			return "link add " + o.Link + " type bridge" + o.Bridge.args()
 		}
 		s := "link add " + o.Link + " type bond"
 		if o.Mode != "" {
@@ -109,6 +123,22 @@ func (o Op) String() string {
 		return "link set " + o.Link + " down"
 	case OpLinkRename:
 		return "link set " + o.Link + " name " + o.Name
+	case OpLinkMAC:
+		return "link set " + o.Link + " address " + o.MAC.String()
+	case OpRuleAdd:
+		if o.Rule.IPv6() {
+			return "rule -6 add " + o.Rule.String()
+		}
+		return "rule add " + o.Rule.String()
+	case OpBridgePort:
+		s := "link set " + o.Link + " type bridge_slave"
+		if o.PortCost >= 0 {
+			s += fmt.Sprintf(" cost %d", o.PortCost)
+		}
+		if o.PortPriority >= 0 {
+			s += fmt.Sprintf(" priority %d", o.PortPriority)
+		}
+		return s
 	case OpLinkMTU:
 		return fmt.Sprintf("link set %s mtu %d", o.Link, o.MTU)
 	case OpAddrReplace:
@@ -139,7 +169,7 @@ func (o Op) String() string {
 		if o.Route.OnLink {
 			s += " onlink"
 		}
-		return s
+		return s + o.Route.extra()
 	case OpDHCP4:
 		if o.Optional {
 			return "dhcp4 dev " + o.Link + " optional"
@@ -361,7 +391,7 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 	// A bond that exists already (loading the bonding module creates an
 	// empty bond0) gets its mode set while it has no members, and its
 	// missing members enslaved.
-	for _, k := range []Kind{Bond, VLAN} {
+	for _, k := range []Kind{Bond, Bridge, VLAN} {
 		for _, n := range rc.NICs {
 			if n.KindOf() != k {
 				continue
@@ -371,15 +401,28 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 				bp.Primary = nameOf[bp.Primary]
 			}
 			if l := byName[n.Name]; l == nil {
-				ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], VLANID: n.VLANID, Mode: n.BondMode, Bond: bp})
+				ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], VLANID: n.VLANID, Mode: n.BondMode, Bond: bp, Bridge: n.Bridge})
 			} else if k == Bond && (n.BondMode != "" && l.BondMode != n.BondMode || !bp.satisfiedBy(l.Bond)) {
 				ops = append(ops, Op{Kind: OpBondMode, Link: n.Name, Mode: n.BondMode, Bond: bp})
 			}
-			if k == Bond {
+			if k == Bond || k == Bridge {
 				for _, m := range n.Members {
 					for _, name := range namesOf[m] {
-						if ml := byName[name]; ml == nil || ml.Master != n.Name {
+						ml := byName[name]
+						if ml == nil || ml.Master != n.Name {
 							ops = append(ops, Op{Kind: OpLinkMaster, Link: name, Parent: n.Name})
+						}
+						cost, hasCost := n.Bridge.PathCost[m]
+						prio, hasPrio := n.Bridge.PortPriority[m]
+						if (hasCost || hasPrio) && (ml == nil || ml.Master != n.Name) {
+							op := Op{Kind: OpBridgePort, Link: name, PortCost: -1, PortPriority: -1}
+							if hasCost {
+								op.PortCost = cost
+							}
+							if hasPrio {
+								op.PortPriority = prio
+							}
+							ops = append(ops, op)
 						}
 					}
 				}
@@ -390,6 +433,9 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 		l := byName[n.Name]
 		if l == nil {
 			l = &Link{Name: n.Name}
+		}
+		if n.SetMAC != nil && !bytes.Equal(l.MAC, n.SetMAC) {
+			ops = append(ops, Op{Kind: OpLinkMAC, Link: n.Name, MAC: n.SetMAC})
 		}
 		if n.MTU != 0 && l.MTU != n.MTU {
 			ops = append(ops, Op{Kind: OpLinkMTU, Link: n.Name, MTU: n.MTU})
@@ -409,6 +455,11 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 			if !slices.Contains(l.Routes, r) {
 				ops = append(ops, Op{Kind: OpRouteReplace, Link: n.Name, Route: r})
 			}
+		}
+		for _, r := range n.RoutingPolicy {
+			// Rules are not read back: the kernel refuses an exact
+			// duplicate, which the apply takes as done.
+			ops = append(ops, Op{Kind: OpRuleAdd, Link: n.Name, Rule: r})
 		}
 		if n.DHCP4 {
 			ops = append(ops, Op{Kind: OpDHCP4, Link: n.Name, Optional: n.Optional})
@@ -515,7 +566,7 @@ func (b BondParams) satisfiedBy(o BondParams) bool {
 	eqs := func(want, got string) bool { return want == "" || want == got }
 	return eq(b.MIIMonitorInterval, o.MIIMonitorInterval) && eqs(b.Primary, o.Primary) && eqs(b.LACPRate, o.LACPRate) &&
 		eqs(b.TransmitHashPolicy, o.TransmitHashPolicy) && eq(b.UpDelay, o.UpDelay) && eq(b.DownDelay, o.DownDelay) &&
-		eq(b.MinLinks, o.MinLinks) && eq(b.ARPInterval, o.ARPInterval) && (len(b.ARPIPTargets) == 0 || slices.Equal(b.ARPIPTargets, o.ARPIPTargets))
+		eq(b.MinLinks, o.MinLinks) && eq(b.ARPInterval, o.ARPInterval) && eq(b.GratuitousARP, o.GratuitousARP) && (len(b.ARPIPTargets) == 0 || slices.Equal(b.ARPIPTargets, o.ARPIPTargets))
 }
 
 // args is the bond parameters as ip-link(8) arguments, " miimon 100 ...".
@@ -548,6 +599,33 @@ func (b BondParams) args() string {
 	}
 	if len(b.ARPIPTargets) > 0 {
 		add("arp_ip_target", joinAddrs(b.ARPIPTargets, ","))
+	}
+	if b.GratuitousARP != 0 {
+		add("num_grat_arp", b.GratuitousARP)
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return " " + strings.Join(s, " ")
+}
+
+// args is the bridge parameters as ip-link(8) arguments (in centiseconds,
+// as ip-link takes them), " stp_state 1 forward_delay 400 ...".
+func (b BridgeParams) args() string {
+	var s []string
+	if b.STP != nil {
+		s = append(s, "stp_state", map[bool]string{true: "1", false: "0"}[*b.STP])
+	}
+	for _, d := range []struct {
+		k string
+		v int
+	}{{"forward_delay", b.ForwardDelay}, {"hello_time", b.HelloTime}, {"max_age", b.MaxAge}, {"ageing_time", b.AgeingTime}} {
+		if d.v != 0 {
+			s = append(s, d.k, fmt.Sprint(d.v/10))
+		}
+	}
+	if b.Priority != nil {
+		s = append(s, "priority", fmt.Sprint(*b.Priority))
 	}
 	if len(s) == 0 {
 		return ""

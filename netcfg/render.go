@@ -96,7 +96,7 @@ const header = "# Written by ovfinit from the OVF environment; changes are lost 
 func nicDNS(c Config, i int) ([]netip.Addr, []string) {
 	holder := 0
 	for k, n := range c.NICs {
-		if bondOf(c, n) == "" {
+		if m, _ := masterOf(c, n); m == "" {
 			holder = k
 			break
 		}
@@ -165,6 +165,7 @@ func bondOptions(c Config, n NIC) []string {
 	kv("min_links", p.MinLinks, p.MinLinks != 0)
 	kv("arp_interval", p.ARPInterval, p.ARPInterval != 0)
 	kv("arp_ip_target", joinAddrs(p.ARPIPTargets, ","), len(p.ARPIPTargets) > 0)
+	kv("num_grat_arp", p.GratuitousARP, p.GratuitousARP != 0)
 	return out
 }
 
@@ -220,8 +221,12 @@ func renderNetworkd(c Config) []File {
 		if n.SetName != "" {
 			fmt.Fprintf(&b, "Name=%s\n", n.SetName)
 		}
-		if n.MTU != 0 || n.Optional {
+		ethMAC := n.SetMAC != nil // virtual devices: in the .netdev too, as netplan
+		if n.MTU != 0 || n.Optional || ethMAC {
 			b.WriteString("\n[Link]\n")
+			if ethMAC {
+				fmt.Fprintf(&b, "MACAddress=%s\n", n.SetMAC)
+			}
 			if n.MTU != 0 {
 				fmt.Fprintf(&b, "MTUBytes=%d\n", n.MTU)
 			}
@@ -238,12 +243,22 @@ func renderNetworkd(c Config) []File {
 		case n.DHCP6:
 			b.WriteString("DHCP=ipv6\n")
 		}
-		master := bondOf(c, n)
-		// As netplan: IPv6 link-local addresses, except on bond members.
-		if master != "" {
+		master, masterKind := masterOf(c, n)
+		// As netplan: IPv6 link-local addresses, except on bond and
+		// bridge members.
+		switch {
+		case n.LinkLocal != "":
+			fmt.Fprintf(&b, "LinkLocalAddressing=%s\n", n.LinkLocal)
+		case master != "":
 			b.WriteString("LinkLocalAddressing=no\n")
-		} else {
+		default:
 			b.WriteString("LinkLocalAddressing=ipv6\n")
+		}
+		if n.AcceptRA != nil {
+			fmt.Fprintf(&b, "IPv6AcceptRA=%s\n", yesNo(*n.AcceptRA))
+		}
+		if n.IPv6Privacy {
+			b.WriteString("IPv6PrivacyExtensions=yes\n")
 		}
 		if n.KindOf() != Ethernet {
 			b.WriteString("ConfigureWithoutCarrier=yes\n")
@@ -274,23 +289,34 @@ func renderNetworkd(c Config) []File {
 			}
 		}
 		if master != "" {
-			fmt.Fprintf(&b, "Bond=%s\n", master)
+			fmt.Fprintf(&b, "%s=%s\n", map[Kind]string{Bond: "Bond", Bridge: "Bridge"}[masterKind], master)
 			for _, v := range c.NICs {
 				if v.KindOf() == Bond && v.Bond.Primary == n.ID && contains(v.Members, n.ID) {
 					b.WriteString("PrimarySlave=true\n")
 				}
 			}
 		}
-		if n.DHCP4 || n.DHCP6 {
-			// netplan's DHCP defaults, so that a converted image routes the same.
-			b.WriteString("\n[DHCP]\nRouteMetric=100\nUseMTU=true\n")
+		networkdDHCP(&b, n)
+		if br := bridgeOf(c, n); br != nil {
+			cost, hasCost := br.Bridge.PathCost[n.ID]
+			prio, hasPrio := br.Bridge.PortPriority[n.ID]
+			if hasCost || hasPrio {
+				b.WriteString("\n[Bridge]\n")
+				if hasCost {
+					fmt.Fprintf(&b, "Cost=%d\n", cost)
+				}
+				if hasPrio {
+					fmt.Fprintf(&b, "Priority=%d\n", prio)
+				}
+			}
 		}
 		for _, r := range n.Routes {
 			fmt.Fprintf(&b, "\n[Route]\nDestination=%s\n", r.To)
 			if r.Via.IsValid() {
 				fmt.Fprintf(&b, "Gateway=%s\n", r.Via)
-			} else {
-				b.WriteString("Scope=link\n")
+			}
+			if scope := r.scope(); scope != "" {
+				fmt.Fprintf(&b, "Scope=%s\n", scope)
 			}
 			if r.OnLink {
 				b.WriteString("GatewayOnLink=yes\n")
@@ -298,12 +324,41 @@ func renderNetworkd(c Config) []File {
 			if r.Metric != 0 {
 				fmt.Fprintf(&b, "Metric=%d\n", r.Metric)
 			}
+			if r.Table != 0 {
+				fmt.Fprintf(&b, "Table=%d\n", r.Table)
+			}
+			if r.Type != "" && r.Type != "unicast" {
+				fmt.Fprintf(&b, "Type=%s\n", r.Type)
+			}
+			if r.From.IsValid() {
+				fmt.Fprintf(&b, "PreferredSource=%s\n", r.From)
+			}
 		}
-		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", fileName(n))
+		for _, r := range n.RoutingPolicy {
+			b.WriteString("\n[RoutingPolicyRule]\n")
+			if r.From.IsValid() {
+				fmt.Fprintf(&b, "From=%s\n", r.From)
+			}
+			if r.To.IsValid() {
+				fmt.Fprintf(&b, "To=%s\n", r.To)
+			}
+			fmt.Fprintf(&b, "Table=%d\n", r.Table)
+			if r.Priority != 0 {
+				fmt.Fprintf(&b, "Priority=%d\n", r.Priority)
+			}
+			if r.Mark != 0 {
+				fmt.Fprintf(&b, "FirewallMark=%d\n", r.Mark)
+			}
+			if r.TOS != 0 {
+				fmt.Fprintf(&b, "TypeOfService=%d\n", r.TOS)
+			}
+		}
+		base := fmt.Sprintf("/etc/systemd/network/10-ovfinit-%s", fileKey(c, n))
 		files = append(files, File{Path: base + ".network", Data: b.Bytes(), Mode: 0o644})
-		if n.KindOf() == Ethernet && (n.SetName != "" || n.MTU != 0) {
-			// udev renames the NIC (and sets its MTU) by this .link file
-			// at boot, before the network is up, as netplan does.
+		if n.KindOf() == Ethernet && (n.SetName != "" || n.MTU != 0 || n.WakeOnLAN || n.Offload != (Offload{})) {
+			// udev renames the NIC (and sets its MTU, wake-on-LAN and
+			// offloads) by this .link file at boot, before the network is
+			// up, as netplan does.
 			var l bytes.Buffer
 			l.WriteString(header)
 			l.WriteString(linkMatch(n))
@@ -314,18 +369,49 @@ func renderNetworkd(c Config) []File {
 			if n.MTU != 0 {
 				fmt.Fprintf(&l, "MTUBytes=%d\n", n.MTU)
 			}
+			if n.WakeOnLAN {
+				l.WriteString("WakeOnLan=magic\n")
+			}
+			for _, k := range n.Offload.keys() {
+				if *k.V != nil {
+					fmt.Fprintf(&l, "%s=%v\n", k.Networkd, **k.V)
+				}
+			}
 			files = append(files, File{Path: base + ".link", Data: l.Bytes(), Mode: 0o644})
 		}
 		if n.KindOf() != Ethernet {
 			var d bytes.Buffer
 			d.WriteString(header)
 			fmt.Fprintf(&d, "[NetDev]\nName=%s\nKind=%s\n", n.Name, n.KindOf())
+			if n.SetMAC != nil {
+				// A virtual device gets its MAC address when it is made.
+				fmt.Fprintf(&d, "MACAddress=%s\n", n.SetMAC)
+			}
 			if n.MTU != 0 {
 				fmt.Fprintf(&d, "MTUBytes=%d\n", n.MTU)
 			}
+			if n.KindOf() == Bridge && !n.Bridge.IsZero() {
+				p := n.Bridge
+				d.WriteString("\n[Bridge]\n")
+				kv := func(k string, v any, set bool) {
+					if set {
+						fmt.Fprintf(&d, "%s=%v\n", k, v)
+					}
+				}
+				kv("AgeingTimeSec", fmt.Sprintf("%dms", p.AgeingTime), p.AgeingTime != 0)
+				if p.Priority != nil {
+					kv("Priority", *p.Priority, true)
+				}
+				kv("ForwardDelaySec", fmt.Sprintf("%dms", p.ForwardDelay), p.ForwardDelay != 0)
+				kv("HelloTimeSec", fmt.Sprintf("%dms", p.HelloTime), p.HelloTime != 0)
+				kv("MaxAgeSec", fmt.Sprintf("%dms", p.MaxAge), p.MaxAge != 0)
+				if p.STP != nil {
+					kv("STP", *p.STP, true)
+				}
+			}
 			if n.KindOf() == VLAN {
 				fmt.Fprintf(&d, "\n[VLAN]\nId=%d\n", n.VLANID)
-			} else if n.BondMode != "" || !n.Bond.IsZero() {
+			} else if n.KindOf() == Bond && (n.BondMode != "" || !n.Bond.IsZero()) {
 				d.WriteString("\n[Bond]\n")
 				if n.BondMode != "" {
 					fmt.Fprintf(&d, "Mode=%s\n", n.BondMode)
@@ -344,6 +430,7 @@ func renderNetworkd(c Config) []File {
 				kv("ARPIPTargets", joinAddrs(p.ARPIPTargets, " "), len(p.ARPIPTargets) > 0)
 				kv("UpDelaySec", fmt.Sprintf("%dms", p.UpDelay), p.UpDelay != 0)
 				kv("DownDelaySec", fmt.Sprintf("%dms", p.DownDelay), p.DownDelay != 0)
+				kv("GratuitousARP", p.GratuitousARP, p.GratuitousARP != 0)
 			}
 			files = append(files, File{Path: base + ".netdev", Data: d.Bytes(), Mode: 0o644})
 		}
@@ -418,7 +505,7 @@ func renderNetplan(c Config) []File {
 	for _, sec := range []struct {
 		key  string
 		kind Kind
-	}{{"ethernets", Ethernet}, {"bonds", Bond}, {"vlans", VLAN}} {
+	}{{"ethernets", Ethernet}, {"bonds", Bond}, {"bridges", Bridge}, {"vlans", VLAN}} {
 		first := true
 		for _, n := range c.NICs {
 			if n.KindOf() != sec.kind {
@@ -462,8 +549,14 @@ func renderNetplan(c Config) []File {
 					kv("min-links", p.MinLinks, p.MinLinks != 0)
 					kv("arp-interval", p.ARPInterval, p.ARPInterval != 0)
 					kv("arp-ip-targets", "["+joinAddrs(p.ARPIPTargets, ", ")+"]", len(p.ARPIPTargets) > 0)
+					kv("gratuitous-arp", p.GratuitousARP, p.GratuitousARP != 0)
 				}
 			}
+			if n.KindOf() == Bridge {
+				fmt.Fprintf(&b, "      interfaces: [%s]\n", strings.Join(memberNames(c, n), ", "))
+				netplanBridgeParams(&b, c, n)
+			}
+			netplanLinkOpts(&b, n)
 			fmt.Fprintf(&b, "      dhcp4: %v\n      dhcp6: %v\n", n.DHCP4, n.DHCP6)
 			if n.Optional {
 				b.WriteString("      optional: true\n")
@@ -494,6 +587,41 @@ func renderNetplan(c Config) []File {
 					if r.OnLink {
 						b.WriteString("          on-link: true\n")
 					}
+					if r.Table != 0 {
+						fmt.Fprintf(&b, "          table: %d\n", r.Table)
+					}
+					if r.Type != "" {
+						fmt.Fprintf(&b, "          type: %s\n", r.Type)
+					}
+					if r.Scope != "" {
+						fmt.Fprintf(&b, "          scope: %s\n", r.Scope)
+					}
+					if r.From.IsValid() {
+						fmt.Fprintf(&b, "          from: %q\n", r.From.String())
+					}
+				}
+			}
+			if len(n.RoutingPolicy) > 0 {
+				b.WriteString("      routing-policy:\n")
+				for _, r := range n.RoutingPolicy {
+					pre := "        - "
+					if r.From.IsValid() {
+						fmt.Fprintf(&b, "%sfrom: %q\n", pre, r.From.String())
+						pre = "          "
+					}
+					if r.To.IsValid() {
+						fmt.Fprintf(&b, "%sto: %q\n", pre, r.To.String())
+						pre = "          "
+					}
+					fmt.Fprintf(&b, "%stable: %d\n", pre, r.Table)
+					for _, f := range []struct {
+						k string
+						v int
+					}{{"priority", r.Priority}, {"mark", r.Mark}, {"type-of-service", r.TOS}} {
+						if f.v != 0 {
+							fmt.Fprintf(&b, "          %s: %d\n", f.k, f.v)
+						}
+					}
 				}
 			}
 			dns, search := n.DNS, n.Search
@@ -522,19 +650,65 @@ func renderNM(c Config) []File {
 		var b bytes.Buffer
 		b.WriteString(header)
 		dns, search := nicDNS(c, i)
-		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond"}[n.KindOf()]
+		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond", Bridge: "bridge"}[n.KindOf()]
 		fmt.Fprintf(&b, "[connection]\nid=ovfinit-%s\nuuid=%s\ntype=%s\ninterface-name=%s\nautoconnect=true\nautoconnect-priority=100\n", n.Name, nmUUID(n.Name), typ, n.Name)
-		master := bondOf(c, n)
+		master, masterKind := masterOf(c, n)
 		if master != "" {
-			fmt.Fprintf(&b, "master=%s\nslave-type=bond\n", master)
+			fmt.Fprintf(&b, "master=%s\nslave-type=%s\n", master, masterKind)
 		}
-		if n.KindOf() == Ethernet {
+		if n.KindOf() == Ethernet || n.SetMAC != nil {
 			b.WriteString("\n[ethernet]\n")
-			if n.MAC != nil {
+			if n.MAC != nil && n.KindOf() == Ethernet {
 				fmt.Fprintf(&b, "mac-address=%s\n", strings.ToUpper(n.MAC.String()))
 			}
-			if n.MTU != 0 {
+			if n.SetMAC != nil {
+				fmt.Fprintf(&b, "cloned-mac-address=%s\n", strings.ToUpper(n.SetMAC.String()))
+			}
+			if n.MTU != 0 && n.KindOf() == Ethernet {
 				fmt.Fprintf(&b, "mtu=%d\n", n.MTU)
+			}
+			if n.WakeOnLAN {
+				b.WriteString("wake-on-lan=64\n")
+			}
+		}
+		if n.Offload != (Offload{}) {
+			b.WriteString("\n[ethtool]\n")
+			for _, k := range n.Offload.keys() {
+				if *k.V != nil {
+					fmt.Fprintf(&b, "%s=%v\n", k.Ethtool, **k.V)
+				}
+			}
+		}
+		if n.KindOf() == Bridge {
+			b.WriteString("\n[bridge]\n")
+			p := n.Bridge
+			if p.STP != nil {
+				fmt.Fprintf(&b, "stp=%v\n", *p.STP)
+			}
+			for _, d := range []struct {
+				k string
+				v int
+			}{{"forward-delay", p.ForwardDelay}, {"hello-time", p.HelloTime}, {"max-age", p.MaxAge}, {"ageing-time", p.AgeingTime}} {
+				if d.v != 0 {
+					// NetworkManager takes whole seconds.
+					fmt.Fprintf(&b, "%s=%d\n", d.k, (d.v+999)/1000)
+				}
+			}
+			if p.Priority != nil {
+				fmt.Fprintf(&b, "priority=%d\n", *p.Priority)
+			}
+		}
+		if br := bridgeOf(c, n); br != nil {
+			cost, hasCost := br.Bridge.PathCost[n.ID]
+			prio, hasPrio := br.Bridge.PortPriority[n.ID]
+			if hasCost || hasPrio {
+				b.WriteString("\n[bridge-port]\n")
+				if hasCost {
+					fmt.Fprintf(&b, "path-cost=%d\n", cost)
+				}
+				if hasPrio {
+					fmt.Fprintf(&b, "priority=%d\n", prio)
+				}
 			}
 		}
 		if n.KindOf() == VLAN {
@@ -558,7 +732,8 @@ func renderNM(c Config) []File {
 				addrs []netip.Prefix
 				gw    netip.Addr
 				six   bool
-			}{{"ipv4", n.DHCP4, v4, n.Gateway4, false}, {"ipv6", n.DHCP6, v6, n.Gateway6, true}} {
+				over  DHCPOverrides
+			}{{"ipv4", n.DHCP4, v4, n.Gateway4, false, n.DHCP4Overrides}, {"ipv6", n.DHCP6, v6, n.Gateway6, true, n.DHCP6Overrides}} {
 				fmt.Fprintf(&b, "\n[%s]\n", fam.name)
 				method := "disabled"
 				if fam.six {
@@ -595,9 +770,52 @@ func renderNM(c Config) []File {
 						fmt.Fprintf(&b, ",%d", r.Metric)
 					}
 					b.WriteString("\n")
+					var opts []string
 					if r.OnLink {
-						fmt.Fprintf(&b, "route%d_options=onlink=true\n", k)
+						opts = append(opts, "onlink=true")
 					}
+					if r.Table != 0 {
+						opts = append(opts, fmt.Sprintf("table=%d", r.Table))
+					}
+					if r.From.IsValid() {
+						opts = append(opts, "src="+r.From.String())
+					}
+					if r.Type != "" && r.Type != "unicast" {
+						opts = append(opts, "type="+r.Type)
+					}
+					if len(opts) > 0 {
+						fmt.Fprintf(&b, "route%d_options=%s\n", k, strings.Join(opts, ","))
+					}
+				}
+				k = 0
+				for _, r := range n.RoutingPolicy {
+					if r.IPv6() != fam.six {
+						continue
+					}
+					k++
+					fmt.Fprintf(&b, "routing-rule%d=%s\n", k, nmRule(r))
+				}
+				if fam.six && n.IPv6Privacy {
+					b.WriteString("ip6-privacy=2\n")
+				}
+				if !fam.six && n.DHCPIdentifier == "mac" {
+					b.WriteString("dhcp-client-id=mac\n")
+				}
+				o := fam.over
+				for _, f := range []struct {
+					k   string
+					v   *bool
+					not bool
+				}{{"ignore-auto-dns", o.UseDNS, true}, {"ignore-auto-routes", o.UseRoutes, true}, {"dhcp-send-hostname", o.SendHostname, false}} {
+					if f.v != nil {
+						fmt.Fprintf(&b, "%s=%v\n", f.k, *f.v != f.not)
+					}
+				}
+				if o.Hostname != "" {
+					fmt.Fprintf(&b, "dhcp-hostname=%s\n", o.Hostname)
+				}
+				if o.RouteMetric != 0 {
+					fmt.Fprintf(&b, "route-metric=%d\n", o.RouteMetric)
 				}
 				var fd []netip.Addr
 				for _, d := range dns {
@@ -613,7 +831,7 @@ func renderNM(c Config) []File {
 				}
 			}
 		}
-		files = append(files, File{Path: "/etc/NetworkManager/system-connections/ovfinit-" + n.Name + ".nmconnection", Data: b.Bytes(), Mode: 0o600})
+		files = append(files, File{Path: "/etc/NetworkManager/system-connections/ovfinit-" + fileKey(c, n) + ".nmconnection", Data: b.Bytes(), Mode: 0o600})
 	}
 	return files
 }
@@ -653,7 +871,7 @@ func renderIfupdown(c Config) []File {
 			fmt.Fprintf(&b, "\nauto %s\n", n.Name)
 		}
 		v4, v6 := split(n.Addresses)
-		master := bondOf(c, n)
+		master, masterKind := masterOf(c, n)
 		method4 := "manual"
 		if n.DHCP4 {
 			method4 = "dhcp"
@@ -661,8 +879,40 @@ func renderIfupdown(c Config) []File {
 			method4 = "static"
 		}
 		fmt.Fprintf(&b, "iface %s inet %s\n", n.Name, method4)
-		if master != "" {
+		if master != "" && masterKind == Bond {
 			fmt.Fprintf(&b, "    bond-master %s\n", master)
+		}
+		if n.SetMAC != nil {
+			fmt.Fprintf(&b, "    hwaddress ether %s\n", n.SetMAC)
+		}
+		if n.KindOf() == Bridge {
+			ports := strings.Join(memberNames(c, n), " ")
+			if ports == "" {
+				ports = "none"
+			}
+			// bridge-utils' keys; durations in seconds.
+			fmt.Fprintf(&b, "    bridge_ports %s\n", ports)
+			p := n.Bridge
+			if p.STP != nil {
+				fmt.Fprintf(&b, "    bridge_stp %s\n", map[bool]string{true: "on", false: "off"}[*p.STP])
+			}
+			for _, d := range []struct {
+				k string
+				v int
+			}{{"bridge_fd", p.ForwardDelay}, {"bridge_hello", p.HelloTime}, {"bridge_maxage", p.MaxAge}, {"bridge_ageing", p.AgeingTime}} {
+				if d.v != 0 {
+					fmt.Fprintf(&b, "    %s %s\n", d.k, seconds(d.v))
+				}
+			}
+			if p.Priority != nil {
+				fmt.Fprintf(&b, "    bridge_bridgeprio %d\n", *p.Priority)
+			}
+			for _, id := range sortedKeys(p.PathCost) {
+				fmt.Fprintf(&b, "    bridge_pathcost %s %d\n", idName(c, id), p.PathCost[id])
+			}
+			for _, id := range sortedKeys(p.PortPriority) {
+				fmt.Fprintf(&b, "    bridge_portprio %s %d\n", idName(c, id), p.PortPriority[id])
+			}
 		}
 		if n.KindOf() == VLAN {
 			// vlan-id for ifupdown2; Debian's vlan scripts take the id
@@ -696,6 +946,11 @@ func renderIfupdown(c Config) []File {
 				fmt.Fprintf(&b, "    up ip route replace %s\n", routeArgs(r, n.Name))
 			}
 		}
+		for _, r := range n.RoutingPolicy {
+			if !r.IPv6() {
+				fmt.Fprintf(&b, "    up ip rule add %s\n", r)
+			}
+		}
 		if len(dns) > 0 {
 			fmt.Fprintf(&b, "    dns-nameservers %s\n", joinAddrs(dns, " "))
 		}
@@ -724,6 +979,11 @@ func renderIfupdown(c Config) []File {
 					fmt.Fprintf(&b, "    up ip -6 route replace %s\n", routeArgs(r, n.Name))
 				}
 			}
+			for _, r := range n.RoutingPolicy {
+				if r.IPv6() {
+					fmt.Fprintf(&b, "    up ip -6 rule add %s\n", r)
+				}
+			}
 		}
 	}
 	return []File{{Path: "/etc/network/interfaces.d/50-ovfinit", Data: b.Bytes(), Mode: 0o644}}
@@ -731,17 +991,41 @@ func renderIfupdown(c Config) []File {
 
 func routeArgs(r Route, dev string) string {
 	s := r.To.String()
+	if r.Type != "" && r.Type != "unicast" {
+		// ip route add blackhole 10.8.0.0/16: no device.
+		s = r.Type + " " + s
+		dev = ""
+	}
 	if r.Via.IsValid() {
 		s += " via " + r.Via.String()
 	}
-	s += " dev " + dev
+	if dev != "" {
+		s += " dev " + dev
+	}
 	if r.Metric != 0 {
 		s += fmt.Sprintf(" metric %d", r.Metric)
 	}
 	if r.OnLink {
 		s += " onlink"
 	}
+	if r.Table != 0 {
+		s += fmt.Sprintf(" table %d", r.Table)
+	}
+	if r.Scope != "" {
+		s += " scope " + r.Scope
+	}
+	if r.From.IsValid() {
+		s += " src " + r.From.String()
+	}
 	return s
+}
+
+// seconds writes milliseconds as seconds, with a fraction when needed.
+func seconds(ms int) string {
+	if ms%1000 == 0 {
+		return fmt.Sprint(ms / 1000)
+	}
+	return fmt.Sprintf("%.3f", float64(ms)/1000)
 }
 
 // --- RHEL ifcfg ---
@@ -755,8 +1039,23 @@ func renderIfcfg(c Config) []File {
 		kv("DEVICE", n.Name)
 		kv("NAME", "ovfinit-"+n.Name)
 		kv("ONBOOT", "yes")
-		master := bondOf(c, n)
+		master, masterKind := masterOf(c, n)
+		if n.SetMAC != nil {
+			kv("MACADDR", n.SetMAC)
+		}
 		switch n.KindOf() {
+		case Bridge:
+			kv("TYPE", "Bridge")
+			p := n.Bridge
+			if p.STP != nil {
+				kv("STP", map[bool]string{true: "on", false: "off"}[*p.STP])
+			}
+			if p.ForwardDelay != 0 {
+				kv("DELAY", seconds(p.ForwardDelay))
+			}
+			if p.Priority != nil {
+				kv("BRIDGING_OPTS", fmt.Sprintf("%q", fmt.Sprintf("priority=%d", *p.Priority)))
+			}
 		case Ethernet:
 			kv("TYPE", "Ethernet")
 			if n.MAC != nil {
@@ -777,9 +1076,23 @@ func renderIfcfg(c Config) []File {
 				kv("BONDING_OPTS", fmt.Sprintf("%q", strings.Join(opts, " ")))
 			}
 		}
-		if master != "" {
+		if master != "" && masterKind == Bond {
 			kv("MASTER", master)
 			kv("SLAVE", "yes")
+		}
+		if master != "" && masterKind == Bridge {
+			kv("BRIDGE", master)
+			br := bridgeOf(c, n)
+			var opts []string
+			if v, ok := br.Bridge.PathCost[n.ID]; ok {
+				opts = append(opts, fmt.Sprintf("path_cost=%d", v))
+			}
+			if v, ok := br.Bridge.PortPriority[n.ID]; ok {
+				opts = append(opts, fmt.Sprintf("priority=%d", v))
+			}
+			if len(opts) > 0 {
+				kv("BRIDGING_OPTS", fmt.Sprintf("%q", strings.Join(opts, " ")))
+			}
 		}
 		boot := "none"
 		if n.DHCP4 {
@@ -823,7 +1136,7 @@ func renderIfcfg(c Config) []File {
 		if len(ss) > 0 {
 			kv("DOMAIN", fmt.Sprintf("%q", strings.Join(ss, " ")))
 		}
-		files = append(files, File{Path: "/etc/sysconfig/network-scripts/ifcfg-" + n.Name, Data: b.Bytes(), Mode: 0o644})
+		files = append(files, File{Path: "/etc/sysconfig/network-scripts/ifcfg-" + ifcfgKey(c, n), Data: b.Bytes(), Mode: 0o644})
 		var r4, r6 bytes.Buffer
 		for _, r := range n.Routes {
 			w := &r4
@@ -837,6 +1150,20 @@ func renderIfcfg(c Config) []File {
 		}
 		if r6.Len() > 0 {
 			files = append(files, File{Path: "/etc/sysconfig/network-scripts/route6-" + n.Name, Data: append([]byte(header), r6.Bytes()...), Mode: 0o644})
+		}
+		var u4, u6 bytes.Buffer
+		for _, r := range n.RoutingPolicy {
+			w := &u4
+			if r.IPv6() {
+				w = &u6
+			}
+			fmt.Fprintf(w, "%s\n", r)
+		}
+		if u4.Len() > 0 {
+			files = append(files, File{Path: "/etc/sysconfig/network-scripts/rule-" + n.Name, Data: append([]byte(header), u4.Bytes()...), Mode: 0o644})
+		}
+		if u6.Len() > 0 {
+			files = append(files, File{Path: "/etc/sysconfig/network-scripts/rule6-" + n.Name, Data: append([]byte(header), u6.Bytes()...), Mode: 0o644})
 		}
 	}
 	return files
@@ -872,4 +1199,214 @@ func IfupdownSourced(interfaces []byte) (fixed []byte, ok bool) {
 	}
 	out = append(out, "\n# Added by ovfinit: its configuration is in interfaces.d.\nsource-directory /etc/network/interfaces.d\n"...)
 	return out, false
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// scope is the scope a route is written with: its own, else link for a
+// unicast route without a gateway (as netplan writes it), else none.
+func (r Route) scope() string {
+	if r.Scope != "" {
+		return r.Scope
+	}
+	if !r.Via.IsValid() && (r.Type == "" || r.Type == "unicast") {
+		return "link"
+	}
+	return ""
+}
+
+// dhcpOverrides are the overrides the DHCP client of n uses: DHCPv4's
+// when it runs DHCPv4, else DHCPv6's (Validate makes them agree when both
+// run, as netplan does for networkd).
+func (n *NIC) dhcpOverrides() DHCPOverrides {
+	if n.DHCP4 {
+		return n.DHCP4Overrides
+	}
+	return n.DHCP6Overrides
+}
+
+// networkdDHCP writes the [DHCP] section as netplan 0.106 does: its route
+// metric and MTU defaults, the overrides, the client identifier, and
+// CriticalConnection (even without DHCP).
+func networkdDHCP(b *bytes.Buffer, n NIC) {
+	dhcp := n.DHCP4 || n.DHCP6
+	if !dhcp && !n.Critical {
+		return
+	}
+	b.WriteString("\n[DHCP]\n")
+	if n.Critical {
+		b.WriteString("CriticalConnection=true\n")
+	}
+	if !dhcp {
+		return
+	}
+	if n.DHCPIdentifier == "mac" {
+		b.WriteString("ClientIdentifier=mac\n")
+	}
+	o := n.dhcpOverrides()
+	metric := o.RouteMetric
+	if metric == 0 {
+		metric = 100
+	}
+	fmt.Fprintf(b, "RouteMetric=%d\n", metric)
+	useMTU := true
+	if o.UseMTU != nil {
+		useMTU = *o.UseMTU
+	}
+	fmt.Fprintf(b, "UseMTU=%v\n", useMTU)
+	for _, f := range []struct {
+		k string
+		v *bool
+	}{{"UseRoutes", o.UseRoutes}, {"UseDNS", o.UseDNS}, {"UseNTP", o.UseNTP}, {"SendHostname", o.SendHostname}, {"UseHostname", o.UseHostname}} {
+		// All default to true in networkd; netplan writes only false.
+		if f.v != nil && !*f.v {
+			fmt.Fprintf(b, "%s=false\n", f.k)
+		}
+	}
+	if o.UseDomains != "" {
+		fmt.Fprintf(b, "UseDomains=%s\n", o.UseDomains)
+	}
+	if o.Hostname != "" {
+		fmt.Fprintf(b, "Hostname=%s\n", o.Hostname)
+	}
+}
+
+// netplanBridgeParams writes a bridge's parameters; durations in
+// milliseconds with their unit, path costs and port priorities by the
+// members' names.
+func netplanBridgeParams(b *bytes.Buffer, c Config, n NIC) {
+	p := n.Bridge
+	if p.IsZero() {
+		return
+	}
+	b.WriteString("      parameters:\n")
+	if p.STP != nil {
+		fmt.Fprintf(b, "        stp: %v\n", *p.STP)
+	}
+	for _, d := range []struct {
+		k string
+		v int
+	}{{"forward-delay", p.ForwardDelay}, {"hello-time", p.HelloTime}, {"max-age", p.MaxAge}, {"ageing-time", p.AgeingTime}} {
+		if d.v != 0 {
+			fmt.Fprintf(b, "        %s: %dms\n", d.k, d.v)
+		}
+	}
+	if p.Priority != nil {
+		fmt.Fprintf(b, "        priority: %d\n", *p.Priority)
+	}
+	for _, m := range []struct {
+		k string
+		v map[string]int
+	}{{"path-cost", p.PathCost}, {"port-priority", p.PortPriority}} {
+		if len(m.v) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "        %s:\n", m.k)
+		for _, id := range sortedKeys(m.v) {
+			fmt.Fprintf(b, "          %s: %d\n", idName(c, id), m.v[id])
+		}
+	}
+}
+
+// netplanLinkOpts writes the link, IPv6 and DHCP client settings as netplan
+// keys.
+func netplanLinkOpts(b *bytes.Buffer, n NIC) {
+	o := n.LinkOpts
+	if o.SetMAC != nil {
+		fmt.Fprintf(b, "      macaddress: %q\n", o.SetMAC.String())
+	}
+	if o.WakeOnLAN {
+		b.WriteString("      wakeonlan: true\n")
+	}
+	for _, k := range o.Offload.keys() {
+		if *k.V != nil {
+			fmt.Fprintf(b, "      %s: %v\n", k.Netplan, **k.V)
+		}
+	}
+	if o.AcceptRA != nil {
+		fmt.Fprintf(b, "      accept-ra: %v\n", *o.AcceptRA)
+	}
+	if o.IPv6Privacy {
+		b.WriteString("      ipv6-privacy: true\n")
+	}
+	if o.LinkLocal != "" {
+		fmt.Fprintf(b, "      link-local: [%s]\n", map[string]string{"no": "", "ipv4": "ipv4", "ipv6": "ipv6", "yes": "ipv4, ipv6"}[o.LinkLocal])
+	}
+	if o.Critical {
+		b.WriteString("      critical: true\n")
+	}
+	if o.DHCPIdentifier != "" {
+		fmt.Fprintf(b, "      dhcp-identifier: %s\n", o.DHCPIdentifier)
+	}
+	for _, d := range []struct {
+		k string
+		o DHCPOverrides
+	}{{"dhcp4-overrides", o.DHCP4Overrides}, {"dhcp6-overrides", o.DHCP6Overrides}} {
+		if d.o.IsZero() {
+			continue
+		}
+		fmt.Fprintf(b, "      %s:\n", d.k)
+		for _, f := range []struct {
+			k string
+			v *bool
+		}{{"use-dns", d.o.UseDNS}, {"use-ntp", d.o.UseNTP}, {"send-hostname", d.o.SendHostname}, {"use-hostname", d.o.UseHostname},
+			{"use-mtu", d.o.UseMTU}, {"use-routes", d.o.UseRoutes}} {
+			if f.v != nil {
+				fmt.Fprintf(b, "        %s: %v\n", f.k, *f.v)
+			}
+		}
+		if d.o.UseDomains != "" {
+			fmt.Fprintf(b, "        use-domains: %s\n", d.o.UseDomains)
+		}
+		if d.o.Hostname != "" {
+			fmt.Fprintf(b, "        hostname: %q\n", d.o.Hostname)
+		}
+		if d.o.RouteMetric != 0 {
+			fmt.Fprintf(b, "        route-metric: %d\n", d.o.RouteMetric)
+		}
+	}
+}
+
+// nmRule is a routing rule as NetworkManager's routing-ruleN key reads it.
+func nmRule(r Rule) string {
+	var s []string
+	if r.Priority != 0 {
+		s = append(s, fmt.Sprintf("priority %d", r.Priority))
+	}
+	if r.From.IsValid() {
+		s = append(s, "from "+r.From.String())
+	}
+	if r.To.IsValid() {
+		s = append(s, "to "+r.To.String())
+	}
+	if r.Mark != 0 {
+		s = append(s, fmt.Sprintf("fwmark %d", r.Mark))
+	}
+	if r.TOS != 0 {
+		s = append(s, fmt.Sprintf("tos 0x%02x", r.TOS))
+	}
+	return strings.Join(append(s, fmt.Sprintf("table %d", r.Table)), " ")
+}
+
+// fileKey names n's files: "fallback" for cloud-init's fallback
+// configuration (one NIC, whichever it is at this boot), else fileName.
+func fileKey(c Config, n NIC) string {
+	if c.Fallback && len(c.NICs) == 1 {
+		return "fallback"
+	}
+	return fileName(n)
+}
+
+// ifcfgKey is fileKey for ifcfg files, whose fallback file is
+// ifcfg-ovfinit-fallback (DEVICE= inside names the NIC).
+func ifcfgKey(c Config, n NIC) string {
+	if k := fileKey(c, n); k == "fallback" {
+		return "ovfinit-fallback"
+	}
+	return n.Name
 }

@@ -43,7 +43,94 @@ var commonSupport = map[string]support{
 	"NICs.Bond.MIIMonitorInterval": rendered, "NICs.Bond.Primary": rendered, "NICs.Bond.LACPRate": rendered,
 	"NICs.Bond.TransmitHashPolicy": rendered, "NICs.Bond.UpDelay": rendered, "NICs.Bond.DownDelay": rendered,
 	"NICs.Bond.MinLinks": rendered, "NICs.Bond.ARPInterval": rendered, "NICs.Bond.ARPIPTargets": rendered,
-	"DNS": rendered, "Search": rendered,
+	"NICs.Bond.GratuitousARP": rendered,
+	"DNS":                     rendered, "Search": rendered, "Fallback": rendered,
+	"NICs.Routes.Table": rendered, "NICs.Routes.Type": rendered, "NICs.Routes.Scope": rendered, "NICs.Routes.From": rendered,
+	"NICs.Bridge.STP": rendered, "NICs.Bridge.ForwardDelay": rendered, "NICs.Bridge.HelloTime": rendered, "NICs.Bridge.MaxAge": rendered,
+	"NICs.Bridge.AgeingTime": rendered, "NICs.Bridge.Priority": rendered, "NICs.Bridge.PathCost": rendered, "NICs.Bridge.PortPriority": rendered,
+	"NICs.LinkOpts.SetMAC": rendered, "NICs.LinkOpts.WakeOnLAN": rendered, "NICs.LinkOpts.AcceptRA": rendered,
+	"NICs.LinkOpts.IPv6Privacy": rendered, "NICs.LinkOpts.LinkLocal": rendered, "NICs.LinkOpts.Critical": rendered,
+	"NICs.LinkOpts.DHCPIdentifier":     rendered,
+	"NICs.LinkOpts.RoutingPolicy.From": rendered, "NICs.LinkOpts.RoutingPolicy.To": rendered, "NICs.LinkOpts.RoutingPolicy.Table": rendered,
+	"NICs.LinkOpts.RoutingPolicy.Priority": rendered, "NICs.LinkOpts.RoutingPolicy.Mark": rendered, "NICs.LinkOpts.RoutingPolicy.TOS": rendered,
+}
+
+// linkOptsOnly are the LinkOpts fields (and route fields) only networkd
+// and netplan write; other managers refuse them unless they say otherwise.
+var linkOptsOnly = func() map[string]support {
+	m := map[string]support{"NICs.Routes.Scope": refused, "NICs.LinkOpts.AcceptRA": refused, "NICs.LinkOpts.IPv6Privacy": refused,
+		"NICs.LinkOpts.LinkLocal": refused, "NICs.LinkOpts.Critical": refused, "NICs.LinkOpts.DHCPIdentifier": refused,
+		"NICs.LinkOpts.WakeOnLAN": refused}
+	for _, f := range offloadFields {
+		m["NICs.LinkOpts.Offload."+f] = refused
+	}
+	for _, d := range []string{"DHCP4Overrides", "DHCP6Overrides"} {
+		for _, f := range overrideFields {
+			m["NICs.LinkOpts."+d+"."+f] = refused
+		}
+	}
+	return m
+}()
+
+var (
+	offloadFields  = []string{"ReceiveChecksum", "TransmitChecksum", "TCPSegmentation", "TCP6Segmentation", "GenericSegmentation", "GenericReceive", "LargeReceive"}
+	overrideFields = []string{"UseDNS", "UseNTP", "SendHostname", "UseHostname", "UseMTU", "UseRoutes", "UseDomains", "Hostname", "RouteMetric"}
+)
+
+func init() {
+	for _, f := range offloadFields {
+		commonSupport["NICs.LinkOpts.Offload."+f] = rendered
+	}
+	for _, d := range []string{"DHCP4Overrides", "DHCP6Overrides"} {
+		for _, f := range overrideFields {
+			commonSupport["NICs.LinkOpts."+d+"."+f] = rendered
+		}
+	}
+	// NetworkManager keyfiles: wake-on-LAN, IPv6 privacy, the client id,
+	// ethtool offloads and the overrides it has a setting for.
+	nm := managerSupport[ManagerNetworkManager]
+	for k, v := range linkOptsOnly {
+		nm[k] = v
+	}
+	for _, k := range []string{"WakeOnLAN", "IPv6Privacy", "DHCPIdentifier"} {
+		delete(nm, "NICs.LinkOpts."+k)
+	}
+	for _, f := range offloadFields {
+		delete(nm, "NICs.LinkOpts.Offload."+f)
+	}
+	for _, d := range []string{"DHCP4Overrides", "DHCP6Overrides"} {
+		for _, f := range []string{"UseDNS", "UseRoutes", "RouteMetric", "SendHostname", "Hostname"} {
+			delete(nm, "NICs.LinkOpts."+d+"."+f)
+		}
+	}
+	// ifupdown and ifcfg: ip route/rule arguments and the MAC address.
+	for _, m := range []Manager{ManagerIfupdown, ManagerIfcfg} {
+		for k, v := range linkOptsOnly {
+			managerSupport[m][k] = v
+		}
+		delete(managerSupport[m], "NICs.Routes.Scope")
+	}
+	// ifcfg: BRIDGING_OPTS has no documented units for these.
+	for _, k := range []string{"HelloTime", "MaxAge", "AgeingTime"} {
+		managerSupport[ManagerIfcfg]["NICs.Bridge."+k] = refused
+	}
+	// rc.conf: the MAC address only.
+	rc := managerSupport[ManagerRCConf]
+	// rc.conf and ifupdown write one file whatever the NICs: it is
+	// replaced as a whole.
+	rc["Fallback"] = validated
+	managerSupport[ManagerIfupdown]["Fallback"] = validated
+	managerSupport[ManagerNetplan]["Fallback"] = validated
+	for k, v := range linkOptsOnly {
+		rc[k] = v
+	}
+	for _, k := range []string{"NICs.Routes.Table", "NICs.Routes.Type", "NICs.Routes.From", "NICs.LinkOpts.RoutingPolicy.From",
+		"NICs.LinkOpts.RoutingPolicy.To", "NICs.LinkOpts.RoutingPolicy.Table", "NICs.LinkOpts.RoutingPolicy.Priority",
+		"NICs.LinkOpts.RoutingPolicy.Mark", "NICs.LinkOpts.RoutingPolicy.TOS",
+		"NICs.Bridge.STP", "NICs.Bridge.ForwardDelay", "NICs.Bridge.HelloTime", "NICs.Bridge.MaxAge", "NICs.Bridge.AgeingTime",
+		"NICs.Bridge.Priority", "NICs.Bridge.PathCost", "NICs.Bridge.PortPriority"} {
+		rc[k] = refused
+	}
 }
 
 // managerSupport overrides commonSupport per manager.
@@ -52,6 +139,8 @@ var managerSupport = map[Manager]map[string]support{
 	// for one connection.
 	ManagerNetworkManager: {"NICs.Optional": refused},
 	ManagerIfcfg:          {"NICs.Optional": refused},
+	ManagerIfupdown:       {},
+	ManagerNetplan:        {},
 	// lagg(4) has no link monitoring or primary settings, and rc.conf
 	// bonds are not written yet.
 	ManagerRCConf: {
@@ -60,7 +149,7 @@ var managerSupport = map[Manager]map[string]support{
 		"NICs.Members": refused, "NICs.BondMode": refused,
 		"NICs.Bond.MIIMonitorInterval": refused, "NICs.Bond.Primary": refused, "NICs.Bond.LACPRate": refused,
 		"NICs.Bond.TransmitHashPolicy": refused, "NICs.Bond.UpDelay": refused, "NICs.Bond.DownDelay": refused,
-		"NICs.Bond.MinLinks": refused, "NICs.Bond.ARPInterval": refused, "NICs.Bond.ARPIPTargets": refused,
+		"NICs.Bond.MinLinks": refused, "NICs.Bond.ARPInterval": refused, "NICs.Bond.ARPIPTargets": refused, "NICs.Bond.GratuitousARP": refused,
 	},
 }
 
@@ -83,11 +172,36 @@ func userField(path string) string {
 		return "routes.metric"
 	case "NICs.Routes.OnLink":
 		return "routes.on-link"
+	case "NICs.Routes.Table", "NICs.Routes.Type", "NICs.Routes.Scope", "NICs.Routes.From":
+		return "routes." + strings.ToLower(strings.TrimPrefix(path, "NICs.Routes."))
+	}
+	if f, ok := strings.CutPrefix(path, "NICs.LinkOpts.RoutingPolicy."); ok {
+		return "routing-policy." + map[string]string{"From": "from", "To": "to", "Table": "table", "Priority": "priority", "Mark": "mark", "TOS": "type-of-service"}[f]
+	}
+	if f, ok := strings.CutPrefix(path, "NICs.Bridge."); ok {
+		return "bridge." + map[string]string{"STP": "stp", "ForwardDelay": "forward-delay", "HelloTime": "hello-time", "MaxAge": "max-age",
+			"AgeingTime": "ageing-time", "Priority": "priority", "PathCost": "path-cost", "PortPriority": "port-priority"}[f]
+	}
+	if f, ok := strings.CutPrefix(path, "NICs.LinkOpts.Offload."); ok {
+		return "offload." + map[string]string{"ReceiveChecksum": "receive-checksum-offload", "TransmitChecksum": "transmit-checksum-offload",
+			"TCPSegmentation": "tcp-segmentation-offload", "TCP6Segmentation": "tcp6-segmentation-offload",
+			"GenericSegmentation": "generic-segmentation-offload", "GenericReceive": "generic-receive-offload", "LargeReceive": "large-receive-offload"}[f]
+	}
+	for _, d := range []struct{ field, key string }{{"DHCP4Overrides", "dhcp4-overrides"}, {"DHCP6Overrides", "dhcp6-overrides"}} {
+		if f, ok := strings.CutPrefix(path, "NICs.LinkOpts."+d.field+"."); ok {
+			return d.key + "." + map[string]string{"UseDNS": "use-dns", "UseNTP": "use-ntp", "SendHostname": "send-hostname",
+				"UseHostname": "use-hostname", "UseMTU": "use-mtu", "UseRoutes": "use-routes", "UseDomains": "use-domains",
+				"Hostname": "hostname", "RouteMetric": "route-metric"}[f]
+		}
+	}
+	if f, ok := strings.CutPrefix(path, "NICs.LinkOpts."); ok {
+		return map[string]string{"SetMAC": "macaddress", "WakeOnLAN": "wakeonlan", "AcceptRA": "accept-ra", "IPv6Privacy": "ipv6-privacy",
+			"LinkLocal": "link-local", "Critical": "critical", "DHCPIdentifier": "dhcp-identifier"}[f]
 	}
 	if f, ok := strings.CutPrefix(path, "NICs.Bond."); ok {
 		return "bond." + map[string]string{"MIIMonitorInterval": "mii-monitor-interval", "Primary": "primary", "LACPRate": "lacp-rate",
 			"TransmitHashPolicy": "transmit-hash-policy", "UpDelay": "up-delay", "DownDelay": "down-delay", "MinLinks": "min-links",
-			"ARPInterval": "arp-interval", "ARPIPTargets": "arp-ip-targets"}[f]
+			"ARPInterval": "arp-interval", "ARPIPTargets": "arp-ip-targets", "GratuitousARP": "gratuitous-arp"}[f]
 	}
 	return strings.ToLower(strings.TrimPrefix(path, "NICs."))
 }
@@ -102,6 +216,13 @@ func CheckSupport(m Manager, c Config) error {
 			errs = append(errs, &FieldError{NIC: nic, Field: userField(path), Err: fmt.Errorf("not supported with %s yet", m)})
 		}
 	})
+	if m == ManagerRCConf {
+		for _, n := range c.NICs {
+			if n.KindOf() == Bridge {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "bridges", Err: fmt.Errorf("not supported with %s yet", m)})
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -99,6 +99,10 @@ func ApplyWindows(ctx context.Context, w WinNet, links []Link, ops []Op) error {
 				err = fmt.Errorf("on-link routes are not supported on Windows")
 				break
 			}
+			if o.Route.extra() != "" {
+				err = fmt.Errorf("route table, type, scope and from are not supported on Windows")
+				break
+			}
 			err = w.AddRoute(i, o.Route.To, nextHop(o.Route), uint32(o.Route.Metric))
 		case OpRouteDel:
 			err = w.DeleteRoute(i, o.Route.To, nextHop(o.Route))

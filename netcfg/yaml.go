@@ -137,24 +137,23 @@ func decodeChecked(n *yaml.Node, out any, where string) error {
 // does not apply yet, by the struct that would hold them: they are refused
 // as "not supported" rather than "unknown".
 var notSupported = map[string][]string{
-	"v2": {"bridges", "tunnels", "vrfs", "nm-devices", "openvswitch", "dummy-devices", "virtual-ethernets"},
-	"v2Iface": {"accept-ra", "critical", "dhcp-identifier", "dhcp4-overrides", "dhcp6-overrides", "ipv6-address-generation",
-		"ipv6-address-token", "ipv6-mtu", "ipv6-privacy", "link-local", "ignore-carrier", "macaddress",
-		"optional-addresses", "activation-mode", "routing-policy", "neigh-suppress", "wakeonlan", "emit-lldp",
-		"receive-checksum-offload", "transmit-checksum-offload", "tcp-segmentation-offload", "tcp6-segmentation-offload",
-		"generic-segmentation-offload", "generic-receive-offload", "large-receive-offload", "openvswitch",
-		"virtual-function-count", "embedded-switch-mode", "delay-virtual-functions-rebind", "infiniband-mode", "auth", "link-local"},
-	"v2Route": {"from", "type", "scope", "table", "mtu", "congestion-window", "advertised-receive-window"},
-	"v2BondParams": {"ad-select", "all-slaves-active", "arp-validate", "arp-all-targets", "fail-over-mac-policy",
-		"gratuitous-arp", "gratuitious-arp", "packets-per-slave", "primary-reselect-policy", "resend-igmp", "learn-packet-interval"},
-	"v1Item":   {"bridge_interfaces", "accept-ra", "keep_configuration"},
+	"v2": {"tunnels", "vrfs", "nm-devices", "openvswitch", "dummy-devices", "virtual-ethernets"},
+	"v2Iface": {"ipv6-address-generation", "ipv6-address-token", "ipv6-mtu", "ignore-carrier",
+		"optional-addresses", "activation-mode", "neigh-suppress", "emit-lldp", "openvswitch",
+		"virtual-function-count", "embedded-switch-mode", "delay-virtual-functions-rebind", "infiniband-mode", "auth"},
+	"v2Route":         {"mtu", "congestion-window", "advertised-receive-window"},
+	"v2RoutingPolicy": {},
+	"v2DHCPOverrides": {},
+	"v2Params": {"ad-select", "all-slaves-active", "arp-validate", "arp-all-targets", "fail-over-mac-policy",
+		"packets-per-slave", "primary-reselect-policy", "resend-igmp", "learn-packet-interval"},
+	"v1Item":   {"accept-ra", "keep_configuration"},
 	"v1Subnet": {"dns_nameservers6", "ipv4", "ipv6"},
 }
 
 // inWords says what each parsed struct is, for error messages.
 var inWords = map[string]string{
 	"v2": "the network", "v2Iface": "an interface", "v2Match": "a match", "v2Nameservers": "nameservers",
-	"v2Route": "a route", "v2BondParams": "bond parameters", "v1": "the network", "v1Item": "a config entry",
+	"v2Route": "a route", "v2Params": "bond or bridge parameters", "v2DHCPOverrides": "DHCP overrides", "v2RoutingPolicy": "a routing-policy rule", "v1": "the network", "v1Item": "a config entry",
 	"v1Subnet": "a subnet", "v1Route": "a route",
 }
 
@@ -344,6 +343,7 @@ type v2 struct {
 	Ethernets map[string]v2Iface `yaml:"ethernets"`
 	VLANs     map[string]v2Iface `yaml:"vlans"`
 	Bonds     map[string]v2Iface `yaml:"bonds"`
+	Bridges   map[string]v2Iface `yaml:"bridges"`
 }
 
 type v2Match struct {
@@ -362,9 +362,34 @@ type v2Route struct {
 	Via    string `yaml:"via"`
 	Metric int    `yaml:"metric"`
 	OnLink bool   `yaml:"on-link"`
+	Table  int    `yaml:"table"`
+	Type   string `yaml:"type"`
+	Scope  string `yaml:"scope"`
+	From   string `yaml:"from"`
 }
 
-type v2BondParams struct {
+type v2RoutingPolicy struct {
+	From          string `yaml:"from"`
+	To            string `yaml:"to"`
+	Table         int    `yaml:"table"`
+	Priority      int    `yaml:"priority"`
+	Mark          int    `yaml:"mark"`
+	TypeOfService int    `yaml:"type-of-service"`
+}
+
+type v2DHCPOverrides struct {
+	UseDNS       *bool  `yaml:"use-dns"`
+	UseNTP       *bool  `yaml:"use-ntp"`
+	SendHostname *bool  `yaml:"send-hostname"`
+	UseHostname  *bool  `yaml:"use-hostname"`
+	UseMTU       *bool  `yaml:"use-mtu"`
+	UseRoutes    *bool  `yaml:"use-routes"`
+	UseDomains   string `yaml:"use-domains"`
+	Hostname     string `yaml:"hostname"`
+	RouteMetric  int    `yaml:"route-metric"`
+}
+
+type v2Params struct {
 	Mode               string   `yaml:"mode"`
 	MIIMonitorInterval string   `yaml:"mii-monitor-interval"`
 	Primary            string   `yaml:"primary"`
@@ -375,6 +400,18 @@ type v2BondParams struct {
 	MinLinks           int      `yaml:"min-links"`
 	ARPInterval        string   `yaml:"arp-interval"`
 	ARPIPTargets       []string `yaml:"arp-ip-targets"`
+	GratuitousARP      *int     `yaml:"gratuitous-arp"`
+	GratuitiousARP     *int     `yaml:"gratuitious-arp"` // netplan reads this spelling too
+	// Bridges.
+	STP          *bool          `yaml:"stp"`
+	ForwardDelay string         `yaml:"forward-delay"`
+	HelloTime    string         `yaml:"hello-time"`
+	MaxAge       string         `yaml:"max-age"`
+	AgeingTime   string         `yaml:"ageing-time"`
+	AgingTime    string         `yaml:"aging-time"`
+	Priority     *int           `yaml:"priority"`
+	PathCost     map[string]int `yaml:"path-cost"`
+	PortPriority map[string]int `yaml:"port-priority"`
 }
 
 type v2Iface struct {
@@ -392,17 +429,42 @@ type v2Iface struct {
 	ID   *int   `yaml:"id"`
 	Link string `yaml:"link"`
 	// Bonds.
-	Interfaces []string     `yaml:"interfaces"`
-	Parameters v2BondParams `yaml:"parameters"`
+	Interfaces []string `yaml:"interfaces"`
+	Parameters v2Params `yaml:"parameters"`
 	// Renderer, as the top-level one, picks netplan's backend; ovfinit
 	// writes for the image's own network manager, so only the two wired
 	// backends are accepted.
 	Renderer string `yaml:"renderer"`
 	Optional bool   `yaml:"optional"`
+	// Link, IPv6 and DHCP client settings, policy routing.
+	MACAddress     string            `yaml:"macaddress"`
+	WakeOnLAN      bool              `yaml:"wakeonlan"`
+	AcceptRA       *bool             `yaml:"accept-ra"`
+	IPv6Privacy    bool              `yaml:"ipv6-privacy"`
+	LinkLocal      *[]string         `yaml:"link-local"`
+	Critical       bool              `yaml:"critical"`
+	DHCPIdentifier string            `yaml:"dhcp-identifier"`
+	DHCP4Overrides v2DHCPOverrides   `yaml:"dhcp4-overrides"`
+	DHCP6Overrides v2DHCPOverrides   `yaml:"dhcp6-overrides"`
+	RoutingPolicy  []v2RoutingPolicy `yaml:"routing-policy"`
+	RXChecksum     *bool             `yaml:"receive-checksum-offload"`
+	TXChecksum     *bool             `yaml:"transmit-checksum-offload"`
+	TSO            *bool             `yaml:"tcp-segmentation-offload"`
+	TSO6           *bool             `yaml:"tcp6-segmentation-offload"`
+	GSO            *bool             `yaml:"generic-segmentation-offload"`
+	GRO            *bool             `yaml:"generic-receive-offload"`
+	LRO            *bool             `yaml:"large-receive-offload"`
 }
 
 // bondParams reads netplan's bond parameters into n.
-func (c *conv) bondParams(id string, pn *yaml.Node, p v2BondParams, n *NIC) {
+func (c *conv) bondParams(id string, pn *yaml.Node, p v2Params, n *NIC) {
+	if pn != nil && pn.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(pn.Content); i += 2 {
+			if k := pn.Content[i]; slices.Contains(bridgeKeys, k.Value) {
+				c.bad(k, "%s.parameters: %q is a bridge parameter, not a bond's", id, k.Value)
+			}
+		}
+	}
 	at := func(k string) *yaml.Node { return mapValue(pn, k) }
 	for _, f := range []struct {
 		key string
@@ -418,6 +480,15 @@ func (c *conv) bondParams(id string, pn *yaml.Node, p v2BondParams, n *NIC) {
 	n.Bond.Primary, n.Bond.LACPRate, n.Bond.TransmitHashPolicy, n.Bond.MinLinks = p.Primary, p.LACPRate, p.TransmitHashPolicy, p.MinLinks
 	for i, a := range p.ARPIPTargets {
 		n.Bond.ARPIPTargets = append(n.Bond.ARPIPTargets, c.addr(item(at("arp-ip-targets"), i), id+".parameters.arp-ip-targets", a))
+	}
+	for _, g := range []struct {
+		k string
+		v *int
+	}{{"gratuitous-arp", p.GratuitousARP}, {"gratuitious-arp", p.GratuitiousARP}} {
+		if g.v != nil {
+			n.Bond.GratuitousARP = *g.v
+			c.lines[id+".bond.gratuitous-arp"] = line(at(g.k))
+		}
 	}
 	for _, k := range []string{"mode", "primary", "lacp-rate", "transmit-hash-policy", "min-links", "arp-ip-targets"} {
 		c.lines[id+".bond."+k] = line(at(k))
@@ -500,7 +571,7 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 		key  string
 		kind Kind
 		m    map[string]v2Iface
-	}{{"ethernets", Ethernet, d.Ethernets}, {"bonds", Bond, d.Bonds}, {"vlans", VLAN, d.VLANs}} {
+	}{{"ethernets", Ethernet, d.Ethernets}, {"bonds", Bond, d.Bonds}, {"bridges", Bridge, d.Bridges}, {"vlans", VLAN, d.VLANs}} {
 		secNode := mapValue(top, sec.key)
 		for _, id := range sortedKeys(sec.m) {
 			in := sec.m[id]
@@ -552,7 +623,11 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			}
 			rn := mapValue(node, "routes")
 			for i, r := range in.Routes {
-				rt := Route{To: c.prefix(mapValue(item(rn, i), "to"), id+".routes.to", r.To), Metric: r.Metric, OnLink: r.OnLink}
+				rt := Route{To: c.prefix(mapValue(item(rn, i), "to"), id+".routes.to", r.To), Metric: r.Metric, OnLink: r.OnLink,
+					Table: r.Table, Type: r.Type, Scope: r.Scope}
+				if r.From != "" {
+					rt.From = c.addr(mapValue(item(rn, i), "from"), id+".routes.from", r.From)
+				}
 				if r.Via != "" {
 					rt.Via = c.addr(mapValue(item(rn, i), "via"), id+".routes.via", r.Via)
 					if r.To == "default" && rt.Via.Is6() {
@@ -561,7 +636,7 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 				}
 				n.Routes = append(n.Routes, rt)
 				c.lines[fmt.Sprintf("%s.routes[%d]", id, i)] = line(item(rn, i))
-				for _, f := range []string{"to", "via", "metric"} {
+				for _, f := range []string{"to", "via", "metric", "on-link", "table", "type", "scope", "from"} {
 					c.lines[fmt.Sprintf("%s.routes[%d].%s", id, i, f)] = line(mapValue(item(rn, i), f))
 				}
 			}
@@ -591,13 +666,17 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 				n.Link = in.Link
 				c.lines[id+".id"] = line(mapValue(node, "id"))
 				c.lines[id+".link"] = line(mapValue(node, "link"))
-			case Bond:
+			case Bond, Bridge:
 				n.Members = in.Interfaces
-				n.BondMode = in.Parameters.Mode
 				for i := range in.Interfaces {
 					c.lines[fmt.Sprintf("%s.interfaces[%d]", id, i)] = line(item(mapValue(node, "interfaces"), i))
 				}
-				c.bondParams(id, mapValue(node, "parameters"), in.Parameters, &n)
+				if sec.kind == Bond {
+					n.BondMode = in.Parameters.Mode
+					c.bondParams(id, mapValue(node, "parameters"), in.Parameters, &n)
+				} else {
+					c.bridgeParams(id, mapValue(node, "parameters"), in.Parameters, &n)
+				}
 			default:
 				if in.ID != nil || in.Link != "" || len(in.Interfaces) > 0 || mapValue(node, "parameters") != nil {
 					c.bad(node, "%s: id, link, interfaces and parameters are for vlans and bonds, not ethernets", id)
@@ -606,9 +685,10 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			if sec.kind == VLAN && (len(in.Interfaces) > 0 || mapValue(node, "parameters") != nil) {
 				c.bad(node, "%s: interfaces and parameters are for bonds, not vlans", id)
 			}
-			if sec.kind == Bond && (in.ID != nil || in.Link != "") {
-				c.bad(node, "%s: id and link are for vlans, not bonds", id)
+			if (sec.kind == Bond || sec.kind == Bridge) && (in.ID != nil || in.Link != "") {
+				c.bad(node, "%s: id and link are for vlans, not %ss", id, sec.kind)
 			}
+			c.linkOpts(id, node, in, &n)
 			cfg.NICs = append(cfg.NICs, n)
 		}
 	}
@@ -633,6 +713,8 @@ type v1Item struct {
 	// bond
 	BondInterfaces []string  `yaml:"bond_interfaces"`
 	Params         yaml.Node `yaml:"params"`
+	// bridge
+	BridgeInterfaces []string `yaml:"bridge_interfaces"`
 	// nameserver
 	Address   []string `yaml:"address"`
 	Search    []string `yaml:"search"`
@@ -696,6 +778,10 @@ func (c *conv) v1BondParams(id string, pn *yaml.Node, n *NIC) {
 			num(&n.Bond.ARPInterval)
 		case "bond-min-links":
 			num(&n.Bond.MinLinks)
+		case "bond-num-grat-arp":
+			// cloud-init writes it as netplan's gratuitious-arp.
+			num(&n.Bond.GratuitousARP)
+			c.lines[id+".bond.gratuitous-arp"] = k.Line
 		case "bond-primary":
 			n.Bond.Primary = val
 		case "bond-lacp-rate":
@@ -759,12 +845,9 @@ func (d *v1) config(top *yaml.Node) (Config, Lines, error) {
 		case "route":
 			routes = append(routes, it)
 			continue
-		case "physical", "vlan", "bond":
-		case "bridge":
-			c.bad(mapValue(node, "type"), "config[%d].type: %q is not supported by ovfinit yet", i, it.Type)
-			continue
+		case "physical", "vlan", "bond", "bridge":
 		default:
-			c.bad(mapValue(node, "type"), "config[%d].type: %q is not supported (physical, vlan, bond, nameserver, route)", i, it.Type)
+			c.bad(mapValue(node, "type"), "config[%d].type: %q is not supported (physical, vlan, bond, bridge, nameserver, route)", i, it.Type)
 			continue
 		}
 		if it.Name == "" {
@@ -795,12 +878,23 @@ func (d *v1) config(top *yaml.Node) (Config, Lines, error) {
 		case "bond":
 			n.Kind, n.Members = Bond, it.BondInterfaces
 			c.v1BondParams(id, mapValue(node, "params"), &n)
+		case "bridge":
+			n.Kind, n.Members = Bridge, it.BridgeInterfaces
+			if n.Members == nil {
+				n.Members = []string{}
+			}
+			c.v1BridgeParams(id, mapValue(node, "params"), &n)
 		}
-		if it.Type != "bond" && mapValue(node, "params") != nil {
-			c.bad(mapValue(node, "params"), "%s.params: only a bond has params", id)
+		if it.Type != "bridge" && len(it.BridgeInterfaces) > 0 {
+			c.bad(mapValue(node, "bridge_interfaces"), "%s.bridge_interfaces: only a bridge has bridge_interfaces", id)
+		}
+		if it.Type != "bond" && it.Type != "bridge" && mapValue(node, "params") != nil {
+			c.bad(mapValue(node, "params"), "%s.params: only a bond or a bridge has params", id)
 		}
 		if it.Type != "physical" && it.MACAddress != "" {
-			c.bad(mapValue(node, "mac_address"), "%s.mac_address: setting a %s's MAC address is not supported by ovfinit yet", id, it.Type)
+			// cloud-init writes it as the device's netplan macaddress.
+			n.SetMAC = c.mac(mapValue(node, "mac_address"), id+".mac_address", it.MACAddress)
+			c.lines[id+".macaddress"] = line(mapValue(node, "mac_address"))
 		}
 		sn := mapValue(node, "subnets")
 		for k, s := range it.Subnets {
@@ -885,4 +979,234 @@ func (d *v1) config(top *yaml.Node) (Config, Lines, error) {
 		}
 	}
 	return cfg, c.lines, errors.Join(c.errs...)
+}
+
+// bondKeys and bridgeKeys are the parameters of each kind.
+var (
+	bondKeys   = []string{"mode", "mii-monitor-interval", "primary", "lacp-rate", "transmit-hash-policy", "up-delay", "down-delay", "min-links", "arp-interval", "arp-ip-targets", "gratuitous-arp", "gratuitious-arp"}
+	bridgeKeys = []string{"stp", "forward-delay", "hello-time", "max-age", "ageing-time", "aging-time", "priority", "path-cost", "port-priority"}
+)
+
+// bridgeParams reads netplan's bridge parameters into n; bond parameters
+// on a bridge are refused with their line.
+func (c *conv) bridgeParams(id string, pn *yaml.Node, p v2Params, n *NIC) {
+	if pn != nil && pn.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(pn.Content); i += 2 {
+			if k := pn.Content[i]; slices.Contains(bondKeys, k.Value) {
+				c.bad(k, "%s.parameters: %q is a bond parameter, not a bridge's", id, k.Value)
+			}
+		}
+	}
+	at := func(k string) *yaml.Node { return mapValue(pn, k) }
+	b := &n.Bridge
+	b.STP, b.Priority = p.STP, p.Priority
+	if p.AgingTime != "" && p.AgeingTime == "" {
+		p.AgeingTime = p.AgingTime
+		c.lines[id+".bridge.ageing-time"] = line(at("aging-time"))
+	}
+	for _, f := range []struct {
+		key string
+		s   string
+		dst *int
+	}{{"forward-delay", p.ForwardDelay, &b.ForwardDelay}, {"hello-time", p.HelloTime, &b.HelloTime},
+		{"max-age", p.MaxAge, &b.MaxAge}, {"ageing-time", p.AgeingTime, &b.AgeingTime}} {
+		if f.s != "" {
+			*f.dst = c.seconds(at(f.key), id+".parameters."+f.key, f.s)
+		}
+		if at(f.key) != nil {
+			c.lines[id+".bridge."+f.key] = line(at(f.key))
+		}
+	}
+	if len(p.PathCost) > 0 {
+		b.PathCost = p.PathCost
+	}
+	if len(p.PortPriority) > 0 {
+		b.PortPriority = p.PortPriority
+	}
+	for _, k := range []string{"stp", "priority", "path-cost", "port-priority"} {
+		if at(k) != nil {
+			c.lines[id+".bridge."+k] = line(at(k))
+		}
+	}
+}
+
+// seconds reads a netplan bridge duration: seconds, or with a unit (ms, s).
+func (c *conv) seconds(n *yaml.Node, what, s string) int {
+	s = strings.TrimSpace(s)
+	if strings.HasSuffix(s, "ms") || strings.HasSuffix(s, "s") {
+		return c.millis(n, what, s)
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		c.bad(n, "%s: want seconds (4, 4s or 4000ms), got %q", what, s)
+		return 0
+	}
+	return v * 1000
+}
+
+// linkOpts reads the link, IPv6 and DHCP client settings and the
+// routing-policy rules of an interface.
+func (c *conv) linkOpts(id string, node *yaml.Node, in v2Iface, n *NIC) {
+	o := &n.LinkOpts
+	at := func(k string) *yaml.Node { return mapValue(node, k) }
+	for _, k := range []string{"macaddress", "wakeonlan", "accept-ra", "ipv6-privacy", "link-local", "critical", "dhcp-identifier"} {
+		if at(k) != nil {
+			c.lines[id+"."+k] = line(at(k))
+		}
+	}
+	if in.MACAddress != "" {
+		o.SetMAC = c.mac(at("macaddress"), id+".macaddress", in.MACAddress)
+	}
+	o.WakeOnLAN, o.AcceptRA, o.IPv6Privacy, o.Critical, o.DHCPIdentifier = in.WakeOnLAN, in.AcceptRA, in.IPv6Privacy, in.Critical, in.DHCPIdentifier
+	if in.LinkLocal != nil {
+		v4, v6 := false, false
+		for i, f := range *in.LinkLocal {
+			switch f {
+			case "ipv4":
+				v4 = true
+			case "ipv6":
+				v6 = true
+			default:
+				c.bad(item(at("link-local"), i), "%s.link-local: want ipv4 or ipv6, got %q", id, f)
+			}
+		}
+		o.LinkLocal = map[[2]bool]string{{false, false}: "no", {true, false}: "ipv4", {false, true}: "ipv6", {true, true}: "yes"}[[2]bool{v4, v6}]
+	}
+	for _, f := range []struct {
+		key string
+		dst **bool
+		v   *bool
+	}{{"receive-checksum-offload", &o.Offload.ReceiveChecksum, in.RXChecksum}, {"transmit-checksum-offload", &o.Offload.TransmitChecksum, in.TXChecksum},
+		{"tcp-segmentation-offload", &o.Offload.TCPSegmentation, in.TSO}, {"tcp6-segmentation-offload", &o.Offload.TCP6Segmentation, in.TSO6},
+		{"generic-segmentation-offload", &o.Offload.GenericSegmentation, in.GSO}, {"generic-receive-offload", &o.Offload.GenericReceive, in.GRO},
+		{"large-receive-offload", &o.Offload.LargeReceive, in.LRO}} {
+		*f.dst = f.v
+		if at(f.key) != nil {
+			c.lines[id+".offload."+f.key] = line(at(f.key))
+		}
+	}
+	for _, d := range []struct {
+		key string
+		in  v2DHCPOverrides
+		out *DHCPOverrides
+	}{{"dhcp4-overrides", in.DHCP4Overrides, &o.DHCP4Overrides}, {"dhcp6-overrides", in.DHCP6Overrides, &o.DHCP6Overrides}} {
+		dn := at(d.key)
+		*d.out = DHCPOverrides{UseDNS: d.in.UseDNS, UseNTP: d.in.UseNTP, SendHostname: d.in.SendHostname, UseHostname: d.in.UseHostname,
+			UseMTU: d.in.UseMTU, UseRoutes: d.in.UseRoutes, UseDomains: d.in.UseDomains, Hostname: d.in.Hostname, RouteMetric: d.in.RouteMetric}
+		if dn != nil {
+			c.lines[id+"."+d.key] = line(dn)
+			for i := 0; i+1 < len(dn.Content); i += 2 {
+				c.lines[id+"."+d.key+"."+dn.Content[i].Value] = dn.Content[i].Line
+			}
+		}
+	}
+	rn := at("routing-policy")
+	for i, r := range in.RoutingPolicy {
+		rnode := item(rn, i)
+		rule := Rule{Table: r.Table, Priority: r.Priority, Mark: r.Mark, TOS: r.TypeOfService}
+		if r.From != "" {
+			rule.From = c.rulePrefix(mapValue(rnode, "from"), id+".routing-policy.from", r.From)
+		}
+		if r.To != "" {
+			rule.To = c.rulePrefix(mapValue(rnode, "to"), id+".routing-policy.to", r.To)
+		}
+		o.RoutingPolicy = append(o.RoutingPolicy, rule)
+		c.lines[fmt.Sprintf("%s.routing-policy[%d]", id, i)] = line(rnode)
+		for _, f := range []string{"from", "to", "table", "priority", "mark", "type-of-service"} {
+			if v := mapValue(rnode, f); v != nil {
+				c.lines[fmt.Sprintf("%s.routing-policy[%d].%s", id, i, f)] = line(v)
+			}
+		}
+	}
+}
+
+// rulePrefix reads a routing-policy address: a prefix, or an address
+// (a host prefix).
+func (c *conv) rulePrefix(n *yaml.Node, what, s string) netip.Prefix {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		a := c.addr(n, what, s)
+		if !a.IsValid() {
+			return netip.Prefix{}
+		}
+		return netip.PrefixFrom(a, a.BitLen())
+	}
+	return c.prefix(n, what, s)
+}
+
+// v1BridgeParams reads a v1 bridge's params the way cloud-init maps them to
+// netplan (network_state.py NET_CONFIG_TO_V2): bridge_stp on/off,
+// bridge_fd, bridge_hello, bridge_maxage, bridge_ageing (seconds),
+// bridge_bridgeprio, and bridge_pathcost/bridge_portprio lists of
+// "port value". bridge_gcint, bridge_maxwait and bridge_waitport, which
+// cloud-init drops on the way to netplan, are refused.
+func (c *conv) v1BridgeParams(id string, pn *yaml.Node, n *NIC) {
+	if pn == nil || pn.Kind != yaml.MappingNode {
+		return
+	}
+	b := &n.Bridge
+	for i := 0; i+1 < len(pn.Content); i += 2 {
+		k, v := pn.Content[i], pn.Content[i+1]
+		key := strings.ReplaceAll(k.Value, "-", "_")
+		what := id + ".params." + k.Value
+		field := map[string]string{"bridge_stp": "stp", "bridge_fd": "forward-delay", "bridge_hello": "hello-time", "bridge_maxage": "max-age",
+			"bridge_ageing": "ageing-time", "bridge_bridgeprio": "priority", "bridge_pathcost": "path-cost", "bridge_portprio": "port-priority"}[key]
+		if field != "" {
+			c.lines[id+".bridge."+field] = k.Line
+		}
+		switch key {
+		case "bridge_stp":
+			switch strings.ToLower(v.Value) {
+			case "on", "true", "yes", "1":
+				t := true
+				b.STP = &t
+			case "off", "false", "no", "0":
+				f := false
+				b.STP = &f
+			default:
+				c.bad(v, "%s: want on or off, got %q", what, v.Value)
+			}
+		case "bridge_fd":
+			b.ForwardDelay = c.seconds(v, what, v.Value)
+		case "bridge_hello":
+			b.HelloTime = c.seconds(v, what, v.Value)
+		case "bridge_maxage":
+			b.MaxAge = c.seconds(v, what, v.Value)
+		case "bridge_ageing":
+			b.AgeingTime = c.seconds(v, what, v.Value)
+		case "bridge_bridgeprio":
+			p, err := strconv.Atoi(v.Value)
+			if err != nil {
+				c.bad(v, "%s: want a whole number, got %q", what, v.Value)
+			}
+			b.Priority = &p
+		case "bridge_pathcost", "bridge_portprio":
+			m := map[string]int{}
+			var items []*yaml.Node
+			if v.Kind == yaml.SequenceNode {
+				items = v.Content
+			} else {
+				items = []*yaml.Node{v}
+			}
+			for _, it := range items {
+				f := strings.Fields(it.Value)
+				val, err := 0, error(nil)
+				if len(f) == 2 {
+					val, err = strconv.Atoi(f[1])
+				}
+				if len(f) != 2 || err != nil {
+					c.bad(it, "%s: want \"port value\", got %q", what, it.Value)
+					continue
+				}
+				m[f[0]] = val
+			}
+			if key == "bridge_pathcost" {
+				b.PathCost = m
+			} else {
+				b.PortPriority = m
+			}
+		default:
+			c.bad(k, "%s.params: %q is not supported by ovfinit (cloud-init does not pass it on to netplan either)", id, k.Value)
+		}
+	}
 }

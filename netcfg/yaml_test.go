@@ -70,7 +70,7 @@ func TestParseNetworkConfigErrors(t *testing.T) {
 		{"bad MAC", "version: 2\nethernets:\n  e:\n    match:\n      macaddress: zz\n    dhcp4: yes\n", []string{"line 5", "MAC"}},
 		{"bad version", "version: 3\n", []string{"line 1", "want 1 or 2"}},
 		{"not YAML", "version: 2\nethernets: [\n", []string{"line"}},
-		{"v1 bad type", "version: 1\nconfig:\n- type: bridge\n  name: br0\n", []string{"line 3", "bridge"}},
+		{"v1 bad type", "version: 1\nconfig:\n- type: tunnel\n  name: t0\n", []string{"line 3", "tunnel"}},
 		{"dhcp4 not a bool", "version: 2\nethernets:\n  eth0:\n    dhcp4: maybe\n", []string{"line 4"}},
 	}
 	for _, tt := range tests {

@@ -48,7 +48,7 @@ func TestNetPlan(t *testing.T) {
 		{"ifupdown from an environment", append([]string{"net", "plan", "--manager", "ifupdown", envNC}, nics...), exitOK,
 			[]string{"manager: ifupdown", "=== /etc/network/interfaces.d/50-ovfinit", "iface lan0 inet static"}},
 		{"fallback", append([]string{"net", "plan", "--manager", "networkmanager", empty}, nics...), exitOK,
-			[]string{"cloud-init's fallback", "ens3: ens3 ethernet 52:54:00:12:34:56", "dhcp4 dev ens3", "ovfinit-ens3.nmconnection", "method=auto"}},
+			[]string{"cloud-init's fallback", "ens3: ens3 ethernet 52:54:00:12:34:56", "dhcp4 dev ens3", "ovfinit-fallback.nmconnection", "method=auto"}},
 		{"fallback picks the NIC with a carrier", []string{"net", "plan", "--manager", "networkd", empty, "--nic", "ens3=52:54:00:12:34:56,carrier=no", "--nic", "ens4=52:54:00:12:34:57"}, exitOK,
 			[]string{"dhcp4 dev ens4"}},
 		{"fallback off", append([]string{"net", "plan", "--manager", "networkd", off}, nics...), exitOK,
