@@ -30,12 +30,23 @@ const (
 	PropSSHIdleTimeout     = "ovfinit.ssh.idle-timeout"
 	PropSSHKeepalive       = "ovfinit.ssh.keepalive-interval"
 	PropSSHPermitRoot      = "ovfinit.ssh.permit-root-login"
+	PropSSHServer          = "ovfinit.ssh.server"
+)
+
+// The values of ovfinit.ssh.server.
+const (
+	SSHServerAuto     = "auto"     // os when the image has /usr/sbin/sshd, else embedded
+	SSHServerEmbedded = "embedded" // ovfinit's own server serves ovfinit.ssh.port
+	SSHServerOS       = "os"       // the image's OpenSSH serves it, with the instance's host keys
 )
 
 // SSHPlan is the SSH server's part of the Plan, beyond the port.
 type SSHPlan struct {
 	AltPort         int // 0: none; used when SSHPort is taken
 	WriteOSHostKeys bool
+	// Server is ovfinit.ssh.server: SSHServerAuto, SSHServerEmbedded or
+	// SSHServerOS; the sshd step resolves auto against the image.
+	Server          string
 	UserCAKeys      []gossh.PublicKey
 	PasswordAuth    bool
 	TCPForwarding   bool
@@ -81,6 +92,15 @@ func planSSH(r *propReader, p *Plan) {
 		r.bad(PropSSHAltPort, fmt.Errorf("is the same port as %s (%d)", PropSSHPort, p.SSHPort))
 	}
 	p.SSH.WriteOSHostKeys = r.sshBool(PropSSHWriteOSKeys)
+	p.SSH.Server = SSHServerAuto
+	if v, ok := r.get(PropSSHServer); ok {
+		switch v = strings.ToLower(strings.TrimSpace(v)); v {
+		case SSHServerAuto, SSHServerEmbedded, SSHServerOS:
+			p.SSH.Server = v
+		default:
+			r.bad(PropSSHServer, fmt.Errorf("want auto, embedded or os, got %q", v))
+		}
+	}
 	p.SSH.PasswordAuth = r.sshBool(PropSSHPasswordAuth)
 	p.SSH.TCPForwarding = r.sshBool(PropSSHTCPForwarding)
 	p.SSH.AgentForwarding = r.sshBool(PropSSHAgentForwarding)

@@ -242,7 +242,9 @@ func startSSH(ctx context.Context, e *Env) error {
 	} else {
 		cfg.SFTPCommand = argv
 	}
-	if p.SSH.WriteOSHostKeys {
+	osSSHD := e.sshServer() == SSHServerOS
+	writeOS := p.SSH.WriteOSHostKeys || osSSHD
+	if writeOS {
 		for _, k := range e.sshKeys.signers() {
 			if err := writeOSHostKey(e, k); err != nil {
 				return err
@@ -252,12 +254,40 @@ func startSSH(ctx context.Context, e *Env) error {
 
 	keys := e.sshKeys.signers()
 	cfg.HostKeys = keys
-	srv, port, err := e.listenSSH(cfg)
-	if err != nil {
-		return err
+	var (
+		srv  SSHServer
+		port int
+		err  error
+	)
+	if osSSHD {
+		// The image's OpenSSH serves the port, with the keys just written;
+		// it starts once ovfinit is ready (the unit's Before=ssh.service).
+		// The reported port stays the planned one: OpenSSH's.
+		e.Log.Info("the image's OpenSSH serves SSH with this instance's host keys", "port", p.SSHPort, "fingerprint", sshFingerprint(e.HostKey.PublicKey()))
+		if p.SSH.AltPort == 0 {
+			e.sshKeys.mu.Lock()
+			e.sshKeys.onAdd = func(k gossh.Signer) {
+				if err := writeOSHostKey(e, k); err != nil {
+					e.Log.Warn("writing host key to /etc/ssh", "err", err)
+				}
+			}
+			e.sshKeys.mu.Unlock()
+			return nil
+		}
+		// A second port for ovfinit's own server, never the OS's.
+		cfg.Addr = net.JoinHostPort(e.SSHHost, strconv.Itoa(p.SSH.AltPort))
+		if srv, err = e.StartSSH(cfg); err != nil {
+			return fatal(&PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+				Err: fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)})
+		}
+		e.SSH = srv
+	} else {
+		if srv, port, err = e.listenSSH(cfg); err != nil {
+			return err
+		}
+		e.SSH = srv
+		p.SSHPort = port // the port actually used, for the ready event
 	}
-	e.SSH = srv
-	p.SSHPort = port // the port actually used, for the ready event
 
 	// Keys that finished in the background from now on join the server.
 	ks := &e.sshKeys
@@ -265,7 +295,7 @@ func startSSH(ctx context.Context, e *Env) error {
 	if a, ok := srv.(interface{ AddHostKey(gossh.Signer) }); ok {
 		ks.srv = a
 	}
-	if p.SSH.WriteOSHostKeys {
+	if writeOS {
 		ks.onAdd = func(k gossh.Signer) {
 			if err := writeOSHostKey(e, k); err != nil {
 				e.Log.Warn("writing host key to /etc/ssh", "err", err)
@@ -279,6 +309,19 @@ func startSSH(ctx context.Context, e *Env) error {
 	}
 	e.Log.Info("SSH server listening", "addr", srv.Addr().String(), "fingerprint", sshFingerprint(e.HostKey.PublicKey()))
 	return nil
+}
+
+// sshServer resolves ovfinit.ssh.server: auto is os when the image has
+// OpenSSH's server (/usr/sbin/sshd under the root), else embedded.
+func (e *Env) sshServer() string {
+	switch s := e.Plan.SSH.Server; s {
+	case SSHServerEmbedded, SSHServerOS:
+		return s
+	}
+	if fi, err := e.stat("/usr/sbin/sshd"); err == nil && fi.Mode().IsRegular() {
+		return SSHServerOS
+	}
+	return SSHServerEmbedded
 }
 
 // listenSSH starts the server on the planned port, or on the alternative

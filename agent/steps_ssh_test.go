@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,7 +34,9 @@ func TestPlanSSH(t *testing.T) {
 		want    SSHPlan
 		wantErr string // substring; "" means no error
 	}{
-		{"defaults", nil, SSHPlan{KeepaliveInterval: 60 * time.Second}, ""},
+		{"defaults", nil, SSHPlan{Server: SSHServerAuto, KeepaliveInterval: 60 * time.Second}, ""},
+		{"server os", []string{PropSSHServer, "OS"}, SSHPlan{Server: SSHServerOS, KeepaliveInterval: 60 * time.Second}, ""},
+		{"bad server", []string{PropSSHServer, "openssh"}, SSHPlan{}, PropSSHServer},
 		{"everything", []string{
 			PropSSHAltPort, "2222", PropSSHWriteOSKeys, "true", PropSSHUserCA, caKey,
 			PropSSHPasswordAuth, "yes", PropSSHTCPForwarding, "1", PropSSHAgentForwarding, "True",
@@ -40,14 +44,14 @@ func TestPlanSSH(t *testing.T) {
 			PropSSHMaxAuthTries, "3", PropSSHLoginGrace, "30", PropSSHMaxFailed, "5", PropSSHMaxSessions, "10",
 			PropSSHIdleTimeout, "600", PropSSHKeepalive, "0", PropSSHPermitRoot, "No",
 			PropSSHMaxConnSessions, "4", PropSSHMaxStartups, "5:50:20", PropSSHSourceStartups, "3",
-		}, SSHPlan{PermitRootLogin: sshd.RootLoginNo, AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
+		}, SSHPlan{Server: SSHServerAuto, PermitRootLogin: sshd.RootLoginNo, AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
 			TCPForwarding: true, AgentForwarding: true,
 			Ciphers:      []string{"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"},
 			MaxAuthTries: 3, LoginGraceTime: 30 * time.Second, MaxFailedLogins: 5, MaxSessions: 10,
 			IdleTimeout: 600 * time.Second, MaxSessionsPerConn: 4,
 			Startups: sshd.StartupLimits{Start: 5, Rate: 50, Full: 20, PerSource: 3}}, ""},
 		{"max-startups one number", []string{PropSSHMaxStartups, "7"},
-			SSHPlan{KeepaliveInterval: 60 * time.Second, Startups: sshd.StartupLimits{Start: 7, Rate: 100, Full: 7}}, ""},
+			SSHPlan{Server: SSHServerAuto, KeepaliveInterval: 60 * time.Second, Startups: sshd.StartupLimits{Start: 7, Rate: 100, Full: 7}}, ""},
 		{"max-startups start over full", []string{PropSSHMaxStartups, "30:30:10"}, SSHPlan{}, PropSSHMaxStartups},
 		{"max-startups rate over 100", []string{PropSSHMaxStartups, "10:130:100"}, SSHPlan{}, PropSSHMaxStartups},
 		{"max-startups two fields", []string{PropSSHMaxStartups, "10:30"}, SSHPlan{}, PropSSHMaxStartups},
@@ -57,7 +61,7 @@ func TestPlanSSH(t *testing.T) {
 		{"bad cipher", []string{PropSSHCiphers, "arcfour"}, SSHPlan{}, `unknown cipher "arcfour"`},
 		{"alt port same as port", []string{PropSSHPort, "2222", PropSSHAltPort, "2222"}, SSHPlan{}, PropSSHAltPort},
 		{"alt port out of range", []string{PropSSHAltPort, "70000"}, SSHPlan{}, PropSSHAltPort},
-		{"root login old name", []string{PropSSHPermitRoot, "without-password"}, SSHPlan{PermitRootLogin: sshd.RootLoginProhibitPassword, KeepaliveInterval: 60 * time.Second}, ""},
+		{"root login old name", []string{PropSSHPermitRoot, "without-password"}, SSHPlan{Server: SSHServerAuto, PermitRootLogin: sshd.RootLoginProhibitPassword, KeepaliveInterval: 60 * time.Second}, ""},
 		{"bad root login", []string{PropSSHPermitRoot, "sometimes"}, SSHPlan{}, PropSSHPermitRoot},
 		{"grace zero", []string{PropSSHLoginGrace, "0"}, SSHPlan{}, PropSSHLoginGrace},
 	}
@@ -274,5 +278,84 @@ func TestSSHAccountPolicy(t *testing.T) {
 	}
 	if got := m.ssh.cfg.PermitRootLogin; got != sshd.RootLoginNo {
 		t.Errorf("sshd PermitRootLogin = %q, want %q", got, sshd.RootLoginNo)
+	}
+}
+
+// TestSSHServerPolicy: ovfinit.ssh.server. In an image with OpenSSH
+// (/usr/sbin/sshd) the default (auto) leaves port 22 to it: the boot does
+// not fail on the port OpenSSH will hold, the instance's host keys are in
+// /etc/ssh, and the ready event reports port 22 with those keys'
+// fingerprints. The embedded server listens only on the alternative port.
+// Without OpenSSH, or with embedded, ovfinit's server takes the port.
+func TestSSHServerPolicy(t *testing.T) {
+	tests := []struct {
+		name       string
+		sshd       bool // the image has /usr/sbin/sshd
+		props      []string
+		wantListen string // the embedded server's port; "" for none
+		wantOSKeys bool
+	}{
+		{"auto with OpenSSH", true, nil, "", true},
+		{"auto with OpenSSH and an alt port", true, []string{PropSSHAltPort, "2222"}, "2222", true},
+		{"os without alt port", false, []string{PropSSHServer, "os"}, "", true},
+		{"auto without OpenSSH", false, nil, "22", false},
+		{"embedded in an image with OpenSSH", true, []string{PropSSHServer, "embedded", PropSSHPort, "2200"}, "2200", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			if tt.sshd {
+				os.MkdirAll(filepath.Join(m.root, "usr/sbin"), 0o755)
+				if err := os.WriteFile(filepath.Join(m.root, "usr/sbin/sshd"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e, ev := m.env(envXML(append([]string{"instance-id", "i-1"}, tt.props...)...))
+			var listened []string
+			e.StartSSH = func(cfg sshd.Config) (SSHServer, error) {
+				listened = append(listened, cfg.Addr)
+				if strings.HasSuffix(cfg.Addr, ":22") && tt.sshd {
+					// OpenSSH holds it (as on a later boot, or started early).
+					return nil, &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}
+				}
+				return &fakeSSH{cfg: cfg}, nil
+			}
+			if err := Run(context.Background(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			var ports []string
+			for _, a := range listened {
+				_, p, _ := net.SplitHostPort(a)
+				ports = append(ports, p)
+			}
+			if tt.wantListen == "" && len(ports) != 0 || tt.wantListen != "" && !slices.Equal(ports, []string{tt.wantListen}) {
+				t.Errorf("embedded server listened on %v, want %q", ports, tt.wantListen)
+			}
+			ready := ev.events[len(ev.events)-1]
+			wantPort := 22
+			if !tt.wantOSKeys {
+				wantPort, _ = strconv.Atoi(tt.wantListen)
+			}
+			if ready.Type != callback.TypeReady || ready.Data.SSHPort != wantPort {
+				t.Errorf("ready event %s port %d, want ready on port %d", ready.Type, ready.Data.SSHPort, wantPort)
+			}
+			pub, err := os.ReadFile(filepath.Join(m.root, "etc/ssh/ssh_host_ed25519_key.pub"))
+			if !tt.wantOSKeys {
+				if err == nil {
+					t.Errorf("/etc/ssh/ssh_host_ed25519_key.pub written with the embedded server")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("the OS host key: %v", err)
+			}
+			k, _, _, _, err := gossh.ParseAuthorizedKey(pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(ready.Data.SSHHostKeys, func(h callback.HostKey) bool { return h.Fingerprint == sshd.Fingerprint(k) }) {
+				t.Errorf("ready reports host keys %v, want the one in /etc/ssh (%s)", ready.Data.SSHHostKeys, sshd.Fingerprint(k))
+			}
+		})
 	}
 }

@@ -37,4 +37,6 @@ var sshKeys = []Key{
 		Description: "Close connections with no traffic for this many seconds; 0 never does. Keepalive answers count as traffic, so set `ovfinit.ssh.keepalive-interval` to 0 for an idle timeout to apply to live clients."},
 	{Name: "ovfinit.ssh.keepalive-interval", Group: "SSH server", Type: TypeInt, Default: "60", Label: "Keepalive interval (seconds)",
 		Description: "Send `keepalive@openssh.com` every this many seconds and drop clients that leave 3 unanswered (sshd's `ClientAliveInterval`, `ClientAliveCountMax 3`); 0 disables."},
+	{Name: "ovfinit.ssh.server", Group: "SSH server", Type: TypeString, Default: "auto", Label: "SSH server",
+		Description: "Which SSH server serves `ovfinit.ssh.port`: `embedded` (ovfinit's own), `os` (the image's OpenSSH) or `auto` (`os` when the image has `/usr/sbin/sshd`, else `embedded`). With `os`, ovfinit generates the instance's host keys into `/etc/ssh/ssh_host_*_key` (as with `ovfinit.ssh.write-os-host-keys`), installs the users' keys in `~/.ssh/authorized_keys`, reports those keys' fingerprints and the port, and leaves the port to OpenSSH, which starts once ovfinit is ready: the embedded server listens only on `ovfinit.ssh.alt-port`, when set. See docs/ssh.md."},
 }
