@@ -195,6 +195,32 @@ func TestIfupdownSourceAdded(t *testing.T) {
 	}
 }
 
+// TestIfupdownHandOff: on an ifupdown image the NICs ovfinit configured
+// are recorded in ifupdown's state, so the image's networking.service
+// (ifup -a, after ovfinit) does not add the same address again and fail;
+// other interfaces' lines are kept.
+func TestIfupdownHandOff(t *testing.T) {
+	m := newMachine(t)
+	m.touch("sbin/ifup")
+	p := filepath.Join(m.root, "etc/network/interfaces")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.MkdirAll(filepath.Join(m.root, "run/network"), 0o755)
+	if err := os.WriteFile(p, []byte("source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(m.root, "run/network/ifstate"), []byte("lo=lo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := m.boot(envXML("instance-id", "i-1", "ovfinit.net.address", "10.0.2.15/24"))
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	nic := e.Plan.Net.NICs[0].Name
+	if got, want := m.read("run/network/ifstate"), "lo=lo\n"+nic+"="+nic+"\n"; got != want {
+		t.Errorf("/run/network/ifstate = %q, want %q", got, want)
+	}
+}
+
 // TestSample01Boots: cloud-init's own OVF example (shared sample 01) has a
 // network-config matching name eth*. It boots: the host name is set, and
 // the glob configures the NICs it selects, here none (ens3, ens4), as

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path"
 	"slices"
+	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -81,6 +83,11 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	if err := sys.Apply(ctx, e.Plan.NetOps); err != nil {
 		return err
 	}
+	if mgr == netcfg.ManagerIfupdown {
+		if err := markIfupdownUp(e, *e.Plan.Net); err != nil {
+			return err
+		}
+	}
 	b, _ := json.Marshal(e.Plan.NetApplied)
 	if err := e.writeFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
 		return fmt.Errorf("saving what the network step set: %w", err)
@@ -88,6 +95,45 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	// What the NICs have now, DHCP leases included, for the ready event.
 	if cur, err := sys.Current(); err == nil {
 		e.NetAddrs = liveAddresses(*e.Plan.Net, cur)
+	}
+	return nil
+}
+
+// ifupdownState is ifupdown's record of the interfaces it brought up
+// (lines "iface=logical-iface"); ifup -a skips those, ifdown takes them down.
+const ifupdownState = "/run/network/ifstate"
+
+// markIfupdownUp records the NICs ovfinit just configured in ifupdown's
+// state, as if ifup had brought them up: the image's networking.service
+// (ifup -a, after ovfinit) then leaves them as they are instead of adding
+// the same address and route again, which fails ("RTNETLINK answers: File
+// exists") and leaves the boot degraded; ifdown -a at shutdown still takes
+// them down. Lines for other interfaces are kept.
+func markIfupdownUp(e *Env, c netcfg.Config) error {
+	cur, err := e.readFile(ifupdownState)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading %s: %w", ifupdownState, err)
+	}
+	var lines []string
+	have := map[string]bool{}
+	for _, l := range strings.Split(string(cur), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+			name, _, _ := strings.Cut(l, "=")
+			have[name] = true
+		}
+	}
+	for _, n := range c.NICs {
+		if n.Name != "" && !have[n.Name] {
+			lines = append(lines, n.Name+"="+n.Name)
+			have[n.Name] = true
+		}
+	}
+	if err := e.mkdirAll(path.Dir(ifupdownState), 0o755); err != nil {
+		return fmt.Errorf("handing the NICs to ifupdown: %w", err)
+	}
+	if err := rootfs.WriteFileAt(e.Root, ifupdownState, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		return fmt.Errorf("handing the NICs to ifupdown: writing %s: %w", ifupdownState, err)
 	}
 	return nil
 }
