@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/xml"
 	"net"
 	"net/netip"
@@ -393,5 +394,33 @@ func TestNetworkConfigDisabled(t *testing.T) {
 		if len(m.net.applied) > 0 || m.exists("etc/systemd/network") {
 			t.Errorf("network-config %q: ops %v, networkd files %v; want the network left alone", doc, m.net.applied, m.exists("etc/systemd/network"))
 		}
+	}
+}
+
+// TestFailSafeNetwork: a boot that fails before the network step (a bad
+// host name here) brings up DHCP on the first NIC, live only, so that the
+// failed event can reach the manager; nothing of the environment is
+// applied and no network file is written. A failure after the network
+// step leaves the NICs as that step set them.
+func TestFailSafeNetwork(t *testing.T) {
+	m := newMachine(t)
+	m.touch("sbin/ifup")
+	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
+	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	e, ev := m.env(envXML("instance-id", "i-1", "hostname", "bad_host!", "ovfinit.net.address", "10.0.2.15/24"))
+	e.FailSafeNetwork = true // as NewEnv on a live system
+	err := Run(context.Background(), e, Steps())
+	if err == nil || !strings.Contains(err.Error(), "hostname") {
+		t.Fatalf("Run() = %v, want a failure naming hostname", err)
+	}
+	if last := ev.events[len(ev.events)-1]; last.Type != callback.TypeFailed {
+		t.Errorf("last event %s, want failed", last.Type)
+	}
+	got := strings.Join(m.net.applied, "\n")
+	if !strings.Contains(got, "dhcp") || !strings.Contains(got, "eth0") || strings.Contains(got, "10.0.2.15") {
+		t.Errorf("ops after the failure:\n%s\nwant DHCP on eth0 and nothing of the environment", got)
+	}
+	if m.exists("etc/network/interfaces.d/50-ovfinit") {
+		t.Errorf("a failed boot wrote the network configuration")
 	}
 }

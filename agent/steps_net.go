@@ -80,6 +80,7 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	for _, op := range e.Plan.NetOps {
 		e.Log.Info("network", "op", op.String())
 	}
+	e.netApplied = true // from here on a failure leaves the NICs as they are
 	if err := sys.Apply(ctx, e.Plan.NetOps); err != nil {
 		return err
 	}
