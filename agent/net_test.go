@@ -220,6 +220,10 @@ func TestIfupdownHandOff(t *testing.T) {
 	if got, want := m.read("run/network/ifstate"), "lo=lo\n"+nic+"="+nic+"\n"; got != want {
 		t.Errorf("/run/network/ifstate = %q, want %q", got, want)
 	}
+	// What ifup itself reads to skip an interface that is up.
+	if got, want := m.read("run/network/ifstate."+nic), nic+"\n"; got != want {
+		t.Errorf("/run/network/ifstate.%s = %q, want %q", nic, got, want)
+	}
 }
 
 // TestSample01Boots: cloud-init's own OVF example (shared sample 01) has a

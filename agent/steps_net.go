@@ -100,8 +100,10 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	return nil
 }
 
-// ifupdownState is ifupdown's record of the interfaces it brought up
-// (lines "iface=logical-iface"); ifup -a skips those, ifdown takes them down.
+// ifupdownState is ifupdown's (0.8) record of the interfaces it brought
+// up: the file lists them as "iface=logical-iface" lines (ifdown -a takes
+// those down), and ifstate.IFACE holds the logical name of each; ifup
+// skips an interface whose ifstate.IFACE is not empty.
 const ifupdownState = "/run/network/ifstate"
 
 // markIfupdownUp records the NICs ovfinit just configured in ifupdown's
@@ -124,14 +126,20 @@ func markIfupdownUp(e *Env, c netcfg.Config) error {
 			have[name] = true
 		}
 	}
+	if err := e.mkdirAll(path.Dir(ifupdownState), 0o755); err != nil {
+		return fmt.Errorf("handing the NICs to ifupdown: %w", err)
+	}
 	for _, n := range c.NICs {
-		if n.Name != "" && !have[n.Name] {
+		if n.Name == "" || strings.ContainsAny(n.Name, "/=") {
+			continue
+		}
+		if err := rootfs.WriteFileAt(e.Root, ifupdownState+"."+n.Name, []byte(n.Name+"\n"), 0o644); err != nil {
+			return fmt.Errorf("handing %s to ifupdown: %w", n.Name, err)
+		}
+		if !have[n.Name] {
 			lines = append(lines, n.Name+"="+n.Name)
 			have[n.Name] = true
 		}
-	}
-	if err := e.mkdirAll(path.Dir(ifupdownState), 0o755); err != nil {
-		return fmt.Errorf("handing the NICs to ifupdown: %w", err)
 	}
 	if err := rootfs.WriteFileAt(e.Root, ifupdownState, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		return fmt.Errorf("handing the NICs to ifupdown: writing %s: %w", ifupdownState, err)
