@@ -226,4 +226,8 @@ func logUnitTime(t *testing.T, c *ssh.Client) {
 	t.Logf("guest time: userspace at %.2f s, ovfinit.service started at %.2f s, ready at %.2f s: unit time %.2f s",
 		v["UserspaceTimestampMonotonic"], v["InactiveExitTimestampMonotonic"], v["ActiveEnterTimestampMonotonic"],
 		v["ActiveEnterTimestampMonotonic"]-v["InactiveExitTimestampMonotonic"])
+	// What ovfinit waited for before it started.
+	if out, err := runSSH(c, "systemd-analyze critical-chain --no-pager ovfinit.service"); err == nil {
+		t.Logf("systemd-analyze critical-chain ovfinit.service:\n%s", out)
+	}
 }
