@@ -59,6 +59,14 @@ type Env struct {
 	// network) as well as files. NewEnv sets it when Root is "/".
 	Live bool
 	Now  func() time.Time
+	// FailSafeNetwork: a boot that fails before the network step brings
+	// up DHCP on the first NIC to report it (failSafeNetwork). NewEnv sets
+	// it on a live system; tests that check a failure changes nothing
+	// leave it off.
+	FailSafeNetwork bool
+	// netApplied: the network step began changing the live NICs in this
+	// boot, so a failure must not bring up the fail-safe DHCP over them.
+	netApplied bool
 
 	// Seams.
 	Events      Events

@@ -64,6 +64,8 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 
 		WipeGuestinfo: wipeGuestinfo,
 		RSAHostKey:    true,
+		// Fail loudly: a failed event must be able to leave the machine.
+		FailSafeNetwork: o.Root == "/",
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/xml"
 	"net"
 	"net/netip"
@@ -192,6 +193,36 @@ func TestIfupdownSourceAdded(t *testing.T) {
 				t.Errorf("interfaces mode = %v, want %v kept", fi.Mode().Perm(), before.Mode().Perm())
 			}
 		})
+	}
+}
+
+// TestIfupdownHandOff: on an ifupdown image the NICs ovfinit configured
+// are recorded in ifupdown's state, so the image's networking.service
+// (ifup -a, after ovfinit) does not add the same address again and fail;
+// other interfaces' lines are kept.
+func TestIfupdownHandOff(t *testing.T) {
+	m := newMachine(t)
+	m.touch("sbin/ifup")
+	p := filepath.Join(m.root, "etc/network/interfaces")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.MkdirAll(filepath.Join(m.root, "run/network"), 0o755)
+	if err := os.WriteFile(p, []byte("source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(m.root, "run/network/ifstate"), []byte("lo=lo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := m.boot(envXML("instance-id", "i-1", "ovfinit.net.address", "10.0.2.15/24"))
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	nic := e.Plan.Net.NICs[0].Name
+	if got, want := m.read("run/network/ifstate"), "lo=lo\n"+nic+"="+nic+"\n"; got != want {
+		t.Errorf("/run/network/ifstate = %q, want %q", got, want)
+	}
+	// What ifup itself reads to skip an interface that is up.
+	if got, want := m.read("run/network/ifstate."+nic), nic+"\n"; got != want {
+		t.Errorf("/run/network/ifstate.%s = %q, want %q", nic, got, want)
 	}
 }
 
@@ -394,5 +425,33 @@ func TestNetworkOpenedOnce(t *testing.T) {
 				t.Errorf("network opened %d times and closed %d times, want once each", m.net.opens, m.net.closes)
 			}
 		})
+	}
+}
+
+// TestFailSafeNetwork: a boot that fails before the network step (a bad
+// host name here) brings up DHCP on the first NIC, live only, so that the
+// failed event can reach the manager; nothing of the environment is
+// applied and no network file is written. A failure after the network
+// step leaves the NICs as that step set them.
+func TestFailSafeNetwork(t *testing.T) {
+	m := newMachine(t)
+	m.touch("sbin/ifup")
+	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
+	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	e, ev := m.env(envXML("instance-id", "i-1", "hostname", "bad_host!", "ovfinit.net.address", "10.0.2.15/24"))
+	e.FailSafeNetwork = true // as NewEnv on a live system
+	err := Run(context.Background(), e, Steps())
+	if err == nil || !strings.Contains(err.Error(), "hostname") {
+		t.Fatalf("Run() = %v, want a failure naming hostname", err)
+	}
+	if last := ev.events[len(ev.events)-1]; last.Type != callback.TypeFailed {
+		t.Errorf("last event %s, want failed", last.Type)
+	}
+	got := strings.Join(m.net.applied, "\n")
+	if !strings.Contains(got, "dhcp") || !strings.Contains(got, "eth0") || strings.Contains(got, "10.0.2.15") {
+		t.Errorf("ops after the failure:\n%s\nwant DHCP on eth0 and nothing of the environment", got)
+	}
+	if m.exists("etc/network/interfaces.d/50-ovfinit") {
+		t.Errorf("a failed boot wrote the network configuration")
 	}
 }

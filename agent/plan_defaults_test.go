@@ -27,6 +27,7 @@ func TestEmptyEnvironmentPlansDefaults(t *testing.T) {
 		ovfenv.KeyUserAllowSystem.Name:         fmt.Sprint(p.User.AllowSystem),
 		ovfenv.KeySSHPort.Name:                 fmt.Sprint(p.SSHPort),
 		ovfenv.KeySSHWriteOSHostKeys.Name:      fmt.Sprint(p.SSH.WriteOSHostKeys),
+		ovfenv.KeySSHServer.Name:               p.SSH.Server,
 		ovfenv.KeySSHPasswordAuth.Name:         fmt.Sprint(p.SSH.PasswordAuth),
 		ovfenv.KeySSHPermitRootLogin.Name:      string(p.SSH.PermitRootLogin),
 		ovfenv.KeySSHTCPForwarding.Name:        fmt.Sprint(p.SSH.TCPForwarding),

@@ -11,10 +11,20 @@ import (
 	"github.com/ovfinit/ovfinit/sshd"
 )
 
+// The values of ovfinit.ssh.server.
+const (
+	SSHServerAuto     = "auto"     // os when the image has /usr/sbin/sshd, else embedded
+	SSHServerEmbedded = "embedded" // ovfinit's own server serves ovfinit.ssh.port
+	SSHServerOS       = "os"       // the image's OpenSSH serves it, with the instance's host keys
+)
+
 // SSHPlan is the SSH server's part of the Plan, beyond the port.
 type SSHPlan struct {
 	AltPort         int // 0: none; used when SSHPort is taken
 	WriteOSHostKeys bool
+	// Server is ovfinit.ssh.server: SSHServerAuto, SSHServerEmbedded or
+	// SSHServerOS; the sshd step resolves auto against the image.
+	Server          string
 	UserCAKeys      []gossh.PublicKey
 	PasswordAuth    bool
 	TCPForwarding   bool
@@ -46,6 +56,7 @@ func planSSH(r *propReader, p *Plan) {
 		r.bad(ovfenv.KeySSHAltPort.Name, fmt.Errorf("is the same port as %s (%d)", ovfenv.KeySSHPort.Name, p.SSHPort))
 	}
 	p.SSH.WriteOSHostKeys = r.bool(ovfenv.KeySSHWriteOSHostKeys)
+	p.SSH.Server = r.enum(ovfenv.KeySSHServer)
 	p.SSH.PasswordAuth = r.bool(ovfenv.KeySSHPasswordAuth)
 	p.SSH.TCPForwarding = r.bool(ovfenv.KeySSHTCPForwarding)
 	p.SSH.AgentForwarding = r.bool(ovfenv.KeySSHAgentForwarding)

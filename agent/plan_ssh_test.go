@@ -16,6 +16,7 @@ import (
 // defaultSSH is the SSH plan of an environment without SSH properties: the
 // key table's documented defaults (docs/properties.md).
 var defaultSSH = SSHPlan{
+	Server:          SSHServerAuto,
 	Ciphers:         []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com"},
 	PermitRootLogin: sshd.RootLoginProhibitPassword,
 	MaxAuthTries:    6, LoginGraceTime: 120 * time.Second, MaxFailedLogins: 20, MaxSessions: 256,
@@ -39,6 +40,8 @@ func TestPlanSSH(t *testing.T) {
 		wantErr string // substring; "" means no error
 	}{
 		{"defaults", nil, defaultSSH, ""},
+		{"server os", []string{ovfenv.KeySSHServer.Name, "OS"}, withSSH(func(p *SSHPlan) { p.Server = SSHServerOS }), ""},
+		{"bad server", []string{ovfenv.KeySSHServer.Name, "openssh"}, SSHPlan{}, ovfenv.KeySSHServer.Name},
 		{"everything", []string{
 			ovfenv.KeySSHAltPort.Name, "2222", ovfenv.KeySSHWriteOSHostKeys.Name, "true", ovfenv.KeySSHUserCA.Name, caKey,
 			ovfenv.KeySSHPasswordAuth.Name, "yes", ovfenv.KeySSHTCPForwarding.Name, "1", ovfenv.KeySSHAgentForwarding.Name, "True",
@@ -46,7 +49,7 @@ func TestPlanSSH(t *testing.T) {
 			ovfenv.KeySSHMaxAuthTries.Name, "3", ovfenv.KeySSHLoginGraceTime.Name, "30", ovfenv.KeySSHMaxFailedLogins.Name, "5", ovfenv.KeySSHMaxSessions.Name, "10",
 			ovfenv.KeySSHIdleTimeout.Name, "600", ovfenv.KeySSHKeepaliveInterval.Name, "0", ovfenv.KeySSHPermitRootLogin.Name, "No",
 			ovfenv.KeySSHMaxSessionsPerConn.Name, "4", ovfenv.KeySSHMaxStartups.Name, "5:50:20", ovfenv.KeySSHPerSourceMaxStartups.Name, "3",
-		}, SSHPlan{PermitRootLogin: sshd.RootLoginNo, AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
+		}, SSHPlan{Server: SSHServerAuto, PermitRootLogin: sshd.RootLoginNo, AltPort: 2222, WriteOSHostKeys: true, UserCAKeys: []gossh.PublicKey{ca}, PasswordAuth: true,
 			TCPForwarding: true, AgentForwarding: true,
 			Ciphers:      []string{"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"},
 			MaxAuthTries: 3, LoginGraceTime: 30 * time.Second, MaxFailedLogins: 5, MaxSessions: 10,

@@ -36,6 +36,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 			d.DurationMS = e.Now().Sub(start).Milliseconds()
 			e.Events.Emit(callback.TypeFailed, d)
 			e.Log.Error("boot failed", "step", s.Name, "err", err, "retry", retry)
+			e.failSafeNetwork(ctx)
 			return fmt.Errorf("step %s: %w", s.Name, err)
 		}
 	}

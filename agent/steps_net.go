@@ -8,7 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"path"
 	"slices"
+	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -100,8 +102,14 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	for _, op := range e.Plan.NetOps {
 		e.Log.Info("network", "op", op.String())
 	}
+	e.netApplied = true // from here on a failure leaves the NICs as they are
 	if err := sys.Apply(ctx, e.Plan.NetOps); err != nil {
 		return err
+	}
+	if mgr == netcfg.ManagerIfupdown {
+		if err := markIfupdownUp(e, *e.Plan.Net); err != nil {
+			return err
+		}
 	}
 	b, _ := json.Marshal(e.Plan.NetApplied)
 	if err := e.writeFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
@@ -110,6 +118,53 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	// What the NICs have now, DHCP leases included, for the ready event.
 	if cur, err := sys.Current(); err == nil {
 		e.NetAddrs = liveAddresses(*e.Plan.Net, cur)
+	}
+	return nil
+}
+
+// ifupdownState is ifupdown's (0.8) record of the interfaces it brought
+// up: the file lists them as "iface=logical-iface" lines (ifdown -a takes
+// those down), and ifstate.IFACE holds the logical name of each; ifup
+// skips an interface whose ifstate.IFACE is not empty.
+const ifupdownState = "/run/network/ifstate"
+
+// markIfupdownUp records the NICs ovfinit just configured in ifupdown's
+// state, as if ifup had brought them up: the image's networking.service
+// (ifup -a, after ovfinit) then leaves them as they are instead of adding
+// the same address and route again, which fails ("RTNETLINK answers: File
+// exists") and leaves the boot degraded; ifdown -a at shutdown still takes
+// them down. Lines for other interfaces are kept.
+func markIfupdownUp(e *Env, c netcfg.Config) error {
+	cur, err := e.readFile(ifupdownState)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading %s: %w", ifupdownState, err)
+	}
+	var lines []string
+	have := map[string]bool{}
+	for _, l := range strings.Split(string(cur), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+			name, _, _ := strings.Cut(l, "=")
+			have[name] = true
+		}
+	}
+	if err := e.mkdirAll(path.Dir(ifupdownState), 0o755); err != nil {
+		return fmt.Errorf("handing the NICs to ifupdown: %w", err)
+	}
+	for _, n := range c.NICs {
+		if n.Name == "" || strings.ContainsAny(n.Name, "/=") {
+			continue
+		}
+		if err := rootfs.WriteFileAt(e.Root, ifupdownState+"."+n.Name, []byte(n.Name+"\n"), 0o644); err != nil {
+			return fmt.Errorf("handing %s to ifupdown: %w", n.Name, err)
+		}
+		if !have[n.Name] {
+			lines = append(lines, n.Name+"="+n.Name)
+			have[n.Name] = true
+		}
+	}
+	if err := rootfs.WriteFileAt(e.Root, ifupdownState, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		return fmt.Errorf("handing the NICs to ifupdown: writing %s: %w", ifupdownState, err)
 	}
 	return nil
 }

@@ -204,6 +204,10 @@ func TestScriptPlanProperties(t *testing.T) {
 		{props: []string{"ovfinit.script", b64("while False:\n  pass\n"), "ovfinit.script.allow-while", "true"}},
 		{props: []string{"user-data", b64("#!starlark\nx = = 1\n")}, want: []string{"property user-data", "user-data:2:5"}},
 		{props: []string{"user-data", b64("#!/bin/sh\nx = = 1\n")}},
+		// Not base64 at all: refused with the property named (issue 20).
+		{props: []string{"user-data", "#cloud-config\nhostname: x\n"}, want: []string{"property user-data", "not valid base64"}},
+		// Wrapped base64, as cloud-init accepts it.
+		{props: []string{"user-data", func() string { s := b64("#!/bin/sh\ntrue\n"); return s[:8] + " " + s[8:] }()}},
 		{props: []string{"ovfinit.script", b64("# frequency: weekly\n")}, want: []string{"property ovfinit.script", `ovfinit.script:1:1: frequency: "weekly"`}},
 	}
 	for _, tt := range tests {

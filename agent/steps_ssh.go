@@ -110,32 +110,72 @@ func startSSH(ctx context.Context, e *Env) error {
 		cfg.SFTPCommand = argv
 	}
 	cfg.HostKeys = keys.Signers()
-	if p.SSH.WriteOSHostKeys {
+	osSSHD := e.sshServer() == SSHServerOS
+	writeOS := p.SSH.WriteOSHostKeys || osSSHD
+	if writeOS {
 		for _, k := range cfg.HostKeys {
 			if err := keys.CopyToOpenSSH(k); err != nil {
 				return err
 			}
 		}
 	}
-
-	srv, port, err := e.listenSSH(cfg)
-	if err != nil {
-		return err
+	copyLate := func(k gossh.Signer) {
+		if err := keys.CopyToOpenSSH(k); err != nil {
+			e.Log.Warn("writing host key to /etc/ssh", "err", err)
+		}
 	}
-	e.SSH = srv
-	e.Boot.SSHPort = port // the port actually used, for the ready event
+
+	var srv SSHServer
+	if osSSHD {
+		// The image's OpenSSH serves the port, with the keys just written;
+		// it starts once ovfinit is ready (the unit's Before=ssh.service).
+		// The reported port stays the planned one: OpenSSH's.
+		e.Log.Info("the image's OpenSSH serves SSH with this instance's host keys", "port", p.SSHPort, "fingerprint", sshd.Fingerprint(e.HostKey.PublicKey()))
+		e.Boot.SSHPort = p.SSHPort
+		if p.SSH.AltPort == 0 {
+			keys.Follow(cfg.HostKeys, copyLate)
+			return nil
+		}
+		// A second port for ovfinit's own server, never the OS's.
+		cfg.Addr = net.JoinHostPort(e.SSHHost, strconv.Itoa(p.SSH.AltPort))
+		var err error
+		if srv, err = e.StartSSH(cfg); err != nil {
+			return fatal(&PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+				Err: fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)})
+		}
+		e.SSH = srv
+	} else {
+		var port int
+		var err error
+		if srv, port, err = e.listenSSH(cfg); err != nil {
+			return err
+		}
+		e.SSH = srv
+		e.Boot.SSHPort = port // the port actually used, for the ready event
+	}
 
 	// Keys that finish in the background join the server (and /etc/ssh).
 	keys.Follow(cfg.HostKeys, func(k gossh.Signer) {
 		srv.AddHostKey(k)
-		if p.SSH.WriteOSHostKeys {
-			if err := keys.CopyToOpenSSH(k); err != nil {
-				e.Log.Warn("writing host key to /etc/ssh", "err", err)
-			}
+		if writeOS {
+			copyLate(k)
 		}
 	})
 	e.Log.Info("SSH server listening", "addr", srv.Addr().String(), "fingerprint", sshd.Fingerprint(e.HostKey.PublicKey()))
 	return nil
+}
+
+// sshServer resolves ovfinit.ssh.server: auto is os when the image has
+// OpenSSH's server (/usr/sbin/sshd under the root), else embedded.
+func (e *Env) sshServer() string {
+	switch s := e.Plan.SSH.Server; s {
+	case SSHServerEmbedded, SSHServerOS:
+		return s
+	}
+	if fi, err := e.stat("/usr/sbin/sshd"); err == nil && fi.Mode().IsRegular() {
+		return SSHServerOS
+	}
+	return SSHServerEmbedded
 }
 
 // listenSSH starts the server on the planned port, or on the alternative

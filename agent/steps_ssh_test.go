@@ -3,9 +3,12 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/ovfinit/ovfinit/ovfenv"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -197,5 +200,84 @@ func TestSSHAccountPolicy(t *testing.T) {
 	}
 	if got := m.ssh.cfg.PermitRootLogin; got != sshd.RootLoginNo {
 		t.Errorf("sshd PermitRootLogin = %q, want %q", got, sshd.RootLoginNo)
+	}
+}
+
+// TestSSHServerPolicy: ovfinit.ssh.server. In an image with OpenSSH
+// (/usr/sbin/sshd) the default (auto) leaves port 22 to it: the boot does
+// not fail on the port OpenSSH will hold, the instance's host keys are in
+// /etc/ssh, and the ready event reports port 22 with those keys'
+// fingerprints. The embedded server listens only on the alternative port.
+// Without OpenSSH, or with embedded, ovfinit's server takes the port.
+func TestSSHServerPolicy(t *testing.T) {
+	tests := []struct {
+		name       string
+		sshd       bool // the image has /usr/sbin/sshd
+		props      []string
+		wantListen string // the embedded server's port; "" for none
+		wantOSKeys bool
+	}{
+		{"auto with OpenSSH", true, nil, "", true},
+		{"auto with OpenSSH and an alt port", true, []string{PropSSHAltPort, "2222"}, "2222", true},
+		{"os without alt port", false, []string{ovfenv.KeySSHServer.Name, "os"}, "", true},
+		{"auto without OpenSSH", false, nil, "22", false},
+		{"embedded in an image with OpenSSH", true, []string{ovfenv.KeySSHServer.Name, "embedded", PropSSHPort, "2200"}, "2200", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			if tt.sshd {
+				os.MkdirAll(filepath.Join(m.root, "usr/sbin"), 0o755)
+				if err := os.WriteFile(filepath.Join(m.root, "usr/sbin/sshd"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e, ev := m.env(envXML(append([]string{"instance-id", "i-1"}, tt.props...)...))
+			var listened []string
+			e.StartSSH = func(cfg sshd.Config) (SSHServer, error) {
+				listened = append(listened, cfg.Addr)
+				if strings.HasSuffix(cfg.Addr, ":22") && tt.sshd {
+					// OpenSSH holds it (as on a later boot, or started early).
+					return nil, &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}
+				}
+				return &fakeSSH{cfg: cfg}, nil
+			}
+			if err := Run(context.Background(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			var ports []string
+			for _, a := range listened {
+				_, p, _ := net.SplitHostPort(a)
+				ports = append(ports, p)
+			}
+			if tt.wantListen == "" && len(ports) != 0 || tt.wantListen != "" && !slices.Equal(ports, []string{tt.wantListen}) {
+				t.Errorf("embedded server listened on %v, want %q", ports, tt.wantListen)
+			}
+			ready := ev.events[len(ev.events)-1]
+			wantPort := 22
+			if !tt.wantOSKeys {
+				wantPort, _ = strconv.Atoi(tt.wantListen)
+			}
+			if ready.Type != callback.TypeReady || ready.Data.SSHPort != wantPort {
+				t.Errorf("ready event %s port %d, want ready on port %d", ready.Type, ready.Data.SSHPort, wantPort)
+			}
+			pub, err := os.ReadFile(filepath.Join(m.root, "etc/ssh/ssh_host_ed25519_key.pub"))
+			if !tt.wantOSKeys {
+				if err == nil {
+					t.Errorf("/etc/ssh/ssh_host_ed25519_key.pub written with the embedded server")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("the OS host key: %v", err)
+			}
+			k, _, _, _, err := gossh.ParseAuthorizedKey(pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(ready.Data.SSHHostKeys, func(h callback.HostKey) bool { return h.Fingerprint == sshd.Fingerprint(k) }) {
+				t.Errorf("ready reports host keys %v, want the one in /etc/ssh (%s)", ready.Data.SSHHostKeys, sshd.Fingerprint(k))
+			}
+		})
 	}
 }

@@ -67,6 +67,8 @@ type harness struct {
 	rec    *vm.Recorder
 	disk   string
 	signer ssh.Signer // the user's key
+	// bootTimeout is qemu start to ready or failed; default bootTimeout.
+	bootTimeout time.Duration
 }
 
 // setup is what a test's harness differs in; the zero value is the
@@ -229,13 +231,17 @@ func (h *harness) bootToEnd(t *testing.T, iso string, opts ...func(*vm.Options))
 		f(&o)
 	}
 	m := h.start(t, o)
-	ctx, cancel := context.WithTimeout(t.Context(), bootTimeout)
+	timeout := h.bootTimeout
+	if timeout == 0 {
+		timeout = bootTimeout
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	ctx, stop := m.Context(ctx)
 	defer stop()
 	end, err := h.rec.Wait(ctx, vm.TypeReady, vm.TypeFailed)
 	if err != nil {
-		t.Fatalf("no ready or failed event within %v of qemu start: %v", bootTimeout, err)
+		t.Fatalf("no ready or failed event within %v of qemu start: %v", timeout, err)
 	}
 	return m, end
 }

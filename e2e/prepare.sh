@@ -188,5 +188,69 @@ if [ ! -e "$cidir/.ready" ]; then
 	rm -rf "$work"
 fi
 
+# 6. Real Debian images for the image VM tests (e2e/vm_images_test.go): a
+# debootstrapped root per release (minbase + systemd, udev, OpenSSH and
+# ifupdown with the release's DHCP client), from the Debian archive this
+# machine's apt uses, with the cached kernel's modules, as an image builder
+# would leave it before capture (no SSH host keys, an empty machine-id, no
+# network configured but lo). The test installs the .deb built from the tree
+# into a copy and makes the disk. Keyed by suite, package list and kernel:
+#   images/debian-<suite>-<key>/root, .ready (build seconds on its 2nd line)
+#   images/debian-<suite>          the current one (a symlink)
+# OVFINIT_E2E_IMAGES=0 skips them (the image tests then fail under make test).
+IMAGE_SCRIPT_VERSION=1
+debian_mirror() {
+	local m
+	m="$(grep -rhoE '^(deb|URIs:)[[:space:]]+(\[[^]]*\][[:space:]]+)?https?://[^[:space:]]*/debian/?([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
+		grep -oE 'https?://[^[:space:]]*/debian/?' | head -n1)"
+	echo "${m:-http://deb.debian.org/debian}"
+}
+build_image() {
+	local suite="$1" pkgs="$2" key dir root t0 rel
+	rel="$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -n1)")"
+	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" | sha256sum | cut -c1-12)"
+	dir="$CACHE/images/debian-$suite-$key"
+	if [ ! -e "$dir/.ready" ]; then
+		log "building the Debian $suite image ($pkgs) into $dir"
+		t0=$(date +%s)
+		sudo_ rm -rf "$dir"
+		sudo_ mkdir -p "$dir"
+		root="$dir/root"
+		if ! sudo_ debootstrap --variant=minbase --include="$pkgs" "$suite" "$root" "$(debian_mirror)" >"$dir.log" 2>&1; then
+			log "debootstrap $suite failed (log in $dir.log)"
+			sudo_ rm -rf "$dir"
+			return 1
+		fi
+		# The kernel's modules, without the hardware a qemu guest lacks.
+		sudo_ mkdir -p "$root/lib/modules"
+		sudo_ tar -C "$kdir/lib/modules" --exclude="$rel/kernel/drivers/gpu" --exclude="$rel/kernel/drivers/media" \
+			--exclude="$rel/kernel/drivers/net/wireless" --exclude="$rel/kernel/drivers/net/ethernet" \
+			--exclude="$rel/kernel/drivers/infiniband" --exclude="$rel/kernel/drivers/staging" \
+			--exclude="$rel/kernel/sound" --exclude="$rel/kernel/drivers/bluetooth" --exclude="$rel/kernel/net/wireless" \
+			--exclude="$rel/kernel/net/mac80211" --exclude="$rel/kernel/drivers/iio" -cf - "$rel" | sudo_ tar -C "$root/lib/modules" -xf -
+		# The image's own depmod (this host may have no kmod).
+		sudo_ chroot "$root" depmod -a "$rel" || { log "depmod in the $suite image failed"; return 1; }
+		sudo_ sh -c "
+			set -e
+			echo 'LABEL=root / ext4 rw,errors=remount-ro 0 1' >'$root/etc/fstab'
+			printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' >'$root/etc/network/interfaces'
+			echo debian >'$root/etc/hostname'
+			rm -f '$root'/etc/ssh/ssh_host_*
+			: >'$root/etc/machine-id'
+			rm -f '$root/var/lib/dbus/machine-id'
+			rm -rf '$root'/var/lib/apt/lists/* '$root'/var/cache/apt/*.bin '$root'/var/cache/apt/archives/*.deb
+		"
+		printf '%s\n%s\n' "debian $suite: $pkgs" "$(($(date +%s) - t0))" | sudo_ tee "$dir/.ready" >/dev/null
+		log "Debian $suite image built in $(($(date +%s) - t0)) s"
+	fi
+	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/debian-$suite"
+}
+if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ]; then
+	sudo_ mkdir -p "$CACHE/images"
+	base=systemd,systemd-sysv,udev,kmod,dbus,openssh-server,ifupdown,iproute2
+	build_image bookworm "$base,isc-dhcp-client" || log "no Debian 12 image: TestDebianImage/bookworm will fail"
+	build_image trixie "$base,dhcpcd-base" || log "no Debian 13 image: TestDebianImage/trixie will fail"
+fi
+
 echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null
 echo "$kdir"

@@ -158,7 +158,7 @@ func RedactedCopy(env *Environment) *Environment {
 func unredact(env *Environment) *Environment {
 	keep := env.Properties[:0]
 	for _, p := range env.Properties {
-		if p.Value == Redaction && IsSecret(p.Key) {
+		if p.Value == Redaction { // a secret, or user-data holding one
 			continue
 		}
 		if r, ok := redact.URL(p.Value); ok && r == strings.TrimSpace(p.Value) {

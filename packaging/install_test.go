@@ -293,9 +293,13 @@ func TestSystemdUnitContent(t *testing.T) {
 	u := Service{Bin: "/usr/sbin/ovfinit", Args: []string{"--env", "/a b/x$y.xml"}}.SystemdUnit()
 	for _, want := range []string{
 		"Type=notify",
-		"After=local-fs.target",
+		// Early, as cloud-init-local (issue 20).
+		"DefaultDependencies=no",
+		"After=systemd-remount-fs.service systemd-sysusers.service systemd-journald.socket",
+		"RequiresMountsFor=/var/lib/ovfinit /var/log/ovfinit /home",
 		"Wants=network-pre.target",
-		"Before=network-online.target ssh.service sshd.service",
+		"Before=network-pre.target network-online.target ssh.service sshd.service shutdown.target",
+		"Conflicts=shutdown.target",
 		`ExecStart=/usr/sbin/ovfinit run --env "/a b/x$$y.xml" $OVFINIT_ARGS`,
 		"EnvironmentFile=-/etc/default/ovfinit",
 		"WantedBy=multi-user.target",

@@ -138,14 +138,15 @@ func TestSealCLI(t *testing.T) {
 	root := testRoot(t, "http://127.0.0.1:9/events")
 	os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte("0123456789abcdef0123456789abcdef\n"), 0o444)
 	out, code := execute(t, "seal", "--root", root, "--dry-run")
-	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove /var/lib/ovfinit/ovf-env.redacted.xml") || !strings.Contains(out, "remove /run/ovfinit/callback.json") || !strings.Contains(out, "end state off") {
+	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove /var/lib/ovfinit/ovf-env.redacted.xml") || !strings.Contains(out, "remove /run/ovfinit/callback.json") || !strings.Contains(out, "then: power state left alone (--root ") || strings.Contains(out, "end state off") {
 		t.Errorf("seal --dry-run = exit %d, %q", code, out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/machine-id")); len(b) == 0 {
 		t.Errorf("seal --dry-run truncated machine-id")
 	}
-	out, code = execute(t, "seal", "--root", root, "--end-state", "on")
-	if code != exitOK || !strings.Contains(out, "sealed") {
+	out, code = execute(t, "seal", "--root", root, "--end-state", "reboot")
+	// With --root nothing reboots, and the output must not say otherwise.
+	if code != exitOK || !strings.Contains(out, "sealed") || !strings.Contains(out, "power state left alone") || strings.Contains(out, "end state") {
 		t.Errorf("seal = exit %d, %q", code, out)
 	}
 	if b, err := os.ReadFile(filepath.Join(root, "etc/machine-id")); err != nil || len(b) != 0 {

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/coreos/go-systemd/v22/journal"
 )
@@ -93,4 +96,18 @@ func quoteIfSpace(s string) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return s
+}
+
+// oNoCTTY keeps /dev/console from becoming the controlling terminal.
+const oNoCTTY = syscall.O_NOCTTY
+
+// stderrIsJournal says whether w is this process's stderr and systemd
+// connected it to the journal while the journal handler is in use: then
+// the console handler must not write there (consoleWriter).
+func stderrIsJournal(w io.Writer) bool {
+	if f, ok := w.(*os.File); !ok || f != os.Stderr || !journal.Enabled() {
+		return false
+	}
+	ok, err := journal.StderrIsJournalStream()
+	return err == nil && ok
 }

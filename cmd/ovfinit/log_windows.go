@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 
 	"golang.org/x/sys/windows/svc/eventlog"
@@ -72,3 +73,8 @@ func (h *eventlogHandler) WithGroup(name string) slog.Handler {
 	n.group = name
 	return &n
 }
+
+const oNoCTTY = 0
+
+// stderrIsJournal: no journal on Windows.
+func stderrIsJournal(io.Writer) bool { return false }

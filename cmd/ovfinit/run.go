@@ -38,7 +38,14 @@ used: a missing environment never makes a new instance.
 Exit status: 0 after a clean stop, 1 if the boot failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log, err := newLogger(cmd.ErrOrStderr(), level)
+			stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
+			console, closeConsole := consoleWriter(stderr, stderrIsJournal(stderr), openSystemConsole)
+			defer closeConsole()
+			if console != stderr {
+				// The fingerprint block: the journal (stdout) and the console.
+				stdout = io.MultiWriter(stdout, console)
+			}
+			log, err := newLogger(console, level)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -48,7 +55,7 @@ Exit status: 0 after a clean stop, 1 if the boot failed.`,
 			}
 			defer closeLog()
 			return asService(cmd.Context(), func(ctx context.Context) error {
-				return run(ctx, o, log, cmd.OutOrStdout())
+				return run(ctx, o, log, stdout)
 			})
 		},
 	}
@@ -98,9 +105,21 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	} else {
 		notify("READY=1\nSTATUS=ready")
 	}
+	fingerprints := make(chan struct{})
 	if runErr == nil && env.HostKey != nil {
 		// After the background RSA key, so the block lists every key.
-		go printFingerprints(ctx, console, env)
+		go func() { defer close(fingerprints); printFingerprints(ctx, console, env) }()
+	} else {
+		close(fingerprints)
+	}
+	if env.SSH == nil {
+		// The image's OpenSSH serves SSH (ovfinit.ssh.server): nothing to
+		// serve here, but the RSA host key still goes to /etc/ssh and the
+		// block to the console before ovfinit exits.
+		select {
+		case <-fingerprints:
+		case <-ctx.Done():
+		}
 	}
 	if env.SSH != nil {
 		log.Info("serving SSH until stopped", "addr", env.SSH.Addr().String())

@@ -44,17 +44,23 @@ Exit status: 0 done, 1 failed (nothing is powered off then), 2 usage error.`,
 			}
 			items, err := users.Seal(cmd.Context(), m, o)
 			w := cmd.OutOrStdout()
+			// With --root the power state is left alone: say so, not the
+			// end state that does not happen.
+			end := "end state " + o.EndState
+			if !l.live() {
+				end = "power state left alone (--root " + l.root + ")"
+			}
 			if o.DryRun {
 				for _, it := range items {
 					fmt.Fprintln(w, it)
 				}
-				fmt.Fprintf(w, "then: end state %s\n", o.EndState)
+				fmt.Fprintf(w, "then: %s\n", end)
 			}
 			if err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("seal: %w", err)}
 			}
 			if !o.DryRun {
-				fmt.Fprintf(w, "sealed: %d items removed or emptied; end state %s\n", len(items), o.EndState)
+				fmt.Fprintf(w, "sealed: %d items removed or emptied; %s\n", len(items), end)
 			}
 			return nil
 		},

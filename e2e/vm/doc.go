@@ -16,4 +16,11 @@
 // ended by itself. With InitramfsOptions.NoAgent it starts no agent and
 // runs "/sbin/ifup -a" instead, printing the network state as
 // "OVFINIT-NET" lines (ParseNetState, Machine.WaitNetState).
+//
+// Real images (image.go): ImageTree finds a Debian root prepare.sh
+// debootstrapped, BuildDeb and BuildImageDisk install the agent's .deb into
+// a copy with dpkg and make an ext4 disk of it, and BuildBootInitramfs makes
+// the small initramfs that mounts it and starts the image's systemd
+// (Options.Cmdline = ImageCmdline); Machine.Shutdown presses the ACPI power
+// button through qemu's monitor (Options.MonitorSocket).
 package vm

@@ -47,6 +47,11 @@ type Options struct {
 	// ExtraNICs are more virtio NICs after the first, each on its own
 	// qemu user-mode network (with its own DHCP server).
 	ExtraNICs []NIC
+	// Cmdline, if set, replaces KernelCmdline (ImageCmdline, say).
+	Cmdline string
+	// MonitorSocket, if set, is a unix socket path for qemu's human
+	// monitor (Machine.Monitor): an ACPI power button for a systemd guest.
+	MonitorSocket string
 }
 
 // NIC is an extra guest NIC.
@@ -70,6 +75,7 @@ type Machine struct {
 	Started time.Time
 
 	cmd       *exec.Cmd
+	monitor   string
 	stdin     io.WriteCloser
 	log       *os.File
 	console   io.Writer
@@ -106,11 +112,15 @@ func QemuArgs(o Options) []string {
 	if mac == "" {
 		mac = DefaultMAC
 	}
+	cmdline := o.Cmdline
+	if cmdline == "" {
+		cmdline = KernelCmdline
+	}
 	args := []string{
 		"-M", "pc", "-accel", "tcg", "-smp", "1", "-m", strconv.Itoa(mem),
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
 		"-kernel", o.Assets.Kernel.Vmlinux, "-initrd", o.Assets.Initramfs,
-		"-append", KernelCmdline,
+		"-append", cmdline,
 		"-netdev", fmt.Sprintf("user,id=n0,ipv6=off,hostfwd=tcp:127.0.0.1:%d-:22", o.SSHPort),
 		"-device", "virtio-net-pci,netdev=n0,mac=" + mac + ",romfile=",
 		"-device", "pvpanic", "-action", "panic=exit-failure",
@@ -126,6 +136,9 @@ func QemuArgs(o Options) []string {
 	}
 	if o.FwCfg != "" {
 		args = append(args, "-fw_cfg", "name="+FwCfgName+",file="+o.FwCfg)
+	}
+	if o.MonitorSocket != "" {
+		args = append(args, "-monitor", "unix:"+o.MonitorSocket+",server=on,wait=off")
 	}
 	if o.Disk != "" {
 		args = append(args,
@@ -152,6 +165,7 @@ func Boot(ctx context.Context, o Options) (*Machine, error) {
 		return nil, err
 	}
 	m := &Machine{
+		monitor:   o.MonitorSocket,
 		SSHPort:   o.SSHPort,
 		console:   o.Console,
 		done:      make(chan struct{}),
@@ -346,4 +360,53 @@ func (m *Machine) Kill() {
 		m.cmd.Process.Kill()
 	}
 	<-m.done
+}
+
+// Monitor sends one command (system_powerdown, say) to qemu's human
+// monitor; the machine needs Options.MonitorSocket.
+func (m *Machine) Monitor(command string) error {
+	if m.monitor == "" {
+		return errors.New("monitor: the machine has no monitor socket")
+	}
+	c, err := net.DialTimeout("unix", m.monitor, 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, command+"\n"); err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	// Read the echo so the command is taken before we hang up.
+	buf := make([]byte, 4096)
+	var got strings.Builder
+	for !strings.Contains(got.String(), command) {
+		n, err := c.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// Shutdown presses the ACPI power button (a systemd guest shuts down
+// cleanly) and waits for qemu to exit; past ctx it kills qemu and says so.
+func (m *Machine) Shutdown(ctx context.Context) error {
+	select {
+	case <-m.done:
+		return m.ExitErr()
+	default:
+	}
+	if err := m.Monitor("system_powerdown"); err != nil {
+		m.Kill()
+		return err
+	}
+	select {
+	case <-m.done:
+		return m.ExitErr()
+	case <-ctx.Done():
+		m.Kill()
+		return fmt.Errorf("shutdown: the guest did not power off: %w", context.Cause(ctx))
+	}
 }
