@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -56,14 +57,13 @@ func testCmd(t *testing.T, name, env string) string {
 	return fmt.Sprintf("[%s], env = {%s%q: %q}", argv, env, testCmdVar, name)
 }
 
-// testCreateUser is the Env.CreateUser of the pipeline tests. On Windows
-// users.Ensure adds a real local account through netapi32 whatever the root
-// (issue 17), so there it only answers as if the account had been created
-// and the machine running the tests is left alone; elsewhere it is
-// users.Ensure, which edits the files under the test's root.
+// testCreateUser is the Env.CreateUser of the pipeline tests: on Windows
+// the Windows account code over an in-memory account database (never
+// netapi32 on the machine running the tests), elsewhere users.Ensure, which
+// edits the files under the test's root.
 func testCreateUser(root string, u users.User, log *slog.Logger) (*users.Account, error) {
 	if runtime.GOOS == "windows" {
-		return &users.Account{Name: u.Name, Created: true}, nil
+		return users.NewWindowsManager(root, log, &users.MemAccounts{}).Ensure(context.Background(), u)
 	}
 	return users.Ensure(root, u, log)
 }

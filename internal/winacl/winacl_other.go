@@ -1,0 +1,21 @@
+//go:build !windows
+
+package winacl
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+)
+
+// MkdirAll is os.MkdirAll: the mode protects the directory here.
+func MkdirAll(dir string, perm fs.FileMode) error { return os.MkdirAll(dir, perm) }
+
+// Protect does nothing: the mode of the file protects it here.
+func Protect(string) error { return nil }
+
+// DACL is Windows only.
+func DACL(name string) (string, error) {
+	return "", fmt.Errorf("%s: reading a DACL is not supported on %s", name, runtime.GOOS)
+}
