@@ -100,17 +100,18 @@ func (e *Env) note(format string, args ...any) {
 	e.stepNote = fmt.Sprintf(format, args...)
 }
 
-// DefaultRuntimeDir is where the secrets of the running boot are kept.
-const DefaultRuntimeDir = "/run/ovfinit"
-
 // runtimePath returns a file's path in the runtime directory, a slash path
 // under Root (for the rootfs calls: readFile, writeFile).
 func (e *Env) runtimePath(name string) string {
-	dir := e.RuntimeDir
-	if dir == "" {
-		dir = DefaultRuntimeDir
+	return path.Join("/", e.runtimeDir(), name)
+}
+
+// runtimeDir is RuntimeDir, or DefaultRuntimeDir when that is "".
+func (e *Env) runtimeDir() string {
+	if e.RuntimeDir == "" {
+		return DefaultRuntimeDir
 	}
-	return path.Join("/", dir, name)
+	return e.RuntimeDir
 }
 
 // statePath returns a file's path in the state directory, a slash path

@@ -17,6 +17,9 @@ import (
 // help; success ends with `ready`.
 func Run(ctx context.Context, e *Env, steps []Step) error {
 	e.redactOutputs()
+	if err := secureDirs(e); err != nil {
+		return err
+	}
 	start := e.Now()
 	st := &Status{Phase: PhaseRunning, Boot: e.BootID, PID: os.Getpid(), Started: start}
 	e.writeStatus(st)

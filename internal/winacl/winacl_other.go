@@ -19,3 +19,16 @@ func Protect(string) error { return nil }
 func DACL(name string) (string, error) {
 	return "", fmt.Errorf("%s: reading a DACL is not supported on %s", name, runtime.GOOS)
 }
+
+// Private returns an error unless only the owner may read or write name:
+// no group or other permission bits.
+func Private(name string) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("%s: mode %04o lets group or others in", name, m)
+	}
+	return nil
+}

@@ -84,3 +84,13 @@ func DACL(name string) (string, error) {
 	}
 	return sd.String(), nil
 }
+
+// Private returns an error unless only SYSTEM and Administrators have an
+// access-allowed entry in name's DACL (inherited or not).
+func Private(name string) error {
+	s, err := DACL(name)
+	if err != nil {
+		return err
+	}
+	return privateSDDL(name, s)
+}

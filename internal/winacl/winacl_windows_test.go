@@ -1,4 +1,4 @@
-package winacl
+package winacl_test
 
 import (
 	"os"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ovfinit/ovfinit/internal/winacl"
 	"github.com/ovfinit/ovfinit/internal/wine"
 )
 
@@ -14,7 +15,7 @@ import (
 func onlySystemAndAdmins(t *testing.T, what, got string) {
 	t.Helper()
 	if !strings.HasPrefix(got, "D:P") || !strings.Contains(got, ";;;SY)") || !strings.Contains(got, ";;;BA)") || strings.Count(got, "(") != 2 {
-		t.Errorf("DACL(%s) = %q, want %q", what, got, SDDL)
+		t.Errorf("winacl.DACL(%s) = %q, want %q", what, got, winacl.SDDL)
 	}
 }
 
@@ -23,15 +24,28 @@ func onlySystemAndAdmins(t *testing.T, what, got string) {
 // enforces none (docs/testing.md).
 func TestMkdirAllDACL(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ProgramData", "ovfinit", "run")
-	if err := MkdirAll(dir, 0o700); err != nil {
-		t.Fatalf("MkdirAll(%s) = %v", dir, err)
+	if err := winacl.MkdirAll(dir, 0o700); err != nil {
+		t.Fatalf("winacl.MkdirAll(%s) = %v", dir, err)
 	}
 	for _, d := range []string{dir, filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))} {
-		got, err := DACL(d)
+		got, err := winacl.DACL(d)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if wine.Detected() && !strings.HasPrefix(got, "D:P") {
+			t.Skipf("Wine lacks the SECURITY_ATTRIBUTES of CreateDirectoryW: the directory got Wine's default DACL %q", got)
+		}
 		onlySystemAndAdmins(t, d, got)
+		if err := winacl.Private(d); err != nil {
+			t.Errorf("winacl.Private(%s) = %v", d, err)
+		}
+	}
+	f := filepath.Join(dir, "secret")
+	if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := winacl.Private(f); err != nil {
+		t.Errorf("winacl.Private(a new file in %s) = %v: the DACL is not inherited", dir, err)
 	}
 }
 
@@ -41,10 +55,10 @@ func TestProtectDACL(t *testing.T) {
 	if err := os.Mkdir(old, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := MkdirAll(old, 0o700); err != nil {
-		t.Fatalf("MkdirAll(existing) = %v", err)
+	if err := winacl.MkdirAll(old, 0o700); err != nil {
+		t.Fatalf("winacl.MkdirAll(existing) = %v", err)
 	}
-	got, err := DACL(old)
+	got, err := winacl.DACL(old)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +67,24 @@ func TestProtectDACL(t *testing.T) {
 	if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := Protect(f); err != nil {
-		t.Fatalf("Protect(%s) = %v", f, err)
+	if err := winacl.Protect(f); err != nil {
+		t.Fatalf("winacl.Protect(%s) = %v", f, err)
 	}
-	if got, err = DACL(f); err != nil {
+	if got, err = winacl.DACL(f); err != nil {
 		t.Fatal(err)
 	}
 	onlySystemAndAdmins(t, "file after Protect", got)
+}
+
+// Private refuses what lets others than SYSTEM and Administrators in: the
+// temporary directory's DACL gives the user (and Wine: Everyone) access.
+func TestPrivateRefusesOthers(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "open")
+	if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := winacl.DACL(f)
+	if err := winacl.Private(f); err == nil {
+		t.Errorf("winacl.Private(%s with DACL %q) = nil, want an error naming the other trustee", f, got)
+	}
 }
