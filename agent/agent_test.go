@@ -134,6 +134,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 		Log:      slog.New(slog.NewTextHandler(m.t.Output(), nil)),
 		Root:     m.root,
 		StateDir: "/var/lib/ovfinit",
+		OS:       "linux", // the test root is a Linux image on every OS
 		BootID:   NewBootID(),
 		Live:     true,
 		Now:      func() time.Time { clock = clock.Add(time.Millisecond); return clock },
@@ -145,7 +146,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 			return &ovfenv.Source{Transport: "iso", Location: "/dev/sr0", Data: []byte(xml)}, nil
 		},
 		Network:     func(string) (netcfg.System, error) { return m.net, nil },
-		SetHostname: func(h string) error { m.hostname = h; return nil },
+		SetHostname: func(_ context.Context, _, short string) (bool, error) { m.hostname = short; return false, nil },
 		SystemUUID:  func(string) (string, error) { return "4c4c4544-0000-1000-8000-000000000001", nil },
 		CreateUser:  testCreateUser,
 		StartSSH: func(cfg sshd.Config) (SSHServer, error) {
@@ -425,19 +426,6 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func TestHostsWith(t *testing.T) {
-	tests := []struct{ in, fqdn, short, want string }{
-		{"", "h", "h", "127.0.0.1\tlocalhost\n127.0.1.1\th\n"},
-		{"127.0.0.1 localhost\n127.0.1.1 old\n::1 localhost\n", "a.b", "a", "127.0.0.1 localhost\n127.0.1.1\ta.b a\n::1 localhost\n"},
-		{"127.0.0.1 localhost\n127.0.1.1 x\n127.0.1.1 y\n", "h", "h", "127.0.0.1 localhost\n127.0.1.1\th\n"},
-	}
-	for _, tt := range tests {
-		if got := string(hostsWith([]byte(tt.in), tt.fqdn, tt.short)); got != tt.want {
-			t.Errorf("hostsWith(%q, %q) = %q, want %q", tt.in, tt.fqdn, got, tt.want)
-		}
-	}
-}
-
 // b64 is standard base64, as properties carry scripts and network-config.
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
@@ -473,10 +461,7 @@ func TestCallbackSavedForLaterCommands(t *testing.T) {
 	if cfg.URL != "http://127.0.0.1:9/e" || cfg.InstanceID != "i-cb" || string(cfg.Secret) != secret {
 		t.Errorf("LoadCallback = %+v, want the URL, instance and secret of the boot", cfg)
 	}
-	fi, err := os.Stat(filepath.Join(m.root, "run/ovfinit", savedCallbackFile))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("callback file mode = %v, %v; want 0600", fi, err)
-	}
+	checkPrivate(t, filepath.Join(m.root, filepath.FromSlash(DefaultRuntimeDir), savedCallbackFile))
 	if _, _, err := m.boot(envXML("instance-id", "i-cb2")); err != nil {
 		t.Fatal(err)
 	}

@@ -58,14 +58,22 @@ type Env struct {
 	Now  func() time.Time
 
 	// Seams.
-	Events      Events
-	FindEnv     func(ctx context.Context, e *Env) (*ovfenv.Source, error)
-	Network     func(root string) (netcfg.System, error)
-	SetHostname func(name string) error // the live kernel host name
-	SystemUUID  func(root string) (string, error)
-	CreateUser  func(root string, u users.User, log *slog.Logger) (*users.Account, error)
-	StartSSH    func(cfg sshd.Config) (SSHServer, error)
-	SSHHost     string // listen address host part; "" means every address
+	Events  Events
+	FindEnv func(ctx context.Context, e *Env) (*ovfenv.Source, error)
+	Network func(root string) (netcfg.System, error)
+	// SetHostname sets the running system's host name (hostname.Live);
+	// rebootPending: it takes effect at the next restart (Windows).
+	SetHostname func(ctx context.Context, fqdn, short string) (rebootPending bool, err error)
+	// OS is the operating system of Root for the steps that write its
+	// files the OS's way (hostname); "" is runtime.GOOS.
+	OS string
+	// RebootPending is set by a step whose change needs a restart that
+	// ovfinit does not start itself (a Windows computer name).
+	RebootPending bool
+	SystemUUID    func(root string) (string, error)
+	CreateUser    func(root string, u users.User, log *slog.Logger) (*users.Account, error)
+	StartSSH      func(cfg sshd.Config) (SSHServer, error)
+	SSHHost       string // listen address host part; "" means every address
 	// Environment transports (ovfenv): clears used secret guestinfo keys.
 	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
 

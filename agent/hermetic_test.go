@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ovfinit/ovfinit/internal/wine"
 	"github.com/ovfinit/ovfinit/users"
 )
 
@@ -66,4 +67,18 @@ func testCreateUser(root string, u users.User, log *slog.Logger) (*users.Account
 		return users.NewWindowsManager(root, log, &users.MemAccounts{}).Ensure(context.Background(), u)
 	}
 	return users.Ensure(root, u, log)
+}
+
+// checkPrivate fails t unless the file at p is the administrators' only:
+// mode 0600 on Unix, a DACL for SYSTEM and Administrators on Windows
+// (internal/wine.CheckPrivate says what Wine cannot show).
+func checkPrivate(t *testing.T, p string) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		wine.CheckPrivate(t, p)
+		return
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v (%v), want mode 0600", p, fi, err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/internal/memtrim"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
@@ -57,7 +58,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		Events:      events,
 		FindEnv:     probeTransports,
 		Network:     netcfg.NewSystem,
-		SetHostname: setKernelHostname,
+		SetHostname: hostname.Live,
 		SystemUUID:  systemUUID,
 		CreateUser:  users.Ensure,
 		StartSSH:    serveSSH,

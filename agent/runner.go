@@ -47,7 +47,10 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	d := e.data("")
 	d.Result, d.Percent = "ready", 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
-	d.Hostname = hostname(e)
+	d.Hostname = hostnameOf(e)
+	if e.RebootPending {
+		d.Message = "reboot pending: a change (the host name) takes effect at the next restart"
+	}
 	d.Addresses = addresses(e)
 	if e.Plan != nil {
 		d.SSHPort = e.Plan.SSHPort
