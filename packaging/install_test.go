@@ -98,6 +98,7 @@ func TestPlanInstallRefuses(t *testing.T) {
 		want string
 	}{
 		{"windows offline", Windows, Service{Bin: DefaultBin}, "registry"},
+		{"windows offline, Windows bin", Windows, Service{Bin: `C:\Program Files\ovfinit\ovfinit.exe`}, "registry"},
 		{"relative bin", Systemd, Service{Bin: "ovfinit"}, "--bin"},
 		{"newline arg", SysV, Service{Bin: DefaultBin, Args: []string{"a\nb"}}, "newlines"},
 		{"unknown init", Init("launchd"), Service{Bin: DefaultBin}, "not supported"},
