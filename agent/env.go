@@ -8,6 +8,7 @@ import (
 	"net"
 	"path"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -65,7 +66,8 @@ type Env struct {
 	// rebootPending: it takes effect at the next restart (Windows).
 	SetHostname func(ctx context.Context, fqdn, short string) (rebootPending bool, err error)
 	// OS is the operating system of Root for the steps that write its
-	// files the OS's way (hostname); "" is runtime.GOOS.
+	// files the OS's way (hostname, the scripts directory); "" is
+	// runtime.GOOS.
 	OS string
 	// RebootPending is set by a step whose change needs a restart that
 	// ovfinit does not start itself (a Windows computer name).
@@ -112,6 +114,14 @@ func (e *Env) note(format string, args ...any) {
 // under Root (for the rootfs calls: readFile, writeFile).
 func (e *Env) runtimePath(name string) string {
 	return path.Join("/", e.runtimeDir(), name)
+}
+
+// goos is OS, or runtime.GOOS when that is "".
+func (e *Env) goos() string {
+	if e.OS == "" {
+		return runtime.GOOS
+	}
+	return e.OS
 }
 
 // runtimeDir is RuntimeDir, or DefaultRuntimeDir when that is "".

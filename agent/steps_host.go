@@ -19,7 +19,7 @@ func setHostname(ctx context.Context, e *Env) error {
 		return skip("no %s or %s property", PropHostname, PropLocalHostname)
 	}
 	res, err := hostname.Set(ctx, hostname.Options{
-		Root: e.Root, Name: h, Live: e.Live, OS: e.OS, Log: e.Log, SetLive: e.SetHostname,
+		Root: e.Root, Name: h, Live: e.Live, OS: e.goos(), Log: e.Log, SetLive: e.SetHostname,
 	})
 	if err != nil {
 		return fmt.Errorf("%s %q: %w", PropHostname, h, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -128,7 +127,7 @@ func (s *scriptError) Error() string {
 func (s *scriptError) Unwrap() error { return s.se }
 
 func runScripts(ctx context.Context, e *Env) error {
-	return runScriptsFor(ctx, e, runtime.GOOS)
+	return runScriptsFor(ctx, e, e.goos())
 }
 
 func runScriptsFor(ctx context.Context, e *Env, goos string) error {

@@ -338,6 +338,7 @@ func TestRemoveSysVLinks(t *testing.T) {
 // TestInstallMakesNewTree: `install --root DIR` with a DIR that does not
 // exist yet makes it, as the packaged VM test does.
 func TestInstallMakesNewTree(t *testing.T) {
+	wine.SkipMissing(t, "CreateSymbolicLinkW", "it fails with \"Request not supported\" (the unit's enable link)")
 	root := filepath.Join(t.TempDir(), "tree")
 	bin := filepath.Join(t.TempDir(), "ovfinit")
 	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)

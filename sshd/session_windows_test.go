@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/wine"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -47,9 +49,24 @@ func TestWindowsLoginForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	var asked []string
+	var lookup func(string) (*User, error) // nil: the server's default, through os/user
+	if wine.Detected() {
+		// Wine's NetUserGetInfo answers NERR_InternalError (2140) for
+		// every name, so os/user.Lookup fails: the default lookup is
+		// replaced by the same mapping over a user Wine cannot look up.
+		t.Log("Wine lacks NetUserGetInfo (os/user.Lookup: winapi error #2140): the default lookup's account check is not run")
+		lookup = func(login string) (*User, error) {
+			n, _, err := LocalAccountName(login)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrUnknownUser, err)
+			}
+			return &User{Name: n, Home: t.TempDir()}, nil
+		}
+	}
 	srv, err := New(Config{
-		HostKeys: []gossh.Signer{hk},
-		Log:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		LookupUser: lookup,
+		HostKeys:   []gossh.Signer{hk},
+		Log:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		AuthorizedKeys: func(u *User) ([]AuthorizedKey, error) {
 			asked = append(asked, u.Name)
 			if !strings.EqualFold(u.Name, name) {
@@ -102,5 +119,25 @@ func TestWindowsLoginForms(t *testing.T) {
 		if !strings.EqualFold(a, name) {
 			t.Errorf("keys asked for %q: the login's domain reached the account lookup", a)
 		}
+	}
+}
+
+// The default lookup maps every login form to the local account.
+func TestDefaultLookupUserForms(t *testing.T) {
+	wine.SkipMissing(t, "NetUserGetInfo", "os/user.Lookup fails with winapi error #2140 for every name")
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := me.Username[strings.LastIndexByte(me.Username, '\\')+1:]
+	machine, _ := os.Hostname()
+	for _, login := range []string{`.\` + name, machine + `\` + name, name + "@" + machine} {
+		u, err := defaultLookupUser(login)
+		if err != nil || !strings.EqualFold(u.Name, name) {
+			t.Errorf("defaultLookupUser(%q) = %+v, %v; want the local %q", login, u, err, name)
+		}
+	}
+	if _, err := defaultLookupUser(`\` + name); !errors.Is(err, ErrUnknownUser) {
+		t.Errorf("defaultLookupUser(%q) = %v, want ErrUnknownUser", `\`+name, err)
 	}
 }
