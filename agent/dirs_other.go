@@ -13,6 +13,9 @@ const DefaultRuntimeDir = "/run/ovfinit"
 // stays 0700. The agent rewrites it on every boot.
 const DefaultStatusDir = "/run/ovfinit-status"
 
+// liveRoot reports whether root is the running system's.
+func liveRoot(root string) bool { return root == "/" }
+
 // secureDirs does nothing here: the state and runtime directories are made
 // 0700 when first written.
 func secureDirs(*Env) error { return nil }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/winacl"
 )
@@ -20,6 +21,20 @@ const DefaultRuntimeDir = "/ProgramData/ovfinit/run"
 // outside %ProgramData%\ovfinit, whose DACL keeps every other user out, so
 // it keeps ProgramData's own (users may read).
 const DefaultStatusDir = "/ProgramData/ovfinit-status"
+
+// liveRoot reports whether root is the running system's: "/" (the current
+// drive) or the system drive's root ("C:\\"), which is what to give when the
+// current drive may be another (Wine maps the host's / to Z:).
+func liveRoot(root string) bool {
+	if root == "/" || root == `\` {
+		return true
+	}
+	sys := os.Getenv("SystemDrive")
+	if sys == "" {
+		sys = "C:"
+	}
+	return strings.EqualFold(filepath.Clean(root), sys+`\`)
+}
 
 // secureDirs makes the state and runtime directories before anything is
 // written in them, with winacl.SDDL's DACL set at creation (their files

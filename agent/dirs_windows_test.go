@@ -33,3 +33,14 @@ func TestWindowsDirsAndEndBoot(t *testing.T) {
 		t.Errorf("runtime directory after EndBoot = %v, %v; want it empty", ents, err)
 	}
 }
+
+// The system drive's root is the running system, as "/" is: the Wine
+// end-to-end run names C:\ because "/" is the current drive, Z: there.
+func TestLiveRootWindows(t *testing.T) {
+	t.Setenv("SystemDrive", "C:")
+	for root, want := range map[string]bool{"/": true, `\`: true, `C:\`: true, `c:\`: true, `C:\img`: false, t.TempDir(): false} {
+		if got := liveRoot(root); got != want {
+			t.Errorf("liveRoot(%q) = %v, want %v", root, got, want)
+		}
+	}
+}

@@ -53,7 +53,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		WaitEnv:     o.WaitEnv,
 		SSHPort:     o.SSHPort,
 		BootID:      NewBootID(),
-		Live:        o.Root == "/",
+		Live:        liveRoot(o.Root),
 		Now:         time.Now,
 		Events:      events,
 		FindEnv:     probeTransports,
