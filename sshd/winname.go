@@ -3,6 +3,7 @@ package sshd
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 )
 
@@ -34,4 +35,18 @@ func LocalAccountName(login string) (name, domain string, err error) {
 		return "", "", fmt.Errorf("login name %q: %q is not a Windows account name", login, name)
 	}
 	return name, domain, nil
+}
+
+// sameAccount reports whether u, the user authentication accepted, is the
+// account the connection's login name names: the same name, or on Windows
+// the account LocalAccountName maps it to (".\bob" logged in as bob).
+func sameAccount(u *User, login string) bool {
+	if u.Name == login {
+		return true
+	}
+	if runtime.GOOS != "windows" {
+		return false
+	}
+	name, _, err := LocalAccountName(login)
+	return err == nil && name == u.Name
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/wine"
 )
 
 func TestInstallRoot(t *testing.T) {
@@ -18,6 +20,9 @@ func TestInstallRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.init, func(t *testing.T) {
+			if tt.init != "freebsd" {
+				wine.SkipMissing(t, "CreateSymbolicLinkW", "it fails with \"Request not supported\" (the init system's enable links)")
+			}
 			root := t.TempDir()
 			if tt.marker != "" {
 				os.MkdirAll(filepath.Join(root, filepath.Dir(tt.marker)), 0o755)

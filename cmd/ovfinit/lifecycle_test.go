@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovfinit/ovfinit/agent"
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/webhooktest"
 	"github.com/ovfinit/ovfinit/users"
@@ -39,8 +40,8 @@ func testRoot(t *testing.T, callbackURL string) string {
 	}
 	if callbackURL != "" {
 		// What the agent's validate step saves for the later commands.
-		files["var/lib/ovfinit/ovf-env.redacted.xml"] = "<Environment/>"
-		files["run/ovfinit/callback.json"] = `{"url":"` + callbackURL + `","instanceId":"i-42","attempt":1,"secret":"` +
+		files[strings.TrimPrefix(defaultStateDir, "/")+"/ovf-env.redacted.xml"] = "<Environment/>"
+		files[strings.TrimPrefix(agent.DefaultRuntimeDir, "/")+"/callback.json"] = `{"url":"` + callbackURL + `","instanceId":"i-42","attempt":1,"secret":"` +
 			base64.StdEncoding.EncodeToString(testSecret) + `"}`
 	}
 	for name, content := range files {
@@ -184,7 +185,7 @@ func TestSealCLI(t *testing.T) {
 	root := testRoot(t, "http://127.0.0.1:9/events")
 	os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte("0123456789abcdef0123456789abcdef\n"), 0o444)
 	out, code := execute(t, "seal", "--root", root, "--dry-run")
-	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove /var/lib/ovfinit/ovf-env.redacted.xml") || !strings.Contains(out, "remove /run/ovfinit/callback.json") || !strings.Contains(out, "end state off") {
+	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove "+defaultStateDir+"/ovf-env.redacted.xml") || !strings.Contains(out, "remove "+agent.DefaultRuntimeDir+"/callback.json") || !strings.Contains(out, "end state off") {
 		t.Errorf("seal --dry-run = exit %d, %q", code, out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/machine-id")); len(b) == 0 {
