@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -158,6 +159,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 		Log:      slog.New(slog.NewTextHandler(m.t.Output(), nil)),
 		Root:     m.root,
 		StateDir: "/var/lib/ovfinit",
+		OS:       "linux", // the test root is a Linux image on every OS
 		BootID:   NewBootID(),
 		Live:     true,
 		Now:      func() time.Time { clock = clock.Add(time.Millisecond); return clock },
@@ -169,7 +171,7 @@ func (m *machine) env(xml string) (*Env, *fakeEvents) {
 			return &ovfenv.Source{Transport: "iso", Location: "/dev/sr0", Data: []byte(xml)}, nil
 		},
 		Network:     func(string) (netcfg.System, error) { m.net.opens++; return m.net, nil },
-		SetHostname: func(h string) error { m.hostname = h; return nil },
+		SetHostname: func(_ context.Context, _, short string) (bool, error) { m.hostname = short; return false, nil },
 		SystemUUID:  func(string) (string, error) { return "4c4c4544-0000-1000-8000-000000000001", nil },
 		CreateUser:  testCreateUser,
 		Commands:    &recordRunner{}, // user-data's commands never run on the test host
@@ -279,8 +281,12 @@ func TestFirstBoot(t *testing.T) {
 	if diff := cmp.Diff(wantOps, m.net.applied); diff != "" {
 		t.Errorf("network ops mismatch (-want +got):\n%s", diff)
 	}
-	if got := m.read("home/ovfuser/.ssh/authorized_keys"); got != testKey+"\n" {
-		t.Errorf("authorized_keys = %q", got)
+	// Windows accounts have no home under the root (testCreateUser:
+	// users.MemAccounts); their keys are in the key store.
+	if runtime.GOOS != "windows" {
+		if got := m.read("home/ovfuser/.ssh/authorized_keys"); got != testKey+"\n" {
+			t.Errorf("authorized_keys = %q", got)
+		}
 	}
 	if m.ssh == nil || m.ssh.cfg.Addr != ":2222" {
 		t.Errorf("SSH server config = %+v, want it on :2222", m.ssh)
@@ -288,13 +294,8 @@ func TestFirstBoot(t *testing.T) {
 	if got := m.read("etc/script-ran"); got != "instance=i-1\n" {
 		t.Errorf("script output = %q", got)
 	}
-	fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", sshd.HostKeyFile(sshd.KeyEd25519)))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("host key file: %v, %v; want mode 0600", fi, err)
-	}
-	if fi, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedRedactedName)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("saved redacted environment: %v; want it kept, mode 0600", err)
-	}
+	checkPrivate(t, filepath.Join(m.root, "var/lib/ovfinit", sshd.HostKeyFile(sshd.KeyEd25519)))
+	checkPrivate(t, filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedRedactedName)) // kept
 	if _, err := os.Stat(filepath.Join(m.root, "var/lib/ovfinit", ovfenv.SavedClearName)); err == nil {
 		t.Errorf("the clear copy %s is still there after a boot that reached ready", ovfenv.SavedClearName)
 	}
@@ -463,19 +464,6 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func TestHostsWith(t *testing.T) {
-	tests := []struct{ in, fqdn, short, want string }{
-		{"", "h", "h", "127.0.0.1\tlocalhost\n127.0.1.1\th\n"},
-		{"127.0.0.1 localhost\n127.0.1.1 old\n::1 localhost\n", "a.b", "a", "127.0.0.1 localhost\n127.0.1.1\ta.b a\n::1 localhost\n"},
-		{"127.0.0.1 localhost\n127.0.1.1 x\n127.0.1.1 y\n", "h", "h", "127.0.0.1 localhost\n127.0.1.1\th\n"},
-	}
-	for _, tt := range tests {
-		if got := string(hostsWith([]byte(tt.in), tt.fqdn, tt.short)); got != tt.want {
-			t.Errorf("hostsWith(%q, %q) = %q, want %q", tt.in, tt.fqdn, got, tt.want)
-		}
-	}
-}
-
 // b64 is standard base64, as properties carry scripts and network-config.
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
@@ -511,10 +499,7 @@ func TestCallbackSavedForLaterCommands(t *testing.T) {
 	if cfg.URL != "http://127.0.0.1:9/e" || cfg.InstanceID != "i-cb" || string(cfg.Secret) != secret {
 		t.Errorf("LoadCallback = %+v, want the URL, instance and secret of the boot", cfg)
 	}
-	fi, err := os.Stat(filepath.Join(m.root, "run/ovfinit", savedCallbackFile))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("callback file mode = %v, %v; want 0600", fi, err)
-	}
+	checkPrivate(t, filepath.Join(m.root, filepath.FromSlash(DefaultRuntimeDir), savedCallbackFile))
 	if _, _, err := m.boot(envXML("instance-id", "i-cb2")); err != nil {
 		t.Fatal(err)
 	}

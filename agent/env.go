@@ -9,6 +9,7 @@ import (
 	"net"
 	"path"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -69,14 +70,23 @@ type Env struct {
 	netApplied bool
 
 	// Seams.
-	Events      Events
-	FindEnv     func(ctx context.Context, e *Env) (*ovfenv.Source, error)
-	Network     func(root string) (netcfg.System, error)
-	SetHostname func(name string) error // the live kernel host name
-	SystemUUID  func(root string) (string, error)
-	CreateUser  func(root string, u users.User, log *slog.Logger) (*users.Account, error)
-	StartSSH    func(cfg sshd.Config) (SSHServer, error)
-	SSHHost     string // listen address host part; "" means every address
+	Events  Events
+	FindEnv func(ctx context.Context, e *Env) (*ovfenv.Source, error)
+	Network func(root string) (netcfg.System, error)
+	// SetHostname sets the running system's host name (hostname.Live);
+	// rebootPending: it takes effect at the next restart (Windows).
+	SetHostname func(ctx context.Context, fqdn, short string) (rebootPending bool, err error)
+	// OS is the operating system of Root for the steps that write its
+	// files the OS's way (hostname, the scripts directory); "" is
+	// runtime.GOOS.
+	OS string
+	// RebootPending is set by a step whose change needs a restart that
+	// ovfinit does not start itself (a Windows computer name).
+	RebootPending bool
+	SystemUUID    func(root string) (string, error)
+	CreateUser    func(root string, u users.User, log *slog.Logger) (*users.Account, error)
+	StartSSH      func(cfg sshd.Config) (SSHServer, error)
+	SSHHost       string // listen address host part; "" means every address
 	// Environment transports (ovfenv): clears used secret guestinfo keys.
 	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
 	// Commands runs user-data's commands (bootcmd, runcmd, packages,
@@ -125,9 +135,6 @@ func (e *Env) note(format string, args ...any) {
 	e.stepNote = fmt.Sprintf(format, args...)
 }
 
-// DefaultRuntimeDir is where the secrets of the running boot are kept.
-const DefaultRuntimeDir = "/run/ovfinit"
-
 // runtimePath returns a file's path in the runtime directory, a slash path
 // under Root (for the rootfs calls: readFile, writeFile).
 func (e *Env) runtimePath(name string) string {
@@ -140,6 +147,14 @@ func (e *Env) runtimeDir() string {
 		return DefaultRuntimeDir
 	}
 	return path.Join("/", e.RuntimeDir)
+}
+
+// goos is OS, or runtime.GOOS when that is "".
+func (e *Env) goos() string {
+	if e.OS == "" {
+		return runtime.GOOS
+	}
+	return e.OS
 }
 
 // statePath returns a file's path in the state directory, a slash path

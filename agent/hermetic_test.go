@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ovfinit/ovfinit/internal/wine"
 	"github.com/ovfinit/ovfinit/users"
 )
 
@@ -56,14 +58,27 @@ func testCmd(t *testing.T, name, env string) string {
 	return fmt.Sprintf("[%s], env = {%s%q: %q}", argv, env, testCmdVar, name)
 }
 
-// testCreateUser is the Env.CreateUser of the pipeline tests. On Windows
-// users.Ensure adds a real local account through netapi32 whatever the root
-// (issue 17), so there it only answers as if the account had been created
-// and the machine running the tests is left alone; elsewhere it is
-// users.Ensure, which edits the files under the test's root.
+// testCreateUser is the Env.CreateUser of the pipeline tests: on Windows
+// the Windows account code over an in-memory account database (never
+// netapi32 on the machine running the tests), elsewhere users.Ensure, which
+// edits the files under the test's root.
 func testCreateUser(root string, u users.User, log *slog.Logger) (*users.Account, error) {
 	if runtime.GOOS == "windows" {
-		return &users.Account{Name: u.Name, Created: true}, nil
+		return users.NewWindowsManager(root, log, &users.MemAccounts{}).Ensure(context.Background(), u)
 	}
 	return users.Ensure(root, u, log)
+}
+
+// checkPrivate fails t unless the file at p is the administrators' only:
+// mode 0600 on Unix, a DACL for SYSTEM and Administrators on Windows
+// (internal/wine.CheckPrivate says what Wine cannot show).
+func checkPrivate(t *testing.T, p string) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		wine.CheckPrivate(t, p)
+		return
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v (%v), want mode 0600", p, fi, err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/internal/memtrim"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
@@ -52,12 +53,12 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		WaitEnv:     o.WaitEnv,
 		SSHPort:     o.SSHPort,
 		BootID:      NewBootID(),
-		Live:        o.Root == "/",
+		Live:        liveRoot(o.Root),
 		Now:         time.Now,
 		Events:      events,
 		FindEnv:     probeTransports,
 		Network:     netcfg.NewSystem,
-		SetHostname: setKernelHostname,
+		SetHostname: hostname.Live,
 		SystemUUID:  systemUUID,
 		CreateUser:  users.Ensure,
 		StartSSH:    serveSSH,

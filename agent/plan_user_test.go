@@ -118,7 +118,10 @@ func snapshot(t *testing.T, root string) map[string]string {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		if rel == "var/lib/ovfinit" || rel == "run" {
+		rel = filepath.ToSlash(rel)
+		// ovfinit's own state, runtime and status directories
+		// (%ProgramData% on Windows).
+		if rel == "var/lib/ovfinit" || rel == "run" || rel == "ProgramData" {
 			return filepath.SkipDir
 		}
 		fi, err := d.Info()

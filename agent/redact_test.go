@@ -120,9 +120,7 @@ fail(json.encode({"p": pw, "again": json.encode(pw)}) + " " + pw.title())
 	if !strings.Contains(string(priv), "fail: {") || !strings.Contains(string(priv), "[redacted]") {
 		t.Errorf("status.private.json =\n%s\nwant the script's redacted message", priv)
 	}
-	if fi, err := os.Stat(PrivateStatusPath(m.root, e.StateDir)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("status.private.json: %v, want mode 0600", fi.Mode())
-	}
+	checkPrivate(t, PrivateStatusPath(m.root, e.StateDir))
 	if msg := e.PublicMessage(err); strings.Contains(msg, "fail:") || !strings.Contains(msg, HiddenMessage) {
 		t.Errorf("PublicMessage() = %q, want the script's text hidden (systemd's status line is world-readable)", msg)
 	}

@@ -18,6 +18,9 @@ import (
 func Run(ctx context.Context, e *Env, steps []Step) error {
 	e.redactOutputs()
 	defer e.closeNetwork() // when the network step did not run
+	if err := secureDirs(e); err != nil {
+		return err
+	}
 	start := e.Now()
 	st := &Status{Phase: PhaseRunning, Boot: e.BootID, PID: os.Getpid(), Started: start}
 	e.writeStatus(st)
@@ -47,6 +50,9 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	d.Result, d.Percent = callback.ResultReady, 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
 	d.Hostname = e.readyHostname()
+	if e.RebootPending {
+		d.Message = "reboot pending: a change (the host name) takes effect at the next restart"
+	}
 	d.Addresses = addresses(e)
 	d.SSHPort = e.Boot.SSHPort
 	e.Events.Emit(callback.TypeReady, d)
@@ -182,7 +188,7 @@ func (e *Env) readyHostname() string {
 	if !e.Live && (e.Plan == nil || e.Plan.Hostname == "") {
 		return ""
 	}
-	return hostname(e)
+	return hostnameOf(e)
 }
 
 // writeStatus writes the status twice, redacted: in full for root

@@ -56,12 +56,6 @@ type StepStatus struct {
 	Message    string    `json:"message,omitempty"`
 }
 
-// DefaultStatusDir is the directory of the world-readable status file: in
-// the runtime file system, like cloud-init's /run/cloud-init/status.json,
-// and apart from DefaultRuntimeDir, which holds this boot's secrets and
-// stays 0700. The agent rewrites it on every boot.
-const DefaultStatusDir = "/run/ovfinit-status"
-
 // PublicStatusPath is where `ovfinit status` run by any user reads the
 // pipeline's status: the world-readable copy, without the scripts' own
 // text. statusDir is a path under root; "" means DefaultStatusDir. It is a

@@ -253,7 +253,7 @@ func cloudFinal(ctx context.Context, e *Env) error {
 // server's host keys, the instance id and the host name.
 func (e *Env) phoneHomeValues() map[string]string {
 	v := map[string]string{"instance_id": e.InstanceID}
-	h := hostname(e)
+	h := hostnameOf(e)
 	v["fqdn"] = h
 	v["hostname"], _, _ = strings.Cut(h, ".")
 	for _, s := range e.hostKeys().Signers() {

@@ -42,7 +42,7 @@ func TestSavedSecrets(t *testing.T) {
 		}
 		return nil
 	})
-	run := filepath.Join(m.root, "run/ovfinit")
+	run := filepath.Join(m.root, filepath.FromSlash(DefaultRuntimeDir))
 	clear, err := os.ReadFile(filepath.Join(run, ovfenv.SavedClearName))
 	if err != nil || !strings.Contains(string(clear), secret) {
 		t.Fatalf("clear copy after a failed boot: %v; want it kept with the secret", err)

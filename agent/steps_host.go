@@ -2,71 +2,37 @@ package agent
 
 import (
 	"context"
-	"errors"
-	"io/fs"
+	"fmt"
 	"os"
-	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/rootfs"
+	"github.com/ovfinit/ovfinit/hostname"
 )
 
+// setHostname is the hostname step: package hostname writes the name the
+// way the OS keeps it. A Windows computer name needs a restart: the step
+// succeeds with the reboot noted as pending (the manager reads it in the
+// step's finish event and the status), and, being per instance, does not
+// run again on the boot after that restart.
 func setHostname(ctx context.Context, e *Env) error {
 	h := e.Plan.Hostname
 	if h == "" {
 		return skip("no %s or %s property", PropHostname, PropLocalHostname)
 	}
-	short := h
-	if i := strings.IndexByte(h, '.'); i > 0 {
-		short = h[:i]
+	res, err := hostname.Set(ctx, hostname.Options{
+		Root: e.Root, Name: h, Live: e.Live, OS: e.goos(), Log: e.Log, SetLive: e.SetHostname,
+	})
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", PropHostname, h, err)
 	}
-	if err := rootfs.WriteFileAt(e.Root, "/etc/hostname", []byte(short+"\n"), 0o644); err != nil {
-		return err
+	if res.RebootPending {
+		e.RebootPending = true
+		e.Log.Warn("the new host name takes effect at the next restart", "hostname", h)
+		e.note("host name %s; reboot pending: it takes effect at the next restart", h)
 	}
-	hosts, err := rootfs.ReadFileAt(e.Root, "/etc/hosts", 16<<20)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := rootfs.WriteFileAt(e.Root, "/etc/hosts", hostsWith(hosts, h, short), 0o644); err != nil {
-		return err
-	}
-	if !e.Live {
-		e.Log.Info("not setting the live host name: --root is not /", "root", e.Root)
-		return nil
-	}
-	return e.SetHostname(short)
+	return nil
 }
 
-// hostsWith returns /etc/hosts with the 127.0.1.1 line naming the host (as
-// Debian's installer writes it), replacing an earlier one.
-func hostsWith(hosts []byte, fqdn, short string) []byte {
-	line := "127.0.1.1\t" + fqdn
-	if fqdn != short {
-		line += " " + short
-	}
-	var out []string
-	replaced := false
-	for _, l := range strings.Split(strings.TrimRight(string(hosts), "\n"), "\n") {
-		if f := strings.Fields(l); len(f) > 0 && f[0] == "127.0.1.1" {
-			if !replaced {
-				out = append(out, line)
-				replaced = true
-			}
-			continue
-		}
-		if l != "" || len(out) > 0 {
-			out = append(out, l)
-		}
-	}
-	if !replaced {
-		if len(out) == 0 {
-			out = append(out, "127.0.0.1\tlocalhost")
-		}
-		out = append(out, line)
-	}
-	return []byte(strings.Join(out, "\n") + "\n")
-}
-
-func hostname(e *Env) string {
+func hostnameOf(e *Env) string {
 	if e.Plan != nil && e.Plan.Hostname != "" {
 		return e.Plan.Hostname
 	}

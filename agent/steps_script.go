@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -42,7 +41,7 @@ func (s *scriptSource) step() Step {
 // then ovfinit.script and user-data, which BuildPlan compiled. The script
 // step runs what it leaves in p.Scripts.
 func (e *Env) checkScripts(p *Plan) error {
-	list, err := collectScripts(e, &p.Scripts, runtime.GOOS)
+	list, err := collectScripts(e, &p.Scripts, e.goos())
 	p.Scripts.list = list
 	return err
 }
@@ -126,7 +125,7 @@ func (s *scriptError) Unwrap() error { return s.se }
 func runScripts(ctx context.Context, e *Env) error {
 	list := e.Plan.Scripts.list
 	if len(list) == 0 {
-		return skip("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(runtime.GOOS))
+		return skip("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(e.goos()))
 	}
 	sp := &e.Plan.Scripts
 	host, err := scripts.NewLiveHost(e.Root)

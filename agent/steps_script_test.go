@@ -11,12 +11,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/winacl"
+	"github.com/ovfinit/ovfinit/internal/wine"
 )
 
 // imageScripts writes scripts into the machine's scripts directory.
@@ -309,8 +312,13 @@ fail("could not log in with " + ovf.property("password") + " and " + ovf.propert
 		}
 		fi, _ := d.Info()
 		b, _ := os.ReadFile(p)
+		readable := fi.Mode().Perm()&0o004 != 0
+		if runtime.GOOS == "windows" {
+			// Windows: the DACL, not the mode (internal/wine.CheckPrivate).
+			readable = winacl.Private(p) != nil && !wine.Detected()
+		}
 		for k, v := range secrets {
-			if fi.Mode().Perm()&0o004 != 0 && bytes.Contains(b, []byte(v)) {
+			if readable && bytes.Contains(b, []byte(v)) {
 				t.Errorf("world-readable %s (%v) holds the value of %s", strings.TrimPrefix(p, m.root), fi.Mode(), k)
 			}
 		}

@@ -61,11 +61,7 @@ func TestSSHHostKeysRSAInBackground(t *testing.T) {
 	}
 	for _, typ := range sshd.HostKeyTypes {
 		for _, dir := range []string{"var/lib/ovfinit", "etc/ssh"} {
-			p := filepath.Join(m.root, dir, sshd.HostKeyFile(typ))
-			fi, err := os.Stat(p)
-			if err != nil || fi.Mode().Perm() != 0o600 {
-				t.Errorf("%s: %v (mode %v), want 0600", p, err, fi)
-			}
+			checkPrivate(t, filepath.Join(m.root, dir, sshd.HostKeyFile(typ)))
 		}
 		pub, err := os.ReadFile(filepath.Join(m.root, "etc/ssh", sshd.HostKeyFile(typ)+".pub"))
 		if err != nil || !strings.HasPrefix(string(pub), "ssh-") && !strings.HasPrefix(string(pub), "ecdsa-") {

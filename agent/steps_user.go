@@ -20,6 +20,11 @@ func createUser(ctx context.Context, e *Env) error {
 		// environment cannot help.
 		return fatal(userProblem(e.OVF, err, false))
 	}
+	if errors.Is(err, users.ErrOfflineWindows) {
+		// An offline Windows tree: no retry can add an account to it
+		// (err already names the user and the root).
+		return fatal(err)
+	}
 	if err != nil {
 		return fmt.Errorf("user %s: %w", e.Plan.User.Name, err)
 	}

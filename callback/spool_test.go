@@ -3,12 +3,14 @@ package callback
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/internal/wine"
 )
 
 // TestSpoolCrashRecovery: a first Sender spools events while the manager is
@@ -159,13 +161,18 @@ func checkModes(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := fi.Mode().Perm(); m != 0o700 {
+	windows := runtime.GOOS == "windows" // the DACL, not modes (wine.CheckPrivate)
+	if windows {
+		wine.CheckPrivate(t, dir)
+	} else if m := fi.Mode().Perm(); m != 0o700 {
 		t.Errorf("spool directory mode = %v, want 0700", m)
 	}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		fi, _ := e.Info()
-		if m := fi.Mode().Perm(); m != 0o600 {
+		if windows {
+			wine.CheckPrivate(t, filepath.Join(dir, e.Name()))
+		} else if m := fi.Mode().Perm(); m != 0o600 {
 			t.Errorf("spool file %s mode = %v, want 0600", e.Name(), m)
 		}
 		if strings.Contains(e.Name(), "tmp") {

@@ -133,11 +133,13 @@ func Installed(root string, init Init) bool {
 // offline (the service database is a registry hive): install on the running
 // Windows instead.
 func PlanInstall(init Init, s Service) ([]File, error) {
+	if init == Windows {
+		// Before Validate: a Windows --bin is no slash path, and the
+		// reason this cannot work is the registry, not the path.
+		return nil, fmt.Errorf("--root with a Windows image: the service is registered in the registry, which an offline install cannot write; run `ovfinit install` on the running Windows (for example from the image build's provisioner)")
+	}
 	if err := s.Validate(); err != nil {
 		return nil, err
-	}
-	if init == Windows {
-		return nil, fmt.Errorf("--root with a Windows image: the service is registered in the registry, which an offline install cannot write; run `ovfinit install` on the running Windows (for example from the image build's provisioner)")
 	}
 	svc, err := ServiceFile(init, s)
 	if err != nil {

@@ -47,7 +47,7 @@ type exitResult struct {
 func (s *Server) handleSession(sess gliderssh.Session) {
 	ctx := sess.Context()
 	u, _ := ctx.Value(ctxKeyUser).(*User)
-	if u == nil || u.Name != sess.User() {
+	if u == nil || !sameAccount(u, sess.User()) {
 		// Can not happen: authentication stores the user it accepted.
 		s.log.Error("ssh session without an authenticated user", "user", sess.User(), "remote", addrString(sess.RemoteAddr()))
 		io.WriteString(sess.Stderr(), "ovfinit sshd: internal error: no authenticated user\n")

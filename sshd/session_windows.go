@@ -22,9 +22,15 @@ import (
 // back to pipes where it is missing.
 const ptySupported = true
 
-// defaultLookupUser resolves name with the OS. Windows has no numeric uids;
-// UID, GID and Groups stay zero and only the server's own account may log in.
-func defaultLookupUser(name string) (*User, error) {
+// defaultLookupUser resolves name with the OS, after LocalAccountName
+// ("DOMAIN\user", ".\user", "user@domain" are the local user). Windows has
+// no numeric uids; UID, GID and Groups stay zero and only the server's own
+// account may log in.
+func defaultLookupUser(login string) (*User, error) {
+	name, _, err := LocalAccountName(login)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownUser, err)
+	}
 	u, err := user.Lookup(name)
 	if err != nil {
 		var unknown user.UnknownUserError

@@ -56,7 +56,7 @@ func (s *Server) handleSFTP(sess gliderssh.Session) {
 	}
 	s.ptys.LoadAndDelete(sess)
 	u, _ := sess.Context().Value(ctxKeyUser).(*User)
-	if u == nil || u.Name != sess.User() {
+	if u == nil || !sameAccount(u, sess.User()) {
 		s.log.Error("ssh sftp without an authenticated user", "user", sess.User())
 		sess.Exit(255)
 		return

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"unsafe"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
@@ -38,7 +41,6 @@ type localGroupMembersInfo3 struct{ domainAndName *uint16 }
 const (
 	userPrivUser       = 1
 	ufScript           = 0x0001
-	ufPasswdNotReqd    = 0x0020
 	ufNormalAccount    = 0x0200
 	nerrUserNotFound   = 2221
 	nerrGroupNotFound  = 2220
@@ -46,10 +48,30 @@ const (
 	errorNoSuchAlias   = 1376
 )
 
-// NewManager returns a Manager that changes local accounts through netapi32.
+// NewManager returns a Manager that changes the local accounts of the
+// running system through netapi32 when root is that system ("/", "" or
+// the system drive); for any other root every account change is refused
+// (OfflineAccounts): an offline Windows tree's accounts live in its SAM
+// hive, and netapi32 would change the machine ovfinit runs on instead.
 func NewManager(root string, log *slog.Logger) *Manager {
+	if !liveRoot(root) {
+		return NewWindowsManager(root, log, OfflineAccounts{Root: root})
+	}
 	r := cmdrun.Exec{Log: log}
 	return &Manager{Root: root, Log: log, Run: r, win: netapiAccounts{run: r}}
+}
+
+// liveRoot reports whether root is the running system's own root.
+func liveRoot(root string) bool {
+	switch root {
+	case "", "/", `\`:
+		return true
+	}
+	sys := os.Getenv("SystemDrive") // "C:"
+	if sys == "" {
+		sys = "C:"
+	}
+	return strings.EqualFold(filepath.Clean(root), sys+`\`)
 }
 
 // netapiAccounts is WinAccounts on the live machine.
@@ -76,13 +98,14 @@ func (netapiAccounts) AddUser(name, password string) error {
 	if err != nil {
 		return err
 	}
+	if password == "" {
+		// Never a NULL password (UF_PASSWD_NOTREQD): applyWindows gives
+		// an account without one a random password.
+		return errors.New("NetUserAdd: no password")
+	}
 	ui := userInfo1{name: n, priv: userPrivUser, flags: ufScript | ufNormalAccount}
-	if password != "" {
-		if ui.password, err = windows.UTF16PtrFromString(password); err != nil {
-			return errors.New("password: contains NUL")
-		}
-	} else {
-		ui.flags |= ufPasswdNotReqd
+	if ui.password, err = windows.UTF16PtrFromString(password); err != nil {
+		return errors.New("password: contains NUL")
 	}
 	var parm uint32
 	if err := netUserAdd(nil, 1, (*byte)(unsafe.Pointer(&ui)), &parm); err != nil {

@@ -204,6 +204,16 @@ func Sanitize(ctx context.Context, m *Manager, stateDir string, o SanitizeOption
 				}
 			}
 		}
+		if m.win != nil && r.Admin {
+			// Its keys were also given to Win32-OpenSSH's administrators file.
+			keys, err := StoredKeys(m.Root, stateDir, r.User)
+			if err != nil {
+				return res, err
+			}
+			if err := removeAdminKeys(m.Root, keys); err != nil {
+				return res, err
+			}
+		}
 		if err := m.Remove(ctx, r.User, o.KeepHome); err != nil {
 			return res, err
 		}

@@ -101,6 +101,11 @@ func (m *Manager) Ensure(ctx context.Context, u User) (*Account, error) {
 		if err != nil {
 			return nil, err
 		}
+		if u.Admin {
+			if err := addAdminKeys(m.Root, u.Keys); err != nil {
+				return nil, fmt.Errorf("user %s: %w", u.Name, err)
+			}
+		}
 		return &Account{Name: u.Name, Created: created}, nil
 	}
 	unlock, err := m.lock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -35,17 +36,37 @@ func defaultBin() string {
 	return packaging.DefaultBin
 }
 
-func (f *installFlags) offline() bool { return filepath.Clean(f.root) != "/" }
+// offline reports whether --root is an image tree, not the running system
+// ("/", which filepath.Clean makes "\\" on Windows).
+func (f *installFlags) offline() bool {
+	c := filepath.Clean(f.root)
+	return f.root != "" && c != "/" && c != string(filepath.Separator)
+}
 
-// check reports bad flag values as usage errors (exit 2).
-func (f *installFlags) check() error {
+// check reports bad flag values as usage errors (exit 2). cmd tells
+// whether --bin was given: an offline install's default is the image's
+// path (packaging.DefaultBin, a slash path), whatever OS ovfinit runs on.
+func (f *installFlags) check(cmd *cobra.Command) error {
+	init := packaging.Init("")
 	if f.init != "auto" {
-		if _, err := packaging.ParseInit(f.init); err != nil {
+		var err error
+		if init, err = packaging.ParseInit(f.init); err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
 	}
-	if runtime.GOOS != "windows" && !filepath.IsAbs(f.bin) {
-		return &exitError{code: exitUsage, err: fmt.Errorf("--bin %q: must be an absolute path in the target system", f.bin)}
+	if !f.offline() {
+		if runtime.GOOS != "windows" && !filepath.IsAbs(f.bin) {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--bin %q: must be an absolute path in the target system", f.bin)}
+		}
+		return nil
+	}
+	if !cmd.Flags().Changed("bin") {
+		f.bin = packaging.DefaultBin
+	}
+	// The image's own path: a slash path from the tree's root, on every
+	// host (an image tree of a Windows image is refused later, by name).
+	if init != packaging.Windows && !path.IsAbs(f.bin) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--bin %q: must be an absolute path in the target system (from the image's /)", f.bin)}
 	}
 	return nil
 }
@@ -90,7 +111,7 @@ the running system through its service manager.
 Exit status: 0 installed; 1 failed (the message names the file or the init
 system); 2 usage error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.check(); err != nil {
+			if err := f.check(cmd); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("port") {
@@ -171,7 +192,7 @@ links or settings that enable it, and the binary at --bin. The flags file
 Exit status: 0 removed (or nothing to remove); 1 failed; 2 usage error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.check(); err != nil {
+			if err := f.check(cmd); err != nil {
 				return err
 			}
 			if f.offline() {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/wine"
 )
 
 func TestInstallRoot(t *testing.T) {
@@ -18,6 +20,9 @@ func TestInstallRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.init, func(t *testing.T) {
+			if tt.init != "freebsd" {
+				wine.SkipMissing(t, "CreateSymbolicLinkW", "it fails with \"Request not supported\" (the init system's enable links)")
+			}
 			root := t.TempDir()
 			if tt.marker != "" {
 				os.MkdirAll(filepath.Join(root, filepath.Dir(tt.marker)), 0o755)
@@ -56,6 +61,9 @@ func TestInstallRootErrors(t *testing.T) {
 		{[]string{"--init", "auto"}, exitFailed, "not supported"},
 		{[]string{"--init", "launchd"}, exitUsage, "--init \"launchd\""},
 		{[]string{"--init", "windows"}, exitFailed, "registry"},
+		// A Windows --bin for a Windows image: the registry is the reason,
+		// not the path (it was "--bin must be absolute", exit 2).
+		{[]string{"--init", "windows", "--bin", `C:\Program Files\ovfinit\ovfinit.exe`}, exitFailed, "registry"},
 		{[]string{"--init", "systemd", "--bin", "rel/ovfinit"}, exitUsage, "--bin"},
 		{[]string{"--init", "systemd", "--port", "0"}, exitUsage, "--port 0"},
 		{[]string{"--init", "systemd", "--port", "70000"}, exitUsage, "--port 70000"},
@@ -71,5 +79,19 @@ func TestInstallRootErrors(t *testing.T) {
 				t.Errorf("install %v failed but wrote into the root: %v", tt.args, entries)
 			}
 		})
+	}
+}
+
+// "/" is the running system on every OS (on Windows filepath.Clean makes it
+// "\\", which was taken for an image tree).
+func TestInstallOffline(t *testing.T) {
+	for _, tt := range []struct {
+		root string
+		want bool
+	}{{"/", false}, {"", false}, {string(filepath.Separator), false}, {t.TempDir(), true}} {
+		root, want := tt.root, tt.want
+		if got := (&installFlags{root: root}).offline(); got != want {
+			t.Errorf("installFlags{root: %q}.offline() = %v, want %v", root, got, want)
+		}
 	}
 }

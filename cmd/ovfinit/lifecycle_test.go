@@ -4,17 +4,21 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ovfinit/ovfinit/agent"
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/webhooktest"
+	"github.com/ovfinit/ovfinit/users"
 )
 
 const (
@@ -36,8 +40,8 @@ func testRoot(t *testing.T, callbackURL string) string {
 	}
 	if callbackURL != "" {
 		// What the agent's validate step saves for the later commands.
-		files["var/lib/ovfinit/ovf-env.redacted.xml"] = "<Environment/>"
-		files["run/ovfinit/callback.json"] = `{"url":"` + callbackURL + `","instanceId":"i-42","attempt":1,"secret":"` +
+		files[strings.TrimPrefix(defaultStateDir, "/")+"/ovf-env.redacted.xml"] = "<Environment/>"
+		files[strings.TrimPrefix(agent.DefaultRuntimeDir, "/")+"/callback.json"] = `{"url":"` + callbackURL + `","instanceId":"i-42","attempt":1,"secret":"` +
 			base64.StdEncoding.EncodeToString(testSecret) + `"}`
 	}
 	for name, content := range files {
@@ -50,7 +54,37 @@ func testRoot(t *testing.T, callbackURL string) string {
 	return root
 }
 
+// memAccountsOnWindows makes reserve, sanitize and seal use an in-memory
+// Windows account database holding bobby, as the test roots' passwd does,
+// so the Windows test binary never reaches netapi32 (NewManager refuses a
+// test root anyway: TestReserveOfflineWindowsCLI). Elsewhere the files
+// under the test root are the accounts. It returns the database, or nil.
+func memAccountsOnWindows(t *testing.T) *users.MemAccounts {
+	if runtime.GOOS != "windows" {
+		return nil
+	}
+	acc := &users.MemAccounts{Users: map[string]bool{"bobby": true}}
+	old := newUserManager
+	newUserManager = func(root string, log *slog.Logger) *users.Manager { return users.NewWindowsManager(root, log, acc) }
+	t.Cleanup(func() { newUserManager = old })
+	return acc
+}
+
+// reserve --root on Windows refuses, naming the root, instead of adding a
+// real account to the machine the command runs on (issue 17 bug 2).
+func TestReserveOfflineWindowsCLI(t *testing.T) {
+	if runtime.GOOS != "windows" {
+		t.Skip("Windows accounts: elsewhere --root's passwd is edited (TestReserveSanitizeCLI)")
+	}
+	root := testRoot(t, "")
+	out, code := execute(t, "reserve", "--root", root, "--user", "res1", "--key", testKeyA)
+	if code != exitFailed || !strings.Contains(out, "running system") || !strings.Contains(out, root) {
+		t.Errorf("reserve --root %s = exit %d, %q; want exit %d refusing the offline root", root, code, out, exitFailed)
+	}
+}
+
 func TestReserveSanitizeCLI(t *testing.T) {
+	acc := memAccountsOnWindows(t)
 	var mu sync.Mutex
 	var events []callback.Event
 	var signed []webhooktest.Request // checked with the standardwebhooks library at the end
@@ -74,11 +108,19 @@ func TestReserveSanitizeCLI(t *testing.T) {
 	defer srv.Close()
 	root := testRoot(t, srv.URL+"/events")
 
-	out, code := execute(t, "reserve", "--root", root, "--user", "res1", "--key", testKeyA, "--password-hash", testHash, "--admin", "--expires", "3d")
+	args := []string{"reserve", "--root", root, "--user", "res1", "--key", testKeyA, "--admin", "--expires", "3d"}
+	if acc == nil {
+		args = append(args, "--password-hash", testHash) // Windows takes no crypt(3) hash
+	}
+	out, code := execute(t, args...)
 	if code != exitOK || !strings.Contains(out, "reserved user res1") {
 		t.Fatalf("reserve = exit %d, %q; want 0 and 'reserved user res1'", code, out)
 	}
-	if b, err := os.ReadFile(filepath.Join(root, "etc/passwd")); err != nil || !strings.Contains(string(b), "\nres1:") {
+	if acc != nil {
+		if !acc.Users["res1"] {
+			t.Errorf("accounts after reserve = %v, want res1", acc.Users)
+		}
+	} else if b, err := os.ReadFile(filepath.Join(root, "etc/passwd")); err != nil || !strings.Contains(string(b), "\nres1:") {
 		t.Errorf("passwd after reserve = %q, %v; want res1", b, err)
 	}
 	out, code = execute(t, "sanitize", "--root", root, "--all-reservations", "--if-no-login", "1h")
@@ -89,7 +131,11 @@ func TestReserveSanitizeCLI(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "sanitized users res1") {
 		t.Fatalf("sanitize = exit %d, %q", code, out)
 	}
-	if b, _ := os.ReadFile(filepath.Join(root, "etc/passwd")); strings.Contains(string(b), "res1") {
+	if acc != nil {
+		if acc.Users["res1"] {
+			t.Errorf("accounts after sanitize = %v, still res1", acc.Users)
+		}
+	} else if b, _ := os.ReadFile(filepath.Join(root, "etc/passwd")); strings.Contains(string(b), "res1") {
 		t.Errorf("passwd after sanitize still has res1: %q", b)
 	}
 	mu.Lock()
@@ -108,6 +154,7 @@ func TestReserveSanitizeCLI(t *testing.T) {
 }
 
 func TestLifecycleUsage(t *testing.T) {
+	memAccountsOnWindows(t)
 	root := testRoot(t, "")
 	for _, tt := range []struct {
 		args []string
@@ -138,7 +185,7 @@ func TestSealCLI(t *testing.T) {
 	root := testRoot(t, "http://127.0.0.1:9/events")
 	os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte("0123456789abcdef0123456789abcdef\n"), 0o444)
 	out, code := execute(t, "seal", "--root", root, "--dry-run")
-	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove /var/lib/ovfinit/ovf-env.redacted.xml") || !strings.Contains(out, "remove /run/ovfinit/callback.json") || !strings.Contains(out, "then: power state left alone (--root ") || strings.Contains(out, "end state off") {
+	if code != exitOK || !strings.Contains(out, "truncate /etc/machine-id") || !strings.Contains(out, "remove "+defaultStateDir+"/ovf-env.redacted.xml") || !strings.Contains(out, "remove "+agent.DefaultRuntimeDir+"/callback.json") || !strings.Contains(out, "then: power state left alone (--root ") || strings.Contains(out, "end state off") {
 		t.Errorf("seal --dry-run = exit %d, %q", code, out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/machine-id")); len(b) == 0 {

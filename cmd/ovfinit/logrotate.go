@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/ovfinit/ovfinit/internal/rootfs"
+	"github.com/ovfinit/ovfinit/internal/winacl"
 )
 
 // logFileMax is the size at which the log file is rotated: the current file
@@ -37,6 +40,14 @@ func openRotating(root, name string, max int64) (*rotatingFile, error) {
 	fsys, err := rootfs.Open(root)
 	if err != nil {
 		return nil, err
+	}
+	if runtime.GOOS == "windows" {
+		// The log holds no secret (redacted) but is the administrators':
+		// its directory gets the DACL of ovfinit's others at creation.
+		if err := winacl.MkdirAll(filepath.Join(fsys.Dir(), filepath.FromSlash(path.Dir(name))), 0o750); err != nil {
+			fsys.Close()
+			return nil, err
+		}
 	}
 	if err := fsys.MkdirAll(path.Dir(name), 0o750); err != nil {
 		fsys.Close()

@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 )
 
-// defaultLogFile is run's --log-file.
-const defaultLogFile = "/var/log/ovfinit/ovfinit.log"
-
 // addLogSinks builds the logger run uses: the console (w, the serial
 // console at first boot), the log file under root (0640, appended to), and
 // the system log when there is one (the journal under systemd, the Windows

@@ -4,8 +4,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/wine"
 )
 
 // TestRunLogFile: run logs to the file under --root as well as the console.
@@ -25,7 +28,9 @@ func TestRunLogFile(t *testing.T) {
 	if !strings.Contains(string(data), "parse-environment") {
 		t.Errorf("%s does not mention the failed step:\n%s", p, data)
 	}
-	if fi, _ := os.Stat(p); fi.Mode().Perm()&0o007 != 0 {
+	if runtime.GOOS == "windows" {
+		wine.CheckPrivate(t, p) // %ProgramData%\ovfinit\log's DACL
+	} else if fi, _ := os.Stat(p); fi.Mode().Perm()&0o007 != 0 {
 		t.Errorf("%s mode %04o: world-readable", p, fi.Mode().Perm())
 	}
 	// --log-file "" logs to the console only.
@@ -64,7 +69,9 @@ func TestLogFileRotates(t *testing.T) {
 		if fi.Size() > logFileMax {
 			t.Errorf("%s is %d bytes, want at most %d", f, fi.Size(), logFileMax)
 		}
-		if fi.Mode().Perm() != 0o640 {
+		if runtime.GOOS == "windows" {
+			wine.CheckPrivate(t, f)
+		} else if fi.Mode().Perm() != 0o640 {
 			t.Errorf("%s mode %04o, want 0640", f, fi.Mode().Perm())
 		}
 	}

@@ -32,8 +32,12 @@ func (l *lifecycleFlags) setup(cmd *cobra.Command) (*slog.Logger, *users.Manager
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, err: err}
 	}
-	return log, users.NewManager(l.root, log), nil
+	return log, newUserManager(l.root, log), nil
 }
+
+// newUserManager makes the account manager of reserve, sanitize and seal;
+// the Windows tests swap in one over an in-memory account database.
+var newUserManager = users.NewManager
 
 // live says whether the commands act on the running system (processes,
 // power) as well as on files.

@@ -18,8 +18,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const defaultStateDir = "/var/lib/ovfinit"
-
 func newRunCmd() *cobra.Command {
 	var o agent.Options
 	var level, logFile string
@@ -137,6 +135,10 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 		sender.DiscardSpool() // no callback URL: nobody to send them to
 	case err != nil:
 		log.Warn("exiting with undelivered events; they stay in the spool for the next run", "pending", sender.Pending())
+	}
+	// Windows has no tmpfs: the runtime directory's secrets go now.
+	if err := env.EndBoot(); err != nil {
+		log.Warn("secrets of this boot left on disk", "err", err)
 	}
 	if runErr != nil {
 		return &exitError{code: exitFailed, err: runErr}

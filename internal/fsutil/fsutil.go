@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/ovfinit/ovfinit/internal/winacl"
 )
 
 // WriteFile atomically replaces path with data: it writes a temporary file in
@@ -45,6 +47,11 @@ func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
 	}
 	tmp := f.Name()
 	err = f.Chmod(perm)
+	if err == nil && perm&0o077 == 0 {
+		// Windows: modes do not keep others out; the DACL for SYSTEM and
+		// Administrators does, set before the data is written.
+		err = winacl.Protect(tmp)
+	}
 	if err == nil {
 		_, err = f.Write(data)
 	}

@@ -304,9 +304,12 @@ func (f *FS) Rename(oldname, newname string) error {
 
 // ReadDir lists the directory name.
 func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
-	rel, err := f.rel(name)
-	if err != nil {
-		return nil, err
+	rel := "." // the root itself, as on Unix (a spool directory opened as the root)
+	if !isRoot(name) {
+		var err error
+		if rel, err = f.rel(name); err != nil {
+			return nil, err
+		}
 	}
 	d, err := f.root.Open(rel)
 	if err != nil {

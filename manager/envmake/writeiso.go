@@ -14,6 +14,7 @@ import (
 	"github.com/diskfs/go-diskfs/backend/file"
 	diskiso "github.com/diskfs/go-diskfs/filesystem/iso9660"
 	"github.com/ovfinit/ovfinit/internal/fsutil"
+	"github.com/ovfinit/ovfinit/internal/winacl"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
@@ -54,6 +55,9 @@ func WriteISO(path string, doc []byte) (err error) {
 		}
 	}()
 	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := winacl.Protect(tmp.Name()); err != nil { // Windows: the DACL does what 0600 cannot
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	work, err := os.MkdirTemp("", "ovfinit-iso")

@@ -26,6 +26,7 @@
 #            /var/cache/ovfinit-e2e/wine)
 #   PKGS     packages to test (default: ./...)
 #   TIMEOUT  per test binary (default: 10m)
+#   E2E      1 (default): also boot ovfinit.exe end to end (step 6); 0: not
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -131,10 +132,66 @@ while read -r ip dir; do
 		fi
 	fi
 done < <(GOOS=windows "$GO" list -f '{{.ImportPath}} {{.Dir}}' $PKGS)
+tested=$(date +%s)
+
+# 6. End to end (E2E=0 leaves it out): ovfinit.exe (built with the same
+# overlay) boots with --root C:\ (the system drive: the running system) in
+# the throwaway prefix, from an environment file. Never --root /: that is
+# the current drive, and Wine runs the process on Z:, its mapping of the
+# host's /, so it would write into the host's own /ProgramData; a Linux `ovfinit watch` is the
+# manager and must see the signed events up to ready, then `ovfinit.exe
+# status` must say ready. Both run in a network namespace of their own, so
+# the SSH server (which listens on every address) and the callback touch
+# only that namespace's 127.0.0.1.
+e2e=skipped
+if [ "${E2E:-1}" = 1 ]; then
+	log "end to end: ovfinit.exe run under Wine, events to ovfinit watch on 127.0.0.1 (own network namespace)"
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" build -overlay "$work/overlay.json" -o "$OUT/ovfinit.exe" ./cmd/ovfinit
+	CGO_ENABLED=0 "$GO" build -o "$work/ovfinit" ./cmd/ovfinit
+	secret="winetest-$(date +%s%N)"
+	script="$(printf '%s\n' 'file.write("/ProgramData/ovfinit-e2e.txt", "instance=" + ovf.property("instance-id"))' | base64 -w0)"
+	mkdir -p "$WINEPREFIX/drive_c/ovfenv"
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo '<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" oe:id="winetest">'
+		echo '  <PropertySection>'
+		for kv in instance-id=i-winetest hostname=winetest1 ovfinit.ssh.port=2222 "ovfinit.script=$script" \
+			ovfinit.callback.url=http://127.0.0.1:8080/events "ovfinit.callback.secret=$secret"; do
+			echo "    <Property oe:key=\"${kv%%=*}\" oe:value=\"${kv#*=}\"/>"
+		done
+		echo '  </PropertySection>'
+		echo '</Environment>'
+	} >"$WINEPREFIX/drive_c/ovfenv/env.xml"
+	wineserver="$(dirname "$(readlink -f "$(command -v "$WINE" || echo "$WINE")")")/wineserver"
+	"$wineserver" -k 2>/dev/null || true # started outside the namespace by the tests
+	printf '%s\n' \
+		'ip link set lo up || exit 1' \
+		'"$HOSTBIN" watch --listen 127.0.0.1:8080 --secret "$SECRET" --expect 1 --timeout 4m >"$OUT/e2e-watch.log" 2>&1 &' \
+		'w=$!' \
+		'"$WINE" "$OUT/ovfinit.exe" run --root "C:\\" --env "C:\\ovfenv\\env.xml" --wait-env 1s >"$OUT/e2e-run.log" 2>&1 &' \
+		'r=$!' \
+		'wait "$w"; wrc=$?' \
+		'"$WINE" "$OUT/ovfinit.exe" status --root "C:\\" >"$OUT/e2e-status.log" 2>&1; src=$?' \
+		'kill "$r" 2>/dev/null; wait "$r"' \
+		'"$WINESERVER" -k 2>/dev/null' \
+		'[ "$wrc" = 0 ] && [ "$src" = 0 ]' >"$work/e2e.sh"
+	ns=(unshare -n)
+	[ "$(id -u)" = 0 ] || ns=(unshare -rn)
+	if HOSTBIN="$work/ovfinit" SECRET="$secret" WINESERVER="$wineserver" OUT="$OUT" WINE="$WINE" \
+		timeout 6m "${ns[@]}" bash "$work/e2e.sh" &&
+		grep -qx 'instance=i-winetest' "$WINEPREFIX/drive_c/ProgramData/ovfinit-e2e.txt"; then
+		e2e=ready
+	else
+		e2e=FAILED
+		bad+=(end-to-end)
+	fi
+	echo "end to end: $e2e (logs: $OUT/e2e-run.log, e2e-watch.log, e2e-status.log)"
+	sed 's/^/    /' "$OUT/e2e-status.log" 2>/dev/null | head -n 20 || true
+fi
 end=$(date +%s)
 
-printf 'total: %d passed, %d failed, %d skipped in %d packages; %ds (build %ds, prefix %ds, tests %ds)\n' \
-	"$tp" "$tf" "$ts" "$npkg" $((end - start)) $((built - start)) $((booted - built)) $((end - booted))
+printf 'total: %d passed, %d failed, %d skipped in %d packages; end to end %s; %ds (build %ds, prefix %ds, tests %ds, end to end %ds)\n' \
+	"$tp" "$tf" "$ts" "$npkg" "$e2e" $((end - start)) $((built - start)) $((booted - built)) $((tested - booted)) $((end - tested))
 if [ "${#bad[@]}" -gt 0 ]; then
 	log "failed under Wine: ${bad[*]} (logs: $OUT/<package>.log)"
 	exit 1
