@@ -87,7 +87,7 @@ func TestSystemPublishRefused(t *testing.T) {
 	_, srv := manager(t)
 	for _, tc := range []struct {
 		name, src, inst, want string
-		noSystem            bool
+		noSystem              bool
 	}{
 		{"secret", `system.publish("pw", "hunter2-secret")`, "db-1", "holds a secret", false},
 		{"derived secret", `system.publish("pw", "x" + "HUNTER2-SECRET".lower() + "y")`, "db-1", "holds a secret", false},
