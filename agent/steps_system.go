@@ -81,7 +81,7 @@ func (e *Env) scriptSystem() scripts.System {
 // long, up to systemPollMax.
 const (
 	systemPollMin = time.Second
-	systemPollMax = 10 * time.Second
+	systemPollMax = 5 * time.Second
 )
 
 // waitSystem is the "system" step: it asks the manager until every member
