@@ -115,13 +115,13 @@ func waitSystem(ctx context.Context, e *Env) error {
 			return fatal(fmt.Errorf("%w: instance %s (check the manager's system file)", err, e.InstanceID))
 		case err != nil:
 			if lastErr == nil || lastErr.Error() != err.Error() {
-				e.Log.Warn("system: asking the manager", "err", err)
+				e.Log.Warn("asking the manager of the system", "err", err)
 			}
 			lastErr = err
 		case !slices.Equal(a.Waiting, waiting):
 			waiting, lastErr = a.Waiting, nil
 			msg := "waiting for " + strings.Join(waiting, ", ")
-			e.Log.Info("system: "+msg, "member", a.Member)
+			e.Log.Info(msg, "member", a.Member)
 			d := e.data("system")
 			d.Message = msg
 			e.Events.Emit(callback.TypeProgress, d)

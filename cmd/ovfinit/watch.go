@@ -344,6 +344,7 @@ func parseSystem(name string, src []byte) (*system.System, error) { return syste
 
 // withObserver returns cfg whose OnEvent also feeds the system state.
 func withObserver(cfg callback.ReceiverConfig, onEvent func(callback.Event, []byte), st *system.State) callback.ReceiverConfig {
+	cfg.Admit = st.Admit
 	cfg.OnEvent = func(ev callback.Event, raw []byte) {
 		st.Observe(ev)
 		if onEvent != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -80,5 +81,36 @@ func TestWatchSystem(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "2 of 2 VMs ready") {
 		t.Errorf("watch's summary = %q, want 2 of 2 VMs ready", errOut.String())
+	}
+}
+
+// TestWatchSystemCounts: an extra instance of one member does not stand
+// in for another member: with app-* counting one instance, app-2's events
+// are refused (403) and watch still waits for db, until its timeout.
+// (Before, the first two distinct instances counted, whichever member.)
+func TestWatchSystemCounts(t *testing.T) {
+	sys, err := parseSystem("system.yaml", []byte("members:\n  db:\n    instances: [db-1]\n  app:\n    instances: [app-*]\n    after: [db]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := watchOptions{secret: "s", timeout: 2 * time.Second, system: sys}
+	o.instances, o.expect = sys.Patterns()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- watch(context.Background(), ln, o, &out, &errOut, false) }()
+	url := fmt.Sprintf("http://%s/events", ln.Addr())
+	agentRun(t, url, "s", "app-1", callback.ResultReady)
+	agentRun(t, url, "s", "app-2", callback.ResultReady)
+	err = <-done
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(errOut.String(), "timed out") {
+		t.Errorf("watch() = %v, want exit 2 (timed out waiting for db)\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), `with 403: callback: event from an instance not in the expected list: member full: instance "app-2" would be member "app"'s instance 2, it counts 1`) {
+		t.Errorf("watch's errors = %q, want app-2 refused with 403", errOut.String())
 	}
 }

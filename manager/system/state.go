@@ -84,6 +84,17 @@ func (s *State) track(id string) (*instance, error) {
 	return in, nil
 }
 
+// Admit makes the instance one of its member's, or says why not: it is
+// in no member, or its member has as many instances as it counts. watch
+// asks it for every event's instance (callback.ReceiverConfig.Admit), so
+// that an extra instance of one member cannot stand in for another's.
+func (s *State) Admit(instance string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.track(instance)
+	return err
+}
+
 // Observe takes in an accepted event (watch's receiver hands each one on):
 // a ready event makes its instance ready with the facts it carries; a
 // failed one makes it not ready.
