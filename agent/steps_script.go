@@ -159,6 +159,7 @@ func runScripts(ctx context.Context, e *Env) error {
 			Log:      e.Log.With("script", name),
 			MaxSteps: sp.MaxSteps, Timeout: sp.Timeout,
 			Secrets: secrets, Library: s.library,
+			System: e.scriptSystem(),
 		})
 		ran++
 		if err != nil {
