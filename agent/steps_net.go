@@ -85,7 +85,7 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	}
 	for _, f := range files {
 		e.Log.Info("network config written", "manager", string(mgr), "file", f.Path)
-		if err := rootfs.WriteFileAt(e.Root, f.Path, f.Data, f.Mode); err != nil {
+		if err := writeNetFile(e, f); err != nil {
 			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
 	}
@@ -203,4 +203,25 @@ func addresses(e *Env) []string {
 		}
 	}
 	return out
+}
+
+// writeNetFile writes one rendered file; a file with a Group (secrets the
+// manager's own user reads) is owned by that group of the image, or
+// root-only (0600) when the image has no such group.
+func writeNetFile(e *Env, f netcfg.File) error {
+	if f.Group == "" {
+		return rootfs.WriteFileAt(e.Root, f.Path, f.Data, f.Mode)
+	}
+	groups, _ := e.readFile("/etc/group")
+	gid, ok := netcfg.GroupID(groups, f.Group)
+	if !ok {
+		e.Log.Warn("group not in the image: file made root-only", "group", f.Group, "file", f.Path)
+		return rootfs.WriteFileAt(e.Root, f.Path, f.Data, 0o600)
+	}
+	fs, err := rootfs.Open(e.Root)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	return fs.WriteFile(f.Path, f.Data, f.Mode, rootfs.WriteOptions{UID: -1, GID: gid})
 }

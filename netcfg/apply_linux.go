@@ -380,6 +380,13 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 			la.ParentIndex = parent.Attrs().Index
 			return s.H.LinkAdd(&netlink.Vlan{LinkAttrs: la, VlanId: op.VLANID})
 		}
+		if op.Type == Tunnel || op.Type == VRF {
+			l, err := s.tunnelLink(la, op)
+			if err != nil {
+				return err
+			}
+			return s.H.LinkAdd(l)
+		}
 		if op.Type == Bridge {
 			if err := s.H.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil {
 				return err

@@ -40,6 +40,8 @@ type LinkOpts struct {
 	DHCP6Overrides DHCPOverrides `json:",omitzero"`
 	// RoutingPolicy are policy routing rules (routing-policy).
 	RoutingPolicy []Rule `json:",omitempty"`
+	// NeighSuppress: ARP/ND suppression on a bridge port (neigh-suppress).
+	NeighSuppress *bool `json:",omitempty"`
 }
 
 // Offload are the NIC offload switches netplan knows; nil leaves each as

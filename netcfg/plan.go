@@ -74,6 +74,10 @@ type Op struct {
 	PortPriority int
 	Rule         Rule             // OpRuleAdd
 	MAC          net.HardwareAddr // OpLinkMAC
+	// Tunnel (OpLinkAdd of a tunnel; never a WireGuard one, which is not
+	// applied live) and VRFTable (OpLinkAdd of a VRF).
+	Tunnel   TunnelParams `json:",omitzero"`
+	VRFTable int          `json:",omitempty"`
 }
 
 // OpKind names what an Op does.
@@ -109,6 +113,9 @@ func (o Op) String() string {
 		}
 		if o.Type == Bridge {
 			return "link add " + o.Link + " type bridge" + o.Bridge.args()
+		}
+		if o.Type == VRF || o.Type == Tunnel {
+			return o.tunnelString()
 		}
 		s := "link add " + o.Link + " type bond"
 		if o.Mode != "" {
@@ -391,9 +398,22 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 	// A bond that exists already (loading the bonding module creates an
 	// empty bond0) gets its mode set while it has no members, and its
 	// missing members enslaved.
-	for _, k := range []Kind{Bond, Bridge, VLAN} {
+	// Tunnels come first (a vxlan may be a bridge port), VRFs last (their
+	// members are the links made before).
+	for _, k := range []Kind{Tunnel, Bond, Bridge, VLAN, VRF} {
 		for _, n := range rc.NICs {
-			if n.KindOf() != k {
+			if n.KindOf() != k || !liveKind(n) {
+				continue
+			}
+			if k == Tunnel || k == VRF {
+				if byName[n.Name] == nil {
+					ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], Tunnel: n.Tunnel, VRFTable: n.VRFTable})
+				}
+				for _, m := range n.Members {
+					if ml := byName[nameOf[m]]; ml == nil || ml.Master != n.Name {
+						ops = append(ops, Op{Kind: OpLinkMaster, Link: nameOf[m], Parent: n.Name})
+					}
+				}
 				continue
 			}
 			bp := n.Bond
@@ -430,6 +450,9 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 		}
 	}
 	for _, n := range rc.NICs {
+		if !liveKind(n) {
+			continue
+		}
 		l := byName[n.Name]
 		if l == nil {
 			l = &Link{Name: n.Name}

@@ -1,0 +1,146 @@
+package netcfg
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+const (
+	wgPriv = "4GgaQCy68nzNsUE5aJ9fuLzHhB65tAlwbmA72MWnOm8="
+	wgPub  = "M9nt4YujIOmNrRmpIRTmYSfMdrpvE7u6WkG8FY8WjG4="
+	wgPSK  = "7voRZ/ojfXgfPOlswo3Lpma1RJq7qijIEEUEMShQFV8="
+)
+
+// The tunnel and VRF fields' mutations for TestEveryFieldRendered: prep
+// adds a tunnel (or a VRF) to the base, the mutation changes one field.
+func init() {
+	gre := func(c *Config) {
+		c.NICs = append(c.NICs, NIC{ID: "gre1", Name: "gre1", Kind: Tunnel, Up: true,
+			Tunnel: TunnelParams{Mode: "gre", Local: ip("10.0.0.5"), Remote: ip("10.0.0.9")}})
+	}
+	vx := func(c *Config) {
+		c.NICs = append(c.NICs, NIC{ID: "vx1", Name: "vx1", Kind: Tunnel, Up: true, Tunnel: TunnelParams{Mode: "vxlan", VNI: 5}})
+	}
+	wg := func(c *Config) {
+		c.NICs = append(c.NICs, NIC{ID: "wg0", Name: "wg0", Kind: Tunnel, Up: true, Tunnel: TunnelParams{Mode: "wireguard", PrivateKey: wgPriv,
+			Peers: []WGPeer{{PublicKey: wgPub, AllowedIPs: []netip.Prefix{pfx("10.9.0.0/24")}}}}})
+	}
+	last := func(c *Config) *NIC { return &c.NICs[len(c.NICs)-1] }
+	f := false
+	for field, pm := range map[string]struct {
+		prep func(*Config)
+		mut  func(*Config)
+	}{
+		"Mode":             {gre, func(c *Config) { last(c).Tunnel.Mode = "ipip" }},
+		"Local":            {gre, func(c *Config) { last(c).Tunnel.Local = ip("10.0.0.6") }},
+		"Remote":           {gre, func(c *Config) { last(c).Tunnel.Remote = ip("10.0.0.8") }},
+		"TTL":              {gre, func(c *Config) { last(c).Tunnel.TTL = 64 }},
+		"InputKey":         {gre, func(c *Config) { last(c).Tunnel.InputKey = "5" }},
+		"OutputKey":        {gre, func(c *Config) { last(c).Tunnel.OutputKey = "6" }},
+		"VNI":              {vx, func(c *Config) { last(c).Tunnel.VNI = 6 }},
+		"Port":             {vx, func(c *Config) { last(c).Tunnel.Port = 4790 }},
+		"MACLearning":      {vx, func(c *Config) { last(c).Tunnel.MACLearning = &f }},
+		"Mark":             {wg, func(c *Config) { last(c).Tunnel.Mark = 42 }},
+		"PrivateKey":       {wg, func(c *Config) { last(c).Tunnel.PrivateKey = "/etc/wg/private.key" }},
+		"Peers.PublicKey":  {wg, func(c *Config) { last(c).Tunnel.Peers[0].PublicKey = wgPriv }},
+		"Peers.SharedKey":  {wg, func(c *Config) { last(c).Tunnel.Peers[0].SharedKey = wgPSK }},
+		"Peers.Endpoint":   {wg, func(c *Config) { last(c).Tunnel.Peers[0].Endpoint = "10.0.0.20:51820" }},
+		"Peers.AllowedIPs": {wg, func(c *Config) { last(c).Tunnel.Peers[0].AllowedIPs = []netip.Prefix{pfx("0.0.0.0/0")} }},
+		"Peers.Keepalive":  {wg, func(c *Config) { last(c).Tunnel.Peers[0].Keepalive = 21 }},
+	} {
+		prep["NICs.Tunnel."+field] = pm.prep
+		mutations["NICs.Tunnel."+field] = pm.mut
+	}
+	prep["NICs.VRFTable"] = func(c *Config) {
+		c.NICs = append(c.NICs, NIC{ID: "vrf1", Name: "vrf1", Kind: VRF, Up: true, VRFTable: 100, Members: []string{"v10"}})
+	}
+	mutations["NICs.VRFTable"] = func(c *Config) { last(c).VRFTable = 101 }
+	mutations["NICs.LinkOpts.NeighSuppress"] = func(c *Config) { t := true; c.NICs[5].NeighSuppress = &t }
+
+	tun := func(s string) string { return v2doc("tunnels:\n  t1:\n" + s) }
+	wgDoc := func(s string) string {
+		return tun("    mode: wireguard\n    key: " + wgPriv + "\n    peers:\n    - keys: {public: " + wgPub + "}\n      allowed-ips: [10.9.0.0/24]\n" + s)
+	}
+	for k, v := range map[string][2]string{
+		"v2.tunnels":             {v2doc(""), tun("    {mode: gre, local: 10.0.0.5, remote: 10.0.0.9}\n")},
+		"v2.vrfs":                {v2doc(""), v2doc("vrfs:\n  vrf1: {table: 100, interfaces: [e1]}\n")},
+		"v2Iface.table":          {v2doc("vrfs:\n  vrf1: {table: 100, interfaces: [e1]}\n"), v2doc("vrfs:\n  vrf1: {table: 101, interfaces: [e1]}\n")},
+		"v2Iface.mode":           {tun("    {mode: gre, local: 10.0.0.5, remote: 10.0.0.9}\n"), tun("    {mode: ipip, local: 10.0.0.5, remote: 10.0.0.9}\n")},
+		"v2Iface.local":          {tun("    {mode: vxlan, id: 5}\n"), tun("    {mode: vxlan, id: 5, local: 10.0.0.5}\n")},
+		"v2Iface.remote":         {tun("    {mode: vxlan, id: 5}\n"), tun("    {mode: vxlan, id: 5, remote: 10.0.0.9}\n")},
+		"v2Iface.ttl":            {tun("    {mode: vxlan, id: 5}\n"), tun("    {mode: vxlan, id: 5, ttl: 9}\n")},
+		"v2Iface.port":           {tun("    {mode: vxlan, id: 5}\n"), tun("    {mode: vxlan, id: 5, port: 4790}\n")},
+		"v2Iface.mac-learning":   {tun("    {mode: vxlan, id: 5}\n"), tun("    {mode: vxlan, id: 5, mac-learning: false}\n")},
+		"v2Iface.key":            {tun("    {mode: gre, local: 10.0.0.5, remote: 10.0.0.9}\n"), tun("    {mode: gre, local: 10.0.0.5, remote: 10.0.0.9, key: 7}\n")},
+		"v2Iface.keys":           {tun("    {mode: gre, local: 10.0.0.5, remote: 10.0.0.9}\n"), tun("    {mode: gre, local: 10.0.0.5, remote: 10.0.0.9, keys: {input: 7}}\n")},
+		"v2Iface.mark":           {wgDoc(""), wgDoc("    mark: 42\n")},
+		"v2Iface.peers":          {tun("    {mode: wireguard, key: " + wgPriv + "}\n"), wgDoc("")},
+		"v2Peer.endpoint":        {wgDoc(""), wgDoc("      endpoint: 10.0.0.20:51820\n")},
+		"v2Peer.allowed-ips":     {wgDoc(""), strings.Replace(wgDoc(""), "10.9.0.0/24", "0.0.0.0/0", 1)},
+		"v2Peer.keepalive":       {wgDoc(""), wgDoc("      keepalive: 21\n")},
+		"v2Peer.keys":            {wgDoc(""), strings.Replace(wgDoc(""), wgPub, wgPSK, 1)},
+		"v2PeerKeys.public":      {wgDoc(""), strings.Replace(wgDoc(""), wgPub, wgPSK, 1)},
+		"v2PeerKeys.shared":      {wgDoc(""), strings.Replace(wgDoc(""), "}", ", shared: "+wgPSK+"}", 1)},
+		"v2Iface.neigh-suppress": {v2doc(""), v2doc("    neigh-suppress: true\n")},
+	} {
+		keyCases[k] = v
+	}
+}
+
+// TestWireGuardSecrets: a WireGuard private or preshared key appears in
+// no error, no JSON of the model, no plan line, and the networkd file
+// that holds it is not world-readable.
+func TestWireGuardSecrets(t *testing.T) {
+	bad := "c2VjcmV0LWJ1dC1ub3QtYS1rZXk="
+	doc := "version: 2\ntunnels:\n  wg0:\n    mode: wireguard\n    addresses: [10.10.10.20/24]\n    key: " + bad +
+		"\n    peers:\n    - keys: {public: " + wgPub + ", shared: " + bad + "}\n      allowed-ips: [10.9.0.0/24]\n"
+	cfg, _, err := ParseNetworkConfig([]byte(doc))
+	if err != nil {
+		t.Fatalf("ParseNetworkConfig = %v", err)
+	}
+	err = Validate(cfg)
+	if err == nil || !strings.Contains(err.Error(), "tunnel.key") || !strings.Contains(err.Error(), "keys.shared") {
+		t.Fatalf("Validate(bad keys) = %v, want errors naming tunnel.key and keys.shared", err)
+	}
+	if strings.Contains(err.Error(), bad) {
+		t.Errorf("Validate's error shows the secret: %v", err)
+	}
+	cfg.NICs[0].Tunnel.PrivateKey, cfg.NICs[0].Tunnel.Peers[0].SharedKey = wgPriv, wgPSK
+	if err := Validate(cfg); err != nil {
+		t.Fatalf("Validate = %v", err)
+	}
+	b, _ := cfg.NICs[0].MarshalJSON()
+	for _, s := range []string{wgPriv, wgPSK} {
+		if strings.Contains(string(b), s) {
+			t.Errorf("the model's JSON shows a secret: %s", b)
+		}
+	}
+	if got := cfg.NICs[0].Tunnel.PrivateKey.String(); got != "(secret)" {
+		t.Errorf("PrivateKey.String() = %q, want (secret)", got)
+	}
+	cfg.NICs[0].Name = "wg0"
+	ops, _ := planResolved(cfg, Current{}, Applied{})
+	if len(ops) != 0 {
+		t.Errorf("plan for a wireguard tunnel = %v, want no live op (the image's manager makes it)", ops)
+	}
+	files, err := Render(ManagerNetworkd, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var netdev *File
+	for i := range files {
+		if strings.HasSuffix(files[i].Path, ".netdev") {
+			netdev = &files[i]
+		}
+	}
+	if netdev == nil || !strings.Contains(string(netdev.Data), "PrivateKey="+wgPriv) {
+		t.Fatalf("networkd files = %s, want a .netdev with the private key", renderText(files))
+	}
+	if netdev.Mode&0o007 != 0 || netdev.Group != "systemd-network" {
+		t.Errorf("wireguard .netdev mode %04o group %q, want 0640 root:systemd-network", netdev.Mode, netdev.Group)
+	}
+	if got := Secrets(cfg); len(got) != 2 {
+		t.Errorf("Secrets = %d values, want the private and the preshared key", len(got))
+	}
+}
