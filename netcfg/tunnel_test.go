@@ -144,3 +144,49 @@ func TestWireGuardSecrets(t *testing.T) {
 		t.Errorf("Secrets = %d values, want the private and the preshared key", len(got))
 	}
 }
+
+// TestTunnelPlan: tunnels are made before the bridges they are ports of,
+// VRFs after the links they hold, and a WireGuard tunnel gets no live op.
+func TestTunnelPlan(t *testing.T) {
+	cfg, _, err := ParseNetworkConfig([]byte(`version: 2
+ethernets:
+  u: {match: {name: eth0}, addresses: [10.0.0.5/24]}
+vrfs:
+  blue: {table: 42, interfaces: [br0]}
+bridges:
+  br0: {interfaces: [vx42]}
+tunnels:
+  vx42: {mode: vxlan, id: 42, link: u, local: 10.0.0.5, port: 4790, mac-learning: false}
+  gre1: {mode: gre, local: 10.0.0.5, remote: 10.0.0.9, key: 7}
+  wg0:
+    mode: wireguard
+    key: ` + wgPriv + `
+    addresses: [10.10.10.20/24]
+    peers: [{keys: {public: ` + wgPub + `}, allowed-ips: [10.9.0.0/24]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := Current{Links: []Link{{Name: "eth0", Ethernet: true, MAC: mac("52:54:00:00:00:01"), Up: true}}}
+	ops, _, err := Plan(cfg, cur, Applied{})
+	if err != nil {
+		t.Fatalf("Plan = %v", err)
+	}
+	var got []string
+	for _, op := range ops {
+		if op.Kind == OpLinkAdd || op.Kind == OpLinkMaster || strings.Contains(op.String(), "wg0") {
+			got = append(got, op.String())
+		}
+	}
+	want := []string{
+		"link add gre1 type gre remote 10.0.0.9 local 10.0.0.5 ikey 7 okey 7",
+		"link add vx42 type vxlan id 42 local 10.0.0.5 dev eth0 dstport 4790 nolearning",
+		"link add br0 type bridge",
+		"link set vx42 master br0",
+		"link add blue type vrf table 42",
+		"link set br0 master blue",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Plan link ops =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
