@@ -259,3 +259,14 @@ func bridgeOf(c Config, n NIC) *NIC {
 	}
 	return nil
 }
+
+// satisfiedBy reports whether every switch o sets has that value in cur.
+func (o Offload) satisfiedBy(cur Offload) bool {
+	want, have := o.keys(), cur.keys()
+	for i, k := range want {
+		if *k.V != nil && (*have[i].V == nil || **have[i].V != **k.V) {
+			return false
+		}
+	}
+	return true
+}

@@ -26,6 +26,10 @@ type Link struct {
 	Master   string         // the bond (or other master) the link is enslaved to
 	BondMode string         // a bond's mode, e.g. active-backup
 	Bond     BondParams     // a bond's parameters; Primary is an interface name
+	// Offload and WakeOnLAN (by magic packet) as ethtool reads them; nil
+	// switches where the device has no such feature or ethtool is not read.
+	Offload   Offload `json:",omitzero"`
+	WakeOnLAN bool    `json:",omitempty"`
 }
 
 // Current is the machine's network as it is now.
@@ -78,6 +82,8 @@ type Op struct {
 	// applied live) and VRFTable (OpLinkAdd of a VRF).
 	Tunnel   TunnelParams `json:",omitzero"`
 	VRFTable int          `json:",omitempty"`
+	// Offload (OpLinkOffload): the switches to set.
+	Offload Offload `json:",omitzero"`
 }
 
 // OpKind names what an Op does.
@@ -101,12 +107,24 @@ const (
 	OpRuleAdd
 	OpLinkMAC
 	OpBridgePort
+	OpLinkOffload
+	OpLinkWOL
 )
 
 func (o Op) String() string {
 	switch o.Kind {
 	case OpLinkUp:
 		return "link set " + o.Link + " up"
+	case OpLinkOffload:
+		s := "ethtool -K " + o.Link
+		for _, k := range o.Offload.keys() {
+			if *k.V != nil {
+				s += " " + k.Netplan + " " + map[bool]string{true: "on", false: "off"}[**k.V]
+			}
+		}
+		return s
+	case OpLinkWOL:
+		return "ethtool -s " + o.Link + " wol g"
 	case OpLinkAdd:
 		if o.Type == VLAN {
 			return fmt.Sprintf("link add %s link %s type vlan id %d", o.Link, o.Parent, o.VLANID)
@@ -462,6 +480,12 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 		}
 		if n.MTU != 0 && l.MTU != n.MTU {
 			ops = append(ops, Op{Kind: OpLinkMTU, Link: n.Name, MTU: n.MTU})
+		}
+		if n.Offload != (Offload{}) && !n.Offload.satisfiedBy(l.Offload) {
+			ops = append(ops, Op{Kind: OpLinkOffload, Link: n.Name, Offload: n.Offload})
+		}
+		if n.WakeOnLAN && !l.WakeOnLAN {
+			ops = append(ops, Op{Kind: OpLinkWOL, Link: n.Name})
 		}
 		if !l.Up {
 			ops = append(ops, Op{Kind: OpLinkUp, Link: n.Name})
