@@ -671,13 +671,17 @@ func renderNM(c Config) []File {
 		var b bytes.Buffer
 		b.WriteString(header)
 		dns, search := nicDNS(c, i)
-		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond", Bridge: "bridge"}[n.KindOf()]
+		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond", Bridge: "bridge", VRF: "vrf", Tunnel: nmTunnelType(n)}[n.KindOf()]
 		fmt.Fprintf(&b, "[connection]\nid=ovfinit-%s\nuuid=%s\ntype=%s\ninterface-name=%s\nautoconnect=true\nautoconnect-priority=100\n", n.Name, nmUUID(n.Name), typ, n.Name)
 		master, masterKind := masterOf(c, n)
 		if master != "" {
 			fmt.Fprintf(&b, "master=%s\nslave-type=%s\n", master, masterKind)
+		} else if vrf := vrfOf(c, n); vrf != "" {
+			fmt.Fprintf(&b, "master=%s\nslave-type=vrf\n", vrf)
 		}
-		if n.KindOf() == Ethernet || n.SetMAC != nil {
+		// A bond's, bridge's or VLAN's MTU is its wired setting's too.
+		wiredMTU := n.MTU != 0 && (n.KindOf() == Ethernet || n.KindOf() == Bond || n.KindOf() == Bridge || n.KindOf() == VLAN)
+		if n.KindOf() == Ethernet || n.SetMAC != nil || wiredMTU {
 			b.WriteString("\n[ethernet]\n")
 			if n.MAC != nil && n.KindOf() == Ethernet {
 				fmt.Fprintf(&b, "mac-address=%s\n", strings.ToUpper(n.MAC.String()))
@@ -685,7 +689,7 @@ func renderNM(c Config) []File {
 			if n.SetMAC != nil {
 				fmt.Fprintf(&b, "cloned-mac-address=%s\n", strings.ToUpper(n.SetMAC.String()))
 			}
-			if n.MTU != 0 && n.KindOf() == Ethernet {
+			if wiredMTU {
 				fmt.Fprintf(&b, "mtu=%d\n", n.MTU)
 			}
 			if n.WakeOnLAN {
@@ -735,6 +739,7 @@ func renderNM(c Config) []File {
 		if n.KindOf() == VLAN {
 			fmt.Fprintf(&b, "\n[vlan]\nparent=%s\nid=%d\n", idName(c, n.Link), n.VLANID)
 		}
+		nmTunnel(&b, c, n)
 		if n.KindOf() == Bond {
 			mode := n.BondMode
 			if mode == "" {

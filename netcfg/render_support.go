@@ -94,6 +94,12 @@ func init() {
 		managerSupport[m]["NICs.VRFTable"] = refused
 		managerSupport[m]["NICs.LinkOpts.NeighSuppress"] = refused
 	}
+	// NetworkManager keyfiles: vrf, vxlan and ip-tunnel connections;
+	// WireGuard keys are refused (a key file path has no keyfile setting).
+	for _, f := range []string{"Mode", "Local", "Remote", "TTL", "InputKey", "OutputKey", "VNI", "Port", "MACLearning"} {
+		delete(managerSupport[ManagerNetworkManager], "NICs.Tunnel."+f)
+	}
+	delete(managerSupport[ManagerNetworkManager], "NICs.VRFTable")
 	for _, f := range offloadFields {
 		commonSupport["NICs.LinkOpts.Offload."+f] = rendered
 	}
@@ -241,6 +247,13 @@ func CheckSupport(m Manager, c Config) error {
 			errs = append(errs, &FieldError{NIC: nic, Field: userField(path), Err: fmt.Errorf("not supported with %s yet", m)})
 		}
 	})
+	if m == ManagerNetworkManager {
+		for _, n := range c.NICs {
+			if n.KindOf() == Tunnel && n.Tunnel.Mode == "vxlan" && n.MTU != 0 {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "mtu", Err: fmt.Errorf("not supported on a vxlan tunnel with %s yet", m)})
+			}
+		}
+	}
 	if m == ManagerRCConf {
 		for _, n := range c.NICs {
 			if n.KindOf() == Bridge {

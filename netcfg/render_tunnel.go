@@ -141,3 +141,56 @@ func netplanTunnel(b *bytes.Buffer, c Config, n NIC) {
 		}
 	}
 }
+
+// nmTunnelModes are NetworkManager's ip-tunnel modes (NMIPTunnelMode).
+var nmTunnelModes = map[string]int{"ipip": 1, "gre": 2, "sit": 3, "ip6gre": 8}
+
+// nmTunnelType is a tunnel's NetworkManager connection type.
+func nmTunnelType(n NIC) string {
+	switch n.Tunnel.Mode {
+	case "vxlan", "wireguard":
+		return n.Tunnel.Mode
+	}
+	return "ip-tunnel"
+}
+
+// nmTunnel writes a VRF's or tunnel's keyfile section.
+func nmTunnel(b *bytes.Buffer, c Config, n NIC) {
+	t := n.Tunnel
+	kv := func(k string, v any, set bool) {
+		if set {
+			fmt.Fprintf(b, "%s=%v\n", k, v)
+		}
+	}
+	switch {
+	case n.KindOf() == VRF:
+		fmt.Fprintf(b, "\n[vrf]\ntable=%d\n", n.VRFTable)
+	case n.KindOf() != Tunnel:
+	case t.Mode == "vxlan":
+		b.WriteString("\n[vxlan]\n")
+		kv("id", t.VNI, true)
+		kv("parent", idName(c, n.Link), n.Link != "")
+		kv("local", t.Local, t.Local.IsValid())
+		kv("remote", t.Remote, t.Remote.IsValid())
+		kv("ttl", t.TTL, t.TTL != 0)
+		// NetworkManager's default port is the kernel's 8472; networkd's
+		// and netplan's is 4789.
+		port := t.Port
+		if port == 0 {
+			port = 4789
+		}
+		kv("destination-port", port, true)
+		if t.MACLearning != nil {
+			kv("learning", *t.MACLearning, true)
+		}
+	case t.Mode != "wireguard":
+		b.WriteString("\n[ip-tunnel]\n")
+		kv("mode", nmTunnelModes[t.Mode], true)
+		kv("local", t.Local, t.Local.IsValid())
+		kv("remote", t.Remote, t.Remote.IsValid())
+		kv("ttl", t.TTL, t.TTL != 0)
+		kv("input-key", t.InputKey, t.InputKey != "")
+		kv("output-key", t.OutputKey, t.OutputKey != "")
+		kv("mtu", n.MTU, n.MTU != 0)
+	}
+}

@@ -190,3 +190,53 @@ tunnels:
 		t.Errorf("Plan link ops =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestNMTunnelsAndMTU: NetworkManager keyfiles for a vxlan, a gre tunnel
+// and a VRF with its member, and the MTU of a bond and a VLAN, which the
+// keyfiles used to drop (only ethernets got mtu=). A vxlan's MTU and
+// WireGuard are refused for NetworkManager, naming the field.
+func TestNMTunnelsAndMTU(t *testing.T) {
+	c := Config{NICs: []NIC{
+		{ID: "e1", Name: "eth0", MAC: mac("52:54:00:00:00:01"), Addresses: []netip.Prefix{pfx("10.0.0.5/24")}},
+		{ID: "e2", Name: "eth1", MAC: mac("52:54:00:00:00:02")},
+		{ID: "b0", Name: "bond0", Kind: Bond, Members: []string{"e2"}, MTU: 9000},
+		{ID: "v5", Name: "v5", Kind: VLAN, Link: "b0", VLANID: 5, MTU: 8900},
+		{ID: "blue", Name: "blue", Kind: VRF, VRFTable: 42, Members: []string{"v5"}},
+		{ID: "vx", Name: "vx42", Kind: Tunnel, Link: "e1", Tunnel: TunnelParams{Mode: "vxlan", VNI: 42, Local: ip("10.0.0.5")}},
+		{ID: "gre1", Name: "gre1", Kind: Tunnel, MTU: 1400, Tunnel: TunnelParams{Mode: "gre", Local: ip("10.0.0.5"), Remote: ip("10.0.0.9"), InputKey: "5", OutputKey: "5"}},
+	}}
+	if err := Validate(c); err != nil {
+		t.Fatal(err)
+	}
+	files, err := Render(ManagerNetworkManager, c)
+	if err != nil {
+		t.Fatalf("Render(networkmanager) = %v", err)
+	}
+	byName := map[string]string{}
+	for _, f := range files {
+		byName[f.Path[strings.LastIndex(f.Path, "/")+1:]] = string(f.Data)
+	}
+	for file, wants := range map[string][]string{
+		"ovfinit-bond0.nmconnection": {"[ethernet]\nmtu=9000\n"},
+		"ovfinit-v5.nmconnection":    {"[ethernet]\nmtu=8900\n", "master=blue\nslave-type=vrf\n"},
+		"ovfinit-blue.nmconnection":  {"type=vrf\n", "[vrf]\ntable=42\n"},
+		"ovfinit-vx42.nmconnection":  {"type=vxlan\n", "[vxlan]\nid=42\nparent=eth0\nlocal=10.0.0.5\ndestination-port=4789\n"},
+		"ovfinit-gre1.nmconnection":  {"type=ip-tunnel\n", "[ip-tunnel]\nmode=2\nlocal=10.0.0.5\nremote=10.0.0.9\ninput-key=5\noutput-key=5\nmtu=1400\n"},
+	} {
+		for _, w := range wants {
+			if !strings.Contains(byName[file], w) {
+				t.Errorf("%s = %q, want it to contain %q", file, byName[file], w)
+			}
+		}
+	}
+	c.NICs[5].MTU = 1450
+	if _, err := Render(ManagerNetworkManager, c); err == nil || !strings.Contains(err.Error(), "vx.mtu") {
+		t.Errorf("Render(networkmanager, vxlan with mtu) = %v, want an error naming vx.mtu", err)
+	}
+	c.NICs[5].MTU = 0
+	c.NICs = append(c.NICs, NIC{ID: "wg0", Name: "wg0", Kind: Tunnel, Tunnel: TunnelParams{Mode: "wireguard", PrivateKey: wgPriv,
+		Peers: []WGPeer{{PublicKey: wgPub, AllowedIPs: []netip.Prefix{pfx("10.9.0.0/24")}}}}})
+	if _, err := Render(ManagerNetworkManager, c); err == nil || !strings.Contains(err.Error(), "wg0.tunnel.key") {
+		t.Errorf("Render(networkmanager, wireguard) = %v, want an error naming wg0.tunnel.key", err)
+	}
+}
