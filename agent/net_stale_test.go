@@ -1,10 +1,17 @@
 package agent
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
 // TestStaleNetFilesRemoved: the fallback's file from boot 1 is removed when
@@ -54,5 +61,44 @@ func TestStaleNetFilesRemoved(t *testing.T) {
 		if got := m.read(p); got != data {
 			t.Errorf("the image's %s = %q, want it untouched (%q)", p, got, data)
 		}
+	}
+}
+
+// TestWireGuardKeyRedacted: a WireGuard private key from network-config
+// joins the redactor at validate, so no log line shows it (here: a script
+// that prints the .netdev file ovfinit wrote), and the .netdev is written
+// 0640 for the image's systemd-network group.
+func TestWireGuardKeyRedacted(t *testing.T) {
+	const key = "4GgaQCy68nzNsUE5aJ9fuLzHhB65tAlwbmA72MWnOm8="
+	doc := "network:\n  version: 2\n  tunnels:\n    wg0:\n      mode: wireguard\n      key: " + key +
+		"\n      addresses: [10.10.10.20/24]\n      peers:\n        - keys: {public: M9nt4YujIOmNrRmpIRTmYSfMdrpvE7u6WkG8FY8WjG4=}\n          allowed-ips: [10.9.0.0/24]\n"
+	twoNICs(t)
+	m := newMachine(t)
+	m.touch("usr/lib/systemd/systemd-networkd")
+	os.MkdirAll(filepath.Join(m.root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(m.root, "etc/group"), []byte("root:x:0:\nsystemd-network:x:998:\n"), 0o644)
+	script := "print(file.read(\"/etc/systemd/network/10-ovfinit-wg0.netdev\"))\n"
+	e, _ := m.env(envXML("instance-id", "i-1", "network-config", base64.StdEncoding.EncodeToString([]byte(doc)),
+		"ovfinit.script", base64.StdEncoding.EncodeToString([]byte(script))))
+	var log bytes.Buffer
+	e.Log = slog.New(slog.NewTextHandler(io.MultiWriter(&log, t.Output()), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := Run(context.Background(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if !strings.Contains(m.read("etc/systemd/network/10-ovfinit-wg0.netdev"), "PrivateKey="+key) {
+		t.Fatalf("wg0.netdev has no private key")
+	}
+	fi, err := os.Stat(filepath.Join(m.root, "etc/systemd/network/10-ovfinit-wg0.netdev"))
+	if err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("wg0.netdev mode = %v, %v; want 0640", fi.Mode().Perm(), err)
+	}
+	if _, gid, ok := rootfs.Owner(fi); ok && os.Geteuid() == 0 && gid != 998 {
+		t.Errorf("wg0.netdev group = %d, want systemd-network (998)", gid)
+	}
+	if !strings.Contains(log.String(), "[Wireguard]") && !strings.Contains(log.String(), "WireGuard") {
+		t.Fatalf("the script's print is not in the log: the test proves nothing\n%s", log.String())
+	}
+	if strings.Contains(log.String(), key) {
+		t.Errorf("the log shows the WireGuard private key")
 	}
 }
