@@ -174,6 +174,9 @@ func validate(ctx context.Context, e *Env) error {
 	}
 	plan, err := BuildPlanFor(e.OVF, links, netcfg.DetectManager(e.Root))
 	e.Plan = plan
+	if plan != nil && plan.Net != nil && e.Redact != nil {
+		e.Redact.Add(netcfg.Secrets(*plan.Net)...) // WireGuard keys from network-config
+	}
 	err = errors.Join(err, planCloud(e, plan))
 	// The user against the image's accounts: a clash found here stops the
 	// boot before the host name or the network change, as a fatal error.

@@ -85,9 +85,12 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	}
 	for _, f := range files {
 		e.Log.Info("network config written", "manager", string(mgr), "file", f.Path)
-		if err := rootfs.WriteFileAt(e.Root, f.Path, f.Data, f.Mode); err != nil {
+		if err := writeNetFile(e, f); err != nil {
 			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
+	}
+	if err := removeStaleNetFiles(e, mgr, files); err != nil {
+		return err
 	}
 	if !e.Live {
 		return skip("persistent %s configuration written; live network not changed: --root is not /", mgr)
@@ -203,4 +206,61 @@ func addresses(e *Env) []string {
 		}
 	}
 	return out
+}
+
+// writeNetFile writes one rendered file; a file with a Group (secrets the
+// manager's own user reads) is owned by that group of the image, or
+// root-only (0600) when the image has no such group.
+func writeNetFile(e *Env, f netcfg.File) error {
+	if f.Group == "" {
+		return rootfs.WriteFileAt(e.Root, f.Path, f.Data, f.Mode)
+	}
+	groups, _ := e.readFile("/etc/group")
+	gid, ok := netcfg.GroupID(groups, f.Group)
+	if !ok {
+		e.Log.Warn("group not in the image: file made root-only", "group", f.Group, "file", f.Path)
+		return rootfs.WriteFileAt(e.Root, f.Path, f.Data, 0o600)
+	}
+	fs, err := rootfs.Open(e.Root)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	return fs.WriteFile(f.Path, f.Data, f.Mode, rootfs.WriteOptions{UID: -1, GID: gid})
+}
+
+// removeStaleNetFiles removes the files ovfinit wrote at an earlier boot
+// for an interface that is now named differently, or for the fallback
+// that is no longer used (netcfg.Stale): left in place they would
+// configure the old name (DHCP on the old fallback NIC) next to the new
+// files. The image's own files are never touched.
+func removeStaleNetFiles(e *Env, mgr netcfg.Manager, files []netcfg.File) error {
+	present := map[string][]byte{}
+	for _, dir := range netcfg.ManagedDirs(mgr) {
+		var entries []fs.DirEntry
+		err := e.withRoot(func(f *rootfs.FS) error {
+			var err error
+			entries, err = f.ReadDir(dir)
+			return err
+		})
+		if err != nil {
+			continue // no such directory: nothing left behind
+		}
+		for _, de := range entries {
+			if !de.Type().IsRegular() {
+				continue
+			}
+			p := dir + "/" + de.Name()
+			if b, err := e.readFile(p); err == nil {
+				present[p] = b
+			}
+		}
+	}
+	for _, p := range netcfg.Stale(present, files) {
+		e.Log.Info("network config from an earlier boot removed", "manager", string(mgr), "file", p)
+		if err := e.remove(p); err != nil {
+			return fmt.Errorf("removing %s: %w", p, err)
+		}
+	}
+	return nil
 }

@@ -180,6 +180,9 @@ func (s *Linux) Current() (Current, error) {
 		if d, err := os.Readlink(filepath.Join(s.Root, "/sys/class/net", a.Name, "device/driver")); err == nil {
 			link.Driver = filepath.Base(d)
 		}
+		if link.Ethernet {
+			readEthtool(&link)
+		}
 		masters = append(masters, a.MasterIndex)
 		cur.Links = append(cur.Links, link)
 	}
@@ -367,6 +370,8 @@ func (s *Linux) route(l netlink.Link, r Route) *netlink.Route {
 
 func (s *Linux) apply(ctx context.Context, op Op) error {
 	switch op.Kind {
+	case OpLinkOffload, OpLinkWOL:
+		return s.applyEthtool(op)
 	case OpDNS:
 		return s.writeDNS(ctx, op.DNS, op.Search)
 	case OpLinkAdd:
@@ -379,6 +384,13 @@ func (s *Linux) apply(ctx context.Context, op Op) error {
 			}
 			la.ParentIndex = parent.Attrs().Index
 			return s.H.LinkAdd(&netlink.Vlan{LinkAttrs: la, VlanId: op.VLANID})
+		}
+		if op.Type == Tunnel || op.Type == VRF {
+			l, err := s.tunnelLink(la, op)
+			if err != nil {
+				return err
+			}
+			return s.H.LinkAdd(l)
 		}
 		if op.Type == Bridge {
 			if err := s.H.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil {

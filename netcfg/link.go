@@ -40,6 +40,8 @@ type LinkOpts struct {
 	DHCP6Overrides DHCPOverrides `json:",omitzero"`
 	// RoutingPolicy are policy routing rules (routing-policy).
 	RoutingPolicy []Rule `json:",omitempty"`
+	// NeighSuppress: ARP/ND suppression on a bridge port (neigh-suppress).
+	NeighSuppress *bool `json:",omitempty"`
 }
 
 // Offload are the NIC offload switches netplan knows; nil leaves each as
@@ -256,4 +258,15 @@ func bridgeOf(c Config, n NIC) *NIC {
 		}
 	}
 	return nil
+}
+
+// satisfiedBy reports whether every switch o sets has that value in cur.
+func (o Offload) satisfiedBy(cur Offload) bool {
+	want, have := o.keys(), cur.keys()
+	for i, k := range want {
+		if *k.V != nil && (*have[i].V == nil || **have[i].V != **k.V) {
+			return false
+		}
+	}
+	return true
 }

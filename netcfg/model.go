@@ -90,6 +90,11 @@ type NIC struct {
 	BondMode string
 	Bond     BondParams
 	Bridge   BridgeParams `json:",omitzero"`
+	// Tunnel: a tunnel's mode and settings (netplan tunnels:; Link is a
+	// vxlan's underlying device). VRFTable: a VRF's routing table (vrfs:;
+	// Members are the VRF's interfaces).
+	Tunnel   TunnelParams `json:",omitzero"`
+	VRFTable int          `json:",omitempty"`
 
 	// Link settings, IPv6 and DHCP client options and policy routing,
 	// as netplan names them (see link.go).
@@ -348,7 +353,8 @@ func Validate(c Config) error {
 			if r.Via.IsValid() {
 				if r.Via.Is4() != r.To.Addr().Is4() {
 					bad(n.ID, f+".via", fmt.Errorf("%w: gateway family differs from %s", ErrBadRoute, r.To), r.Via.String())
-				} else if !r.OnLink && !onLink(n, r.Via) && !n.DHCP4 && !n.DHCP6 {
+				} else if !r.OnLink && !onLink(n, r.Via) && !n.DHCP4 && !n.DHCP6 && n.KindOf() != VRF {
+					// (A VRF's gateway is on one of its members.)
 					bad(n.ID, f+".via", fmt.Errorf("%w: gateway outside %s (every subnet of this NIC)", ErrBadRoute, subnets(n)), r.Via.String())
 				}
 			}
@@ -358,6 +364,7 @@ func Validate(c Config) error {
 		}
 		checkDNS(n.ID, n.DNS, n.Search, bad)
 		checkLinkOpts(c, n, bad)
+		checkTunnel(c, n, bad)
 		switch n.KindOf() {
 		case VLAN:
 			if n.VLANID < 1 || n.VLANID > 4094 {

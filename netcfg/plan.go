@@ -26,6 +26,10 @@ type Link struct {
 	Master   string         // the bond (or other master) the link is enslaved to
 	BondMode string         // a bond's mode, e.g. active-backup
 	Bond     BondParams     // a bond's parameters; Primary is an interface name
+	// Offload and WakeOnLAN (by magic packet) as ethtool reads them; nil
+	// switches where the device has no such feature or ethtool is not read.
+	Offload   Offload `json:",omitzero"`
+	WakeOnLAN bool    `json:",omitempty"`
 }
 
 // Current is the machine's network as it is now.
@@ -74,6 +78,12 @@ type Op struct {
 	PortPriority int
 	Rule         Rule             // OpRuleAdd
 	MAC          net.HardwareAddr // OpLinkMAC
+	// Tunnel (OpLinkAdd of a tunnel; never a WireGuard one, which is not
+	// applied live) and VRFTable (OpLinkAdd of a VRF).
+	Tunnel   TunnelParams `json:",omitzero"`
+	VRFTable int          `json:",omitempty"`
+	// Offload (OpLinkOffload): the switches to set.
+	Offload Offload `json:",omitzero"`
 }
 
 // OpKind names what an Op does.
@@ -97,18 +107,33 @@ const (
 	OpRuleAdd
 	OpLinkMAC
 	OpBridgePort
+	OpLinkOffload
+	OpLinkWOL
 )
 
 func (o Op) String() string {
 	switch o.Kind {
 	case OpLinkUp:
 		return "link set " + o.Link + " up"
+	case OpLinkOffload:
+		s := "ethtool -K " + o.Link
+		for _, k := range o.Offload.keys() {
+			if *k.V != nil {
+				s += " " + k.Netplan + " " + map[bool]string{true: "on", false: "off"}[**k.V]
+			}
+		}
+		return s
+	case OpLinkWOL:
+		return "ethtool -s " + o.Link + " wol g"
 	case OpLinkAdd:
 		if o.Type == VLAN {
 			return fmt.Sprintf("link add %s link %s type vlan id %d", o.Link, o.Parent, o.VLANID)
 		}
 		if o.Type == Bridge {
 			return "link add " + o.Link + " type bridge" + o.Bridge.args()
+		}
+		if o.Type == VRF || o.Type == Tunnel {
+			return o.tunnelString()
 		}
 		s := "link add " + o.Link + " type bond"
 		if o.Mode != "" {
@@ -391,9 +416,22 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 	// A bond that exists already (loading the bonding module creates an
 	// empty bond0) gets its mode set while it has no members, and its
 	// missing members enslaved.
-	for _, k := range []Kind{Bond, Bridge, VLAN} {
+	// Tunnels come first (a vxlan may be a bridge port), VRFs last (their
+	// members are the links made before).
+	for _, k := range []Kind{Tunnel, Bond, Bridge, VLAN, VRF} {
 		for _, n := range rc.NICs {
-			if n.KindOf() != k {
+			if n.KindOf() != k || !liveKind(n) {
+				continue
+			}
+			if k == Tunnel || k == VRF {
+				if byName[n.Name] == nil {
+					ops = append(ops, Op{Kind: OpLinkAdd, Type: k, Link: n.Name, Parent: nameOf[n.Link], Tunnel: n.Tunnel, VRFTable: n.VRFTable})
+				}
+				for _, m := range n.Members {
+					if ml := byName[nameOf[m]]; ml == nil || ml.Master != n.Name {
+						ops = append(ops, Op{Kind: OpLinkMaster, Link: nameOf[m], Parent: n.Name})
+					}
+				}
 				continue
 			}
 			bp := n.Bond
@@ -430,6 +468,9 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 		}
 	}
 	for _, n := range rc.NICs {
+		if !liveKind(n) {
+			continue
+		}
 		l := byName[n.Name]
 		if l == nil {
 			l = &Link{Name: n.Name}
@@ -439,6 +480,12 @@ func planResolved(rc Config, cur Current, prev Applied) ([]Op, Applied) {
 		}
 		if n.MTU != 0 && l.MTU != n.MTU {
 			ops = append(ops, Op{Kind: OpLinkMTU, Link: n.Name, MTU: n.MTU})
+		}
+		if n.Offload != (Offload{}) && !n.Offload.satisfiedBy(l.Offload) {
+			ops = append(ops, Op{Kind: OpLinkOffload, Link: n.Name, Offload: n.Offload})
+		}
+		if n.WakeOnLAN && !l.WakeOnLAN {
+			ops = append(ops, Op{Kind: OpLinkWOL, Link: n.Name})
 		}
 		if !l.Up {
 			ops = append(ops, Op{Kind: OpLinkUp, Link: n.Name})

@@ -60,6 +60,10 @@ type File struct {
 	Path string
 	Data []byte
 	Mode fs.FileMode
+	// Group, when set, is the group that owns the file (by name, looked up
+	// in the image's /etc/group); the writer makes the file root-only
+	// (0600) when the image has no such group. Files with secrets use it.
+	Group string `json:",omitempty"`
 }
 
 // Render returns the manager's native configuration for c, whose NICs
@@ -288,6 +292,14 @@ func renderNetworkd(c Config) []File {
 				fmt.Fprintf(&b, "VLAN=%s\n", v.Name)
 			}
 		}
+		for _, v := range c.NICs {
+			if v.KindOf() == Tunnel && v.Tunnel.Mode == "vxlan" && v.Link == n.ID {
+				fmt.Fprintf(&b, "VXLAN=%s\n", v.Name)
+			}
+		}
+		if vrf := vrfOf(c, n); vrf != "" {
+			fmt.Fprintf(&b, "VRF=%s\n", vrf)
+		}
 		if master != "" {
 			fmt.Fprintf(&b, "%s=%s\n", map[Kind]string{Bond: "Bond", Bridge: "Bridge"}[masterKind], master)
 			for _, v := range c.NICs {
@@ -300,7 +312,7 @@ func renderNetworkd(c Config) []File {
 		if br := bridgeOf(c, n); br != nil {
 			cost, hasCost := br.Bridge.PathCost[n.ID]
 			prio, hasPrio := br.Bridge.PortPriority[n.ID]
-			if hasCost || hasPrio {
+			if hasCost || hasPrio || n.NeighSuppress != nil {
 				b.WriteString("\n[Bridge]\n")
 				if hasCost {
 					fmt.Fprintf(&b, "Cost=%d\n", cost)
@@ -308,7 +320,12 @@ func renderNetworkd(c Config) []File {
 				if hasPrio {
 					fmt.Fprintf(&b, "Priority=%d\n", prio)
 				}
+				if n.NeighSuppress != nil {
+					fmt.Fprintf(&b, "NeighborSuppression=%v\n", *n.NeighSuppress)
+				}
 			}
+		} else if n.NeighSuppress != nil {
+			fmt.Fprintf(&b, "\n[Bridge]\nNeighborSuppression=%v\n", *n.NeighSuppress)
 		}
 		for _, r := range n.Routes {
 			fmt.Fprintf(&b, "\n[Route]\nDestination=%s\n", r.To)
@@ -382,7 +399,7 @@ func renderNetworkd(c Config) []File {
 		if n.KindOf() != Ethernet {
 			var d bytes.Buffer
 			d.WriteString(header)
-			fmt.Fprintf(&d, "[NetDev]\nName=%s\nKind=%s\n", n.Name, n.KindOf())
+			fmt.Fprintf(&d, "[NetDev]\nName=%s\nKind=%s\n", n.Name, netdevKind(n))
 			if n.SetMAC != nil {
 				// A virtual device gets its MAC address when it is made.
 				fmt.Fprintf(&d, "MACAddress=%s\n", n.SetMAC)
@@ -432,7 +449,8 @@ func renderNetworkd(c Config) []File {
 				kv("DownDelaySec", fmt.Sprintf("%dms", p.DownDelay), p.DownDelay != 0)
 				kv("GratuitousARP", p.GratuitousARP, p.GratuitousARP != 0)
 			}
-			files = append(files, File{Path: base + ".netdev", Data: d.Bytes(), Mode: 0o644})
+			netdevTunnel(&d, n)
+			files = append(files, netdevFile(base+".netdev", d.Bytes(), n))
 		}
 	}
 	return files
@@ -505,7 +523,7 @@ func renderNetplan(c Config) []File {
 	for _, sec := range []struct {
 		key  string
 		kind Kind
-	}{{"ethernets", Ethernet}, {"bonds", Bond}, {"bridges", Bridge}, {"vlans", VLAN}} {
+	}{{"ethernets", Ethernet}, {"bonds", Bond}, {"bridges", Bridge}, {"vlans", VLAN}, {"vrfs", VRF}, {"tunnels", Tunnel}} {
 		first := true
 		for _, n := range c.NICs {
 			if n.KindOf() != sec.kind {
@@ -556,8 +574,11 @@ func renderNetplan(c Config) []File {
 				fmt.Fprintf(&b, "      interfaces: [%s]\n", strings.Join(memberNames(c, n), ", "))
 				netplanBridgeParams(&b, c, n)
 			}
+			netplanTunnel(&b, c, n)
 			netplanLinkOpts(&b, n)
-			fmt.Fprintf(&b, "      dhcp4: %v\n      dhcp6: %v\n", n.DHCP4, n.DHCP6)
+			if n.KindOf() != VRF { // netplan has no DHCP on a VRF
+				fmt.Fprintf(&b, "      dhcp4: %v\n      dhcp6: %v\n", n.DHCP4, n.DHCP6)
+			}
 			if n.Optional {
 				b.WriteString("      optional: true\n")
 			}
@@ -650,13 +671,17 @@ func renderNM(c Config) []File {
 		var b bytes.Buffer
 		b.WriteString(header)
 		dns, search := nicDNS(c, i)
-		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond", Bridge: "bridge"}[n.KindOf()]
+		typ := map[Kind]string{Ethernet: "ethernet", VLAN: "vlan", Bond: "bond", Bridge: "bridge", VRF: "vrf", Tunnel: nmTunnelType(n)}[n.KindOf()]
 		fmt.Fprintf(&b, "[connection]\nid=ovfinit-%s\nuuid=%s\ntype=%s\ninterface-name=%s\nautoconnect=true\nautoconnect-priority=100\n", n.Name, nmUUID(n.Name), typ, n.Name)
 		master, masterKind := masterOf(c, n)
 		if master != "" {
 			fmt.Fprintf(&b, "master=%s\nslave-type=%s\n", master, masterKind)
+		} else if vrf := vrfOf(c, n); vrf != "" {
+			fmt.Fprintf(&b, "master=%s\nslave-type=vrf\n", vrf)
 		}
-		if n.KindOf() == Ethernet || n.SetMAC != nil {
+		// A bond's, bridge's or VLAN's MTU is its wired setting's too.
+		wiredMTU := n.MTU != 0 && (n.KindOf() == Ethernet || n.KindOf() == Bond || n.KindOf() == Bridge || n.KindOf() == VLAN)
+		if n.KindOf() == Ethernet || n.SetMAC != nil || wiredMTU {
 			b.WriteString("\n[ethernet]\n")
 			if n.MAC != nil && n.KindOf() == Ethernet {
 				fmt.Fprintf(&b, "mac-address=%s\n", strings.ToUpper(n.MAC.String()))
@@ -664,7 +689,7 @@ func renderNM(c Config) []File {
 			if n.SetMAC != nil {
 				fmt.Fprintf(&b, "cloned-mac-address=%s\n", strings.ToUpper(n.SetMAC.String()))
 			}
-			if n.MTU != 0 && n.KindOf() == Ethernet {
+			if wiredMTU {
 				fmt.Fprintf(&b, "mtu=%d\n", n.MTU)
 			}
 			if n.WakeOnLAN {
@@ -714,6 +739,7 @@ func renderNM(c Config) []File {
 		if n.KindOf() == VLAN {
 			fmt.Fprintf(&b, "\n[vlan]\nparent=%s\nid=%d\n", idName(c, n.Link), n.VLANID)
 		}
+		nmTunnel(&b, c, n)
 		if n.KindOf() == Bond {
 			mode := n.BondMode
 			if mode == "" {
@@ -1317,6 +1343,9 @@ func netplanBridgeParams(b *bytes.Buffer, c Config, n NIC) {
 // keys.
 func netplanLinkOpts(b *bytes.Buffer, n NIC) {
 	o := n.LinkOpts
+	if o.NeighSuppress != nil {
+		fmt.Fprintf(b, "      neigh-suppress: %v\n", *o.NeighSuppress)
+	}
 	if o.SetMAC != nil {
 		fmt.Fprintf(b, "      macaddress: %q\n", o.SetMAC.String())
 	}

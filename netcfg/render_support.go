@@ -53,7 +53,13 @@ var commonSupport = map[string]support{
 	"NICs.LinkOpts.DHCPIdentifier":     rendered,
 	"NICs.LinkOpts.RoutingPolicy.From": rendered, "NICs.LinkOpts.RoutingPolicy.To": rendered, "NICs.LinkOpts.RoutingPolicy.Table": rendered,
 	"NICs.LinkOpts.RoutingPolicy.Priority": rendered, "NICs.LinkOpts.RoutingPolicy.Mark": rendered, "NICs.LinkOpts.RoutingPolicy.TOS": rendered,
+	"NICs.LinkOpts.NeighSuppress": rendered, "NICs.VRFTable": rendered,
 }
+
+// tunnelFields are the tunnel settings (NICs.Tunnel.*): networkd and
+// netplan write them; the other managers refuse tunnels and VRFs.
+var tunnelFields = []string{"Mode", "Local", "Remote", "TTL", "InputKey", "OutputKey", "VNI", "Port", "MACLearning", "Mark", "PrivateKey",
+	"Peers.PublicKey", "Peers.SharedKey", "Peers.Endpoint", "Peers.AllowedIPs", "Peers.Keepalive"}
 
 // linkOptsOnly are the LinkOpts fields (and route fields) only networkd
 // and netplan write; other managers refuse them unless they say otherwise.
@@ -78,6 +84,22 @@ var (
 )
 
 func init() {
+	for _, f := range tunnelFields {
+		commonSupport["NICs.Tunnel."+f] = rendered
+	}
+	for _, m := range []Manager{ManagerNetworkManager, ManagerIfupdown, ManagerIfcfg, ManagerRCConf} {
+		for _, f := range tunnelFields {
+			managerSupport[m]["NICs.Tunnel."+f] = refused
+		}
+		managerSupport[m]["NICs.VRFTable"] = refused
+		managerSupport[m]["NICs.LinkOpts.NeighSuppress"] = refused
+	}
+	// NetworkManager keyfiles: vrf, vxlan and ip-tunnel connections;
+	// WireGuard keys are refused (a key file path has no keyfile setting).
+	for _, f := range []string{"Mode", "Local", "Remote", "TTL", "InputKey", "OutputKey", "VNI", "Port", "MACLearning"} {
+		delete(managerSupport[ManagerNetworkManager], "NICs.Tunnel."+f)
+	}
+	delete(managerSupport[ManagerNetworkManager], "NICs.VRFTable")
 	for _, f := range offloadFields {
 		commonSupport["NICs.LinkOpts.Offload."+f] = rendered
 	}
@@ -175,6 +197,15 @@ func userField(path string) string {
 	case "NICs.Routes.Table", "NICs.Routes.Type", "NICs.Routes.Scope", "NICs.Routes.From":
 		return "routes." + strings.ToLower(strings.TrimPrefix(path, "NICs.Routes."))
 	}
+	if path == "NICs.VRFTable" {
+		return "table"
+	}
+	if f, ok := strings.CutPrefix(path, "NICs.Tunnel."); ok {
+		return "tunnel." + map[string]string{"Mode": "mode", "Local": "local", "Remote": "remote", "TTL": "ttl", "InputKey": "keys.input",
+			"OutputKey": "keys.output", "VNI": "id", "Port": "port", "MACLearning": "mac-learning", "Mark": "mark", "PrivateKey": "key",
+			"Peers.PublicKey": "peers.keys.public", "Peers.SharedKey": "peers.keys.shared", "Peers.Endpoint": "peers.endpoint",
+			"Peers.AllowedIPs": "peers.allowed-ips", "Peers.Keepalive": "peers.keepalive"}[f]
+	}
 	if f, ok := strings.CutPrefix(path, "NICs.LinkOpts.RoutingPolicy."); ok {
 		return "routing-policy." + map[string]string{"From": "from", "To": "to", "Table": "table", "Priority": "priority", "Mark": "mark", "TOS": "type-of-service"}[f]
 	}
@@ -195,7 +226,7 @@ func userField(path string) string {
 		}
 	}
 	if f, ok := strings.CutPrefix(path, "NICs.LinkOpts."); ok {
-		return map[string]string{"SetMAC": "macaddress", "WakeOnLAN": "wakeonlan", "AcceptRA": "accept-ra", "IPv6Privacy": "ipv6-privacy",
+		return map[string]string{"NeighSuppress": "neigh-suppress", "SetMAC": "macaddress", "WakeOnLAN": "wakeonlan", "AcceptRA": "accept-ra", "IPv6Privacy": "ipv6-privacy",
 			"LinkLocal": "link-local", "Critical": "critical", "DHCPIdentifier": "dhcp-identifier"}[f]
 	}
 	if f, ok := strings.CutPrefix(path, "NICs.Bond."); ok {
@@ -216,6 +247,13 @@ func CheckSupport(m Manager, c Config) error {
 			errs = append(errs, &FieldError{NIC: nic, Field: userField(path), Err: fmt.Errorf("not supported with %s yet", m)})
 		}
 	})
+	if m == ManagerNetworkManager {
+		for _, n := range c.NICs {
+			if n.KindOf() == Tunnel && n.Tunnel.Mode == "vxlan" && n.MTU != 0 {
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "mtu", Err: fmt.Errorf("not supported on a vxlan tunnel with %s yet", m)})
+			}
+		}
+	}
 	if m == ManagerRCConf {
 		for _, n := range c.NICs {
 			if n.KindOf() == Bridge {

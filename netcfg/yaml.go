@@ -137,9 +137,12 @@ func decodeChecked(n *yaml.Node, out any, where string) error {
 // does not apply yet, by the struct that would hold them: they are refused
 // as "not supported" rather than "unknown".
 var notSupported = map[string][]string{
-	"v2": {"tunnels", "vrfs", "nm-devices", "openvswitch", "dummy-devices", "virtual-ethernets"},
+	"v2": {"nm-devices", "openvswitch", "dummy-devices", "virtual-ethernets"},
 	"v2Iface": {"ipv6-address-generation", "ipv6-address-token", "ipv6-mtu", "ignore-carrier",
-		"optional-addresses", "activation-mode", "neigh-suppress", "emit-lldp", "openvswitch",
+		"optional-addresses", "activation-mode", "emit-lldp", "openvswitch",
+		// vxlan settings past the ones tunnel.go reads.
+		"type-of-service", "flow-label", "do-not-fragment", "ageing", "aging", "limit", "arp-proxy", "notifications",
+		"short-circuit", "checksums", "extensions", "port-range",
 		"virtual-function-count", "embedded-switch-mode", "delay-virtual-functions-rebind", "infiniband-mode", "auth"},
 	"v2Route":         {"mtu", "congestion-window", "advertised-receive-window"},
 	"v2RoutingPolicy": {},
@@ -154,7 +157,7 @@ var notSupported = map[string][]string{
 var inWords = map[string]string{
 	"v2": "the network", "v2Iface": "an interface", "v2Match": "a match", "v2Nameservers": "nameservers",
 	"v2Route": "a route", "v2Params": "bond or bridge parameters", "v2DHCPOverrides": "DHCP overrides", "v2RoutingPolicy": "a routing-policy rule", "v1": "the network", "v1Item": "a config entry",
-	"v1Subnet": "a subnet", "v1Route": "a route",
+	"v1Subnet": "a subnet", "v1Route": "a route", "v2Peer": "a wireguard peer", "v2PeerKeys": "a peer's keys",
 }
 
 // unsupportedType lists v2 device types that make no sense in a VM.
@@ -344,6 +347,21 @@ type v2 struct {
 	VLANs     map[string]v2Iface `yaml:"vlans"`
 	Bonds     map[string]v2Iface `yaml:"bonds"`
 	Bridges   map[string]v2Iface `yaml:"bridges"`
+	Tunnels   map[string]v2Iface `yaml:"tunnels"`
+	VRFs      map[string]v2Iface `yaml:"vrfs"`
+}
+
+// v2Peer is a wireguard peer.
+type v2Peer struct {
+	Endpoint   string     `yaml:"endpoint"`
+	AllowedIPs []string   `yaml:"allowed-ips"`
+	Keepalive  int        `yaml:"keepalive"`
+	Keys       v2PeerKeys `yaml:"keys"`
+}
+
+type v2PeerKeys struct {
+	Public string `yaml:"public"`
+	Shared string `yaml:"shared"`
 }
 
 type v2Match struct {
@@ -454,6 +472,20 @@ type v2Iface struct {
 	GSO            *bool             `yaml:"generic-segmentation-offload"`
 	GRO            *bool             `yaml:"generic-receive-offload"`
 	LRO            *bool             `yaml:"large-receive-offload"`
+	NeighSuppress  *bool             `yaml:"neigh-suppress"`
+	// Tunnels (id and link above are a vxlan's VNI and device).
+	Mode        string    `yaml:"mode"`
+	Local       string    `yaml:"local"`
+	Remote      string    `yaml:"remote"`
+	TTL         int       `yaml:"ttl"`
+	Key         yaml.Node `yaml:"key"`
+	Keys        yaml.Node `yaml:"keys"`
+	Port        int       `yaml:"port"`
+	Mark        int       `yaml:"mark"`
+	MACLearning *bool     `yaml:"mac-learning"`
+	Peers       []v2Peer  `yaml:"peers"`
+	// VRFs.
+	Table int `yaml:"table"`
 }
 
 // bondParams reads netplan's bond parameters into n.
@@ -571,7 +603,8 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 		key  string
 		kind Kind
 		m    map[string]v2Iface
-	}{{"ethernets", Ethernet, d.Ethernets}, {"bonds", Bond, d.Bonds}, {"bridges", Bridge, d.Bridges}, {"vlans", VLAN, d.VLANs}} {
+	}{{"ethernets", Ethernet, d.Ethernets}, {"bonds", Bond, d.Bonds}, {"bridges", Bridge, d.Bridges}, {"vlans", VLAN, d.VLANs},
+		{"vrfs", VRF, d.VRFs}, {"tunnels", Tunnel, d.Tunnels}} {
 		secNode := mapValue(top, sec.key)
 		for _, id := range sortedKeys(sec.m) {
 			in := sec.m[id]
@@ -677,6 +710,13 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 				} else {
 					c.bridgeParams(id, mapValue(node, "parameters"), in.Parameters, &n)
 				}
+			case VRF:
+				n.Members = in.Interfaces
+				for i := range in.Interfaces {
+					c.lines[fmt.Sprintf("%s.interfaces[%d]", id, i)] = line(item(mapValue(node, "interfaces"), i))
+				}
+			case Tunnel:
+				c.tunnel(id, node, in, &n)
 			default:
 				if in.ID != nil || in.Link != "" || len(in.Interfaces) > 0 || mapValue(node, "parameters") != nil {
 					c.bad(node, "%s: id, link, interfaces and parameters are for vlans and bonds, not ethernets", id)
@@ -688,7 +728,37 @@ func (d *v2) config(top *yaml.Node) (Config, Lines, error) {
 			if (sec.kind == Bond || sec.kind == Bridge) && (in.ID != nil || in.Link != "") {
 				c.bad(node, "%s: id and link are for vlans, not %ss", id, sec.kind)
 			}
+			if sec.kind == VRF || sec.kind == Tunnel {
+				if in.ID != nil && sec.kind == VRF || mapValue(node, "parameters") != nil || len(in.Interfaces) > 0 && sec.kind == Tunnel {
+					c.bad(node, "%s: id, interfaces and parameters are not %s settings", id, sec.kind)
+				}
+			}
+			c.notTunnel(id, node, sec.kind)
+			if sec.kind == VRF {
+				for _, k := range []string{"dhcp4", "dhcp6"} {
+					if v := mapValue(node, k); v != nil {
+						c.bad(v, "%s.%s: a vrf has no DHCP (netplan refuses %s on vrfs)", id, k, k)
+					}
+				}
+				n.VRFTable = in.Table
+				c.lines[id+".table"] = line(mapValue(node, "table"))
+			} else if mapValue(node, "table") != nil {
+				c.bad(mapValue(node, "table"), "%s.table: table is for vrfs", id)
+			}
 			c.linkOpts(id, node, in, &n)
+			if sec.kind == VRF {
+				// netplan puts a VRF's routes and rules in its table.
+				for i := range n.Routes {
+					if n.Routes[i].Table == 0 {
+						n.Routes[i].Table = n.VRFTable
+					}
+				}
+				for i := range n.RoutingPolicy {
+					if n.RoutingPolicy[i].Table == 0 {
+						n.RoutingPolicy[i].Table = n.VRFTable
+					}
+				}
+			}
 			cfg.NICs = append(cfg.NICs, n)
 		}
 	}
@@ -1056,6 +1126,10 @@ func (c *conv) linkOpts(id string, node *yaml.Node, in v2Iface, n *NIC) {
 	}
 	if in.MACAddress != "" {
 		o.SetMAC = c.mac(at("macaddress"), id+".macaddress", in.MACAddress)
+	}
+	o.NeighSuppress = in.NeighSuppress
+	if at("neigh-suppress") != nil {
+		c.lines[id+".neigh-suppress"] = line(at("neigh-suppress"))
 	}
 	o.WakeOnLAN, o.AcceptRA, o.IPv6Privacy, o.Critical, o.DHCPIdentifier = in.WakeOnLAN, in.AcceptRA, in.IPv6Privacy, in.Critical, in.DHCPIdentifier
 	if in.LinkLocal != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -222,6 +223,10 @@ func printNetPlan(w io.Writer, plan *agent.Plan, mgr netcfg.Manager) error {
 	}
 	fmt.Fprintln(w, "files (not written):")
 	for _, f := range files {
+		for _, sec := range netcfg.Secrets(*plan.Net) {
+			// WireGuard keys are secrets: never shown.
+			f.Data = bytes.ReplaceAll(f.Data, []byte(sec), []byte("(secret)"))
+		}
 		fmt.Fprintf(w, "=== %s (mode %04o)\n%s", f.Path, f.Mode, f.Data)
 		if len(f.Data) > 0 && f.Data[len(f.Data)-1] != '\n' {
 			fmt.Fprintln(w)

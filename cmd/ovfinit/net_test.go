@@ -98,3 +98,21 @@ func TestEnvValidateManager(t *testing.T) {
 		t.Errorf("env validate without --root exit %d, want 0:\n%s", code, out)
 	}
 }
+
+// TestNetPlanHidesWireGuardKeys: net plan prints the files it would write
+// with WireGuard keys shown as (secret), never the keys.
+func TestNetPlanHidesWireGuardKeys(t *testing.T) {
+	const priv, psk = "4GgaQCy68nzNsUE5aJ9fuLzHhB65tAlwbmA72MWnOm8=", "7voRZ/ojfXgfPOlswo3Lpma1RJq7qijIEEUEMShQFV8="
+	nc := writeFile(t, "wg.yaml", "version: 2\ntunnels:\n  wg0:\n    mode: wireguard\n    key: "+priv+
+		"\n    addresses: [10.10.10.20/24]\n    peers:\n      - keys: {public: M9nt4YujIOmNrRmpIRTmYSfMdrpvE7u6WkG8FY8WjG4=, shared: "+psk+"}\n        allowed-ips: [10.9.0.0/24]\n")
+	out, code := execute(t, "net", "plan", "--manager", "networkd", "--network-config", nc, "--nic", "eth0=52:54:00:12:34:56")
+	if code != exitOK {
+		t.Fatalf("net plan exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, priv) || strings.Contains(out, psk) {
+		t.Errorf("net plan shows a WireGuard key:\n%s", out)
+	}
+	if !strings.Contains(out, "PrivateKey=(secret)") || !strings.Contains(out, "PresharedKey=(secret)") || !strings.Contains(out, "(mode 0640)") {
+		t.Errorf("net plan output lacks PrivateKey=(secret), PresharedKey=(secret) or the 0640 .netdev:\n%s", out)
+	}
+}
