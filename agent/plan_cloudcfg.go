@@ -317,8 +317,8 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	// ssh_pwauth: the embedded server's password logins.
 	if c.SSHPwauth != nil {
-		if v, ok := env.Property(PropSSHPasswordAuth); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
-			errs = append(errs, &PropertyError{Key: PropSSHPasswordAuth, Line: env.PropertyLine(PropSSHPasswordAuth),
+		if v, ok := env.Property(ovfenv.KeySSHPasswordAuth.Name); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
+			errs = append(errs, &PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: env.PropertyLine(ovfenv.KeySSHPasswordAuth.Name),
 				Err: fmt.Errorf("user-data's ssh_pwauth says %v", *c.SSHPwauth)})
 		}
 		p.SSH.PasswordAuth = *c.SSHPwauth

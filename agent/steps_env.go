@@ -60,8 +60,8 @@ func parseEnvironment(ctx context.Context, e *Env) error {
 		// The manager must still hear about it: report to the callback URL
 		// if the part of the document before the damage names one.
 		part := ovfenv.Salvage(e.Source.Data)
-		if u, ok := part.Property(PropCallbackURL); ok {
-			id, ok := part.Property(PropInstanceID)
+		if u, ok := part.Property(ovfenv.KeyCallbackURL.Name); ok {
+			id, ok := part.Property(ovfenv.KeyInstanceID.Name)
 			if !ok {
 				id = "unknown" // the events need a source; the document is unreadable
 			}
@@ -135,7 +135,7 @@ func RedactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
 
 func identity(ctx context.Context, e *Env) error {
 	id, how := "", ""
-	if v, ok := e.OVF.Property(PropInstanceID); ok && strings.TrimSpace(v) != "" {
+	if v, ok := e.OVF.Property(ovfenv.KeyInstanceID.Name); ok && strings.TrimSpace(v) != "" {
 		id, how = strings.TrimSpace(v), "property instance-id"
 	} else if e.OVF.ID != "" {
 		id, how = e.OVF.ID, "Environment id"
@@ -182,11 +182,11 @@ func validate(ctx context.Context, e *Env) error {
 	for _, w := range append(plan.Warnings, warnings...) {
 		e.Log.Warn("property accepted by an override", "property", w.Key, "line", w.Line, "warning", w.Err.Error())
 	}
-	if _, set := e.OVF.Property(PropSSHPort); !set && e.SSHPort != 0 {
+	if _, set := e.OVF.Property(ovfenv.KeySSHPort.Name); !set && e.SSHPort != 0 {
 		// The image's own default (`ovfinit install --port`).
 		plan.SSHPort = e.SSHPort
 		if plan.SSH.AltPort == e.SSHPort {
-			err = errors.Join(err, &PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+			err = errors.Join(err, &PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
 				Err: fmt.Errorf("is the image's default SSH port (%d, run --ssh-port)", e.SSHPort)})
 		}
 	}
@@ -196,9 +196,9 @@ func validate(ctx context.Context, e *Env) error {
 	if err != nil {
 		return fatal(err)
 	}
-	if v, ok := e.OVF.Property(PropSeedFrom); ok {
+	if v, ok := e.OVF.Property(ovfenv.KeySeedFrom.Name); ok {
 		e.Log.Warn("property seedfrom is not supported: nothing is fetched, the environment's own properties are used",
-			"property", PropSeedFrom, "line", e.OVF.PropertyLine(PropSeedFrom), "value", v)
+			"property", ovfenv.KeySeedFrom.Name, "line", e.OVF.PropertyLine(ovfenv.KeySeedFrom.Name), "value", v)
 	}
 	if e.Source.Transport != ovfenv.TransportSaved {
 		if err := e.saved().Save(e.Source, e.OVF); err != nil {

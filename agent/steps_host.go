@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/ovfinit/ovfinit/hostname"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // setHostname is the hostname step: package hostname writes the name the
@@ -16,13 +17,13 @@ import (
 func setHostname(ctx context.Context, e *Env) error {
 	h := e.Plan.Hostname
 	if h == "" {
-		return skip("no %s or %s property", PropHostname, PropLocalHostname)
+		return skip("no %s or %s property", ovfenv.KeyHostname.Name, ovfenv.KeyLocalHostname.Name)
 	}
 	res, err := hostname.Set(ctx, hostname.Options{
 		Root: e.Root, Name: h, Live: e.Live, OS: e.goos(), Log: e.Log, SetLive: e.SetHostname,
 	})
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", PropHostname, h, err)
+		return fmt.Errorf("%s %q: %w", ovfenv.KeyHostname.Name, h, err)
 	}
 	if res.RebootPending {
 		e.RebootPending = true

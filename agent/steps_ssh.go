@@ -12,6 +12,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
 )
@@ -100,7 +101,7 @@ func startSSH(ctx context.Context, e *Env) error {
 	if p.SSH.PasswordAuth {
 		check, err := sshd.ShadowPasswordsAt(e.Root, "/etc/shadow")
 		if err != nil {
-			return fatal(&PropertyError{Key: PropSSHPasswordAuth, Line: e.OVF.PropertyLine(PropSSHPasswordAuth), Err: err})
+			return fatal(&PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHPasswordAuth.Name), Err: err})
 		}
 		cfg.CheckPassword = check
 	}
@@ -140,7 +141,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		cfg.Addr = net.JoinHostPort(e.SSHHost, strconv.Itoa(p.SSH.AltPort))
 		var err error
 		if srv, err = e.StartSSH(cfg); err != nil {
-			return fatal(&PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+			return fatal(&PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
 				Err: fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)})
 		}
 		e.SSH = srv
@@ -197,11 +198,11 @@ func (e *Env) listenSSH(cfg sshd.Config) (SSHServer, int, error) {
 		if aerr == nil {
 			return srv, p.SSH.AltPort, nil
 		}
-		return nil, 0, fatal(&PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+		return nil, 0, fatal(&PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
 			Err: fmt.Errorf("%s is taken and so is the alternative port %d: %w", addr, p.SSH.AltPort, aerr)})
 	}
-	return nil, 0, fatal(&PropertyError{Key: PropSSHPort, Line: e.OVF.PropertyLine(PropSSHPort),
-		Err: fmt.Errorf("cannot listen on %s (another SSH server may hold the port; set %s to fall back): %w", addr, PropSSHAltPort, err)})
+	return nil, 0, fatal(&PropertyError{Key: ovfenv.KeySSHPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHPort.Name),
+		Err: fmt.Errorf("cannot listen on %s (another SSH server may hold the port; set %s to fall back): %w", addr, ovfenv.KeySSHAltPort.Name, err)})
 }
 
 // sshLogin reports a login to the log (the server did) and the manager.
