@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
-	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -11,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/redact"
@@ -116,7 +116,6 @@ type Env struct {
 	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
 	Boot       BootRecord
 	started    bool           // whether Events.Start has been called
-	stepNote   string         // what the running step says on success (see note)
 	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
 	net        netcfg.System  // the live network, open from validate to the network step's end (network)
 	netErr     error          // why it could not be opened
@@ -127,12 +126,6 @@ type Env struct {
 // validated input, never changed after validate) does not say.
 type BootRecord struct {
 	SSHPort int // sshd: the port the server listens on (ovfinit.ssh.port or the alternative)
-}
-
-// note sets the message of the running step's finish event and status line
-// on success (which transport the environment came from, say).
-func (e *Env) note(format string, args ...any) {
-	e.stepNote = fmt.Sprintf(format, args...)
 }
 
 // runtimePath returns a file's path in the runtime directory, a slash path

@@ -26,7 +26,7 @@ func TestOfflineWriteStaysInImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &Env{Root: root, Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Plan: &Plan{Hostname: "web1.example.com"}}
-	err := setHostname(context.Background(), e)
+	_, err := setHostname(context.Background(), e)
 	for _, f := range []string{"hostname", "hosts"} {
 		if b, _ := os.ReadFile(filepath.Join(host, f)); string(b) != "build-host\n" {
 			t.Errorf("setHostname on an image with etc -> %s changed the build host's %s to %q (err %v)", host, f, b, err)

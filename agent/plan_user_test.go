@@ -294,7 +294,7 @@ func TestUserStepClashIsFatal(t *testing.T) {
 	}
 	e.OVF = env
 	e.Plan = &Plan{User: users.User{Name: "bob", UID: 1000}}
-	err = createUser(context.Background(), e)
+	_, err = createUser(context.Background(), e)
 	if err == nil || Retryable(err) || !strings.Contains(err.Error(), "property ovfinit.user.uid") {
 		t.Errorf("createUser(uid of alice) = %v (retryable %v), want a fatal error naming ovfinit.user.uid", err, Retryable(err))
 	}

@@ -43,38 +43,36 @@ func (e *Env) commands(module string) (cmdrun.Runner, error) {
 	return cmdrun.Exec{Log: e.Log}, nil
 }
 
-func cloudBootcmd(ctx context.Context, e *Env) error {
+func cloudBootcmd(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || len(c.Bootcmd) == 0 {
-		return skip("no bootcmd in user-data")
+		return skipped("no bootcmd in user-data"), nil
 	}
 	run, err := e.commands("bootcmd")
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	// cloud-init gives bootcmd the instance id in INSTANCE_ID.
 	if err := cloudconfig.RunCommands(ctx, run, "bootcmd", c.Bootcmd, "INSTANCE_ID="+e.InstanceID); err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
-	e.note("%d bootcmd commands", len(c.Bootcmd))
-	return nil
+	return noted("%d bootcmd commands", len(c.Bootcmd)), nil
 }
 
-func cloudWriteFiles(ctx context.Context, e *Env) error         { return writeFiles(e, false) }
-func cloudWriteFilesDeferred(ctx context.Context, e *Env) error { return writeFiles(e, true) }
+func cloudWriteFiles(ctx context.Context, e *Env) (Result, error)         { return writeFiles(e, false) }
+func cloudWriteFilesDeferred(ctx context.Context, e *Env) (Result, error) { return writeFiles(e, true) }
 
-func writeFiles(e *Env, deferred bool) error {
+func writeFiles(e *Env, deferred bool) (Result, error) {
 	c := e.cloudConfig()
 	name := map[bool]string{false: "write_files", true: "write_files with defer: true"}[deferred]
 	if c == nil || !hasFiles(c, deferred) {
-		return skip("no %s in user-data", name)
+		return skipped("no %s in user-data", name), nil
 	}
 	n, err := cloudconfig.WriteFiles(e.Root, c.WriteFiles, deferred, e.Log)
 	if err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
-	e.note("%d files written", n)
-	return nil
+	return noted("%d files written", n), nil
 }
 
 func hasFiles(c *cloudconfig.Config, deferred bool) bool {
@@ -89,17 +87,17 @@ func hasFiles(c *cloudconfig.Config, deferred bool) bool {
 // cloudUsers creates user-data's groups and users and sets chpasswd's
 // passwords on the image's accounts. The plan's own user (the default
 // user) was made by the user step.
-func cloudUsers(ctx context.Context, e *Env) error {
+func cloudUsers(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || len(c.Groups) == 0 && len(e.Plan.Cloud.Users) == 0 && len(e.Plan.Cloud.Passwords) == 0 {
-		return skip("no users, groups or chpasswd in user-data")
+		return skipped("no users, groups or chpasswd in user-data"), nil
 	}
 	m := users.NewManager(e.Root, e.Log)
 	var done []string
 	for _, g := range c.Groups {
 		created, err := m.EnsureGroup(ctx, g.Name)
 		if err != nil {
-			return fmt.Errorf("groups (user-data line %d): %w", g.Line, err)
+			return Result{}, fmt.Errorf("groups (user-data line %d): %w", g.Line, err)
 		}
 		if created {
 			done = append(done, "group "+g.Name)
@@ -129,63 +127,61 @@ func cloudUsers(ctx context.Context, e *Env) error {
 	}
 	for _, u := range e.Plan.Cloud.Users {
 		if err := ensure(u); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
 	for _, u := range e.Plan.Cloud.Passwords {
 		if err := ensure(u); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
 	// The rest are existing accounts, or the default user: they only join.
 	for name, gs := range members {
 		if err := ensure(users.User{Name: name, Groups: gs, AllowSystem: true}); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
-	e.note("%s", strings.Join(done, ", "))
-	return nil
+	return noted("%s", strings.Join(done, ", ")), nil
 }
 
-func cloudPackages(ctx context.Context, e *Env) error {
+func cloudPackages(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || len(c.Packages) == 0 && !c.PackageUpdate && !c.PackageUpgrade {
-		return skip("no packages, package_update or package_upgrade in user-data")
+		return skipped("no packages, package_update or package_upgrade in user-data"), nil
 	}
 	pm := cloudconfig.DetectPackageManager(e.Root)
 	cmds, err := cloudconfig.PackageCommands(pm, c)
 	if err != nil {
-		return fatal(fmt.Errorf("user-data's packages: %w", err))
+		return Result{}, fatal(fmt.Errorf("user-data's packages: %w", err))
 	}
 	run, err := e.commands("packages")
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	for _, argv := range cmds {
 		// Mirrors and networks fail: a retry of the deployment may help.
 		if err := cmdrun.Run(ctx, run, argv...); err != nil {
-			return fmt.Errorf("user-data's packages: %w", err)
+			return Result{}, fmt.Errorf("user-data's packages: %w", err)
 		}
 	}
-	e.note("%s: %d packages", pm, len(c.Packages))
-	return nil
+	return noted("%s: %d packages", pm, len(c.Packages)), nil
 }
 
 // cloudRuncmd runs runcmd, then a #! user-data script, once per instance,
 // as cloud-init's scripts_user does.
-func cloudRuncmd(ctx context.Context, e *Env) error {
+func cloudRuncmd(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	script := e.Plan.Cloud.Script
 	if (c == nil || len(c.Runcmd) == 0) && script == nil {
-		return skip("no runcmd and no #! script in user-data")
+		return skipped("no runcmd and no #! script in user-data"), nil
 	}
 	run, err := e.commands("runcmd")
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	if c != nil {
 		if err := cloudconfig.RunCommands(ctx, run, "runcmd", c.Runcmd); err != nil {
-			return fatal(err)
+			return Result{}, fatal(err)
 		}
 	}
 	if script != nil {
@@ -193,36 +189,35 @@ func cloudRuncmd(ctx context.Context, e *Env) error {
 		// environment: it is user input and may hold secrets.
 		name := e.runtimePath("user-data.script")
 		if err := e.mkdirAll(path.Dir(name), 0o700); err != nil {
-			return err
+			return Result{}, err
 		}
 		if err := e.writeFile(name, script, 0o700); err != nil {
-			return fmt.Errorf("writing the user-data script: %w", err)
+			return Result{}, fmt.Errorf("writing the user-data script: %w", err)
 		}
 		defer e.remove(name)
 		if err := cmdrun.Run(ctx, run, e.hostPath(name)); err != nil {
-			return fatal(fmt.Errorf("user-data script: %w", err))
+			return Result{}, fatal(fmt.Errorf("user-data script: %w", err))
 		}
 	}
 	n := 0
 	if c != nil {
 		n = len(c.Runcmd)
 	}
-	e.note("%d runcmd commands, #! script: %v", n, script != nil)
-	return nil
+	return noted("%d runcmd commands, #! script: %v", n, script != nil), nil
 }
 
 // cloudFinal posts phone_home, logs final_message and schedules
 // power_state for after the ready event.
-func cloudFinal(ctx context.Context, e *Env) error {
+func cloudFinal(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || c.PhoneHome == nil && c.FinalMessage == nil && c.PowerState == nil {
-		return skip("no phone_home, final_message or power_state in user-data")
+		return skipped("no phone_home, final_message or power_state in user-data"), nil
 	}
 	var done []string
 	if ph := c.PhoneHome; ph != nil {
 		client := &http.Client{Timeout: 30 * time.Second}
 		if err := cloudconfig.PostPhoneHome(ctx, client, ph, e.phoneHomeValues()); err != nil {
-			return err
+			return Result{}, err
 		}
 		done = append(done, "phoned home")
 	}
@@ -234,7 +229,7 @@ func cloudFinal(ctx context.Context, e *Env) error {
 	if ps := c.PowerState; ps != nil {
 		run, err := e.commands("power_state")
 		if err != nil {
-			return err
+			return Result{}, err
 		}
 		argv := cloudconfig.PowerArgv(ps)
 		e.afterReady = append(e.afterReady, func() {
@@ -245,8 +240,7 @@ func cloudFinal(ctx context.Context, e *Env) error {
 		})
 		done = append(done, "power_state "+ps.Mode+" after ready")
 	}
-	e.note("%s", strings.Join(done, "; "))
-	return nil
+	return noted("%s", strings.Join(done, "; ")), nil
 }
 
 // phoneHomeValues are the fields phone_home may post: the embedded

@@ -57,27 +57,27 @@ func (e *Env) closeNetwork() {
 
 // configureNetwork writes the image's own persistent network configuration
 // (under Root) and then, on a live system, applies the planned changes.
-func configureNetwork(ctx context.Context, e *Env) error {
+func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	defer e.closeNetwork()
 	if e.Plan.Net == nil {
-		return skip("no network properties or network-config: network left as it is")
+		return skipped("no network properties or network-config: network left as it is"), nil
 	}
 	mgr := netcfg.DetectManager(e.Root)
 	files, err := netcfg.Render(mgr, *e.Plan.Net)
 	if err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
 	if mgr == netcfg.ManagerIfupdown {
 		// ovfinit's file is in interfaces.d: make sure ifup reads it.
 		p := "/etc/network/interfaces"
 		cur, err := e.readFile(p)
 		if err != nil {
-			return err
+			return Result{}, err
 		}
 		if fixed, ok := netcfg.IfupdownSourced(cur); !ok {
 			fi, err := e.stat(p)
 			if err != nil {
-				return err
+				return Result{}, err
 			}
 			e.Log.Warn("/etc/network/interfaces did not read interfaces.d: source-directory line added", "file", "/etc/network/interfaces")
 			files = append(files, netcfg.File{Path: "/etc/network/interfaces", Data: fixed, Mode: fi.Mode().Perm()})
@@ -86,15 +86,15 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	for _, f := range files {
 		e.Log.Info("network config written", "manager", string(mgr), "file", f.Path)
 		if err := rootfs.WriteFileAt(e.Root, f.Path, f.Data, f.Mode); err != nil {
-			return fmt.Errorf("writing %s: %w", f.Path, err)
+			return Result{}, fmt.Errorf("writing %s: %w", f.Path, err)
 		}
 	}
 	if !e.Live {
-		return skip("persistent %s configuration written; live network not changed: --root is not /", mgr)
+		return skipped("persistent %s configuration written; live network not changed: --root is not /", mgr), nil
 	}
 	sys, err := e.network()
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	if l, ok := sys.(interface{ SetLogger(*slog.Logger) }); ok {
 		l.SetLogger(e.Log)
@@ -104,22 +104,22 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	}
 	e.netApplied = true // from here on a failure leaves the NICs as they are
 	if err := sys.Apply(ctx, e.Plan.NetOps); err != nil {
-		return err
+		return Result{}, err
 	}
 	if mgr == netcfg.ManagerIfupdown {
 		if err := markIfupdownUp(e, *e.Plan.Net); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
 	b, _ := json.Marshal(e.Plan.NetApplied)
 	if err := e.writeFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
-		return fmt.Errorf("saving what the network step set: %w", err)
+		return Result{}, fmt.Errorf("saving what the network step set: %w", err)
 	}
 	// What the NICs have now, DHCP leases included, for the ready event.
 	if cur, err := sys.Current(); err == nil {
 		e.NetAddrs = liveAddresses(*e.Plan.Net, cur)
 	}
-	return nil
+	return Result{}, nil
 }
 
 // ifupdownState is ifupdown's (0.8) record of the interfaces it brought

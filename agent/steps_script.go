@@ -122,15 +122,15 @@ func (s *scriptError) Error() string {
 
 func (s *scriptError) Unwrap() error { return s.se }
 
-func runScripts(ctx context.Context, e *Env) error {
+func runScripts(ctx context.Context, e *Env) (Result, error) {
 	list := e.Plan.Scripts.list
 	if len(list) == 0 {
-		return skip("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(e.goos()))
+		return skipped("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(e.goos())), nil
 	}
 	sp := &e.Plan.Scripts
 	host, err := scripts.NewLiveHost(e.Root)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	defer host.Close()
 	if !e.Live {
@@ -168,7 +168,7 @@ func runScripts(ctx context.Context, e *Env) error {
 				err = &scriptError{se: se}
 			}
 			if ctx.Err() != nil {
-				return fmt.Errorf("agent stopping: %w", err)
+				return Result{}, fmt.Errorf("agent stopping: %w", err)
 			}
 			if optional {
 				optionalFailed++
@@ -176,20 +176,20 @@ func runScripts(ctx context.Context, e *Env) error {
 				continue
 			}
 			if se != nil && se.Retry {
-				return err // retryable: the script asked for it
+				return Result{}, err // retryable: the script asked for it
 			}
-			return fatal(err) // a script fails the same way each time it runs
+			return Result{}, fatal(err) // a script fails the same way each time it runs
 		}
 		e.Log.Info("script finished", "script", name, "duration", e.Now().Sub(t0))
 		if err := e.recordRan(step); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
 	if ran == 0 {
-		return skip("every script already ran for instance %s", e.InstanceID)
+		return skipped("every script already ran for instance %s", e.InstanceID), nil
 	}
 	if optionalFailed > 0 {
 		e.Log.Warn("optional scripts failed", "count", optionalFailed)
 	}
-	return nil
+	return Result{}, nil
 }

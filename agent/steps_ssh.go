@@ -29,12 +29,12 @@ func (e *Env) hostKeys() *sshd.HostKeys {
 
 // generateHostKey makes new host keys for a new instance: two VMs made from
 // one template must never share one.
-func generateHostKey(ctx context.Context, e *Env) error {
+func generateHostKey(ctx context.Context, e *Env) (Result, error) {
 	if err := e.hostKeys().Regenerate(); err != nil {
-		return err
+		return Result{}, err
 	}
 	e.HostKey = e.hostKeys().Primary()
-	return nil
+	return Result{}, nil
 }
 
 // WaitSSHHostKeys waits until the background RSA host key is done (or ctx
@@ -53,11 +53,11 @@ func (e *Env) sshHostKeys() []callback.HostKey {
 	return out
 }
 
-func startSSH(ctx context.Context, e *Env) error {
+func startSSH(ctx context.Context, e *Env) (Result, error) {
 	keys := e.hostKeys()
 	if e.HostKey == nil {
 		if err := keys.Load(); err != nil {
-			return err
+			return Result{}, err
 		}
 		e.HostKey = keys.Primary()
 	}
@@ -101,7 +101,7 @@ func startSSH(ctx context.Context, e *Env) error {
 	if p.SSH.PasswordAuth {
 		check, err := sshd.ShadowPasswordsAt(e.Root, "/etc/shadow")
 		if err != nil {
-			return fatal(&PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHPasswordAuth.Name), Err: err})
+			return Result{}, fatal(&PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHPasswordAuth.Name), Err: err})
 		}
 		cfg.CheckPassword = check
 	}
@@ -116,7 +116,7 @@ func startSSH(ctx context.Context, e *Env) error {
 	if writeOS {
 		for _, k := range cfg.HostKeys {
 			if err := keys.CopyToOpenSSH(k); err != nil {
-				return err
+				return Result{}, err
 			}
 		}
 	}
@@ -135,13 +135,13 @@ func startSSH(ctx context.Context, e *Env) error {
 		e.Boot.SSHPort = p.SSHPort
 		if p.SSH.AltPort == 0 {
 			keys.Follow(cfg.HostKeys, copyLate)
-			return nil
+			return Result{}, nil
 		}
 		// A second port for ovfinit's own server, never the OS's.
 		cfg.Addr = net.JoinHostPort(e.SSHHost, strconv.Itoa(p.SSH.AltPort))
 		var err error
 		if srv, err = e.StartSSH(cfg); err != nil {
-			return fatal(&PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
+			return Result{}, fatal(&PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
 				Err: fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)})
 		}
 		e.SSH = srv
@@ -149,7 +149,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		var port int
 		var err error
 		if srv, port, err = e.listenSSH(cfg); err != nil {
-			return err
+			return Result{}, err
 		}
 		e.SSH = srv
 		e.Boot.SSHPort = port // the port actually used, for the ready event
@@ -163,7 +163,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		}
 	})
 	e.Log.Info("SSH server listening", "addr", srv.Addr().String(), "fingerprint", sshd.Fingerprint(e.HostKey.PublicKey()))
-	return nil
+	return Result{}, nil
 }
 
 // sshServer resolves ovfinit.ssh.server: auto is os when the image has
