@@ -179,12 +179,12 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 	for _, w := range append(plan.Warnings, warnings...) {
 		e.Log.Warn("property accepted by an override", "property", w.Key, "line", w.Line, "warning", w.Err.Error())
 	}
-	if _, set := e.OVF.Property(ovfenv.KeySSHPort.Name); !set && e.SSHPort != 0 {
+	if _, set := e.OVF.Property(ovfenv.KeySSHPort.Name); !set && e.DefaultSSHPort != 0 {
 		// The image's own default (`ovfinit install --port`).
-		plan.SSHPort = e.SSHPort
-		if plan.SSH.AltPort == e.SSHPort {
+		plan.SSHPort = e.DefaultSSHPort
+		if plan.SSH.AltPort == e.DefaultSSHPort {
 			err = errors.Join(err, &PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
-				Err: fmt.Errorf("is the image's default SSH port (%d, run --ssh-port)", e.SSHPort)})
+				Err: fmt.Errorf("is the image's default SSH port (%d, run --ssh-port)", e.DefaultSSHPort)})
 		}
 	}
 	if plan.CallbackURL != "" {

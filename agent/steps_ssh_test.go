@@ -167,7 +167,7 @@ func TestImageDefaultSSHPort(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMachine(t)
 			e, _ := m.env(envXML(tt.props...))
-			e.SSHPort = 2200
+			e.DefaultSSHPort = 2200
 			if err := Run(context.Background(), e, Steps()); err != nil {
 				t.Fatal(err)
 			}
