@@ -74,6 +74,10 @@ func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.App
 func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error), m netcfg.Manager) (*Plan, error) {
 	p := &Plan{}
 	r := &propReader{env: env, manager: m}
+	var err error
+	if r.userData, err = userData(env); err != nil { // once, for planScript and planUserData
+		r.errs = append(r.errs, err)
+	}
 	// Each capability reads its own properties (plan_*.go). The callback
 	// comes first so that a failure later on can still be reported.
 	planCallback(r, p)
@@ -92,7 +96,10 @@ func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.
 type propReader struct {
 	env     *ovfenv.Environment
 	manager netcfg.Manager // the image's network manager; "": not checked
-	errs    []error
+	// userData is the user-data property decoded; nil: unset or not
+	// decodable (the problem is recorded once).
+	userData []byte
+	errs     []error
 }
 
 // get returns a property's value, trimmed; ok is false when it is unset or

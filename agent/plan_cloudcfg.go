@@ -1,12 +1,8 @@
 package agent
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -148,19 +144,15 @@ func PlanImage(env *ovfenv.Environment, p *Plan, root string) error {
 // merged into the plan, a #! script kept for the runcmd step, #!starlark
 // left to planScript; any other form is refused.
 func planUserData(r *propReader, p *Plan) {
-	data, err := userData(r.env)
-	if err != nil {
-		r.errs = append(r.errs, err)
-		return
-	}
+	data := r.userData
 	if data == nil {
 		return
 	}
 	bad := userDataError(r.env)
 	switch form := userDataForm(data); form {
-	case "starlark", "":
+	case "starlark", cloudconfig.FormNone:
 		// planScript's, or nothing
-	case "cloud-config":
+	case cloudconfig.FormCloudConfig:
 		c, err := cloudconfig.Parse(data)
 		p.Cloud.parsed = c
 		if err != nil {
@@ -172,7 +164,7 @@ func planUserData(r *propReader, p *Plan) {
 		if err := planCloudConfig(r.env, p, c); err != nil {
 			r.errs = append(r.errs, unjoin(err)...)
 		}
-	case "script":
+	case cloudconfig.FormScript:
 		p.Cloud.Script = data
 	default:
 		r.errs = append(r.errs, bad(fmt.Errorf("%s user-data is not supported: ovfinit applies #cloud-config, a #! script or #!starlark (docs/cloud-config.md)", form)))
@@ -201,68 +193,30 @@ func cloudAt(env *ovfenv.Environment, errs *[]error) func(line int, format strin
 	}
 }
 
-// maxUserData bounds user-data once decoded (and decompressed).
-const maxUserData = 16 << 20
-
-// userData returns the user-data property decoded (base64, as cloud-init's
-// OVF datasource takes it; then gunzipped when it is gzip, as cloud-init
-// does); nil when unset. A value the saved redacted copy holds instead of
-// user-data with passwords reads as unset.
+// userData returns the user-data property decoded (cloudconfig.DecodeUserData);
+// nil when unset. A value the saved redacted copy holds instead of
+// user-data with passwords reads as unset. BuildPlan decodes it once, for
+// planScript and planUserData both.
 func userData(env *ovfenv.Environment) ([]byte, error) {
 	v, ok := env.Property(ovfenv.KeyUserData.Name)
 	v = strings.TrimSpace(v)
 	if !ok || v == "" || ovfenv.IsUnset(v) || v == ovfenv.Redaction {
 		return nil, nil
 	}
-	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
+	data, err := cloudconfig.DecodeUserData(v)
 	if err != nil {
-		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("not base64: %v", err)}
-	}
-	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
-		r, err := gzip.NewReader(bytes.NewReader(data))
-		if err == nil {
-			data, err = io.ReadAll(io.LimitReader(r, maxUserData+1))
-		}
-		if err != nil {
-			return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("gzip: %v", err)}
-		}
-	}
-	if len(data) > maxUserData {
-		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("larger than %d MiB", maxUserData>>20)}
+		return nil, userDataError(env)(err)
 	}
 	return data, nil
 }
 
-// userDataForm names the kind of user-data, by its first line as
-// cloud-init tells them apart.
+// userDataForm names the kind of user-data: "starlark" (scripts.Marker),
+// or cloudconfig.Form's.
 func userDataForm(data []byte) string {
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	l := strings.TrimSpace(string(line))
-	switch {
-	case len(bytes.TrimSpace(data)) == 0:
-		return ""
-	case isStarlark(data):
+	if isStarlark(data) {
 		return "starlark"
-	case l == cloudconfig.Header:
-		return "cloud-config"
-	case strings.HasPrefix(l, "#cloud-config-archive"):
-		return "#cloud-config-archive"
-	case strings.HasPrefix(l, "#cloud-config-jsonp"):
-		return "#cloud-config-jsonp"
-	case strings.HasPrefix(l, "#cloud-boothook"):
-		return "#cloud-boothook"
-	case strings.HasPrefix(l, "#include"):
-		return "#include"
-	case strings.HasPrefix(l, "#part-handler"):
-		return "#part-handler"
-	case strings.HasPrefix(strings.ToLower(l), "## template:"):
-		return "Jinja template"
-	case strings.HasPrefix(l, "#!"):
-		return "script"
-	case strings.HasPrefix(strings.ToLower(l), "content-type:"), strings.HasPrefix(strings.ToLower(l), "mime-version:"):
-		return "MIME multipart"
 	}
-	return "unrecognised (no #cloud-config or #! first line)"
+	return cloudconfig.Form(data)
 }
 
 // planCloudConfig merges a #cloud-config document into the plan: the
@@ -515,7 +469,7 @@ func checkCloudOnImage(env *ovfenv.Environment, p *Plan, root string) []error {
 // per-instance module has run by then; bootcmd does not run again.
 func redactUserData(env *ovfenv.Environment) *ovfenv.Environment {
 	data, err := userData(env)
-	if err != nil || userDataForm(data) != "cloud-config" {
+	if err != nil || userDataForm(data) != cloudconfig.FormCloudConfig {
 		return env
 	}
 	c, _ := cloudconfig.Parse(data)

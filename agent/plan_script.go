@@ -52,22 +52,13 @@ func planScript(r *propReader, p *Plan) {
 			s.Script = prog
 		}
 	}
-	if v, ok := r.text(ovfenv.KeyUserData); ok {
-		// cloud-init's OVF datasource takes user-data base64-encoded. Only
-		// user-data that starts with the marker line is ours; anything else
-		// (#cloud-config, a shell script) is left to cloud-init.
-		// Like cloud-init, whitespace (line breaks of a wrapped value) is
-		// dropped first; a value that still is not base64 is refused, not
-		// silently taken for something else.
-		src, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
-		if err != nil {
-			r.bad(ovfenv.KeyUserData.Name, fmt.Errorf("not valid base64 (the OVF transport carries user-data base64-encoded): %v", err))
-		} else if isStarlark(src) {
-			if prog, err := scripts.Compile(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
-				r.bad(ovfenv.KeyUserData.Name, err)
-			} else {
-				s.UserData = prog
-			}
+	// user-data (decoded once by BuildPlan) is ours when it starts with
+	// the marker line; #cloud-config and #! scripts are planUserData's.
+	if src := r.userData; src != nil && isStarlark(src) {
+		if prog, err := scripts.Compile(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
+			r.bad(ovfenv.KeyUserData.Name, err)
+		} else {
+			s.UserData = prog
 		}
 	}
 }

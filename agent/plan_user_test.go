@@ -299,3 +299,27 @@ func TestUserStepClashIsFatal(t *testing.T) {
 		t.Errorf("createUser(uid of alice) = %v (retryable %v), want a fatal error naming ovfinit.user.uid", err, Retryable(err))
 	}
 }
+
+// TestUserDataDecodedOnce: user-data is decoded once for every planner.
+// Before, planScript and planUserData each decoded it: a value that is not
+// base64 was reported twice, and gzip'd #!starlark user-data (gunzipped by
+// one decoder only) was neither run nor refused.
+func TestUserDataDecodedOnce(t *testing.T) {
+	env, err := ovfenv.Parse([]byte(envXML("user-data", "#cloud-config\nhostname: x\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = BuildPlan(env, nil)
+	if err == nil || strings.Count(err.Error(), "property user-data") != 1 {
+		t.Errorf("BuildPlan(user-data not base64) = %v, want the problem reported once", err)
+	}
+
+	env, err = ovfenv.Parse([]byte(envXML("user-data", gzipB64(t, "#!starlark\nlog.info(\"zipped\")\n"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := BuildPlan(env, nil)
+	if err != nil || p.Scripts.UserData == nil {
+		t.Errorf("BuildPlan(gzip'd #!starlark user-data) = %v, Scripts.UserData %v; want it compiled", err, p.Scripts.UserData)
+	}
+}
