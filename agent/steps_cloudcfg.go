@@ -3,16 +3,14 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"net/http"
-	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+
 	"github.com/ovfinit/ovfinit/cloudconfig"
 	"github.com/ovfinit/ovfinit/users"
-	gossh "golang.org/x/crypto/ssh"
 )
 
 // The steps that apply #cloud-config user-data (plan_cloudcfg.go reads
@@ -93,26 +91,7 @@ func cloudUsers(ctx context.Context, e *Env) (Result, error) {
 		return skipped("no users, groups or chpasswd in user-data"), nil
 	}
 	m := users.NewManager(e.Root, e.Log)
-	var done []string
-	for _, g := range c.Groups {
-		created, err := m.EnsureGroup(ctx, g.Name)
-		if err != nil {
-			return Result{}, fmt.Errorf("groups (user-data line %d): %w", g.Line, err)
-		}
-		if created {
-			done = append(done, "group "+g.Name)
-		}
-	}
-	// Members of groups join them along with the users' own groups.
-	members := map[string][]string{}
-	for _, g := range c.Groups {
-		for _, u := range g.Members {
-			members[u] = append(members[u], g.Name)
-		}
-	}
-	ensure := func(u users.User) error {
-		u.Groups = append(u.Groups, members[u.Name]...)
-		delete(members, u.Name)
+	done, err := c.EnsureAccounts(ctx, e.Plan.Cloud.accounts(e.Plan.User), m.EnsureGroup, func(u users.User) error {
 		a, err := e.CreateUser(e.Root, u, e.Log)
 		if err != nil {
 			return fatal(fmt.Errorf("user-data user %s: %w", u.Name, err))
@@ -122,24 +101,10 @@ func cloudUsers(ctx context.Context, e *Env) (Result, error) {
 				return fmt.Errorf("user %s: %w", a.Name, err)
 			}
 		}
-		done = append(done, "user "+u.Name)
 		return nil
-	}
-	for _, u := range e.Plan.Cloud.Users {
-		if err := ensure(u); err != nil {
-			return Result{}, err
-		}
-	}
-	for _, u := range e.Plan.Cloud.Passwords {
-		if err := ensure(u); err != nil {
-			return Result{}, err
-		}
-	}
-	// The rest are existing accounts, or the default user: they only join.
-	for name, gs := range members {
-		if err := ensure(users.User{Name: name, Groups: gs, AllowSystem: true}); err != nil {
-			return Result{}, err
-		}
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	return noted("%s", strings.Join(done, ", ")), nil
 }
@@ -185,18 +150,9 @@ func cloudRuncmd(ctx context.Context, e *Env) (Result, error) {
 		}
 	}
 	if script != nil {
-		// Kept in the runtime directory (a tmpfs), like the clear
-		// environment: it is user input and may hold secrets.
-		name := e.runtimePath("user-data.script")
-		if err := e.mkdirAll(path.Dir(name), 0o700); err != nil {
-			return Result{}, err
-		}
-		if err := e.writeFile(name, script, 0o700); err != nil {
-			return Result{}, fmt.Errorf("writing the user-data script: %w", err)
-		}
-		defer e.remove(name)
-		if err := cmdrun.Run(ctx, run, e.hostPath(name)); err != nil {
-			return Result{}, fatal(fmt.Errorf("user-data script: %w", err))
+		// In the runtime directory (a tmpfs), like the clear environment.
+		if err := cloudconfig.RunScript(ctx, run, e.Root, e.runtimeDir(), script); err != nil {
+			return Result{}, fatal(err)
 		}
 	}
 	n := 0
@@ -216,13 +172,13 @@ func cloudFinal(ctx context.Context, e *Env) (Result, error) {
 	var done []string
 	if ph := c.PhoneHome; ph != nil {
 		client := &http.Client{Timeout: 30 * time.Second}
-		if err := cloudconfig.PostPhoneHome(ctx, client, ph, e.phoneHomeValues()); err != nil {
+		if err := cloudconfig.PostPhoneHome(ctx, client, ph, cloudconfig.PhoneHomeValues(e.InstanceID, hostnameOf(e), e.hostPublicKeys())); err != nil {
 			return Result{}, err
 		}
 		done = append(done, "phoned home")
 	}
 	if c.FinalMessage != nil {
-		msg := e.finalMessage(*c.FinalMessage)
+		msg := cloudconfig.FinalMessage(*c.FinalMessage, e.finalVars())
 		e.Log.Info("final_message", "message", msg)
 		done = append(done, msg)
 	}
@@ -243,52 +199,11 @@ func cloudFinal(ctx context.Context, e *Env) (Result, error) {
 	return noted("%s", strings.Join(done, "; ")), nil
 }
 
-// phoneHomeValues are the fields phone_home may post: the embedded
-// server's host keys, the instance id and the host name.
-func (e *Env) phoneHomeValues() map[string]string {
-	v := map[string]string{"instance_id": e.InstanceID}
-	h := hostnameOf(e)
-	v["fqdn"] = h
-	v["hostname"], _, _ = strings.Cut(h, ".")
-	for _, s := range e.hostKeys().Signers() {
-		pub := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey())))
-		switch s.PublicKey().Type() {
-		case gossh.KeyAlgoED25519:
-			v["pub_key_ed25519"] = pub
-		case gossh.KeyAlgoRSA:
-			v["pub_key_rsa"] = pub
-		case gossh.KeyAlgoECDSA256, gossh.KeyAlgoECDSA384, gossh.KeyAlgoECDSA521:
-			v["pub_key_ecdsa"] = pub
-		}
+// finalVars are final_message's variables.
+func (e *Env) finalVars() cloudconfig.FinalVars {
+	v := cloudconfig.FinalVars{Now: e.Now(), InstanceID: e.InstanceID, Root: e.Root}
+	if e.Source != nil {
+		v.Datasource = e.Source.Transport
 	}
 	return v
-}
-
-// finalMessage fills in cloud-init's variables.
-func (e *Env) finalMessage(msg string) string {
-	src := ""
-	if e.Source != nil {
-		src = e.Source.Transport
-	}
-	return strings.NewReplacer("$TIMESTAMP", e.Now().UTC().Format(time.RFC1123Z), "$DATASOURCE", "ovfinit "+src,
-		"$INSTANCE_ID", e.InstanceID, "$VERSION", "ovfinit", "$UPTIME", uptime(e)).Replace(msg)
-}
-
-// uptime reads /proc/uptime's seconds; "" when there is none.
-func uptime(e *Env) string {
-	b, err := e.readFile("/proc/uptime")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return ""
-	}
-	return f[0]
-}
-
-// hostPath is name under Root as a host path: for messages, and for the
-// user-data script, which runs on the live system only.
-func (e *Env) hostPath(name string) string {
-	return filepath.Join(rootOrSlash(e.Root), filepath.FromSlash(name))
 }

@@ -218,3 +218,12 @@ func (e *Env) sshLogin(l sshd.Login) {
 	}
 	e.Events.Emit(callback.TypeLogin, d)
 }
+
+// hostPublicKeys is the host keys' public halves (phone_home posts them).
+func (e *Env) hostPublicKeys() []gossh.PublicKey {
+	var out []gossh.PublicKey
+	for _, s := range e.hostKeys().Signers() {
+		out = append(out, s.PublicKey())
+	}
+	return out
+}

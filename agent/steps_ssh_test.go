@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/ovfinit/ovfinit/ovfenv"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 
 	"github.com/google/go-cmp/cmp"
 	gossh "golang.org/x/crypto/ssh"
