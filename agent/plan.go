@@ -143,6 +143,13 @@ func (r *propReader) enum(k ovfenv.Key) string {
 	return v
 }
 
+// base64 returns k's value decoded (TypeBase64); nil when unset or bad.
+func (r *propReader) base64(k ovfenv.Key) []byte {
+	b, err := r.env.Base64(k)
+	r.check(err)
+	return b
+}
+
 // text returns k's value, trimmed; ok is false when it is unset (the
 // default is then left to the reader).
 func (r *propReader) text(k ovfenv.Key) (string, bool) {

@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"encoding/base64"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -30,21 +28,9 @@ func planCallback(r *propReader, p *Plan) {
 			p.CallbackSecret = []byte(v)
 		}
 	}
-	b64 := func(key string) []byte {
-		v, ok := r.get(key)
-		if !ok {
-			return nil
-		}
-		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
-		if err != nil {
-			r.bad(key, errors.New("not base64 (give the PEM file as `base64 -w0 file.pem`)"))
-			return nil
-		}
-		return b
-	}
-	p.CallbackTLS.CA = b64(ovfenv.KeyCallbackCA.Name)
-	p.CallbackTLS.ClientCert = b64(ovfenv.KeyCallbackClientCert.Name)
-	p.CallbackTLS.ClientKey = b64(ovfenv.KeyCallbackClientKey.Name)
+	p.CallbackTLS.CA = r.base64(ovfenv.KeyCallbackCA)
+	p.CallbackTLS.ClientCert = r.base64(ovfenv.KeyCallbackClientCert)
+	p.CallbackTLS.ClientKey = r.base64(ovfenv.KeyCallbackClientKey)
 	if v, ok := r.get(ovfenv.KeyCallbackPin.Name); ok {
 		pins, err := callback.ParsePins(v)
 		if err != nil {

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -42,11 +41,8 @@ func planScript(r *propReader, p *Plan) {
 			s.Image = append(s.Image, n)
 		}
 	}
-	if v, ok := r.text(ovfenv.KeyScript); ok {
-		src, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			r.bad(ovfenv.KeyScript.Name, fmt.Errorf("not base64: %v", err))
-		} else if prog, err := scripts.Compile(ovfenv.KeyScript.Name, src, s.Dialect); err != nil {
+	if src := r.base64(ovfenv.KeyScript); src != nil {
+		if prog, err := scripts.Compile(ovfenv.KeyScript.Name, src, s.Dialect); err != nil {
 			r.bad(ovfenv.KeyScript.Name, err)
 		} else {
 			s.Script = prog

@@ -323,3 +323,18 @@ func TestUserDataDecodedOnce(t *testing.T) {
 		t.Errorf("BuildPlan(gzip'd #!starlark user-data) = %v, Scripts.UserData %v; want it compiled", err, p.Scripts.UserData)
 	}
 }
+
+// TestScriptWrappedBase64: ovfinit.script is read by the key table's
+// base64 getter, which takes a wrapped value as user-data always did;
+// before, planScript decoded it by hand and refused the line breaks.
+func TestScriptWrappedBase64(t *testing.T) {
+	s := b64("log.info(\"wrapped\")\n")
+	env, err := ovfenv.Parse([]byte(envXML("ovfinit.script", s[:8]+" "+s[8:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := BuildPlan(env, nil)
+	if err != nil || p.Scripts.Script == nil {
+		t.Errorf("BuildPlan(wrapped ovfinit.script) = %v, Script %v; want it compiled", err, p.Scripts.Script)
+	}
+}

@@ -41,8 +41,14 @@ chpasswd:
 	a.Passwords = []users.User{{Name: "bob"}}
 	var log []string
 	done, err := c.EnsureAccounts(context.Background(), a,
-		func(_ context.Context, name string) (bool, error) { log = append(log, "group "+name); return name == "ops", nil },
-		func(u users.User) error { log = append(log, fmt.Sprintf("user %s %s", u.Name, strings.Join(u.Groups, ","))); return nil })
+		func(_ context.Context, name string) (bool, error) {
+			log = append(log, "group "+name)
+			return name == "ops", nil
+		},
+		func(u users.User) error {
+			log = append(log, fmt.Sprintf("user %s %s", u.Name, strings.Join(u.Groups, ",")))
+			return nil
+		})
 	if err != nil {
 		t.Fatalf("EnsureAccounts() = %v", err)
 	}
