@@ -203,14 +203,6 @@ func planHostname(r *propReader, p *Plan) {
 	}
 }
 
-// unjoin splits an errors.Join result into its parts.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
 // checkHostname applies RFC 1123: labels of 1-63 letters, digits and '-',
 // not starting or ending with '-', 253 characters in all.
 func checkHostname(h string) error {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
@@ -47,7 +48,7 @@ func planCallback(r *propReader, p *Plan) {
 // callbackProblem records the callback's errors against the properties
 // their callback.FieldErrors name.
 func (r *propReader) callbackProblem(err error) {
-	for _, e := range unjoin(err) {
+	for _, e := range errlist.Flatten(err) {
 		var fe *callback.FieldError
 		if errors.As(e, &fe) {
 			r.bad(fe.Property, fe.Err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/cloudconfig"
+	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
 )
@@ -141,13 +142,13 @@ func planUserData(r *propReader, p *Plan) {
 		c, err := cloudconfig.Parse(data)
 		p.Cloud.parsed = c
 		if err != nil {
-			for _, x := range unjoin(err) {
+			for _, x := range errlist.Flatten(err) {
 				r.errs = append(r.errs, bad(fmt.Errorf("#cloud-config %w", x)))
 			}
 			return
 		}
 		if err := planCloudConfig(r.env, p, c); err != nil {
-			r.errs = append(r.errs, unjoin(err)...)
+			r.errs = append(r.errs, errlist.Flatten(err)...)
 		}
 	case cloudconfig.FormScript:
 		p.Cloud.Script = data
