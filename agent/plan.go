@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
@@ -192,7 +193,7 @@ func planHostname(r *propReader, p *Plan) {
 		other = ovfenv.KeyLocalHostname.Name
 	}
 	v, _ := r.get(key)
-	if err := checkHostname(v); err != nil {
+	if err := hostname.Syntax(v); err != nil {
 		r.bad(key, err)
 		return
 	}
@@ -201,26 +202,4 @@ func planHostname(r *propReader, p *Plan) {
 		p.Warnings = append(p.Warnings, &PropertyError{Key: other, Line: r.env.PropertyLine(other),
 			Err: fmt.Errorf("%q ignored: %s (later in the environment) says %q, and the later one wins as in cloud-init", ov, key, v)})
 	}
-}
-
-// checkHostname applies RFC 1123: labels of 1-63 letters, digits and '-',
-// not starting or ending with '-', 253 characters in all.
-func checkHostname(h string) error {
-	if len(h) > 253 {
-		return fmt.Errorf("longer than 253 characters")
-	}
-	for _, label := range strings.Split(h, ".") {
-		if len(label) == 0 || len(label) > 63 {
-			return fmt.Errorf("invalid host name %q: each dot-separated label must have 1 to 63 characters", h)
-		}
-		if label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("invalid host name %q: a label may not start or end with '-'", h)
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return fmt.Errorf("invalid host name %q: only letters, digits, '-' and '.' are allowed", h)
-			}
-		}
-	}
-	return nil
 }

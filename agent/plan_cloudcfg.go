@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/cloudconfig"
+	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
@@ -269,7 +270,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	case c.PreserveHostname:
 		p.Hostname, p.HostnameKey = "", ""
 	case h != "":
-		if err := checkHostname(h); err != nil {
+		if err := hostname.Syntax(h); err != nil {
 			at(c.HostnameLine, "%v", err)
 		} else {
 			p.Hostname, p.HostnameKey = h, ovfenv.KeyUserData.Name
