@@ -234,12 +234,6 @@ func (e *Env) mkdirAll(name string, perm fs.FileMode) error {
 	return e.withRoot(func(f *rootfs.FS) error { return f.MkdirAll(name, perm) })
 }
 
-// stat describes name under Root.
-func (e *Env) stat(name string) (fi fs.FileInfo, err error) {
-	err = e.withRoot(func(f *rootfs.FS) error { fi, err = f.Stat(name); return err })
-	return fi, err
-}
-
 // remove removes name under Root.
 func (e *Env) remove(name string) error {
 	return e.withRoot(func(f *rootfs.FS) error { return f.Remove(name) })

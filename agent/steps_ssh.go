@@ -167,13 +167,13 @@ func startSSH(ctx context.Context, e *Env) (Result, error) {
 }
 
 // sshServer resolves ovfinit.ssh.server: auto is os when the image has
-// OpenSSH's server (/usr/sbin/sshd under the root), else embedded.
+// OpenSSH's server (sshd.HasOpenSSH), else embedded.
 func (e *Env) sshServer() string {
 	switch s := e.Plan.SSH.Server; s {
 	case SSHServerEmbedded, SSHServerOS:
 		return s
 	}
-	if fi, err := e.stat("/usr/sbin/sshd"); err == nil && fi.Mode().IsRegular() {
+	if sshd.HasOpenSSH(e.Root) {
 		return SSHServerOS
 	}
 	return SSHServerEmbedded
