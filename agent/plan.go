@@ -45,6 +45,7 @@ type Plan struct {
 
 	// Scripts.
 	Scripts ScriptPlan
+	System  SystemPlan // the system of VMs this one is a member of (steps_system.go)
 
 	// cloud-init's default user and #cloud-config (plan_cloudcfg.go).
 	Cloud CloudPlan
@@ -86,6 +87,7 @@ func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.
 	planUser(r, p)
 	planSSH(r, p)
 	planScript(r, p)
+	planSystem(r, p)
 	planUserData(r, p) // #cloud-config, a #! script (plan_cloudcfg.go)
 	if err := planNetwork(r, p, links); err != nil {
 		r.errs = append(r.errs, err)

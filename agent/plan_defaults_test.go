@@ -46,6 +46,8 @@ func TestEmptyEnvironmentPlansDefaults(t *testing.T) {
 		ovfenv.KeyScriptMaxSteps.Name:          fmt.Sprint(p.Scripts.MaxSteps),
 		ovfenv.KeyScriptAllowWhile.Name:        fmt.Sprint(p.Scripts.Dialect.AllowWhile),
 		ovfenv.KeyScriptHTTP.Name:              fmt.Sprint(p.Scripts.Dialect.HTTP),
+		ovfenv.KeySystem.Name:                  fmt.Sprint(p.System.Enabled),
+		ovfenv.KeySystemTimeout.Name:           secs(p.System.Timeout),
 	}
 	// Defaults the plan of an empty environment does not hold, and why.
 	notPlanned := map[string]string{

@@ -19,6 +19,7 @@ func Steps() []Step {
 		{Name: "sshd", Freq: PerBoot, Run: startSSH},
 		{Name: "packages", Freq: PerInstance, Run: cloudPackages},
 		{Name: "write-files-deferred", Freq: PerInstance, Run: cloudWriteFilesDeferred},
+		{Name: "system", Freq: PerInstance, Run: waitSystem},      // wait for the members this one comes after
 		{Name: "script", Freq: PerBoot, Run: runScripts},          // each script has its own frequency
 		{Name: "runcmd", Freq: PerInstance, Run: cloudRuncmd},     // user-data's runcmd, then a #! user-data script
 		{Name: "cloud-final", Freq: PerInstance, Run: cloudFinal}, // phone_home, final_message, power_state

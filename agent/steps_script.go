@@ -126,6 +126,7 @@ func runScripts(ctx context.Context, e *Env) (Result, error) {
 			Log:      e.Log.With("script", name),
 			MaxSteps: sp.MaxSteps, Timeout: sp.Timeout,
 			Secrets: secrets, Library: s.library,
+			System: e.scriptSystem(),
 		})
 		ran++
 		if err != nil {

@@ -46,6 +46,11 @@ type ReceiverConfig struct {
 	// included: its later events are a new instance's); with none ready,
 	// it is refused with 503 (ErrTooManyInstances).
 	MaxInstances int
+	// Admit, when set, is asked about every accepted event's instance
+	// after the checks above (signature, Instances) and before the event
+	// counts: an error refuses it with 403. A system of VMs admits only
+	// as many instances per member as the member counts.
+	Admit func(instance string) error
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// OnEvent is called once per new event (duplicates are not passed on),
@@ -270,6 +275,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !r.allowed(inst) {
 		r.reject(w, req, http.StatusForbidden, fmt.Errorf("%w: %q", ErrUnknownInstance, inst))
 		return
+	}
+	if r.cfg.Admit != nil {
+		if err := r.cfg.Admit(inst); err != nil {
+			r.reject(w, req, http.StatusForbidden, fmt.Errorf("%w: %v", ErrUnknownInstance, err))
+			return
+		}
 	}
 
 	// Accept and record under one lock, then hand on under the emit lock

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/e2e/vm"
+	"github.com/ovfinit/ovfinit/internal/webhooktest"
 )
 
 // What the VM tests share: one harness per test (assets, a callback
@@ -111,6 +112,11 @@ func newHarness(t *testing.T, s setup) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.rec.Close() })
+	if s.secret != "" {
+		// Every signed message of the test, checked as a manager would,
+		// with the npm standardwebhooks library.
+		t.Cleanup(func() { verifySigned(t, s.secret, h.rec.SignedMessages()) })
+	}
 	h.disk = filepath.Join(h.dir, "state.img")
 	if err := vm.NewDisk(h.disk); err != nil {
 		t.Fatalf("NewDisk: %v", err)
@@ -119,6 +125,33 @@ func newHarness(t *testing.T, s setup) *harness {
 		h.signer = newSigner(t)
 	}
 	return h
+}
+
+// verifySigned checks signed messages with the npm standardwebhooks
+// package under node (internal/webhooktest), each against the time it was
+// received.
+func verifySigned(t *testing.T, secret string, msgs []vm.Signed) {
+	t.Helper()
+	if len(msgs) == 0 {
+		if !t.Failed() {
+			t.Error("no signed message recorded, though the test signs")
+		}
+		return
+	}
+	reqs := make([]webhooktest.Request, len(msgs))
+	for i, m := range msgs {
+		// ID is what the library must find in the payload: the body's
+		// id, which the signature's webhook-id repeats (an answer's is
+		// its request's).
+		reqs[i] = webhooktest.Request{Secret: secret, Header: m.Header, Body: m.Body, WantOK: true, Received: m.Received,
+			ID: m.Header.Get("webhook-id")}
+	}
+	webhooktest.Verify(t, reqs)
+	kinds := map[string]int{}
+	for _, m := range msgs {
+		kinds[m.Kind]++
+	}
+	t.Logf("signed messages checked with standardwebhooks (npm): %v", kinds)
 }
 
 func newSigner(t *testing.T) ssh.Signer {

@@ -57,7 +57,7 @@ func add(part *[]Key, k Key) Key {
 // Each capability keeps its part of the table in its own keys_*.go file.
 func Keys() []Key {
 	var all []Key
-	for _, part := range [][]Key{identityKeys, hostKeys, netKeys, userKeys, sshKeys, scriptKeys, callbackKeys} {
+	for _, part := range [][]Key{identityKeys, hostKeys, netKeys, userKeys, sshKeys, scriptKeys, callbackKeys, systemKeys} {
 		all = append(all, part...)
 	}
 	return all

@@ -33,6 +33,7 @@ func docEnv(t *testing.T, info HostInfo, props map[string]string, entities []ovf
 	env.OVF = o
 	env.Dialect.HTTP = true
 	env.HTTP = &LiveHTTP{Client: &http.Client{Transport: handlerTransport{docServer()}}}
+	env.System = &memSystem{}
 	return env, d
 }
 

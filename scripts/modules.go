@@ -20,6 +20,8 @@ package scripts
 //	time      go.starlark.net's time module
 //	http      http.get(url, headers=, timeout=), http.post(url, body=, json=,
 //	          headers=, timeout=) (http.go; only with ovfinit.script.http)
+//	system    system.member(name), system.members(), system.publish(name, value)
+//	          (system.go; fails in a VM that is in no system)
 
 import (
 	"bytes"
@@ -68,7 +70,7 @@ func module(name string, members starlark.StringDict) *starlarkstruct.Module {
 // predeclaredNames are the names every script sees besides Starlark's
 // universe (len, range, str, ...). fail replaces the universe's own. http
 // is added when Dialect.HTTP is on.
-var predeclaredNames = []string{"ovf", "host", "exec", "file", "log", "progress", "fail", "json", "time"}
+var predeclaredNames = []string{"ovf", "host", "exec", "file", "log", "progress", "fail", "json", "time", "system"}
 
 // newModules returns the predeclared names of one run, bound to host.
 func newModules(env *Env, host Host, info HostInfo) starlark.StringDict {
@@ -82,6 +84,7 @@ func newModules(env *Env, host Host, info HostInfo) starlark.StringDict {
 		"fail":     starlark.NewBuiltin("fail", failBuiltin),
 		"json":     json.Module,
 		"time":     starlarktime.Module,
+		"system":   newSystemModule(env.System, env.Log, env.redactor),
 	}
 	if env.Dialect.HTTP {
 		m["http"] = newHTTPModule(env.HTTP, env.Log)

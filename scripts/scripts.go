@@ -67,6 +67,9 @@ type Env struct {
 	// HTTPClient (a DryRun: a dry run never touches the network), else a
 	// LiveHTTP.
 	HTTP HTTPClient
+	// System is the manager's system protocol for the system module; nil
+	// in a VM that is in no system (its builtins then fail, ErrNoSystem).
+	System System
 
 	redactor *redact.Redactor // of Secrets, set by Run
 }

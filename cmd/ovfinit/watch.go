@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/manager/system"
 	"github.com/ovfinit/ovfinit/manager/web"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -36,6 +37,9 @@ type watchOptions struct {
 	maxSkew   time.Duration
 	json      bool
 	limits    serverLimits
+
+	systemFile string         // --system: the system file; "" for none
+	system     *system.System // parsed from systemFile
 
 	web       string        // --web: address of the web view; "" for none
 	webToken  string        // --web-token, or generated for a non-loopback --web
@@ -94,6 +98,24 @@ lines. A request must arrive whole within 30 seconds (headers within 10).
 The secret can also be given in the environment variable
 OVFINIT_CALLBACK_SECRET, which keeps it out of the process list.
 
+--system FILE makes the VMs a system (docs/callbacks.md, "Systems of
+VMs"): the file names the members, the instances (ids or patterns) that
+make each, and which members wait for which:
+
+  members:
+    db:
+      instances: [db-1]
+    app:
+      instances: ["app-*"]
+      count: 2
+      after: [db]
+
+Watch then also answers the system protocol on --listen (the VMs'
+ovfinit.system.url defaults to their callback URL): a member asks whether
+the members it comes after are ready, and reads their addresses, host keys
+and published values; its scripts publish values. Without --expect and
+--instance, watch waits for every member's instances.
+
 --web ADDR serves a live, read-only web page of the VMs on ADDR (and the
 same data as JSON at /api/vms): one row per VM with its state, a timeline
 of its steps, its addresses, the ssh command and known_hosts line, or why
@@ -124,6 +146,18 @@ Exit status:
 			}
 			if err := callback.CheckInstances(o.instances); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--instance: %w", err)}
+			}
+			if o.systemFile != "" {
+				src, err := os.ReadFile(o.systemFile)
+				if err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--system: %w", err)}
+				}
+				if o.system, err = parseSystem(o.systemFile, src); err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--system:\n%w", err)}
+				}
+				if len(o.instances) == 0 && o.expect == 0 {
+					o.instances, o.expect = o.system.Patterns()
+				}
 			}
 			patterns := slices.ContainsFunc(o.instances, func(s string) bool { return strings.ContainsAny(s, `*?[\`) })
 			if o.expect == 0 && patterns {
@@ -163,6 +197,7 @@ Exit status:
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up (exit 2) when the VMs are not all ready by then")
 	f.DurationVar(&o.maxSkew, "max-skew", callback.DefaultMaxSkew, "refuse signed events whose timestamp is further than this from this clock")
 	f.BoolVar(&o.json, "json", false, "print each new event as one JSON line on standard output, for other tools")
+	f.StringVar(&o.systemFile, "system", "", "system file (YAML): the members, their instances and which wait for which (after:); serves the system protocol on --listen")
 	f.StringVar(&o.web, "web", "", "serve a live web view of the VMs on this address (127.0.0.1:8081; another than loopback needs a token)")
 	f.StringVar(&o.webToken, "web-token", "", "token the web view requires, at least 16 characters (default $OVFINIT_WEB_TOKEN; generated for a non-loopback --web)")
 	f.DurationVar(&o.webLinger, "web-linger", 0, "keep serving the web view this long after the outcome is known (Ctrl-C ends it sooner)")
@@ -223,8 +258,16 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 	if o.secret != "" {
 		cfg.Secret = []byte(o.secret)
 	}
+	var handler http.Handler
 	recv := callback.NewReceiver(cfg)
-	srv := &http.Server{Handler: recv, MaxHeaderBytes: maxHeaderBytes,
+	handler = recv
+	if o.system != nil {
+		st := system.NewState(o.system, system.Config{Secret: cfg.Secret, MaxSkew: o.maxSkew})
+		onEvent := cfg.OnEvent
+		recv = callback.NewReceiver(withObserver(cfg, onEvent, st))
+		handler = system.Route(recv, st.Handler(cfg.OnReject))
+	}
+	srv := &http.Server{Handler: handler, MaxHeaderBytes: maxHeaderBytes,
 		ReadHeaderTimeout: o.limits.readHeader, ReadTimeout: o.limits.read, WriteTimeout: o.limits.write, IdleTimeout: o.limits.idle}
 	go srv.Serve(ln)
 	defer func() {
@@ -294,6 +337,21 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 			return finish(callback.OutcomeRetry, "interrupted: "+why)
 		}
 	}
+}
+
+// parseSystem reads a system file (manager/system).
+func parseSystem(name string, src []byte) (*system.System, error) { return system.Parse(name, src) }
+
+// withObserver returns cfg whose OnEvent also feeds the system state.
+func withObserver(cfg callback.ReceiverConfig, onEvent func(callback.Event, []byte), st *system.State) callback.ReceiverConfig {
+	cfg.Admit = st.Admit
+	cfg.OnEvent = func(ev callback.Event, raw []byte) {
+		st.Observe(ev)
+		if onEvent != nil {
+			onEvent(ev, raw)
+		}
+	}
+	return cfg
 }
 
 func want(o watchOptions) string {

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"sync"
@@ -51,6 +52,18 @@ type Event struct {
 	Received time.Time `json:"-"`
 	// Raw is the request body.
 	Raw json.RawMessage `json:"-"`
+	// Header is the request's headers (the signature's among them).
+	Header http.Header `json:"-"`
+}
+
+// Signed is one signed message the recorder saw, exactly as it went over
+// the wire: an event, a system request or the system's answer. A test
+// checks them with a Standard Webhooks library (internal/webhooktest).
+type Signed struct {
+	Kind     string // "event", "system request", "system answer"
+	Header   http.Header
+	Body     []byte
+	Received time.Time
 }
 
 // EventData is the agent's payload.
@@ -75,6 +88,7 @@ type EventData struct {
 type HostKey struct {
 	Type        string `json:"type"`
 	Fingerprint string `json:"fingerprint"`
+	Key         string `json:"key"` // the public key, as in known_hosts
 }
 
 // Sequence is the CloudEvents sequence attribute: a JSON number or a
@@ -161,6 +175,67 @@ type Recorder struct {
 	errs    []error
 	changed chan struct{} // closed and replaced on every new event
 	subs    []chan Event
+	signed  []Signed
+
+	system  http.Handler         // answers the system protocol; nil: refused
+	observe func(callback.Event) // told of every event, for the system's state
+}
+
+// maxSigned bounds the signed messages kept.
+const maxSigned = 10000
+
+// SetSystem makes the recorder a system manager too: requests of the
+// system protocol (by their Content-Type) go to h, and every event
+// recorded is passed to observe (manager/system.State.Observe).
+func (r *Recorder) SetSystem(h http.Handler, observe func(callback.Event)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.system, r.observe = h, observe
+}
+
+// SignedMessages returns the signed messages seen since the recorder
+// started (Reset keeps them), at most 10,000.
+func (r *Recorder) SignedMessages() []Signed {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.signed)
+}
+
+// keepSigned records a signed message; r.mu must be held.
+func (r *Recorder) keepSigned(kind string, h http.Header, body []byte) {
+	if h.Get(callback.HeaderSignature) != "" && len(r.signed) < maxSigned {
+		r.signed = append(r.signed, Signed{Kind: kind, Header: h.Clone(), Body: bytes.Clone(body), Received: time.Now()})
+	}
+}
+
+// serveSystem hands a system request to the system handler and records
+// the request and the answer.
+func (r *Recorder) serveSystem(w http.ResponseWriter, req *http.Request, body []byte) {
+	r.mu.Lock()
+	h := r.system
+	r.keepSigned("system request", req.Header, body)
+	r.mu.Unlock()
+	if h == nil {
+		r.fail(w, http.StatusNotFound, fmt.Errorf("system request, but the recorder serves no system: %s", body))
+		return
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	res := rec.Result()
+	ans := rec.Body.Bytes()
+	if res.StatusCode != http.StatusOK {
+		r.fail(w, res.StatusCode, fmt.Errorf("system request refused with %d: %s", res.StatusCode, body))
+		return
+	}
+	r.mu.Lock()
+	r.keepSigned("system answer", res.Header, ans)
+	r.mu.Unlock()
+	for k, v := range res.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(res.StatusCode)
+	w.Write(ans)
 }
 
 // NewRecorder starts a recorder on a free port of 127.0.0.1.
@@ -199,6 +274,10 @@ func (r *Recorder) handle(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err == nil && mt == callback.SystemContentType {
+		r.serveSystem(w, req, body)
+		return
+	}
 	if err != nil || mt != "application/cloudevents+json" {
 		r.fail(w, http.StatusUnsupportedMediaType, fmt.Errorf("event with Content-Type %q, want application/cloudevents+json: %s", req.Header.Get("Content-Type"), body))
 		return
@@ -216,7 +295,15 @@ func (r *Recorder) handle(w http.ResponseWriter, req *http.Request) {
 	}
 	e.Received = time.Now()
 	e.Raw = bytes.Clone(body)
+	e.Header = req.Header.Clone()
 	r.mu.Lock()
+	r.keepSigned("event", req.Header, body)
+	if r.observe != nil {
+		var ce callback.Event
+		if json.Unmarshal(body, &ce) == nil {
+			r.observe(ce)
+		}
+	}
 	if !slices.Contains(KnownTypes, e.Type) {
 		r.errs = append(r.errs, fmt.Errorf("event %s has type %q, not one of %v", e.ID, e.Type, KnownTypes))
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The Standard Webhooks headers (callback.HeaderID and the others; not
@@ -50,6 +51,10 @@ type Request struct {
 	Body   []byte
 	WantOK bool
 	ID     string // the event id, for messages
+	// Received, when set, is when the receiver got the request: the
+	// library checks the timestamp against it rather than the clock of
+	// the check (a VM test checks its first events minutes later).
+	Received time.Time
 }
 
 // Verify runs the library on every request and fails t for each it
@@ -80,6 +85,7 @@ func Verify(t testing.TB, reqs []Request) {
 		Secret  string            `json:"secret"`
 		Headers map[string]string `json:"headers"`
 		Body    string            `json:"body"`
+		Now     int64             `json:"now,omitempty"` // Unix ms; 0: Date.now
 	}
 	in := make([]input, len(reqs))
 	for i, r := range reqs {
@@ -88,6 +94,9 @@ func Verify(t testing.TB, reqs []Request) {
 			h[k] = r.Header.Get(k)
 		}
 		in[i] = input{Secret: r.Secret, Headers: h, Body: string(r.Body)}
+		if !r.Received.IsZero() {
+			in[i].Now = r.Received.UnixMilli()
+		}
 	}
 	dir := t.TempDir()
 	file, js := filepath.Join(dir, "requests.json"), filepath.Join(dir, "verify.js")
