@@ -2,6 +2,9 @@ package agent
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net"
 	"os"
 	"strings"
@@ -38,5 +41,46 @@ func TestPlanUnchangedAfterValidate(t *testing.T) {
 	ready := ev.events[len(ev.events)-1]
 	if ready.Type != callback.TypeReady || ready.Data.SSHPort != 2222 {
 		t.Errorf("last event %s on port %d, want ready on 2222", ready.Type, ready.Data.SSHPort)
+	}
+}
+
+// TestBootRecordNamesItsSteps: every field of the boot record says which
+// step fills it ("validate: ..."), and that step is in the pipeline, so the
+// record stays a map of the pipeline as steps come and go.
+func TestBootRecordNamesItsSteps(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "env.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, s := range Steps() {
+		names[s.Name] = true
+	}
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok || ts.Name.Name != "Boot" {
+			return true
+		}
+		found = true
+		for _, fl := range ts.Type.(*ast.StructType).Fields.List {
+			text := fl.Comment.Text()
+			if text == "" {
+				text = fl.Doc.Text()
+			}
+			first, _, _ := strings.Cut(strings.TrimSpace(text), ":")
+			ok := false
+			for _, step := range strings.Split(first, " or ") {
+				step, _, _ = strings.Cut(step, " (")
+				ok = ok || names[step]
+			}
+			if !ok {
+				t.Errorf("Boot.%s: comment %q does not start with the name of the step that fills it", fl.Names[0].Name, text)
+			}
+		}
+		return false
+	})
+	if !found {
+		t.Fatal("no type Boot in env.go")
 	}
 }

@@ -121,7 +121,7 @@ func TestCloudInitEnvUserChoice(t *testing.T) {
 			}
 			e, _ := m.env(cloudInitEnv("i-1", tc.props...))
 			for _, s := range Steps()[:4] {
-				if err := s.Run(t.Context(), e); err != nil {
+				if _, err := s.Run(t.Context(), e); err != nil {
 					t.Fatalf("step %s: %v", s.Name, err)
 				}
 			}

@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
-	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -11,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/redact"
@@ -36,9 +36,10 @@ type SSHServer interface {
 	AddHostKey(k gossh.Signer)
 }
 
-// Env is the one wiring struct: the options, the seams through which every
-// step touches the machine (fakes in tests), and what the steps learn as the
-// pipeline runs.
+// Env is the pipeline: the wiring (options, the seams through which every
+// step touches the machine, fakes in tests) and, embedded, the Boot record
+// of what the steps learn as it runs. The wiring is set before Run and not
+// changed by the steps; the boot record starts empty.
 type Env struct {
 	// Log is the agent's logger. Run wraps it so that every secret of
 	// the environment (Redact) is replaced in every line.
@@ -51,11 +52,11 @@ type Env struct {
 	RuntimeDir string
 	// StatusDir is a path under Root for the world-readable status file;
 	// "" means DefaultStatusDir.
-	StatusDir string
-	EnvFile   string        // --env: read the environment from this file instead of probing
-	WaitEnv   time.Duration // how long to wait for an environment device to appear
-	SSHPort   int           // SSH port when ovfinit.ssh.port is unset; 0 means 22
-	BootID    string
+	StatusDir      string
+	EnvFile        string        // --env: read the environment from this file instead of probing
+	WaitEnv        time.Duration // how long to wait for an environment device to appear
+	DefaultSSHPort int           // SSH port when ovfinit.ssh.port is unset (run --ssh-port); 0 means 22
+	BootID         string
 	// Live says whether to change the running system (kernel host name,
 	// network) as well as files. NewEnv sets it when Root is "/".
 	Live bool
@@ -65,9 +66,6 @@ type Env struct {
 	// it on a live system; tests that check a failure changes nothing
 	// leave it off.
 	FailSafeNetwork bool
-	// netApplied: the network step began changing the live NICs in this
-	// boot, so a failure must not bring up the fail-safe DHCP over them.
-	netApplied bool
 
 	// Seams.
 	Events  Events
@@ -79,14 +77,11 @@ type Env struct {
 	// OS is the operating system of Root for the steps that write its
 	// files the OS's way (hostname, the scripts directory); "" is
 	// runtime.GOOS.
-	OS string
-	// RebootPending is set by a step whose change needs a restart that
-	// ovfinit does not start itself (a Windows computer name).
-	RebootPending bool
-	SystemUUID    func(root string) (string, error)
-	CreateUser    func(root string, u users.User, log *slog.Logger) (*users.Account, error)
-	StartSSH      func(cfg sshd.Config) (SSHServer, error)
-	SSHHost       string // listen address host part; "" means every address
+	OS         string
+	SystemUUID func(root string) (string, error)
+	CreateUser func(root string, u users.User, log *slog.Logger) (*users.Account, error)
+	StartSSH   func(cfg sshd.Config) (SSHServer, error)
+	SSHHost    string // listen address host part; "" means every address
 	// Environment transports (ovfenv): clears used secret guestinfo keys.
 	WipeGuestinfo func(ctx context.Context, e *Env, keys []string) error
 	// Commands runs user-data's commands (bootcmd, runcmd, packages,
@@ -104,35 +99,35 @@ type Env struct {
 	// the log, every event and the status file with it.
 	Redact *redact.Redactor
 
-	// Learned as the pipeline runs.
-	Source     *ovfenv.Source
-	OVF        *ovfenv.Environment
-	InstanceID string
-	Plan       *Plan
-	State      *State
-	HostKey    gossh.Signer
-	SSH        SSHServer
-	Account    *users.Account
-	NetAddrs   []string // network: addresses on the configured NICs after the network step, DHCP leases included
-	Boot       BootRecord
-	started    bool           // whether Events.Start has been called
-	stepNote   string         // what the running step says on success (see note)
-	sshKeys    *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
-	net        netcfg.System  // the live network, open from validate to the network step's end (network)
-	netErr     error          // why it could not be opened
-	afterReady []func()       // run once ready is sent (power_state: steps_cloudcfg.go)
+	// Handles the wiring opens on first use, for the whole boot.
+	started bool           // whether Events.Start has been called
+	sshKeys *sshd.HostKeys // every host key, the RSA one joining late (hostKeys)
+	net     netcfg.System  // the live network, open from validate to the network step's end (network)
+	netErr  error          // why it could not be opened
+
+	Boot // what the steps learn; e.Plan is e.Boot.Plan
 }
 
-// BootRecord is what steps learn about this boot that the Plan (the
-// validated input, never changed after validate) does not say.
-type BootRecord struct {
-	SSHPort int // sshd: the port the server listens on (ovfinit.ssh.port or the alternative)
-}
-
-// note sets the message of the running step's finish event and status line
-// on success (which transport the environment came from, say).
-func (e *Env) note(format string, args ...any) {
-	e.stepNote = fmt.Sprintf(format, args...)
+// Boot is the boot record: the facts the steps learn, each filled by the
+// step named beside it and only read after that. The Plan (the validated
+// input) is never changed after validate; what the boot found out beyond
+// it (the port in use, the addresses leased) is here.
+type Boot struct {
+	Source        *ovfenv.Source      // find-environment: the transport and its bytes (or the saved copy)
+	OVF           *ovfenv.Environment // parse-environment: the parsed environment
+	InstanceID    string              // identity: instance-id, the Environment id or the SMBIOS UUID
+	State         *State              // identity: what ran for which instance (state.json)
+	Plan          *Plan               // validate: every property checked, every script compiled
+	RebootPending bool                // hostname: a change takes effect at the next restart (a Windows computer name)
+	// network: the step began changing the live NICs in this boot, so a
+	// failure must not bring up the fail-safe DHCP over them.
+	netApplied bool
+	NetAddrs   []string       // network: addresses on the configured NICs after the step, DHCP leases included
+	Account    *users.Account // user: the account made or found
+	HostKey    gossh.Signer   // host-key (new instance) or sshd (loaded): the primary host key
+	SSH        SSHServer      // sshd: the running embedded server; nil when the image's OpenSSH serves
+	SSHPort    int            // sshd: the port the server listens on (ovfinit.ssh.port or the alternative)
+	afterReady []func()       // cloud-final: run once ready is sent (power_state)
 }
 
 // runtimePath returns a file's path in the runtime directory, a slash path
@@ -237,12 +232,6 @@ func (e *Env) withRoot(f func(*rootfs.FS) error) error {
 // mkdirAll creates the directory name under Root and its parents.
 func (e *Env) mkdirAll(name string, perm fs.FileMode) error {
 	return e.withRoot(func(f *rootfs.FS) error { return f.MkdirAll(name, perm) })
-}
-
-// stat describes name under Root.
-func (e *Env) stat(name string) (fi fs.FileInfo, err error) {
-	err = e.withRoot(func(f *rootfs.FS) error { fi, err = f.Stat(name); return err })
-	return fi, err
 }
 
 // remove removes name under Root.

@@ -25,8 +25,8 @@ func TestOfflineWriteStaysInImage(t *testing.T) {
 	if err := os.Symlink(host, filepath.Join(root, "etc")); err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Root: root, Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Plan: &Plan{Hostname: "web1.example.com"}}
-	err := setHostname(context.Background(), e)
+	e := &Env{Root: root, Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Boot: Boot{Plan: &Plan{Hostname: "web1.example.com"}}}
+	_, err := setHostname(context.Background(), e)
 	for _, f := range []string{"hostname", "hosts"} {
 		if b, _ := os.ReadFile(filepath.Join(host, f)); string(b) != "build-host\n" {
 			t.Errorf("setHostname on an image with etc -> %s changed the build host's %s to %q (err %v)", host, f, b, err)

@@ -148,8 +148,8 @@ func TestLiveAddresses(t *testing.T) {
 		{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.15/24")}},
 	}}
 	want := []string{"10.0.2.15/24", "10.0.3.15/24"}
-	if got := liveAddresses(c, cur); !cmp.Equal(got, want) {
-		t.Errorf("liveAddresses() = %q, want %q", got, want)
+	if got := netcfg.LiveAddresses(c, cur); !cmp.Equal(got, want) {
+		t.Errorf("LiveAddresses() = %q, want %q", got, want)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
@@ -75,6 +76,10 @@ func BuildPlan(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.App
 func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.Applied, error), m netcfg.Manager) (*Plan, error) {
 	p := &Plan{}
 	r := &propReader{env: env, manager: m}
+	var err error
+	if r.userData, err = userData(env); err != nil { // once, for planScript and planUserData
+		r.errs = append(r.errs, err)
+	}
 	// Each capability reads its own properties (plan_*.go). The callback
 	// comes first so that a failure later on can still be reported.
 	planCallback(r, p)
@@ -94,7 +99,10 @@ func BuildPlanFor(env *ovfenv.Environment, links func() (netcfg.Current, netcfg.
 type propReader struct {
 	env     *ovfenv.Environment
 	manager netcfg.Manager // the image's network manager; "": not checked
-	errs    []error
+	// userData is the user-data property decoded; nil: unset or not
+	// decodable (the problem is recorded once).
+	userData []byte
+	errs     []error
 }
 
 // get returns a property's value, trimmed; ok is false when it is unset or
@@ -136,6 +144,13 @@ func (r *propReader) enum(k ovfenv.Key) string {
 	v, err := r.env.Enum(k)
 	r.check(err)
 	return v
+}
+
+// base64 returns k's value decoded (TypeBase64); nil when unset or bad.
+func (r *propReader) base64(k ovfenv.Key) []byte {
+	b, err := r.env.Base64(k)
+	r.check(err)
+	return b
 }
 
 // text returns k's value, trimmed; ok is false when it is unset (the
@@ -180,7 +195,7 @@ func planHostname(r *propReader, p *Plan) {
 		other = ovfenv.KeyLocalHostname.Name
 	}
 	v, _ := r.get(key)
-	if err := checkHostname(v); err != nil {
+	if err := hostname.Syntax(v); err != nil {
 		r.bad(key, err)
 		return
 	}
@@ -189,34 +204,4 @@ func planHostname(r *propReader, p *Plan) {
 		p.Warnings = append(p.Warnings, &PropertyError{Key: other, Line: r.env.PropertyLine(other),
 			Err: fmt.Errorf("%q ignored: %s (later in the environment) says %q, and the later one wins as in cloud-init", ov, key, v)})
 	}
-}
-
-// unjoin splits an errors.Join result into its parts.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-// checkHostname applies RFC 1123: labels of 1-63 letters, digits and '-',
-// not starting or ending with '-', 253 characters in all.
-func checkHostname(h string) error {
-	if len(h) > 253 {
-		return fmt.Errorf("longer than 253 characters")
-	}
-	for _, label := range strings.Split(h, ".") {
-		if len(label) == 0 || len(label) > 63 {
-			return fmt.Errorf("invalid host name %q: each dot-separated label must have 1 to 63 characters", h)
-		}
-		if label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("invalid host name %q: a label may not start or end with '-'", h)
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return fmt.Errorf("invalid host name %q: only letters, digits, '-' and '.' are allowed", h)
-			}
-		}
-	}
-	return nil
 }

@@ -1,12 +1,11 @@
 package agent
 
 import (
-	"encoding/base64"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
@@ -30,21 +29,9 @@ func planCallback(r *propReader, p *Plan) {
 			p.CallbackSecret = []byte(v)
 		}
 	}
-	b64 := func(key string) []byte {
-		v, ok := r.get(key)
-		if !ok {
-			return nil
-		}
-		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
-		if err != nil {
-			r.bad(key, errors.New("not base64 (give the PEM file as `base64 -w0 file.pem`)"))
-			return nil
-		}
-		return b
-	}
-	p.CallbackTLS.CA = b64(ovfenv.KeyCallbackCA.Name)
-	p.CallbackTLS.ClientCert = b64(ovfenv.KeyCallbackClientCert.Name)
-	p.CallbackTLS.ClientKey = b64(ovfenv.KeyCallbackClientKey.Name)
+	p.CallbackTLS.CA = r.base64(ovfenv.KeyCallbackCA)
+	p.CallbackTLS.ClientCert = r.base64(ovfenv.KeyCallbackClientCert)
+	p.CallbackTLS.ClientKey = r.base64(ovfenv.KeyCallbackClientKey)
 	if v, ok := r.get(ovfenv.KeyCallbackPin.Name); ok {
 		pins, err := callback.ParsePins(v)
 		if err != nil {
@@ -61,7 +48,7 @@ func planCallback(r *propReader, p *Plan) {
 // callbackProblem records the callback's errors against the properties
 // their callback.FieldErrors name.
 func (r *propReader) callbackProblem(err error) {
-	for _, e := range unjoin(err) {
+	for _, e := range errlist.Flatten(err) {
 		var fe *callback.FieldError
 		if errors.As(e, &fe) {
 			r.bad(fe.Property, fe.Err)

@@ -1,16 +1,14 @@
 package agent
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/cloudconfig"
+	"github.com/ovfinit/ovfinit/hostname"
+	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
 )
@@ -72,31 +70,11 @@ func planImageUser(env *ovfenv.Environment, p *Plan, root string) error {
 	if du == nil {
 		return nil
 	}
-	u := p.User
-	if c := p.Cloud.Config; c == nil || c.DefaultUserName == "" {
-		u.Name = du.Name // else user-data's user: renames it
+	c := p.Cloud.Config
+	u, err := du.Account(p.User, c != nil && c.DefaultUserName != "") // user-data's user: renames it
+	if err != nil {
+		return err
 	}
-	u.Shell = du.Shell
-	u.Comment = du.Gecos
-	u.PrimaryGroup = du.PrimaryGroup
-	for _, rule := range du.Sudo {
-		if !cloudconfig.AdminRule(rule) {
-			return fmt.Errorf("the image's default user %s (%s): sudo rule %q is not supported: ovfinit writes only %q (set %s to choose another user)",
-				du.Name, du.Source, rule, "ALL=(ALL) NOPASSWD:ALL", ovfenv.KeyUser.Name)
-		}
-		u.Admin = true
-	}
-	u.Groups = nil
-	for _, g := range du.Groups {
-		if u.Admin && slices.Contains([]string{"sudo", "wheel", "admin"}, g) {
-			continue // the administrator setting adds sudo and wheel where they exist
-		}
-		u.Groups = append(u.Groups, g)
-	}
-	// The image builder chose these groups (adm, say), not the
-	// environment: the system-account policy's refusals are warnings.
-	u.AllowSystem = true
-	u.LockPassword = du.LockPasswd && !u.Password.Set()
 	p.User = u
 	p.Cloud.DefaultUserFrom = du.Source
 	return nil
@@ -141,38 +119,39 @@ func PlanImage(env *ovfenv.Environment, p *Plan, root string) error {
 		keep = append(keep, pw)
 	}
 	p.Cloud.Passwords = keep
-	return errors.Join(checkCloudOnImage(env, p, root)...)
+	var errs []error
+	at := cloudAt(env, &errs)
+	for _, e := range p.Cloud.Config.CheckOnImage(root, p.Cloud.accounts(p.User)) {
+		at(e.Line, "%s: %v", e.Key, e.Err)
+	}
+	return errors.Join(errs...)
 }
 
 // planUserData reads user-data by its form: #cloud-config is parsed and
 // merged into the plan, a #! script kept for the runcmd step, #!starlark
 // left to planScript; any other form is refused.
 func planUserData(r *propReader, p *Plan) {
-	data, err := userData(r.env)
-	if err != nil {
-		r.errs = append(r.errs, err)
-		return
-	}
+	data := r.userData
 	if data == nil {
 		return
 	}
 	bad := userDataError(r.env)
 	switch form := userDataForm(data); form {
-	case "starlark", "":
+	case "starlark", cloudconfig.FormNone:
 		// planScript's, or nothing
-	case "cloud-config":
+	case cloudconfig.FormCloudConfig:
 		c, err := cloudconfig.Parse(data)
 		p.Cloud.parsed = c
 		if err != nil {
-			for _, x := range unjoin(err) {
+			for _, x := range errlist.Flatten(err) {
 				r.errs = append(r.errs, bad(fmt.Errorf("#cloud-config %w", x)))
 			}
 			return
 		}
 		if err := planCloudConfig(r.env, p, c); err != nil {
-			r.errs = append(r.errs, unjoin(err)...)
+			r.errs = append(r.errs, errlist.Flatten(err)...)
 		}
-	case "script":
+	case cloudconfig.FormScript:
 		p.Cloud.Script = data
 	default:
 		r.errs = append(r.errs, bad(fmt.Errorf("%s user-data is not supported: ovfinit applies #cloud-config, a #! script or #!starlark (docs/cloud-config.md)", form)))
@@ -201,68 +180,30 @@ func cloudAt(env *ovfenv.Environment, errs *[]error) func(line int, format strin
 	}
 }
 
-// maxUserData bounds user-data once decoded (and decompressed).
-const maxUserData = 16 << 20
-
-// userData returns the user-data property decoded (base64, as cloud-init's
-// OVF datasource takes it; then gunzipped when it is gzip, as cloud-init
-// does); nil when unset. A value the saved redacted copy holds instead of
-// user-data with passwords reads as unset.
+// userData returns the user-data property decoded (cloudconfig.DecodeUserData);
+// nil when unset. A value the saved redacted copy holds instead of
+// user-data with passwords reads as unset. BuildPlan decodes it once, for
+// planScript and planUserData both.
 func userData(env *ovfenv.Environment) ([]byte, error) {
 	v, ok := env.Property(ovfenv.KeyUserData.Name)
 	v = strings.TrimSpace(v)
 	if !ok || v == "" || ovfenv.IsUnset(v) || v == ovfenv.Redaction {
 		return nil, nil
 	}
-	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
+	data, err := cloudconfig.DecodeUserData(v)
 	if err != nil {
-		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("not base64: %v", err)}
-	}
-	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
-		r, err := gzip.NewReader(bytes.NewReader(data))
-		if err == nil {
-			data, err = io.ReadAll(io.LimitReader(r, maxUserData+1))
-		}
-		if err != nil {
-			return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("gzip: %v", err)}
-		}
-	}
-	if len(data) > maxUserData {
-		return nil, &PropertyError{Key: ovfenv.KeyUserData.Name, Line: env.PropertyLine(ovfenv.KeyUserData.Name), Err: fmt.Errorf("larger than %d MiB", maxUserData>>20)}
+		return nil, userDataError(env)(err)
 	}
 	return data, nil
 }
 
-// userDataForm names the kind of user-data, by its first line as
-// cloud-init tells them apart.
+// userDataForm names the kind of user-data: "starlark" (scripts.Marker),
+// or cloudconfig.Form's.
 func userDataForm(data []byte) string {
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	l := strings.TrimSpace(string(line))
-	switch {
-	case len(bytes.TrimSpace(data)) == 0:
-		return ""
-	case isStarlark(data):
+	if isStarlark(data) {
 		return "starlark"
-	case l == cloudconfig.Header:
-		return "cloud-config"
-	case strings.HasPrefix(l, "#cloud-config-archive"):
-		return "#cloud-config-archive"
-	case strings.HasPrefix(l, "#cloud-config-jsonp"):
-		return "#cloud-config-jsonp"
-	case strings.HasPrefix(l, "#cloud-boothook"):
-		return "#cloud-boothook"
-	case strings.HasPrefix(l, "#include"):
-		return "#include"
-	case strings.HasPrefix(l, "#part-handler"):
-		return "#part-handler"
-	case strings.HasPrefix(strings.ToLower(l), "## template:"):
-		return "Jinja template"
-	case strings.HasPrefix(l, "#!"):
-		return "script"
-	case strings.HasPrefix(strings.ToLower(l), "content-type:"), strings.HasPrefix(strings.ToLower(l), "mime-version:"):
-		return "MIME multipart"
 	}
-	return "unrecognised (no #cloud-config or #! first line)"
+	return cloudconfig.Form(data)
 }
 
 // planCloudConfig merges a #cloud-config document into the plan: the
@@ -307,7 +248,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 		if p.User.Password.Set() {
 			errs = append(errs, &PropertyError{Key: ovfenv.KeyPassword.Name, Line: env.PropertyLine(ovfenv.KeyPassword.Name),
 				Err: fmt.Errorf("user-data's password sets the same user's password: drop one")})
-		} else if err := checkPassword(c.Password); err != nil {
+		} else if err := cloudconfig.CheckPassword(c.Password); err != nil {
 			at(c.Lines["password"], "password: %v", err)
 		} else {
 			p.User.Password = users.NewPassword(c.Password)
@@ -317,8 +258,8 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	// ssh_pwauth: the embedded server's password logins.
 	if c.SSHPwauth != nil {
-		if v, ok := env.Property(PropSSHPasswordAuth); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
-			errs = append(errs, &PropertyError{Key: PropSSHPasswordAuth, Line: env.PropertyLine(PropSSHPasswordAuth),
+		if v, ok := env.Property(ovfenv.KeySSHPasswordAuth.Name); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
+			errs = append(errs, &PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: env.PropertyLine(ovfenv.KeySSHPasswordAuth.Name),
 				Err: fmt.Errorf("user-data's ssh_pwauth says %v", *c.SSHPwauth)})
 		}
 		p.SSH.PasswordAuth = *c.SSHPwauth
@@ -329,7 +270,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	case c.PreserveHostname:
 		p.Hostname, p.HostnameKey = "", ""
 	case h != "":
-		if err := checkHostname(h); err != nil {
+		if err := hostname.Syntax(h); err != nil {
 			at(c.HostnameLine, "%v", err)
 		} else {
 			p.Hostname, p.HostnameKey = h, ovfenv.KeyUserData.Name
@@ -343,7 +284,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 			continue
 		}
 		names[cu.Name] = cu.Line
-		u, warns, uerrs := cloudUser(cu)
+		u, warns, uerrs := cu.Account()
 		for _, err := range uerrs {
 			at(cu.Line, "users: %s: %v", cu.Name, err)
 		}
@@ -366,7 +307,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	// chpasswd: the plan's users get theirs; other accounts must exist.
 	if c.Chpasswd != nil {
 		for _, cp := range c.Chpasswd.Users {
-			if err := checkPassword(cp.Password); err != nil {
+			if err := cloudconfig.CheckPassword(cp.Password); err != nil {
 				at(cp.Line, "chpasswd: %s: %v", cp.Name, err)
 				continue
 			}
@@ -395,117 +336,10 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// checkPassword refuses what cannot be a password line for chpasswd.
-func checkPassword(v string) error {
-	if strings.ContainsAny(v, "\n\r\x00:") && !users.IsHash(v) {
-		return fmt.Errorf("a password must not contain a newline, NUL or ':'")
-	}
-	return nil
-}
-
-// cloudUser turns a users entry into the account to ensure. The
-// environment's author chose its groups, so the system-account policy
-// warns rather than refuses (as ovfinit.user.allow-system does).
-func cloudUser(cu cloudconfig.User) (u users.User, warnings, errs []error) {
-	u = users.User{Name: cu.Name, Comment: cu.Gecos, Shell: cu.Shell, Home: cu.Home, UID: cu.UID, PrimaryGroup: cu.PrimaryGroup,
-		Admin: cu.Admin, LockPassword: cu.LockPasswd, AllowSystem: true}
-	if err := users.ValidateName(cu.Name); err != nil {
-		errs = append(errs, err)
-	}
-	for _, g := range cu.Groups {
-		if u.Admin && slices.Contains([]string{"sudo", "wheel", "admin"}, g) {
-			continue
-		}
-		if err := users.ValidateName(g); err != nil {
-			errs = append(errs, fmt.Errorf("groups: %v", err))
-		}
-		u.Groups = append(u.Groups, g)
-	}
-	for _, f := range []struct{ name, v string }{{"shell", u.Shell}, {"homedir", u.Home}} {
-		if f.v != "" && (!strings.HasPrefix(f.v, "/") || strings.ContainsAny(f.v, ":\n")) {
-			errs = append(errs, fmt.Errorf("%s: want an absolute path without ':', got %q", f.name, f.v))
-		}
-	}
-	if cu.Password != "" {
-		if err := checkPassword(cu.Password); err != nil {
-			errs = append(errs, err)
-		} else {
-			u.Password = users.NewPassword(cu.Password)
-		}
-	}
-	if len(cu.Keys) > 0 {
-		keys, err := users.ParseKeys(strings.Join(cu.Keys, "\n"))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ssh_authorized_keys: %v", err))
-		}
-		u.Keys = keys
-	}
-	warns, perrs := users.CheckRequest(u)
-	return u, warns, append(errs, perrs...)
-}
-
-// checkCloudOnImage checks user-data's users and chpasswd accounts against
-// the image's accounts, and write_files owners against them and the users
-// the plan adds.
-func checkCloudOnImage(env *ovfenv.Environment, p *Plan, root string) []error {
-	c := p.Cloud.Config
-	var errs []error
-	at := cloudAt(env, &errs)
-	for i, u := range p.Cloud.Users {
-		if u.Name == p.User.Name && !p.Cloud.NoDefaultUser {
-			at(c.Users[i].Line, "users: %s is the default user (list it as `- default`; ovfinit.user.* properties or the image's cloud.cfg configure it)", u.Name)
-		}
-	}
-	im, err := users.ReadImage(root)
-	if errors.Is(err, users.ErrNoAccounts) {
-		return errs
-	}
-	if err != nil {
-		return append(errs, fmt.Errorf("checking user-data's users against the image: %w", err))
-	}
-	for i, u := range p.Cloud.Users {
-		_, errs := im.Check(u)
-		for _, err := range errs {
-			at(c.Users[i].Line, "users: %s: %v", u.Name, err)
-		}
-	}
-	planned := map[string]bool{p.User.Name: !p.Cloud.NoDefaultUser}
-	groups := map[string]bool{p.User.Name: !p.Cloud.NoDefaultUser}
-	for _, u := range p.Cloud.Users {
-		planned[u.Name], groups[u.Name] = true, true
-		groups[u.PrimaryGroup] = true
-		for _, g := range u.Groups {
-			groups[g] = true
-		}
-	}
-	for _, u := range p.User.Groups {
-		groups[u] = true
-	}
-	for _, g := range c.Groups {
-		groups[g.Name] = true
-		for _, m := range g.Members {
-			if !planned[m] && !im.DB.HasUser(m) {
-				at(g.Line, "groups: %s: member %s is not an account of the image nor one user-data adds", g.Name, m)
-			}
-		}
-	}
-	for _, pw := range p.Cloud.Passwords {
-		if !im.DB.HasUser(pw.Name) {
-			at(c.Chpasswd.Line, "chpasswd: %s is not an account of the image nor one user-data adds", pw.Name)
-		}
-	}
-	for _, f := range c.WriteFiles {
-		u, g, _ := strings.Cut(f.Owner, ":")
-		if !planned[u] && !im.DB.HasUser(u) {
-			at(f.Line, "write_files: %s: owner %s is not an account of the image nor one user-data adds", f.Path, u)
-		} else if planned[u] && !im.DB.HasUser(u) && !f.Defer {
-			at(f.Line, "write_files: %s: owner %s is created later in the boot: add defer: true, as cloud-init needs", f.Path, u)
-		}
-		if g != "" && !groups[g] && !im.DB.HasGroup(g) {
-			at(f.Line, "write_files: %s: group %s is not a group of the image nor one user-data adds", f.Path, g)
-		}
-	}
-	return errs
+// accounts are the accounts the plan ends with from user-data, for
+// cloudconfig's checks and appliers.
+func (c *CloudPlan) accounts(def users.User) cloudconfig.Accounts {
+	return cloudconfig.Accounts{Default: def, NoDefault: c.NoDefaultUser, Users: c.Users, Passwords: c.Passwords}
 }
 
 // redactUserData replaces user-data by ovfenv.Redaction when it is
@@ -515,7 +349,7 @@ func checkCloudOnImage(env *ovfenv.Environment, p *Plan, root string) []error {
 // per-instance module has run by then; bootcmd does not run again.
 func redactUserData(env *ovfenv.Environment) *ovfenv.Environment {
 	data, err := userData(env)
-	if err != nil || userDataForm(data) != "cloud-config" {
+	if err != nil || userDataForm(data) != cloudconfig.FormCloudConfig {
 		return env
 	}
 	c, _ := cloudconfig.Parse(data)

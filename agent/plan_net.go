@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
@@ -19,14 +20,14 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 	}
 	r.enum(ovfenv.KeyNetFallback) // checked even when another input wins
 	if err != nil {
-		r.errs = append(r.errs, unjoin(err)...)
+		r.errs = append(r.errs, errlist.Flatten(err)...)
 		return nil
 	}
 	if origin.Disabled {
 		return nil
 	}
 	report := func(err error) {
-		for _, e := range unjoin(err) {
+		for _, e := range errlist.Flatten(err) {
 			var fe *netcfg.FieldError
 			if !errors.As(e, &fe) {
 				r.bad(origin.Source, e)

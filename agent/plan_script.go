@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -42,32 +41,20 @@ func planScript(r *propReader, p *Plan) {
 			s.Image = append(s.Image, n)
 		}
 	}
-	if v, ok := r.text(ovfenv.KeyScript); ok {
-		src, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			r.bad(ovfenv.KeyScript.Name, fmt.Errorf("not base64: %v", err))
-		} else if prog, err := scripts.Compile(ovfenv.KeyScript.Name, src, s.Dialect); err != nil {
+	if src := r.base64(ovfenv.KeyScript); src != nil {
+		if prog, err := scripts.Compile(ovfenv.KeyScript.Name, src, s.Dialect); err != nil {
 			r.bad(ovfenv.KeyScript.Name, err)
 		} else {
 			s.Script = prog
 		}
 	}
-	if v, ok := r.text(ovfenv.KeyUserData); ok {
-		// cloud-init's OVF datasource takes user-data base64-encoded. Only
-		// user-data that starts with the marker line is ours; anything else
-		// (#cloud-config, a shell script) is left to cloud-init.
-		// Like cloud-init, whitespace (line breaks of a wrapped value) is
-		// dropped first; a value that still is not base64 is refused, not
-		// silently taken for something else.
-		src, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
-		if err != nil {
-			r.bad(ovfenv.KeyUserData.Name, fmt.Errorf("not valid base64 (the OVF transport carries user-data base64-encoded): %v", err))
-		} else if isStarlark(src) {
-			if prog, err := scripts.Compile(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
-				r.bad(ovfenv.KeyUserData.Name, err)
-			} else {
-				s.UserData = prog
-			}
+	// user-data (decoded once by BuildPlan) is ours when it starts with
+	// the marker line; #cloud-config and #! scripts are planUserData's.
+	if src := r.userData; src != nil && isStarlark(src) {
+		if prog, err := scripts.Compile(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
+			r.bad(ovfenv.KeyUserData.Name, err)
+		} else {
+			s.UserData = prog
 		}
 	}
 }

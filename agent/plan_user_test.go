@@ -294,8 +294,47 @@ func TestUserStepClashIsFatal(t *testing.T) {
 	}
 	e.OVF = env
 	e.Plan = &Plan{User: users.User{Name: "bob", UID: 1000}}
-	err = createUser(context.Background(), e)
+	_, err = createUser(context.Background(), e)
 	if err == nil || Retryable(err) || !strings.Contains(err.Error(), "property ovfinit.user.uid") {
 		t.Errorf("createUser(uid of alice) = %v (retryable %v), want a fatal error naming ovfinit.user.uid", err, Retryable(err))
+	}
+}
+
+// TestUserDataDecodedOnce: user-data is decoded once for every planner.
+// Before, planScript and planUserData each decoded it: a value that is not
+// base64 was reported twice, and gzip'd #!starlark user-data (gunzipped by
+// one decoder only) was neither run nor refused.
+func TestUserDataDecodedOnce(t *testing.T) {
+	env, err := ovfenv.Parse([]byte(envXML("user-data", "#cloud-config\nhostname: x\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = BuildPlan(env, nil)
+	if err == nil || strings.Count(err.Error(), "property user-data") != 1 {
+		t.Errorf("BuildPlan(user-data not base64) = %v, want the problem reported once", err)
+	}
+
+	env, err = ovfenv.Parse([]byte(envXML("user-data", gzipB64(t, "#!starlark\nlog.info(\"zipped\")\n"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := BuildPlan(env, nil)
+	if err != nil || p.Scripts.UserData == nil {
+		t.Errorf("BuildPlan(gzip'd #!starlark user-data) = %v, Scripts.UserData %v; want it compiled", err, p.Scripts.UserData)
+	}
+}
+
+// TestScriptWrappedBase64: ovfinit.script is read by the key table's
+// base64 getter, which takes a wrapped value as user-data always did;
+// before, planScript decoded it by hand and refused the line breaks.
+func TestScriptWrappedBase64(t *testing.T) {
+	s := b64("log.info(\"wrapped\")\n")
+	env, err := ovfenv.Parse([]byte(envXML("ovfinit.script", s[:8]+" "+s[8:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := BuildPlan(env, nil)
+	if err != nil || p.Scripts.Script == nil {
+		t.Errorf("BuildPlan(wrapped ovfinit.script) = %v, Script %v; want it compiled", err, p.Scripts.Script)
 	}
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -92,15 +91,13 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 	d.Status, d.Percent = callback.StatusStarted, startPct
 	e.Events.Emit(callback.TypeStepStarted, d)
 
-	e.stepNote = ""
-	err := s.Run(ctx, e)
+	res, err := resultOf(s.Run(ctx, e))
 	dur := e.Now().Sub(t0)
 	st.InstanceID = e.InstanceID
 	cur.DurationMS = dur.Milliseconds()
 	d = e.data(s.Name)
 	d.DurationMS, d.Percent = dur.Milliseconds(), endPct
 
-	res, err := resultOf(err, e.stepNote)
 	res.apply(cur, &d)
 	if err != nil {
 		e.Events.Emit(callback.TypeStepFinished, d)
@@ -120,27 +117,17 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 	return nil
 }
 
-// Result is how a step ended: callback.StatusOK, StatusSkipped or
-// StatusFailed, with a note (what it did, why it was skipped, the error).
-// The status file's line and the step.finished event are both derived from
-// it, by apply.
-type Result struct {
-	Status string
-	Note   string
-}
-
-// resultOf reads a step's return: a skip (skipError) is StatusSkipped with
-// its reason, another error StatusFailed (and the error is returned), nil
-// StatusOK with the step's note.
-func resultOf(err error, note string) (Result, error) {
-	var sk *skipError
-	switch {
-	case errors.As(err, &sk):
-		return Result{Status: callback.StatusSkipped, Note: sk.reason}, nil
-	case err != nil:
+// resultOf is how the runner reads a step's return: an error is
+// StatusFailed with its text (and the error is returned); otherwise the
+// step's Result, ok when it left the status empty.
+func resultOf(res Result, err error) (Result, error) {
+	if err != nil {
 		return Result{Status: callback.StatusFailed, Note: err.Error()}, err
 	}
-	return Result{Status: callback.StatusOK, Note: note}, nil
+	if res.Status == "" {
+		res.Status = callback.StatusOK
+	}
+	return res, nil
 }
 
 // apply writes the result into the step's status line and its event.

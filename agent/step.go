@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/freq"
 )
 
@@ -19,22 +20,35 @@ const (
 	Once        = freq.Once
 )
 
-// Step is one unit of the first-boot pipeline.
+// Step is one unit of the first-boot pipeline. Run says how it ended: an
+// error fails the boot; otherwise its Result (ok, or skipped with the
+// reason) is what the runner writes to the status file and the
+// step.finished event, once.
 type Step struct {
 	Name string
 	Freq Frequency
-	Run  func(ctx context.Context, e *Env) error
+	Run  func(ctx context.Context, e *Env) (Result, error)
 }
 
-// skipError is returned by a step that had nothing to do; the runner reports
-// it as "skipped" with the reason, not as a failure.
-type skipError struct{ reason string }
+// Result is how a step that did not fail ended: callback.StatusOK (the zero
+// Result: ok, no note) or callback.StatusSkipped, with a note (what it did,
+// why it had nothing to do).
+type Result struct {
+	Status string
+	Note   string
+}
 
-func (s *skipError) Error() string { return s.reason }
+// noted is an ok Result with a note (which transport the environment came
+// from, how many files were written).
+func noted(format string, args ...any) Result {
+	return Result{Status: callback.StatusOK, Note: fmt.Sprintf(format, args...)}
+}
 
-// skip makes a step report "skipped" with the reason.
-func skip(format string, args ...any) error {
-	return &skipError{reason: fmt.Sprintf(format, args...)}
+// skipped is the Result of a step that had nothing to do, with the reason:
+// the runner reports it as "skipped", not as a failure, and does not record
+// it as run.
+func skipped(format string, args ...any) Result {
+	return Result{Status: callback.StatusSkipped, Note: fmt.Sprintf(format, args...)}
 }
 
 // failure carries whether a retry of the deployment could help.

@@ -3,16 +3,14 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"net/http"
-	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
+
 	"github.com/ovfinit/ovfinit/cloudconfig"
 	"github.com/ovfinit/ovfinit/users"
-	gossh "golang.org/x/crypto/ssh"
 )
 
 // The steps that apply #cloud-config user-data (plan_cloudcfg.go reads
@@ -43,38 +41,36 @@ func (e *Env) commands(module string) (cmdrun.Runner, error) {
 	return cmdrun.Exec{Log: e.Log}, nil
 }
 
-func cloudBootcmd(ctx context.Context, e *Env) error {
+func cloudBootcmd(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || len(c.Bootcmd) == 0 {
-		return skip("no bootcmd in user-data")
+		return skipped("no bootcmd in user-data"), nil
 	}
 	run, err := e.commands("bootcmd")
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	// cloud-init gives bootcmd the instance id in INSTANCE_ID.
 	if err := cloudconfig.RunCommands(ctx, run, "bootcmd", c.Bootcmd, "INSTANCE_ID="+e.InstanceID); err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
-	e.note("%d bootcmd commands", len(c.Bootcmd))
-	return nil
+	return noted("%d bootcmd commands", len(c.Bootcmd)), nil
 }
 
-func cloudWriteFiles(ctx context.Context, e *Env) error         { return writeFiles(e, false) }
-func cloudWriteFilesDeferred(ctx context.Context, e *Env) error { return writeFiles(e, true) }
+func cloudWriteFiles(ctx context.Context, e *Env) (Result, error)         { return writeFiles(e, false) }
+func cloudWriteFilesDeferred(ctx context.Context, e *Env) (Result, error) { return writeFiles(e, true) }
 
-func writeFiles(e *Env, deferred bool) error {
+func writeFiles(e *Env, deferred bool) (Result, error) {
 	c := e.cloudConfig()
 	name := map[bool]string{false: "write_files", true: "write_files with defer: true"}[deferred]
 	if c == nil || !hasFiles(c, deferred) {
-		return skip("no %s in user-data", name)
+		return skipped("no %s in user-data", name), nil
 	}
 	n, err := cloudconfig.WriteFiles(e.Root, c.WriteFiles, deferred, e.Log)
 	if err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
-	e.note("%d files written", n)
-	return nil
+	return noted("%d files written", n), nil
 }
 
 func hasFiles(c *cloudconfig.Config, deferred bool) bool {
@@ -89,32 +85,13 @@ func hasFiles(c *cloudconfig.Config, deferred bool) bool {
 // cloudUsers creates user-data's groups and users and sets chpasswd's
 // passwords on the image's accounts. The plan's own user (the default
 // user) was made by the user step.
-func cloudUsers(ctx context.Context, e *Env) error {
+func cloudUsers(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || len(c.Groups) == 0 && len(e.Plan.Cloud.Users) == 0 && len(e.Plan.Cloud.Passwords) == 0 {
-		return skip("no users, groups or chpasswd in user-data")
+		return skipped("no users, groups or chpasswd in user-data"), nil
 	}
 	m := users.NewManager(e.Root, e.Log)
-	var done []string
-	for _, g := range c.Groups {
-		created, err := m.EnsureGroup(ctx, g.Name)
-		if err != nil {
-			return fmt.Errorf("groups (user-data line %d): %w", g.Line, err)
-		}
-		if created {
-			done = append(done, "group "+g.Name)
-		}
-	}
-	// Members of groups join them along with the users' own groups.
-	members := map[string][]string{}
-	for _, g := range c.Groups {
-		for _, u := range g.Members {
-			members[u] = append(members[u], g.Name)
-		}
-	}
-	ensure := func(u users.User) error {
-		u.Groups = append(u.Groups, members[u.Name]...)
-		delete(members, u.Name)
+	done, err := c.EnsureAccounts(ctx, e.Plan.Cloud.accounts(e.Plan.User), m.EnsureGroup, func(u users.User) error {
 		a, err := e.CreateUser(e.Root, u, e.Log)
 		if err != nil {
 			return fatal(fmt.Errorf("user-data user %s: %w", u.Name, err))
@@ -124,117 +101,91 @@ func cloudUsers(ctx context.Context, e *Env) error {
 				return fmt.Errorf("user %s: %w", a.Name, err)
 			}
 		}
-		done = append(done, "user "+u.Name)
 		return nil
+	})
+	if err != nil {
+		return Result{}, err
 	}
-	for _, u := range e.Plan.Cloud.Users {
-		if err := ensure(u); err != nil {
-			return err
-		}
-	}
-	for _, u := range e.Plan.Cloud.Passwords {
-		if err := ensure(u); err != nil {
-			return err
-		}
-	}
-	// The rest are existing accounts, or the default user: they only join.
-	for name, gs := range members {
-		if err := ensure(users.User{Name: name, Groups: gs, AllowSystem: true}); err != nil {
-			return err
-		}
-	}
-	e.note("%s", strings.Join(done, ", "))
-	return nil
+	return noted("%s", strings.Join(done, ", ")), nil
 }
 
-func cloudPackages(ctx context.Context, e *Env) error {
+func cloudPackages(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || len(c.Packages) == 0 && !c.PackageUpdate && !c.PackageUpgrade {
-		return skip("no packages, package_update or package_upgrade in user-data")
+		return skipped("no packages, package_update or package_upgrade in user-data"), nil
 	}
 	pm := cloudconfig.DetectPackageManager(e.Root)
 	cmds, err := cloudconfig.PackageCommands(pm, c)
 	if err != nil {
-		return fatal(fmt.Errorf("user-data's packages: %w", err))
+		return Result{}, fatal(fmt.Errorf("user-data's packages: %w", err))
 	}
 	run, err := e.commands("packages")
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	for _, argv := range cmds {
 		// Mirrors and networks fail: a retry of the deployment may help.
 		if err := cmdrun.Run(ctx, run, argv...); err != nil {
-			return fmt.Errorf("user-data's packages: %w", err)
+			return Result{}, fmt.Errorf("user-data's packages: %w", err)
 		}
 	}
-	e.note("%s: %d packages", pm, len(c.Packages))
-	return nil
+	return noted("%s: %d packages", pm, len(c.Packages)), nil
 }
 
 // cloudRuncmd runs runcmd, then a #! user-data script, once per instance,
 // as cloud-init's scripts_user does.
-func cloudRuncmd(ctx context.Context, e *Env) error {
+func cloudRuncmd(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	script := e.Plan.Cloud.Script
 	if (c == nil || len(c.Runcmd) == 0) && script == nil {
-		return skip("no runcmd and no #! script in user-data")
+		return skipped("no runcmd and no #! script in user-data"), nil
 	}
 	run, err := e.commands("runcmd")
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	if c != nil {
 		if err := cloudconfig.RunCommands(ctx, run, "runcmd", c.Runcmd); err != nil {
-			return fatal(err)
+			return Result{}, fatal(err)
 		}
 	}
 	if script != nil {
-		// Kept in the runtime directory (a tmpfs), like the clear
-		// environment: it is user input and may hold secrets.
-		name := e.runtimePath("user-data.script")
-		if err := e.mkdirAll(path.Dir(name), 0o700); err != nil {
-			return err
-		}
-		if err := e.writeFile(name, script, 0o700); err != nil {
-			return fmt.Errorf("writing the user-data script: %w", err)
-		}
-		defer e.remove(name)
-		if err := cmdrun.Run(ctx, run, e.hostPath(name)); err != nil {
-			return fatal(fmt.Errorf("user-data script: %w", err))
+		// In the runtime directory (a tmpfs), like the clear environment.
+		if err := cloudconfig.RunScript(ctx, run, e.Root, e.runtimeDir(), script); err != nil {
+			return Result{}, fatal(err)
 		}
 	}
 	n := 0
 	if c != nil {
 		n = len(c.Runcmd)
 	}
-	e.note("%d runcmd commands, #! script: %v", n, script != nil)
-	return nil
+	return noted("%d runcmd commands, #! script: %v", n, script != nil), nil
 }
 
 // cloudFinal posts phone_home, logs final_message and schedules
 // power_state for after the ready event.
-func cloudFinal(ctx context.Context, e *Env) error {
+func cloudFinal(ctx context.Context, e *Env) (Result, error) {
 	c := e.cloudConfig()
 	if c == nil || c.PhoneHome == nil && c.FinalMessage == nil && c.PowerState == nil {
-		return skip("no phone_home, final_message or power_state in user-data")
+		return skipped("no phone_home, final_message or power_state in user-data"), nil
 	}
 	var done []string
 	if ph := c.PhoneHome; ph != nil {
 		client := &http.Client{Timeout: 30 * time.Second}
-		if err := cloudconfig.PostPhoneHome(ctx, client, ph, e.phoneHomeValues()); err != nil {
-			return err
+		if err := cloudconfig.PostPhoneHome(ctx, client, ph, cloudconfig.PhoneHomeValues(e.InstanceID, hostnameOf(e), e.hostPublicKeys())); err != nil {
+			return Result{}, err
 		}
 		done = append(done, "phoned home")
 	}
 	if c.FinalMessage != nil {
-		msg := e.finalMessage(*c.FinalMessage)
+		msg := cloudconfig.FinalMessage(*c.FinalMessage, e.finalVars())
 		e.Log.Info("final_message", "message", msg)
 		done = append(done, msg)
 	}
 	if ps := c.PowerState; ps != nil {
 		run, err := e.commands("power_state")
 		if err != nil {
-			return err
+			return Result{}, err
 		}
 		argv := cloudconfig.PowerArgv(ps)
 		e.afterReady = append(e.afterReady, func() {
@@ -245,56 +196,14 @@ func cloudFinal(ctx context.Context, e *Env) error {
 		})
 		done = append(done, "power_state "+ps.Mode+" after ready")
 	}
-	e.note("%s", strings.Join(done, "; "))
-	return nil
+	return noted("%s", strings.Join(done, "; ")), nil
 }
 
-// phoneHomeValues are the fields phone_home may post: the embedded
-// server's host keys, the instance id and the host name.
-func (e *Env) phoneHomeValues() map[string]string {
-	v := map[string]string{"instance_id": e.InstanceID}
-	h := hostnameOf(e)
-	v["fqdn"] = h
-	v["hostname"], _, _ = strings.Cut(h, ".")
-	for _, s := range e.hostKeys().Signers() {
-		pub := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey())))
-		switch s.PublicKey().Type() {
-		case gossh.KeyAlgoED25519:
-			v["pub_key_ed25519"] = pub
-		case gossh.KeyAlgoRSA:
-			v["pub_key_rsa"] = pub
-		case gossh.KeyAlgoECDSA256, gossh.KeyAlgoECDSA384, gossh.KeyAlgoECDSA521:
-			v["pub_key_ecdsa"] = pub
-		}
+// finalVars are final_message's variables.
+func (e *Env) finalVars() cloudconfig.FinalVars {
+	v := cloudconfig.FinalVars{Now: e.Now(), InstanceID: e.InstanceID, Root: e.Root}
+	if e.Source != nil {
+		v.Datasource = e.Source.Transport
 	}
 	return v
-}
-
-// finalMessage fills in cloud-init's variables.
-func (e *Env) finalMessage(msg string) string {
-	src := ""
-	if e.Source != nil {
-		src = e.Source.Transport
-	}
-	return strings.NewReplacer("$TIMESTAMP", e.Now().UTC().Format(time.RFC1123Z), "$DATASOURCE", "ovfinit "+src,
-		"$INSTANCE_ID", e.InstanceID, "$VERSION", "ovfinit", "$UPTIME", uptime(e)).Replace(msg)
-}
-
-// uptime reads /proc/uptime's seconds; "" when there is none.
-func uptime(e *Env) string {
-	b, err := e.readFile("/proc/uptime")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return ""
-	}
-	return f[0]
-}
-
-// hostPath is name under Root as a host path: for messages, and for the
-// user-data script, which runs on the live system only.
-func (e *Env) hostPath(name string) string {
-	return filepath.Join(rootOrSlash(e.Root), filepath.FromSlash(name))
 }

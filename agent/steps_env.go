@@ -19,13 +19,13 @@ func (e *Env) saved() ovfenv.Saved {
 	return ovfenv.Saved{Root: e.Root, RuntimeDir: e.runtimeDir(), StateDir: e.statePath(""), Redact: RedactedEnvironment}
 }
 
-func findEnvironment(ctx context.Context, e *Env) error {
+func findEnvironment(ctx context.Context, e *Env) (Result, error) {
 	var src *ovfenv.Source
 	var err error
 	if e.EnvFile != "" {
 		src, err = ovfenv.ReadFile(e.EnvFile)
 		if err != nil {
-			return fatal(fmt.Errorf("--env: %w", err))
+			return Result{}, fatal(fmt.Errorf("--env: %w", err))
 		}
 	} else {
 		src, err = e.FindEnv(ctx, e)
@@ -33,45 +33,43 @@ func findEnvironment(ctx context.Context, e *Env) error {
 	if err == nil {
 		e.Source = src
 		e.Log.Info("environment found", "transport", src.Transport, "location", src.Location, "bytes", len(src.Data), "direct_keys", len(src.Extra))
-		e.note("transport %s: %s", src.Transport, src.Location)
-		return nil
+		return noted("transport %s: %s", src.Transport, src.Location), nil
 	}
 	if !errors.Is(err, ovfenv.ErrNoEnvironment) {
 		// Something is there but cannot be read (a damaged ISO): using
 		// the saved copy would hide it from the manager.
-		return err
+		return Result{}, err
 	}
 	saved, serr := e.saved().Load()
 	if errors.Is(serr, ovfenv.ErrNoEnvironment) {
-		return fmt.Errorf("no OVF environment found and none saved from an earlier boot: %w", err)
+		return Result{}, fmt.Errorf("no OVF environment found and none saved from an earlier boot: %w", err)
 	}
 	if serr != nil {
-		return fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, serr)
+		return Result{}, fmt.Errorf("no OVF environment found (%v), and the saved one is unreadable: %w", err, serr)
 	}
 	e.Log.Warn("no OVF environment found; keeping what was applied, using the environment saved at the last boot", "reason", err, "copy", saved.Location)
 	e.Source = saved
-	e.note("transport saved: %s (no transport has one: %v)", saved.Location, err)
-	return nil
+	return noted("transport saved: %s (no transport has one: %v)", saved.Location, err), nil
 }
 
-func parseEnvironment(ctx context.Context, e *Env) error {
+func parseEnvironment(ctx context.Context, e *Env) (Result, error) {
 	env, err := e.Source.Environment()
 	if err != nil {
 		// The manager must still hear about it: report to the callback URL
 		// if the part of the document before the damage names one.
 		part := ovfenv.Salvage(e.Source.Data)
-		if u, ok := part.Property(PropCallbackURL); ok {
-			id, ok := part.Property(PropInstanceID)
+		if u, ok := part.Property(ovfenv.KeyCallbackURL.Name); ok {
+			id, ok := part.Property(ovfenv.KeyInstanceID.Name)
 			if !ok {
 				id = "unknown" // the events need a source; the document is unreadable
 			}
 			e.startEvents(salvageCallback(part, u, id))
 		}
-		return fatal(fmt.Errorf("%s %s: %w", e.Source.Transport, e.Source.Location, err))
+		return Result{}, fatal(fmt.Errorf("%s %s: %w", e.Source.Transport, e.Source.Location, err))
 	}
 	e.OVF = env
 	e.learnSecrets()
-	return nil
+	return Result{}, nil
 }
 
 // learnSecrets adds the environment's secrets (ovfenv.Environment.Secrets)
@@ -94,22 +92,22 @@ func (e *Env) learnSecrets() {
 // secret guestinfo.ovfinit.* keys it used, where the channel lets the guest
 // set them. A key that cannot be cleared is a warning, not a failed boot:
 // everything was applied.
-func forgetSecrets(ctx context.Context, e *Env) error {
-	var done, skipped []string
+func forgetSecrets(ctx context.Context, e *Env) (Result, error) {
+	var done, left []string
 	switch note, removed, err := e.saved().ForgetClear(); {
 	case err != nil:
-		return err
+		return Result{}, err
 	case removed:
 		done = append(done, note)
 	default:
-		skipped = append(skipped, note)
+		left = append(left, note)
 	}
 	switch keys := ovfenv.SecretGuestinfoKeys(e.Source); {
 	case len(keys) == 0:
 	case !e.Live:
-		skipped = append(skipped, "not clearing the secret guestinfo keys: --root is not /, this is not the VM's own guestinfo")
+		left = append(left, "not clearing the secret guestinfo keys: --root is not /, this is not the VM's own guestinfo")
 	case e.WipeGuestinfo == nil:
-		skipped = append(skipped, "not clearing the secret guestinfo keys: no way to set guestinfo")
+		left = append(left, "not clearing the secret guestinfo keys: no way to set guestinfo")
 	default:
 		if err := e.WipeGuestinfo(ctx, e, keys); err != nil {
 			e.Log.Warn("secret guestinfo keys not cleared; they stay readable in the VM's configuration", "keys", keys, "err", err)
@@ -120,10 +118,9 @@ func forgetSecrets(ctx context.Context, e *Env) error {
 		}
 	}
 	if len(done) == 0 {
-		return skip("%s", strings.Join(skipped, "; "))
+		return skipped("%s", strings.Join(left, "; ")), nil
 	}
-	e.note("%s", strings.Join(append(done, skipped...), "; "))
-	return nil
+	return noted("%s", strings.Join(append(done, left...), "; ")), nil
 }
 
 // RedactedEnvironment is env as the state directory keeps it and `ovfinit
@@ -133,22 +130,22 @@ func RedactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
 	return redactUserData(ovfenv.RedactedCopy(env))
 }
 
-func identity(ctx context.Context, e *Env) error {
+func identity(ctx context.Context, e *Env) (Result, error) {
 	id, how := "", ""
-	if v, ok := e.OVF.Property(PropInstanceID); ok && strings.TrimSpace(v) != "" {
+	if v, ok := e.OVF.Property(ovfenv.KeyInstanceID.Name); ok && strings.TrimSpace(v) != "" {
 		id, how = strings.TrimSpace(v), "property instance-id"
 	} else if e.OVF.ID != "" {
 		id, how = e.OVF.ID, "Environment id"
 	} else {
 		u, err := e.SystemUUID(e.Root)
 		if err != nil {
-			return fatal(fmt.Errorf("no instance-id property, no Environment id, and no SMBIOS system UUID: %w", err))
+			return Result{}, fatal(fmt.Errorf("no instance-id property, no Environment id, and no SMBIOS system UUID: %w", err))
 		}
 		id, how = u, "SMBIOS system UUID"
 	}
 	st, err := LoadState(e.Root, e.statePath("state.json"))
 	if err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
 	if st.Instance != "" && st.Instance != id {
 		e.Log.Info("new instance: per-instance steps run again", "instance", id, "previous", st.Instance)
@@ -156,10 +153,10 @@ func identity(ctx context.Context, e *Env) error {
 	st.Instance = id
 	e.InstanceID, e.State = id, st
 	e.Log.Info("instance identified", "instance", id, "from", how)
-	return nil
+	return Result{}, nil
 }
 
-func validate(ctx context.Context, e *Env) error {
+func validate(ctx context.Context, e *Env) (Result, error) {
 	links := func() (netcfg.Current, netcfg.Applied, error) {
 		sys, err := e.network()
 		if err != nil {
@@ -185,27 +182,27 @@ func validate(ctx context.Context, e *Env) error {
 	for _, w := range append(plan.Warnings, warnings...) {
 		e.Log.Warn("property accepted by an override", "property", w.Key, "line", w.Line, "warning", w.Err.Error())
 	}
-	if _, set := e.OVF.Property(PropSSHPort); !set && e.SSHPort != 0 {
+	if _, set := e.OVF.Property(ovfenv.KeySSHPort.Name); !set && e.DefaultSSHPort != 0 {
 		// The image's own default (`ovfinit install --port`).
-		plan.SSHPort = e.SSHPort
-		if plan.SSH.AltPort == e.SSHPort {
-			err = errors.Join(err, &PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
-				Err: fmt.Errorf("is the image's default SSH port (%d, run --ssh-port)", e.SSHPort)})
+		plan.SSHPort = e.DefaultSSHPort
+		if plan.SSH.AltPort == e.DefaultSSHPort {
+			err = errors.Join(err, &PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
+				Err: fmt.Errorf("is the image's default SSH port (%d, run --ssh-port)", e.DefaultSSHPort)})
 		}
 	}
 	if plan.CallbackURL != "" {
 		e.startEvents(plan.CallbackConfig(e.InstanceID))
 	}
 	if err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
-	if v, ok := e.OVF.Property(PropSeedFrom); ok {
+	if v, ok := e.OVF.Property(ovfenv.KeySeedFrom.Name); ok {
 		e.Log.Warn("property seedfrom is not supported: nothing is fetched, the environment's own properties are used",
-			"property", PropSeedFrom, "line", e.OVF.PropertyLine(PropSeedFrom), "value", v)
+			"property", ovfenv.KeySeedFrom.Name, "line", e.OVF.PropertyLine(ovfenv.KeySeedFrom.Name), "value", v)
 	}
 	if e.Source.Transport != ovfenv.TransportSaved {
 		if err := e.saved().Save(e.Source, e.OVF); err != nil {
-			return fmt.Errorf("saving the environment: %w", err)
+			return Result{}, fmt.Errorf("saving the environment: %w", err)
 		}
 	}
 	var cb callback.Config
@@ -213,9 +210,9 @@ func validate(ctx context.Context, e *Env) error {
 		cb = plan.CallbackConfig(e.InstanceID)
 	}
 	if err := e.saveCallback(cb); err != nil {
-		return fmt.Errorf("saving the callback configuration: %w", err)
+		return Result{}, fmt.Errorf("saving the callback configuration: %w", err)
 	}
-	return nil
+	return Result{}, nil
 }
 
 func (e *Env) startEvents(cfg callback.Config) {

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/ovfinit/ovfinit/hostname"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // setHostname is the hostname step: package hostname writes the name the
@@ -13,23 +14,23 @@ import (
 // succeeds with the reboot noted as pending (the manager reads it in the
 // step's finish event and the status), and, being per instance, does not
 // run again on the boot after that restart.
-func setHostname(ctx context.Context, e *Env) error {
+func setHostname(ctx context.Context, e *Env) (Result, error) {
 	h := e.Plan.Hostname
 	if h == "" {
-		return skip("no %s or %s property", PropHostname, PropLocalHostname)
+		return skipped("no %s or %s property", ovfenv.KeyHostname.Name, ovfenv.KeyLocalHostname.Name), nil
 	}
 	res, err := hostname.Set(ctx, hostname.Options{
 		Root: e.Root, Name: h, Live: e.Live, OS: e.goos(), Log: e.Log, SetLive: e.SetHostname,
 	})
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", PropHostname, h, err)
+		return Result{}, fmt.Errorf("%s %q: %w", ovfenv.KeyHostname.Name, h, err)
 	}
 	if res.RebootPending {
 		e.RebootPending = true
 		e.Log.Warn("the new host name takes effect at the next restart", "hostname", h)
-		e.note("host name %s; reboot pending: it takes effect at the next restart", h)
+		return noted("host name %s; reboot pending: it takes effect at the next restart", h), nil
 	}
-	return nil
+	return Result{}, nil
 }
 
 func hostnameOf(e *Env) string {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // A host name that needs a restart (a Windows computer name) does not stop
@@ -63,7 +64,7 @@ func TestHostnameNetBIOSRefused(t *testing.T) {
 		return false, nil
 	}
 	err := Run(context.Background(), e, Steps())
-	if err == nil || !strings.Contains(err.Error(), PropHostname) || !strings.Contains(err.Error(), "15") {
-		t.Errorf("Run() = %v, want an error naming %s and the 15-character limit", err, PropHostname)
+	if err == nil || !strings.Contains(err.Error(), ovfenv.KeyHostname.Name) || !strings.Contains(err.Error(), "15") {
+		t.Errorf("Run() = %v, want an error naming %s and the 15-character limit", err, ovfenv.KeyHostname.Name)
 	}
 }

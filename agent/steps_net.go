@@ -2,17 +2,11 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"path"
 	"slices"
-	"strings"
 
-	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
 )
 
@@ -21,18 +15,7 @@ import (
 const netAppliedFile = "net-applied.json"
 
 func loadNetApplied(e *Env) (netcfg.Applied, error) {
-	var a netcfg.Applied
-	b, err := e.readFile(e.statePath(netAppliedFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return a, nil
-	}
-	if err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal(b, &a); err != nil {
-		return a, fmt.Errorf("%s: %w", e.statePath(netAppliedFile), err)
-	}
-	return a, nil
+	return netcfg.LoadApplied(e.Root, e.statePath(netAppliedFile))
 }
 
 // network opens the live network (Env.Network) once per boot: validate
@@ -57,47 +40,28 @@ func (e *Env) closeNetwork() {
 
 // configureNetwork writes the image's own persistent network configuration
 // (under Root) and then, on a live system, applies the planned changes.
-func configureNetwork(ctx context.Context, e *Env) error {
+func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	defer e.closeNetwork()
 	if e.Plan.Net == nil {
-		return skip("no network properties or network-config: network left as it is")
+		return skipped("no network properties or network-config: network left as it is"), nil
 	}
 	mgr := netcfg.DetectManager(e.Root)
 	files, err := netcfg.Render(mgr, *e.Plan.Net)
 	if err != nil {
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
-	if mgr == netcfg.ManagerIfupdown {
-		// ovfinit's file is in interfaces.d: make sure ifup reads it.
-		p := "/etc/network/interfaces"
-		cur, err := e.readFile(p)
-		if err != nil {
-			return err
-		}
-		if fixed, ok := netcfg.IfupdownSourced(cur); !ok {
-			fi, err := e.stat(p)
-			if err != nil {
-				return err
-			}
-			e.Log.Warn("/etc/network/interfaces did not read interfaces.d: source-directory line added", "file", "/etc/network/interfaces")
-			files = append(files, netcfg.File{Path: "/etc/network/interfaces", Data: fixed, Mode: fi.Mode().Perm()})
-		}
+	if _, err := netcfg.WritePersistent(e.Root, mgr, files, e.Log); err != nil {
+		return Result{}, err
 	}
-	for _, f := range files {
-		e.Log.Info("network config written", "manager", string(mgr), "file", f.Path)
-		if err := writeNetFile(e, f); err != nil {
-			return fmt.Errorf("writing %s: %w", f.Path, err)
-		}
-	}
-	if err := removeStaleNetFiles(e, mgr, files); err != nil {
-		return err
+	if err := netcfg.RemoveStale(e.Root, mgr, files, e.Log); err != nil {
+		return Result{}, err
 	}
 	if !e.Live {
-		return skip("persistent %s configuration written; live network not changed: --root is not /", mgr)
+		return skipped("persistent %s configuration written; live network not changed: --root is not /", mgr), nil
 	}
 	sys, err := e.network()
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	if l, ok := sys.(interface{ SetLogger(*slog.Logger) }); ok {
 		l.SetLogger(e.Log)
@@ -107,86 +71,21 @@ func configureNetwork(ctx context.Context, e *Env) error {
 	}
 	e.netApplied = true // from here on a failure leaves the NICs as they are
 	if err := sys.Apply(ctx, e.Plan.NetOps); err != nil {
-		return err
+		return Result{}, err
 	}
 	if mgr == netcfg.ManagerIfupdown {
-		if err := markIfupdownUp(e, *e.Plan.Net); err != nil {
-			return err
+		if err := netcfg.MarkIfupdownUp(e.Root, *e.Plan.Net); err != nil {
+			return Result{}, err
 		}
 	}
-	b, _ := json.Marshal(e.Plan.NetApplied)
-	if err := e.writeFile(e.statePath(netAppliedFile), b, 0o600); err != nil {
-		return fmt.Errorf("saving what the network step set: %w", err)
+	if err := netcfg.SaveApplied(e.Root, e.statePath(netAppliedFile), e.Plan.NetApplied); err != nil {
+		return Result{}, fmt.Errorf("saving what the network step set: %w", err)
 	}
 	// What the NICs have now, DHCP leases included, for the ready event.
 	if cur, err := sys.Current(); err == nil {
-		e.NetAddrs = liveAddresses(*e.Plan.Net, cur)
+		e.NetAddrs = netcfg.LiveAddresses(*e.Plan.Net, cur)
 	}
-	return nil
-}
-
-// ifupdownState is ifupdown's (0.8) record of the interfaces it brought
-// up: the file lists them as "iface=logical-iface" lines (ifdown -a takes
-// those down), and ifstate.IFACE holds the logical name of each; ifup
-// skips an interface whose ifstate.IFACE is not empty.
-const ifupdownState = "/run/network/ifstate"
-
-// markIfupdownUp records the NICs ovfinit just configured in ifupdown's
-// state, as if ifup had brought them up: the image's networking.service
-// (ifup -a, after ovfinit) then leaves them as they are instead of adding
-// the same address and route again, which fails ("RTNETLINK answers: File
-// exists") and leaves the boot degraded; ifdown -a at shutdown still takes
-// them down. Lines for other interfaces are kept.
-func markIfupdownUp(e *Env, c netcfg.Config) error {
-	cur, err := e.readFile(ifupdownState)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("reading %s: %w", ifupdownState, err)
-	}
-	var lines []string
-	have := map[string]bool{}
-	for _, l := range strings.Split(string(cur), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-			name, _, _ := strings.Cut(l, "=")
-			have[name] = true
-		}
-	}
-	if err := e.mkdirAll(path.Dir(ifupdownState), 0o755); err != nil {
-		return fmt.Errorf("handing the NICs to ifupdown: %w", err)
-	}
-	for _, n := range c.NICs {
-		if n.Name == "" || strings.ContainsAny(n.Name, "/=") {
-			continue
-		}
-		if err := rootfs.WriteFileAt(e.Root, ifupdownState+"."+n.Name, []byte(n.Name+"\n"), 0o644); err != nil {
-			return fmt.Errorf("handing %s to ifupdown: %w", n.Name, err)
-		}
-		if !have[n.Name] {
-			lines = append(lines, n.Name+"="+n.Name)
-			have[n.Name] = true
-		}
-	}
-	if err := rootfs.WriteFileAt(e.Root, ifupdownState, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		return fmt.Errorf("handing the NICs to ifupdown: writing %s: %w", ifupdownState, err)
-	}
-	return nil
-}
-
-// liveAddresses lists the global addresses now on the interfaces the
-// configuration names, in its order.
-func liveAddresses(c netcfg.Config, cur netcfg.Current) []string {
-	var out []string
-	for _, n := range c.NICs {
-		for _, l := range cur.Links {
-			if l.Name != n.Name {
-				continue
-			}
-			for _, a := range l.Addrs {
-				out = append(out, a.String())
-			}
-		}
-	}
-	return out
+	return Result{}, nil
 }
 
 func addresses(e *Env) []string {
@@ -206,61 +105,4 @@ func addresses(e *Env) []string {
 		}
 	}
 	return out
-}
-
-// writeNetFile writes one rendered file; a file with a Group (secrets the
-// manager's own user reads) is owned by that group of the image, or
-// root-only (0600) when the image has no such group.
-func writeNetFile(e *Env, f netcfg.File) error {
-	if f.Group == "" {
-		return rootfs.WriteFileAt(e.Root, f.Path, f.Data, f.Mode)
-	}
-	groups, _ := e.readFile("/etc/group")
-	gid, ok := netcfg.GroupID(groups, f.Group)
-	if !ok {
-		e.Log.Warn("group not in the image: file made root-only", "group", f.Group, "file", f.Path)
-		return rootfs.WriteFileAt(e.Root, f.Path, f.Data, 0o600)
-	}
-	fs, err := rootfs.Open(e.Root)
-	if err != nil {
-		return err
-	}
-	defer fs.Close()
-	return fs.WriteFile(f.Path, f.Data, f.Mode, rootfs.WriteOptions{UID: -1, GID: gid})
-}
-
-// removeStaleNetFiles removes the files ovfinit wrote at an earlier boot
-// for an interface that is now named differently, or for the fallback
-// that is no longer used (netcfg.Stale): left in place they would
-// configure the old name (DHCP on the old fallback NIC) next to the new
-// files. The image's own files are never touched.
-func removeStaleNetFiles(e *Env, mgr netcfg.Manager, files []netcfg.File) error {
-	present := map[string][]byte{}
-	for _, dir := range netcfg.ManagedDirs(mgr) {
-		var entries []fs.DirEntry
-		err := e.withRoot(func(f *rootfs.FS) error {
-			var err error
-			entries, err = f.ReadDir(dir)
-			return err
-		})
-		if err != nil {
-			continue // no such directory: nothing left behind
-		}
-		for _, de := range entries {
-			if !de.Type().IsRegular() {
-				continue
-			}
-			p := dir + "/" + de.Name()
-			if b, err := e.readFile(p); err == nil {
-				present[p] = b
-			}
-		}
-	}
-	for _, p := range netcfg.Stale(present, files) {
-		e.Log.Info("network config from an earlier boot removed", "manager", string(mgr), "file", p)
-		if err := e.remove(p); err != nil {
-			return fmt.Errorf("removing %s: %w", p, err)
-		}
-	}
-	return nil
 }

@@ -5,23 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/callback"
-	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/scripts"
 )
 
-// ImageScriptsDir is where image builders put scripts, under the root:
-// /etc/ovfinit/scripts.d, or %ProgramData%\ovfinit\scripts.d on Windows.
-func ImageScriptsDir(goos string) string {
-	if goos == "windows" {
-		return "/ProgramData/ovfinit/scripts.d"
-	}
-	return "/etc/ovfinit/scripts.d"
-}
+// ImageScriptsDir is where image builders put scripts, under the root
+// (scripts.ImageDir).
+func ImageScriptsDir(goos string) string { return scripts.ImageDir(goos) }
 
 // scriptSource is one script to run, compiled.
 type scriptSource struct {
@@ -47,45 +40,19 @@ func (e *Env) checkScripts(p *Plan) error {
 }
 
 // collectScripts gathers the scripts in the order they run: the image's
-// (ovfinit.scripts' order, or name order), ovfinit.script, user-data.
-// Every one is parsed and checked before any runs.
+// (scripts.FindImage: ovfinit.scripts' order, or name order),
+// ovfinit.script, user-data. Every one is parsed and checked before any
+// runs.
 func collectScripts(e *Env, sp *ScriptPlan, goos string) ([]*scriptSource, error) {
-	var out []*scriptSource
-	var errs []error
-	dir := ImageScriptsDir(goos)
-	lib := rootfs.DirFS(e.Root, dir)
-	names := sp.Image
-	if names == nil {
-		var entries []fs.DirEntry
-		err := e.withRoot(func(f *rootfs.FS) (err error) { entries, err = f.ReadDir(dir); return err })
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("reading %s: %w", ImageScriptsDir(goos), err)
-		}
-		for _, en := range entries {
-			n := en.Name()
-			if strings.HasSuffix(n, ".star") && !strings.HasPrefix(n, "_") && !strings.HasPrefix(n, ".") && en.Type().IsRegular() {
-				names = append(names, n)
-			}
-		}
-		slices.Sort(names)
+	img, err := scripts.FindImage(e.Root, ImageScriptsDir(goos), sp.Image, sp.Dialect)
+	errs := []error{err}
+	for _, n := range img.Missing {
+		errs = append(errs, &PropertyError{Key: ovfenv.KeyScripts.Name, Line: e.OVF.PropertyLine(ovfenv.KeyScripts.Name),
+			Err: fmt.Errorf("no script %s in %s", n, ImageScriptsDir(goos))})
 	}
-	for _, n := range names {
-		src, err := fs.ReadFile(lib, n)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && sp.Image != nil {
-				errs = append(errs, &PropertyError{Key: ovfenv.KeyScripts.Name, Line: e.OVF.PropertyLine(ovfenv.KeyScripts.Name),
-					Err: fmt.Errorf("no script %s in %s", n, ImageScriptsDir(goos))})
-			} else {
-				errs = append(errs, fmt.Errorf("reading image script: %w", err))
-			}
-			continue
-		}
-		prog, err := scripts.Compile(n, src, sp.Dialect)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, &scriptSource{prog: prog, library: lib})
+	var out []*scriptSource
+	for _, prog := range img.Programs {
+		out = append(out, &scriptSource{prog: prog, library: img.Library})
 	}
 	for _, prog := range []*scripts.Program{sp.Script, sp.UserData} {
 		if prog != nil {
@@ -122,15 +89,15 @@ func (s *scriptError) Error() string {
 
 func (s *scriptError) Unwrap() error { return s.se }
 
-func runScripts(ctx context.Context, e *Env) error {
+func runScripts(ctx context.Context, e *Env) (Result, error) {
 	list := e.Plan.Scripts.list
 	if len(list) == 0 {
-		return skip("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(e.goos()))
+		return skipped("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(e.goos())), nil
 	}
 	sp := &e.Plan.Scripts
 	host, err := scripts.NewLiveHost(e.Root)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	defer host.Close()
 	if !e.Live {
@@ -169,7 +136,7 @@ func runScripts(ctx context.Context, e *Env) error {
 				err = &scriptError{se: se}
 			}
 			if ctx.Err() != nil {
-				return fmt.Errorf("agent stopping: %w", err)
+				return Result{}, fmt.Errorf("agent stopping: %w", err)
 			}
 			if optional {
 				optionalFailed++
@@ -177,20 +144,20 @@ func runScripts(ctx context.Context, e *Env) error {
 				continue
 			}
 			if se != nil && se.Retry {
-				return err // retryable: the script asked for it
+				return Result{}, err // retryable: the script asked for it
 			}
-			return fatal(err) // a script fails the same way each time it runs
+			return Result{}, fatal(err) // a script fails the same way each time it runs
 		}
 		e.Log.Info("script finished", "script", name, "duration", e.Now().Sub(t0))
 		if err := e.recordRan(step); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
 	if ran == 0 {
-		return skip("every script already ran for instance %s", e.InstanceID)
+		return skipped("every script already ran for instance %s", e.InstanceID), nil
 	}
 	if optionalFailed > 0 {
 		e.Log.Warn("optional scripts failed", "count", optionalFailed)
 	}
-	return nil
+	return Result{}, nil
 }

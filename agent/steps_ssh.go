@@ -12,6 +12,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
 	"github.com/ovfinit/ovfinit/users"
 )
@@ -28,12 +29,12 @@ func (e *Env) hostKeys() *sshd.HostKeys {
 
 // generateHostKey makes new host keys for a new instance: two VMs made from
 // one template must never share one.
-func generateHostKey(ctx context.Context, e *Env) error {
+func generateHostKey(ctx context.Context, e *Env) (Result, error) {
 	if err := e.hostKeys().Regenerate(); err != nil {
-		return err
+		return Result{}, err
 	}
 	e.HostKey = e.hostKeys().Primary()
-	return nil
+	return Result{}, nil
 }
 
 // WaitSSHHostKeys waits until the background RSA host key is done (or ctx
@@ -52,11 +53,11 @@ func (e *Env) sshHostKeys() []callback.HostKey {
 	return out
 }
 
-func startSSH(ctx context.Context, e *Env) error {
+func startSSH(ctx context.Context, e *Env) (Result, error) {
 	keys := e.hostKeys()
 	if e.HostKey == nil {
 		if err := keys.Load(); err != nil {
-			return err
+			return Result{}, err
 		}
 		e.HostKey = keys.Primary()
 	}
@@ -100,7 +101,7 @@ func startSSH(ctx context.Context, e *Env) error {
 	if p.SSH.PasswordAuth {
 		check, err := sshd.ShadowPasswordsAt(e.Root, "/etc/shadow")
 		if err != nil {
-			return fatal(&PropertyError{Key: PropSSHPasswordAuth, Line: e.OVF.PropertyLine(PropSSHPasswordAuth), Err: err})
+			return Result{}, fatal(&PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHPasswordAuth.Name), Err: err})
 		}
 		cfg.CheckPassword = check
 	}
@@ -115,7 +116,7 @@ func startSSH(ctx context.Context, e *Env) error {
 	if writeOS {
 		for _, k := range cfg.HostKeys {
 			if err := keys.CopyToOpenSSH(k); err != nil {
-				return err
+				return Result{}, err
 			}
 		}
 	}
@@ -134,13 +135,13 @@ func startSSH(ctx context.Context, e *Env) error {
 		e.Boot.SSHPort = p.SSHPort
 		if p.SSH.AltPort == 0 {
 			keys.Follow(cfg.HostKeys, copyLate)
-			return nil
+			return Result{}, nil
 		}
 		// A second port for ovfinit's own server, never the OS's.
 		cfg.Addr = net.JoinHostPort(e.SSHHost, strconv.Itoa(p.SSH.AltPort))
 		var err error
 		if srv, err = e.StartSSH(cfg); err != nil {
-			return fatal(&PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+			return Result{}, fatal(&PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
 				Err: fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)})
 		}
 		e.SSH = srv
@@ -148,7 +149,7 @@ func startSSH(ctx context.Context, e *Env) error {
 		var port int
 		var err error
 		if srv, port, err = e.listenSSH(cfg); err != nil {
-			return err
+			return Result{}, err
 		}
 		e.SSH = srv
 		e.Boot.SSHPort = port // the port actually used, for the ready event
@@ -162,17 +163,17 @@ func startSSH(ctx context.Context, e *Env) error {
 		}
 	})
 	e.Log.Info("SSH server listening", "addr", srv.Addr().String(), "fingerprint", sshd.Fingerprint(e.HostKey.PublicKey()))
-	return nil
+	return Result{}, nil
 }
 
 // sshServer resolves ovfinit.ssh.server: auto is os when the image has
-// OpenSSH's server (/usr/sbin/sshd under the root), else embedded.
+// OpenSSH's server (sshd.HasOpenSSH), else embedded.
 func (e *Env) sshServer() string {
 	switch s := e.Plan.SSH.Server; s {
 	case SSHServerEmbedded, SSHServerOS:
 		return s
 	}
-	if fi, err := e.stat("/usr/sbin/sshd"); err == nil && fi.Mode().IsRegular() {
+	if sshd.HasOpenSSH(e.Root) {
 		return SSHServerOS
 	}
 	return SSHServerEmbedded
@@ -197,11 +198,11 @@ func (e *Env) listenSSH(cfg sshd.Config) (SSHServer, int, error) {
 		if aerr == nil {
 			return srv, p.SSH.AltPort, nil
 		}
-		return nil, 0, fatal(&PropertyError{Key: PropSSHAltPort, Line: e.OVF.PropertyLine(PropSSHAltPort),
+		return nil, 0, fatal(&PropertyError{Key: ovfenv.KeySSHAltPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHAltPort.Name),
 			Err: fmt.Errorf("%s is taken and so is the alternative port %d: %w", addr, p.SSH.AltPort, aerr)})
 	}
-	return nil, 0, fatal(&PropertyError{Key: PropSSHPort, Line: e.OVF.PropertyLine(PropSSHPort),
-		Err: fmt.Errorf("cannot listen on %s (another SSH server may hold the port; set %s to fall back): %w", addr, PropSSHAltPort, err)})
+	return nil, 0, fatal(&PropertyError{Key: ovfenv.KeySSHPort.Name, Line: e.OVF.PropertyLine(ovfenv.KeySSHPort.Name),
+		Err: fmt.Errorf("cannot listen on %s (another SSH server may hold the port; set %s to fall back): %w", addr, ovfenv.KeySSHAltPort.Name, err)})
 }
 
 // sshLogin reports a login to the log (the server did) and the manager.
@@ -216,4 +217,13 @@ func (e *Env) sshLogin(l sshd.Login) {
 		d.Message += " " + l.Fingerprint
 	}
 	e.Events.Emit(callback.TypeLogin, d)
+}
+
+// hostPublicKeys is the host keys' public halves (phone_home posts them).
+func (e *Env) hostPublicKeys() []gossh.PublicKey {
+	var out []gossh.PublicKey
+	for _, s := range e.hostKeys().Signers() {
+		out = append(out, s.PublicKey())
+	}
+	return out
 }

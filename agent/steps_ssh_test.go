@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/ovfinit/ovfinit/ovfenv"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 
 	"github.com/google/go-cmp/cmp"
 	gossh "golang.org/x/crypto/ssh"
@@ -26,7 +27,7 @@ const caKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpePox
 
 func TestSSHHostKeysRSAInBackground(t *testing.T) {
 	m := newMachine(t)
-	e, ev := m.env(envXML("instance-id", "i-1", PropSSHWriteOSKeys, "true", "ovfinit.callback.url", "http://10.0.2.2:8080/events"))
+	e, ev := m.env(envXML("instance-id", "i-1", ovfenv.KeySSHWriteOSHostKeys.Name, "true", "ovfinit.callback.url", "http://10.0.2.2:8080/events"))
 	e.RSAHostKey = true
 	srv := &fakeSSH{}
 	e.StartSSH = func(cfg sshd.Config) (SSHServer, error) {
@@ -119,10 +120,10 @@ func TestSSHAltPort(t *testing.T) {
 		wantPort int
 		wantErr  string
 	}{
-		{"free port", []string{PropSSHPort, "2200"}, 2200, ""},
-		{"taken, alternative", []string{PropSSHPort, "22", PropSSHAltPort, "2222"}, 2222, ""},
-		{"taken, no alternative", []string{PropSSHPort, "22"}, 0, "property ovfinit.ssh.port"},
-		{"both taken", []string{PropSSHPort, "22", PropSSHAltPort, "23"}, 0, "property ovfinit.ssh.alt-port"},
+		{"free port", []string{ovfenv.KeySSHPort.Name, "2200"}, 2200, ""},
+		{"taken, alternative", []string{ovfenv.KeySSHPort.Name, "22", ovfenv.KeySSHAltPort.Name, "2222"}, 2222, ""},
+		{"taken, no alternative", []string{ovfenv.KeySSHPort.Name, "22"}, 0, "property ovfinit.ssh.port"},
+		{"both taken", []string{ovfenv.KeySSHPort.Name, "22", ovfenv.KeySSHAltPort.Name, "23"}, 0, "property ovfinit.ssh.alt-port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +168,7 @@ func TestImageDefaultSSHPort(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMachine(t)
 			e, _ := m.env(envXML(tt.props...))
-			e.SSHPort = 2200
+			e.DefaultSSHPort = 2200
 			if err := Run(context.Background(), e, Steps()); err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +185,7 @@ func TestImageDefaultSSHPort(t *testing.T) {
 func TestSSHAccountPolicy(t *testing.T) {
 	m := newMachine(t)
 	if _, _, err := m.boot(envXML("instance-id", "i-expire", "ovfinit.user", "ovfuser", "password", "first pw",
-		PropUserExpire, "true", PropSSHPermitRoot, "no")); err != nil {
+		ovfenv.KeyUserExpirePassword.Name, "true", ovfenv.KeySSHPermitRootLogin.Name, "no")); err != nil {
 		t.Fatal(err)
 	}
 	if m.ssh == nil || m.ssh.cfg.Accounts == nil {
@@ -214,10 +215,10 @@ func TestSSHServerPolicy(t *testing.T) {
 		wantOSKeys bool
 	}{
 		{"auto with OpenSSH", true, nil, "", true},
-		{"auto with OpenSSH and an alt port", true, []string{PropSSHAltPort, "2222"}, "2222", true},
+		{"auto with OpenSSH and an alt port", true, []string{ovfenv.KeySSHAltPort.Name, "2222"}, "2222", true},
 		{"os without alt port", false, []string{ovfenv.KeySSHServer.Name, "os"}, "", true},
 		{"auto without OpenSSH", false, nil, "22", false},
-		{"embedded in an image with OpenSSH", true, []string{ovfenv.KeySSHServer.Name, "embedded", PropSSHPort, "2200"}, "2200", false},
+		{"embedded in an image with OpenSSH", true, []string{ovfenv.KeySSHServer.Name, "embedded", ovfenv.KeySSHPort.Name, "2200"}, "2200", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,10 +90,10 @@ const (
 // within ovfinit.system.timeout it fails, retryable (a slow member, a
 // manager restarted); an instance the manager's system does not have
 // fails fatal.
-func waitSystem(ctx context.Context, e *Env) error {
+func waitSystem(ctx context.Context, e *Env) (Result, error) {
 	c := e.systemClient()
 	if c == nil {
-		return skip("in no system (%s is not true)", ovfenv.KeySystem.Name)
+		return skipped("in no system (%s is not true)", ovfenv.KeySystem.Name), nil
 	}
 	timeout := e.Plan.System.Timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -106,13 +106,11 @@ func waitSystem(ctx context.Context, e *Env) error {
 		switch {
 		case err == nil && a.Ready:
 			if len(waiting) > 0 {
-				e.note("member %s: %s ready", a.Member, strings.Join(waiting, ", "))
-			} else {
-				e.note("member %s: nothing to wait for", a.Member)
+				return noted("member %s: %s ready", a.Member, strings.Join(waiting, ", ")), nil
 			}
-			return nil
+			return noted("member %s: nothing to wait for", a.Member), nil
 		case errors.Is(err, callback.ErrNotMember):
-			return fatal(fmt.Errorf("%w: instance %s (check the manager's system file)", err, e.InstanceID))
+			return Result{}, fatal(fmt.Errorf("%w: instance %s (check the manager's system file)", err, e.InstanceID))
 		case err != nil:
 			if lastErr == nil || lastErr.Error() != err.Error() {
 				e.Log.Warn("asking the manager of the system", "err", err)
@@ -133,7 +131,7 @@ func waitSystem(ctx context.Context, e *Env) error {
 			delay = min(delay*3/2, systemPollMax)
 		case <-ctx.Done():
 			if parent := context.Cause(ctx); !errors.Is(parent, context.DeadlineExceeded) {
-				return fmt.Errorf("agent stopping: %w", parent)
+				return Result{}, fmt.Errorf("agent stopping: %w", parent)
 			}
 			what := "the manager's answer"
 			if len(waiting) > 0 {
@@ -143,7 +141,7 @@ func waitSystem(ctx context.Context, e *Env) error {
 			if lastErr != nil {
 				err = fmt.Errorf("%w; last: %v", err, lastErr)
 			}
-			return err // retryable: the members may come up on another attempt
+			return Result{}, err // retryable: the members may come up on another attempt
 		}
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/ovfinit/ovfinit/users"
 )
 
-func createUser(ctx context.Context, e *Env) error {
+func createUser(ctx context.Context, e *Env) (Result, error) {
 	if e.Plan.Cloud.NoDefaultUser {
-		return skip("user-data's users list leaves out the default user %s", e.Plan.User.Name)
+		return skipped("user-data's users list leaves out the default user %s", e.Plan.User.Name), nil
 	}
 	a, err := e.CreateUser(e.Root, e.Plan.User, e.Log)
 	var fe *users.FieldError
@@ -18,23 +18,23 @@ func createUser(ctx context.Context, e *Env) error {
 		// A clash with the accounts (validate checks them first; this is
 		// the image changing in between): redeploying the same
 		// environment cannot help.
-		return fatal(userProblem(e.OVF, err, false))
+		return Result{}, fatal(userProblem(e.OVF, err, false))
 	}
 	if errors.Is(err, users.ErrOfflineWindows) {
 		// An offline Windows tree: no retry can add an account to it
 		// (err already names the user and the root).
-		return fatal(err)
+		return Result{}, fatal(err)
 	}
 	if err != nil {
-		return fmt.Errorf("user %s: %w", e.Plan.User.Name, err)
+		return Result{}, fmt.Errorf("user %s: %w", e.Plan.User.Name, err)
 	}
 	e.Account = a
 	// ovfinit's own copy of the keys, which the embedded SSH server reads.
 	if err := users.StoreKeys(e.Root, e.StateDir, a.Name, e.Plan.User.Keys); err != nil {
-		return fmt.Errorf("user %s: %w", a.Name, err)
+		return Result{}, fmt.Errorf("user %s: %w", a.Name, err)
 	}
 	if len(e.Plan.User.Keys) == 0 {
 		e.Log.Warn("no public-keys property: the user cannot log in over SSH", "user", a.Name)
 	}
-	return nil
+	return Result{}, nil
 }

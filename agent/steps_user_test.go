@@ -19,7 +19,7 @@ func TestUserOfflineWindowsIsFatal(t *testing.T) {
 	e.CreateUser = func(root string, u users.User, log *slog.Logger) (*users.Account, error) {
 		return users.NewWindowsManager(root, log, users.OfflineAccounts{Root: root}).Ensure(context.Background(), u)
 	}
-	err := createUser(context.Background(), e)
+	_, err := createUser(context.Background(), e)
 	if err == nil || Retryable(err) || !errors.Is(err, users.ErrOfflineWindows) || strings.Count(err.Error(), "user bob") != 1 {
 		t.Errorf("createUser(offline Windows) = %v (retryable %v), want a fatal ErrOfflineWindows naming the user once", err, Retryable(err))
 	}

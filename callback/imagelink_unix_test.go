@@ -3,9 +3,10 @@
 package callback
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/imagelink"
 )
 
 // TestSpoolStaysInImage: a spool opened under an offline image tree whose
@@ -14,23 +15,14 @@ import (
 // link leads when resolved in the tree, never in the host's directory
 // (issue 13, defect 1).
 func TestSpoolStaysInImage(t *testing.T) {
-	hostVar := filepath.Join(t.TempDir(), "host-var")
-	if err := os.Mkdir(hostVar, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := os.Symlink(hostVar, filepath.Join(root, "var")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, hostVar), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	tree := imagelink.New(t, "", "var")
+	root, hostVar := tree.Root, tree.Host
 	s := NewSender(testLogger(t), "boot1")
 	defer s.Close()
 	emitSteps(s, 1, 1)
 	err := s.OpenSpoolAt(root, "/var/lib/ovfinit/spool")
 	emitSteps(s, 2, 2)
-	if ents, _ := os.ReadDir(hostVar); len(ents) > 0 {
+	if ents := tree.Leaked(); len(ents) > 0 {
 		t.Errorf("OpenSpoolAt(image with var -> %s) = %v and wrote onto the build host: %v", hostVar, err, ents)
 	}
 	if err != nil {

@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,20 +23,8 @@ import (
 // name order.
 func spoolIDs(t *testing.T, dir string) []string {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ids []string
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ev Event
-		if err := json.Unmarshal(b, &ev); err != nil {
-			t.Fatalf("spool file %s: %v", n, err)
-		}
+	for _, ev := range spoolEvents(t, dir) {
 		ids = append(ids, ev.ID)
 	}
 	return ids

@@ -1,6 +1,7 @@
 package ovfenv
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strconv"
@@ -83,6 +84,20 @@ func (e *Environment) Enum(k Key) (string, error) {
 		return d, e.fieldError(k, err)
 	}
 	return c, nil
+}
+
+// Base64 returns a TypeBase64 key's value decoded, whitespace (the line
+// breaks of a wrapped value) dropped first; nil when unset.
+func (e *Environment) Base64(k Key) ([]byte, error) {
+	v, set := e.Text(k)
+	if !set {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
+	if err != nil {
+		return nil, e.fieldError(k, fmt.Errorf("not base64 (encode the file with `base64 -w0 FILE`): %v", err))
+	}
+	return b, nil
 }
 
 // fieldError is err about k, with its line.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/imagelink"
 )
 
 // TestHostKeyStaysInImage: a host key made under an offline image tree
@@ -14,20 +16,11 @@ import (
 // leads when resolved in the tree, never into the host's directory (issue
 // 13, defect 1).
 func TestHostKeyStaysInImage(t *testing.T) {
-	hostVar := filepath.Join(t.TempDir(), "host-var")
-	if err := os.Mkdir(hostVar, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := os.Symlink(hostVar, filepath.Join(root, "var")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, hostVar), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	tree := imagelink.New(t, "", "var")
+	root, hostVar := tree.Root, tree.Host
 	keys := NewHostKeys(HostKeysConfig{Root: root, Dir: "/var/lib/ovfinit"})
 	err := keys.Load()
-	if ents, _ := os.ReadDir(hostVar); len(ents) > 0 {
+	if ents := tree.Leaked(); len(ents) > 0 {
 		t.Errorf("Load(image with var -> %s) = %v and wrote onto the build host: %v", hostVar, err, ents)
 	}
 	if err != nil {

@@ -176,21 +176,10 @@ func TestKeyOptionsExpiry(t *testing.T) {
 // forwarding and the pty, even where the server allows them; pty and
 // port-forwarding give single ones back; permitopen= limits destinations.
 func TestKeyOptionsRestrict(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.WriteString(conn, "hello")
-			conn.Close()
-		}
-	}()
+	ln := serveTCP(t, func(conn net.Conn) {
+		io.WriteString(conn, "hello")
+		conn.Close()
+	})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 
 	for _, tc := range []struct {
@@ -327,20 +316,9 @@ func TestKeyOptionsEnvironment(t *testing.T) {
 // and agent forwarding only when its extensions say so, as in OpenSSH.
 func TestCertificateExtensions(t *testing.T) {
 	ca, key := newClientKey(t), newClientKey(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
+	ln := serveTCP(t, func(conn net.Conn) {
+		conn.Close()
+	})
 	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())}, nil,
 		func(c *Config) {
 			c.UserCAKeys = []gossh.PublicKey{ca.PublicKey()}
@@ -436,4 +414,25 @@ func TestCertAuthorityLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serveTCP listens on 127.0.0.1 (a port forwarding's destination) and
+// hands each connection to serve; it stops when the test ends.
+func serveTCP(t *testing.T, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			serve(conn)
+		}
+	}()
+	return ln
 }

@@ -278,20 +278,9 @@ func TestMaxChannelsPerConn(t *testing.T) {
 	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
 		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
 		func(c *Config) { c.AllowTCPForwarding = true; c.Limits.MaxChannelsPerConn = 5 }, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { conn.Close() })
-		}
-	}()
+	ln := serveTCP(t, func(conn net.Conn) {
+		t.Cleanup(func() { conn.Close() })
+	})
 	c := ts.mustDial(t, "alice", key)
 	var open []net.Conn
 	for i := range 5 {

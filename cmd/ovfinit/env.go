@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/agent"
+	"github.com/ovfinit/ovfinit/internal/errlist"
+	"github.com/ovfinit/ovfinit/manager/envmake"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/spf13/cobra"
@@ -190,7 +192,7 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 			env, err := ovfenv.Parse(src.Data)
 			if err != nil {
 				n := 0
-				for _, e := range unjoinErr(err) {
+				for _, e := range errlist.Flatten(err) {
 					fmt.Fprintf(out, "%s: error: %v\n", args[0], e)
 					n++
 				}
@@ -208,7 +210,7 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 			if root != "" {
 				mgr = netcfg.DetectManager(root)
 			}
-			plan, err := agent.BuildPlanFor(env, linksNotChecked, mgr)
+			plan, err := agent.BuildPlanFor(env, envmake.LinksNotChecked, mgr)
 			warnings := plan.Warnings
 			if root != "" {
 				// The image's default user and user-data's accounts.
@@ -221,8 +223,8 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 				fmt.Fprintf(out, "%s:%d: warning: property %s: %v\n", args[0], w.Line, w.Key, w.Err)
 			}
 			var errs []error
-			for _, e := range unjoinErr(err) {
-				if e != nil && !errors.Is(e, errLinksNotChecked) {
+			for _, e := range errlist.Flatten(err) {
+				if e != nil && !errors.Is(e, envmake.ErrLinksNotChecked) {
 					errs = append(errs, e)
 				}
 			}
@@ -244,30 +246,4 @@ Exit status: 0 when there is no error (warnings allowed), 1 when there is one,
 	cmd.Flags().StringVar(&root, "root", "", "also check the user against the accounts of this OS tree (an image's root, or /)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", defaultStateDir, "ovfinit's state directory in that tree (no home may be in it)")
 	return cmd
-}
-
-// unjoinErr flattens errors.Join results, nested ones too (the plan's
-// errors joined with the image checks'), so each problem is one line.
-func unjoinErr(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, unjoinErr(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
-var errLinksNotChecked = errors.New("network interfaces are not checked by env validate")
-
-// linksNotChecked stands in for the machine's NICs when an environment is
-// checked away from the VM it is for: BuildPlan then skips only the checks
-// that need the guest's NICs, and reports errLinksNotChecked, which callers
-// drop.
-func linksNotChecked() (netcfg.Current, netcfg.Applied, error) {
-	return netcfg.Current{}, netcfg.Applied{}, errLinksNotChecked
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/imagelink"
 )
 
 // TestRunStaysInImage: `run --root` against an offline image tree whose var
@@ -14,34 +16,18 @@ import (
 // inside the image, where the link leads when resolved in the tree, and
 // writes nothing into the host's directory (issue 13, defect 1).
 func TestRunStaysInImage(t *testing.T) {
-	hostVar := filepath.Join(t.TempDir(), "host-var")
-	if err := os.Mkdir(hostVar, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	root := testRoot(t, "")
-	if err := os.Symlink(hostVar, filepath.Join(root, "var")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, hostVar), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	tree := imagelink.New(t, testRoot(t, ""), "var")
+	root, hostVar := tree.Root, tree.Host
 	env := filepath.Join(t.TempDir(), "ovf-env.xml")
 	os.WriteFile(env, []byte(`<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"><PropertySection>`), 0o600)
 	out, code := execute(t, "run", "--root", root, "--env", env)
 	if code != exitFailed {
 		t.Fatalf("run with a truncated env = exit %d, %q", code, out)
 	}
-	var leaked []string
-	filepath.WalkDir(hostVar, func(p string, d os.DirEntry, err error) error {
-		if err == nil && p != hostVar {
-			leaked = append(leaked, p)
-		}
-		return nil
-	})
-	if len(leaked) > 0 {
+	if leaked := tree.Leaked(); len(leaked) > 0 {
 		t.Errorf("run --root on an image with var -> %s wrote onto the build host: %v", hostVar, leaked)
 	}
-	inImage := filepath.Join(root, hostVar)
+	inImage := tree.Inside
 	for _, p := range []string{"log/ovfinit/ovfinit.log", "lib/ovfinit/status.private.json", "lib/ovfinit/spool"} {
 		if _, err := os.Lstat(filepath.Join(inImage, p)); err != nil {
 			t.Errorf("run --root: %v; want /var/%s inside the image", err, p)

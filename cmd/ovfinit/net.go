@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/agent"
+	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/spf13/cobra"
@@ -174,7 +175,7 @@ func netInput(args []string, networkConfig string) (string, *ovfenv.Environment,
 
 func printNetErrors(w io.Writer, name string, err error) int {
 	n := 0
-	for _, e := range unjoinErr(err) {
+	for _, e := range errlist.Flatten(err) {
 		var pe *agent.PropertyError
 		switch {
 		case errors.As(e, &pe) && pe.Line > 0:

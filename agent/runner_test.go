@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/callback"
+)
+
+// TestStepResults: the runner derives a step's status line and its
+// step.finished event from the step's return, once: a noted Result is ok
+// with its note, a skipped one is "skipped" and not recorded as run (it
+// runs again next boot), an error is "failed" with its text.
+func TestStepResults(t *testing.T) {
+	m := newMachine(t)
+	runs := map[string]int{}
+	steps := func(fail bool) []Step {
+		st := append([]Step{}, Steps()[:4]...) // find, parse, identity, validate
+		st = append(st,
+			Step{Name: "noted", Freq: PerInstance, Run: func(context.Context, *Env) (Result, error) {
+				runs["noted"]++
+				return noted("%d things done", 3), nil
+			}},
+			Step{Name: "quiet", Freq: PerBoot, Run: func(context.Context, *Env) (Result, error) {
+				runs["quiet"]++
+				return Result{}, nil
+			}},
+			Step{Name: "nothing", Freq: PerInstance, Run: func(context.Context, *Env) (Result, error) {
+				runs["nothing"]++
+				return skipped("no %s here", "thing"), nil
+			}},
+		)
+		if fail {
+			st = append(st, Step{Name: "broken", Freq: PerBoot, Run: func(context.Context, *Env) (Result, error) {
+				return noted("ignored"), errors.New("disk on fire")
+			}})
+		}
+		return st
+	}
+	type line struct{ Name, Status, Message string }
+	finished := func(ev *fakeEvents) []line {
+		var out []line
+		for _, r := range ev.events {
+			if r.Type == callback.TypeStepFinished && len(out) < 16 {
+				switch r.Data.Step {
+				case "noted", "quiet", "nothing", "broken":
+					out = append(out, line{r.Data.Step, r.Data.Status, r.Data.Message})
+				}
+			}
+		}
+		return out
+	}
+	statusLines := func() []line {
+		st, err := LoadStatus(m.root, "/var/lib/ovfinit", "")
+		if err != nil {
+			t.Fatalf("LoadStatus() = %v", err)
+		}
+		var out []line
+		for _, s := range st.Steps {
+			switch s.Name {
+			case "noted", "quiet", "nothing", "broken":
+				out = append(out, line{s.Name, s.Status, s.Message})
+			}
+		}
+		return out
+	}
+
+	e, ev := m.env(envXML("instance-id", "i-1"))
+	if err := Run(context.Background(), e, steps(false)); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	want := []line{
+		{"noted", callback.StatusOK, "3 things done"},
+		{"quiet", callback.StatusOK, ""},
+		{"nothing", callback.StatusSkipped, "no thing here"},
+	}
+	if diff := cmp.Diff(want, finished(ev)); diff != "" {
+		t.Errorf("first boot step.finished events (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, statusLines()); diff != "" {
+		t.Errorf("first boot status lines (-want +got):\n%s", diff)
+	}
+
+	// Second boot, same instance: the noted step already ran, the skipped
+	// one was not recorded and runs again; then a failure.
+	e, ev = m.env(envXML("instance-id", "i-1"))
+	err := Run(context.Background(), e, steps(true))
+	if err == nil {
+		t.Fatal("Run() with a failing step = nil, want its error")
+	}
+	if diff := cmp.Diff(map[string]int{"noted": 1, "quiet": 2, "nothing": 2}, runs); diff != "" {
+		t.Errorf("runs per step (-want +got):\n%s", diff)
+	}
+	got := finished(ev)
+	if len(got) != 4 || got[0].Status != callback.StatusSkipped || got[1] != want[1] || got[2] != want[2] ||
+		got[3] != (line{"broken", callback.StatusFailed, "disk on fire"}) {
+		t.Errorf("second boot step.finished events = %+v, want noted skipped (already ran), quiet ok, nothing skipped, broken failed", got)
+	}
+}
