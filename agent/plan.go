@@ -159,6 +159,16 @@ func (r *propReader) text(k ovfenv.Key) (string, bool) {
 	return r.get(k.Name)
 }
 
+// list returns k's entries (ovfenv.Key.SplitList); ok is false when it is
+// unset.
+func (r *propReader) list(k ovfenv.Key) ([]string, bool) {
+	v, ok := r.text(k)
+	if !ok {
+		v = k.Default
+	}
+	return k.SplitList(v), ok
+}
+
 func (r *propReader) check(err error) {
 	if err != nil {
 		r.errs = append(r.errs, err)

@@ -31,8 +31,8 @@ func planScript(r *propReader, p *Plan) {
 	s.Dialect.HTTP = r.bool(ovfenv.KeyScriptHTTP)
 	s.MaxSteps = uint64(r.int(ovfenv.KeyScriptMaxSteps))
 	s.Timeout = r.seconds(ovfenv.KeyScriptTimeout)
-	if v, ok := r.text(ovfenv.KeyScripts); ok {
-		for _, name := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r' }) {
+	if names, ok := r.list(ovfenv.KeyScripts); ok {
+		for _, name := range names {
 			n, err := imageScriptName(name)
 			if err != nil {
 				r.bad(ovfenv.KeyScripts.Name, err)

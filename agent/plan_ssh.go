@@ -43,12 +43,6 @@ type SSHPlan struct {
 	Startups           sshd.StartupLimits // zero fields: sshd's defaults
 }
 
-// supportedCiphers are the names x/crypto/ssh's server accepts.
-var supportedCiphers = map[string]bool{
-	"aes128-gcm@openssh.com": true, "aes256-gcm@openssh.com": true, "chacha20-poly1305@openssh.com": true,
-	"aes128-ctr": true, "aes192-ctr": true, "aes256-ctr": true,
-}
-
 func planSSH(r *propReader, p *Plan) {
 	p.SSHPort = r.int(ovfenv.KeySSHPort)
 	p.SSH.AltPort = r.int(ovfenv.KeySSHAltPort)
@@ -61,25 +55,19 @@ func planSSH(r *propReader, p *Plan) {
 	p.SSH.TCPForwarding = r.bool(ovfenv.KeySSHTCPForwarding)
 	p.SSH.AgentForwarding = r.bool(ovfenv.KeySSHAgentForwarding)
 
-	if v, ok := r.text(ovfenv.KeySSHUserCA); ok {
-		for i, line := range sshSplitList(v) {
-			k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
-			if err != nil {
-				r.bad(ovfenv.KeySSHUserCA.Name, fmt.Errorf("entry %d: not an SSH public key: %v", i+1, err))
-				continue
-			}
-			if _, isCert := k.(*gossh.Certificate); isCert {
-				r.bad(ovfenv.KeySSHUserCA.Name, fmt.Errorf("entry %d: a certificate, want the CA's public key", i+1))
-				continue
-			}
-			p.SSH.UserCAKeys = append(p.SSH.UserCAKeys, k)
+	cas, _ := r.list(ovfenv.KeySSHUserCA)
+	for i, entry := range cas {
+		k, err := sshd.ParseUserCA(entry)
+		if err != nil {
+			r.bad(ovfenv.KeySSHUserCA.Name, fmt.Errorf("entry %d: %w", i+1, err))
+			continue
 		}
+		p.SSH.UserCAKeys = append(p.SSH.UserCAKeys, k)
 	}
-	ciphers, _ := r.env.Text(ovfenv.KeySSHCiphers)
-	for _, c := range strings.Split(ciphers, ",") {
-		c = strings.TrimSpace(c)
-		if !supportedCiphers[c] {
-			r.bad(ovfenv.KeySSHCiphers.Name, fmt.Errorf("unknown cipher %q", c))
+	ciphers, _ := r.list(ovfenv.KeySSHCiphers)
+	for _, c := range ciphers {
+		if err := sshd.CheckCipher(c); err != nil {
+			r.bad(ovfenv.KeySSHCiphers.Name, err)
 			continue
 		}
 		p.SSH.Ciphers = append(p.SSH.Ciphers, c)
@@ -102,17 +90,4 @@ func planSSH(r *propReader, p *Plan) {
 	p.SSH.LoginGraceTime = r.seconds(ovfenv.KeySSHLoginGraceTime)
 	p.SSH.IdleTimeout = r.seconds(ovfenv.KeySSHIdleTimeout)
 	p.SSH.KeepaliveInterval = r.seconds(ovfenv.KeySSHKeepaliveInterval)
-}
-
-// sshSplitList splits a TypeList value: one entry per line (blank lines and
-// "#" comments skipped).
-func sshSplitList(v string) []string {
-	var out []string
-	for _, line := range strings.Split(v, "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
-		}
-	}
-	return out
 }

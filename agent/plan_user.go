@@ -72,8 +72,8 @@ func planUser(r *propReader, p *Plan) {
 			p.User.PrimaryGroup = v
 		}
 	}
-	if v, ok := r.text(ovfenv.KeyUserGroups); ok {
-		for _, g := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == '\n' || c == ' ' }) {
+	if groups, ok := r.list(ovfenv.KeyUserGroups); ok {
+		for _, g := range groups {
 			if err := users.ValidateName(g); err != nil {
 				r.bad(ovfenv.KeyUserGroups.Name, err)
 				continue

@@ -86,6 +86,13 @@ func (e *Environment) Enum(k Key) (string, error) {
 	return c, nil
 }
 
+// List returns k's entries, cut as k.Split says (the default's when
+// unset); set is false when the property is unset or blank.
+func (e *Environment) List(k Key) (entries []string, set bool) {
+	v, set := e.Text(k)
+	return k.SplitList(v), set
+}
+
 // Base64 returns a TypeBase64 key's value decoded, whitespace (the line
 // breaks of a wrapped value) dropped first; nil when unset.
 func (e *Environment) Base64(k Key) ([]byte, error) {

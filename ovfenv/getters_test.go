@@ -2,6 +2,7 @@ package ovfenv
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,30 @@ func TestKeyTableConsistent(t *testing.T) {
 		if got, ok := LookupKey(k.Name); !ok || got.Name != k.Name || got.Type != k.Type {
 			t.Errorf("LookupKey(%s) = %+v, %v; want the table's entry", k.Name, got, ok)
 		}
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	words := Key{Name: "w", Type: TypeList, Split: SplitWords}
+	lines := Key{Name: "l", Type: TypeList}
+	for _, c := range []struct {
+		k    Key
+		v    string
+		want []string
+	}{
+		{words, "a,b c\td\r\ne,,", []string{"a", "b", "c", "d", "e"}},
+		{words, " , ", nil},
+		{lines, "ssh-ed25519 AAAA x\n\n# comment\n  ssh-rsa BBBB y  \r\n", []string{"ssh-ed25519 AAAA x", "ssh-rsa BBBB y"}},
+	} {
+		if got := c.k.SplitList(c.v); !slices.Equal(got, c.want) {
+			t.Errorf("%s.SplitList(%q) = %q, want %q", c.k.Name, c.v, got, c.want)
+		}
+	}
+	env := &Environment{Properties: []Property{{Key: KeyUserGroups.Name, Value: "wheel, docker\nvideo"}}}
+	if got, set := env.List(KeyUserGroups); !set || !slices.Equal(got, []string{"wheel", "docker", "video"}) {
+		t.Errorf("List(%s) = %q, %v", KeyUserGroups.Name, got, set)
+	}
+	if got, set := env.List(KeySSHCiphers); set || len(got) != 2 {
+		t.Errorf("List(%s) unset = %q, %v; want the default's two ciphers", KeySSHCiphers.Name, got, set)
 	}
 }

@@ -2,7 +2,9 @@ package ovfenv
 
 import (
 	"fmt"
+	"strings"
 	"sync"
+	"unicode"
 )
 
 // KeyType is the kind of value a property holds. It decides how the value is
@@ -43,6 +45,34 @@ type Key struct {
 	// Choices, when set, are the accepted spellings of a TypeString value
 	// (lower case; the value is matched in any case) and what each means.
 	Choices map[string]string
+	// Split says how a list's value is cut into entries (List).
+	Split ListSplit
+}
+
+// ListSplit is how a list-valued key's value is cut into entries.
+type ListSplit int
+
+const (
+	// SplitLines: one entry per line; blank lines and "#" comments are
+	// skipped (authorized_keys-like values, whose entries hold spaces).
+	SplitLines ListSplit = iota
+	// SplitWords: entries separated by commas or white space (names).
+	SplitWords
+)
+
+// SplitList cuts v into k's entries, each trimmed, none empty.
+func (k Key) SplitList(v string) []string {
+	var out []string
+	if k.Split == SplitWords {
+		return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || unicode.IsSpace(c) })
+	}
+	for _, line := range strings.Split(v, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // add appends k to a part of the table and returns it: each key is written

@@ -19,7 +19,7 @@ var (
 		Description: "Allow local port forwarding (`ssh -L`). Remote forwarding (`-R`) is never offered."})
 	KeySSHAgentForwarding = add(&sshKeys, Key{Name: "ovfinit.ssh.allow-agent-forwarding", Group: "SSH server", Type: TypeBool, Default: "false", Label: "Allow agent forwarding",
 		Description: "Allow agent forwarding (`ssh -A`): sessions get `SSH_AUTH_SOCK`, a socket in a 0700 directory owned by the user."})
-	KeySSHCiphers = add(&sshKeys, Key{Name: "ovfinit.ssh.ciphers", Group: "SSH server", Type: TypeString, Default: "aes128-gcm@openssh.com,aes256-gcm@openssh.com", Label: "Ciphers",
+	KeySSHCiphers = add(&sshKeys, Key{Name: "ovfinit.ssh.ciphers", Split: SplitWords, Group: "SSH server", Type: TypeString, Default: "aes128-gcm@openssh.com,aes256-gcm@openssh.com", Label: "Ciphers",
 		Description: "Comma-separated ciphers offered, from `aes128-gcm@openssh.com`, `aes256-gcm@openssh.com`, `chacha20-poly1305@openssh.com`, `aes128-ctr`, `aes192-ctr`, `aes256-ctr`. Only AES-GCM is offered by default: OpenSSH clients prefer chacha20-poly1305 and then aes128-ctr when offered, and both are markedly slower in Go than AES-GCM, so the default makes every OpenSSH client (6.2 and later; PuTTY 0.76 and later) choose aes128-gcm. Add the others for older clients."})
 	KeySSHMaxAuthTries = add(&sshKeys, Key{Name: "ovfinit.ssh.max-auth-tries", Group: "SSH server", Type: TypeInt, Default: "6", Min: 1, Max: 100, Label: "Authentication attempts per connection",
 		Description: "Authentication attempts allowed per connection (sshd's `MaxAuthTries`)."})

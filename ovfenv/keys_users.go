@@ -13,7 +13,7 @@ var (
 		Description: "Numeric user id (1-60000). Default: the lowest free id from 1000. Validation fails, before anything changes, if the id is another user's or the account exists with another id; an id outside `UID_MIN`-`UID_MAX` needs `ovfinit.user.allow-system`."})
 	KeyUserGroup = add(&userKeys, Key{Name: "ovfinit.user.group", Group: "Users", Type: TypeString, Label: "Primary group",
 		Description: "Primary group of a new account; created when missing. Default: a group named like the user. An existing account with another primary group fails validation; a privileged group (see `ovfinit.user.groups`) needs `ovfinit.user.allow-system`."})
-	KeyUserGroups = add(&userKeys, Key{Name: "ovfinit.user.groups", Group: "Users", Type: TypeList, Label: "Groups",
+	KeyUserGroups = add(&userKeys, Key{Name: "ovfinit.user.groups", Split: SplitWords, Group: "Users", Type: TypeList, Label: "Groups",
 		Description: "Supplementary groups, comma- or line-separated; each is created when missing and the user is added to it. The privileged groups `root`, `sys`, `shadow`, `disk`, `kmem`, `mem`, `tty`, `adm` and `utmp`, the administrator groups `sudo`, `wheel` and `admin` (use `ovfinit.user.admin`), and another user's own group (named like it and its primary group) are refused unless `ovfinit.user.allow-system` is true."})
 	KeyUserShell = add(&userKeys, Key{Name: "ovfinit.user.shell", Group: "Users", Type: TypeString, Default: "/bin/sh", Label: "Login shell",
 		Description: "Login shell of a new account (an absolute path). When the image has `/etc/shells`, a shell it does not list (other than `nologin` and `false`) needs `ovfinit.user.allow-system`. An existing account with another shell fails validation."})

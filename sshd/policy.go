@@ -8,7 +8,36 @@ import (
 	"path/filepath"
 
 	gliderssh "github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
 )
+
+// ciphers are the names x/crypto/ssh's server accepts.
+var ciphers = map[string]bool{
+	"aes128-gcm@openssh.com": true, "aes256-gcm@openssh.com": true, "chacha20-poly1305@openssh.com": true,
+	"aes128-ctr": true, "aes192-ctr": true, "aes256-ctr": true,
+}
+
+// CheckCipher reports whether the server can offer the cipher name.
+func CheckCipher(name string) error {
+	if !ciphers[name] {
+		return fmt.Errorf("unknown cipher %q", name)
+	}
+	return nil
+}
+
+// ParseUserCA reads a user CA's public key in authorized_keys form (a
+// TrustedUserCAKeys entry); a certificate is refused: a CA is named by its
+// own key.
+func ParseUserCA(entry string) (gossh.PublicKey, error) {
+	k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(entry))
+	if err != nil {
+		return nil, fmt.Errorf("not an SSH public key: %v", err)
+	}
+	if _, isCert := k.(*gossh.Certificate); isCert {
+		return nil, errors.New("a certificate, want the CA's public key")
+	}
+	return k, nil
+}
 
 // RootLogin is Config.PermitRootLogin: how the account with uid 0 may log
 // in, as sshd_config's PermitRootLogin.
