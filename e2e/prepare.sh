@@ -206,10 +206,13 @@ debian_mirror() {
 	echo "${m:-http://deb.debian.org/debian}"
 }
 build_image() {
-	# variant (optional): a name suffix, debian-<suite>-<variant>-<key>.
-	local suite="$1" pkgs="$2" variant="${3:+-$3}" key dir root t0 rel
+	# variant (optional): a name suffix, debian-<suite>-<variant>-<key>;
+	# extra (optional): packages apt-get installs into the root after
+	# debootstrap (cloud-init: debootstrap's own ordering fails to
+	# configure python3-cryptography on bookworm).
+	local suite="$1" pkgs="$2" variant="${3:+-$3}" extra="${4:-}" key dir root t0 rel
 	rel="$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -n1)")"
-	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" | sha256sum | cut -c1-12)"
+	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" "$extra" | sha256sum | cut -c1-12)"
 	dir="$CACHE/images/debian-$suite$variant-$key"
 	if [ ! -e "$dir/.ready" ]; then
 		log "building the Debian $suite image ($pkgs) into $dir"
@@ -221,6 +224,15 @@ build_image() {
 			log "debootstrap $suite failed (log in $dir.log)"
 			sudo_ rm -rf "$dir"
 			return 1
+		fi
+		if [ -n "$extra" ]; then
+			sudo_ cp /etc/resolv.conf "$root/etc/resolv.conf"
+			if ! sudo_ chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c \
+				"apt-get update -qq && apt-get install -y -qq --no-install-recommends $extra" >>"$dir.log" 2>&1; then
+				log "apt-get install $extra in the $suite image failed (log in $dir.log)"
+				sudo_ rm -rf "$dir"
+				return 1
+			fi
 		fi
 		# The kernel's modules, without the hardware a qemu guest lacks.
 		sudo_ mkdir -p "$root/lib/modules"
@@ -261,8 +273,8 @@ if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ]; then
 	# instead of ovfinit (its OVF data source). The image with no agent is
 	# the plain one above, customised by the bench at disk build time.
 	if [ "${OVFINIT_BENCH_IMAGES:-0}" = 1 ]; then
-		build_image bookworm "$base,isc-dhcp-client,cloud-init" cloud-init || log "no Debian 12 cloud-init image"
-		build_image trixie "$base,dhcpcd-base,cloud-init" cloud-init || log "no Debian 13 cloud-init image"
+		build_image bookworm "$base,isc-dhcp-client" cloud-init cloud-init || log "no Debian 12 cloud-init image"
+		build_image trixie "$base,dhcpcd-base" cloud-init cloud-init || log "no Debian 13 cloud-init image"
 	fi
 fi
 

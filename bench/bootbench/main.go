@@ -310,7 +310,7 @@ After=network-online.target
 
 [Service]
 Type=oneshot
-ExecStart=/bin/bash -c 'exec 3<>/dev/tcp/10.0.2.2/` + strconv.Itoa(b.port) + `; printf "POST /none-%%s HTTP/1.0\\r\\nContent-Length: 2\\r\\n\\r\\n{}" "$$(cat /etc/bench-boot)" >&3; cat <&3 >/dev/null'
+ExecStart=/bin/bash -c 'for i in $$(seq 120); do if (exec 3<>/dev/tcp/10.0.2.2/` + strconv.Itoa(b.port) + ` && printf "POST /none-%%s HTTP/1.0\\r\\nContent-Length: 2\\r\\n\\r\\n{}" "$$(cat /etc/bench-boot)" >&3 && cat <&3 >/dev/null); then exit 0; fi; sleep 0.5; done; exit 1'
 
 [Install]
 WantedBy=multi-user.target
