@@ -212,7 +212,7 @@ build_image() {
 	# configure python3-cryptography on bookworm).
 	local suite="$1" pkgs="$2" variant="${3:+-$3}" extra="${4:-}" key dir root t0 rel
 	rel="$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -n1)")"
-	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" "$extra" | sha256sum | cut -c1-12)"
+	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" ${extra:+"$extra"} | sha256sum | cut -c1-12)"
 	dir="$CACHE/images/debian-$suite$variant-$key"
 	if [ ! -e "$dir/.ready" ]; then
 		log "building the Debian $suite image ($pkgs) into $dir"
