@@ -63,6 +63,7 @@ type result struct {
 	SSH, Ready     time.Duration // from qemu start; 0: never
 	UnitStart      float64       // guest seconds: the agent's first unit started
 	UnitTime       float64       // guest seconds in the agent's units (start to active)
+	FirstLine      float64       // guest seconds from ovfinit's start to its first log line (exec, runtime and package init, first step)
 	PeakMiB        float64       // the agent's units' cgroup memory.peak, the largest
 	HWMMiB         float64       // ovfinit's VmHWM while it still runs
 	Failed         string        // systemctl --failed
@@ -136,7 +137,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Fprintln(out, "suite\tpair\tvariant\tssh_s\tready_s\tunit_start_s\tunit_s\tpeak_mib\thwm_mib\tstate\tfailed\terr")
+	fmt.Fprintln(out, "suite\tpair\tvariant\tssh_s\tready_s\tunit_start_s\tunit_s\tfirst_line_s\tpeak_mib\thwm_mib\tstate\tfailed\terr")
 	for _, suite := range strings.Split(*suites, ",") {
 		disks := map[string]string{}
 		for _, v := range vs {
@@ -155,10 +156,10 @@ func main() {
 			}
 			for _, v := range order {
 				r := b.boot(ctx, suite, v, p, disks[v])
-				log.Printf("%s pair %d %-10s ssh %5.1f s  ready %5.1f s  unit %.2f s (started at %.2f s)  peak %.1f MiB  state %s %s %s",
-					suite, p, v, r.SSH.Seconds(), r.Ready.Seconds(), r.UnitTime, r.UnitStart, r.PeakMiB, r.State, r.Failed, r.Err)
-				fmt.Fprintf(out, "%s\t%d\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%s\t%s\t%s\n", r.Suite, r.Pair, r.Variant,
-					r.SSH.Seconds(), r.Ready.Seconds(), r.UnitStart, r.UnitTime, r.PeakMiB, r.HWMMiB, r.State, r.Failed, r.Err)
+				log.Printf("%s pair %d %-10s ssh %5.1f s  ready %5.1f s  unit %.2f s (started at %.2f s, first line after %.2f s)  peak %.1f MiB  state %s %s %s",
+					suite, p, v, r.SSH.Seconds(), r.Ready.Seconds(), r.UnitTime, r.UnitStart, r.FirstLine, r.PeakMiB, r.State, r.Failed, r.Err)
+				fmt.Fprintf(out, "%s\t%d\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%s\t%s\t%s\n", r.Suite, r.Pair, r.Variant,
+					r.SSH.Seconds(), r.Ready.Seconds(), r.UnitStart, r.UnitTime, r.FirstLine, r.PeakMiB, r.HWMMiB, r.State, r.Failed, r.Err)
 				all = append(all, r)
 			}
 		}
@@ -528,6 +529,13 @@ func (b *bench) inspect(c *ssh.Client, variant string, r *result) {
 		}
 	}
 	if variant == "ovfinit" {
+		// [  12.345678] host ovfinit[123]: time=... level=INFO ...
+		l := sh("journalctl -b -u ovfinit -o short-monotonic --no-pager | grep -m1 'level='")
+		if i, j := strings.Index(l, "["), strings.Index(l, "]"); i >= 0 && j > i {
+			if t, err := strconv.ParseFloat(strings.TrimSpace(l[i+1:j]), 64); err == nil && r.UnitStart > 0 {
+				r.FirstLine = t - r.UnitStart
+			}
+		}
 		if f := strings.Fields(sh("grep VmHWM /proc/$(pidof ovfinit)/status 2>/dev/null")); len(f) >= 2 {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			r.HWMMiB = kb / 1024
