@@ -540,7 +540,7 @@ func (b *bench) inspect(c *ssh.Client, variant string, r *result) {
 		}
 		// Start-up cost with the binary in the page cache: the process's
 		// wall time, and the package initialisers' share.
-		if v, err := strconv.ParseFloat(sh("TIMEFORMAT=%R; { time /usr/sbin/ovfinit version >/dev/null 2>&1; } 2>&1"), 64); err == nil {
+		if v, err := strconv.ParseFloat(sh(`bash -c 'TIMEFORMAT=%R; { time /usr/sbin/ovfinit version >/dev/null 2>&1; } 2>&1'`), 64); err == nil {
 			r.VersionS = v
 		}
 		for _, l := range strings.Split(sh("GODEBUG=inittrace=1 /usr/sbin/ovfinit version 2>&1 >/dev/null"), "\n") {
