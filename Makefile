@@ -18,7 +18,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME     ?= 10s
 FUZZMINIMIZE ?= 100x
 
-.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test windows-test-run packages bench-ssh bench-rss bench-flood bench-web docs-screenshot
+.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test windows-test-run packages bench-ssh bench-rss bench-flood bench-web bench-boot docs-screenshot
 
 all: build
 
@@ -101,6 +101,11 @@ demo: prepare build
 ## bench-ssh: ovfinit's SSH server against OpenSSH's sshd (root; slow; not in test)
 bench-ssh:
 	bash bench/ssh.sh
+
+## bench-boot: first boot of Debian 12 and 13 with cloud-init, ovfinit and no
+## agent, interleaved under qemu (root; slow; PAIRS=5; docs/performance.md)
+bench-boot:
+	GO=$(GO) bash bench/boot.sh
 
 ## bench-rss: the SSH server's resident memory at each stage (root; under a minute)
 bench-rss:

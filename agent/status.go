@@ -123,6 +123,13 @@ func (s *Status) write(root, name string, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
+	if s.Phase == PhaseRunning {
+		// Between steps the status is a progress display, rewritten twice
+		// per step: no fsync (each is a disk flush of the host's under
+		// emulation; about 150 per first boot, issue 20). The state of the
+		// steps (state.json) and the final status are synced.
+		return rootfs.WriteFileAtNoSync(root, name, append(data, '\n'), mode)
+	}
 	return rootfs.WriteFileAt(root, name, append(data, '\n'), mode)
 }
 

@@ -121,6 +121,7 @@ type Sender struct {
 	endpoint string        // URL without userinfo and query, for logs
 	changed  chan struct{} // closed and replaced whenever done or closed changes
 	wake     chan struct{} // buffered(1): new event queued
+	netUp    chan struct{} // buffered(1): an address or a route appeared (NetworkChanged)
 	cancel   context.CancelFunc
 	stopped  chan struct{} // closed when the delivery goroutine has returned
 
@@ -141,6 +142,7 @@ func NewSender(log *slog.Logger, bootID string) *Sender {
 		bootID:  bootID,
 		changed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
+		netUp:   make(chan struct{}, 1),
 
 		maxQueued: DefaultMaxQueued,
 		maxLogins: DefaultMaxLogins,
@@ -705,15 +707,57 @@ func (s *Sender) deliver(ctx context.Context, rawURL string, ev Event, budget ti
 		Multiplier:          2,
 		MaxInterval:         cfg.MaxInterval,
 	}
-	notify := func(err error, next time.Duration) {
+	// backoff.Retry's loop, with one more way out of the wait: when the
+	// manager could not be reached at all (no route, no address yet) and
+	// the network changes (NetworkChanged), the next attempt is made at
+	// once. A manager that answered with an error keeps its backoff.
+	start := time.Now()
+	for {
+		_, err := op()
+		if err == nil {
+			return attempts, nil
+		}
+		if perm, ok := errors.AsType[*backoff.PermanentError](err); ok {
+			return attempts, perm.Unwrap()
+		}
+		if ctx.Err() != nil {
+			return attempts, ctx.Err()
+		}
+		next := b.NextBackOff()
+		if ra, ok := errors.AsType[*backoff.RetryAfterError](err); ok {
+			next = ra.Duration
+			b.Reset()
+		}
+		if time.Since(start)+next > budget {
+			return attempts, err
+		}
 		s.log.Warn("delivery failed, retrying", "endpoint", s.endpoint, "id", ev.ID, "attempt", attempts, "retry_in", next, "err", err)
+		var netUp <-chan struct{}
+		if _, ok := errors.AsType[*unreachableError](err); ok {
+			netUp = s.netUp
+		}
+		t := time.NewTimer(next)
+		select {
+		case <-t.C:
+		case <-netUp:
+			t.Stop()
+			s.log.Debug("network changed, retrying now", "id", ev.ID)
+		case <-ctx.Done():
+			t.Stop()
+			return attempts, ctx.Err()
+		}
 	}
-	_, err = backoff.Retry(ctx, op,
-		backoff.WithBackOff(b),
-		backoff.WithMaxElapsedTime(budget),
-		backoff.WithMaxTries(0),
-		backoff.WithNotify(notify))
-	return attempts, err
+}
+
+// NetworkChanged tells the Sender that an address or a route has appeared
+// (WatchNetwork calls it on Linux): an event waiting to be retried because
+// the manager could not be reached at all is sent at once, not after the
+// rest of its backoff. It never blocks.
+func (s *Sender) NetworkChanged() {
+	select {
+	case s.netUp <- struct{}{}:
+	default:
+	}
 }
 
 // post makes one HTTP attempt, signed when cfg.Secret is set with the time
@@ -740,7 +784,7 @@ func post(ctx context.Context, cfg Config, rawURL, id string, body []byte, now t
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, query and all
 		}
-		return fmt.Errorf("POST: %w", err)
+		return &unreachableError{err}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -775,6 +819,13 @@ func post(ctx context.Context, cfg Config, rawURL, id string, body []byte, now t
 type unauthorizedError struct{ date, signed time.Time }
 
 func (e *unauthorizedError) Error() string { return "HTTP 401 (signature refused)" }
+
+// unreachableError is an attempt that got no answer at all: no route,
+// refused, timed out. The error never contains the URL.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return "POST: " + e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
 
 // rejectedError is a failure that retrying will not cure: the event is
 // dropped and delivery goes on.

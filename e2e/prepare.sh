@@ -206,10 +206,14 @@ debian_mirror() {
 	echo "${m:-http://deb.debian.org/debian}"
 }
 build_image() {
-	local suite="$1" pkgs="$2" key dir root t0 rel
+	# variant (optional): a name suffix, debian-<suite>-<variant>-<key>;
+	# extra (optional): packages apt-get installs into the root after
+	# debootstrap (cloud-init: debootstrap's own ordering fails to
+	# configure python3-cryptography on bookworm).
+	local suite="$1" pkgs="$2" variant="${3:+-$3}" extra="${4:-}" key dir root t0 rel
 	rel="$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -n1)")"
-	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" | sha256sum | cut -c1-12)"
-	dir="$CACHE/images/debian-$suite-$key"
+	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" ${extra:+"$extra"} | sha256sum | cut -c1-12)"
+	dir="$CACHE/images/debian-$suite$variant-$key"
 	if [ ! -e "$dir/.ready" ]; then
 		log "building the Debian $suite image ($pkgs) into $dir"
 		t0=$(date +%s)
@@ -220,6 +224,15 @@ build_image() {
 			log "debootstrap $suite failed (log in $dir.log)"
 			sudo_ rm -rf "$dir"
 			return 1
+		fi
+		if [ -n "$extra" ]; then
+			sudo_ cp /etc/resolv.conf "$root/etc/resolv.conf"
+			if ! sudo_ chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c \
+				"apt-get update -qq && apt-get install -y -qq --no-install-recommends $extra" >>"$dir.log" 2>&1; then
+				log "apt-get install $extra in the $suite image failed (log in $dir.log)"
+				sudo_ rm -rf "$dir"
+				return 1
+			fi
 		fi
 		# The kernel's modules, without the hardware a qemu guest lacks.
 		sudo_ mkdir -p "$root/lib/modules"
@@ -240,16 +253,29 @@ build_image() {
 			rm -f '$root/var/lib/dbus/machine-id'
 			rm -rf '$root'/var/lib/apt/lists/* '$root'/var/cache/apt/*.bin '$root'/var/cache/apt/archives/*.deb
 		"
+		if [ -d "$root/etc/cloud/cloud.cfg.d" ]; then
+			# cloud-init reads the OVF environment from the CD-ROM; no other
+			# data source is probed (a VMware or cloud image says the same).
+			echo 'datasource_list: [ OVF, None ]' | sudo_ tee "$root/etc/cloud/cloud.cfg.d/90_dpkg.cfg" >/dev/null
+			sudo_ rm -rf "$root/var/lib/cloud"
+		fi
 		printf '%s\n%s\n' "debian $suite: $pkgs" "$(($(date +%s) - t0))" | sudo_ tee "$dir/.ready" >/dev/null
 		log "Debian $suite image built in $(($(date +%s) - t0)) s"
 	fi
-	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/debian-$suite"
+	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/debian-$suite$variant"
 }
 if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ]; then
 	sudo_ mkdir -p "$CACHE/images"
 	base=systemd,systemd-sysv,udev,kmod,dbus,openssh-server,ifupdown,iproute2
 	build_image bookworm "$base,isc-dhcp-client" || log "no Debian 12 image: TestDebianImage/bookworm will fail"
 	build_image trixie "$base,dhcpcd-base" || log "no Debian 13 image: TestDebianImage/trixie will fail"
+	# bench/boot.sh (OVFINIT_BENCH_IMAGES=1): the same images with cloud-init
+	# instead of ovfinit (its OVF data source). The image with no agent is
+	# the plain one above, customised by the bench at disk build time.
+	if [ "${OVFINIT_BENCH_IMAGES:-0}" = 1 ]; then
+		build_image bookworm "$base,isc-dhcp-client" cloud-init cloud-init || log "no Debian 12 cloud-init image"
+		build_image trixie "$base,dhcpcd-base" cloud-init cloud-init || log "no Debian 13 cloud-init image"
+	fi
 fi
 
 echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null

@@ -66,22 +66,67 @@ func OSDHCPClient(root, ifname string) []string {
 	return nil
 }
 
-// StartDHCP4 gets DHCPv4 going on ifname: with the OS's own client when the
-// image has one, else with the built-in client (BuiltinDHCP4), which takes
-// a first lease before it returns and then renews it in the background
-// for as long as the process runs.
+// StartDHCP4 gets DHCPv4 going on ifname. ovfinit takes the first lease
+// itself, as soon as the NIC exists (BuiltinDHCP4: a few packets, well under
+// a second against a local server), because the image's clients are slow
+// to a first lease: Debian 13's dhcpcd waits 3-5 s before its first
+// DISCOVER and then probes the offered address by ARP for about 5 s.
+//
+// When the image has a client of its own (OSDHCPClient), ovfinit then hands
+// the interface over: it does not renew the lease itself and starts the
+// image's client in the background, which takes the renewals over (its
+// own exchange asks for the address the NIC has; nothing of ovfinit waits
+// for it). The address and the routes stay on the NIC meanwhile, with the
+// lease's lifetime, so a client that never takes over cannot leave a
+// stale address behind. When ovfinit gets no lease, the image's client is
+// started all the same and keeps trying in the background; StartDHCP4
+// returns nil, as it did when the image's client alone was started.
+//
+// With no client in the image, the built-in client keeps the lease: it
+// renews it in the background for as long as the process runs (o.Until).
 func StartDHCP4(ctx context.Context, root, ifname string, run cmdrun.Runner, h Handle, o DHCP4Options) error {
-	if argv := OSDHCPClient(root, ifname); argv != nil && run != nil {
-		if o.Log != nil {
-			o.Log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
+	argv := OSDHCPClient(root, ifname)
+	if argv == nil || run == nil {
+		if o.Until == nil {
+			o.Until = context.WithoutCancel(ctx)
 		}
+		_, err := BuiltinDHCP4(ctx, h, ifname, o)
+		return err
+	}
+	// The image's client renews: no renewal of ours.
+	handover, cancel := context.WithCancel(ctx)
+	cancel()
+	o.Until = handover
+	if o.Retries == 0 {
+		o.Retries = 2 // the image's client keeps trying after that
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := BuiltinDHCP4(ctx, h, ifname, o); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		log.Warn("DHCPv4: no lease of ovfinit's own; the image's client keeps trying", "interface", ifname, "err", err)
+		log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
 		return cmdrun.Run(ctx, run, argv...)
 	}
-	if o.Until == nil {
-		o.Until = context.WithoutCancel(ctx)
+	// The NIC has its lease: nothing of ovfinit waits for the image's
+	// client to start (dhcpcd -b can take seconds under emulation, and its
+	// daemon may hold the output pipes until cmdrun's WaitDelay).
+	log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		if err := cmdrun.Run(context.WithoutCancel(ctx), run, argv...); err != nil {
+			log.Warn("DHCPv4: the image's client did not start; the lease runs out unrenewed", "interface", ifname, "client", argv[0], "err", err)
+		}
+	}()
+	if o.handedOver != nil {
+		o.handedOver <- started
 	}
-	_, err := BuiltinDHCP4(ctx, h, ifname, o)
-	return err
+	return nil
 }
 
 // DHCP4Options tune the built-in DHCPv4 client. The zero value is usable.
@@ -100,6 +145,10 @@ type DHCP4Options struct {
 	OnLease func(DHCP4Lease)
 	// SetDNS, if set, receives the lease's DNS servers and search domains.
 	SetDNS func(dns []netip.Addr, search []string) error
+
+	// handedOver, in tests, receives a channel closed once the image's
+	// client has been run after a lease of ovfinit's own.
+	handedOver chan<- chan struct{}
 }
 
 // DHCP4Lease is what the built-in client applied from one DHCPACK.
@@ -198,6 +247,9 @@ func (c *dhcp4Client) exchange(ctx context.Context, old *nclient4.Lease) (*nclie
 	if err != nil {
 		return nil, fmt.Errorf("DHCPv4 on %s: %w: %w", c.ifname, ErrNoLease, err)
 	}
+	if err := checkLease(l.Offer, l.ACK); err != nil {
+		return nil, fmt.Errorf("DHCPv4 on %s: %w: %w", c.ifname, ErrNoLease, err)
+	}
 	dl, err := c.apply(link, l.ACK, old != nil)
 	if err != nil {
 		return nil, fmt.Errorf("DHCPv4 on %s: applying the lease: %w", c.ifname, err)
@@ -238,6 +290,64 @@ func (c *dhcp4Client) apply(link netlink.Link, ack *dhcpv4.DHCPv4, renewal bool)
 		}
 	}
 	return dl, nil
+}
+
+// checkLease makes the checks of a careful client on a lease before any
+// of it is applied (docs/network.md, "DHCP"): the ACK confirms the
+// address that was offered and names its server; the address is a
+// usable unicast address, neither its subnet's network nor its broadcast
+// address; the subnet mask is contiguous; the routers are usable unicast
+// addresses; the lease time is not zero. (The reply's transaction id and
+// message type are nclient4's checks.) ovfinit makes no ARP probe of the
+// offered address: see StartDHCP4's documentation in docs/network.md.
+func checkLease(offer, ack *dhcpv4.DHCPv4) error {
+	if ack == nil {
+		return errors.New("no ACK")
+	}
+	a, ok := netip.AddrFromSlice(ack.YourIPAddr.To4())
+	if !ok || a.IsUnspecified() {
+		return errors.New("the ACK carries no address")
+	}
+	if offer != nil {
+		if o, ok := netip.AddrFromSlice(offer.YourIPAddr.To4()); ok && o != a {
+			return fmt.Errorf("the ACK's address %s is not the offered %s", a, o)
+		}
+	}
+	if ack.ServerIdentifier() == nil {
+		return fmt.Errorf("the ACK for %s names no server (option 54)", a)
+	}
+	if !usableUnicast(a) {
+		return fmt.Errorf("offered address %s is not a usable unicast address", a)
+	}
+	if m := ack.SubnetMask(); m != nil {
+		ones, bits := m.Size()
+		if bits != 32 {
+			return fmt.Errorf("offered subnet mask %s for %s is not contiguous", net.IP(m), a)
+		}
+		if ones <= 30 {
+			p := netip.PrefixFrom(a, ones).Masked()
+			if a == p.Addr() {
+				return fmt.Errorf("offered address %s is the network address of %s", a, p)
+			}
+			if a == lastAddr(p) {
+				return fmt.Errorf("offered address %s is the broadcast address of %s", a, p)
+			}
+		}
+	}
+	for _, r := range ack.Router() {
+		if g, ok := netip.AddrFromSlice(r.To4()); !ok || !usableUnicast(g) {
+			return fmt.Errorf("offered router %s is not a usable unicast address", r)
+		}
+	}
+	if v := ack.Options.Get(dhcpv4.OptionIPAddressLeaseTime); len(v) == 4 && v[0]|v[1]|v[2]|v[3] == 0 {
+		return fmt.Errorf("the lease of %s is zero seconds", a)
+	}
+	return nil
+}
+
+func usableUnicast(a netip.Addr) bool {
+	return a.Is4() && !a.IsUnspecified() && !a.IsLoopback() && !a.IsMulticast() && !a.IsLinkLocalUnicast() &&
+		a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && a.As4()[0] < 240
 }
 
 // leaseOf reads what ovfinit applies from an ACK: address and mask, the

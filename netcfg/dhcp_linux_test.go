@@ -18,12 +18,19 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/vishvananda/netlink"
 )
 
 // testDHCPServer serves one fixed lease on ifname (which has 192.0.2.1/24)
 // and counts its ACKs on acks.
 func testDHCPServer(t *testing.T, ifname string, lease time.Duration, acks chan<- *dhcpv4.DHCPv4) {
+	t.Helper()
+	testDHCPServerOffering(t, ifname, lease, net.IPv4(192, 0, 2, 50), acks)
+}
+
+// testDHCPServerOffering is testDHCPServer offering yiaddr.
+func testDHCPServerOffering(t *testing.T, ifname string, lease time.Duration, yiaddr net.IP, acks chan<- *dhcpv4.DHCPv4) {
 	t.Helper()
 	server := net.IPv4(192, 0, 2, 1).To4()
 	handler := func(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4) {
@@ -38,7 +45,7 @@ func testDHCPServer(t *testing.T, ifname string, lease time.Duration, acks chan<
 		}
 		resp, err := dhcpv4.NewReplyFromRequest(m,
 			dhcpv4.WithMessageType(typ),
-			dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 50)),
+			dhcpv4.WithYourIP(yiaddr),
 			dhcpv4.WithServerIP(server),
 			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(server)),
 			dhcpv4.WithNetmask(net.CIDRMask(24, 32)),
@@ -161,6 +168,168 @@ func TestBuiltinDHCP4NoServer(t *testing.T) {
 		sys := &Linux{H: h, Root: t.TempDir()}
 		if diff := cmp.Diff([]string{"mtu 1500", "up yes"}, readBack(t, sys, "ovft1")); diff != "" {
 			t.Errorf("ovft1 after no lease (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestBuiltinDHCP4RefusesBadOffer: a server that offers its subnet's
+// network address gets an error naming it, and nothing is put on the NIC
+// (the old client applied 192.0.2.0/24).
+func TestBuiltinDHCP4RefusesBadOffer(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		srvLink, err := h.LinkByName("ovfp0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.AddrAdd(srvLink, &netlink.Addr{IPNet: ipnet(pfx("192.0.2.1/24"))}); err != nil {
+			t.Fatal(err)
+		}
+		testDHCPServerOffering(t, "ovfp0", time.Hour, net.IPv4(192, 0, 2, 0), make(chan *dhcpv4.DHCPv4, 4))
+		_, err = BuiltinDHCP4(t.Context(), h, "ovft0", DHCP4Options{Timeout: 2 * time.Second, Log: testLogger(t)})
+		if err == nil || !strings.Contains(err.Error(), "192.0.2.0 is the network address of 192.0.2.0/24") {
+			t.Fatalf("BuiltinDHCP4(ovft0) offered 192.0.2.0/24 = %v, want an error naming the network address", err)
+		}
+		sys := &Linux{H: h, Root: t.TempDir()}
+		if diff := cmp.Diff([]string{"mtu 1500", "up yes"}, readBack(t, sys, "ovft0")); diff != "" {
+			t.Errorf("ovft0 after a refused offer (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestCheckLease: the checks of a careful client, one refusal each.
+func TestCheckLease(t *testing.T) {
+	srv := net.IPv4(192, 0, 2, 1).To4()
+	msg := func(mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
+		m, err := dhcpv4.New(append([]dhcpv4.Modifier{
+			dhcpv4.WithMessageType(dhcpv4.MessageTypeAck),
+			dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 50)),
+			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(srv)),
+			dhcpv4.WithNetmask(net.CIDRMask(24, 32)),
+			dhcpv4.WithRouter(srv),
+			dhcpv4.WithLeaseTime(3600),
+		}, mods...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name  string
+		offer *dhcpv4.DHCPv4
+		ack   *dhcpv4.DHCPv4
+		want  string // "" for accepted
+	}{
+		{"good", msg(), msg(), ""},
+		{"a /31 takes its low address", nil, msg(dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 50)), dhcpv4.WithNetmask(net.CIDRMask(31, 32))), ""},
+		{"ACK not the offer", msg(dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 51))), msg(), "the ACK's address 192.0.2.50 is not the offered 192.0.2.51"},
+		{"no address", nil, msg(dhcpv4.WithYourIP(net.IPv4zero)), "no address"},
+		{"no server identifier", nil, msg(dhcpv4.WithoutOption(dhcpv4.OptionServerIdentifier)), "names no server"},
+		{"network address", nil, msg(dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 0))), "network address of 192.0.2.0/24"},
+		{"broadcast address", nil, msg(dhcpv4.WithYourIP(net.IPv4(192, 0, 2, 255))), "broadcast address of 192.0.2.0/24"},
+		{"multicast", nil, msg(dhcpv4.WithYourIP(net.IPv4(224, 0, 0, 5))), "not a usable unicast"},
+		{"loopback", nil, msg(dhcpv4.WithYourIP(net.IPv4(127, 0, 0, 2))), "not a usable unicast"},
+		{"link-local", nil, msg(dhcpv4.WithYourIP(net.IPv4(169, 254, 3, 4))), "not a usable unicast"},
+		{"class E", nil, msg(dhcpv4.WithYourIP(net.IPv4(240, 0, 0, 9))), "not a usable unicast"},
+		{"mask not contiguous", nil, msg(dhcpv4.WithNetmask(net.IPv4Mask(255, 0, 255, 0))), "not contiguous"},
+		{"router multicast", nil, msg(dhcpv4.WithRouter(net.IPv4(239, 1, 1, 1))), "router 239.1.1.1"},
+		{"zero lease", nil, msg(dhcpv4.WithLeaseTime(0)), "zero seconds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkLease(tc.offer, tc.ack)
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("checkLease = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("checkLease = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// handoverRunner records the argv it is asked to run and the IPv4
+// addresses on ifname at that moment.
+type handoverRunner struct {
+	h      *netlink.Handle
+	ifname string
+	argv   [][]string
+	addrs  []string
+}
+
+func (r *handoverRunner) Run(_ context.Context, c cmdrun.Cmd) (cmdrun.Result, error) {
+	r.argv = append(r.argv, c.Argv)
+	if l, err := r.h.LinkByName(r.ifname); err == nil {
+		as, _ := r.h.AddrList(l, netlink.FAMILY_V4)
+		for _, a := range as {
+			r.addrs = append(r.addrs, a.IPNet.String())
+		}
+	}
+	return cmdrun.Result{}, nil
+}
+
+// TestStartDHCP4LeaseFirst: with a DHCP client in the image, ovfinit takes
+// the lease itself first and only then starts the image's client (which
+// took 8-10 s to a lease on Debian 13): the address is on the NIC when the
+// client is started. The old code started the image's client and
+// returned with no address.
+func TestStartDHCP4LeaseFirst(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		srvLink, err := h.LinkByName("ovfp0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.AddrAdd(srvLink, &netlink.Addr{IPNet: ipnet(pfx("192.0.2.1/24"))}); err != nil {
+			t.Fatal(err)
+		}
+		testDHCPServer(t, "ovfp0", time.Hour, make(chan *dhcpv4.DHCPv4, 4))
+		root := t.TempDir()
+		os.MkdirAll(filepath.Join(root, "usr/sbin"), 0o755)
+		if err := os.WriteFile(filepath.Join(root, "usr/sbin/dhcpcd"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		run := &handoverRunner{h: h, ifname: "ovft0"}
+		handed := make(chan chan struct{}, 1)
+		if err := StartDHCP4(t.Context(), root, "ovft0", run, h, DHCP4Options{Timeout: 2 * time.Second, Retries: 3, Log: testLogger(t), handedOver: handed}); err != nil {
+			t.Fatalf("StartDHCP4(ovft0) = %v", err)
+		}
+		select {
+		case started := <-handed:
+			<-started
+		default:
+			t.Fatal("StartDHCP4(ovft0) returned without handing the NIC over")
+		}
+		if want := [][]string{{"/usr/sbin/dhcpcd", "-b", "ovft0"}}; !cmp.Equal(run.argv, want) {
+			t.Errorf("StartDHCP4(ovft0) ran %q, want %q", run.argv, want)
+		}
+		if want := []string{"192.0.2.50/24"}; !cmp.Equal(run.addrs, want) {
+			t.Errorf("addresses on ovft0 when the image's client was started = %q, want %q (the lease first)", run.addrs, want)
+		}
+		sys := &Linux{H: h, Root: t.TempDir()}
+		wantState := []string{"addr 192.0.2.50/24", "mtu 1500", "route default via 192.0.2.1 metric 100", "up yes"}
+		if diff := cmp.Diff(wantState, readBack(t, sys, "ovft0")); diff != "" {
+			t.Errorf("ovft0 after StartDHCP4 (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestStartDHCP4NoLeaseHandsOver: with no answer, the image's client is
+// started all the same (it keeps trying) and StartDHCP4 does not fail.
+func TestStartDHCP4NoLeaseHandsOver(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		root := t.TempDir()
+		os.MkdirAll(filepath.Join(root, "sbin"), 0o755)
+		if err := os.WriteFile(filepath.Join(root, "sbin/dhclient"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		run := &handoverRunner{h: h, ifname: "ovft1"}
+		err := StartDHCP4(t.Context(), root, "ovft1", run, h, DHCP4Options{Timeout: 300 * time.Millisecond, Retries: 1, Log: testLogger(t)})
+		if err != nil {
+			t.Fatalf("StartDHCP4(ovft1) with no server = %v, want nil (the image's client keeps trying)", err)
+		}
+		if want := [][]string{{"/sbin/dhclient", "-nw", "ovft1"}}; !cmp.Equal(run.argv, want) {
+			t.Errorf("StartDHCP4(ovft1) ran %q, want %q", run.argv, want)
 		}
 	})
 }

@@ -86,6 +86,11 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	sender := callback.NewSender(env.Log, env.BootID) // redacted (env.Redact)
 	defer sender.Close()
 	env.Events = sender
+	// Events waiting for the network go out the moment an address or a
+	// route appears (netlink), not at the end of a backoff sleep.
+	if err := callback.WatchNetwork(ctx, sender.NetworkChanged); err != nil {
+		log.Warn("callback events are retried on their backoff alone", "err", err)
+	}
 	// Events not acknowledged survive a crash or reboot in the spool and
 	// are sent first on the next run. Without it they are kept in memory.
 	if err := sender.OpenSpoolAt(o.Root, path.Join("/", o.StateDir, "spool")); err != nil {

@@ -241,6 +241,18 @@ func WriteFileAt(root, name string, data []byte, perm fs.FileMode) error {
 	return f.WriteFile(name, data, perm, Keep)
 }
 
+// WriteFileAtNoSync is WriteFileAt without the fsyncs (WriteOptions.NoSync).
+func WriteFileAtNoSync(root, name string, data []byte, perm fs.FileMode) error {
+	f, err := Open(root)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	o := Keep
+	o.NoSync = true
+	return f.WriteFile(name, data, perm, o)
+}
+
 // ReadFileAt opens root, reads name under it (see FS.ReadFile) and closes
 // it: for a single read.
 func ReadFileAt(root, name string, limit int64) ([]byte, error) {

@@ -125,6 +125,8 @@ type WriteOptions struct {
 	Label    []byte
 	// NoReplace: see the Unix WriteOptions.
 	NoReplace bool
+	// NoSync: see the Unix WriteOptions.
+	NoSync bool
 }
 
 // Keep leaves a new file owned by ovfinit's user.
@@ -142,10 +144,10 @@ func (f *FS) WriteFile(name string, data []byte, perm fs.FileMode, o WriteOption
 			return err
 		}
 	}
-	return writeRoot(f.root, rel, data, perm, o.NoReplace)
+	return writeRoot(f.root, rel, data, perm, o.NoReplace, o.NoSync)
 }
 
-func writeRoot(r *os.Root, rel string, data []byte, perm fs.FileMode, noReplace bool) (err error) {
+func writeRoot(r *os.Root, rel string, data []byte, perm fs.FileMode, noReplace, noSync bool) (err error) {
 	var fl *os.File
 	var tmp string
 	for range 5 {
@@ -172,8 +174,10 @@ func writeRoot(r *os.Root, rel string, data []byte, perm fs.FileMode, noReplace 
 	if err := fl.Chmod(perm); err != nil {
 		return err
 	}
-	if err := fl.Sync(); err != nil {
-		return err
+	if !noSync {
+		if err := fl.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := fl.Close(); err != nil {
 		return err
@@ -399,7 +403,7 @@ func (d *Dir) ReadFile(name string, limit int64, c Check) ([]byte, error) {
 
 // WriteFile atomically replaces name in the directory.
 func (d *Dir) WriteFile(name string, data []byte, perm fs.FileMode, o WriteOptions) error {
-	return writeRoot(d.r, name, data, perm, o.NoReplace)
+	return writeRoot(d.r, name, data, perm, o.NoReplace, o.NoSync)
 }
 
 func owner(fs.FileInfo) (int, int, bool) { return -1, -1, false }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# bench/boot.sh (make bench-boot; not in make test): first boot of the same
+# Debian 12 and 13 image with cloud-init, with ovfinit and with no agent,
+# interleaved under qemu TCG; medians of the per-pair ratios for qemu start
+# to SSH login and to the ready POST, the agent's unit time in guest time,
+# memory peaks and failed units (bench/bootbench; docs/performance.md).
+#
+#   PAIRS=5 SUITES=bookworm,trixie VARIANTS=cloud-init,ovfinit,none bench/boot.sh
+#
+# As root: builds the cloud-init images first (e2e/prepare.sh with
+# OVFINIT_BENCH_IMAGES=1, cached), the .deb and the disks from this tree.
+# OVFINIT=path measures that binary instead of a build of this tree.
+# KEEP=1 keeps the work directory (serial logs, boots.tsv).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+cd "$HERE"
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+OVFINIT_BENCH_IMAGES=1 bash e2e/prepare.sh >/dev/null
+WORK=$(mktemp -d /tmp/ovfinit-bench-boot.XXXXXX)
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
+echo "bench/boot.sh: work directory $WORK; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"$GO" run ./bench/bootbench -dir "$WORK" -pairs "${PAIRS:-5}" -suites "${SUITES:-bookworm,trixie}" \
+	-variants "${VARIANTS:-cloud-init,ovfinit,none}" ${OVFINIT:+-agent "$OVFINIT"}
+echo "bench/boot.sh: load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >&2
