@@ -37,11 +37,11 @@ func BenchmarkFirstBoot(b *testing.B) {
 		steps := Steps()
 		for i := range steps {
 			name, run := steps[i].Name, steps[i].Run
-			steps[i].Run = func(ctx context.Context, e *Env) error {
+			steps[i].Run = func(ctx context.Context, e *Env) (Result, error) {
 				t0 := time.Now()
-				err := run(ctx, e)
+				res, err := run(ctx, e)
 				perStep[name] += time.Since(t0)
-				return err
+				return res, err
 			}
 		}
 		b.StartTimer()
