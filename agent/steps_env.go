@@ -174,7 +174,7 @@ func validate(ctx context.Context, e *Env) error {
 	}
 	plan, err := BuildPlanFor(e.OVF, links, netcfg.DetectManager(e.Root))
 	e.Plan = plan
-	err = errors.Join(err, planCloud(e, plan))
+	err = errors.Join(err, planCloud(e, plan), checkPlanForOS(e.OVF, plan, e.goos()))
 	// The user against the image's accounts: a clash found here stops the
 	// boot before the host name or the network change, as a fatal error.
 	warnings, uerr := CheckUserOnImage(e.OVF, plan, e.Root, e.StateDir, e.RuntimeDir)
