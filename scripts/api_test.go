@@ -2,6 +2,7 @@ package scripts
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -179,10 +180,9 @@ func TestAPIErrors(t *testing.T) {
 	}
 }
 
+// TestExecLive: exec.run and exec.shell on the running system, with sh on
+// Unix and cmd.exe on Windows (execLiveWindows).
 func TestExecLive(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("uses /bin/sh")
-	}
 	tests := []struct {
 		name, src, want string
 	}{
@@ -197,6 +197,9 @@ if exec.shell("echo a | tr a b").stdout != "b\n": fail("shell")`},
 		{name: "check", src: `exec.shell("echo broken >&2; exit 2")`, want: `exec.shell: command /bin/sh -c "echo broken >&2; exit 2" exited with code 2: broken`},
 		{name: "not found", src: `exec.run(["/nonexistent/cmd"])`, want: "exec.run: /nonexistent/cmd: fork/exec /nonexistent/cmd: no such file or directory"},
 		{name: "timeout", src: `exec.run(["sleep", "10"], timeout=0.1)`, want: "exec.run: sleep 10: timeout of 0.1s"},
+	}
+	if runtime.GOOS == "windows" {
+		tests = execLiveWindows(t)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,5 +406,28 @@ func BenchmarkEmptyScript(b *testing.B) {
 		if err := Run(b.Context(), "empty.star", nil, env); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// execLiveWindows are TestExecLive's cases through cmd.exe (exec.shell
+// runs cmd.exe /d /s /c); the test binary plays a command that sleeps
+// (TestMain), as Windows has no sleep.
+func execLiveWindows(t *testing.T) []struct{ name, src, want string } {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []struct{ name, src, want string }{
+		{name: "output and code", src: `
+r = exec.run(["cmd.exe", "/d", "/c", "echo out& echo err>&2& exit 3"], check=False)
+if (r.stdout, r.stderr.strip(), r.code) != ("out\r\n", "err", 3): fail(r)`},
+		{name: "env", src: `
+r = exec.run(["cmd.exe", "/d", "/c", "echo %OVFINIT_T%"], env={"OVFINIT_T": "v"})
+if r.stdout != "v\r\n": fail(r.stdout)`},
+		{name: "shell", src: `
+if exec.shell("echo a& echo b").stdout != "a\r\nb\r\n": fail("shell")`},
+		{name: "check", src: `exec.shell("echo broken>&2& exit 2")`, want: `exec.shell: command cmd.exe /d /s /c "echo broken>&2& exit 2" exited with code 2: broken`},
+		{name: "not found", src: `exec.run(["C:\\nonexistent\\cmd.exe"])`, want: `fork/exec C:\nonexistent\cmd.exe: `},
+		{name: "timeout", src: fmt.Sprintf(`exec.run([%q], env={%q: "sleep"}, timeout=0.1)`, exe, testCmdVar), want: "timeout of 0.1s"},
 	}
 }
