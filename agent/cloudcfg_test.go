@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -53,9 +52,6 @@ func (m *machine) write(name, content string) {
 // its keys and password to the image's default user (debian on Debian), as
 // cloud-init does, not to a new user ovfinit.
 func TestCloudInitEnvDefaultUser(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the default user of a Linux image")
-	}
 	m := newMachine(t)
 	m.write("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n")
 	m.write("etc/group", "root:x:0:\nsudo:x:27:\nadm:x:4:\n")
@@ -179,9 +175,6 @@ const aliceKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpe
 
 func cloudMachine(t *testing.T) *machine {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("a Linux image's accounts")
-	}
 	m := newMachine(t)
 	m.write("etc/os-release", "ID=debian\n")
 	m.write("etc/group", "root:x:0:\nsudo:x:27:\nadm:x:4:\n")

@@ -2,11 +2,13 @@ package cloudconfig
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,8 +39,13 @@ func TestWriteFiles(t *testing.T) {
 		t.Errorf("appended motd = %q", b)
 	}
 	fi, err := os.Stat(filepath.Join(root, "srv/app/conf"))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("conf: %v, %v; want mode 0600", fi, err)
+	// Windows keeps only the read-only bit: Go reports 0666 for 0600.
+	want := fs.FileMode(0o600)
+	if runtime.GOOS == "windows" {
+		want = 0o666
+	}
+	if err != nil || fi.Mode().Perm() != want {
+		t.Fatalf("conf: %v, %v; want mode %v", fi, err, want)
 	}
 	if os.Geteuid() == 0 {
 		if uid, gid, _ := rootfs.Owner(fi); uid != 1005 || gid != 1006 {

@@ -25,7 +25,8 @@
 #   CACHE    where the built DLL is kept (default: $OVFINIT_E2E_CACHE/wine,
 #            /var/cache/ovfinit-e2e/wine)
 #   PKGS     packages to test (default: ./...)
-#   TIMEOUT  per test binary (default: 10m)
+#   TIMEOUT  per test binary (default: 25m: agent takes 5 to 12 min under
+#            Wine on a loaded 2-core machine)
 #   E2E      1 (default): also boot ovfinit.exe end to end (step 6); 0: not
 #   JOBS     test binaries run at once (default: WINE_JOBS, else 2), in one
 #            prefix; SLOW names the packages started first
@@ -37,7 +38,7 @@ WINE="${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}"
 OUT="${OUT:-bin/wine-tests}"
 CACHE="${CACHE:-${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}/wine}"
 PKGS="${PKGS:-./...}"
-TIMEOUT="${TIMEOUT:-10m}"
+TIMEOUT="${TIMEOUT:-25m}"
 JOBS="${JOBS:-${WINE_JOBS:-2}}"
 SLOW="${SLOW:-agent callback ovfinit sshd scripts users}"
 MINGW="${MINGW:-x86_64-w64-mingw32-gcc}"
