@@ -94,7 +94,7 @@ func cloudUsers(ctx context.Context, e *Env) error {
 	if c == nil || len(c.Groups) == 0 && len(e.Plan.Cloud.Users) == 0 && len(e.Plan.Cloud.Passwords) == 0 {
 		return skip("no users, groups or chpasswd in user-data")
 	}
-	m := users.NewManager(e.Root, e.Log)
+	m := e.accountManager()
 	var done []string
 	for _, g := range c.Groups {
 		created, err := m.EnsureGroup(ctx, g.Name)

@@ -32,6 +32,8 @@
 #            prefix; SLOW names the packages started first
 #   SPLIT    packages whose tests are dealt out to SHARDS processes
 #            (default: agent callback, in JOBS shards)
+#   RUN      a -test.run pattern for the packages not in SPLIT (iterating:
+#            SPLIT= RUN=TestX PKGS=./agent E2E=0)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -43,7 +45,8 @@ PKGS="${PKGS:-./...}"
 TIMEOUT="${TIMEOUT:-25m}"
 JOBS="${JOBS:-${WINE_JOBS:-2}}"
 SLOW="${SLOW:-agent callback ovfinit sshd scripts users}"
-SPLIT="${SPLIT:-agent callback}"
+SPLIT="${SPLIT-agent callback}"
+RUN="${RUN:-}"
 SHARDS="${SHARDS:-$JOBS}"
 MINGW="${MINGW:-x86_64-w64-mingw32-gcc}"
 
@@ -128,7 +131,7 @@ while read -r ip dir; do
 			awk -v n="$SHARDS" '{ s[NR % n] = s[NR % n] (s[NR % n] == "" ? "" : "|") $0 } END { for (i = 0; i < n; i++) if (s[i] != "") print i, "^(" s[i] ")$" }' |
 			while read -r shard pat; do echo "$prio $name $dir $shard $pat"; done
 		;;
-	*) echo "$prio $name $dir 0" ;;
+	*) echo "$prio $name $dir 0 $RUN" ;;
 	esac
 done <"$work/pkgs" | sort -s -k1,1n >"$work/queue"
 log "running $(awk '{print $2}' "$work/queue" | sort -u | wc -l) test binaries as $(wc -l <"$work/queue") processes, $JOBS at a time"
