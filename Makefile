@@ -32,8 +32,9 @@ prepare:
 
 ## test: vet, every release target, then every test, the VM tests included
 ## (they must not skip), the Linux tests again on arm64/s390x/ppc64le under
-## qemu-user, and the Windows vet and test build (docs/testing.md)
-test: prepare dist reproducible packages windows-test
+## qemu-user, the Windows vet, and every Windows test binary run under Wine
+## with its table of results per package (docs/testing.md)
+test: prepare dist reproducible packages windows-test windows-test-run
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -73,9 +74,10 @@ windows-test:
 	rm -rf bin/windows-tests && mkdir -p bin/windows-tests
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) test -c -o bin/windows-tests/ ./...
 
-## windows-test-run: run every Windows test binary under Wine (wine64 8.0) and
-## print passed/failed/skipped per package; not in test yet: some Windows
-## tests still fail under Wine (docs/testing.md, issue 17)
+## windows-test-run: run every Windows test binary under Wine (wine64 8.0),
+## print passed/failed/skipped per package, then boot ovfinit.exe end to
+## end; any failure fails the target (and make test). WINE_JOBS binaries at
+## once (default 2)
 windows-test-run: prepare
 	GO=$(GO) packaging/scripts/winetest.sh
 

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -53,9 +54,6 @@ func (m *machine) write(name, content string) {
 // its keys and password to the image's default user (debian on Debian), as
 // cloud-init does, not to a new user ovfinit.
 func TestCloudInitEnvDefaultUser(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the default user of a Linux image")
-	}
 	m := newMachine(t)
 	m.write("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n")
 	m.write("etc/group", "root:x:0:\nsudo:x:27:\nadm:x:4:\n")
@@ -179,9 +177,6 @@ const aliceKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhxBzpTf4AKAOHLOmPFdsKJpe
 
 func cloudMachine(t *testing.T) *machine {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("a Linux image's accounts")
-	}
 	m := newMachine(t)
 	m.write("etc/os-release", "ID=debian\n")
 	m.write("etc/group", "root:x:0:\nsudo:x:27:\nadm:x:4:\n")
@@ -316,8 +311,12 @@ power_state:
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(m.root, "etc/app/app.conf")); err != nil || fi.Mode().Perm() != 0o640 {
-		t.Errorf("app.conf mode = %v (%v), want 0640", fi.Mode(), err)
+	wantMode := fs.FileMode(0o640)
+	if runtime.GOOS == "windows" {
+		wantMode = 0o666 // Windows keeps only the read-only bit
+	}
+	if fi, err := os.Stat(filepath.Join(m.root, "etc/app/app.conf")); err != nil || fi.Mode().Perm() != wantMode {
+		t.Errorf("app.conf mode = %v (%v), want %v", fi.Mode(), err, wantMode)
 	}
 	if os.Geteuid() == 0 {
 		fi, _ := os.Stat(filepath.Join(m.root, "home/alice/note"))
@@ -431,10 +430,12 @@ func TestUserDataScript(t *testing.T) {
 	if len(run.scripts) != 1 || run.scripts[0] != script {
 		t.Errorf("scripts run = %q, want the user-data script once", run.scripts)
 	}
-	if len(run.lines) != 1 || !strings.HasSuffix(run.lines[0], "/run/ovfinit/user-data.script") {
-		t.Errorf("commands = %q, want the script from the runtime directory", run.lines)
+	// The runtime directory is the running OS's (%ProgramData% on Windows).
+	saved := path.Join(DefaultRuntimeDir, "user-data.script")
+	if len(run.lines) != 1 || !strings.HasSuffix(run.lines[0], filepath.FromSlash(saved)) {
+		t.Errorf("commands = %q, want the script from the runtime directory (%s)", run.lines, saved)
 	}
-	if m.exists("run/ovfinit/user-data.script") {
+	if m.exists(saved[1:]) {
 		t.Errorf("the script stays in the runtime directory after it ran")
 	}
 	e, _ = m.env(cloudInitEnv("i-1", "user-data", b64(script)))

@@ -58,13 +58,15 @@ func testCmd(t *testing.T, name, env string) string {
 	return fmt.Sprintf("[%s], env = {%s%q: %q}", argv, env, testCmdVar, name)
 }
 
-// testCreateUser is the Env.CreateUser of the pipeline tests: on Windows
-// the Windows account code over an in-memory account database (never
-// netapi32 on the machine running the tests), elsewhere users.Ensure, which
-// edits the files under the test's root.
+// testCreateUser is the Env.CreateUser of the pipeline tests, whose root
+// is a Linux tree (Env.OS "linux") on every OS: users.Ensure, which edits
+// the files under the test's root (or runs shadow-utils with --root), and
+// on Windows the same files applier explicitly (users.Manager's zero
+// value), never netapi32 on the machine running the tests. The Windows
+// account path has its own tests with Env.OS "windows" (winUserMachine).
 func testCreateUser(root string, u users.User, log *slog.Logger) (*users.Account, error) {
 	if runtime.GOOS == "windows" {
-		return users.NewWindowsManager(root, log, &users.MemAccounts{}).Ensure(context.Background(), u)
+		return (&users.Manager{Root: root, Log: log}).Ensure(context.Background(), u)
 	}
 	return users.Ensure(root, u, log)
 }

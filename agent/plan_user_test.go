@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -144,6 +145,16 @@ func snapshot(t *testing.T, root string) map[string]string {
 	return out
 }
 
+// homeTaken is how the refusal of an existing home another uid owns reads:
+// on Windows the Linux tree's files have no uid owner, so any existing
+// home of a new account is refused as one whose owner cannot be read.
+func homeTaken(home string) string {
+	if runtime.GOOS == "windows" {
+		return "checking " + home + ": it exists, and whom it belongs to cannot be read on windows"
+	}
+	return home + " exists and belongs to uid"
+}
+
 // TestUserRefusedAtValidate (issue 13, defect 13 and the system-account
 // policy): an account that clashes with the image's accounts, or that the
 // policy refuses, fails the validate step as a fatal error (retry=false)
@@ -175,10 +186,10 @@ func TestUserRefusedAtValidate(t *testing.T) {
 		{"own group is a system group", []string{"ovfinit.user", "docker"},
 			[]string{"property ovfinit.user", "system group named docker"}},
 		{"home of someone else", []string{"ovfinit.user", "bob", "ovfinit.user.uid", "4242", "ovfinit.user.home", "/srv/taken"},
-			[]string{"property ovfinit.user.home", "/srv/taken exists and belongs to uid"}},
+			[]string{"property ovfinit.user.home", homeTaken("/srv/taken")}},
 		{"home of someone else, even with the override", []string{"ovfinit.user", "bob", "ovfinit.user.uid", "4242",
 			"ovfinit.user.home", "/etc", "ovfinit.user.allow-system", "true"},
-			[]string{"property ovfinit.user.home", "/etc exists and belongs to uid"}},
+			[]string{"property ovfinit.user.home", homeTaken("/etc")}},
 		// The system-account policy: refused without ovfinit.user.allow-system.
 		{"root", []string{"ovfinit.user", "root"},
 			[]string{"property ovfinit.user", "root is the superuser", "ovfinit.user.allow-system=true"}},

@@ -90,7 +90,7 @@ func cloudUsers(ctx context.Context, e *Env) (Result, error) {
 	if c == nil || len(c.Groups) == 0 && len(e.Plan.Cloud.Users) == 0 && len(e.Plan.Cloud.Passwords) == 0 {
 		return skipped("no users, groups or chpasswd in user-data"), nil
 	}
-	m := users.NewManager(e.Root, e.Log)
+	m := e.accountManager()
 	done, err := c.EnsureAccounts(ctx, e.Plan.Cloud.accounts(e.Plan.User), m.EnsureGroup, func(u users.User) error {
 		a, err := e.CreateUser(e.Root, u, e.Log)
 		if err != nil {

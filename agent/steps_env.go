@@ -174,7 +174,7 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 	if plan != nil && plan.Net != nil && e.Redact != nil {
 		e.Redact.Add(netcfg.Secrets(*plan.Net)...) // WireGuard keys from network-config
 	}
-	err = errors.Join(err, planCloud(e, plan))
+	err = errors.Join(err, planCloud(e, plan), checkPlanForOS(e.OVF, plan, e.goos()))
 	// The user against the image's accounts: a clash found here stops the
 	// boot before the host name or the network change, as a fatal error.
 	warnings, uerr := CheckUserOnImage(e.OVF, plan, e.Root, e.StateDir, e.RuntimeDir)

@@ -341,7 +341,10 @@ func TestGivesUpAfterMaxElapsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := fastConfig(rec.srv.URL)
-	cfg.MaxElapsed = 50 * time.Millisecond
+	// Long enough for retries where a request takes tens of milliseconds
+	// (the Windows test binary under Wine on a loaded machine: 50 ms
+	// allowed only 2 requests there).
+	cfg.MaxElapsed = 500 * time.Millisecond
 	if err := s.Start(cfg); err != nil {
 		t.Fatalf("Start() = %v, want nil", err)
 	}

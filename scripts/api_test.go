@@ -2,6 +2,7 @@ package scripts
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -179,10 +180,9 @@ func TestAPIErrors(t *testing.T) {
 	}
 }
 
+// TestExecLive: exec.run and exec.shell on the running system, with sh on
+// Unix and cmd.exe on Windows (execLiveWindows).
 func TestExecLive(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("uses /bin/sh")
-	}
 	tests := []struct {
 		name, src, want string
 	}{
@@ -197,6 +197,9 @@ if exec.shell("echo a | tr a b").stdout != "b\n": fail("shell")`},
 		{name: "check", src: `exec.shell("echo broken >&2; exit 2")`, want: `exec.shell: command /bin/sh -c "echo broken >&2; exit 2" exited with code 2: broken`},
 		{name: "not found", src: `exec.run(["/nonexistent/cmd"])`, want: "exec.run: /nonexistent/cmd: fork/exec /nonexistent/cmd: no such file or directory"},
 		{name: "timeout", src: `exec.run(["sleep", "10"], timeout=0.1)`, want: "exec.run: sleep 10: timeout of 0.1s"},
+	}
+	if runtime.GOOS == "windows" {
+		tests = execLiveWindows(t)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,10 +225,10 @@ if exec.shell("echo a | tr a b").stdout != "b\n": fail("shell")`},
 	})
 }
 
+// TestFileLive: the file module on the running system. On Windows files
+// have no owner (owner= is refused) and only the read-only bit of a mode
+// (winPerm).
 func TestFileLive(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("Unix modes and owners")
-	}
 	env, _ := testEnv(t, nil)
 	os.MkdirAll(filepath.Join(env.Root, "etc"), 0o755)
 	os.WriteFile(filepath.Join(env.Root, "etc/passwd"), []byte("root:x:0:0::/root:/bin/sh\nbobby:x:1001:1001::/:/bin/sh\nbob:x:1000:1000::/:/bin/sh\n"), 0o644)
@@ -241,10 +244,13 @@ file.chmod("/a", 0o640)
 file.template("/t.tmpl", "/t.out", {"port": 80}, mode=0o600)
 file.write("/gone", "x"); file.remove("/gone")
 `
+	if runtime.GOOS == "windows" {
+		src = strings.NewReplacer(`, owner="bob"`, "", `, owner="bob:staff"`, "", `, owner="7:8"`, "").Replace(src)
+	}
 	if err := run(t, src, env); err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
-	if os.Getuid() == 0 {
+	if os.Getuid() == 0 && runtime.GOOS != "windows" {
 		for _, tt := range []struct {
 			path     string
 			uid, gid uint32
@@ -266,18 +272,22 @@ file.write("/gone", "x"); file.remove("/gone")
 		p := filepath.Join(env.Root, tt.path)
 		data, err := os.ReadFile(p)
 		fi, _ := os.Stat(p)
-		if err != nil || string(data) != tt.content || fi.Mode().Perm() != tt.mode {
-			t.Errorf("%s = %q %v (%v), want %q %v", tt.path, data, fi.Mode().Perm(), err, tt.content, tt.mode)
+		if err != nil || string(data) != tt.content || fi.Mode().Perm() != winPerm(tt.mode, false) {
+			t.Errorf("%s = %q %v (%v), want %q %v", tt.path, data, fi.Mode().Perm(), err, tt.content, winPerm(tt.mode, false))
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(env.Root, "m/n")); err != nil || fi.Mode().Perm() != 0o700 || !fi.IsDir() {
-		t.Errorf("m/n = %v, %v; want a 0700 directory", fi, err)
+	if fi, err := os.Stat(filepath.Join(env.Root, "m/n")); err != nil || fi.Mode().Perm() != winPerm(0o700, true) || !fi.IsDir() {
+		t.Errorf("m/n = %v, %v; want a %v directory", fi, err, winPerm(0o700, true))
 	}
 	if _, err := os.Stat(filepath.Join(env.Root, "gone")); err == nil {
 		t.Errorf("gone still exists after file.remove")
 	}
 	err := run(t, `file.write("/e", "x", owner="nobody")`, env)
-	if want := `file.write: owner "nobody": no "nobody" in /etc/passwd`; err == nil || !strings.Contains(err.Error(), want) {
+	want := `file.write: owner "nobody": no "nobody" in /etc/passwd`
+	if runtime.GOOS == "windows" {
+		want = `file.write: owner "nobody": file owners are not supported on windows`
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Run(owner nobody) = %v, want %q", err, want)
 	}
 }
@@ -404,4 +414,42 @@ func BenchmarkEmptyScript(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// execLiveWindows are TestExecLive's cases through cmd.exe (exec.shell
+// runs cmd.exe /d /s /c); the test binary plays a command that sleeps
+// (TestMain), as Windows has no sleep.
+func execLiveWindows(t *testing.T) []struct{ name, src, want string } {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []struct{ name, src, want string }{
+		{name: "output and code", src: `
+r = exec.run(["cmd.exe", "/d", "/c", "echo out& echo err>&2& exit 3"], check=False)
+if (r.stdout, r.stderr.strip(), r.code) != ("out\r\n", "err", 3): fail(r)`},
+		{name: "env", src: `
+r = exec.run(["cmd.exe", "/d", "/c", "echo %OVFINIT_T%"], env={"OVFINIT_T": "v"})
+if r.stdout != "v\r\n": fail(r.stdout)`},
+		{name: "shell", src: `
+if exec.shell("echo a& echo b").stdout != "a\r\nb\r\n": fail("shell")`},
+		{name: "check", src: `exec.shell("echo broken>&2& exit 2")`, want: `exec.shell: command cmd.exe /d /s /c "echo broken>&2& exit 2" exited with code 2: broken`},
+		{name: "not found", src: `exec.run(["C:\\nonexistent\\cmd.exe"])`, want: `fork/exec C:\nonexistent\cmd.exe: `},
+		{name: "timeout", src: fmt.Sprintf(`exec.run([%q], env={%q: "sleep"}, timeout=0.1)`, exe, testCmdVar), want: "timeout of 0.1s"},
+	}
+}
+
+// winPerm is the permission Go reports for a file or directory given mode
+// m: m itself, and on Windows, which keeps only the read-only bit, 0666 or
+// 0444 for a file and 0777 for a directory.
+func winPerm(m os.FileMode, dir bool) os.FileMode {
+	switch {
+	case runtime.GOOS != "windows":
+		return m
+	case dir:
+		return 0o777
+	case m&0o200 == 0:
+		return 0o444
+	}
+	return 0o666
 }

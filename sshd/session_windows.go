@@ -12,10 +12,12 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/charmbracelet/x/conpty"
 	gliderssh "github.com/gliderlabs/ssh"
 	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
 )
 
 // ptySupported: PTY sessions use ConPTY (Windows 10 1809 and later) and fall
@@ -51,14 +53,45 @@ func fallbackDir() string {
 	return `C:\`
 }
 
+// shellOf is the user's shell: the one LookupUser gave, else the
+// machine's DefaultShell for Win32-OpenSSH (so an image set up for
+// PowerShell over SSH gets it from ovfinit too), else %ComSpec% (cmd.exe).
 func shellOf(u *User) string {
 	if u.Shell != "" {
 		return u.Shell
+	}
+	if sh := registryDefaultShell(registry.LOCAL_MACHINE, openSSHKey); sh != "" {
+		return sh
 	}
 	if c := os.Getenv("ComSpec"); c != "" {
 		return c
 	}
 	return `C:\Windows\System32\cmd.exe`
+}
+
+// openSSHKey is where Win32-OpenSSH keeps its DefaultShell, under HKLM.
+const openSSHKey = `SOFTWARE\OpenSSH`
+
+// registryDefaultShell reads the DefaultShell value under root\path: ""
+// when the key, the value or the file it names is missing (a shell that is
+// not there must not lock everyone out: the default applies).
+func registryDefaultShell(root registry.Key, path string) string {
+	k, err := registry.OpenKey(root, path, registry.QUERY_VALUE)
+	if err != nil {
+		return ""
+	}
+	defer k.Close()
+	sh, _, err := k.GetStringValue("DefaultShell")
+	if err != nil || sh == "" {
+		return ""
+	}
+	if sh, err = registry.ExpandString(sh); err != nil {
+		return ""
+	}
+	if fi, err := os.Stat(sh); err != nil || fi.IsDir() {
+		return ""
+	}
+	return sh
 }
 
 // sameProcessUser allows only the account the server runs as: Windows
@@ -79,8 +112,9 @@ func sameProcessUser(u *User) error {
 		errNotPermitted, me.Username, u.Name)
 }
 
-// buildCommand runs an exec request with "cmd.exe /C command", the command
-// line passed through unquoted as cmd.exe expects.
+// buildCommand runs an exec request through the user's shell: "cmd.exe /C
+// command" (PowerShell -Command), the command line passed through unquoted
+// as the shell expects (windowsShellArgs).
 func buildCommand(spec *procSpec) (*exec.Cmd, error) {
 	if spec.argv != nil {
 		return &exec.Cmd{Path: spec.argv[0], Args: spec.argv, Dir: spec.dir, Env: spec.env}, nil
@@ -90,12 +124,13 @@ func buildCommand(spec *procSpec) (*exec.Cmd, error) {
 		// A shell without a terminal: cmd.exe reading the channel.
 		return &exec.Cmd{Path: shell, Args: []string{shell}, Dir: spec.dir, Env: spec.env}, nil
 	}
+	argv, cmdline := windowsShellArgs(shell, spec.command)
 	return &exec.Cmd{
 		Path:        shell,
-		Args:        []string{shell, "/C", spec.command},
+		Args:        argv,
 		Dir:         spec.dir,
 		Env:         spec.env,
-		SysProcAttr: &syscall.SysProcAttr{CmdLine: `"` + shell + `" /C ` + spec.command},
+		SysProcAttr: &syscall.SysProcAttr{CmdLine: cmdline},
 	}, nil
 }
 
@@ -104,7 +139,7 @@ func buildCommand(spec *procSpec) (*exec.Cmd, error) {
 // client still gets a working if plainer session.
 func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procSpec, p gliderssh.Pty, winCh <-chan gliderssh.Window, sigs <-chan gliderssh.Signal) (exitResult, error) {
 	shell := shellOf(spec.user)
-	cpty, err := conpty.New(max(p.Window.Width, 1), max(p.Window.Height, 1), 0)
+	cpty, out, err := newConPTY(max(p.Window.Width, 1), max(p.Window.Height, 1))
 	if err != nil {
 		s.log.Info("ssh pty: ConPTY unavailable; running the session on pipes", "err", err)
 		if spec.command == "" {
@@ -117,12 +152,8 @@ func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procS
 		return s.runPipes(ctx, sess, spec, sigs)
 	}
 	defer cpty.Close()
-	args := []string{shell}
-	cmdline := `"` + shell + `"`
-	if spec.command != "" {
-		args = append(args, "/C", spec.command)
-		cmdline += " /C " + spec.command
-	}
+	defer out.Close()
+	args, cmdline := windowsShellArgs(shell, spec.command)
 	pid, handle, err := cpty.Spawn(shell, args, &syscall.ProcAttr{
 		Dir: spec.dir, Env: spec.env, Sys: &syscall.SysProcAttr{CmdLine: cmdline},
 	})
@@ -135,7 +166,11 @@ func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procS
 		return exitResult{}, fmt.Errorf("process %d: %w", pid, err)
 	}
 	go copyBuf(cpty, sess)
-	go copyBuf(sess, cpty)
+	outDone := make(chan struct{})
+	go func() {
+		copyBuf(sess, out)
+		close(outDone)
+	}()
 	go func() {
 		for w := range winCh {
 			if err := cpty.Resize(w.Width, w.Height); err != nil {
@@ -151,6 +186,17 @@ func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procS
 	for {
 		select {
 		case st := <-done:
+			// The process is gone, but what it wrote may still be in
+			// the pseudo-console: closing it flushes that into the
+			// output pipe and closes the pipe's last write end, so
+			// the copy ends at EOF with everything sent (returning
+			// now lost a short command's whole output).
+			cpty.Close()
+			select {
+			case <-outDone:
+			case <-time.After(ptyDrainLimit):
+				s.log.Debug("ssh pty: output still open after the process ended (a child holds it)")
+			}
 			if st == nil {
 				return exitResult{code: 255}, nil
 			}
@@ -164,6 +210,39 @@ func (s *Server) runPTY(ctx context.Context, sess gliderssh.Session, spec *procS
 			ctx = context.Background() // wait for done
 		}
 	}
+}
+
+// ptyDrainLimit bounds the wait for a pseudo-console's last output after
+// its process ended: a child that inherited the pipe may hold it open.
+const ptyDrainLimit = 2 * time.Second
+
+// newConPTY makes a pseudo-console of w x h and returns it with out, its
+// output read through a handle of ovfinit's own: ConPty.Close closes the
+// pseudo-console (which writes out what is left) and its own read handle
+// at once, and out is still there to read the rest to EOF.
+func newConPTY(w, h int) (*conpty.ConPty, *os.File, error) {
+	inR, inW, outR, outW, err := conpty.CreatePipes()
+	if err != nil {
+		return nil, nil, err
+	}
+	closeAll := func() {
+		for _, h := range []uintptr{inR, inW, outR, outW} {
+			windows.CloseHandle(windows.Handle(h))
+		}
+	}
+	var dup windows.Handle
+	me := windows.CurrentProcess()
+	if err := windows.DuplicateHandle(me, windows.Handle(outR), me, &dup, 0, false, windows.DUPLICATE_SAME_ACCESS); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("duplicating the pseudo-console's output handle: %w", err)
+	}
+	c, err := conpty.NewWithPipes(inR, inW, outR, outW, w, h, 0)
+	if err != nil {
+		closeAll()
+		windows.CloseHandle(dup)
+		return nil, nil, err
+	}
+	return c, os.NewFile(uintptr(dup), "conpty-output"), nil
 }
 
 // signalProcess can only terminate on Windows.

@@ -50,3 +50,25 @@ func sameAccount(u *User, login string) bool {
 	name, _, err := LocalAccountName(login)
 	return err == nil && name == u.Name
 }
+
+// windowsShellArgs returns the argv and the command line (Windows hands a
+// process one string, which ovfinit writes itself so that the command
+// reaches the shell as the client wrote it) that run command through
+// shell, with the option Win32-OpenSSH passes: cmd.exe /C, PowerShell
+// (powershell.exe, pwsh.exe) -Command, any other shell (bash.exe) -c. An
+// empty command starts the shell alone.
+func windowsShellArgs(shell, command string) (argv []string, cmdline string) {
+	argv, cmdline = []string{shell}, `"`+shell+`"`
+	if command == "" {
+		return argv, cmdline
+	}
+	base := strings.ToLower(shell[strings.LastIndexAny(shell, `\/`)+1:])
+	opt := "-c"
+	switch strings.TrimSuffix(base, ".exe") {
+	case "cmd":
+		opt = "/C"
+	case "powershell", "pwsh":
+		opt = "-Command"
+	}
+	return append(argv, opt, command), cmdline + " " + opt + " " + command
+}

@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -41,6 +42,34 @@ func TestSameAccount(t *testing.T) {
 	for login, want := range map[string]bool{"bob": true, `.\bob`: win, "bob@corp": win, `WIN1\bob`: win, "alice": false, `.\alice`: false, `\bob`: false} {
 		if got := sameAccount(u, login); got != want {
 			t.Errorf("sameAccount(bob, %q) = %v, want %v", login, got, want)
+		}
+	}
+}
+
+// The option each Windows shell takes before a command (issue 17: exec
+// through PowerShell got cmd.exe's /C, which PowerShell runs as a path).
+func TestWindowsShellArgs(t *testing.T) {
+	tests := []struct {
+		shell, command string
+		argv           []string
+		cmdline        string
+	}{
+		{`C:\Windows\System32\cmd.exe`, `echo "a b" & ver`, []string{`C:\Windows\System32\cmd.exe`, "/C", `echo "a b" & ver`},
+			`"C:\Windows\System32\cmd.exe" /C echo "a b" & ver`},
+		{`C:\WINDOWS\system32\CMD.EXE`, "dir", []string{`C:\WINDOWS\system32\CMD.EXE`, "/C", "dir"}, `"C:\WINDOWS\system32\CMD.EXE" /C dir`},
+		{`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "Get-Date; $PSVersionTable",
+			[]string{`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "-Command", "Get-Date; $PSVersionTable"},
+			`"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -Command Get-Date; $PSVersionTable`},
+		{`C:\Program Files\PowerShell\7\pwsh.exe`, "ls", []string{`C:\Program Files\PowerShell\7\pwsh.exe`, "-Command", "ls"},
+			`"C:\Program Files\PowerShell\7\pwsh.exe" -Command ls`},
+		{`C:/Program Files/Git/bin/bash.exe`, "uname -a", []string{`C:/Program Files/Git/bin/bash.exe`, "-c", "uname -a"},
+			`"C:/Program Files/Git/bin/bash.exe" -c uname -a`},
+		{`cmd.exe`, "", []string{`cmd.exe`}, `"cmd.exe"`},
+	}
+	for _, tt := range tests {
+		argv, cmdline := windowsShellArgs(tt.shell, tt.command)
+		if !slices.Equal(argv, tt.argv) || cmdline != tt.cmdline {
+			t.Errorf("windowsShellArgs(%q, %q) = %q, %q; want %q, %q", tt.shell, tt.command, argv, cmdline, tt.argv, tt.cmdline)
 		}
 	}
 }

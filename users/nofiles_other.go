@@ -7,14 +7,9 @@ import (
 	"runtime"
 )
 
-func (m *Manager) applyFiles(o Op) error {
-	return fmt.Errorf("managing users is not supported on %s", runtime.GOOS)
-}
-
-// ensureHome does nothing where accounts are not passwd-style: the keys are
-// in ovfinit's key store, which the embedded SSH server reads.
-func ensureHome(root string, a *Account, keys []string) error { return nil }
-
+// lockPasswd: Windows has no /etc/.pwd.lock convention and no tool that
+// edits a Linux tree's account files beside ovfinit, so the files applier
+// (an offline Linux tree prepared from Windows) takes no lock.
 func lockPasswd(root string) (func(), error) {
 	if runtime.GOOS == "windows" {
 		return func() {}, nil

@@ -78,9 +78,11 @@ func TestWatch(t *testing.T) {
 			nil, []string{"retry may help"}},
 		{"timeout", watchOptions{expect: 3, timeout: 300 * time.Millisecond}, map[string]string{"vm-a": "ready"}, "s", 2,
 			nil, []string{"timed out after 300ms: 1 of 3 VMs ready"}},
-		{"bad signature", watchOptions{expect: 1, timeout: 500 * time.Millisecond}, map[string]string{"vm-a": "ready"}, "wrong", 2,
+		// These two wait out their timeout: long enough for the refused
+		// event to arrive on a loaded machine (500 ms was not, under Wine).
+		{"bad signature", watchOptions{expect: 1, timeout: 2 * time.Second}, map[string]string{"vm-a": "ready"}, "wrong", 2,
 			nil, []string{"refused event from 127.0.0.1", "with 401", "signature does not match"}},
-		{"unknown instance", watchOptions{instances: []string{"vm-b"}, timeout: 500 * time.Millisecond}, map[string]string{"vm-a": "ready"}, "s", 2,
+		{"unknown instance", watchOptions{instances: []string{"vm-b"}, timeout: 2 * time.Second}, map[string]string{"vm-a": "ready"}, "s", 2,
 			nil, []string{"with 403", `"vm-a"`}},
 		// whsec_czNjcmV0 is the base64 of the raw key s3cret: both forms
 		// of one key verify alike.

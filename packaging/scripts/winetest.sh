@@ -25,8 +25,15 @@
 #   CACHE    where the built DLL is kept (default: $OVFINIT_E2E_CACHE/wine,
 #            /var/cache/ovfinit-e2e/wine)
 #   PKGS     packages to test (default: ./...)
-#   TIMEOUT  per test binary (default: 10m)
+#   TIMEOUT  per test binary (default: 25m: agent takes 5 to 12 min under
+#            Wine on a loaded 2-core machine)
 #   E2E      1 (default): also boot ovfinit.exe end to end (step 6); 0: not
+#   JOBS     test binaries run at once (default: WINE_JOBS, else 2), in one
+#            prefix; SLOW names the packages started first
+#   SPLIT    packages whose tests are dealt out to SHARDS processes
+#            (default: agent callback, in JOBS shards)
+#   RUN      a -test.run pattern for the packages not in SPLIT (iterating:
+#            SPLIT= RUN=TestX PKGS=./agent E2E=0)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -35,7 +42,12 @@ WINE="${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}"
 OUT="${OUT:-bin/wine-tests}"
 CACHE="${CACHE:-${OVFINIT_E2E_CACHE:-/var/cache/ovfinit-e2e}/wine}"
 PKGS="${PKGS:-./...}"
-TIMEOUT="${TIMEOUT:-10m}"
+TIMEOUT="${TIMEOUT:-25m}"
+JOBS="${JOBS:-${WINE_JOBS:-2}}"
+SLOW="${SLOW:-agent callback ovfinit sshd scripts users}"
+SPLIT="${SPLIT-agent callback}"
+RUN="${RUN:-}"
+SHARDS="${SHARDS:-$JOBS}"
 MINGW="${MINGW:-x86_64-w64-mingw32-gcc}"
 
 log() { echo "winetest: $*" >&2; }
@@ -93,23 +105,76 @@ log "creating a Wine prefix ($("$WINE" --version 2>/dev/null || echo wine))"
 cp "$dll" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
 booted=$(date +%s)
 
-# 5. Run each binary from its package directory and count.
+# 5. Run the binaries, JOBS at a time in the one prefix (one wineserver),
+# each from its package directory, the slowest first so that the last to
+# finish is a short one; then count, in package order.
+run_one() { # name dir shard [pattern]
+	local rc=0 t0 t1 run=()
+	[ -n "${4:-}" ] && run=(-test.run "$4")
+	t0=$(date +%s)
+	(cd "$2" && timeout "$TIMEOUT" "$WINE" "$OUT/$1.test.exe" -test.v -test.count=1 -test.timeout="$TIMEOUT" "${run[@]}") >"$OUT/$1.$3.log" 2>&1 || rc=$?
+	t1=$(date +%s)
+	echo "$rc $((t1 - t0))" >"$OUT/$1.$3.rc"
+}
+GOOS=windows "$GO" list -f '{{.ImportPath}} {{.Dir}}' $PKGS >"$work/pkgs"
+# A package in SPLIT runs as SHARDS processes, its top-level tests dealt
+# out in turn (one binary there takes most of the run: agent's hundreds of
+# pipeline boots).
+while read -r ip dir; do
+	name="${ip##*/}"
+	[ -f "$OUT/$name.test.exe" ] || continue
+	prio=1
+	case " $SLOW " in *" $name "*) prio=0 ;; esac
+	case " $SPLIT " in
+	*" $name "*)
+		(cd "$dir" && "$WINE" "$OUT/$name.test.exe" -test.list '.*') 2>/dev/null | grep -E '^(Test|Example|Fuzz)' |
+			awk -v n="$SHARDS" '{ s[NR % n] = s[NR % n] (s[NR % n] == "" ? "" : "|") $0 } END { for (i = 0; i < n; i++) if (s[i] != "") print i, "^(" s[i] ")$" }' |
+			while read -r shard pat; do echo "$prio $name $dir $shard $pat"; done
+		;;
+	*) echo "$prio $name $dir 0 $RUN" ;;
+	esac
+done <"$work/pkgs" | sort -s -k1,1n >"$work/queue"
+log "running $(awk '{print $2}' "$work/queue" | sort -u | wc -l) test binaries as $(wc -l <"$work/queue") processes, $JOBS at a time"
+while read -r _ name dir shard pat; do
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+	run_one "$name" "$dir" "$shard" "$pat" &
+done <"$work/queue"
+wait
+# Each package's shards into one log; its exit code the first failing
+# shard's, its time the longest shard's; a shard that crashed or timed out
+# (no PASS or FAIL as its last line) is named.
+for rcf in "$OUT"/*.0.rc; do
+	[ -f "$rcf" ] || continue
+	name="$(basename "$rcf" .0.rc)"
+	rc=0 secs=0
+	: >"$OUT/$name.crash"
+	for sh in "$OUT/$name".*.rc; do
+		n="${sh%.rc}"
+		read -r r t <"$sh"
+		[ "$t" -gt "$secs" ] && secs=$t
+		if [ "$r" != 0 ]; then
+			[ "$rc" = 0 ] && rc=$r
+			if ! tail -n 1 "$n.log" | grep -qx 'FAIL'; then
+				last="$(grep -E '^=== RUN ' "$n.log" | tail -n 1 | cut -c11-)"
+				echo "    CRASH exit $r in ${last:-its start}: $(grep -m1 -E 'Unhandled|panic:|timed out' "$n.log" || echo 'no report (winedbg is off: run the binary by hand for a backtrace)')" >>"$OUT/$name.crash"
+			fi
+		fi
+	done
+	cat "$OUT/$name".*.log >"$OUT/$name.log"
+	echo "$rc $secs" >"$OUT/$name.rc"
+done
 tp=0 tf=0 ts=0 npkg=0 bad=()
 printf '%-12s %7s %7s %8s %7s\n' package passed failed skipped time
 while read -r ip dir; do
 	name="${ip##*/}"
-	bin="$OUT/$name.test.exe"
-	[ -f "$bin" ] || continue
+	[ -f "$OUT/$name.rc" ] || continue
 	npkg=$((npkg + 1))
 	out="$OUT/$name.log"
-	t0=$(date +%s)
-	rc=0
-	(cd "$dir" && timeout "$TIMEOUT" "$WINE" "$bin" -test.v -test.count=1 -test.timeout="$TIMEOUT") >"$out" 2>&1 || rc=$?
-	t1=$(date +%s)
+	read -r rc secs <"$OUT/$name.rc"
 	# Top-level tests only ("--- X:" at the start of the line); subtests are
 	# indented. A skip's reason is the test's last "file.go:N: text" line.
 	read -r p f s < <(awk '/^--- PASS:/ {p++} /^--- FAIL:/ {f++} /^--- SKIP:/ {s++} END {print p+0, f+0, s+0}' "$out")
-	printf '%-12s %7d %7d %8d %6ds\n' "$name" "$p" "$f" "$s" $((t1 - t0))
+	printf '%-12s %7d %7d %8d %6ds\n' "$name" "$p" "$f" "$s" "$secs"
 	awk '
 		/^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
 		/^ +[^ ]+\.go:[0-9]+: / { r = $0; sub(/^ +/, "", r); reason[cur] = r; next }
@@ -124,14 +189,9 @@ while read -r ip dir; do
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 	if [ "$rc" != 0 ]; then
 		bad+=("$name")
-		# A test binary that ran to its end prints PASS or FAIL last; else it
-		# crashed (Wine prints "Unhandled exception") or timed out.
-		if ! tail -n 1 "$out" | grep -qx 'FAIL'; then
-			last="$(grep -E '^=== RUN ' "$out" | tail -n 1 | cut -c11-)"
-			echo "    CRASH exit $rc in ${last:-its start}: $(grep -m1 -E 'Unhandled|panic:|timed out' "$out" || echo 'no report (winedbg is off: run the binary by hand for a backtrace)')"
-		fi
+		cat "$OUT/$name.crash"
 	fi
-done < <(GOOS=windows "$GO" list -f '{{.ImportPath}} {{.Dir}}' $PKGS)
+done <"$work/pkgs"
 tested=$(date +%s)
 
 # 6. End to end (E2E=0 leaves it out): ovfinit.exe (built with the same
