@@ -206,12 +206,23 @@ debian_mirror() {
 	echo "${m:-http://deb.debian.org/debian}"
 }
 build_image() {
-	local suite="$1" pkgs="$2" key dir root t0 rel
+	build_named_image "debian-$1" "$1" "$2" ""
+}
+# build_named_image NAME SUITE PKGS VARIANT: the image NAME (the symlink
+# images/NAME), debootstrapped from SUITE with PKGS; VARIANT (empty for the
+# default images) is part of the cache key and what image_variant_setup
+# does to the tree after the common preparation.
+build_named_image() {
+	local name="$1" suite="$2" pkgs="$3" variant="$4" key dir root t0 rel
 	rel="$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -n1)")"
-	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" | sha256sum | cut -c1-12)"
-	dir="$CACHE/images/debian-$suite-$key"
+	if [ -z "$variant" ]; then
+		key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" | sha256sum | cut -c1-12)"
+	else
+		key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$IMAGE_VARIANT_VERSION" "$variant" "$suite" "$pkgs" "$rel" | sha256sum | cut -c1-12)"
+	fi
+	dir="$CACHE/images/$name-$key"
 	if [ ! -e "$dir/.ready" ]; then
-		log "building the Debian $suite image ($pkgs) into $dir"
+		log "building the Debian $suite image $name ($pkgs) into $dir"
 		t0=$(date +%s)
 		sudo_ rm -rf "$dir"
 		sudo_ mkdir -p "$dir"
@@ -233,23 +244,81 @@ build_image() {
 		sudo_ sh -c "
 			set -e
 			echo 'LABEL=root / ext4 rw,errors=remount-ro 0 1' >'$root/etc/fstab'
-			printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' >'$root/etc/network/interfaces'
+			if [ -d '$root/etc/network' ]; then
+				printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' >'$root/etc/network/interfaces'
+			fi
 			echo debian >'$root/etc/hostname'
 			rm -f '$root'/etc/ssh/ssh_host_*
 			: >'$root/etc/machine-id'
 			rm -f '$root/var/lib/dbus/machine-id'
 			rm -rf '$root'/var/lib/apt/lists/* '$root'/var/cache/apt/*.bin '$root'/var/cache/apt/archives/*.deb
 		"
-		printf '%s\n%s\n' "debian $suite: $pkgs" "$(($(date +%s) - t0))" | sudo_ tee "$dir/.ready" >/dev/null
-		log "Debian $suite image built in $(($(date +%s) - t0)) s"
+		if [ -n "$variant" ]; then
+			image_variant_setup "$variant" "$root" || { log "setting up the $variant image failed"; return 1; }
+		fi
+		printf '%s\n%s\n' "debian $suite${variant:+ $variant}: $pkgs" "$(($(date +%s) - t0))" | sudo_ tee "$dir/.ready" >/dev/null
+		log "Debian $suite image $name built in $(($(date +%s) - t0)) s"
 	fi
-	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/debian-$suite"
+	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/$name"
 }
 if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ]; then
 	sudo_ mkdir -p "$CACHE/images"
 	base=systemd,systemd-sysv,udev,kmod,dbus,openssh-server,ifupdown,iproute2
 	build_image bookworm "$base,isc-dhcp-client" || log "no Debian 12 image: TestDebianImage/bookworm will fail"
 	build_image trixie "$base,dhcpcd-base" || log "no Debian 13 image: TestDebianImage/trixie will fail"
+fi
+
+# 7. Image variants for `make test-images` (e2e TestImageVariants; not in
+# make test): the other network managers and init systems Debian images
+# use, each on Debian 12 (bookworm), prepared for capture as above:
+#   netplan    systemd, systemd-networkd configured by netplan (netplan.io),
+#              the Ubuntu way; no ifupdown
+#   nm         systemd, NetworkManager; no ifupdown
+#   sysvinit   sysvinit-core (sysv-rc, insserv), ifupdown, isc-dhcp-client
+#   openrc     Debian's OpenRC on sysvinit's init, ifupdown, isc-dhcp-client
+# OVFINIT_E2E_VARIANTS: "all" or a list of names (default none: make
+# test-images sets it). images/debian-bookworm-<variant> is each one.
+IMAGE_VARIANT_VERSION=1
+image_variant_packages() {
+	local common=udev,kmod,openssh-server,iproute2
+	case "$1" in
+	netplan) echo "systemd,systemd-sysv,dbus,$common,netplan.io" ;;
+	nm) echo "systemd,systemd-sysv,dbus,$common,network-manager" ;;
+	sysvinit) echo "sysvinit-core,sysv-rc,$common,ifupdown,isc-dhcp-client" ;;
+	openrc) echo "sysvinit-core,openrc,$common,ifupdown,isc-dhcp-client" ;;
+	*) return 1 ;;
+	esac
+}
+# image_variant_setup VARIANT ROOT: what the variant's image builder leaves
+# besides the packages.
+image_variant_setup() {
+	local variant="$1" root="$2"
+	case "$variant" in
+	netplan)
+		# The network manager netplan renders for; no configuration but
+		# what ovfinit writes (as an image whose cloud-init was purged).
+		sudo_ mkdir -p "$root/etc/netplan"
+		sudo_ chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 || return 1
+		;;
+	sysvinit | openrc)
+		# No VT gettys: the guest has only the serial console, and
+		# respawning gettys on absent ttys fill the console.
+		sudo_ sed -i -E 's/^([1-6]:)/#\1/' "$root/etc/inittab"
+		;;
+	esac
+}
+image_variants() {
+	local v list="${OVFINIT_E2E_VARIANTS:-}"
+	[ "$list" = all ] && list="netplan nm sysvinit openrc"
+	for v in $list; do
+		image_variant_packages "$v" >/dev/null || { log "unknown image variant $v"; return 1; }
+		build_named_image "debian-bookworm-$v" bookworm "$(image_variant_packages "$v")" "$v" ||
+			log "no $v image: TestImageVariants/$v will fail"
+	done
+}
+if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ] && [ -n "${OVFINIT_E2E_VARIANTS:-}" ]; then
+	sudo_ mkdir -p "$CACHE/images"
+	image_variants
 fi
 
 echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null

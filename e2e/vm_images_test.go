@@ -32,7 +32,14 @@ const imageBootTimeout = 6 * time.Minute
 //     the host key is the same;
 //  3. a new instance id on the same disk: everything runs again and the
 //     host key is new;
-//  4. a bad host name: the failed event reaches the manager.
+//  4. a bad host name: the failed event reaches the manager, nothing of
+//     the environment is applied, and the boot is not degraded: the
+//     earlier instance's user logs in to the image's OpenSSH to diagnose;
+//  5. a truncated environment on a fresh disk (no host keys, no users but
+//     the builder's root key): the failed event reaches the manager, the
+//     image's OpenSSH gets the instance's host keys and lets root in with
+//     the builder's key, no unit failed, nothing of the environment
+//     applied.
 func TestDebianImage(t *testing.T) {
 	requireVM(t)
 	for _, suite := range []string{"bookworm", "trixie"} {
@@ -115,16 +122,78 @@ func testDebianImage(t *testing.T, suite string) {
 	if end.Type != vm.TypeFailed || !strings.Contains(string(end.Raw), "hostname") {
 		t.Errorf("bad host name: the manager got %s %s, want a failed event naming hostname", end.Type, end.Raw)
 	}
+	// SSH for diagnosis: the image's accounts (the earlier instance's user).
+	client, _ = h.dial(t, m, h.signer)
+	checkNotDegraded(t, client)
+	if out := mustSSH(t, client, "hostname"); strings.TrimSpace(out) != guestHostname {
+		t.Errorf("after the refused environment the host name is %q, want the earlier %q", strings.TrimSpace(out), guestHostname)
+	}
+	client.Close()
 	h.shutdown(t, m)
+
+	// 5. A truncated environment on a fresh disk: failed, reported, and
+	// reachable with the image builder's own key.
+	h.checkFailedFirstBoot(t)
 	t.Logf("%s: wall time %v", suite, time.Since(start).Round(time.Millisecond))
+}
+
+// checkFailedFirstBoot boots a fresh disk of the image, with the image
+// builder's key for root baked in, with an environment cut short after its
+// callback URL: the manager gets the failed event, the image's OpenSSH
+// starts with the instance's host keys (ovfinit wrote them: the image has
+// none) and lets root in with the builder's key, no unit failed, and
+// nothing of the environment is applied (no user, the image's host name).
+func (h *imageHarness) checkFailedFirstBoot(t *testing.T) {
+	t.Helper()
+	builder := newSigner(t)
+	disk := filepath.Join(h.dir, "fresh.img")
+	if err := vm.BuildImageDisk(t.Context(), h.tree, h.deb, disk, 1536,
+		vm.ImageFile{Path: "/root/.ssh/authorized_keys", Mode: 0o600, Data: ssh.MarshalAuthorizedKey(builder.PublicKey())}); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(disk)
+	x := string(envXML(t, h.env("e2e-image-truncated").Properties()))
+	cut := strings.Index(x, `oe:key="ovfinit.script"`)
+	if cut < 0 || !strings.Contains(x[:cut], "ovfinit.callback.url") {
+		t.Fatalf("the environment has no script property after the callback URL to cut at:\n%s", x)
+	}
+	dir := filepath.Join(h.dir, "truncated")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	iso, err := vm.BuildISO(dir, []byte(x[:cut]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, end := h.bootToEnd(t, iso, h.imageOptions, func(o *vm.Options) { o.Disk = disk })
+	if end.Type != vm.TypeFailed || !strings.Contains(string(end.Raw), "line") || !strings.Contains(string(end.Raw), `"retry":false`) {
+		t.Errorf("truncated environment: the manager got %s %s, want a failed event naming the line, retry false", end.Type, end.Raw)
+	}
+	client, _ := dialAs(t, m, "root", builder)
+	checkNotDegraded(t, client)
+	if out, _ := runSSH(client, "systemctl is-active ssh.service"); strings.TrimSpace(out) != "active" {
+		t.Errorf("the image's OpenSSH: systemctl is-active ssh = %q, want active", out)
+	}
+	if out, _ := runSSH(client, "hostname; getent passwd "+guestUser+"; /usr/sbin/ovfinit status; echo rc=$?"); !strings.HasPrefix(out, "debian\n") ||
+		strings.Contains(out, guestUser+":") || !strings.Contains(out, "failed") || !strings.HasSuffix(strings.TrimSpace(out), "rc=1") {
+		t.Errorf("after a truncated environment: hostname, getent passwd %s, ovfinit status =\n%s\nwant the image's host name debian, no such user, status failed (exit 1)", guestUser, out)
+	}
+	client.Close()
+	h.shutdown(t, m)
+}
+
+// imageHarness is a harness whose disk is a real image: tree with deb.
+type imageHarness struct {
+	*harness
+	tree, deb string
 }
 
 // newImageHarness builds the agent, its .deb, the image disk (tree with the
 // .deb installed) and the boot initramfs.
-func newImageHarness(t *testing.T, tree string) *harness {
+func newImageHarness(t *testing.T, tree string) *imageHarness {
 	t.Helper()
 	ctx := t.Context()
-	h := &harness{dir: t.TempDir(), signer: newSigner(t), bootTimeout: imageBootTimeout}
+	h := &imageHarness{harness: &harness{dir: t.TempDir(), signer: newSigner(t), bootTimeout: imageBootTimeout}, tree: tree}
 	k, err := vm.FindKernel()
 	if err != nil {
 		t.Fatal(err)
@@ -133,13 +202,12 @@ func newImageHarness(t *testing.T, tree string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deb, err := vm.BuildDeb(ctx, agent, h.dir)
-	if err != nil {
+	if h.deb, err = vm.BuildDeb(ctx, agent, h.dir); err != nil {
 		t.Fatal(err)
 	}
 	h.disk = filepath.Join(h.dir, "image.img")
 	t0 := time.Now()
-	if err := vm.BuildImageDisk(ctx, tree, deb, h.disk, 1536); err != nil {
+	if err := vm.BuildImageDisk(ctx, tree, h.deb, h.disk, 1536); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("image disk (dpkg -i, mkfs.ext4 -d) made in %v", time.Since(t0).Round(time.Millisecond))
@@ -192,19 +260,26 @@ func (h *harness) shutdown(t *testing.T, m *vm.Machine) {
 // running, no unit failed, and the image's OpenSSH runs.
 func checkSystem(t *testing.T, c *ssh.Client) {
 	t.Helper()
-	if out, _ := runSSH(c, "systemctl is-system-running --wait"); strings.TrimSpace(out) != "running" {
-		failed, _ := runSSH(c, "systemctl --failed --no-legend --plain; journalctl -b -p warning --no-pager | tail -n 40")
-		t.Errorf("systemctl is-system-running = %q, want running; failed units and warnings:\n%s", strings.TrimSpace(out), failed)
-	}
-	if out := mustSSH(t, c, "systemctl --failed --no-legend --plain"); strings.TrimSpace(out) != "" {
-		t.Errorf("failed units:\n%s", out)
-	}
+	checkNotDegraded(t, c)
 	if out, _ := runSSH(c, "systemctl is-active ssh.service"); strings.TrimSpace(out) != "active" {
 		t.Errorf("the image's OpenSSH: systemctl is-active ssh = %q, want active", out)
 	}
 	// A normal user reads the public status: exit 0 for ready, not 1.
 	if out, _ := runSSH(c, "/usr/sbin/ovfinit status; echo rc=$?"); !strings.Contains(out, "ready") || !strings.HasSuffix(strings.TrimSpace(out), "rc=0") {
 		t.Errorf("ovfinit status as the user = %q, want ready and exit 0", out)
+	}
+}
+
+// checkNotDegraded checks is-system-running says running and no unit
+// failed.
+func checkNotDegraded(t *testing.T, c *ssh.Client) {
+	t.Helper()
+	if out, _ := runSSH(c, "systemctl is-system-running --wait"); strings.TrimSpace(out) != "running" {
+		failed, _ := runSSH(c, "systemctl --failed --no-legend --plain; journalctl -b -p warning --no-pager | tail -n 40")
+		t.Errorf("systemctl is-system-running = %q, want running; failed units and warnings:\n%s", strings.TrimSpace(out), failed)
+	}
+	if out := mustSSH(t, c, "systemctl --failed --no-legend --plain"); strings.TrimSpace(out) != "" {
+		t.Errorf("failed units:\n%s", out)
 	}
 }
 
