@@ -25,10 +25,11 @@ import (
 //     example.xml, from cloud-init's doc/sources/ovf): seedfrom (not
 //     fetched: a warning), public-keys, hostname, a #!/bin/sh user-data,
 //     password, network-config with DHCP on eth*;
-//  2. the shape of cloud-init's unit tests (tests/unittests/sources/
+//  2. the environments of cloud-init's unit tests (tests/unittests/sources/
 //     test_ovf.py, fill_properties over OVF_ENV_CONTENT): a new instance
 //     id with user-data, password and nothing else; no network-config, so
-//     the NIC is cloud-init's fallback NIC, by DHCP.
+//     the NIC is cloud-init's fallback NIC, by DHCP;
+//  3. the same with its static network-config on eth*.
 func TestCloudInitEnvImage(t *testing.T) {
 	requireVM(t)
 	tree, err := vm.ImageTree("bookworm")
@@ -78,6 +79,40 @@ func TestCloudInitEnvImage(t *testing.T) {
 	}
 	c.Close()
 	h.shutdown(t, m)
+
+	// 3. Its network-config test (test_with_b64_network_config_enable_
+	// read_network): a static address on eth* the host cannot reach
+	// through qemu's user network, so the console shows it: the address
+	// applied and ready.
+	const netcfg = `network:
+   version: 2
+   ethernets:
+      nics:
+         nameservers:
+            addresses:
+            - 127.0.0.53
+            search:
+            - eng.vmware.com
+            - vmware.com
+         match:
+            name: eth*
+         gateway4: 10.10.10.253
+         dhcp4: false
+         addresses:
+         - 10.10.10.1/24
+`
+	env = fmt.Sprintf(cloudInitTestEnv, "\n        "+strings.Join([]string{
+		`<Property oe:key="network-config" oe:value="` + base64.StdEncoding.EncodeToString([]byte(netcfg)) + `"/>`,
+		`<Property oe:key="password" oe:value="passw0rd"/>`,
+		`<Property oe:key="instance-id" oe:value="inst-001"/>`,
+	}, "\n        "))
+	m = h.bootCloudInitEnv(t, "netcfg", []byte(env))
+	for _, want := range []string{`op="addr replace 10.10.10.1/24 dev eth0"`, `op="route replace default via 10.10.10.253 dev eth0"`, "msg=ready instance=inst-001"} {
+		if !eventually(imageBootTimeout, func() bool { return strings.Contains(strings.Join(m.Serial(), "\n"), want) }) {
+			t.Errorf("the serial console lacks %q", want)
+		}
+	}
+	h.shutdown(t, m)
 }
 
 // cloudInitTestEnv is cloud-init's OVF_ENV_CONTENT (test_ovf.py) with %s
@@ -102,7 +137,10 @@ const cloudInitTestEnv = `<?xml version="1.0" encoding="UTF-8"?>
 `
 
 // bootCloudInitEnv boots the image disk with env on the CD-ROM. There is
-// no callback URL: the caller waits for SSH.
+// no callback URL: the caller waits for SSH. The kernel names the NIC
+// eth0 (net.ifnames=0), as in an image made for environments whose
+// network-config matches eth*, cloud-init's example among them: on ens2
+// their match selects no NIC, for cloud-init as for ovfinit.
 func (h *imageHarness) bootCloudInitEnv(t *testing.T, name string, env []byte) *vm.Machine {
 	t.Helper()
 	dir := filepath.Join(h.dir, name)
@@ -115,6 +153,7 @@ func (h *imageHarness) bootCloudInitEnv(t *testing.T, name string, env []byte) *
 	}
 	o := vm.Options{Assets: h.assets, ISO: iso, Disk: h.disk}
 	h.imageOptions(&o)
+	o.Cmdline += " net.ifnames=0"
 	return h.start(t, o)
 }
 
@@ -133,8 +172,8 @@ func checkCloudInitGuest(t *testing.T, c *ssh.Client, hostname, scriptOutput str
 			t.Errorf("ssh %q = %q, %v; want %q", tc.cmd, strings.TrimSpace(out), err, tc.want)
 		}
 	}
-	if out := mustSSH(t, c, "ip -4 addr show scope global"); !strings.Contains(out, "inet 10.0.2.15/24") || !strings.Contains(out, "dynamic") {
-		t.Errorf("ip -4 addr = %q, want 10.0.2.15/24 by DHCP (dynamic)", out)
+	if out := mustSSH(t, c, "ip -4 addr show dev eth0 scope global"); !strings.Contains(out, "inet 10.0.2.15/24") {
+		t.Errorf("ip -4 addr show dev eth0 = %q, want 10.0.2.15/24 from qemu's DHCP server", out)
 	}
 	if out := mustSSH(t, c, "sudo -n cat /var/log/ovfinit/ovfinit.log"); !strings.Contains(out, scriptOutput) {
 		t.Errorf("ovfinit's log lacks the user-data script's output %q", scriptOutput)
