@@ -205,6 +205,13 @@ debian_mirror() {
 		grep -oE 'https?://[^[:space:]]*/debian/?' | head -n1)"
 	echo "${m:-http://deb.debian.org/debian}"
 }
+# image_variant_debootstrap_args VARIANT: more debootstrap flags. openrc
+# conflicts with sysv-rc, the first of sysvinit-core's alternatives.
+image_variant_debootstrap_args() {
+	case "$1" in
+	openrc) echo --exclude=sysv-rc ;;
+	esac
+}
 build_image() {
 	build_named_image "debian-$1" "$1" "$2" ""
 }
@@ -227,8 +234,11 @@ build_named_image() {
 		sudo_ rm -rf "$dir"
 		sudo_ mkdir -p "$dir"
 		root="$dir/root"
-		if ! sudo_ debootstrap --variant=minbase --include="$pkgs" "$suite" "$root" "$(debian_mirror)" >"$dir.log" 2>&1; then
+		# shellcheck disable=SC2046 # image_variant_debootstrap_args: words
+		if ! sudo_ debootstrap --variant=minbase --include="$pkgs" $(image_variant_debootstrap_args "$variant") \
+			"$suite" "$root" "$(debian_mirror)" >"$dir.log" 2>&1; then
 			log "debootstrap $suite failed (log in $dir.log)"
+			sudo_ cat "$root/debootstrap/debootstrap.log" >>"$dir.log" 2>/dev/null || true
 			sudo_ rm -rf "$dir"
 			return 1
 		fi
@@ -283,11 +293,28 @@ image_variant_packages() {
 	local common=udev,kmod,openssh-server,iproute2
 	case "$1" in
 	netplan) echo "systemd,systemd-sysv,dbus,$common,netplan.io" ;;
-	nm) echo "systemd,systemd-sysv,dbus,$common,network-manager" ;;
+	# network-manager goes in by apt in the image (image_variant_setup):
+	# polkitd's postinst fails in debootstrap's second stage
+	nm) echo "systemd,systemd-sysv,dbus,$common" ;;
 	sysvinit) echo "sysvinit-core,sysv-rc,$common,ifupdown,isc-dhcp-client" ;;
 	openrc) echo "sysvinit-core,openrc,$common,ifupdown,isc-dhcp-client" ;;
 	*) return 1 ;;
 	esac
+}
+# install_in_image ROOT PACKAGE...: apt-get install in the image's chroot
+# from its own sources, no service started (policy-rc.d), then the lists
+# and archives cleaned as for capture.
+install_in_image() {
+	local root="$1" rc=0
+	shift
+	printf '#!/bin/sh\nexit 101\n' | sudo_ tee "$root/usr/sbin/policy-rc.d" >/dev/null
+	sudo_ chmod 755 "$root/usr/sbin/policy-rc.d"
+	sudo_ mount -t proc proc "$root/proc"
+	sudo_ chroot "$root" apt-get update -qq >/dev/null &&
+		sudo_ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+	sudo_ umount "$root/proc"
+	sudo_ rm -rf "$root/usr/sbin/policy-rc.d" "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+	return "$rc"
 }
 # image_variant_setup VARIANT ROOT: what the variant's image builder leaves
 # besides the packages.
@@ -299,6 +326,9 @@ image_variant_setup() {
 		# what ovfinit writes (as an image whose cloud-init was purged).
 		sudo_ mkdir -p "$root/etc/netplan"
 		sudo_ chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 || return 1
+		;;
+	nm)
+		install_in_image "$root" network-manager || return 1
 		;;
 	sysvinit | openrc)
 		# No VT gettys: the guest has only the serial console, and
