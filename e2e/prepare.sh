@@ -205,11 +205,11 @@ debian_mirror() {
 		grep -oE 'https?://[^[:space:]]*/debian/?' | head -n1)"
 	echo "${m:-http://deb.debian.org/debian}"
 }
-# image_variant_debootstrap_args VARIANT: more debootstrap flags. openrc
-# conflicts with sysv-rc, the first of sysvinit-core's alternatives.
+# image_variant_debootstrap_args VARIANT: more debootstrap flags (none
+# yet).
 image_variant_debootstrap_args() {
 	case "$1" in
-	openrc) echo --exclude=sysv-rc ;;
+	*) ;;
 	esac
 }
 build_image() {
@@ -297,7 +297,10 @@ image_variant_packages() {
 	# polkitd's postinst fails in debootstrap's second stage
 	nm) echo "systemd,systemd-sysv,dbus,$common" ;;
 	sysvinit) echo "sysvinit-core,sysv-rc,$common,ifupdown,isc-dhcp-client" ;;
-	openrc) echo "sysvinit-core,openrc,$common,ifupdown,isc-dhcp-client" ;;
+	# openrc goes in by apt in the image (image_variant_setup): it
+	# conflicts with sysv-rc, which debootstrap picks for sysvinit-core
+	# even with --exclude
+	openrc) echo "sysvinit-core,sysv-rc,$common,ifupdown,isc-dhcp-client" ;;
 	*) return 1 ;;
 	esac
 }
@@ -331,6 +334,9 @@ image_variant_setup() {
 		install_in_image "$root" network-manager || return 1
 		;;
 	sysvinit | openrc)
+		if [ "$variant" = openrc ]; then
+			install_in_image "$root" openrc || return 1
+		fi
 		# No VT gettys: the guest has only the serial console, and
 		# respawning gettys on absent ttys fill the console.
 		sudo_ sed -i -E 's/^([1-6]:)/#\1/' "$root/etc/inittab"
