@@ -18,7 +18,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME     ?= 10s
 FUZZMINIMIZE ?= 100x
 
-.PHONY: all build test vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test windows-test-run packages bench-ssh bench-rss bench-flood bench-web bench-boot docs-screenshot
+.PHONY: all build test test-images vet unit fuzz e2e demo prepare clean dist reproducible cross-test windows-test windows-test-run packages bench-ssh bench-rss bench-flood bench-web bench-boot docs-screenshot
 
 all: build
 
@@ -41,6 +41,13 @@ test: prepare dist reproducible packages windows-test windows-test-run
 	OVFINIT_E2E=require $(GO) test -count=1 -timeout 40m ./...
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./ovfenv
 	$(MAKE) cross-test
+
+## test-images: the real-image VM tests on the other network managers and
+## init systems (Debian 12 with netplan, NetworkManager, sysvinit, OpenRC),
+## built by prepare.sh on the first run; not in test (four more image boots)
+test-images:
+	OVFINIT_E2E_VARIANTS=all bash e2e/prepare.sh
+	OVFINIT_E2E=require OVFINIT_E2E_VARIANTS=all $(GO) test -count=1 -timeout 60m -run '^TestImageVariants$$' -v ./e2e/
 
 ## dist: release binaries for every target, SHA256SUMS, and the size budget
 ## (linux/amd64 under 15 MiB), into dist/

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ovfinit/ovfinit/netcfg"
+	"github.com/ovfinit/ovfinit/sshd"
 )
 
 // failSafeNetwork is what a failed boot does so that it fails loudly: when
@@ -43,4 +44,47 @@ func (e *Env) failSafeNetwork(ctx context.Context) {
 	if err := sys.Apply(ctx, ops); err != nil {
 		e.Log.Warn("fail-safe DHCP", "nic", nic.Name, "err", err)
 	}
+}
+
+// failSafeSSH keeps a failed boot reachable for diagnosis over the image's
+// own OpenSSH, without applying anything of the environment: its users and
+// keys are not installed (the environment was refused), so an
+// administrator logs in with the accounts and keys the image already has.
+// What it does: when the image's OpenSSH is the SSH server (ovfinit.ssh.
+// server=os, or auto with /usr/sbin/sshd in the image and the plan not
+// saying embedded) and it has no host key (an image prepared for capture),
+// the instance's host keys are written for it, as the host-key step would.
+// Without them OpenSSH refuses to start ("no hostkeys available") and the
+// boot ends degraded. Host keys already in /etc/ssh are left alone. Live
+// system only; problems are logged, the boot has failed already.
+func (e *Env) failSafeSSH() {
+	if !e.Live || e.SSH != nil {
+		return
+	}
+	server := SSHServerAuto
+	if e.Plan != nil && (e.Plan.SSH.Server == SSHServerEmbedded || e.Plan.SSH.Server == SSHServerOS) {
+		server = e.Plan.SSH.Server
+	}
+	if server == SSHServerEmbedded {
+		return
+	}
+	if server == SSHServerAuto && !sshd.HasOpenSSH(e.Root) {
+		return
+	}
+	if sshd.OpenSSHHasHostKey(e.Root) {
+		return // OpenSSH has host keys of its own: it starts as it is
+	}
+	keys := e.hostKeys()
+	if err := keys.Load(); err != nil {
+		e.Log.Warn("boot failed, and the image's OpenSSH has no host key: it will not start", "err", err)
+		return
+	}
+	for _, k := range keys.Signers() {
+		if err := keys.CopyToOpenSSH(k); err != nil {
+			e.Log.Warn("boot failed, and the image's OpenSSH has no host key: it will not start", "err", err)
+			return
+		}
+	}
+	e.Log.Info("boot failed: host keys written for the image's OpenSSH, so that the image's own accounts can log in to diagnose it (nothing of the environment applied)",
+		"fingerprint", sshd.Fingerprint(keys.Primary().PublicKey()))
 }

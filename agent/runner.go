@@ -39,6 +39,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 			e.Events.Emit(callback.TypeFailed, d)
 			e.Log.Error("boot failed", "step", s.Name, "err", err, "retry", retry)
 			e.failSafeNetwork(ctx)
+			e.failSafeSSH()
 			return fmt.Errorf("step %s: %w", s.Name, err)
 		}
 	}

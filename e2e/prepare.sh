@@ -205,23 +205,44 @@ debian_mirror() {
 		grep -oE 'https?://[^[:space:]]*/debian/?' | head -n1)"
 	echo "${m:-http://deb.debian.org/debian}"
 }
+# image_variant_debootstrap_args VARIANT: more debootstrap flags (none
+# yet).
+image_variant_debootstrap_args() {
+	case "$1" in
+	*) ;;
+	esac
+}
 build_image() {
-	# variant (optional): a name suffix, debian-<suite>-<variant>-<key>;
-	# extra (optional): packages apt-get installs into the root after
-	# debootstrap (cloud-init: debootstrap's own ordering fails to
-	# configure python3-cryptography on bookworm).
-	local suite="$1" pkgs="$2" variant="${3:+-$3}" extra="${4:-}" key dir root t0 rel
+	# SUITE PKGS [SUFFIX EXTRA]: the image debian-SUITE[-SUFFIX]; EXTRA:
+	# packages apt-get installs into the root after debootstrap (the bench's
+	# cloud-init images: debootstrap's own ordering fails to configure
+	# python3-cryptography on bookworm).
+	build_named_image "debian-$1${3:+-$3}" "$1" "$2" "" "${4:-}"
+}
+# build_named_image NAME SUITE PKGS VARIANT [EXTRA]: the image NAME (the
+# symlink images/NAME), debootstrapped from SUITE with PKGS; VARIANT (empty
+# for the default images) is part of the cache key and what
+# image_variant_setup does to the tree after the common preparation.
+build_named_image() {
+	local name="$1" suite="$2" pkgs="$3" variant="$4" extra="${5:-}" key dir root t0 rel
 	rel="$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -n1)")"
-	key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" ${extra:+"$extra"} | sha256sum | cut -c1-12)"
-	dir="$CACHE/images/debian-$suite$variant-$key"
+	if [ -z "$variant" ]; then
+		key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$suite" "$pkgs" "$rel" ${extra:+"$extra"} | sha256sum | cut -c1-12)"
+	else
+		key="$(printf '%s\n' "$IMAGE_SCRIPT_VERSION" "$IMAGE_VARIANT_VERSION" "$variant" "$suite" "$pkgs" "$rel" | sha256sum | cut -c1-12)"
+	fi
+	dir="$CACHE/images/$name-$key"
 	if [ ! -e "$dir/.ready" ]; then
-		log "building the Debian $suite image ($pkgs) into $dir"
+		log "building the Debian $suite image $name ($pkgs) into $dir"
 		t0=$(date +%s)
 		sudo_ rm -rf "$dir"
 		sudo_ mkdir -p "$dir"
 		root="$dir/root"
-		if ! sudo_ debootstrap --variant=minbase --include="$pkgs" "$suite" "$root" "$(debian_mirror)" >"$dir.log" 2>&1; then
+		# shellcheck disable=SC2046 # image_variant_debootstrap_args: words
+		if ! sudo_ debootstrap --variant=minbase --include="$pkgs" $(image_variant_debootstrap_args "$variant") \
+			"$suite" "$root" "$(debian_mirror)" >"$dir.log" 2>&1; then
 			log "debootstrap $suite failed (log in $dir.log)"
+			sudo_ cat "$root/debootstrap/debootstrap.log" >>"$dir.log" 2>/dev/null || true
 			sudo_ rm -rf "$dir"
 			return 1
 		fi
@@ -246,7 +267,9 @@ build_image() {
 		sudo_ sh -c "
 			set -e
 			echo 'LABEL=root / ext4 rw,errors=remount-ro 0 1' >'$root/etc/fstab'
-			printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' >'$root/etc/network/interfaces'
+			if [ -d '$root/etc/network' ]; then
+				printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' >'$root/etc/network/interfaces'
+			fi
 			echo debian >'$root/etc/hostname'
 			rm -f '$root'/etc/ssh/ssh_host_*
 			: >'$root/etc/machine-id'
@@ -259,10 +282,13 @@ build_image() {
 			echo 'datasource_list: [ OVF, None ]' | sudo_ tee "$root/etc/cloud/cloud.cfg.d/90_dpkg.cfg" >/dev/null
 			sudo_ rm -rf "$root/var/lib/cloud"
 		fi
-		printf '%s\n%s\n' "debian $suite: $pkgs" "$(($(date +%s) - t0))" | sudo_ tee "$dir/.ready" >/dev/null
-		log "Debian $suite image built in $(($(date +%s) - t0)) s"
+		if [ -n "$variant" ]; then
+			image_variant_setup "$variant" "$root" || { log "setting up the $variant image failed"; return 1; }
+		fi
+		printf '%s\n%s\n' "debian $suite${variant:+ $variant}: $pkgs" "$(($(date +%s) - t0))" | sudo_ tee "$dir/.ready" >/dev/null
+		log "Debian $suite image $name built in $(($(date +%s) - t0)) s"
 	fi
-	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/debian-$suite$variant"
+	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/$name"
 }
 if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ]; then
 	sudo_ mkdir -p "$CACHE/images"
@@ -276,6 +302,85 @@ if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ]; then
 		build_image bookworm "$base,isc-dhcp-client" cloud-init cloud-init || log "no Debian 12 cloud-init image"
 		build_image trixie "$base,dhcpcd-base" cloud-init cloud-init || log "no Debian 13 cloud-init image"
 	fi
+fi
+
+# 7. Image variants for `make test-images` (e2e TestImageVariants; not in
+# make test): the other network managers and init systems Debian images
+# use, each on Debian 12 (bookworm), prepared for capture as above:
+#   netplan    systemd, systemd-networkd configured by netplan (netplan.io),
+#              the Ubuntu way; no ifupdown
+#   nm         systemd, NetworkManager; no ifupdown
+#   sysvinit   sysvinit-core (sysv-rc, insserv), ifupdown, isc-dhcp-client
+#   openrc     Debian's OpenRC on sysvinit's init, ifupdown, isc-dhcp-client
+# OVFINIT_E2E_VARIANTS: "all" or a list of names (default none: make
+# test-images sets it). images/debian-bookworm-<variant> is each one.
+IMAGE_VARIANT_VERSION=1
+image_variant_packages() {
+	local common=udev,kmod,openssh-server,iproute2
+	case "$1" in
+	netplan) echo "systemd,systemd-sysv,dbus,$common,netplan.io" ;;
+	# network-manager goes in by apt in the image (image_variant_setup):
+	# polkitd's postinst fails in debootstrap's second stage
+	nm) echo "systemd,systemd-sysv,dbus,$common" ;;
+	sysvinit) echo "sysvinit-core,sysv-rc,$common,ifupdown,isc-dhcp-client" ;;
+	# openrc goes in by apt in the image (image_variant_setup): it
+	# conflicts with sysv-rc, which debootstrap picks for sysvinit-core
+	# even with --exclude
+	openrc) echo "sysvinit-core,sysv-rc,$common,ifupdown,isc-dhcp-client" ;;
+	*) return 1 ;;
+	esac
+}
+# install_in_image ROOT PACKAGE...: apt-get install in the image's chroot
+# from its own sources, no service started (policy-rc.d), then the lists
+# and archives cleaned as for capture.
+install_in_image() {
+	local root="$1" rc=0
+	shift
+	printf '#!/bin/sh\nexit 101\n' | sudo_ tee "$root/usr/sbin/policy-rc.d" >/dev/null
+	sudo_ chmod 755 "$root/usr/sbin/policy-rc.d"
+	sudo_ mount -t proc proc "$root/proc"
+	sudo_ chroot "$root" apt-get update -qq >/dev/null &&
+		sudo_ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+	sudo_ umount "$root/proc"
+	sudo_ rm -rf "$root/usr/sbin/policy-rc.d" "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+	return "$rc"
+}
+# image_variant_setup VARIANT ROOT: what the variant's image builder leaves
+# besides the packages.
+image_variant_setup() {
+	local variant="$1" root="$2"
+	case "$variant" in
+	netplan)
+		# The network manager netplan renders for; no configuration but
+		# what ovfinit writes (as an image whose cloud-init was purged).
+		sudo_ mkdir -p "$root/etc/netplan"
+		sudo_ chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 || return 1
+		;;
+	nm)
+		install_in_image "$root" network-manager || return 1
+		;;
+	sysvinit | openrc)
+		if [ "$variant" = openrc ]; then
+			install_in_image "$root" openrc || return 1
+		fi
+		# No VT gettys: the guest has only the serial console, and
+		# respawning gettys on absent ttys fill the console.
+		sudo_ sed -i -E 's/^([1-6]:)/#\1/' "$root/etc/inittab"
+		;;
+	esac
+}
+image_variants() {
+	local v list="${OVFINIT_E2E_VARIANTS:-}"
+	[ "$list" = all ] && list="netplan nm sysvinit openrc"
+	for v in $list; do
+		image_variant_packages "$v" >/dev/null || { log "unknown image variant $v"; return 1; }
+		build_named_image "debian-bookworm-$v" bookworm "$(image_variant_packages "$v")" "$v" ||
+			log "no $v image: TestImageVariants/$v will fail"
+	done
+}
+if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ] && [ -n "${OVFINIT_E2E_VARIANTS:-}" ]; then
+	sudo_ mkdir -p "$CACHE/images"
+	image_variants
 fi
 
 echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null

@@ -309,6 +309,9 @@ func TestSystemdUnitContent(t *testing.T) {
 		"Restart=on-failure",
 		"RestartSec=5s",
 		"RestartPreventExitStatus=1",
+		// A failed boot that was reported does not fail the unit: the
+		// boot would end degraded (issue 20).
+		"SuccessExitStatus=1",
 		"StartLimitIntervalSec=10min",
 		"StartLimitBurst=5",
 	} {

@@ -102,8 +102,12 @@ func systemdQuote(s string) string {
 // instance"; after a SIGKILL mid-boot, cmd/ovfinit TestFaultKillRestart)
 // and brings the SSH server back. Exit status 1 means the boot failed and
 // was reported: running the pipeline again would only fail again, so it
-// is not restarted (RestartPreventExitStatus). The start limit stops a
-// crash loop: at most RestartBurst starts in RestartInterval.
+// is not restarted (RestartPreventExitStatus), and it does not leave the
+// unit failed (SuccessExitStatus): the failure went to the manager, the
+// status file and the console, and a failed unit would end the boot
+// `degraded`, which is the image's health, not the environment's. The
+// start limit stops a crash loop: at most RestartBurst starts in
+// RestartInterval.
 func (s Service) SystemdUnit() string {
 	exec := []string{systemdQuote(s.Bin), "run"}
 	for _, a := range s.Args {
@@ -132,6 +136,7 @@ TimeoutStopSec=45s
 Restart=on-failure
 RestartSec=` + RestartDelay + `
 RestartPreventExitStatus=1
+SuccessExitStatus=1
 KillMode=mixed
 
 [Install]

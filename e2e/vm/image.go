@@ -20,8 +20,12 @@ import (
 // /dev/vda and switch_roots to the image's systemd.
 
 // ImageCmdline is the kernel command line of an image boot: the image's
-// root on the virtio disk, the serial console, and no crypto self tests.
-const ImageCmdline = "console=ttyS0 root=/dev/vda rw quiet panic=-1 cryptomgr.notests"
+// root on the virtio disk, the serial console, no crypto self tests, and
+// no check of the timer interrupt through the IO-APIC: on a loaded host
+// the emulated CPU is too slow for it, and the kernel panics with "IO-APIC
+// + timer doesn't work" (as cloud images boot under KVM with
+// no_timer_check for the same reason).
+const ImageCmdline = "console=ttyS0 root=/dev/vda rw quiet panic=-1 cryptomgr.notests no_timer_check"
 
 // ImageModules are what the boot initramfs loads to mount the root.
 var ImageModules = []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"}
@@ -55,10 +59,20 @@ func BuildDeb(ctx context.Context, agent, dir string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// ImageFile is a file an image builder bakes into the image besides the
+// .deb (a key of its own for root, say): Path is absolute in the image;
+// missing parent directories are made 0700, root's.
+type ImageFile struct {
+	Path string
+	Mode os.FileMode
+	Data []byte
+}
+
 // BuildImageDisk writes out, a raw ext4 disk labelled root of sizeMB: tree
 // (through an overlay, so the cache stays clean) with deb installed by
-// `dpkg -i` in a chroot, as an image build step does. It needs root.
-func BuildImageDisk(ctx context.Context, tree, deb, out string, sizeMB int) error {
+// `dpkg -i` in a chroot, as an image build step does, and extra written.
+// It needs root.
+func BuildImageDisk(ctx context.Context, tree, deb, out string, sizeMB int, extra ...ImageFile) error {
 	work, err := os.MkdirTemp(filepath.Dir(out), "overlay")
 	if err != nil {
 		return err
@@ -88,6 +102,15 @@ func BuildImageDisk(ctx context.Context, tree, deb, out string, sizeMB int) erro
 		return fmt.Errorf("dpkg -i %s in the image: %w\n%s", inTree, err, b)
 	}
 	os.Remove(filepath.Join(merged, inTree))
+	for _, f := range extra {
+		p := filepath.Join(merged, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
+			return fmt.Errorf("baking %s into the image: %w", f.Path, err)
+		}
+	}
 	f, err := os.Create(out)
 	if err != nil {
 		return err

@@ -1,5 +1,6 @@
 // Package linuxpkg builds the ovfinit .deb, .rpm and .apk with nfpm: the
-// binary, the service definition (systemd unit for deb and rpm, OpenRC
+// binary, the service definition (systemd unit for deb and rpm, with the
+// LSB init script too in the deb for sysvinit and Debian's OpenRC; OpenRC
 // script for apk), /etc/default/ovfinit, and maintainer scripts that enable
 // the service on install and disable and clean up on removal. It is used by
 // packaging/cmd/mkpkg only, so nfpm never reaches the agent's binary.
@@ -42,6 +43,10 @@ const UnitPath = "/usr/lib/systemd/system/ovfinit.service"
 const PostInstall = `#!/bin/sh
 # ovfinit: enable the boot service (not started: it runs at the next boot).
 root="${DPKG_ROOT:-}"
+# systemd: the unit only; the deb's init script is for images without
+# systemd, so systemctl must not sync it through update-rc.d (which a bare
+# --root tree lacks: systemctl then fails before it enables the unit).
+export SYSTEMCTL_SKIP_SYSV=1
 if [ -d "$root/usr/lib/systemd/system" ] && command -v systemctl >/dev/null 2>&1; then
 	if [ -n "$root" ]; then
 		systemctl --root="$root" enable ovfinit.service
@@ -49,10 +54,14 @@ if [ -d "$root/usr/lib/systemd/system" ] && command -v systemctl >/dev/null 2>&1
 		[ -d /run/systemd/system ] && systemctl daemon-reload
 		systemctl enable ovfinit.service
 	fi
+elif [ -z "$root" ] && [ -x /etc/init.d/ovfinit ] && command -v update-rc.d >/dev/null 2>&1; then
+	# Debian without systemd: update-rc.d enables the init script for the
+	# image's init, sysv-rc (insserv) or OpenRC (rc-update).
+	update-rc.d ovfinit defaults
 elif [ -x "$root/sbin/openrc-run" ] && command -v rc-update >/dev/null 2>&1; then
 	rc-update add ovfinit default
 else
-	echo "ovfinit: no systemctl or rc-update: enable the ovfinit service by hand" >&2
+	echo "ovfinit: no systemctl, update-rc.d or rc-update: enable the ovfinit service by hand" >&2
 fi
 exit 0
 `
@@ -65,11 +74,15 @@ case "$1" in
 upgrade | failed-upgrade | [1-9]) exit 0 ;;
 esac
 root="${DPKG_ROOT:-}"
+export SYSTEMCTL_SKIP_SYSV=1 # the unit only (PostInstall)
 if command -v systemctl >/dev/null 2>&1 && [ -e "$root` + UnitPath + `" ]; then
 	if [ -z "$root" ] && [ -d /run/systemd/system ]; then
 		systemctl stop ovfinit.service || true
 	fi
 	systemctl ${root:+--root="$root"} disable ovfinit.service || true
+elif [ -z "$root" ] && [ -x /etc/init.d/ovfinit ] && command -v update-rc.d >/dev/null 2>&1; then
+	/etc/init.d/ovfinit stop || true
+	update-rc.d ovfinit remove || true
 elif command -v rc-update >/dev/null 2>&1; then
 	rc-service ovfinit stop 2>/dev/null || true
 	rc-update del ovfinit default 2>/dev/null || true
@@ -129,6 +142,12 @@ func Info(o Options, format, dir string) (*nfpm.Info, error) {
 	} else {
 		contents = append(contents,
 			&files.Content{Source: must(write("unit", svc.SystemdUnit(), 0o644)), Destination: UnitPath, FileInfo: fi(0o644)})
+	}
+	if format == "deb" {
+		// Debian images without systemd (sysvinit, OpenRC on sysvinit's
+		// init) run the LSB script; systemd ignores it beside the unit.
+		contents = append(contents,
+			&files.Content{Source: must(write("sysv", svc.SysVScript(), 0o755)), Destination: "/etc/init.d/ovfinit", FileInfo: fi(0o755)})
 	}
 	info := &nfpm.Info{
 		Name:          "ovfinit",

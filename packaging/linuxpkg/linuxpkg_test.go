@@ -155,6 +155,7 @@ func TestDeb(t *testing.T) {
 	want := []string{
 		"-rw-r--r-- root/root ./etc/default/ovfinit",
 		"-rw-r--r-- root/root ./usr/lib/systemd/system/ovfinit.service",
+		"-rwxr-xr-x root/root ./etc/init.d/ovfinit", // sysvinit and Debian's OpenRC
 		"-rwxr-xr-x root/root ./usr/sbin/ovfinit",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

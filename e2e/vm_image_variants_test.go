@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ovfinit/ovfinit/e2e/vm"
+)
+
+// TestImageVariants boots the Debian 12 image variants prepare.sh builds
+// under `make test-images` (OVFINIT_E2E_VARIANTS: the other network
+// managers and init systems Debian images use) with the .deb from this
+// tree: ready, a key login as the environment's user to the image's
+// OpenSSH with the host key ready reported, the environment applied (host
+// name, user, static address, script), and no failed service, in the
+// variant's own terms. It runs only when OVFINIT_E2E_VARIANTS is set (not
+// in make test: four more image boots).
+func TestImageVariants(t *testing.T) {
+	list := os.Getenv("OVFINIT_E2E_VARIANTS")
+	if list == "" {
+		t.Skip("image variants run under make test-images (OVFINIT_E2E_VARIANTS=all)")
+	}
+	if list == "all" {
+		list = "netplan nm sysvinit openrc"
+	}
+	requireVM(t)
+	if os.Geteuid() != 0 {
+		t.Skip("making the image disk needs root (overlay mount, chroot dpkg)")
+	}
+	for _, v := range strings.Fields(list) {
+		t.Run(v, func(t *testing.T) {
+			tree, err := vm.ImageTree("bookworm-" + v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newImageHarness(t, tree)
+			const id = "e2e-variant-1"
+			iso := h.iso(t, id)
+			if v == "netplan" || v == "nm" {
+				iso = h.imageISO(t, id) // journal access: systemd only
+			}
+			b := h.imageBoot(t, iso, id)
+			checkSteps(t, b, stepStatuses("ok", "ok"))
+			c, hostKey := h.dial(t, b.m, h.signer)
+			defer c.Close()
+			checkHostKey(t, b.ready, hostKey)
+			checkGuest(t, c, id)
+			checkVariant(t, c, v)
+			if out, _ := runSSH(c, "/usr/sbin/ovfinit status; echo rc=$?"); !strings.Contains(out, "ready") || !strings.HasSuffix(strings.TrimSpace(out), "rc=0") {
+				t.Errorf("ovfinit status as the user = %q, want ready and exit 0", out)
+			}
+		})
+	}
+}
+
+// checkVariant checks no service failed and the variant's network
+// manager or init system did its part.
+func checkVariant(t *testing.T, c *ssh.Client, variant string) {
+	t.Helper()
+	logf := func(cmd string) {
+		out, err := runSSH(c, cmd)
+		t.Logf("%s: %v\n%s", cmd, err, out)
+	}
+	want := func(cmd, substr string) {
+		t.Helper()
+		if out, err := runSSH(c, cmd); err != nil || !strings.Contains(out, substr) {
+			t.Errorf("ssh %q = %q, %v; want %q in it", cmd, out, err, substr)
+		}
+	}
+	switch variant {
+	case "netplan":
+		checkNotDegraded(t, c)
+		want("systemctl is-active systemd-networkd ssh", "active\nactive")
+		want("ls /etc/netplan", ".yaml")
+		logf("networkctl list --no-pager; cat /etc/netplan/*.yaml")
+	case "nm":
+		checkNotDegraded(t, c)
+		want("systemctl is-active NetworkManager ssh", "active\nactive")
+		logf("nmcli -t device; ls -l /etc/NetworkManager/system-connections/")
+	case "sysvinit":
+		want("/sbin/runlevel", "2")
+		want("/etc/init.d/ssh status; echo rc=$?", "rc=0")
+		want("ls /etc/rc2.d/", "ovfinit")
+		logf("ls /etc/rc2.d/ /etc/rcS.d/")
+	case "openrc":
+		want("test -d /run/openrc && echo openrc", "openrc")
+		if out, _ := runSSH(c, "rc-status --crashed"); strings.TrimSpace(out) != "" {
+			t.Errorf("rc-status --crashed = %q, want none", out)
+		}
+		if out, _ := runSSH(c, "rc-status --all 2>&1 | grep -iE 'failed|crashed'"); strings.TrimSpace(out) != "" {
+			t.Errorf("rc-status --all shows failed services:\n%s", out)
+		}
+		want("rc-status --all", "ovfinit")
+		logf("rc-status --all")
+	}
+}
