@@ -6,12 +6,15 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/netcfg"
 )
 
@@ -453,5 +456,40 @@ func TestFailSafeNetwork(t *testing.T) {
 	}
 	if m.exists("etc/network/interfaces.d/50-ovfinit") {
 		t.Errorf("a failed boot wrote the network configuration")
+	}
+}
+
+// TestNetplanActivated: on a netplan image, the files ovfinit wrote are
+// rendered this boot (`netplan generate`, as cloud-init does) and a running
+// systemd-networkd reloads; without it networkd listed the NIC as
+// "unmanaged" on the first boot (TestImageVariants/netplan). Other
+// managers run nothing.
+func TestNetplanActivated(t *testing.T) {
+	for _, c := range []struct {
+		image string
+		want  []string
+	}{
+		{"usr/sbin/netplan", []string{"netplan generate", "systemctl try-reload-or-restart systemd-networkd.service"}},
+		{"usr/lib/systemd/systemd-networkd", nil},
+	} {
+		t.Run(path.Base(c.image), func(t *testing.T) {
+			m := newMachine(t)
+			m.touch(c.image)
+			e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.address", "10.0.2.15/24"))
+			run := &cmdrun.Fake{}
+			e.Commands = run
+			if err := Run(t.Context(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			var got []string
+			for _, l := range run.Lines() {
+				if strings.HasPrefix(l, "netplan") || strings.Contains(l, "networkd") {
+					got = append(got, l)
+				}
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("commands = %q, want %q", got, c.want)
+			}
+		})
 	}
 }

@@ -74,6 +74,14 @@ func TestWindowsRefusedAtValidate(t *testing.T) {
 			[]string{"property local-hostname", "at most 15"}},
 		{"host name of digits", []string{"hostname", "12345"},
 			[]string{"property hostname", "only digits"}},
+		{"cloud-config user fields", []string{"user-data", b64("#cloud-config\nusers:\n- name: carol\n  uid: 1600\n  homedir: /home/carol\n  shell: /bin/bash\n")},
+			[]string{"property user-data", "line 3: user carol: uid is not supported on Windows", "user carol: homedir is not supported", "user carol: shell is not supported"}},
+		{"user name too long for Windows", []string{"ovfinit.user", "a-very-long-user-name-1"},
+			[]string{"property ovfinit.user", "23 characters long", "at most 20"}},
+		{"cloud-config user name too long", []string{"user-data", b64("#cloud-config\nusers:\n- name: a-very-long-user-name-2\n")},
+			[]string{"property user-data", "user a-very-long-user-name-2 is 23 characters long"}},
+		{"cloud-config crypt hash", []string{"user-data", b64("#cloud-config\nusers:\n- name: carol\n  hashed_passwd: $6$saltsalt$pauPrmdmG4BTE9h2HPmywiw152IFch6BJCEsaY6D.PLTfpV8sqvXwWdyfsgVgozkYH9B80bAip/08R2BPH2xk/\n")},
+			[]string{"property user-data", "user carol: the password is a crypt(3) hash"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

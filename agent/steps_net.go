@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/netcfg"
 )
 
@@ -78,6 +79,11 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 			return Result{}, err
 		}
 	}
+	if err := netcfg.Activate(ctx, mgr, e.netCommands()); err != nil {
+		// The files are written and the NICs configured; the manager reads
+		// the files at the next boot at the latest.
+		e.Log.Warn("the image's network manager did not take over ovfinit's files this boot", "manager", string(mgr), "err", err)
+	}
 	if err := netcfg.SaveApplied(e.Root, e.statePath(netAppliedFile), e.Plan.NetApplied); err != nil {
 		return Result{}, fmt.Errorf("saving what the network step set: %w", err)
 	}
@@ -105,4 +111,17 @@ func addresses(e *Env) []string {
 		}
 	}
 	return out
+}
+
+// netCommands is the runner for the network manager's own commands: the
+// test's Env.Commands, else the running system's when Root is "/"; nil
+// (nothing run) for any other root, whose manager is not this machine's.
+func (e *Env) netCommands() cmdrun.Runner {
+	if e.Commands != nil {
+		return e.Commands
+	}
+	if rootOrSlash(e.Root) != "/" {
+		return nil
+	}
+	return cmdrun.Exec{Log: e.Log}
 }

@@ -75,6 +75,9 @@ func checkVariant(t *testing.T, c *ssh.Client, variant string) {
 		checkNotDegraded(t, c)
 		want("systemctl is-active systemd-networkd ssh", "active\nactive")
 		want("ls /etc/netplan", ".yaml")
+		// Rendered this boot (netplan generate after ovfinit wrote its
+		// file), not "unmanaged" until the next one.
+		want("networkctl list --no-pager", "configured")
 		logf("networkctl list --no-pager; cat /etc/netplan/*.yaml")
 	case "nm":
 		checkNotDegraded(t, c)

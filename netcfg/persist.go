@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -200,4 +202,24 @@ func LiveAddresses(c Config, cur Current) []string {
 		}
 	}
 	return out
+}
+
+// Activate has the image's network manager take over, this boot, the files
+// WritePersistent wrote on the running system, where it would otherwise
+// read them only at the next boot. netplan: its systemd generator ran
+// before ovfinit wrote /etc/netplan, so nothing in /run configures the
+// NICs and systemd-networkd lists them "unmanaged" (DHCP renewals, the
+// routes' lifetimes and networkctl then miss them); `netplan generate`
+// renders them, as cloud-init does after writing its netplan file, and a
+// systemd-networkd already running reloads (one not started yet reads them
+// when it starts, after ovfinit: network-pre.target). Other managers read
+// ovfinit's files when they start, after ovfinit, and need nothing.
+func Activate(ctx context.Context, m Manager, run cmdrun.Runner) error {
+	if m != ManagerNetplan || run == nil {
+		return nil
+	}
+	if err := cmdrun.Run(ctx, run, "netplan", "generate"); err != nil {
+		return err
+	}
+	return cmdrun.Run(ctx, run, "systemctl", "try-reload-or-restart", "systemd-networkd.service")
 }
