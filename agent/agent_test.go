@@ -74,6 +74,9 @@ type fakeNet struct {
 	applied []string
 	opens   int
 	closes  int
+	// hidden is how many more Current calls answer without the NIC (it
+	// appears later, as a driver udev loads adds it).
+	hidden int
 }
 
 func (f *fakeNet) Close() error {
@@ -85,6 +88,10 @@ func (f *fakeNet) Close() error {
 var netLinks []netcfg.Link
 
 func (f *fakeNet) Current() (netcfg.Current, error) {
+	if f.hidden > 0 {
+		f.hidden--
+		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}}}, nil
+	}
 	if netLinks != nil {
 		return netcfg.Current{Links: netLinks}, nil
 	}

@@ -52,10 +52,15 @@ type Env struct {
 	RuntimeDir string
 	// StatusDir is a path under Root for the world-readable status file;
 	// "" means DefaultStatusDir.
-	StatusDir      string
-	EnvFile        string        // --env: read the environment from this file instead of probing
-	WaitEnv        time.Duration // how long to wait for an environment device to appear
-	DefaultSSHPort int           // SSH port when ovfinit.ssh.port is unset (run --ssh-port); 0 means 22
+	StatusDir string
+	EnvFile   string        // --env: read the environment from this file instead of probing
+	WaitEnv   time.Duration // how long to wait for an environment device to appear
+	// WaitNICs is how long validate waits for a NIC the network config
+	// names (by MAC or name) to appear: the kernel adds NICs as udev loads
+	// their drivers, which may be after ovfinit starts (cloud-init's
+	// wait_for_physdevs does the same). 0: not at all (tests).
+	WaitNICs       time.Duration
+	DefaultSSHPort int // SSH port when ovfinit.ssh.port is unset (run --ssh-port); 0 means 22
 	BootID         string
 	// Live says whether to change the running system (kernel host name,
 	// network) as well as files. NewEnv sets it when Root is "/".

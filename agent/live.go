@@ -67,7 +67,17 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		RSAHostKey:    true,
 		// Fail loudly: a failed event must be able to leave the machine.
 		FailSafeNetwork: o.Root == "/",
+		// Only the running system's NICs can still appear.
+		WaitNICs: liveWait(o.Root, 30*time.Second),
 	}
+}
+
+// liveWait is d for the running system's root, else 0.
+func liveWait(root string, d time.Duration) time.Duration {
+	if !liveRoot(root) {
+		return 0
+	}
+	return d
 }
 
 // NewBootID returns a random id for this run of the agent; event ids are

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ovfinit/ovfinit/callback"
@@ -489,6 +490,43 @@ func TestNetplanActivated(t *testing.T) {
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("commands = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestValidateWaitsForNIC: a NIC the network config names by MAC that the
+// kernel has not added yet (its driver loads after ovfinit starts, as
+// virtio_net did on a loaded Debian image) is waited for, up to WaitNICs,
+// instead of failing the boot; with WaitNICs 0 it fails at once, naming
+// the property.
+func TestValidateWaitsForNIC(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		wait    time.Duration
+		wantErr bool
+	}{
+		{"appears", 30 * time.Second, false},
+		{"no wait", 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
+			m.net.hidden = 2
+			e.WaitNICs = c.wait
+			e.Now = time.Now // the wait's deadline is on the real clock
+			err := Run(t.Context(), e, Steps())
+			if c.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "ovfinit.net.mac") || !strings.Contains(err.Error(), "no network interface has this MAC") {
+					t.Fatalf("Run() = %v, want the missing MAC refused at once", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run() = %v, want the boot to wait for the NIC", err)
+			}
+			if e.Plan.Net == nil || len(e.Plan.Net.NICs) != 1 || e.Plan.Net.NICs[0].Name != "eth0" {
+				t.Errorf("planned network = %+v, want eth0 once it appeared", e.Plan.Net)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/redact"
@@ -169,7 +170,19 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 		prev, err := loadNetApplied(e)
 		return cur, prev, err
 	}
-	plan, err := BuildPlanFor(e.OVF, links, netcfg.DetectManager(e.Root))
+	mgr := netcfg.DetectManager(e.Root)
+	plan, err := BuildPlanFor(e.OVF, links, mgr)
+	// A NIC the network config names may not be there yet: wait for it,
+	// up to WaitNICs, planning again each second.
+	for deadline := e.Now().Add(e.WaitNICs); err != nil && nicMissing(err) && e.Now().Before(deadline); {
+		e.Log.Info("a network interface the configuration names is not there yet: waiting for it", "err", err)
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		plan, err = BuildPlanFor(e.OVF, links, mgr)
+	}
 	e.Plan = plan
 	if plan != nil && plan.Net != nil && e.Redact != nil {
 		e.Redact.Add(netcfg.Secrets(*plan.Net)...) // WireGuard keys from network-config
@@ -227,4 +240,10 @@ func (e *Env) startEvents(cfg callback.Config) {
 		return
 	}
 	e.started = true
+}
+
+// nicMissing reports whether err is (or holds) a network interface that
+// is not there: one the kernel may still add.
+func nicMissing(err error) bool {
+	return errors.Is(err, netcfg.ErrNoSuchMAC) || errors.Is(err, netcfg.ErrNoSuchName) || errors.Is(err, netcfg.ErrNoEthernet)
 }
