@@ -77,6 +77,9 @@ type fakeNet struct {
 	// hidden is how many more Current calls answer without the NIC (it
 	// appears later, as a driver udev loads adds it).
 	hidden int
+	// renaming is how many more Current calls answer with eth0 that udev
+	// has not finished with; after them it is ens3 (udev renamed it).
+	renaming int
 }
 
 func (f *fakeNet) Close() error {
@@ -96,6 +99,15 @@ func (f *fakeNet) Current() (netcfg.Current, error) {
 		return netcfg.Current{Links: netLinks}, nil
 	}
 	m, _ := net.ParseMAC("52:54:00:12:34:56")
+	if f.renaming > 0 {
+		if f.renaming--; f.renaming == 0 {
+			f.renaming = -1 // renamed, from the next call on
+		}
+		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true, Pending: true}}}, nil
+	}
+	if f.renaming < 0 {
+		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "ens3", MAC: m, Ethernet: true}}}, nil
+	}
 	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true}}}, nil
 }
 

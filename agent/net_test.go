@@ -500,6 +500,35 @@ func TestNetplanActivated(t *testing.T) {
 // virtio_net did on a loaded Debian image) is waited for, up to WaitNICs,
 // instead of failing the boot; with WaitNICs 0 it fails at once, naming
 // the property.
+// validate plans with the names udev gives: while udev has not finished
+// with a NIC it may still rename it (TestDebianImage/bookworm failed with
+// "link set eth0 up: Link not found": the MAC resolved to eth0, which udev
+// renamed ens3 before the network step).
+func TestValidateWaitsForUdev(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		wait time.Duration
+		want string
+	}{
+		{"waits", 30 * time.Second, "ens3"},
+		{"no wait", 0, "eth0"}, // not the running system: nothing renames
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
+			m.net.renaming = 2
+			e.WaitNICs = c.wait
+			e.Now = time.Now // the wait's deadline is on the real clock
+			if err := Run(t.Context(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if e.Plan.Net == nil || len(e.Plan.Net.NICs) != 1 || e.Plan.Net.NICs[0].Name != c.want {
+				t.Errorf("planned network = %+v, want %s", e.Plan.Net, c.want)
+			}
+		})
+	}
+}
+
 func TestValidateWaitsForNIC(t *testing.T) {
 	for _, c := range []struct {
 		name    string

@@ -158,6 +158,10 @@ func identity(ctx context.Context, e *Env) (Result, error) {
 }
 
 func validate(ctx context.Context, e *Env) (Result, error) {
+	// A NIC the network config names may not be there yet, or udev may
+	// not have finished with it (renamed it): wait for both, up to
+	// WaitNICs, planning again every poll.
+	deadline := e.Now().Add(e.WaitNICs)
 	links := func() (netcfg.Current, netcfg.Applied, error) {
 		sys, err := e.network()
 		if err != nil {
@@ -167,20 +171,28 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 		if err != nil {
 			return cur, netcfg.Applied{}, err
 		}
+		if p := pendingNICs(cur); len(p) > 0 && e.Now().Before(deadline) {
+			return cur, netcfg.Applied{}, fmt.Errorf("%w: %s", errNICPending, strings.Join(p, ", "))
+		}
 		prev, err := loadNetApplied(e)
 		return cur, prev, err
 	}
 	mgr := netcfg.DetectManager(e.Root)
 	plan, err := BuildPlanFor(e.OVF, links, mgr)
-	// A NIC the network config names may not be there yet: wait for it,
-	// up to WaitNICs, planning again each second.
-	for deadline := e.Now().Add(e.WaitNICs); err != nil && nicMissing(err) && e.Now().Before(deadline); {
-		e.Log.Info("a network interface the configuration names is not there yet: waiting for it", "err", err)
+	for logged := false; err != nil && nicMissing(err) && e.Now().Before(deadline); {
+		if !logged {
+			e.Log.Info("a network interface is not there yet, or udev has not finished naming it: waiting for it", "err", err)
+			logged = true
+		}
 		select {
 		case <-ctx.Done():
 			return Result{}, ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(nicPoll):
 		}
+		plan, err = BuildPlanFor(e.OVF, links, mgr)
+	}
+	if errors.Is(err, errNICPending) {
+		// Past the deadline udev is not waited for any more.
 		plan, err = BuildPlanFor(e.OVF, links, mgr)
 	}
 	e.Plan = plan
@@ -245,5 +257,24 @@ func (e *Env) startEvents(cfg callback.Config) {
 // nicMissing reports whether err is (or holds) a network interface that
 // is not there: one the kernel may still add.
 func nicMissing(err error) bool {
-	return errors.Is(err, netcfg.ErrNoSuchMAC) || errors.Is(err, netcfg.ErrNoSuchName) || errors.Is(err, netcfg.ErrNoEthernet)
+	return errors.Is(err, errNICPending) || errors.Is(err, netcfg.ErrNoSuchMAC) || errors.Is(err, netcfg.ErrNoSuchName) || errors.Is(err, netcfg.ErrNoEthernet)
+}
+
+// errNICPending: udev has not finished with an ethernet NIC (it may still
+// rename it), so a plan made now could name a NIC that is gone a moment
+// later.
+var errNICPending = errors.New("udev has not finished with the network interface")
+
+// nicPoll is how often validate plans again while it waits for a NIC.
+const nicPoll = 200 * time.Millisecond
+
+// pendingNICs names the ethernet links udev has not finished with.
+func pendingNICs(cur netcfg.Current) []string {
+	var p []string
+	for _, l := range cur.Links {
+		if l.Ethernet && l.Pending {
+			p = append(p, l.Name)
+		}
+	}
+	return p
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -183,6 +184,7 @@ func (s *Linux) Current() (Current, error) {
 		if link.Ethernet {
 			readEthtool(&link)
 		}
+		link.Pending = udevPending(s.Root, a.Index)
 		masters = append(masters, a.MasterIndex)
 		cur.Links = append(cur.Links, link)
 	}
@@ -628,4 +630,17 @@ func (s *Linux) bridgePort(l netlink.Link, cost, prio int) error {
 	req.AddData(br)
 	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
 	return err
+}
+
+// udevPending tells whether udev runs (its control socket exists) but has
+// not yet written its database entry for the link with this index: until
+// it has, its rules may still rename the link, and a name read now can be
+// gone a moment later (systemd-networkd waits for the same entry before it
+// touches a link; cloud-init runs `udevadm settle`).
+func udevPending(root string, index int) bool {
+	if _, err := rootfs.StatAt(root, "/run/udev/control"); err != nil {
+		return false
+	}
+	_, err := rootfs.StatAt(root, fmt.Sprintf("/run/udev/data/n%d", index))
+	return errors.Is(err, fs.ErrNotExist)
 }

@@ -529,3 +529,31 @@ func portAttrs(t *testing.T, index int) string {
 	}
 	return "no bridge port"
 }
+
+// A link is pending while udev runs and has no database entry for it: its
+// rules may still rename it (TestDebianImage/bookworm: eth0 became ens3
+// between validate and the network step).
+func TestUdevPending(t *testing.T) {
+	root := t.TempDir()
+	if udevPending(root, 2) {
+		t.Error("pending without udev running (no /run/udev/control)")
+	}
+	if err := os.MkdirAll(filepath.Join(root, "run/udev/data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "run/udev/control"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !udevPending(root, 2) {
+		t.Error("not pending, though udev runs and has no entry n2 for it")
+	}
+	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte("I:123\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if udevPending(root, 2) {
+		t.Error("pending, though udev has written its entry n2")
+	}
+	if !udevPending(root, 3) {
+		t.Error("link 3 not pending: n2 is another link's entry")
+	}
+}

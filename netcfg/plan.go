@@ -30,6 +30,9 @@ type Link struct {
 	// switches where the device has no such feature or ethtool is not read.
 	Offload   Offload `json:",omitzero"`
 	WakeOnLAN bool    `json:",omitempty"`
+	// Pending: the device manager (udev) runs but has not finished with
+	// the link yet, so it may still rename it (eth0 to ens3).
+	Pending bool `json:",omitempty"`
 }
 
 // Current is the machine's network as it is now.
