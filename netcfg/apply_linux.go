@@ -632,15 +632,37 @@ func (s *Linux) bridgePort(l netlink.Link, cost, prio int) error {
 	return err
 }
 
-// udevPending tells whether udev runs (its control socket exists) but has
-// not yet written its database entry for the link with this index: until
-// it has, its rules may still rename the link, and a name read now can be
-// gone a moment later (systemd-networkd waits for the same entry before it
+// udevPending tells whether udev runs, or is about to, and has not yet
+// written its database entry for the link with this index: until it has,
+// its rules may still rename the link, and a name read now can be gone a
+// moment later (systemd-networkd waits for the same entry before it
 // touches a link; cloud-init runs `udevadm settle`).
 func udevPending(root string, index int) bool {
-	if _, err := rootfs.StatAt(root, "/run/udev/control"); err != nil {
+	if !udevExpected(root) {
 		return false
 	}
 	_, err := rootfs.StatAt(root, fmt.Sprintf("/run/udev/data/n%d", index))
 	return errors.Is(err, fs.ErrNotExist)
+}
+
+// udevDaemons are where images keep udev's daemon (systemd's, eudev's).
+var udevDaemons = []string{"/usr/lib/systemd/systemd-udevd", "/lib/systemd/systemd-udevd", "/sbin/udevd", "/usr/sbin/udevd"}
+
+// udevExpected: udev runs (its control socket exists) or will start: the
+// image has its daemon and /sys is writable (udev's own condition; not so
+// in a container). ovfinit is not ordered after udev, so that its start
+// overlaps udev's.
+func udevExpected(root string) bool {
+	if _, err := rootfs.StatAt(root, "/run/udev/control"); err == nil {
+		return true
+	}
+	if unix.Access(filepath.Join(root, "/sys"), unix.W_OK) != nil {
+		return false
+	}
+	for _, d := range udevDaemons {
+		if _, err := rootfs.StatAt(root, d); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -535,8 +535,21 @@ func portAttrs(t *testing.T, index int) string {
 // between validate and the network step).
 func TestUdevPending(t *testing.T) {
 	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "sys"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if udevPending(root, 2) {
-		t.Error("pending without udev running (no /run/udev/control)")
+		t.Error("pending without udev (no /run/udev/control, no daemon in the image)")
+	}
+	// Not started yet, but in the image: its entry is waited for.
+	if err := os.MkdirAll(filepath.Join(root, "usr/lib/systemd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/lib/systemd/systemd-udevd"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !udevPending(root, 2) {
+		t.Error("not pending, though the image has systemd-udevd, which has not started yet")
 	}
 	if err := os.MkdirAll(filepath.Join(root, "run/udev/data"), 0o755); err != nil {
 		t.Fatal(err)

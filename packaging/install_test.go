@@ -296,7 +296,7 @@ func TestSystemdUnitContent(t *testing.T) {
 		"Type=notify",
 		// Early, as cloud-init-local (issue 20).
 		"DefaultDependencies=no",
-		"After=systemd-remount-fs.service systemd-sysusers.service systemd-journald.socket systemd-udevd.service",
+		"After=systemd-remount-fs.service systemd-sysusers.service systemd-journald.socket",
 		"RequiresMountsFor=/var/lib/ovfinit /var/log/ovfinit /home",
 		"Wants=network-pre.target",
 		"Before=network-pre.target network-online.target ssh.service sshd.service shutdown.target",

@@ -75,9 +75,10 @@ func systemdQuote(s string) string {
 // after the root file system is writable (systemd-remount-fs) and the
 // file systems of the state, the log and the homes are mounted
 // (RequiresMountsFor), after systemd-sysusers (which also writes
-// /etc/passwd), after systemd-udevd has started (not udev-trigger or
-// -settle: validate waits, per NIC, until udev has finished with it and
-// may no longer rename it, which it can only tell with udev running), and not after systemd-tmpfiles-setup (which waits for the
+// /etc/passwd), not after systemd-udevd (validate waits, per NIC, until
+// udev has finished with it and can no longer rename it: netcfg's
+// udevPending; ordered after udevd, ovfinit started 3-4 s later in a
+// Debian 12 guest), and not after systemd-tmpfiles-setup (which waits for the
 // journal's flush to /var: 26 s of guest time on a Debian 12 image under
 // emulation; ovfinit makes its own directories), nor after
 // sysinit.target or basic.target, which the old unit waited for (15-20 s
@@ -119,7 +120,7 @@ func (s Service) SystemdUnit() string {
 Description=` + DisplayName + `
 Documentation=https://github.com/ovfinit/ovfinit/blob/main/docs/image-builders.md
 DefaultDependencies=no
-After=systemd-remount-fs.service systemd-sysusers.service systemd-journald.socket systemd-udevd.service
+After=systemd-remount-fs.service systemd-sysusers.service systemd-journald.socket
 RequiresMountsFor=/var/lib/ovfinit /var/log/ovfinit /home
 Wants=network-pre.target
 Before=network-pre.target network-online.target ssh.service sshd.service shutdown.target
