@@ -197,3 +197,28 @@ func TestDiscardSpool(t *testing.T) {
 		t.Errorf("Wait() after DiscardSpool = %v, want nil", err)
 	}
 }
+
+// TestSpoolSyncsWhatManagersActOn: progress events are spooled without an
+// fsync (about 40 disk flushes on a first boot's path); ready and failed
+// are fsynced. Every event is spooled either way.
+func TestSpoolSyncsWhatManagersActOn(t *testing.T) {
+	dir := t.TempDir()
+	s := NewSender(testLogger(t), "b")
+	defer s.Close()
+	if err := s.OpenSpool(dir); err != nil {
+		t.Fatal(err)
+	}
+	emitSteps(s, 1, 3)
+	s.Emit(TypeReady, Data{InstanceID: "i-1"})
+	s.Emit(TypeFailed, Data{InstanceID: "i-1", Message: "x"})
+	names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(names) != 5 {
+		t.Errorf("spool files = %d, want 5 (every event spooled)", len(names))
+	}
+	s.mu.Lock()
+	synced := s.spool.synced
+	s.mu.Unlock()
+	if synced != 2 {
+		t.Errorf("fsynced spool writes = %d, want 2 (ready and failed only)", synced)
+	}
+}
