@@ -39,7 +39,13 @@ func (m *Manager) applyFiles(o Op) error {
 		if err := m.edit("/etc/shadow", 0o640, false, addEntry(o.Name, "!", days, "0", "99999", "7", "", "", "")); err != nil {
 			return err
 		}
-		return m.edit("/etc/passwd", 0o644, true, addEntry(o.Name, "x", strconv.Itoa(o.ID), strconv.Itoa(o.GID), o.Comment, o.Home, o.Shell))
+		if err := m.edit("/etc/passwd", 0o644, true, addEntry(o.Name, "x", strconv.Itoa(o.ID), strconv.Itoa(o.GID), o.Comment, o.Home, o.Shell)); err != nil {
+			return err
+		}
+		if len(o.Groups) == 0 {
+			return nil
+		}
+		return m.applyFiles(Op{Kind: OpAddToGroups, Name: o.Name, Groups: o.Groups})
 	case OpAddToGroups:
 		for _, f := range []struct {
 			path     string

@@ -295,6 +295,9 @@ func toolCommands(flavor, root string, o Op, now time.Time) []command {
 		if o.Comment != "" {
 			args = append(args, "-c", o.Comment)
 		}
+		if len(o.Groups) > 0 {
+			args = append(args, "-G", strings.Join(o.Groups, ","))
+		}
 		return []command{c("useradd", append(args, o.Name)...)}
 	case OpAddToGroups:
 		return []command{c("usermod", "-a", "-G", strings.Join(o.Groups, ","), o.Name)}
@@ -335,6 +338,9 @@ func pwCommands(root string, o Op) []command {
 		args := []string{o.Name, "-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m"}
 		if o.Comment != "" {
 			args = append(args, "-c", o.Comment)
+		}
+		if len(o.Groups) > 0 {
+			args = append(args, "-G", strings.Join(o.Groups, ","))
 		}
 		return []command{c("useradd", args...)}
 	case OpAddToGroups:

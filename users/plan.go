@@ -65,7 +65,11 @@ func (o Op) String() string {
 	case OpAddGroup:
 		return fmt.Sprintf("groupadd %s gid=%d", o.Name, o.ID)
 	case OpAddUser:
-		return fmt.Sprintf("useradd %s uid=%d group=%s(%d) home=%s shell=%s", o.Name, o.ID, o.Group, o.GID, o.Home, o.Shell)
+		line := fmt.Sprintf("useradd %s uid=%d group=%s(%d) home=%s shell=%s", o.Name, o.ID, o.Group, o.GID, o.Home, o.Shell)
+		if len(o.Groups) > 0 {
+			line += " groups=" + strings.Join(o.Groups, ",")
+		}
+		return line
 	case OpAddToGroups:
 		return fmt.Sprintf("addgroups %s %s", o.Name, strings.Join(o.Groups, ","))
 	case OpSetPassword:
@@ -179,10 +183,10 @@ func Plan(db *DB, u User) ([]Op, error) {
 				}
 			}
 		}
-		ops = append(ops, Op{Kind: OpAddUser, Name: u.Name, ID: uid, Group: primary, GID: gid, Home: u.Home, Shell: u.Shell, Comment: u.Comment})
-		if len(groups) > 0 {
-			ops = append(ops, Op{Kind: OpAddToGroups, Name: u.Name, Groups: groups})
-		}
+		// The supplementary groups go with useradd (-G): one exec of the
+		// OS's tools fewer than a usermod after it (0.5 s in a Debian 12
+		// guest under emulation).
+		ops = append(ops, Op{Kind: OpAddUser, Name: u.Name, ID: uid, Group: primary, GID: gid, Home: u.Home, Shell: u.Shell, Comment: u.Comment, Groups: groups})
 		if u.Password.Set() {
 			ops = append(ops, Op{Kind: OpSetPassword, Name: u.Name, Password: u.Password, Lock: u.LockPassword, Expire: u.ExpirePassword})
 		} else if u.LockPassword {

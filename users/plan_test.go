@@ -40,8 +40,8 @@ func TestPlan(t *testing.T) {
 		{"new user, everything", User{Name: "carol", UID: 2000, PrimaryGroup: "staff", Groups: []string{"docker", "video"},
 			Admin: true, Home: "/srv/carol", Shell: "/bin/bash", Password: NewPassword("s3cret"), LockPassword: true, ExpirePassword: true},
 			[]string{"groupadd staff gid=2000", "groupadd video gid=1001",
-				"useradd carol uid=2000 group=staff(2000) home=/srv/carol shell=/bin/bash",
-				"addgroups carol docker,video,wheel", "password carol clear lock expire", "sudoers carol"}},
+				"useradd carol uid=2000 group=staff(2000) home=/srv/carol shell=/bin/bash groups=docker,video,wheel",
+				"password carol clear lock expire", "sudoers carol"}},
 		{"new user, existing primary group", User{Name: "dave", PrimaryGroup: "docker"},
 			[]string{"useradd dave uid=1001 group=docker(999) home=/home/dave shell=/bin/sh"}},
 		{"new user, lock only", User{Name: "erin", LockPassword: true},
@@ -238,6 +238,25 @@ func TestPowerArgs(t *testing.T) {
 	} {
 		if got := powerArgs(tt.goos, tt.systemd, tt.end); !cmp.Equal(got, tt.want) {
 			t.Errorf("powerArgs(%s, %v, %s) = %q, want %q", tt.goos, tt.systemd, tt.end, got, tt.want)
+		}
+	}
+}
+
+// A new user's supplementary groups go with useradd -G (pw useradd -G),
+// not a usermod after it: one exec fewer on a first boot.
+func TestToolCommandsNewUserGroups(t *testing.T) {
+	o := Op{Kind: OpAddUser, Name: "bob", ID: 1001, GID: 1001, Home: "/home/bob", Shell: "/bin/sh", Groups: []string{"sudo", "docker"}}
+	for flavor, want := range map[string]string{
+		FlavorShadow: "useradd -u 1001 -g 1001 -d /home/bob -s /bin/sh -m -G sudo,docker bob",
+		FlavorPw:     "pw useradd bob -u 1001 -g 1001 -d /home/bob -s /bin/sh -m -G sudo,docker",
+	} {
+		cmds := toolCommands(flavor, "/", o, time.Now())
+		if len(cmds) != 1 || strings.Join(cmds[0].argv, " ") != want {
+			var got []string
+			for _, c := range cmds {
+				got = append(got, strings.Join(c.argv, " "))
+			}
+			t.Errorf("%s: commands = %q, want [%q]", flavor, got, want)
 		}
 	}
 }
