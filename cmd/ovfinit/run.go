@@ -81,6 +81,7 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
+	log.Info("ovfinit started", append([]any{"version", version}, startupAttrs()...)...)
 	env := agent.NewEnv(o, log, nil)
 	env.StartSSH = withServerPolicy(env.StartSSH)     // GC and GOMAXPROCS (procs.go)
 	sender := callback.NewSender(env.Log, env.BootID) // redacted (env.Redact)

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// mainAt is when main's package initialisers had all run: the runtime's
+// start, the page-ins of the binary and every package's init come before.
+var mainAt = time.Now()
+
+// startupAttrs describes the process's start for its first log line: how
+// long ago the kernel started it (exec), how much of that came before
+// main (loading, page-ins, initialisers), and the major page faults so far
+// (pages read from disk). Under emulation these seconds are what the
+// agent's unit spends before its first step (docs/performance.md).
+func startupAttrs() []any {
+	st, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return nil
+	}
+	up, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return nil
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: field 22 of stat (starttime) is the 20th after it.
+	i := bytes.LastIndexByte(st, ')')
+	if i < 0 {
+		return nil
+	}
+	f := bytes.Fields(st[i+1:])
+	uf := bytes.Fields(up)
+	if len(f) < 20 || len(uf) < 1 {
+		return nil
+	}
+	ticks, err1 := strconv.ParseFloat(string(f[19]), 64)
+	uptime, err2 := strconv.ParseFloat(string(uf[0]), 64)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	// USER_HZ is 100 on every architecture Linux runs Go on.
+	sinceExec := time.Duration((uptime - ticks/100) * float64(time.Second))
+	attrs := []any{"since_exec", sinceExec.Round(time.Millisecond), "before_main", (sinceExec - time.Since(mainAt)).Round(time.Millisecond)}
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) == nil {
+		attrs = append(attrs, "major_faults", ru.Majflt, "minor_faults", ru.Minflt)
+	}
+	return attrs
+}

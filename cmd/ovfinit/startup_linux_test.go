@@ -1,0 +1,31 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// The first log line says how long ago the process was started and how
+// much of it came before main; both from /proc, so both must be sane.
+func TestStartupAttrs(t *testing.T) {
+	a := startupAttrs()
+	m := map[string]any{}
+	for i := 0; i+1 < len(a); i += 2 {
+		m[a[i].(string)] = a[i+1]
+	}
+	since, ok1 := m["since_exec"].(time.Duration)
+	before, ok2 := m["before_main"].(time.Duration)
+	if !ok1 || !ok2 {
+		t.Fatalf("startupAttrs() = %v, want since_exec and before_main durations", a)
+	}
+	// /proc's clocks tick in 10 ms: allow two ticks either way.
+	if since < time.Since(mainAt)-20*time.Millisecond || since > time.Since(mainAt)+time.Minute {
+		t.Errorf("since_exec = %v, but main began %v ago", since, time.Since(mainAt))
+	}
+	if before < -20*time.Millisecond || before > since+20*time.Millisecond {
+		t.Errorf("before_main = %v, want between 0 and since_exec %v", before, since)
+	}
+	if _, ok := m["major_faults"]; !ok {
+		t.Errorf("startupAttrs() = %v, want major_faults", a)
+	}
+}
