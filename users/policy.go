@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -340,4 +341,27 @@ func (m *Manager) checkReserve(u User) error {
 		return nil
 	}
 	return fmt.Errorf("--user %s: %w", u.Name, errors.Join(errs...))
+}
+
+// lstatIn is Lstat of p inside root, resolved through an os.Root so that a
+// symlink in the image cannot lead the check out of it; a path that does
+// not exist is (nil, nil).
+func lstatIn(root, p string) (fs.FileInfo, error) {
+	if root == "" {
+		root = "/"
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	rel := strings.TrimLeft(p, "/")
+	if rel == "" {
+		rel = "."
+	}
+	fi, err := r.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return fi, err
 }
