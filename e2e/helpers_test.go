@@ -151,7 +151,7 @@ func (h *harness) startRecorder(t *testing.T, secret string) {
 // checkSignatures fails t for every request rec refused for its
 // signature, and checks every signed message it recorded with the npm
 // standardwebhooks library (verifySigned).
-func checkSignatures(t *testing.T, rec *vm.Recorder) {
+func checkSignatures(t testing.TB, rec *vm.Recorder) {
 	t.Helper()
 	bad := rec.SignatureErrors()
 	for i, err := range bad {
@@ -167,7 +167,7 @@ func checkSignatures(t *testing.T, rec *vm.Recorder) {
 // verifySigned checks signed messages with the npm standardwebhooks
 // package under node (internal/webhooktest), each against the time it was
 // received.
-func verifySigned(t *testing.T, secret string, msgs []vm.Signed) {
+func verifySigned(t testing.TB, secret string, msgs []vm.Signed) {
 	t.Helper()
 	if len(msgs) == 0 {
 		if !t.Failed() {
