@@ -324,3 +324,39 @@ func Route(events, system http.Handler) http.Handler {
 		events.ServeHTTP(w, req)
 	})
 }
+
+// MemberStatus is one member as the web view shows it: how many of its
+// instances are ready of the count that makes it ready.
+type MemberStatus struct {
+	Name           string   `json:"name"`
+	After          []string `json:"after,omitempty"`
+	ReadyInstances int      `json:"readyInstances"`
+	Count          int      `json:"count"`
+	Ready          bool     `json:"ready"` // ReadyInstances >= Count
+}
+
+// Members returns every member's status, in the system file's order.
+func (s *State) Members() []MemberStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := make(map[*Member]int, len(s.sys.Members))
+	for _, in := range s.insts {
+		if in.ready {
+			n[in.member]++
+		}
+	}
+	out := make([]MemberStatus, 0, len(s.sys.Members))
+	for _, m := range s.sys.Members {
+		out = append(out, MemberStatus{Name: m.Name, After: slices.Clone(m.After), ReadyInstances: n[m], Count: m.Count, Ready: n[m] >= m.Count})
+	}
+	return out
+}
+
+// MemberOf returns the name of the member an instance belongs to, "" for
+// none.
+func (s *State) MemberOf(instance string) string {
+	if m := s.sys.MemberOf(instance); m != nil {
+		return m.Name
+	}
+	return ""
+}

@@ -18,6 +18,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/manager/system"
 )
 
 var t0 = time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
@@ -524,4 +525,97 @@ func FuzzFleet(f *testing.F) {
 		}
 		fl.Summary()
 	})
+}
+
+// TestFleetSystem: with watch --system, each VM shows its member and,
+// while it runs, the members it waits for; the summary counts each
+// member's ready instances of its count; /api/vms carries both. db's
+// reboot makes app's VMs started after it wait again.
+func TestFleetSystem(t *testing.T) {
+	sys, err := system.Parse("system.yaml", []byte("members:\n  db:\n    instances: [db-1]\n  app:\n    instances: [\"app-*\"]\n    count: 2\n    after: [db]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := system.NewState(sys, system.Config{})
+	f := NewFleet(0, func() time.Time { return t0 })
+	f.SetSystem(st)
+	add := func(e callback.Event) { st.Observe(e); f.Add(e) } // as watch feeds both
+	srv := httptest.NewServer(NewHandler(Config{Fleet: f}))
+	defer srv.Close()
+	api := func() Snapshot {
+		t.Helper()
+		resp, err := srv.Client().Get(srv.URL + "/api/vms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var s Snapshot
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			t.Fatalf("decoding /api/vms: %v", err)
+		}
+		return s
+	}
+	type row struct {
+		Member  string
+		State   string
+		Waiting []string
+	}
+	check := func(when string, wantVMs map[string]row, wantMembers []system.MemberStatus) {
+		t.Helper()
+		s := api()
+		got := map[string]row{}
+		for _, vm := range s.VMs {
+			got[vm.Instance] = row{vm.Member, vm.State, vm.Waiting}
+		}
+		if d := cmp.Diff(wantVMs, got); d != "" {
+			t.Errorf("%s: /api/vms members and waiting (-want +got):\n%s", when, d)
+		}
+		if d := cmp.Diff(wantMembers, s.Summary.Members); d != "" {
+			t.Errorf("%s: /api/vms summary.members (-want +got):\n%s", when, d)
+		}
+		for _, vm := range f.Get([]string{"app-1"}) { // what an update sends
+			if d := cmp.Diff(wantVMs["app-1"].Waiting, vm.Waiting); d != "" {
+				t.Errorf("%s: Get(app-1).Waiting (-want +got):\n%s", when, d)
+			}
+		}
+	}
+	members := func(db, app int) []system.MemberStatus {
+		return []system.MemberStatus{
+			{Name: "db", ReadyInstances: db, Count: 1, Ready: db >= 1},
+			{Name: "app", After: []string{"db"}, ReadyInstances: app, Count: 2, Ready: app >= 2},
+		}
+	}
+	ready := func(inst, boot string) callback.Event {
+		return ev(inst, boot, callback.TypeReady, 100, callback.Data{Result: "ready", DurationMS: 100, Hostname: inst, Addresses: []string{"10.0.0.5/24"}})
+	}
+
+	add(ev("app-1", "a1", callback.TypeStepStarted, 0, callback.Data{Step: "system", Status: "started"}))
+	add(ev("app-1", "a1", callback.TypeProgress, 10, callback.Data{Step: "system", Message: "waiting for db"}))
+	add(ev("db-1", "d1", callback.TypeStepStarted, 0, callback.Data{Step: "network", Status: "started"}))
+	check("before db is ready", map[string]row{
+		"app-1": {"app", StateRunning, []string{"db"}},
+		"db-1":  {"db", StateRunning, nil},
+	}, members(0, 0))
+
+	add(ready("db-1", "d1"))
+	check("db ready", map[string]row{
+		"app-1": {"app", StateRunning, nil},
+		"db-1":  {"db", StateReady, nil},
+	}, members(1, 0))
+
+	add(ready("app-1", "a1"))
+	add(ev("db-1", "d2", callback.TypeStepStarted, 0, callback.Data{Step: "find-environment", Status: "started"}))
+	add(ev("app-2", "a2", callback.TypeStepStarted, 0, callback.Data{Step: "system", Status: "started"}))
+	check("db rebooting", map[string]row{
+		"app-1": {"app", StateReady, nil},
+		"app-2": {"app", StateRunning, []string{"db"}},
+		"db-1":  {"db", StateRunning, nil},
+	}, members(0, 1))
+
+	// Without --system, nothing of it.
+	plain := NewFleet(0, nil)
+	plain.Add(ready("db-1", "d1"))
+	if vms, _ := plain.VMs(); vms[0].Member != "" || vms[0].Waiting != nil || plain.Summary().Members != nil {
+		t.Errorf("without a system: VM %+v, summary members %v, want no member, no waiting, no members", vms[0], plain.Summary().Members)
+	}
 }
