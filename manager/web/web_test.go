@@ -450,30 +450,43 @@ func TestEventsStream(t *testing.T) {
 	}
 }
 
-// BenchmarkFleet folds 1,000 VMs x 20 events into a Fleet and reports the
-// heap it keeps, then times what a refresh costs: the summary and the
-// /api/vms snapshot encoded.
-func BenchmarkFleet(b *testing.B) {
-	const vms, steps = 1000, 9
+// benchVMs and benchSteps are the fleet of BenchmarkFleet: 1,000 VMs, 20
+// events each.
+const benchVMs, benchSteps = 1000, 9
+
+// fillFleet folds benchVMs x 20 events into f, passing each to observe
+// first (a system's state, as watch does) when it is not nil; every VM
+// ends ready, but with halfRunning the odd ones, which stay running.
+func fillFleet(b *testing.B, f *Fleet, observe func(callback.Event), halfRunning bool) {
 	_, hk := testKey(b, 7)
-	fill := func() *Fleet {
-		f := NewFleet(0, nil)
-		for i := range vms {
-			inst := fmt.Sprintf("vm-%04d", i)
-			var at int64
-			for s := range steps {
-				name := fmt.Sprint("step-", s)
-				f.Add(ev(inst, "b", callback.TypeStepStarted, at, callback.Data{Step: name, Status: "started", Percent: s * 10}))
-				at += int64(10 + (i*s)%90)
-				f.Add(ev(inst, "b", callback.TypeStepFinished, at, callback.Data{Step: name, Status: "ok", DurationMS: int64(10 + (i*s)%90), Percent: s*10 + 10,
-					SSHHostKeys: []callback.HostKey{hk}}))
-			}
-			f.Add(ev(inst, "b", callback.TypeProgress, at, callback.Data{Step: "step-8", Message: "50% installing"}))
-			f.Add(ev(inst, "b", callback.TypeReady, at, callback.Data{Result: "ready", DurationMS: at, Hostname: inst + ".lab",
-				Addresses: []string{"10.0.0.5/24"}, SSHPort: 22, SSHHostKeys: []callback.HostKey{hk}}))
+	add := func(e callback.Event) {
+		if observe != nil {
+			observe(e)
 		}
-		return f
+		f.Add(e)
 	}
+	for i := range benchVMs {
+		inst := fmt.Sprintf("vm-%04d", i)
+		var at int64
+		for s := range benchSteps {
+			name := fmt.Sprint("step-", s)
+			add(ev(inst, "b", callback.TypeStepStarted, at, callback.Data{Step: name, Status: "started", Percent: s * 10}))
+			at += int64(10 + (i*s)%90)
+			add(ev(inst, "b", callback.TypeStepFinished, at, callback.Data{Step: name, Status: "ok", DurationMS: int64(10 + (i*s)%90), Percent: s*10 + 10,
+				SSHHostKeys: []callback.HostKey{hk}}))
+		}
+		add(ev(inst, "b", callback.TypeProgress, at, callback.Data{Step: "step-8", Message: "50% installing"}))
+		if halfRunning && i%2 == 1 { // still running: their waiting is worked out
+			continue
+		}
+		add(ev(inst, "b", callback.TypeReady, at, callback.Data{Result: "ready", DurationMS: at, Hostname: inst + ".lab",
+			Addresses: []string{"10.0.0.5/24"}, SSHPort: 22, SSHHostKeys: []callback.HostKey{hk}}))
+	}
+}
+
+// benchRefresh reports the heap f keeps and times what a refresh costs:
+// the summary and the /api/vms snapshot encoded.
+func benchRefresh(b *testing.B, fill func() *Fleet) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -494,6 +507,34 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(float64(size)/1024, "KiB-json")
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-kept")
 	runtime.KeepAlive(f)
+}
+
+// BenchmarkFleet folds 1,000 VMs x 20 events into a Fleet and reports the
+// heap it keeps, then times what a refresh costs: the summary and the
+// /api/vms snapshot encoded.
+func BenchmarkFleet(b *testing.B) {
+	benchRefresh(b, func() *Fleet {
+		f := NewFleet(0, nil)
+		fillFleet(b, f, nil, false)
+		return f
+	})
+}
+
+// BenchmarkFleetSystem is BenchmarkFleet under watch --system, half the
+// VMs still running: every VM gets its member and, while running, what it
+// waits for.
+func BenchmarkFleetSystem(b *testing.B) {
+	sys, err := system.Parse("system.yaml", []byte("members:\n  db:\n    instances: [\"vm-000*\"]\n    count: 10\n  app:\n    instances: [\"vm-*\"]\n    count: 990\n    after: [db]\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRefresh(b, func() *Fleet {
+		st := system.NewState(sys, system.Config{})
+		f := NewFleet(0, nil)
+		f.SetSystem(st)
+		fillFleet(b, f, st.Observe, true)
+		return f
+	})
 }
 
 // FuzzFleet folds arbitrary events: never a panic, and what is kept stays
