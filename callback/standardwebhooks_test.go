@@ -9,8 +9,8 @@ import (
 	"github.com/ovfinit/ovfinit/internal/webhooktest"
 )
 
-// TestStandardWebhooksLibrary: the events a real Sender sends, retries
-// included, verify with the off-the-shelf standardwebhooks library (npm,
+// TestStandardWebhooksLibrary: the events a real Sender sends, of every
+// type in Types and retries included, verify with the off-the-shelf standardwebhooks library (npm,
 // under node) and with Verify, for a whsec_ secret and for a plain one
 // (used as the raw key); a tampered copy of each is refused by both, so
 // the library's check is not vacuous.
@@ -35,6 +35,9 @@ func TestStandardWebhooksLibrary(t *testing.T) {
 		emitSteps(s, 1, 4)
 		s.Emit(TypeProgress, Data{Step: "script", Message: "waiting for db"})
 		s.Emit(TypeReady, Data{Result: ResultReady, Hostname: "vm-1", Addresses: []string{"10.0.0.5"}})
+		retry := true
+		s.Emit(TypeFailed, Data{Step: "script", Result: ResultRetry, Retry: &retry, Message: "waiting for db: not ready after 1800 s"})
+		s.Emit(TypeLogin, Data{Message: "alice logged in from 10.0.0.9 with publickey"})
 		s.Emit(TypeReserved, Data{Message: "reserved for alice"})
 		s.Emit(TypeSanitized, Data{})
 		if err := s.Wait(waitCtx(t)); err != nil {
@@ -42,8 +45,17 @@ func TestStandardWebhooksLibrary(t *testing.T) {
 		}
 		s.Close()
 		reqs := rec.requests()
-		if len(reqs) < 8 {
-			t.Fatalf("server got %d requests, want at least 8", len(reqs))
+		if len(reqs) < 10 {
+			t.Fatalf("server got %d requests, want at least 10", len(reqs))
+		}
+		sent := map[string]bool{}
+		for _, q := range reqs {
+			sent[q.event.Type] = true
+		}
+		for _, typ := range Types {
+			if !sent[typ] {
+				t.Errorf("no %s event reached the server: every type must go through the library", typ)
+			}
 		}
 		for _, q := range reqs {
 			if q.header.Get("X-Ovfinit-Signature") != "" {

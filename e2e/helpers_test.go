@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -66,6 +67,7 @@ type harness struct {
 	dir    string
 	assets *vm.Assets
 	rec    *vm.Recorder
+	secret string // ovfinit.callback.secret of h.env; the recorder checks it
 	disk   string
 	signer ssh.Signer // the user's key
 	// bootTimeout is qemu start to ready or failed; default bootTimeout.
@@ -82,8 +84,8 @@ type setup struct {
 	// initramfs are the guest initramfs's options; vm.PrepareInitramfs
 	// fills in an empty Kernel and Agent.
 	initramfs vm.InitramfsOptions
-	// secret, if set, makes the recorder refuse (401) every event not
-	// signed with it.
+	// secret is the callback secret the guests sign with and the
+	// recorder checks (startRecorder); default a fresh whsec_ one.
 	secret string
 	// signer is the user's key; default a new one.
 	signer ssh.Signer
@@ -103,20 +105,7 @@ func newHarness(t *testing.T, s setup) *harness {
 		t.Fatalf("preparing the VM: %v", err)
 	}
 	t.Logf("kernel %s, agent and initramfs built in %v", h.assets.Kernel.Dir, time.Since(start).Round(time.Millisecond))
-	if s.secret != "" {
-		h.rec, err = vm.NewSignedRecorder([]byte(s.secret))
-	} else {
-		h.rec, err = vm.NewRecorder()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
-	if s.secret != "" {
-		// Every signed message of the test, checked as a manager would,
-		// with the npm standardwebhooks library.
-		t.Cleanup(func() { verifySigned(t, s.secret, h.rec.SignedMessages()) })
-	}
+	h.startRecorder(t, s.secret)
 	h.disk = filepath.Join(h.dir, "state.img")
 	if err := vm.NewDisk(h.disk); err != nil {
 		t.Fatalf("NewDisk: %v", err)
@@ -127,10 +116,58 @@ func newHarness(t *testing.T, s setup) *harness {
 	return h
 }
 
+// newSecret returns a fresh Standard Webhooks secret: "whsec_" and the
+// base64 of 32 random bytes.
+func newSecret(t *testing.T) string {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(key)
+}
+
+// startRecorder starts the harness's callback recorder, closed at the end
+// of the test, checking every request against secret (a fresh whsec_ one
+// when empty), which h.env gives the guests. Every VM test signs: at the
+// end of the test a request the recorder refused for its signature fails
+// it, and every message it accepted (events, system requests and answers)
+// is checked, in one node run, with the npm standardwebhooks library, as a
+// manager would check it.
+func (h *harness) startRecorder(t *testing.T, secret string) {
+	t.Helper()
+	if secret == "" {
+		secret = newSecret(t)
+	}
+	var err error
+	if h.rec, err = vm.NewSignedRecorder([]byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	h.secret = secret
+	t.Cleanup(func() { h.rec.Close() })
+	t.Cleanup(func() { checkSignatures(t, h.rec) })
+}
+
+// checkSignatures fails t for every request rec refused for its
+// signature, and checks every signed message it recorded with the npm
+// standardwebhooks library (verifySigned).
+func checkSignatures(t testing.TB, rec *vm.Recorder) {
+	t.Helper()
+	bad := rec.SignatureErrors()
+	for i, err := range bad {
+		if i == 5 {
+			t.Errorf("... and %d more requests refused for their signature", len(bad)-i)
+			break
+		}
+		t.Errorf("the recorder refused a request for its signature: %v", err)
+	}
+	verifySigned(t, string(rec.Secret()), rec.SignedMessages())
+}
+
 // verifySigned checks signed messages with the npm standardwebhooks
 // package under node (internal/webhooktest), each against the time it was
 // received.
-func verifySigned(t *testing.T, secret string, msgs []vm.Signed) {
+func verifySigned(t testing.TB, secret string, msgs []vm.Signed) {
 	t.Helper()
 	if len(msgs) == 0 {
 		if !t.Failed() {
@@ -178,12 +215,13 @@ func newKey(t *testing.T) (ed25519.PrivateKey, ssh.Signer) {
 // the user with the harness's key, the recorder as callback, and script.
 func (h *harness) env(id string) vm.GuestEnv {
 	return vm.GuestEnv{
-		InstanceID:  id,
-		Hostname:    guestHostname,
-		User:        guestUser,
-		PublicKey:   strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.signer.PublicKey()))),
-		CallbackURL: h.rec.GuestURL(),
-		Script:      script,
+		InstanceID:     id,
+		Hostname:       guestHostname,
+		User:           guestUser,
+		PublicKey:      strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.signer.PublicKey()))),
+		CallbackURL:    h.rec.GuestURL(),
+		CallbackSecret: h.secret,
+		Script:         script,
 	}
 }
 

@@ -18,7 +18,6 @@ func TestSignedCallbacks(t *testing.T) {
 	h := newHarness(t, setup{secret: secret})
 	env := h.env("e2e-signed")
 	env.Script = "" // the pipeline without its script step
-	env.CallbackSecret = secret
 	iso := h.isoOf(t, "iso", env.Properties())
 
 	b := h.boot(t, iso, "e2e-signed") // fails on any refused (unsigned, badly signed) event

@@ -237,10 +237,7 @@ func newImageHarness(t *testing.T, tree string) *imageHarness {
 		t.Fatal(err)
 	}
 	h.assets = &vm.Assets{Kernel: k, Agent: agent, Initramfs: initrd}
-	if h.rec, err = vm.NewRecorder(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.rec.Close() })
+	h.startRecorder(t, "") // signed, every message checked at the end (helpers_test.go)
 	return h
 }
 

@@ -39,7 +39,6 @@ func TestSystemOfTwoVMs(t *testing.T) {
 	guest := func(id, hostname, script string) string {
 		env := h.env(id)
 		env.Hostname = hostname
-		env.CallbackSecret = secret
 		env.Script = script
 		return h.isoOf(t, id, append(env.Properties(), vm.Property{Key: "ovfinit.system", Value: "true"}, vm.Property{Key: "ovfinit.system.timeout", Value: "600"}))
 	}

@@ -263,6 +263,9 @@ func watch(ctx context.Context, ln net.Listener, o watchOptions, out, errOut io.
 	handler = recv
 	if o.system != nil {
 		st := system.NewState(o.system, system.Config{Secret: cfg.Secret, MaxSkew: o.maxSkew})
+		if fleet != nil {
+			fleet.SetSystem(st) // the web view shows members and whom each waits for
+		}
 		onEvent := cfg.OnEvent
 		recv = callback.NewReceiver(withObserver(cfg, onEvent, st))
 		handler = system.Route(recv, st.Handler(cfg.OnReject))

@@ -176,6 +176,7 @@ type Recorder struct {
 	changed chan struct{} // closed and replaced on every new event
 	subs    []chan Event
 	signed  []Signed
+	badSigs []error // requests refused for their signature; Reset keeps them
 
 	system  http.Handler         // answers the system protocol; nil: refused
 	observe func(callback.Event) // told of every event, for the system's state
@@ -200,6 +201,19 @@ func (r *Recorder) SignedMessages() []Signed {
 	defer r.mu.Unlock()
 	return slices.Clone(r.signed)
 }
+
+// SignatureErrors returns every request refused (401) for a missing or bad
+// signature since the recorder started: Reset keeps them, so a test can
+// check at its end that no message of any boot went unsigned.
+func (r *Recorder) SignatureErrors() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.badSigs)
+}
+
+// Secret is the secret the recorder checks signatures with; nil when it
+// does not.
+func (r *Recorder) Secret() []byte { return r.secret }
 
 // keepSigned records a signed message; r.mu must be held.
 func (r *Recorder) keepSigned(kind string, h http.Header, body []byte) {
@@ -241,9 +255,10 @@ func (r *Recorder) serveSystem(w http.ResponseWriter, req *http.Request, body []
 // NewRecorder starts a recorder on a free port of 127.0.0.1.
 func NewRecorder() (*Recorder, error) { return NewSignedRecorder(nil) }
 
-// NewSignedRecorder starts a recorder that verifies every event's signature
-// with secret (callback.Verify): an unsigned or badly signed event is
-// answered 401 and recorded in Errors, not in Events.
+// NewSignedRecorder starts a recorder that verifies the signature of every
+// event and system request with secret (callback.Verify): an unsigned or
+// badly signed one is answered 401 and recorded in Errors and
+// SignatureErrors, not in Events. A nil secret checks nothing.
 func NewSignedRecorder(secret []byte) (*Recorder, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -274,19 +289,28 @@ func (r *Recorder) handle(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
-	if err == nil && mt == callback.SystemContentType {
-		r.serveSystem(w, req, body)
-		return
-	}
-	if err != nil || mt != "application/cloudevents+json" {
+	system := err == nil && mt == callback.SystemContentType
+	if !system && (err != nil || mt != "application/cloudevents+json") {
 		r.fail(w, http.StatusUnsupportedMediaType, fmt.Errorf("event with Content-Type %q, want application/cloudevents+json: %s", req.Header.Get("Content-Type"), body))
 		return
 	}
 	if r.secret != nil {
+		// Events and system requests alike: with a secret, nothing
+		// unsigned or badly signed gets through.
 		if _, err := callback.Verify(r.secret, req.Header, body, time.Now(), 0); err != nil {
-			r.fail(w, http.StatusUnauthorized, fmt.Errorf("event %s: %w", body, err))
+			err = fmt.Errorf("%s %s: %w", mt, body, err)
+			r.mu.Lock()
+			if len(r.badSigs) < maxSigned {
+				r.badSigs = append(r.badSigs, err)
+			}
+			r.mu.Unlock()
+			r.fail(w, http.StatusUnauthorized, err)
 			return
 		}
+	}
+	if system {
+		r.serveSystem(w, req, body)
+		return
 	}
 	var e Event
 	if err := json.Unmarshal(body, &e); err != nil {

@@ -3,6 +3,7 @@ package vm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -403,6 +404,81 @@ func TestBuildInitramfs(t *testing.T) {
 		"lib/modules/" + k.Release + "/modules.dep", "lib/modules/" + k.Release + "/kernel/fs/ext4/ext4.ko"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("initramfs lacks %s", want)
+		}
+	}
+}
+
+// TestSignedRecorderRefuses: a recorder with a secret, as every VM test's
+// harness starts one, refuses (401) an event or system request that is
+// unsigned, signed with another secret or changed after signing, keeps it
+// out of Events and SignedMessages, and lists it in SignatureErrors, which
+// Reset keeps (the harness fails the test on any at its end).
+func TestSignedRecorderRefuses(t *testing.T) {
+	secret := []byte("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	r, err := NewSignedRecorder(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !bytes.Equal(r.Secret(), secret) {
+		t.Errorf("Secret() = %q, want %q", r.Secret(), secret)
+	}
+	const sysType = callback.SystemContentType
+	sysBody := `{"id":"sys-1","instance":"i","op":"query"}`
+	send := func(ctype, body string, sign func(http.Header, []byte)) int {
+		t.Helper()
+		req, err := http.NewRequest("POST", r.URL(), strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", ctype)
+		if sign != nil {
+			sign(req.Header, []byte(body))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	signWith := func(key []byte) func(http.Header, []byte) {
+		return func(h http.Header, b []byte) { callback.SignRequest(h, key, "b-1", b, time.Now()) }
+	}
+	good := event(1, TypeStepStarted, "network", "started")
+	for _, tc := range []struct {
+		name, ctype, body string
+		sign              func(http.Header, []byte)
+		want              int
+	}{
+		{"unsigned event", "application/cloudevents+json", good, nil, 401},
+		{"event signed with another secret", "application/cloudevents+json", good, signWith([]byte("whsec_c2VjcmV0")), 401},
+		{"event changed after signing", "application/cloudevents+json", good, func(h http.Header, b []byte) {
+			callback.SignRequest(h, secret, "b-1", bytes.Replace(b, []byte("network"), []byte("sshd"), 1), time.Now())
+		}, 401},
+		{"event signed 10 minutes ago", "application/cloudevents+json", good, func(h http.Header, b []byte) {
+			callback.SignRequest(h, secret, "b-1", b, time.Now().Add(-10*time.Minute))
+		}, 401},
+		{"unsigned system request", sysType, sysBody, nil, 401},
+		{"signed event", "application/cloudevents+json", good, signWith(secret), 204},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := send(tc.ctype, tc.body, tc.sign); got != tc.want {
+				t.Errorf("POST %s (%s) = %d, want %d", tc.ctype, tc.name, got, tc.want)
+			}
+		})
+	}
+	r.Reset()
+	if n := len(r.SignatureErrors()); n != 5 {
+		t.Errorf("len(SignatureErrors()) after Reset = %d, want 5: %v", n, r.SignatureErrors())
+	}
+	if msgs := r.SignedMessages(); len(msgs) != 1 || msgs[0].Kind != "event" || string(msgs[0].Body) != good {
+		t.Errorf("SignedMessages() = %+v, want only the signed event", msgs)
+	}
+	for _, err := range r.SignatureErrors() {
+		if !errors.Is(err, callback.ErrBadSignature) && !strings.Contains(err.Error(), "signature") && !strings.Contains(err.Error(), "timestamp") {
+			t.Errorf("SignatureErrors() holds %v, want a signature error", err)
 		}
 	}
 }

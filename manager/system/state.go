@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ type instance struct {
 	id       string
 	member   *Member
 	ready    bool
+	boot     string                  // the boot id of the ready event
 	facts    callback.SystemInstance // Hostname, Addresses, SSHPort, HostKeys
 	values   map[string]string
 	seen     []string // publish request ids applied, oldest first
@@ -97,14 +99,29 @@ func (s *State) Admit(instance string) error {
 
 // Observe takes in an accepted event (watch's receiver hands each one on):
 // a ready event makes its instance ready with the facts it carries; a
-// failed one makes it not ready.
+// failed one makes it not ready, and so does the first pipeline event
+// (step.started, step.finished, progress) of another boot than the ready
+// one's: the instance rebooted, and is not ready until it says so again,
+// so that a dependant that asks meanwhile waits. An instance's events
+// arrive in order, the rest of an earlier boot's before a new boot's
+// (docs/callbacks.md, "Delivery"). Login, reserved and sanitized events
+// change nothing: they come after the boot, the last two from a command
+// with a boot id of its own.
 func (s *State) Observe(ev callback.Event) {
 	inst := ev.Data.InstanceID
 	if inst == "" {
 		inst = ev.Source[min(len(ev.Source), len(callback.SourcePrefix)):]
 	}
-	if ev.Type != callback.TypeReady && ev.Type != callback.TypeFailed {
+	switch ev.Type {
+	case callback.TypeReady, callback.TypeFailed, callback.TypeStepStarted, callback.TypeStepFinished, callback.TypeProgress:
+	default:
 		return
+	}
+	boot := ev.Data.Boot
+	if boot == "" { // the id is "<boot id>-<sequence>"
+		if i := strings.LastIndexByte(ev.ID, '-'); i > 0 {
+			boot = ev.ID[:i]
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,11 +132,15 @@ func (s *State) Observe(ev callback.Event) {
 	in.lastSeen = s.now()
 	switch ev.Type {
 	case callback.TypeReady:
-		in.ready = true
+		in.ready, in.boot = true, boot
 		d := ev.Data
 		in.facts = callback.SystemInstance{Hostname: d.Hostname, Addresses: slices.Clone(d.Addresses), SSHPort: d.SSHPort, HostKeys: slices.Clone(d.SSHHostKeys)}
 	case callback.TypeFailed:
 		in.ready = false
+	default:
+		if in.ready && boot != in.boot {
+			in.ready = false
+		}
 	}
 }
 
@@ -302,4 +323,40 @@ func Route(events, system http.Handler) http.Handler {
 		}
 		events.ServeHTTP(w, req)
 	})
+}
+
+// MemberStatus is one member as the web view shows it: how many of its
+// instances are ready of the count that makes it ready.
+type MemberStatus struct {
+	Name           string   `json:"name"`
+	After          []string `json:"after,omitempty"`
+	ReadyInstances int      `json:"readyInstances"`
+	Count          int      `json:"count"`
+	Ready          bool     `json:"ready"` // ReadyInstances >= Count
+}
+
+// Members returns every member's status, in the system file's order.
+func (s *State) Members() []MemberStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := make(map[*Member]int, len(s.sys.Members))
+	for _, in := range s.insts {
+		if in.ready {
+			n[in.member]++
+		}
+	}
+	out := make([]MemberStatus, 0, len(s.sys.Members))
+	for _, m := range s.sys.Members {
+		out = append(out, MemberStatus{Name: m.Name, After: slices.Clone(m.After), ReadyInstances: n[m], Count: m.Count, Ready: n[m] >= m.Count})
+	}
+	return out
+}
+
+// MemberOf returns the name of the member an instance belongs to, "" for
+// none.
+func (s *State) MemberOf(instance string) string {
+	if m := s.sys.MemberOf(instance); m != nil {
+		return m.Name
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +266,64 @@ func TestAnswerSigned(t *testing.T) {
 	c.InstanceID = "web-9"
 	if _, err := c.Query(context.Background()); !errors.Is(err, callback.ErrNotMember) {
 		t.Errorf("Query from outside the system = %v, want %v", err, callback.ErrNotMember)
+	}
+}
+
+// TestRebootClearsReady: a ready db that starts a new boot is not ready
+// until that boot's ready, so an app that asks meanwhile waits; the
+// events that come after a boot (login; reserved and sanitized, sent by a
+// command with a boot id of its own) and the rest of the ready boot's
+// events leave it ready.
+func TestRebootClearsReady(t *testing.T) {
+	st, srv := newServer(t, Config{Secret: []byte(secret)})
+	app := client(srv, "app-1")
+	ev := func(typ, boot string, seq int, d callback.Data) callback.Event {
+		d.InstanceID, d.Boot = "db-1", boot
+		return callback.Event{Type: typ, ID: boot + "-" + strconv.Itoa(seq), Source: callback.SourcePrefix + "db-1", Data: d}
+	}
+	ready := func(boot string, seq int, addr string) callback.Event {
+		return ev(callback.TypeReady, boot, seq, callback.Data{Result: callback.ResultReady, Hostname: "db", Addresses: []string{addr}})
+	}
+	for _, tc := range []struct {
+		name      string
+		ev        callback.Event
+		wantReady bool
+		wantAddr  string
+	}{
+		{"first boot's step", ev(callback.TypeStepStarted, "b1", 1, callback.Data{Step: "find-environment", Status: "started"}), false, ""},
+		{"first boot's ready", ready("b1", 2, "10.0.0.1/24"), true, "10.0.0.1/24"},
+		{"login after the boot", ev(callback.TypeLogin, "b1", 3, callback.Data{Message: "alice logged in"}), true, "10.0.0.1/24"},
+		{"progress of the ready boot", ev(callback.TypeProgress, "b1", 4, callback.Data{Step: "script"}), true, "10.0.0.1/24"},
+		{"reserved, from a command", ev(callback.TypeReserved, "c9", 1, callback.Data{Message: "reserved for alice"}), true, "10.0.0.1/24"},
+		{"a new boot starts", ev(callback.TypeStepStarted, "b2", 1, callback.Data{Step: "find-environment", Status: "started"}), false, "10.0.0.1/24"},
+		{"a per-instance step skipped", ev(callback.TypeStepFinished, "b2", 2, callback.Data{Step: "hostname", Status: "skipped"}), false, "10.0.0.1/24"},
+		{"the new boot's ready", ready("b2", 3, "10.0.0.2/24"), true, "10.0.0.2/24"},
+		{"a boot id only in the event id", callback.Event{Type: callback.TypeStepStarted, ID: "b3-1", Source: callback.SourcePrefix + "db-1",
+			Data: callback.Data{InstanceID: "db-1", Step: "find-environment", Status: "started"}}, false, "10.0.0.2/24"},
+	} {
+		st.Observe(tc.ev)
+		a, err := app.Query(t.Context())
+		if err != nil {
+			t.Fatalf("%s: Query() = %v", tc.name, err)
+		}
+		waiting := []string{"db"}
+		if tc.wantReady {
+			waiting = nil
+		}
+		if a.Ready != tc.wantReady || !slices_equal(a.Waiting, waiting) {
+			t.Errorf("after %s: app's Query = ready %v waiting %v, want %v, %v", tc.name, a.Ready, a.Waiting, tc.wantReady, waiting)
+		}
+		db := a.FindMember("db")
+		if db == nil || len(db.Instances) != 1 {
+			t.Errorf("after %s: member db = %+v, want one instance", tc.name, db)
+			continue
+		}
+		var addr string
+		if len(db.Instances[0].Addresses) > 0 {
+			addr = db.Instances[0].Addresses[0]
+		}
+		if db.Ready != tc.wantReady || db.Instances[0].Ready != tc.wantReady || addr != tc.wantAddr {
+			t.Errorf("after %s: db = ready %v, instance ready %v, address %q, want %v, %v, %q", tc.name, db.Ready, db.Instances[0].Ready, addr, tc.wantReady, tc.wantReady, tc.wantAddr)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/manager/system"
 )
 
 // States of a VM on the page and in /api/vms.
@@ -83,6 +84,11 @@ type VM struct {
 	Failure   *Failure  `json:"failure,omitempty"`
 	Events    int       `json:"events"`
 	Updated   time.Time `json:"updated"` // this receiver's clock
+	// Member is the system member the VM belongs to (watch --system);
+	// Waiting, while it runs, the members it comes after that are not
+	// ready yet: what its system step waits for.
+	Member  string   `json:"member,omitempty"`
+	Waiting []string `json:"waiting,omitempty"`
 }
 
 // vmState is a VM with what is needed to build its timeline.
@@ -111,6 +117,30 @@ type Fleet struct {
 	changed func(inst string)
 	summary *Summary // cached for rev sumRev
 	sumRev  uint64
+	sys     *system.State // watch --system; nil without
+}
+
+// SetSystem makes the Fleet show each VM's system member and what it
+// waits for, and the members in the summary, from st (which watch feeds
+// the same events).
+func (f *Fleet) SetSystem(st *system.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sys = st
+}
+
+// members returns the system's members by name, nil without a system.
+// f.mu must be held.
+func (f *Fleet) members() map[string]system.MemberStatus {
+	if f.sys == nil {
+		return nil
+	}
+	ms := f.sys.Members()
+	out := make(map[string]system.MemberStatus, len(ms))
+	for _, m := range ms {
+		out[m.Name] = m
+	}
+	return out
 }
 
 // NewFleet returns an empty Fleet keeping at most maxVMs instances
@@ -444,9 +474,20 @@ func cut(s string, n int) string {
 }
 
 // snapshot returns a copy of s's VM with running steps' durations as seen
-// so far. f.mu must be held.
-func (f *Fleet) snapshot(s *vmState, now time.Time) VM {
+// so far and, in a system (members not nil), its member and what it waits
+// for. f.mu must be held.
+func (f *Fleet) snapshot(s *vmState, now time.Time, members map[string]system.MemberStatus) VM {
 	vm := s.vm
+	if members != nil {
+		vm.Member = f.sys.MemberOf(vm.Instance)
+		if vm.State == StateRunning {
+			for _, d := range members[vm.Member].After {
+				if !members[d].Ready {
+					vm.Waiting = append(vm.Waiting, d)
+				}
+			}
+		}
+	}
 	vm.Steps = slices.Clone(vm.Steps)
 	vm.Addresses = slices.Clone(vm.Addresses)
 	vm.HostKeys = slices.Clone(vm.HostKeys)
@@ -467,10 +508,10 @@ func (f *Fleet) snapshot(s *vmState, now time.Time) VM {
 func (f *Fleet) VMs() ([]VM, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := f.now()
+	now, members := f.now(), f.members()
 	out := make([]VM, 0, len(f.vms))
 	for el := f.order.Front(); el != nil; el = el.Next() {
-		out = append(out, f.snapshot(el.Value.(*vmState), now))
+		out = append(out, f.snapshot(el.Value.(*vmState), now, members))
 	}
 	return out, f.rev
 }
@@ -479,11 +520,11 @@ func (f *Fleet) VMs() ([]VM, uint64) {
 func (f *Fleet) Get(insts []string) []VM {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	now := f.now()
+	now, members := f.now(), f.members()
 	out := make([]VM, 0, len(insts))
 	for _, inst := range insts {
 		if s := f.vms[inst]; s != nil {
-			out = append(out, f.snapshot(s, now))
+			out = append(out, f.snapshot(s, now, members))
 		}
 	}
 	return out

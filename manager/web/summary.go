@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/manager/system"
 )
 
 // Summary is the fleet above the rows: how many VMs are in each state,
@@ -19,6 +20,9 @@ type Summary struct {
 	Events      int          `json:"events"`
 	Boot        Distribution `json:"boot"`
 	Steps       []StepStat   `json:"steps"`
+	// Members is each system member's ready instances of its count
+	// (watch --system), in the system file's order.
+	Members []system.MemberStatus `json:"members,omitempty"`
 }
 
 // Distribution is the boot times of the ready VMs (their ready event's
@@ -50,10 +54,24 @@ type StepStat struct {
 // histogramBuckets is the number of buckets of Distribution.
 const histogramBuckets = 12
 
-// Summary returns the fleet's summary, computed at most once per revision.
+// Summary returns the fleet's summary, computed at most once per revision
+// but for the system members, which are read fresh.
 func (f *Fleet) Summary() Summary {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	s := f.summaryLocked()
+	if f.sys != nil {
+		// Not cached: the system's state changes with the events, but a
+		// request between an event's Add and its Observe must not keep
+		// the old one for the revision.
+		s.Members = f.sys.Members()
+	}
+	return s
+}
+
+// summaryLocked is the summary without the members, computed at most once
+// per revision. f.mu must be held.
+func (f *Fleet) summaryLocked() Summary {
 	if f.summary != nil && f.sumRev == f.rev {
 		return *f.summary
 	}

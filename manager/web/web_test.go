@@ -18,6 +18,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/manager/system"
 )
 
 var t0 = time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
@@ -449,30 +450,43 @@ func TestEventsStream(t *testing.T) {
 	}
 }
 
-// BenchmarkFleet folds 1,000 VMs x 20 events into a Fleet and reports the
-// heap it keeps, then times what a refresh costs: the summary and the
-// /api/vms snapshot encoded.
-func BenchmarkFleet(b *testing.B) {
-	const vms, steps = 1000, 9
+// benchVMs and benchSteps are the fleet of BenchmarkFleet: 1,000 VMs, 20
+// events each.
+const benchVMs, benchSteps = 1000, 9
+
+// fillFleet folds benchVMs x 20 events into f, passing each to observe
+// first (a system's state, as watch does) when it is not nil; every VM
+// ends ready, but with halfRunning the odd ones, which stay running.
+func fillFleet(b *testing.B, f *Fleet, observe func(callback.Event), halfRunning bool) {
 	_, hk := testKey(b, 7)
-	fill := func() *Fleet {
-		f := NewFleet(0, nil)
-		for i := range vms {
-			inst := fmt.Sprintf("vm-%04d", i)
-			var at int64
-			for s := range steps {
-				name := fmt.Sprint("step-", s)
-				f.Add(ev(inst, "b", callback.TypeStepStarted, at, callback.Data{Step: name, Status: "started", Percent: s * 10}))
-				at += int64(10 + (i*s)%90)
-				f.Add(ev(inst, "b", callback.TypeStepFinished, at, callback.Data{Step: name, Status: "ok", DurationMS: int64(10 + (i*s)%90), Percent: s*10 + 10,
-					SSHHostKeys: []callback.HostKey{hk}}))
-			}
-			f.Add(ev(inst, "b", callback.TypeProgress, at, callback.Data{Step: "step-8", Message: "50% installing"}))
-			f.Add(ev(inst, "b", callback.TypeReady, at, callback.Data{Result: "ready", DurationMS: at, Hostname: inst + ".lab",
-				Addresses: []string{"10.0.0.5/24"}, SSHPort: 22, SSHHostKeys: []callback.HostKey{hk}}))
+	add := func(e callback.Event) {
+		if observe != nil {
+			observe(e)
 		}
-		return f
+		f.Add(e)
 	}
+	for i := range benchVMs {
+		inst := fmt.Sprintf("vm-%04d", i)
+		var at int64
+		for s := range benchSteps {
+			name := fmt.Sprint("step-", s)
+			add(ev(inst, "b", callback.TypeStepStarted, at, callback.Data{Step: name, Status: "started", Percent: s * 10}))
+			at += int64(10 + (i*s)%90)
+			add(ev(inst, "b", callback.TypeStepFinished, at, callback.Data{Step: name, Status: "ok", DurationMS: int64(10 + (i*s)%90), Percent: s*10 + 10,
+				SSHHostKeys: []callback.HostKey{hk}}))
+		}
+		add(ev(inst, "b", callback.TypeProgress, at, callback.Data{Step: "step-8", Message: "50% installing"}))
+		if halfRunning && i%2 == 1 { // still running: their waiting is worked out
+			continue
+		}
+		add(ev(inst, "b", callback.TypeReady, at, callback.Data{Result: "ready", DurationMS: at, Hostname: inst + ".lab",
+			Addresses: []string{"10.0.0.5/24"}, SSHPort: 22, SSHHostKeys: []callback.HostKey{hk}}))
+	}
+}
+
+// benchRefresh reports the heap f keeps and times what a refresh costs:
+// the summary and the /api/vms snapshot encoded.
+func benchRefresh(b *testing.B, fill func() *Fleet) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -493,6 +507,34 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(float64(size)/1024, "KiB-json")
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-kept")
 	runtime.KeepAlive(f)
+}
+
+// BenchmarkFleet folds 1,000 VMs x 20 events into a Fleet and reports the
+// heap it keeps, then times what a refresh costs: the summary and the
+// /api/vms snapshot encoded.
+func BenchmarkFleet(b *testing.B) {
+	benchRefresh(b, func() *Fleet {
+		f := NewFleet(0, nil)
+		fillFleet(b, f, nil, false)
+		return f
+	})
+}
+
+// BenchmarkFleetSystem is BenchmarkFleet under watch --system, half the
+// VMs still running: every VM gets its member and, while running, what it
+// waits for.
+func BenchmarkFleetSystem(b *testing.B) {
+	sys, err := system.Parse("system.yaml", []byte("members:\n  db:\n    instances: [\"vm-000*\"]\n    count: 10\n  app:\n    instances: [\"vm-*\"]\n    count: 990\n    after: [db]\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRefresh(b, func() *Fleet {
+		st := system.NewState(sys, system.Config{})
+		f := NewFleet(0, nil)
+		f.SetSystem(st)
+		fillFleet(b, f, st.Observe, true)
+		return f
+	})
 }
 
 // FuzzFleet folds arbitrary events: never a panic, and what is kept stays
@@ -524,4 +566,97 @@ func FuzzFleet(f *testing.F) {
 		}
 		fl.Summary()
 	})
+}
+
+// TestFleetSystem: with watch --system, each VM shows its member and,
+// while it runs, the members it waits for; the summary counts each
+// member's ready instances of its count; /api/vms carries both. db's
+// reboot makes app's VMs started after it wait again.
+func TestFleetSystem(t *testing.T) {
+	sys, err := system.Parse("system.yaml", []byte("members:\n  db:\n    instances: [db-1]\n  app:\n    instances: [\"app-*\"]\n    count: 2\n    after: [db]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := system.NewState(sys, system.Config{})
+	f := NewFleet(0, func() time.Time { return t0 })
+	f.SetSystem(st)
+	add := func(e callback.Event) { st.Observe(e); f.Add(e) } // as watch feeds both
+	srv := httptest.NewServer(NewHandler(Config{Fleet: f}))
+	defer srv.Close()
+	api := func() Snapshot {
+		t.Helper()
+		resp, err := srv.Client().Get(srv.URL + "/api/vms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var s Snapshot
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			t.Fatalf("decoding /api/vms: %v", err)
+		}
+		return s
+	}
+	type row struct {
+		Member  string
+		State   string
+		Waiting []string
+	}
+	check := func(when string, wantVMs map[string]row, wantMembers []system.MemberStatus) {
+		t.Helper()
+		s := api()
+		got := map[string]row{}
+		for _, vm := range s.VMs {
+			got[vm.Instance] = row{vm.Member, vm.State, vm.Waiting}
+		}
+		if d := cmp.Diff(wantVMs, got); d != "" {
+			t.Errorf("%s: /api/vms members and waiting (-want +got):\n%s", when, d)
+		}
+		if d := cmp.Diff(wantMembers, s.Summary.Members); d != "" {
+			t.Errorf("%s: /api/vms summary.members (-want +got):\n%s", when, d)
+		}
+		for _, vm := range f.Get([]string{"app-1"}) { // what an update sends
+			if d := cmp.Diff(wantVMs["app-1"].Waiting, vm.Waiting); d != "" {
+				t.Errorf("%s: Get(app-1).Waiting (-want +got):\n%s", when, d)
+			}
+		}
+	}
+	members := func(db, app int) []system.MemberStatus {
+		return []system.MemberStatus{
+			{Name: "db", ReadyInstances: db, Count: 1, Ready: db >= 1},
+			{Name: "app", After: []string{"db"}, ReadyInstances: app, Count: 2, Ready: app >= 2},
+		}
+	}
+	ready := func(inst, boot string) callback.Event {
+		return ev(inst, boot, callback.TypeReady, 100, callback.Data{Result: "ready", DurationMS: 100, Hostname: inst, Addresses: []string{"10.0.0.5/24"}})
+	}
+
+	add(ev("app-1", "a1", callback.TypeStepStarted, 0, callback.Data{Step: "system", Status: "started"}))
+	add(ev("app-1", "a1", callback.TypeProgress, 10, callback.Data{Step: "system", Message: "waiting for db"}))
+	add(ev("db-1", "d1", callback.TypeStepStarted, 0, callback.Data{Step: "network", Status: "started"}))
+	check("before db is ready", map[string]row{
+		"app-1": {"app", StateRunning, []string{"db"}},
+		"db-1":  {"db", StateRunning, nil},
+	}, members(0, 0))
+
+	add(ready("db-1", "d1"))
+	check("db ready", map[string]row{
+		"app-1": {"app", StateRunning, nil},
+		"db-1":  {"db", StateReady, nil},
+	}, members(1, 0))
+
+	add(ready("app-1", "a1"))
+	add(ev("db-1", "d2", callback.TypeStepStarted, 0, callback.Data{Step: "find-environment", Status: "started"}))
+	add(ev("app-2", "a2", callback.TypeStepStarted, 0, callback.Data{Step: "system", Status: "started"}))
+	check("db rebooting", map[string]row{
+		"app-1": {"app", StateReady, nil},
+		"app-2": {"app", StateRunning, []string{"db"}},
+		"db-1":  {"db", StateRunning, nil},
+	}, members(0, 1))
+
+	// Without --system, nothing of it.
+	plain := NewFleet(0, nil)
+	plain.Add(ready("db-1", "d1"))
+	if vms, _ := plain.VMs(); vms[0].Member != "" || vms[0].Waiting != nil || plain.Summary().Members != nil {
+		t.Errorf("without a system: VM %+v, summary members %v, want no member, no waiting, no members", vms[0], plain.Summary().Members)
+	}
 }

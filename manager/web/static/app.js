@@ -145,9 +145,35 @@
     if (!stats.firstFullDraw && order.length && summary && order.length === summary.total) stats.firstFullDraw = performance.now();
   }
 
+  // waitingOf is what a running VM of a system waits for: the members
+  // its member comes after that are not ready, from the latest summary
+  // (an update carries only the VMs that changed, the summary every time).
+  function waitingOf(vm) {
+    if (vm.state !== 'running' || !vm.member) return [];
+    const ms = (summary && summary.members) || [];
+    const m = ms.find((x) => x.name === vm.member);
+    if (!m) return vm.waiting || [];
+    return (m.after || []).filter((d) => { const x = ms.find((y) => y.name === d); return x && !x.ready; });
+  }
+
+  function drawMembers(s) {
+    const box = $('members');
+    const ms = s.members || [];
+    box.hidden = ms.length === 0;
+    const kids = [el('span', 'lbl', 'system')];
+    for (const m of ms) {
+      const c = el('span', 'member' + (m.ready ? ' ready' : ''), m.name + ' ' + m.readyInstances + '/' + m.count + ' ready');
+      c.dataset.member = m.name;
+      if (m.after && m.after.length) c.title = 'after ' + m.after.join(', ');
+      kids.push(c);
+    }
+    box.replaceChildren(...kids);
+  }
+
   function drawSummary() {
     if (!summary) return;
     const s = summary;
+    drawMembers(s);
     $('n-total').textContent = s.total;
     $('n-running').textContent = s.running;
     $('n-ready').textContent = s.ready;
@@ -233,11 +259,14 @@
     const [inst, state, tl, host, act] = r.children;
     inst.children[0].textContent = vm.instance;
     inst.children[0].title = vm.instance;
-    inst.children[1].textContent = 'attempt ' + (vm.attempt || 1) + ' \u00b7 ' + vm.events + ' events';
+    inst.children[1].textContent = (vm.member ? 'member ' + vm.member + ' \u00b7 ' : '') + 'attempt ' + (vm.attempt || 1) + ' \u00b7 ' + vm.events + ' events';
     const badge = state.children[0];
     badge.className = 'badge ' + vm.state;
     badge.textContent = stateText(vm);
-    state.children[1].textContent = vm.state === 'running' ? (vm.step || '') : (vm.bootMs ? ms(vm.bootMs) : '');
+    const waiting = waitingOf(vm);
+    r.dataset.waiting = waiting.join(' ');
+    state.children[1].textContent = waiting.length ? 'waiting for ' + waiting.join(', ') :
+      vm.state === 'running' ? (vm.step || '') : (vm.bootMs ? ms(vm.bootMs) : '');
     drawTimeline(tl.children[0], vm, now);
     const end = span(vm, now);
     tl.children[1].textContent = vm.steps.length ? vm.steps.length + ' steps, ' + ms(end) : 'no steps yet';
@@ -315,7 +344,8 @@
     $('d-inst').textContent = vm.instance;
     const dl = $('d-fields');
     const fields = [
-      ['state', stateText(vm)], ['attempt', String(vm.attempt || 1)], ['boot', vm.boot || ''],
+      ['state', stateText(vm)], ['member', vm.member || ''], ['waiting for', waitingOf(vm).join(', ')],
+      ['attempt', String(vm.attempt || 1)], ['boot', vm.boot || ''],
       ['step', (vm.step || '') + ' ' + (vm.status || '')], ['message', vm.message || ''],
       ['boot time', vm.bootMs ? ms(vm.bootMs) : ''], ['host name', vm.hostname || ''],
       ['addresses', (vm.addresses || []).join(' ')], ['ssh', vm.ssh || ''],
