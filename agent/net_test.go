@@ -529,6 +529,36 @@ func TestValidateWaitsForUdev(t *testing.T) {
 	}
 }
 
+// With no network properties the fallback DHCPs the first ethernet NIC;
+// when validate runs before the NIC's driver is loaded it waits for one
+// (a Debian 12 bench boot left the network alone and no event left the
+// VM).
+func TestValidateWaitsForFallbackNIC(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		wait time.Duration
+		want bool
+	}{
+		{"waits", 30 * time.Second, true},
+		{"no wait", 0, false}, // no NIC: the network is left alone
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, _ := m.env(envXML("instance-id", "i-1"))
+			m.net.hidden = 2
+			e.WaitNICs = c.wait
+			e.Now = time.Now
+			if err := Run(t.Context(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			got := e.Plan.Net != nil && e.Plan.NetFallback && len(e.Plan.Net.NICs) == 1 && e.Plan.Net.NICs[0].Name == "eth0"
+			if got != c.want {
+				t.Errorf("fallback DHCP on eth0 planned = %v, want %v (plan %+v)", got, c.want, e.Plan.Net)
+			}
+		})
+	}
+}
+
 func TestValidateWaitsForNIC(t *testing.T) {
 	for _, c := range []struct {
 		name    string

@@ -174,6 +174,13 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 		if p := pendingNICs(cur); len(p) > 0 && e.Now().Before(deadline) {
 			return cur, netcfg.Applied{}, fmt.Errorf("%w: %s", errNICPending, strings.Join(p, ", "))
 		}
+		if !hasEthernet(cur) && e.Now().Before(deadline) {
+			// The plan needs the machine's NICs and there is none yet: a
+			// driver udev has still to load (the fallback DHCP would
+			// otherwise leave the network alone, and no event would
+			// leave the VM).
+			return cur, netcfg.Applied{}, fmt.Errorf("%w: no ethernet NIC yet", errNICPending)
+		}
 		prev, err := loadNetApplied(e)
 		return cur, prev, err
 	}
@@ -267,6 +274,16 @@ var errNICPending = errors.New("udev has not finished with the network interface
 
 // nicPoll is how often validate plans again while it waits for a NIC.
 const nicPoll = 200 * time.Millisecond
+
+// hasEthernet: the machine has an ethernet NIC.
+func hasEthernet(cur netcfg.Current) bool {
+	for _, l := range cur.Links {
+		if l.Ethernet {
+			return true
+		}
+	}
+	return false
+}
 
 // pendingNICs names the ethernet links udev has not finished with.
 func pendingNICs(cur netcfg.Current) []string {
