@@ -272,7 +272,9 @@ func (h *harness) imageBoot(t *testing.T, iso, id string) *booted {
 // ready or failed event.
 func (h *harness) imageBootToEnd(t *testing.T, iso string) (*vm.Machine, vm.Event) {
 	t.Helper()
-	return h.bootToEnd(t, iso, h.imageOptions)
+	m, end := h.bootToEnd(t, iso, h.imageOptions)
+	t.Logf("%s %v after qemu start", end.Type, end.Received.Sub(m.Started).Round(time.Millisecond))
+	return m, end
 }
 
 // startImage starts the image with iso on the CD-ROM and waits for
