@@ -4,8 +4,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ovfinit/ovfinit/e2e/vm"
 )
 
 // TestImageVariants boots the Debian 12 image variants prepare.sh builds
@@ -48,26 +51,30 @@ func TestImageVariants(t *testing.T) {
 			c, hostKey := h.dial(t, b.m, h.signer)
 			fp1 := checkHostKey(t, b.ready, hostKey)
 			checkGuest(t, c, id)
-			checkVariant(t, c, v)
+			checkVariant(t, b.m, c, builder, v)
 			c.Close()
 			poweroffAsRoot(t, b.m, builder)
 
 			// 2. Reboot of the same instance.
 			b = h.imageBoot(t, iso, id)
 			c = checkReboot(t, h, b, fp1, id)
-			checkVariant(t, c, v)
+			checkVariant(t, b.m, c, builder, v)
 			c.Close()
 			poweroffAsRoot(t, b.m, builder)
 		})
 	}
 }
 
-// checkVariant checks no service failed and the variant's network
-// manager or init system did its part.
-func checkVariant(t *testing.T, c *ssh.Client, variant string) {
+// checkVariant checks, as the user (c), no service failed and the
+// variant's network manager or init system did its part; what it logs
+// (files only root reads among them) it reads as root, with the
+// builder's key.
+func checkVariant(t *testing.T, m *vm.Machine, c *ssh.Client, builder ssh.Signer, variant string) {
 	t.Helper()
+	root, _ := dialAs(t, m, "root", builder)
+	defer root.Close()
 	logf := func(cmd string) {
-		out, err := runSSH(c, cmd)
+		out, err := runSSH(root, cmd)
 		t.Logf("%s: %v\n%s", cmd, err, out)
 	}
 	want := func(cmd, substr string) {
@@ -85,9 +92,20 @@ func checkVariant(t *testing.T, c *ssh.Client, variant string) {
 		want("systemctl is-active systemd-networkd ssh", "active\nactive")
 		want("ls /etc/netplan", ".yaml")
 		// Rendered this boot (netplan generate after ovfinit wrote its
-		// file), not "unmanaged" until the next one.
-		want("networkctl list --no-pager", "configured")
-		logf("networkctl list --no-pager; cat /etc/netplan/*.yaml")
+		// file), not "unmanaged" until the next one. networkd may still
+		// be configuring the link when ovfinit reports ready (ovfinit
+		// does not wait for it): configured within a minute.
+		var list string
+		t0 := time.Now()
+		if !eventually(time.Minute, func() bool {
+			list, _ = runSSH(c, "networkctl list --no-pager")
+			return strings.Contains(list, "configured")
+		}) {
+			t.Errorf("networkctl list for a minute after ready = %q, want the NIC configured", list)
+		} else {
+			t.Logf("networkd had the NIC configured %v after the first look", time.Since(t0).Round(100*time.Millisecond))
+		}
+		logf("networkctl list --no-pager; networkctl status --no-pager -n 20 ens2; cat /etc/netplan/*.yaml /run/systemd/network/*.network")
 	case "nm":
 		checkNotDegraded(t, c)
 		want("systemctl is-active NetworkManager ssh", "active\nactive")
