@@ -38,16 +38,17 @@ test: prepare dist reproducible packages windows-test windows-test-run
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	OVFINIT_E2E=require $(GO) test -count=1 -timeout 40m ./...
+	OVFINIT_E2E=require $(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./ovfenv
 	$(MAKE) cross-test
 
 ## test-images: the real-image VM tests on the other network managers and
 ## init systems (Debian 12 with netplan, NetworkManager, sysvinit, OpenRC),
-## built by prepare.sh on the first run; not in test (four more image boots)
+## built by prepare.sh on the first run; not in test (eight more image boots:
+## a first boot and a reboot of each)
 test-images:
 	OVFINIT_E2E_VARIANTS=all bash e2e/prepare.sh
-	OVFINIT_E2E=require OVFINIT_E2E_VARIANTS=all $(GO) test -count=1 -timeout 60m -run '^TestImageVariants$$' -v ./e2e/
+	OVFINIT_E2E=require OVFINIT_E2E_VARIANTS=all $(GO) test -count=1 -timeout 90m -run '^TestImageVariants$$' -v ./e2e/
 
 ## dist: release binaries for every target, SHA256SUMS, and the size budget
 ## (linux/amd64 under 15 MiB), into dist/

@@ -14,12 +14,13 @@ import (
 	"github.com/ovfinit/ovfinit/e2e/vm"
 )
 
-// TestCloudInitEnvImage boots the Debian 12 image with environments
-// written for cloud-init, unchanged: no ovfinit.* property, no callback.
-// What cloud-init would do must happen: the image's default user (debian)
-// gets the password and public-keys, the host name is set, the NIC comes
-// up by DHCP (network-config's, or the fallback NIC's when there is none),
-// the #! user-data script runs, the boot is not degraded.
+// TestCloudInitEnvImage boots the Debian 12 and 13 images with
+// environments written for cloud-init, unchanged: no ovfinit.* property,
+// no callback. What cloud-init would do must happen: the image's default
+// user (debian) gets the password and public-keys, the host name is set,
+// the NIC comes up by DHCP (network-config's, or the fallback NIC's when
+// there is none; dhclient on 12, dhcpcd on 13), the #! user-data script
+// runs, the boot is not degraded.
 //
 //  1. cloud-init's own OVF example (ovfenv/testdata/01-cloud-init-doc-
 //     example.xml, from cloud-init's doc/sources/ovf): seedfrom (not
@@ -30,19 +31,10 @@ import (
 //     id with user-data, password and nothing else; no network-config, so
 //     the NIC is cloud-init's fallback NIC, by DHCP;
 //  3. the same with its static network-config on eth*.
-func TestCloudInitEnvImage(t *testing.T) {
-	requireVM(t)
-	tree, err := vm.ImageTree("bookworm")
-	if err != nil {
-		if os.Getenv("OVFINIT_E2E") == "require" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("making the image disk needs root (overlay mount, chroot dpkg)")
-	}
-	h := newImageHarness(t, tree)
+func TestCloudInitEnvImage(t *testing.T) { forEachSuite(t, testCloudInitEnvImage) }
+
+func testCloudInitEnvImage(t *testing.T, suite string) {
+	h := newImageHarness(t, suite)
 
 	// 1. cloud-init's example.
 	example, err := os.ReadFile(filepath.Join("..", "ovfenv", "testdata", "01-cloud-init-doc-example.xml"))
@@ -143,18 +135,7 @@ const cloudInitTestEnv = `<?xml version="1.0" encoding="UTF-8"?>
 // their match selects no NIC, for cloud-init as for ovfinit.
 func (h *imageHarness) bootCloudInitEnv(t *testing.T, name string, env []byte) *vm.Machine {
 	t.Helper()
-	dir := filepath.Join(h.dir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	iso, err := vm.BuildISO(dir, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := vm.Options{Assets: h.assets, ISO: iso, Disk: h.disk}
-	h.imageOptions(&o)
-	o.Cmdline += " net.ifnames=0"
-	return h.start(t, o)
+	return h.startImage(t, h.rawISO(t, name, env), func(o *vm.Options) { o.Cmdline += " net.ifnames=0" })
 }
 
 // checkCloudInitGuest checks, as the default user: the user and its

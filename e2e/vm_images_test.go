@@ -19,6 +19,29 @@ import (
 // more than 6 min at a load of 20).
 const imageBootTimeout = 10 * time.Minute
 
+// The image harness (issue 20): every real-image test takes its image by
+// name (debian-<name> in the e2e cache, built by prepare.sh), builds the
+// agent, its .deb, the image disk with the .deb installed and the boot
+// initramfs with newImageHarness, and boots it with imageBoot,
+// imageBootToEnd or startImage. The serial console goes to a file per
+// boot; a failed test logs the qemu command line, the console's tail and
+// what the recorder refused (harness.start).
+
+// imageSuites are the Debian releases every image test of make test runs
+// on, one subtest each: Debian 12 (ifupdown, isc-dhcp-client) and Debian
+// 13 (ifupdown, dhcpcd).
+var imageSuites = []string{"bookworm", "trixie"}
+
+// forEachSuite runs test once per release of imageSuites, as a subtest
+// named after it.
+func forEachSuite(t *testing.T, test func(t *testing.T, suite string)) {
+	t.Helper()
+	requireVM(t)
+	for _, suite := range imageSuites {
+		t.Run(suite, func(t *testing.T) { test(t, suite) })
+	}
+}
+
 // TestDebianImage boots real Debian 12 and 13 images (debootstrapped by
 // prepare.sh: systemd, udev, OpenSSH, ifupdown with the release's DHCP
 // client) with the .deb from this tree installed by dpkg, as
@@ -32,31 +55,15 @@ const imageBootTimeout = 10 * time.Minute
 //  2. a reboot of the same instance: the per-instance steps are skipped,
 //     the host key is the same;
 //  3. a new instance id on the same disk: everything runs again and the
-//     host key is new;
-//  4. a bad host name: the failed event reaches the manager.
+//     host key is new.
 //
-// TestDebianImageFailed boots the failures on a fresh disk.
-func TestDebianImage(t *testing.T) {
-	requireVM(t)
-	for _, suite := range []string{"bookworm", "trixie"} {
-		t.Run(suite, func(t *testing.T) { testDebianImage(t, suite) })
-	}
-}
+// TestDebianImageFailed boots the failures (a bad host name among them)
+// on a fresh disk of each release.
+func TestDebianImage(t *testing.T) { forEachSuite(t, testDebianImage) }
 
 func testDebianImage(t *testing.T, suite string) {
-	tree, err := vm.ImageTree(suite)
-	if err != nil {
-		if os.Getenv("OVFINIT_E2E") == "require" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("making the image disk needs root (overlay mount, chroot dpkg)")
-	}
 	start := time.Now()
-	h := newImageHarness(t, tree)
-	t.Logf("%s: agent, .deb, disk and initramfs made in %v", suite, time.Since(start).Round(time.Millisecond))
+	h := newImageHarness(t, suite)
 
 	// 1. First boot.
 	const id1 = "e2e-image-1"
@@ -83,12 +90,7 @@ func testDebianImage(t *testing.T, suite string) {
 
 	// 2. Reboot of the same instance.
 	b = h.imageBoot(t, h.imageISO(t, id1), id1)
-	checkSteps(t, b, stepStatuses("ok", "skipped"))
-	client, hostKey = h.dial(t, b.m, h.signer)
-	if fp := checkHostKey(t, b.ready, hostKey); fp != fp1 {
-		t.Errorf("after a reboot of the same instance the host key is %s, want the first boot's %s", fp, fp1)
-	}
-	checkGuest(t, client, id1)
+	client = checkReboot(t, h, b, fp1, id1)
 	checkSystem(t, client)
 	client.Close()
 	h.shutdown(t, b.m)
@@ -105,52 +107,40 @@ func testDebianImage(t *testing.T, suite string) {
 	checkSystem(t, client)
 	client.Close()
 	h.shutdown(t, b.m)
-
-	// 4. A bad host name: refused before anything is applied, and the
-	// failed event still reaches the manager (fail-safe DHCP on the NIC).
-	bad := h.env("e2e-image-bad").Properties()
-	for i := range bad {
-		if bad[i].Key == "hostname" {
-			bad[i].Value = "bad_host!"
-		}
-	}
-	m, end := h.bootToEnd(t, h.isoOf(t, "bad", bad), h.imageOptions)
-	if end.Type != vm.TypeFailed || !strings.Contains(string(end.Raw), "hostname") {
-		t.Errorf("bad host name: the manager got %s %s, want a failed event naming hostname", end.Type, end.Raw)
-	}
-	h.shutdown(t, m)
 	t.Logf("%s: wall time %v", suite, time.Since(start).Round(time.Millisecond))
 }
 
-// TestDebianImageFailed boots the Debian 12 image, a fresh disk with the
-// image builder's key for root baked in (no host keys, no users: an image
-// sealed for capture), with bad environments. Each must reach the manager
-// as a failed event, apply nothing of the environment (no user, the
-// image's host name), and leave the machine reachable for diagnosis and
-// not degraded: the image's OpenSSH starts with the instance's host keys
-// (ovfinit wrote them: the image has none) and lets root in with the
-// builder's key, no unit failed.
+// checkReboot checks a reboot of instance id that reached ready (b): the
+// per-instance steps skipped, the per-boot ones run, the host key the
+// first boot's (fp1), and the environment still applied. It returns the
+// user's SSH client, for the caller to check more and close.
+func checkReboot(t *testing.T, h *imageHarness, b *booted, fp1, id string) *ssh.Client {
+	t.Helper()
+	checkSteps(t, b, stepStatuses("ok", "skipped"))
+	client, hostKey := h.dial(t, b.m, h.signer)
+	if fp := checkHostKey(t, b.ready, hostKey); fp != fp1 {
+		t.Errorf("after a reboot of the same instance the host key is %s, want the first boot's %s", fp, fp1)
+	}
+	checkGuest(t, client, id)
+	return client
+}
+
+// TestDebianImageFailed boots the Debian 12 and 13 images, each a fresh
+// disk with the image builder's key for root baked in (no host keys, no
+// users: an image sealed for capture), with bad environments. Each must
+// reach the manager as a failed event, apply nothing of the environment
+// (no user, the image's host name), and leave the machine reachable for
+// diagnosis and not degraded: the image's OpenSSH starts with the
+// instance's host keys (ovfinit wrote them: the image has none) and lets
+// root in with the builder's key, no unit failed.
 //
 //  1. a truncated ovf-env.xml, cut after its callback URL;
 //  2. a bad host name, on the same disk.
-func TestDebianImageFailed(t *testing.T) {
-	requireVM(t)
-	tree, err := vm.ImageTree("bookworm")
-	if err != nil {
-		if os.Getenv("OVFINIT_E2E") == "require" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("making the image disk needs root (overlay mount, chroot dpkg)")
-	}
-	h := newImageHarness(t, tree)
+func TestDebianImageFailed(t *testing.T) { forEachSuite(t, testDebianImageFailed) }
+
+func testDebianImageFailed(t *testing.T, suite string) {
 	builder := newSigner(t)
-	if err := vm.BuildImageDisk(t.Context(), h.tree, h.deb, h.disk, 1536,
-		vm.ImageFile{Path: "/root/.ssh/authorized_keys", Mode: 0o600, Data: ssh.MarshalAuthorizedKey(builder.PublicKey())}); err != nil {
-		t.Fatal(err)
-	}
+	h := newImageHarness(t, suite, builderKey(builder))
 	// diagnose logs in as root with the builder's key and checks the
 	// boot is not degraded and nothing of the environment was applied.
 	diagnose := func(m *vm.Machine) {
@@ -173,15 +163,7 @@ func TestDebianImageFailed(t *testing.T) {
 	if cut < 0 || !strings.Contains(x[:cut], "ovfinit.callback.url") {
 		t.Fatalf("the environment has no script property after the callback URL to cut at:\n%s", x)
 	}
-	dir := filepath.Join(h.dir, "truncated")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	iso, err := vm.BuildISO(dir, []byte(x[:cut]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, end := h.bootToEnd(t, iso, h.imageOptions)
+	m, end := h.imageBootToEnd(t, h.rawISO(t, "truncated", []byte(x[:cut])))
 	if end.Type != vm.TypeFailed || !strings.Contains(string(end.Raw), "line") || !strings.Contains(string(end.Raw), `"retry":false`) {
 		t.Errorf("truncated environment: the manager got %s %s, want a failed event naming the line, retry false", end.Type, end.Raw)
 	}
@@ -195,7 +177,7 @@ func TestDebianImageFailed(t *testing.T) {
 			bad[i].Value = "bad_host!"
 		}
 	}
-	m, end = h.bootToEnd(t, h.isoOf(t, "bad", bad), h.imageOptions)
+	m, end = h.imageBootToEnd(t, h.isoOf(t, "bad", bad))
 	if end.Type != vm.TypeFailed || !strings.Contains(string(end.Raw), "hostname") {
 		t.Errorf("bad host name: the manager got %s %s, want a failed event naming hostname", end.Type, end.Raw)
 	}
@@ -209,10 +191,24 @@ type imageHarness struct {
 	tree, deb string
 }
 
-// newImageHarness builds the agent, its .deb, the image disk (tree with the
-// .deb installed) and the boot initramfs.
-func newImageHarness(t *testing.T, tree string) *imageHarness {
+// newImageHarness finds the image debian-<image> prepare.sh built
+// (bookworm, trixie, bookworm-netplan...), skipping the test without it
+// (failing it under OVFINIT_E2E=require) or without root, and builds the
+// agent, its .deb, the image disk (the tree with the .deb installed and
+// extra baked in) and the boot initramfs.
+func newImageHarness(t *testing.T, image string, extra ...vm.ImageFile) *imageHarness {
 	t.Helper()
+	tree, err := vm.ImageTree(image)
+	if err != nil {
+		if os.Getenv("OVFINIT_E2E") == "require" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("making the image disk needs root (overlay mount, chroot dpkg)")
+	}
+	start := time.Now()
 	ctx := t.Context()
 	h := &imageHarness{harness: &harness{dir: t.TempDir(), signer: newSigner(t), bootTimeout: imageBootTimeout}, tree: tree}
 	k, err := vm.FindKernel()
@@ -228,7 +224,7 @@ func newImageHarness(t *testing.T, tree string) *imageHarness {
 	}
 	h.disk = filepath.Join(h.dir, "image.img")
 	t0 := time.Now()
-	if err := vm.BuildImageDisk(ctx, tree, h.deb, h.disk, 1536); err != nil {
+	if err := vm.BuildImageDisk(ctx, tree, h.deb, h.disk, 1536, extra...); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("image disk (dpkg -i, mkfs.ext4 -d) made in %v", time.Since(t0).Round(time.Millisecond))
@@ -238,7 +234,14 @@ func newImageHarness(t *testing.T, tree string) *imageHarness {
 	}
 	h.assets = &vm.Assets{Kernel: k, Agent: agent, Initramfs: initrd}
 	h.startRecorder(t, "") // signed, every message checked at the end (helpers_test.go)
+	t.Logf("debian-%s: agent, .deb, disk and initramfs made in %v", image, time.Since(start).Round(time.Millisecond))
 	return h
+}
+
+// builderKey is signer's public key baked in as root's authorized key, as
+// an image builder keeps a way in for itself.
+func builderKey(signer ssh.Signer) vm.ImageFile {
+	return vm.ImageFile{Path: "/root/.ssh/authorized_keys", Mode: 0o600, Data: ssh.MarshalAuthorizedKey(signer.PublicKey())}
 }
 
 // imageOptions boots the image disk instead of the busybox initramfs.
@@ -260,6 +263,63 @@ func (h *harness) imageISO(t *testing.T, id string) string {
 func (h *harness) imageBoot(t *testing.T, iso, id string) *booted {
 	t.Helper()
 	return h.boot(t, iso, id, h.imageOptions)
+}
+
+// imageBootToEnd is bootToEnd for an image: the machine and the agent's
+// ready or failed event.
+func (h *harness) imageBootToEnd(t *testing.T, iso string) (*vm.Machine, vm.Event) {
+	t.Helper()
+	m, end := h.bootToEnd(t, iso, h.imageOptions)
+	t.Logf("%s %v after qemu start", end.Type, end.Received.Sub(m.Started).Round(time.Millisecond))
+	return m, end
+}
+
+// startImage starts the image with iso on the CD-ROM and waits for
+// nothing (an environment with no callback: the caller waits for SSH or
+// the console); opts change the image's options.
+func (h *harness) startImage(t *testing.T, iso string, opts ...func(*vm.Options)) *vm.Machine {
+	t.Helper()
+	o := vm.Options{Assets: h.assets, ISO: iso, Disk: h.disk}
+	h.imageOptions(&o)
+	for _, f := range opts {
+		f(&o)
+	}
+	return h.start(t, o)
+}
+
+// rawISO writes env, an ovf-env.xml as is (truncated, or written for
+// cloud-init), into an ISO in its own directory, name.
+func (h *harness) rawISO(t *testing.T, name string, env []byte) string {
+	t.Helper()
+	dir := filepath.Join(h.dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	iso, err := vm.BuildISO(dir, env)
+	if err != nil {
+		t.Fatalf("BuildISO: %v", err)
+	}
+	return iso
+}
+
+// poweroffAsRoot powers the guest off from a root shell (ssh with signer,
+// root's key baked in by builderKey): init systems without an ACPI power
+// button handler (sysvinit, OpenRC without acpid) ignore Shutdown.
+func poweroffAsRoot(t *testing.T, m *vm.Machine, signer ssh.Signer) {
+	t.Helper()
+	c, _ := dialAs(t, m, "root", signer)
+	// The connection drops as the guest goes down: the error says
+	// nothing.
+	runSSH(c, "/sbin/poweroff")
+	c.Close()
+	t0 := time.Now()
+	select {
+	case <-m.Done():
+		t.Logf("powered off in %v", time.Since(t0).Round(time.Millisecond))
+	case <-time.After(poweroffTimeout):
+		m.Kill()
+		t.Fatalf("the guest did not power off within %v of /sbin/poweroff\n%s", poweroffTimeout, m.Tail(40))
+	}
 }
 
 // shutdown presses the power button and waits for the guest to power off.
