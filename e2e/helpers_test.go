@@ -170,9 +170,10 @@ func checkSignatures(t testing.TB, rec *vm.Recorder) {
 func verifySigned(t testing.TB, secret string, msgs []vm.Signed) {
 	t.Helper()
 	if len(msgs) == 0 {
-		if !t.Failed() {
-			t.Error("no signed message recorded, though the test signs")
-		}
+		// A test whose guests have no callback URL (TestCloudInitEnvImage
+		// boots cloud-init's own environments) sends nothing to check; one
+		// that waits for events fails on the wait.
+		t.Log("no signed message recorded: the guests sent no event")
 		return
 	}
 	reqs := make([]webhooktest.Request, len(msgs))
