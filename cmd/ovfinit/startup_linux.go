@@ -45,7 +45,14 @@ func startupAttrs() []any {
 	}
 	// USER_HZ is 100 on every architecture Linux runs Go on.
 	sinceExec := time.Duration((uptime - ticks/100) * float64(time.Second))
-	attrs := []any{"since_exec", sinceExec.Round(time.Millisecond), "before_main", (sinceExec - time.Since(mainAt)).Round(time.Millisecond)}
+	sinceMain := time.Since(mainAt)
+	var attrs []any
+	// Two ticks of slack (/proc counts in 10 ms). A start after main
+	// began means /proc is not the kernel's own (qemu-user emulates it):
+	// then the start is not reported.
+	if sinceExec > sinceMain-20*time.Millisecond {
+		attrs = append(attrs, "since_exec", sinceExec.Round(time.Millisecond), "before_main", max(sinceExec-sinceMain, 0).Round(time.Millisecond))
+	}
 	var ru unix.Rusage
 	if unix.Getrusage(unix.RUSAGE_SELF, &ru) == nil {
 		attrs = append(attrs, "major_faults", ru.Majflt, "minor_faults", ru.Minflt)

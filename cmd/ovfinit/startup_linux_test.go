@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -13,8 +14,14 @@ func TestStartupAttrs(t *testing.T) {
 	for i := 0; i+1 < len(a); i += 2 {
 		m[a[i].(string)] = a[i+1]
 	}
+	if _, ok := m["major_faults"]; !ok {
+		t.Fatalf("startupAttrs() = %v, want major_faults", a)
+	}
 	since, ok1 := m["since_exec"].(time.Duration)
 	before, ok2 := m["before_main"].(time.Duration)
+	if !ok1 && !ok2 && os.Getenv("OVFINIT_QEMU_USER") != "" {
+		t.Skip("under qemu-user (crosstest.sh), which emulates /proc/self/stat: its start time is not the process's")
+	}
 	if !ok1 || !ok2 {
 		t.Fatalf("startupAttrs() = %v, want since_exec and before_main durations", a)
 	}
@@ -24,8 +31,5 @@ func TestStartupAttrs(t *testing.T) {
 	}
 	if before < -20*time.Millisecond || before > since+20*time.Millisecond {
 		t.Errorf("before_main = %v, want between 0 and since_exec %v", before, since)
-	}
-	if _, ok := m["major_faults"]; !ok {
-		t.Errorf("startupAttrs() = %v, want major_faults", a)
 	}
 }
