@@ -180,17 +180,11 @@ func cloudAt(env *ovfenv.Environment, errs *[]error) func(line int, format strin
 	}
 }
 
-// userData returns the user-data property decoded (cloudconfig.DecodeUserData);
-// nil when unset. A value the saved redacted copy holds instead of
-// user-data with passwords reads as unset. BuildPlan decodes it once, for
+// userData returns the user-data property decoded (cloudconfig.UserData),
+// as a PropertyError; nil when unset. BuildPlan decodes it once, for
 // planScript and planUserData both.
 func userData(env *ovfenv.Environment) ([]byte, error) {
-	v, ok := env.Property(ovfenv.KeyUserData.Name)
-	v = strings.TrimSpace(v)
-	if !ok || v == "" || ovfenv.IsUnset(v) || v == ovfenv.Redaction {
-		return nil, nil
-	}
-	data, err := cloudconfig.DecodeUserData(v)
+	data, err := cloudconfig.UserData(env)
 	if err != nil {
 		return nil, userDataError(env)(err)
 	}
@@ -340,26 +334,4 @@ func cmpOr(a, b string) string {
 // cloudconfig's checks and appliers.
 func (c *CloudPlan) accounts(def users.User) cloudconfig.Accounts {
 	return cloudconfig.Accounts{Default: def, NoDefault: c.NoDefaultUser, Users: c.Users, Passwords: c.Passwords}
-}
-
-// redactUserData replaces user-data by ovfenv.Redaction when it is
-// #cloud-config with a password in it (users, chpasswd, password), so that
-// the state directory and `ovfinit env show` never hold one. A later boot
-// that has only the redacted copy reads user-data as unset: every
-// per-instance module has run by then; bootcmd does not run again.
-func redactUserData(env *ovfenv.Environment) *ovfenv.Environment {
-	data, err := userData(env)
-	if err != nil || userDataForm(data) != cloudconfig.FormCloudConfig {
-		return env
-	}
-	c, _ := cloudconfig.Parse(data)
-	if c == nil || len(c.Secrets()) == 0 {
-		return env
-	}
-	for i, p := range env.Properties {
-		if ovfenv.NormalizeKey(p.Key) == ovfenv.KeyUserData.Name {
-			env.Properties[i].Value = ovfenv.Redaction
-		}
-	}
-	return env
 }
