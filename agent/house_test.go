@@ -17,7 +17,8 @@ import (
 func TestAgentOnlyOrchestrates(t *testing.T) {
 	forbiddenImports := []string{"encoding/xml", "encoding/base64", "gopkg.in/yaml", "crypto/ed25519", "crypto/rsa", "crypto/ecdsa", "go.starlark.net"}
 	forbiddenCalls := map[string][]string{
-		"strings": {"Split", "SplitN", "SplitAfter", "Fields", "FieldsFunc"},
+		"strings": {"Split", "SplitN", "SplitAfter", "Fields", "FieldsFunc", "Cut", "ContainsAny"},
+		"bytes":   {"Split", "Fields", "Cut"},
 		"strconv": {"Atoi", "ParseInt", "ParseUint", "ParseBool", "ParseFloat"},
 		"os":      {"WriteFile", "Create", "OpenFile"},
 		"gossh":   {"ParseAuthorizedKey", "ParsePublicKey", "ParsePrivateKey"},

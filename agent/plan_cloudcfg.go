@@ -10,6 +10,7 @@ import (
 	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/ovfinit/ovfinit/scripts"
 	"github.com/ovfinit/ovfinit/users"
 )
 
@@ -194,7 +195,7 @@ func userData(env *ovfenv.Environment) ([]byte, error) {
 // userDataForm names the kind of user-data: "starlark" (scripts.Marker),
 // or cloudconfig.Form's.
 func userDataForm(data []byte) string {
-	if isStarlark(data) {
+	if scripts.IsStarlark(data) {
 		return "starlark"
 	}
 	return cloudconfig.Form(data)
