@@ -508,3 +508,38 @@ func TestCloudConfigUserWarnings(t *testing.T) {
 		t.Errorf("BuildPlan().Warnings = %v, want one for ops in adm", p.Warnings)
 	}
 }
+
+// TestPhoneHomeHostnameOffline: phone_home posts the host name the ready
+// event reports (hostnameOf): with --root other than / and no host name in
+// the environment, none ("N/A"), never the name of the machine the agent
+// runs on (the build host).
+func TestPhoneHomeHostnameOffline(t *testing.T) {
+	var posted url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		posted = r.PostForm
+	}))
+	defer srv.Close()
+	ud := "#cloud-config\nphone_home:\n  url: " + srv.URL + "/\n  post: [instance_id, hostname, fqdn]\n"
+	for _, tt := range []struct {
+		name  string
+		props []string
+		want  string
+	}{
+		{"no property", nil, "N/A"}, // cloud-init's word for a value it has not
+		{"property", []string{"hostname", "web1.example.com"}, "web1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			posted = nil
+			m := cloudMachine(t)
+			e, _ := m.env(envXML(append([]string{"instance-id", "i-1", "public-keys", testKey, "user-data", b64(ud)}, tt.props...)...))
+			e.Live = false
+			if err := Run(t.Context(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if posted.Get("instance_id") != "i-1" || posted.Get("hostname") != tt.want {
+				t.Errorf("phone_home posted %v, want instance_id i-1 and hostname %q", posted, tt.want)
+			}
+		})
+	}
+}
