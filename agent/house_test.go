@@ -19,6 +19,9 @@ func TestAgentOnlyOrchestrates(t *testing.T) {
 	forbiddenCalls := map[string][]string{
 		"strings": {"Split", "SplitN", "SplitAfter", "Fields", "FieldsFunc", "Cut", "ContainsAny"},
 		"bytes":   {"Split", "Fields", "Cut"},
+		// A property is read through the key table's getters (Text, Int,
+		// SetUnder, Later, ...), which know what "unset" means.
+		"ovfenv":  {"IsUnset"},
 		"strconv": {"Atoi", "ParseInt", "ParseUint", "ParseBool", "ParseFloat"},
 		"os":      {"WriteFile", "Create", "OpenFile"},
 		"gossh":   {"ParseAuthorizedKey", "ParsePublicKey", "ParsePrivateKey"},

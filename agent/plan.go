@@ -180,29 +180,13 @@ func (r *propReader) check(err error) {
 // hostname to local-hostname), and when both are set the one later in the
 // environment wins. A second, different value is a warning, not an error.
 func planHostname(r *propReader, p *Plan) {
-	key, other := ovfenv.KeyHostname.Name, ""
-	hi, li := -1, -1
-	for i, pr := range r.env.Properties {
-		if ovfenv.IsUnset(pr.Value) || strings.TrimSpace(pr.Value) == "" {
-			continue
-		}
-		switch ovfenv.NormalizeKey(pr.Key) {
-		case ovfenv.KeyHostname.Name:
-			hi = i
-		case ovfenv.KeyLocalHostname.Name:
-			li = i
-		}
-	}
-	switch {
-	case hi < 0 && li < 0:
+	k, others, ok := r.env.Later(ovfenv.KeyHostname, ovfenv.KeyLocalHostname)
+	if !ok {
 		return
-	case li > hi:
-		key = ovfenv.KeyLocalHostname.Name
-		if hi >= 0 {
-			other = ovfenv.KeyHostname.Name
-		}
-	case li >= 0:
-		other = ovfenv.KeyLocalHostname.Name
+	}
+	key, other := k.Name, ""
+	if len(others) > 0 {
+		other = others[0].Name
 	}
 	v, _ := r.get(key)
 	if err := hostname.Syntax(v); err != nil {

@@ -43,15 +43,7 @@ type CloudPlan struct {
 // userPropsSet reports whether the environment sets ovfinit.user or any
 // ovfinit.user.* property: then the user is ovfinit's model, not
 // cloud-init's default user.
-func userPropsSet(env *ovfenv.Environment) bool {
-	for _, p := range env.Properties {
-		k := ovfenv.NormalizeKey(p.Key)
-		if (k == ovfenv.KeyUser.Name || strings.HasPrefix(k, ovfenv.KeyUser.Name+".")) && !ovfenv.IsUnset(p.Value) && strings.TrimSpace(p.Value) != "" {
-			return true
-		}
-	}
-	return false
-}
+func userPropsSet(env *ovfenv.Environment) bool { return env.SetUnder(ovfenv.KeyUser) }
 
 // planImageUser gives public-keys and password to the image's default user
 // when the environment is cloud-init's (no ovfinit.user* property), as
@@ -222,8 +214,9 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	if c.UsersSet && !c.DefaultUser && !explicit {
 		p.Cloud.NoDefaultUser = true
-		for _, k := range []string{ovfenv.KeyPublicKeys.Name, ovfenv.KeyPassword.Name} {
-			if v, ok := env.Property(k); ok && strings.TrimSpace(v) != "" && !ovfenv.IsUnset(v) {
+		for _, key := range []ovfenv.Key{ovfenv.KeyPublicKeys, ovfenv.KeyPassword} {
+			if _, set := env.Text(key); set {
+				k := key.Name
 				errs = append(errs, &PropertyError{Key: k, Line: env.PropertyLine(k),
 					Err: fmt.Errorf("goes to the default user, and user-data's users list leaves it out: add `- default` to users")})
 			}
@@ -253,7 +246,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	// ssh_pwauth: the embedded server's password logins.
 	if c.SSHPwauth != nil {
-		if v, ok := env.Property(ovfenv.KeySSHPasswordAuth.Name); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
+		if _, set := env.Text(ovfenv.KeySSHPasswordAuth); set && p.SSH.PasswordAuth != *c.SSHPwauth {
 			errs = append(errs, &PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: env.PropertyLine(ovfenv.KeySSHPasswordAuth.Name),
 				Err: fmt.Errorf("user-data's ssh_pwauth says %v", *c.SSHPwauth)})
 		}
