@@ -146,6 +146,14 @@ type machine struct {
 
 func newMachine(t *testing.T) *machine {
 	root := t.TempDir()
+	writeImageRoot(t, root)
+	return &machine{t: t, root: root}
+}
+
+// writeImageRoot gives root the files of a minimal Linux image: root's
+// account (passwd, group, shadow) and /etc/hosts.
+func writeImageRoot(tb testing.TB, root string) {
+	tb.Helper()
 	for name, content := range map[string]string{
 		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
 		"etc/group":  "root:x:0:\n",
@@ -155,10 +163,9 @@ func newMachine(t *testing.T) *machine {
 		p := filepath.Join(root, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	return &machine{t: t, root: root}
 }
 
 // boot runs the pipeline once, with the environment XML on a fake ISO (or
