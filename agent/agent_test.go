@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -222,8 +223,13 @@ func (m *machine) read(path string) string {
 	return string(b)
 }
 
-// envXML builds an environment with the given properties, in order.
-func envXML(props ...string) string {
+// envXML builds an environment with the given properties, in order; the
+// values are written Go-quoted (%q), not XML-escaped (xmlEnv).
+func envXML(props ...string) string { return envDocument(props, strconv.Quote) }
+
+// envDocument builds an environment with the given properties, in order,
+// each value written as attr writes it (quotes included).
+func envDocument(props []string, attr func(string) string) string {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"
@@ -231,10 +237,28 @@ func envXML(props ...string) string {
   <PropertySection>
 `)
 	for i := 0; i+1 < len(props); i += 2 {
-		fmt.Fprintf(&b, "    <Property oe:key=%q oe:value=%q/>\n", props[i], props[i+1])
+		fmt.Fprintf(&b, "    <Property oe:key=%q oe:value=%s/>\n", props[i], attr(props[i+1]))
 	}
 	b.WriteString("  </PropertySection>\n</Environment>\n")
 	return b.String()
+}
+
+// failedAt checks that a boot failed with an error mentioning each of
+// wantErr and that its last event is failed at step with retry.
+func failedAt(t *testing.T, ev *fakeEvents, err error, wantErr []string, step string, retry bool) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("Run() = nil, want an error")
+	}
+	for _, w := range wantErr {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Run() error = %q, want it to mention %q", err, w)
+		}
+	}
+	last := ev.events[len(ev.events)-1]
+	if last.Type != callback.TypeFailed || last.Data.Step != step || *last.Data.Retry != retry {
+		t.Errorf("last event = %s step %q retry %v, want failed at %s with retry=%v", last.Type, last.Data.Step, *last.Data.Retry, step, retry)
+	}
 }
 
 var script = base64.StdEncoding.EncodeToString([]byte(
@@ -455,18 +479,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMachine(t)
 			_, ev, err := m.boot(tt.xml)
-			if err == nil {
-				t.Fatalf("Run() = nil, want an error")
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Run() error = %q, want it to mention %q", err, w)
-				}
-			}
-			last := ev.events[len(ev.events)-1]
-			if last.Type != callback.TypeFailed || last.Data.Step != tt.wantStep || *last.Data.Retry != tt.wantRetry {
-				t.Errorf("last event = %s step %q retry %v, want failed at %s with retry=%v", last.Type, last.Data.Step, *last.Data.Retry, tt.wantStep, tt.wantRetry)
-			}
+			failedAt(t, ev, err, tt.wantErr, tt.wantStep, tt.wantRetry)
 			if (ev.started != nil) != tt.wantCB {
 				t.Errorf("callback started = %v, want %v", ev.started != nil, tt.wantCB)
 			}

@@ -114,18 +114,7 @@ func TestNetworkBadInput(t *testing.T) {
 			m := newMachine(t)
 			m.touch("usr/lib/systemd/systemd-networkd")
 			_, ev, err := m.boot(envXML(append(append([]string{}, cb...), tt.props...)...))
-			if err == nil {
-				t.Fatalf("Run() = nil, want an error")
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Run() error = %q, want it to mention %q", err, w)
-				}
-			}
-			last := ev.events[len(ev.events)-1]
-			if last.Type != callback.TypeFailed || last.Data.Step != "validate" || *last.Data.Retry {
-				t.Errorf("last event = %s step %q retry %v, want failed at validate with retry=false", last.Type, last.Data.Step, *last.Data.Retry)
-			}
+			failedAt(t, ev, err, tt.wantErr, "validate", false)
 			if len(m.net.applied) > 0 || m.exists("etc/systemd/network") || m.exists("etc/resolv.conf") {
 				t.Errorf("changes after a failed validation: ops %v, networkd dir %v", m.net.applied, m.exists("etc/systemd/network"))
 			}
