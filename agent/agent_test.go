@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,14 @@ type machine struct {
 
 func newMachine(t *testing.T) *machine {
 	root := t.TempDir()
+	writeImageRoot(t, root)
+	return &machine{t: t, root: root}
+}
+
+// writeImageRoot gives root the files of a minimal Linux image: root's
+// account (passwd, group, shadow) and /etc/hosts.
+func writeImageRoot(tb testing.TB, root string) {
+	tb.Helper()
 	for name, content := range map[string]string{
 		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
 		"etc/group":  "root:x:0:\n",
@@ -155,10 +164,9 @@ func newMachine(t *testing.T) *machine {
 		p := filepath.Join(root, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	return &machine{t: t, root: root}
 }
 
 // boot runs the pipeline once, with the environment XML on a fake ISO (or
@@ -215,8 +223,13 @@ func (m *machine) read(path string) string {
 	return string(b)
 }
 
-// envXML builds an environment with the given properties, in order.
-func envXML(props ...string) string {
+// envXML builds an environment with the given properties, in order; the
+// values are written Go-quoted (%q), not XML-escaped (xmlEnv).
+func envXML(props ...string) string { return envDocument(props, strconv.Quote) }
+
+// envDocument builds an environment with the given properties, in order,
+// each value written as attr writes it (quotes included).
+func envDocument(props []string, attr func(string) string) string {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"
@@ -224,10 +237,28 @@ func envXML(props ...string) string {
   <PropertySection>
 `)
 	for i := 0; i+1 < len(props); i += 2 {
-		fmt.Fprintf(&b, "    <Property oe:key=%q oe:value=%q/>\n", props[i], props[i+1])
+		fmt.Fprintf(&b, "    <Property oe:key=%q oe:value=%s/>\n", props[i], attr(props[i+1]))
 	}
 	b.WriteString("  </PropertySection>\n</Environment>\n")
 	return b.String()
+}
+
+// failedAt checks that a boot failed with an error mentioning each of
+// wantErr and that its last event is failed at step with retry.
+func failedAt(t *testing.T, ev *fakeEvents, err error, wantErr []string, step string, retry bool) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("Run() = nil, want an error")
+	}
+	for _, w := range wantErr {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Run() error = %q, want it to mention %q", err, w)
+		}
+	}
+	last := ev.events[len(ev.events)-1]
+	if last.Type != callback.TypeFailed || last.Data.Step != step || *last.Data.Retry != retry {
+		t.Errorf("last event = %s step %q retry %v, want failed at %s with retry=%v", last.Type, last.Data.Step, *last.Data.Retry, step, retry)
+	}
 }
 
 var script = base64.StdEncoding.EncodeToString([]byte(
@@ -448,18 +479,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMachine(t)
 			_, ev, err := m.boot(tt.xml)
-			if err == nil {
-				t.Fatalf("Run() = nil, want an error")
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Run() error = %q, want it to mention %q", err, w)
-				}
-			}
-			last := ev.events[len(ev.events)-1]
-			if last.Type != callback.TypeFailed || last.Data.Step != tt.wantStep || *last.Data.Retry != tt.wantRetry {
-				t.Errorf("last event = %s step %q retry %v, want failed at %s with retry=%v", last.Type, last.Data.Step, *last.Data.Retry, tt.wantStep, tt.wantRetry)
-			}
+			failedAt(t, ev, err, tt.wantErr, tt.wantStep, tt.wantRetry)
 			if (ev.started != nil) != tt.wantCB {
 				t.Errorf("callback started = %v, want %v", ev.started != nil, tt.wantCB)
 			}

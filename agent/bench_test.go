@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -78,18 +77,7 @@ func benchRoot(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for name, content := range map[string]string{
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
-		"etc/group":  "root:x:0:\n",
-		"etc/shadow": "root:*:19000:0:99999:7:::\n",
-		"etc/hosts":  "127.0.0.1\tlocalhost\n",
-	} {
-		p := filepath.Join(root, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeImageRoot(b, root)
 	return root
 }
 

@@ -478,9 +478,8 @@ func TestCloudConfigSecretsRedacted(t *testing.T) {
 	if got := e.Redact.String("x " + pw + " y"); strings.Contains(got, pw) {
 		t.Errorf("Redact.String() = %q: chpasswd's password is not a known secret", got)
 	}
-	red, err := RedactedEnvironment(e.OVF).Marshal()
-	if err != nil || strings.Contains(string(red), b64(ud)) {
-		t.Errorf("RedactedEnvironment() keeps user-data with a password (%v)", err)
+	if red := m.read(strings.TrimPrefix(e.saved().RedactedPath(), "/")); red == "" || strings.Contains(red, b64(ud)) {
+		t.Errorf("the saved redacted copy keeps user-data with a password:\n%s", red)
 	}
 	if shadow := m.read("etc/shadow"); strings.Contains(shadow, pw) || !strings.Contains(shadow, "root:$") {
 		t.Errorf("/etc/shadow = %q, want root's password hashed", shadow)
@@ -507,5 +506,40 @@ func TestCloudConfigUserWarnings(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("BuildPlan().Warnings = %v, want one for ops in adm", p.Warnings)
+	}
+}
+
+// TestPhoneHomeHostnameOffline: phone_home posts the host name the ready
+// event reports (hostnameOf): with --root other than / and no host name in
+// the environment, none ("N/A"), never the name of the machine the agent
+// runs on (the build host).
+func TestPhoneHomeHostnameOffline(t *testing.T) {
+	var posted url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		posted = r.PostForm
+	}))
+	defer srv.Close()
+	ud := "#cloud-config\nphone_home:\n  url: " + srv.URL + "/\n  post: [instance_id, hostname, fqdn]\n"
+	for _, tt := range []struct {
+		name  string
+		props []string
+		want  string
+	}{
+		{"no property", nil, "N/A"}, // cloud-init's word for a value it has not
+		{"property", []string{"hostname", "web1.example.com"}, "web1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			posted = nil
+			m := cloudMachine(t)
+			e, _ := m.env(envXML(append([]string{"instance-id", "i-1", "public-keys", testKey, "user-data", b64(ud)}, tt.props...)...))
+			e.Live = false
+			if err := Run(t.Context(), e, Steps()); err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			if posted.Get("instance_id") != "i-1" || posted.Get("hostname") != tt.want {
+				t.Errorf("phone_home posted %v, want instance_id i-1 and hostname %q", posted, tt.want)
+			}
+		})
 	}
 }

@@ -83,7 +83,7 @@ type Env struct {
 	// files the OS's way (hostname, the scripts directory); "" is
 	// runtime.GOOS.
 	OS         string
-	SystemUUID func(root string) (string, error)
+	SystemUUID func(root string) (string, error) // ovfenv.SystemUUID
 	CreateUser func(root string, u users.User, log *slog.Logger) (*users.Account, error)
 	StartSSH   func(cfg sshd.Config) (SSHServer, error)
 	SSHHost    string // listen address host part; "" means every address

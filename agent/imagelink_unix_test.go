@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/imagelink"
 )
 
 // TestOfflineWriteStaysInImage: in an offline image tree whose etc is an
@@ -15,15 +17,12 @@ import (
 // fail or land inside the image, never change the build host's file
 // (issue 13, defect 1). The "host" here is a temporary directory.
 func TestOfflineWriteStaysInImage(t *testing.T) {
-	host := t.TempDir()
+	tree := imagelink.New(t, "", "etc")
+	host, root := tree.Host, tree.Root
 	for _, f := range []string{"hostname", "hosts"} {
 		if err := os.WriteFile(filepath.Join(host, f), []byte("build-host\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-	root := t.TempDir()
-	if err := os.Symlink(host, filepath.Join(root, "etc")); err != nil {
-		t.Fatal(err)
 	}
 	e := &Env{Root: root, Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Boot: Boot{Plan: &Plan{Hostname: "web1.example.com"}}}
 	_, err := setHostname(context.Background(), e)
@@ -33,7 +32,7 @@ func TestOfflineWriteStaysInImage(t *testing.T) {
 		}
 	}
 	if err == nil {
-		if b, rerr := os.ReadFile(filepath.Join(root, host, "hostname")); rerr != nil || string(b) != "web1\n" {
+		if b, rerr := os.ReadFile(filepath.Join(tree.Inside, "hostname")); rerr != nil || string(b) != "web1\n" {
 			t.Errorf("setHostname = nil, but the image's hostname (%s inside the root) = %q, %v", host, b, rerr)
 		}
 	}
@@ -47,31 +46,19 @@ func TestOfflineWriteStaysInImage(t *testing.T) {
 // directory outside the tree; the image has the same path inside it, where
 // the links lead when resolved in the image.
 func TestOfflineStateStaysInImage(t *testing.T) {
-	host := t.TempDir()
 	m := newMachine(t)
-	for _, d := range []string{"var", "run"} {
-		hd := filepath.Join(host, "host-"+d)
-		if err := os.Mkdir(hd, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(hd, filepath.Join(m.root, d)); err != nil {
-			t.Fatal(err)
-		}
-		// The same path inside the image, where the link means to go.
-		if err := os.MkdirAll(filepath.Join(m.root, hd), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	vr, run := imagelink.New(t, m.root, "var"), imagelink.New(t, m.root, "run")
 	e, _, err := m.boot(fullEnv("i-1"))
 	var leaked []string
-	filepath.WalkDir(host, func(p string, d os.DirEntry, werr error) error {
-		if werr == nil && !d.IsDir() {
-			leaked = append(leaked, p)
+	for _, tr := range []imagelink.Tree{vr, run} {
+		for _, p := range tr.Leaked() {
+			if fi, serr := os.Stat(filepath.Join(tr.Host, p)); serr == nil && !fi.IsDir() {
+				leaked = append(leaked, filepath.Join(tr.Host, p))
+			}
 		}
-		return nil
-	})
+	}
 	if len(leaked) > 0 {
-		t.Errorf("a boot of an image with var -> %s and run -> %s wrote onto the build host: %v (Run err %v)", filepath.Join(host, "host-var"), filepath.Join(host, "host-run"), leaked, err)
+		t.Errorf("a boot of an image with var -> %s and run -> %s wrote onto the build host: %v (Run err %v)", vr.Host, run.Host, leaked, err)
 	}
 	if err != nil {
 		t.Fatalf("Run() = %v, want a boot that keeps its state inside the image", err)

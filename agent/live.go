@@ -7,13 +7,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/internal/memtrim"
 	"github.com/ovfinit/ovfinit/internal/redact"
-	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -59,7 +57,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		FindEnv:        probeTransports,
 		Network:        netcfg.NewSystem,
 		SetHostname:    hostname.Live,
-		SystemUUID:     systemUUID,
+		SystemUUID:     ovfenv.SystemUUID,
 		CreateUser:     users.Ensure,
 		StartSSH:       serveSSH,
 
@@ -103,19 +101,6 @@ func probeTransports(ctx context.Context, e *Env) (*ovfenv.Source, error) {
 // wipeGuestinfo clears guestinfo keys through the VMware channels.
 func wipeGuestinfo(ctx context.Context, e *Env, keys []string) error {
 	return ovfenv.WipeGuestinfo(ctx, ovfenv.TransportOptions{Root: e.Root, Offline: !e.Live, Log: e.Log}, keys)
-}
-
-// systemUUID reads the SMBIOS system UUID the firmware gives the VM.
-func systemUUID(root string) (string, error) {
-	b, err := rootfs.ReadFileAt(root, "/sys/class/dmi/id/product_uuid", 4096)
-	if err != nil {
-		return "", err
-	}
-	u := strings.ToLower(strings.TrimSpace(string(b)))
-	if u == "" || strings.Trim(u, "0-") == "" {
-		return "", errors.New("SMBIOS system UUID is empty")
-	}
-	return u, nil
 }
 
 // runningSSH adapts the sshd server to the SSHServer seam.

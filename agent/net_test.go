@@ -114,18 +114,7 @@ func TestNetworkBadInput(t *testing.T) {
 			m := newMachine(t)
 			m.touch("usr/lib/systemd/systemd-networkd")
 			_, ev, err := m.boot(envXML(append(append([]string{}, cb...), tt.props...)...))
-			if err == nil {
-				t.Fatalf("Run() = nil, want an error")
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Run() error = %q, want it to mention %q", err, w)
-				}
-			}
-			last := ev.events[len(ev.events)-1]
-			if last.Type != callback.TypeFailed || last.Data.Step != "validate" || *last.Data.Retry {
-				t.Errorf("last event = %s step %q retry %v, want failed at validate with retry=false", last.Type, last.Data.Step, *last.Data.Retry)
-			}
+			failedAt(t, ev, err, tt.wantErr, "validate", false)
 			if len(m.net.applied) > 0 || m.exists("etc/systemd/network") || m.exists("etc/resolv.conf") {
 				t.Errorf("changes after a failed validation: ops %v, networkd dir %v", m.net.applied, m.exists("etc/systemd/network"))
 			}
@@ -495,15 +484,28 @@ func TestNetplanActivated(t *testing.T) {
 	}
 }
 
-// TestValidateWaitsForNIC: a NIC the network config names by MAC that the
-// kernel has not added yet (its driver loads after ovfinit starts, as
-// virtio_net did on a loaded Debian image) is waited for, up to WaitNICs,
-// instead of failing the boot; with WaitNICs 0 it fails at once, naming
-// the property.
-// validate plans with the names udev gives: while udev has not finished
-// with a NIC it may still rename it (TestDebianImage/bookworm failed with
-// "link set eth0 up: Link not found": the MAC resolved to eth0, which udev
-// renamed ens3 before the network step).
+// bootAsNICsAppear boots an environment with props on a machine whose
+// NICs the kernel adds late (hidden: polls before they show) or udev
+// renames late (renaming: polls before the new name), validate waiting up
+// to wait for them, on the real clock (the wait's deadline is on it).
+func bootAsNICsAppear(t *testing.T, wait time.Duration, hidden, renaming int, props ...string) (*Env, error) {
+	t.Helper()
+	m := newMachine(t)
+	e, _ := m.env(envXML(props...))
+	m.net.hidden, m.net.renaming = hidden, renaming
+	e.WaitNICs = wait
+	e.Now = time.Now
+	return e, Run(t.Context(), e, Steps())
+}
+
+// macProps configure a NIC by MAC, for the NIC-waiting tests.
+var macProps = []string{"instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"}
+
+// TestValidateWaitsForUdev: validate plans with the names udev gives:
+// while udev has not finished with a NIC it may still rename it
+// (TestDebianImage/bookworm failed with "link set eth0 up: Link not
+// found": the MAC resolved to eth0, which udev renamed ens3 before the
+// network step).
 func TestValidateWaitsForUdev(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -514,12 +516,8 @@ func TestValidateWaitsForUdev(t *testing.T) {
 		{"no wait", 0, "eth0"}, // not the running system: nothing renames
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := newMachine(t)
-			e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
-			m.net.renaming = 2
-			e.WaitNICs = c.wait
-			e.Now = time.Now // the wait's deadline is on the real clock
-			if err := Run(t.Context(), e, Steps()); err != nil {
+			e, err := bootAsNICsAppear(t, c.wait, 0, 2, macProps...)
+			if err != nil {
 				t.Fatalf("Run() = %v", err)
 			}
 			if e.Plan.Net == nil || len(e.Plan.Net.NICs) != 1 || e.Plan.Net.NICs[0].Name != c.want {
@@ -529,10 +527,10 @@ func TestValidateWaitsForUdev(t *testing.T) {
 	}
 }
 
-// With no network properties the fallback DHCPs the first ethernet NIC;
-// when validate runs before the NIC's driver is loaded it waits for one
-// (a Debian 12 bench boot left the network alone and no event left the
-// VM).
+// TestValidateWaitsForFallbackNIC: with no network properties the fallback
+// DHCPs the first ethernet NIC; when validate runs before the NIC's driver
+// is loaded it waits for one (a Debian 12 bench boot left the network
+// alone and no event left the VM).
 func TestValidateWaitsForFallbackNIC(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -543,12 +541,8 @@ func TestValidateWaitsForFallbackNIC(t *testing.T) {
 		{"no wait", 0, false}, // no NIC: the network is left alone
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := newMachine(t)
-			e, _ := m.env(envXML("instance-id", "i-1"))
-			m.net.hidden = 2
-			e.WaitNICs = c.wait
-			e.Now = time.Now
-			if err := Run(t.Context(), e, Steps()); err != nil {
+			e, err := bootAsNICsAppear(t, c.wait, 2, 0, "instance-id", "i-1")
+			if err != nil {
 				t.Fatalf("Run() = %v", err)
 			}
 			got := e.Plan.Net != nil && e.Plan.NetFallback && len(e.Plan.Net.NICs) == 1 && e.Plan.Net.NICs[0].Name == "eth0"
@@ -559,6 +553,11 @@ func TestValidateWaitsForFallbackNIC(t *testing.T) {
 	}
 }
 
+// TestValidateWaitsForNIC: a NIC the network config names by MAC that the
+// kernel has not added yet (its driver loads after ovfinit starts, as
+// virtio_net did on a loaded Debian image) is waited for, up to WaitNICs,
+// instead of failing the boot; with WaitNICs 0 it fails at once, naming
+// the property.
 func TestValidateWaitsForNIC(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -569,12 +568,7 @@ func TestValidateWaitsForNIC(t *testing.T) {
 		{"no wait", 0, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := newMachine(t)
-			e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
-			m.net.hidden = 2
-			e.WaitNICs = c.wait
-			e.Now = time.Now // the wait's deadline is on the real clock
-			err := Run(t.Context(), e, Steps())
+			e, err := bootAsNICsAppear(t, c.wait, 2, 0, macProps...)
 			if c.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "ovfinit.net.mac") || !strings.Contains(err.Error(), "no network interface has this MAC") {
 					t.Fatalf("Run() = %v, want the missing MAC refused at once", err)

@@ -105,14 +105,6 @@ type propReader struct {
 	errs     []error
 }
 
-// get returns a property's value, trimmed; ok is false when it is unset or
-// blank.
-func (r *propReader) get(key string) (string, bool) {
-	v, ok := r.env.Property(key)
-	v = strings.TrimSpace(v)
-	return v, ok && v != ""
-}
-
 // bad records a problem with a property, with its line in ovf-env.xml.
 func (r *propReader) bad(key string, err error) {
 	r.errs = append(r.errs, &PropertyError{Key: key, Line: r.env.PropertyLine(key), Err: err})
@@ -156,7 +148,7 @@ func (r *propReader) base64(k ovfenv.Key) []byte {
 // text returns k's value, trimmed; ok is false when it is unset (the
 // default is then left to the reader).
 func (r *propReader) text(k ovfenv.Key) (string, bool) {
-	return r.get(k.Name)
+	return r.env.Text(k)
 }
 
 // list returns k's entries (ovfenv.Key.SplitList); ok is false when it is
@@ -180,38 +172,21 @@ func (r *propReader) check(err error) {
 // hostname to local-hostname), and when both are set the one later in the
 // environment wins. A second, different value is a warning, not an error.
 func planHostname(r *propReader, p *Plan) {
-	key, other := ovfenv.KeyHostname.Name, ""
-	hi, li := -1, -1
-	for i, pr := range r.env.Properties {
-		if ovfenv.IsUnset(pr.Value) || strings.TrimSpace(pr.Value) == "" {
-			continue
-		}
-		switch ovfenv.NormalizeKey(pr.Key) {
-		case ovfenv.KeyHostname.Name:
-			hi = i
-		case ovfenv.KeyLocalHostname.Name:
-			li = i
-		}
-	}
-	switch {
-	case hi < 0 && li < 0:
+	k, others, ok := r.env.Later(ovfenv.KeyHostname, ovfenv.KeyLocalHostname)
+	if !ok {
 		return
-	case li > hi:
-		key = ovfenv.KeyLocalHostname.Name
-		if hi >= 0 {
-			other = ovfenv.KeyHostname.Name
-		}
-	case li >= 0:
-		other = ovfenv.KeyLocalHostname.Name
 	}
-	v, _ := r.get(key)
+	key := k.Name
+	v, _ := r.text(k)
 	if err := hostname.Syntax(v); err != nil {
 		r.bad(key, err)
 		return
 	}
 	p.Hostname, p.HostnameKey = v, key
-	if ov, _ := r.get(other); other != "" && !strings.EqualFold(ov, v) {
-		p.Warnings = append(p.Warnings, &PropertyError{Key: other, Line: r.env.PropertyLine(other),
-			Err: fmt.Errorf("%q ignored: %s (later in the environment) says %q, and the later one wins as in cloud-init", ov, key, v)})
+	for _, o := range others {
+		if ov, _ := r.text(o); !strings.EqualFold(ov, v) {
+			p.Warnings = append(p.Warnings, &PropertyError{Key: o.Name, Line: r.env.PropertyLine(o.Name),
+				Err: fmt.Errorf("%q ignored: %s (later in the environment) says %q, and the later one wins as in cloud-init", ov, key, v)})
+		}
 	}
 }

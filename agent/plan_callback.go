@@ -14,7 +14,7 @@ import (
 const maxAttemptScale = 3
 
 func planCallback(r *propReader, p *Plan) {
-	if v, ok := r.get(ovfenv.KeyCallbackURL.Name); ok {
+	if v, ok := r.text(ovfenv.KeyCallbackURL); ok {
 		if _, err := callback.ValidateURL(v); err != nil {
 			r.callbackProblem(err)
 		} else {
@@ -22,7 +22,7 @@ func planCallback(r *propReader, p *Plan) {
 		}
 	}
 	p.Attempt = r.int(ovfenv.KeyAttempt)
-	if v, ok := r.get(ovfenv.KeyCallbackSecret.Name); ok {
+	if v, ok := r.text(ovfenv.KeyCallbackSecret); ok {
 		if err := callback.CheckSecret(v); err != nil {
 			r.bad(ovfenv.KeyCallbackSecret.Name, err)
 		} else {
@@ -32,7 +32,7 @@ func planCallback(r *propReader, p *Plan) {
 	p.CallbackTLS.CA = r.base64(ovfenv.KeyCallbackCA)
 	p.CallbackTLS.ClientCert = r.base64(ovfenv.KeyCallbackClientCert)
 	p.CallbackTLS.ClientKey = r.base64(ovfenv.KeyCallbackClientKey)
-	if v, ok := r.get(ovfenv.KeyCallbackPin.Name); ok {
+	if v, ok := r.text(ovfenv.KeyCallbackPin); ok {
 		pins, err := callback.ParsePins(v)
 		if err != nil {
 			r.bad(ovfenv.KeyCallbackPin.Name, err)

@@ -67,11 +67,7 @@ func TestPlanCallback(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, err := ovfenv.Parse([]byte(envXML(tt.props...)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := BuildPlan(env, nil)
+			p, err := planFrom(t, tt.props...)
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("BuildPlan() = %v, want nil", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/ovfinit/ovfinit/hostname"
 	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/ovfenv"
+	"github.com/ovfinit/ovfinit/scripts"
 	"github.com/ovfinit/ovfinit/users"
 )
 
@@ -42,15 +43,7 @@ type CloudPlan struct {
 // userPropsSet reports whether the environment sets ovfinit.user or any
 // ovfinit.user.* property: then the user is ovfinit's model, not
 // cloud-init's default user.
-func userPropsSet(env *ovfenv.Environment) bool {
-	for _, p := range env.Properties {
-		k := ovfenv.NormalizeKey(p.Key)
-		if (k == ovfenv.KeyUser.Name || strings.HasPrefix(k, ovfenv.KeyUser.Name+".")) && !ovfenv.IsUnset(p.Value) && strings.TrimSpace(p.Value) != "" {
-			return true
-		}
-	}
-	return false
-}
+func userPropsSet(env *ovfenv.Environment) bool { return env.SetUnder(ovfenv.KeyUser) }
 
 // planImageUser gives public-keys and password to the image's default user
 // when the environment is cloud-init's (no ovfinit.user* property), as
@@ -180,17 +173,11 @@ func cloudAt(env *ovfenv.Environment, errs *[]error) func(line int, format strin
 	}
 }
 
-// userData returns the user-data property decoded (cloudconfig.DecodeUserData);
-// nil when unset. A value the saved redacted copy holds instead of
-// user-data with passwords reads as unset. BuildPlan decodes it once, for
+// userData returns the user-data property decoded (cloudconfig.UserData),
+// as a PropertyError; nil when unset. BuildPlan decodes it once, for
 // planScript and planUserData both.
 func userData(env *ovfenv.Environment) ([]byte, error) {
-	v, ok := env.Property(ovfenv.KeyUserData.Name)
-	v = strings.TrimSpace(v)
-	if !ok || v == "" || ovfenv.IsUnset(v) || v == ovfenv.Redaction {
-		return nil, nil
-	}
-	data, err := cloudconfig.DecodeUserData(v)
+	data, err := cloudconfig.UserData(env)
 	if err != nil {
 		return nil, userDataError(env)(err)
 	}
@@ -200,7 +187,7 @@ func userData(env *ovfenv.Environment) ([]byte, error) {
 // userDataForm names the kind of user-data: "starlark" (scripts.Marker),
 // or cloudconfig.Form's.
 func userDataForm(data []byte) string {
-	if isStarlark(data) {
+	if scripts.IsStarlark(data) {
 		return "starlark"
 	}
 	return cloudconfig.Form(data)
@@ -227,8 +214,9 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	if c.UsersSet && !c.DefaultUser && !explicit {
 		p.Cloud.NoDefaultUser = true
-		for _, k := range []string{ovfenv.KeyPublicKeys.Name, ovfenv.KeyPassword.Name} {
-			if v, ok := env.Property(k); ok && strings.TrimSpace(v) != "" && !ovfenv.IsUnset(v) {
+		for _, key := range []ovfenv.Key{ovfenv.KeyPublicKeys, ovfenv.KeyPassword} {
+			if _, set := env.Text(key); set {
+				k := key.Name
 				errs = append(errs, &PropertyError{Key: k, Line: env.PropertyLine(k),
 					Err: fmt.Errorf("goes to the default user, and user-data's users list leaves it out: add `- default` to users")})
 			}
@@ -258,7 +246,7 @@ func planCloudConfig(env *ovfenv.Environment, p *Plan, c *cloudconfig.Config) er
 	}
 	// ssh_pwauth: the embedded server's password logins.
 	if c.SSHPwauth != nil {
-		if v, ok := env.Property(ovfenv.KeySSHPasswordAuth.Name); ok && strings.TrimSpace(v) != "" && p.SSH.PasswordAuth != *c.SSHPwauth {
+		if _, set := env.Text(ovfenv.KeySSHPasswordAuth); set && p.SSH.PasswordAuth != *c.SSHPwauth {
 			errs = append(errs, &PropertyError{Key: ovfenv.KeySSHPasswordAuth.Name, Line: env.PropertyLine(ovfenv.KeySSHPasswordAuth.Name),
 				Err: fmt.Errorf("user-data's ssh_pwauth says %v", *c.SSHPwauth)})
 		}
@@ -340,26 +328,4 @@ func cmpOr(a, b string) string {
 // cloudconfig's checks and appliers.
 func (c *CloudPlan) accounts(def users.User) cloudconfig.Accounts {
 	return cloudconfig.Accounts{Default: def, NoDefault: c.NoDefaultUser, Users: c.Users, Passwords: c.Passwords}
-}
-
-// redactUserData replaces user-data by ovfenv.Redaction when it is
-// #cloud-config with a password in it (users, chpasswd, password), so that
-// the state directory and `ovfinit env show` never hold one. A later boot
-// that has only the redacted copy reads user-data as unset: every
-// per-instance module has run by then; bootcmd does not run again.
-func redactUserData(env *ovfenv.Environment) *ovfenv.Environment {
-	data, err := userData(env)
-	if err != nil || userDataForm(data) != cloudconfig.FormCloudConfig {
-		return env
-	}
-	c, _ := cloudconfig.Parse(data)
-	if c == nil || len(c.Secrets()) == 0 {
-		return env
-	}
-	for i, p := range env.Properties {
-		if ovfenv.NormalizeKey(p.Key) == ovfenv.KeyUserData.Name {
-			env.Properties[i].Value = ovfenv.Redaction
-		}
-	}
-	return env
 }

@@ -3,8 +3,6 @@ package agent
 import (
 	"strings"
 	"testing"
-
-	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // TestPlanLocalHostname: cloud-init's OVF datasource reads hostname and
@@ -30,11 +28,7 @@ func TestPlanLocalHostname(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, err := ovfenv.Parse([]byte(envXML(tt.props...)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := BuildPlan(env, nil)
+			p, err := planFrom(t, tt.props...)
 			if tt.wantErrs != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErrs) {
 					t.Fatalf("BuildPlan() = %v, want an error naming %q", err, tt.wantErrs)

@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"bytes"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ovfinit/ovfinit/ovfenv"
@@ -33,7 +30,7 @@ func planScript(r *propReader, p *Plan) {
 	s.Timeout = r.seconds(ovfenv.KeyScriptTimeout)
 	if names, ok := r.list(ovfenv.KeyScripts); ok {
 		for _, name := range names {
-			n, err := imageScriptName(name)
+			n, err := scripts.ImageName(name)
 			if err != nil {
 				r.bad(ovfenv.KeyScripts.Name, err)
 				continue
@@ -50,29 +47,11 @@ func planScript(r *propReader, p *Plan) {
 	}
 	// user-data (decoded once by BuildPlan) is ours when it starts with
 	// the marker line; #cloud-config and #! scripts are planUserData's.
-	if src := r.userData; src != nil && isStarlark(src) {
+	if src := r.userData; src != nil && scripts.IsStarlark(src) {
 		if prog, err := scripts.Compile(ovfenv.KeyUserData.Name, src, s.Dialect); err != nil {
 			r.bad(ovfenv.KeyUserData.Name, err)
 		} else {
 			s.UserData = prog
 		}
 	}
-}
-
-// isStarlark reports whether src's first line is scripts.Marker.
-func isStarlark(src []byte) bool {
-	line, _, _ := bytes.Cut(src, []byte("\n"))
-	return string(bytes.TrimSpace(line)) == scripts.Marker
-}
-
-// imageScriptName checks a name from ovfinit.scripts: a plain file name in
-// the scripts directory; ".star" is added when missing.
-func imageScriptName(name string) (string, error) {
-	if strings.ContainsAny(name, `/\:`) || name == "." || name == ".." || strings.HasPrefix(name, "_") {
-		return "", fmt.Errorf("%q is not the name of a script in the scripts directory (a file name, not starting with _)", name)
-	}
-	if !strings.HasSuffix(name, ".star") {
-		name += ".star"
-	}
-	return name, nil
 }

@@ -72,11 +72,7 @@ func TestPlanSSH(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, err := ovfenv.Parse([]byte(envXML(tt.props...)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := BuildPlan(env, nil)
+			p, err := planFrom(t, tt.props...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("BuildPlan(%v) error = %v, want one containing %q", tt.props, err, tt.wantErr)

@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ovfinit/ovfinit/ovfenv"
 	"github.com/ovfinit/ovfinit/users"
@@ -58,8 +57,8 @@ func planUser(r *propReader, p *Plan) {
 	// The password is read as is (not trimmed): spaces may be part of it.
 	// Its value never goes into an error message.
 	if v, ok := r.env.Property(ovfenv.KeyPassword.Name); ok && v != "" {
-		if strings.ContainsAny(v, "\n\r\x00:") && !users.IsHash(v) {
-			r.bad(ovfenv.KeyPassword.Name, fmt.Errorf("must not contain a newline, NUL or ':'"))
+		if err := users.CheckPassword(v); err != nil {
+			r.bad(ovfenv.KeyPassword.Name, err)
 		} else {
 			p.User.Password = users.NewPassword(v)
 		}
@@ -89,8 +88,8 @@ func planUser(r *propReader, p *Plan) {
 		dst *string
 	}{{ovfenv.KeyUserShell, &p.User.Shell}, {ovfenv.KeyUserHome, &p.User.Home}} {
 		if v, ok := r.text(pp.key); ok {
-			if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, ":\n") {
-				r.bad(pp.key.Name, fmt.Errorf("want an absolute path without ':', got %q", v))
+			if err := users.CheckPath(v); err != nil {
+				r.bad(pp.key.Name, err)
 			} else {
 				*pp.dst = v
 			}

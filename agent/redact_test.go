@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -22,19 +21,11 @@ import (
 
 // xmlEnv is envXML with the values escaped for XML (envXML's %q is not).
 func xmlEnv(props ...string) string {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
-<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"
-     xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" oe:id="vm-1">
-  <PropertySection>
-`)
-	for i := 0; i+1 < len(props); i += 2 {
-		var v bytes.Buffer
-		xml.EscapeText(&v, []byte(props[i+1]))
-		fmt.Fprintf(&b, "    <Property oe:key=%q oe:value=\"%s\"/>\n", props[i], v.String())
-	}
-	b.WriteString("  </PropertySection>\n</Environment>\n")
-	return b.String()
+	return envDocument(props, func(v string) string {
+		var b bytes.Buffer
+		xml.EscapeText(&b, []byte(v))
+		return `"` + b.String() + `"`
+	})
 }
 
 // leakForms are the forms of secret a script can make in one step, computed

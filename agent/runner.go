@@ -49,7 +49,7 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 	d := e.data("")
 	d.Result, d.Percent = callback.ResultReady, 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
-	d.Hostname = e.readyHostname()
+	d.Hostname = hostnameOf(e)
 	if e.RebootPending {
 		d.Message = "reboot pending: a change (the host name) takes effect at the next restart"
 	}
@@ -166,17 +166,6 @@ func (e *Env) data(step string) callback.Data {
 		d.Attempt = e.Plan.Attempt
 	}
 	return d
-}
-
-// readyHostname is the host name the ready event reports: the planned one,
-// else the running system's. With --root other than / there is no running
-// system of the tree's own: the process runs on the build machine, whose
-// name is not the image's, so nothing is reported.
-func (e *Env) readyHostname() string {
-	if !e.Live && (e.Plan == nil || e.Plan.Hostname == "") {
-		return ""
-	}
-	return hostnameOf(e)
 }
 
 // writeStatus writes the status twice, redacted: in full for root

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/cloudconfig"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
@@ -17,7 +18,7 @@ import (
 // (ovfenv.Saved): the clear one in the runtime directory until
 // forget-secrets, the redacted one in the state directory.
 func (e *Env) saved() ovfenv.Saved {
-	return ovfenv.Saved{Root: e.Root, RuntimeDir: e.runtimeDir(), StateDir: e.statePath(""), Redact: RedactedEnvironment}
+	return ovfenv.Saved{Root: e.Root, RuntimeDir: e.runtimeDir(), StateDir: e.statePath(""), Redact: e.redactedEnvironment}
 }
 
 func findEnvironment(ctx context.Context, e *Env) (Result, error) {
@@ -124,11 +125,14 @@ func forgetSecrets(ctx context.Context, e *Env) (Result, error) {
 	return noted("%s", strings.Join(append(done, left...), "; ")), nil
 }
 
-// RedactedEnvironment is env as the state directory keeps it and `ovfinit
-// env show` prints it: ovfenv.RedactedCopy, and user-data replaced too when
-// it is #cloud-config holding a password (redactUserData).
-func RedactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
-	return redactUserData(ovfenv.RedactedCopy(env))
+// redactedEnvironment is env as the state directory keeps it:
+// cloudconfig.RedactedCopy, with the user-data validate parsed (not decoded
+// again).
+func (e *Env) redactedEnvironment(env *ovfenv.Environment) *ovfenv.Environment {
+	if e.Plan == nil {
+		return cloudconfig.RedactedCopy(env)
+	}
+	return cloudconfig.RedactUserData(ovfenv.RedactedCopy(env), e.Plan.Cloud.parsed)
 }
 
 func identity(ctx context.Context, e *Env) (Result, error) {

@@ -33,9 +33,16 @@ func setHostname(ctx context.Context, e *Env) (Result, error) {
 	return Result{}, nil
 }
 
+// hostnameOf is the host name the ready event and phone_home report: the
+// planned one, else the running system's. With --root other than / there
+// is no running system of the tree's own: the process runs on the build
+// machine, whose name is not the image's, so it is "".
 func hostnameOf(e *Env) string {
 	if e.Plan != nil && e.Plan.Hostname != "" {
 		return e.Plan.Hostname
+	}
+	if !e.Live {
+		return ""
 	}
 	h, _ := os.Hostname()
 	return h

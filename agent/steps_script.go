@@ -62,20 +62,6 @@ func collectScripts(e *Env, sp *ScriptPlan, goos string) ([]*scriptSource, error
 	return out, errors.Join(errs...)
 }
 
-// secretValues are the values of the environment's secret properties, which
-// the scripts may read but never log: those the key table marks Secret and
-// those whose name says so (ovfenv.IsSecret: "password", "secret", "token",
-// ...), since a vApp's own keys are not in the table.
-func secretValues(env *ovfenv.Environment) []string {
-	var out []string
-	for _, p := range env.Properties {
-		if ovfenv.IsSecret(p.Key) && p.Value != "" {
-			out = append(out, p.Value)
-		}
-	}
-	return out
-}
-
 // scriptError is a script's failure as the pipeline reports it: the
 // position and message, then the Starlark backtrace.
 type scriptError struct{ se *scripts.ScriptError }
@@ -110,8 +96,10 @@ func runScripts(ctx context.Context, e *Env) (Result, error) {
 		d.Message = fmt.Sprintf("%d%% %s", percent, message)
 		e.Events.Emit(callback.TypeProgress, d)
 	}
-	// The script's redactor also knows the URLs' credentials (learnSecrets).
-	secrets := append(secretValues(e.OVF), e.Redact.Secrets()...)
+	// The script's redactor also knows the URLs' credentials and
+	// user-data's passwords (learnSecrets, planCloud).
+	envSecrets, _ := e.OVF.Secrets()
+	secrets := append(envSecrets, e.Redact.Secrets()...)
 	ran, optionalFailed := 0, 0
 	for _, s := range list {
 		step, name, optional := s.step(), s.prog.Name, s.prog.Header.Optional

@@ -31,7 +31,7 @@ func planSystem(r *propReader, p *Plan) {
 	s := &p.System
 	s.Enabled = r.bool(ovfenv.KeySystem)
 	s.Timeout = r.seconds(ovfenv.KeySystemTimeout)
-	url, urlSet := r.get(ovfenv.KeySystemURL.Name)
+	url, urlSet := r.text(ovfenv.KeySystemURL)
 	if urlSet {
 		if _, err := callback.ValidateURL(url); err != nil {
 			r.bad(ovfenv.KeySystemURL.Name, errors.New("want an http:// or https:// URL with a host"))
@@ -42,7 +42,7 @@ func planSystem(r *propReader, p *Plan) {
 	if !s.Enabled {
 		// Set without the switch: refused, not silently ignored.
 		for _, k := range []ovfenv.Key{ovfenv.KeySystemURL, ovfenv.KeySystemTimeout} {
-			if _, ok := r.get(k.Name); ok {
+			if _, ok := r.text(k); ok {
 				r.bad(k.Name, fmt.Errorf("set, but %s is not true: this VM is in no system", ovfenv.KeySystem.Name))
 			}
 		}
@@ -52,7 +52,7 @@ func planSystem(r *propReader, p *Plan) {
 		s.URL = p.CallbackURL
 	}
 	if s.URL == "" && !urlSet {
-		if _, ok := r.get(ovfenv.KeyCallbackURL.Name); !ok {
+		if _, ok := r.text(ovfenv.KeyCallbackURL); !ok {
 			r.bad(ovfenv.KeySystem.Name, fmt.Errorf("true, but neither %s nor %s says where the manager is", ovfenv.KeySystemURL.Name, ovfenv.KeyCallbackURL.Name))
 		}
 	}

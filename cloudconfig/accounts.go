@@ -11,10 +11,11 @@ import (
 	"github.com/ovfinit/ovfinit/users"
 )
 
-// CheckPassword refuses what cannot be a password line for chpasswd.
+// CheckPassword refuses what cannot be a password line for chpasswd
+// (users.CheckPassword).
 func CheckPassword(v string) error {
-	if strings.ContainsAny(v, "\n\r\x00:") && !users.IsHash(v) {
-		return fmt.Errorf("a password must not contain a newline, NUL or ':'")
+	if err := users.CheckPassword(v); err != nil {
+		return fmt.Errorf("a password %w", err)
 	}
 	return nil
 }
@@ -42,8 +43,11 @@ func (cu User) Account() (u users.User, warnings, errs []error) {
 		u.Groups = append(u.Groups, g)
 	}
 	for _, f := range []struct{ name, v string }{{"shell", u.Shell}, {"homedir", u.Home}} {
-		if f.v != "" && (!strings.HasPrefix(f.v, "/") || strings.ContainsAny(f.v, ":\n")) {
-			errs = append(errs, fmt.Errorf("%s: want an absolute path without ':', got %q", f.name, f.v))
+		if f.v == "" {
+			continue
+		}
+		if err := users.CheckPath(f.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
 		}
 	}
 	if cu.Password != "" {

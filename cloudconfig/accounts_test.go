@@ -60,3 +60,29 @@ chpasswd:
 		t.Errorf("EnsureAccounts() done (-want +got):\n%s", diff)
 	}
 }
+
+// TestAccountPathsCheckedAsUsersDoes: a user-data user's homedir and shell
+// are checked by users.CheckPath, the rule the user step applies: a NUL
+// (YAML's "\0") is refused when the plan is made, not after the host name
+// and the network have changed.
+func TestAccountPathsCheckedAsUsersDoes(t *testing.T) {
+	c, err := Parse([]byte("#cloud-config\nusers:\n  - name: alice\n    homedir: \"/home/a\\0b\"\n    shell: \"/bin/s\\0h\"\n  - name: bob\n    homedir: /srv/bob\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, errs := c.Users[0].Account()
+	want := []string{`homedir: want an absolute path without ':', got "/home/a\x00b"`, `shell: want an absolute path without ':', got "/bin/s\x00h"`}
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	if !cmp.Equal(got, want) && !cmp.Equal(got, []string{want[1], want[0]}) {
+		t.Errorf("Account(alice) errors = %q, want %q", got, want)
+	}
+	if u, _, errs := c.Users[1].Account(); len(errs) > 0 || u.Home != "/srv/bob" {
+		t.Errorf("Account(bob) = %+v, %v", u, errs)
+	}
+	if err := users.CheckPath("/home/a\x00b"); err == nil {
+		t.Errorf("users.CheckPath(NUL) = nil, want an error")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
+	"github.com/ovfinit/ovfinit/internal/passwd"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 )
 
@@ -54,28 +55,29 @@ func WriteFiles(root string, files []File, deferred bool, log *slog.Logger) (int
 	return n, nil
 }
 
-// idDB resolves names to ids from the tree's own account files.
+// idDB resolves names to ids from the tree's own account files, with
+// internal/passwd (the one reader: the first line of a name wins, as in
+// getpwnam, and a malformed line of that name is an error naming it).
 type idDB struct {
 	fsys          *rootfs.FS
-	passwd, group map[string]int
+	passwd, group []byte
+	loaded        bool
 }
 
-func (d *idDB) load(name string) (map[string]int, error) {
-	data, err := d.fsys.ReadFile(name, 64<<20)
+// id returns the id (third field) of name in file's data.
+func id(data []byte, file, kind, name string) (int, bool, error) {
+	line, e := passwd.FindLine(data, name)
+	if e == nil {
+		return 0, false, nil
+	}
+	if len(e) < 3 {
+		return 0, false, fmt.Errorf("%s:%d: %s: want colon-separated fields, got %d", file, line, name, len(e))
+	}
+	n, err := strconv.ParseUint(e[2], 10, 32)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return 0, false, fmt.Errorf("%s:%d: %s: bad %s %q", file, line, name, kind, e[2])
 	}
-	out := map[string]int{}
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Split(l, ":")
-		if len(f) < 3 {
-			continue
-		}
-		if id, err := strconv.Atoi(f[2]); err == nil {
-			out[f[0]] = id
-		}
-	}
-	return out, nil
+	return int(n), true, nil
 }
 
 // owner resolves "user:group"; "user" alone keeps the group root, as
@@ -85,19 +87,26 @@ func (d *idDB) owner(owner string) (uid, gid int, err error) {
 	if g == "" {
 		g = "root"
 	}
-	if d.passwd == nil {
-		if d.passwd, err = d.load("/etc/passwd"); err != nil {
-			return 0, 0, err
+	if !d.loaded {
+		if d.passwd, err = d.fsys.ReadFile("/etc/passwd", passwd.MaxFile); err != nil {
+			return 0, 0, fmt.Errorf("reading /etc/passwd: %w", err)
 		}
-		if d.group, err = d.load("/etc/group"); err != nil {
-			return 0, 0, err
+		if d.group, err = d.fsys.ReadFile("/etc/group", passwd.MaxFile); err != nil {
+			return 0, 0, fmt.Errorf("reading /etc/group: %w", err)
 		}
+		d.loaded = true
 	}
-	uid, ok := d.passwd[u]
+	uid, ok, err := id(d.passwd, "/etc/passwd", "uid", u)
+	if err != nil {
+		return 0, 0, fmt.Errorf("owner %s: %w", u, err)
+	}
 	if !ok {
 		return 0, 0, fmt.Errorf("owner %s: no such user", u)
 	}
-	gid, ok = d.group[g]
+	gid, ok, err = id(d.group, "/etc/group", "gid", g)
+	if err != nil {
+		return 0, 0, fmt.Errorf("owner %s: %w", owner, err)
+	}
 	if !ok {
 		return 0, 0, fmt.Errorf("owner %s: no such group %s", owner, g)
 	}

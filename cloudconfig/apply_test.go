@@ -201,3 +201,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteFilesOwnerLookup: write_files' owners are looked up as the C
+// library looks them up (internal/passwd): the first line of a name wins,
+// and a malformed line of that name is an error naming the file and line,
+// not "no such user".
+func TestWriteFilesOwnerLookup(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"etc/passwd": "root:x:0:0::/root:/bin/sh\napp:x:1005:1006::/srv/app:/bin/sh\napp:x:2000:2000::/x:/bin/sh\nbad:x:nope:1::/:/bin/sh\n",
+		"etc/group":  "root:x:0:\napp:x:1006:\napp:x:2000:\nbadg:x:-1:\n",
+	})
+	fsys, err := rootfs.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	d := &idDB{fsys: fsys}
+	if uid, gid, err := d.owner("app:app"); err != nil || uid != 1005 || gid != 1006 {
+		t.Errorf("owner(app:app) = %d, %d, %v; want 1005, 1006 (the first lines)", uid, gid, err)
+	}
+	for owner, want := range map[string]string{
+		"bad":      "owner bad: /etc/passwd:4: bad: bad uid \"nope\"",
+		"app:badg": "owner app:badg: /etc/group:4: badg: bad gid \"-1\"",
+		"+app":     "owner +app: no such user",
+	} {
+		if _, _, err := d.owner(owner); err == nil || err.Error() != want {
+			t.Errorf("owner(%q) = %v, want %q", owner, err, want)
+		}
+	}
+}

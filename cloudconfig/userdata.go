@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 // MaxUserData bounds user-data once decoded (and decompressed).
@@ -73,4 +75,49 @@ func Form(data []byte) string {
 		return "MIME multipart"
 	}
 	return "unrecognised (no #cloud-config or #! first line)"
+}
+
+// UserData returns env's user-data property decoded (DecodeUserData); nil
+// when it is unset, blank, or ovfenv.Redaction (the saved redacted copy
+// holds that instead of user-data with a password: it reads as unset). The
+// agent calls it once per boot (BuildPlan); the error does not name the
+// property, the caller does.
+func UserData(env *ovfenv.Environment) ([]byte, error) {
+	v, ok := env.Property(ovfenv.KeyUserData.Name)
+	v = strings.TrimSpace(v)
+	if !ok || v == "" || ovfenv.IsUnset(v) || v == ovfenv.Redaction {
+		return nil, nil
+	}
+	return DecodeUserData(v)
+}
+
+// RedactUserData replaces env's user-data by ovfenv.Redaction, in place,
+// when c (env's user-data, parsed as far as it parses; nil when it is not
+// #cloud-config) holds a password (users, chpasswd, password), so that
+// the state directory and `ovfinit env show` never hold one. A later boot
+// that has only the redacted copy reads user-data as unset: every
+// per-instance module has run by then; bootcmd does not run again.
+func RedactUserData(env *ovfenv.Environment, c *Config) *ovfenv.Environment {
+	if c == nil || len(c.Secrets()) == 0 {
+		return env
+	}
+	for i, p := range env.Properties {
+		if ovfenv.NormalizeKey(p.Key) == ovfenv.KeyUserData.Name {
+			env.Properties[i].Value = ovfenv.Redaction
+		}
+	}
+	return env
+}
+
+// RedactedCopy is env as it may be shown (`ovfinit env show`) or kept in
+// the state directory: ovfenv.RedactedCopy, and user-data replaced too
+// when it is #cloud-config holding a password. It decodes and parses
+// user-data itself; the agent, which did that once already, calls
+// RedactUserData with what it parsed.
+func RedactedCopy(env *ovfenv.Environment) *ovfenv.Environment {
+	var c *Config
+	if data, err := UserData(env); err == nil && Form(data) == FormCloudConfig {
+		c, _ = Parse(data)
+	}
+	return RedactUserData(ovfenv.RedactedCopy(env), c)
 }

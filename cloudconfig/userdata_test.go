@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 func gz(s string) []byte {
@@ -58,4 +60,39 @@ func FuzzDecodeUserData(f *testing.F) {
 		}
 		Form(data)
 	})
+}
+
+// TestUserDataRedaction: user-data is read once from the property (the
+// saved copy's redaction reads as unset), and replaced in a redacted copy
+// only when it is #cloud-config holding a password.
+func TestUserDataRedaction(t *testing.T) {
+	env := func(v string) *ovfenv.Environment {
+		return &ovfenv.Environment{Properties: []ovfenv.Property{{Key: "user-data", Value: v}, {Key: "password", Value: "s3cret-pw"}}}
+	}
+	if data, err := UserData(env(ovfenv.Redaction)); data != nil || err != nil {
+		t.Errorf("UserData(%s) = %q, %v; want unset", ovfenv.Redaction, data, err)
+	}
+	if _, err := UserData(env("not base64!")); err == nil {
+		t.Errorf("UserData(not base64) = nil error")
+	}
+	enc := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for ud, redacted := range map[string]bool{
+		"#cloud-config\npassword: hunter22\n":                       true,
+		"#cloud-config\nchpasswd:\n  list: |\n    root:Secret-99\n": true,
+		"#cloud-config\nhostname: web1\n":                           false,
+		"#!/bin/sh\necho password\n":                                false,
+	} {
+		src := env(enc(ud))
+		got := RedactedCopy(src)
+		v, _ := got.Property("user-data")
+		if (v == ovfenv.Redaction) != redacted {
+			t.Errorf("RedactedCopy(user-data %q) user-data = %q, want redacted %v", ud, v, redacted)
+		}
+		if pw, _ := got.Property("password"); pw != ovfenv.Redaction {
+			t.Errorf("RedactedCopy() password = %q, want %s", pw, ovfenv.Redaction)
+		}
+		if orig, _ := src.Property("user-data"); orig != enc(ud) {
+			t.Errorf("RedactedCopy() changed its argument's user-data to %q", orig)
+		}
+	}
 }

@@ -1,21 +1,14 @@
 package hostname
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os/exec"
-	"strings"
+
+	"github.com/ovfinit/ovfinit/internal/cmdrun"
 )
 
 // Live runs hostname(1) with the fully qualified name, as rc.d/hostname
-// does with rc.conf's hostname= at boot.
+// does with rc.conf's hostname= at boot, through internal/cmdrun (the
+// error names the argv and the tail of stderr).
 func Live(ctx context.Context, fqdn, _ string) (bool, error) {
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "hostname", fqdn)
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return false, fmt.Errorf("hostname %q: %w: %s", fqdn, err, strings.TrimSpace(stderr.String()))
-	}
-	return false, nil
+	return false, cmdrun.Run(ctx, cmdrun.Exec{}, "hostname", fqdn)
 }

@@ -43,6 +43,45 @@ func (e *Environment) Text(k Key) (v string, set bool) {
 	return v, true
 }
 
+// SetUnder reports whether the environment sets k or any key under it
+// (k.Name + ".": ovfinit.user.uid under ovfinit.user), each read as
+// Property reads it (its last line; blank or "null" is unset).
+func (e *Environment) SetUnder(k Key) bool {
+	if e == nil {
+		return false
+	}
+	for _, p := range e.Properties {
+		if n := NormalizeKey(p.Key); n == k.Name || strings.HasPrefix(n, k.Name+".") {
+			if _, set := e.Property(n); set {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Later returns, of the keys the environment sets (as Property reads
+// them), the one whose line comes last in the document, and the others it
+// sets; ok is false when it sets none. cloud-init's OVF datasource reads
+// hostname and local-hostname so: the later one wins.
+func (e *Environment) Later(keys ...Key) (last Key, others []Key, ok bool) {
+	at := -1
+	for _, k := range keys {
+		if _, set := e.Property(k.Name); !set {
+			continue
+		}
+		if i := find(e.Properties, k.Name); i > at {
+			if ok {
+				others = append(others, last)
+			}
+			last, at, ok = k, i, true
+		} else {
+			others = append(others, k)
+		}
+	}
+	return last, others, ok
+}
+
 // Int returns k's whole-number value, within [k.Min, k.Max].
 func (e *Environment) Int(k Key) (int, error) {
 	v, set := e.Text(k)

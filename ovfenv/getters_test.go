@@ -128,3 +128,33 @@ func TestSplitList(t *testing.T) {
 		t.Errorf("List(%s) unset = %q, %v; want the default's two ciphers", KeySSHCiphers.Name, got, set)
 	}
 }
+
+func TestSetUnderAndLater(t *testing.T) {
+	env := &Environment{Properties: []Property{
+		{Key: "local-hostname", Value: "a"},
+		{Key: "guestinfo.ovfinit.user.uid", Value: "1001"},
+		{Key: "hostname", Value: "b"},
+		{Key: "ovfinit.username", Value: "x"}, // not under ovfinit.user
+		{Key: "ovfinit.ssh.port", Value: "null"},
+	}}
+	if !env.SetUnder(KeyUser) {
+		t.Errorf("SetUnder(%s) = false, want true (ovfinit.user.uid)", KeyUser.Name)
+	}
+	if env.SetUnder(KeySSHPort) {
+		t.Errorf("SetUnder(%s) = true for a null value", KeySSHPort.Name)
+	}
+	if (&Environment{Properties: []Property{{Key: "ovfinit.username", Value: "x"}}}).SetUnder(KeyUser) {
+		t.Errorf("SetUnder(%s) = true for ovfinit.username", KeyUser.Name)
+	}
+	last, others, ok := env.Later(KeyHostname, KeyLocalHostname)
+	if !ok || last.Name != "hostname" || len(others) != 1 || others[0].Name != "local-hostname" {
+		t.Errorf("Later(hostname, local-hostname) = %s, %v, %v; want hostname, [local-hostname]", last.Name, others, ok)
+	}
+	env.Properties = append(env.Properties, Property{Key: "local-hostname", Value: "c"})
+	if last, others, ok = env.Later(KeyHostname, KeyLocalHostname); !ok || last.Name != "local-hostname" || len(others) != 1 {
+		t.Errorf("Later() after a second local-hostname = %s, %v, %v; want local-hostname", last.Name, others, ok)
+	}
+	if _, _, ok := env.Later(KeySSHPort); ok {
+		t.Errorf("Later(a null key) ok = true")
+	}
+}

@@ -13,6 +13,13 @@ import (
 // script for ovfinit (any other user-data is left to cloud-init).
 const Marker = "#!starlark"
 
+// IsStarlark reports whether src's first line is Marker: user-data that is
+// a script for ovfinit.
+func IsStarlark(src []byte) bool {
+	line, _, _ := bytes.Cut(src, []byte("\n"))
+	return string(bytes.TrimSpace(line)) == Marker
+}
+
 // Frequencies a script may declare: the agent's steps' (internal/freq).
 const (
 	PerInstance = freq.PerInstance // the default

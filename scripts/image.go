@@ -19,6 +19,19 @@ func ImageDir(goos string) string {
 	return "/etc/ovfinit/scripts.d"
 }
 
+// ImageName checks a name from ovfinit.scripts: a plain file name in the
+// scripts directory, not starting with "_" (a library for load()); ".star"
+// is added when missing.
+func ImageName(name string) (string, error) {
+	if strings.ContainsAny(name, `/\:`) || name == "." || name == ".." || strings.HasPrefix(name, "_") {
+		return "", fmt.Errorf("%q is not the name of a script in the scripts directory (a file name, not starting with _)", name)
+	}
+	if !strings.HasSuffix(name, ".star") {
+		name += ".star"
+	}
+	return name, nil
+}
+
 // ImageScripts are the image's scripts, compiled, in the order they run,
 // with the directory their load() statements resolve in.
 type ImageScripts struct {

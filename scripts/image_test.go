@@ -41,3 +41,27 @@ func TestFindImage(t *testing.T) {
 		t.Errorf("FindImage(no directory) = %v, %v; want nothing, no error", names(img), err)
 	}
 }
+
+func TestImageName(t *testing.T) {
+	for name, want := range map[string]string{"a": "a.star", "50-app.star": "50-app.star", "x.y": "x.y.star"} {
+		if got, err := ImageName(name); err != nil || got != want {
+			t.Errorf("ImageName(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"../etc/x", `a\b`, "c:x", ".", "..", "_lib"} {
+		if got, err := ImageName(name); err == nil {
+			t.Errorf("ImageName(%q) = %q, want an error", name, got)
+		}
+	}
+}
+
+func TestIsStarlark(t *testing.T) {
+	for src, want := range map[string]bool{
+		Marker + "\nprint(1)\n": true, " " + Marker + " \r\n": true, Marker: true,
+		"#cloud-config\n" + Marker: false, "#!/bin/sh\n": false, "": false,
+	} {
+		if got := IsStarlark([]byte(src)); got != want {
+			t.Errorf("IsStarlark(%q) = %v, want %v", src, got, want)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ovfinit/ovfinit/internal/imagelink"
 )
 
 // TestReadImageStaysInImage: the account database of an offline image tree
@@ -14,20 +16,14 @@ import (
 // directory standing for it) is the image's, where the link leads when
 // resolved in the tree, never the build host's (issue 13, defect 1).
 func TestReadImageStaysInImage(t *testing.T) {
-	hostEtc := filepath.Join(t.TempDir(), "host-etc")
-	root := t.TempDir()
+	tree := imagelink.New(t, "", "etc")
+	hostEtc, root := tree.Host, tree.Root
 	for dir, passwd := range map[string]string{
-		hostEtc:                      "root:x:0:0:root:/root:/bin/sh\nbuildhost:x:1000:1000::/home/buildhost:/bin/sh\n",
-		filepath.Join(root, hostEtc): "root:x:0:0:root:/root:/bin/sh\nimageuser:x:1000:1000::/home/imageuser:/bin/sh\n",
+		tree.Host:   "root:x:0:0:root:/root:/bin/sh\nbuildhost:x:1000:1000::/home/buildhost:/bin/sh\n",
+		tree.Inside: "root:x:0:0:root:/root:/bin/sh\nimageuser:x:1000:1000::/home/imageuser:/bin/sh\n",
 	} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
 		os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644)
 		os.WriteFile(filepath.Join(dir, "group"), []byte("root:x:0:\n"), 0o644)
-	}
-	if err := os.Symlink(hostEtc, filepath.Join(root, "etc")); err != nil {
-		t.Fatal(err)
 	}
 	img, err := ReadImage(root)
 	if err != nil {
@@ -42,16 +38,13 @@ func TestReadImageStaysInImage(t *testing.T) {
 // absolute link to the build host's directory lists the image's logs (where
 // the link leads when resolved in the tree), never the build host's.
 func TestPlanSealStaysInImage(t *testing.T) {
-	hostVar := filepath.Join(t.TempDir(), "host-var")
-	root := t.TempDir()
-	for dir, log := range map[string]string{hostVar: "host.log", filepath.Join(root, hostVar): "image.log"} {
+	tree := imagelink.New(t, "", "var")
+	hostVar, root := tree.Host, tree.Root
+	for dir, log := range map[string]string{tree.Host: "host.log", tree.Inside: "image.log"} {
 		if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, "log", log), []byte("a line\n"), 0o644)
-	}
-	if err := os.Symlink(hostVar, filepath.Join(root, "var")); err != nil {
-		t.Fatal(err)
 	}
 	items, err := PlanSeal(root, "/var/lib/ovfinit", "")
 	if err != nil {

@@ -106,7 +106,7 @@ func Plan(db *DB, u User) ([]Op, error) {
 		return nil, fieldErr(FieldComment, "comment %q: want at most 255 characters without ':' or a newline", u.Comment)
 	}
 	for _, f := range []struct{ name, v string }{{FieldHome, u.Home}, {FieldShell, u.Shell}} {
-		if !strings.HasPrefix(f.v, "/") || strings.ContainsAny(f.v, ":\n\x00") {
+		if CheckPath(f.v) != nil {
 			return nil, fieldErr(f.name, "%s %q: want an absolute path without ':'", f.name, f.v)
 		}
 	}

@@ -58,6 +58,26 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// CheckPath checks a home directory or login shell: an absolute path
+// without ':', a newline or NUL (passwd(5)'s fields are colon-separated
+// lines).
+func CheckPath(p string) error {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, ":\n\x00") {
+		return fmt.Errorf("want an absolute path without ':', got %q", p)
+	}
+	return nil
+}
+
+// CheckPassword refuses what cannot be a password in clear for the
+// account files (a newline, NUL or ':'); a crypt(3) hash (IsHash) is
+// taken as it is.
+func CheckPassword(v string) error {
+	if strings.ContainsAny(v, "\n\r\x00:") && !IsHash(v) {
+		return fmt.Errorf("must not contain a newline, NUL or ':'")
+	}
+	return nil
+}
+
 // ParseKeys splits a newline-separated list of SSH public keys (cloud-init's
 // public-keys) and checks each one. Blank lines and # comments are skipped.
 // Errors name the line within the value and never echo the key material.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ovfinit/ovfinit/agent"
+	"github.com/ovfinit/ovfinit/cloudconfig"
 	"github.com/ovfinit/ovfinit/internal/errlist"
 	"github.com/ovfinit/ovfinit/manager/envmake"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -106,7 +107,7 @@ not parse, 2 on a usage error.`,
 			if err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("%s %s: %w", src.Transport, src.Location, err)}
 			}
-			return showEnv(cmd.OutOrStdout(), src, ovfenv.RedactedCopy(env), asJSON)
+			return showEnv(cmd.OutOrStdout(), src, cloudconfig.RedactedCopy(env), asJSON)
 		},
 	}
 	f := cmd.Flags()

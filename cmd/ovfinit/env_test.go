@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 const envDoc = `<?xml version="1.0" encoding="UTF-8"?>
@@ -114,6 +117,30 @@ func TestEnvShowHidesURLCredentials(t *testing.T) {
 	if code != exitOK || strings.Contains(out, "p4ss-word") || strings.Contains(out, "tok-123456") ||
 		!strings.Contains(out, "https://redacted:redacted@mgr.example/events?token=redacted") {
 		t.Errorf("env show = exit %d:\n%s\nwant the URL with its credentials redacted", code, out)
+	}
+}
+
+// TestEnvShowHidesUserDataPasswords: user-data that is #cloud-config
+// holding a password is shown as redacted, as the state directory keeps
+// it; user-data without one is shown as it is.
+func TestEnvShowHidesUserDataPasswords(t *testing.T) {
+	show := func(ud string) string {
+		b64 := base64.StdEncoding.EncodeToString([]byte(ud))
+		doc := strings.Replace(envDoc, `<Property oe:key="made-up" oe:value="x"/>`,
+			`<Property oe:key="user-data" oe:value="`+b64+`"/>`, 1)
+		out, code := execute(t, "env", "show", writeEnv(t, doc))
+		if code != exitOK {
+			t.Fatalf("env show = exit %d:\n%s", code, out)
+		}
+		return out
+	}
+	secret := "#cloud-config\nchpasswd:\n  list: |\n    root:Chpasswd-Secret-9\n"
+	if out := show(secret); strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(secret))) || !strings.Contains(out, ovfenv.Redaction) {
+		t.Errorf("env show of user-data with a password:\n%s\nwant user-data %s", out, ovfenv.Redaction)
+	}
+	plain := "#cloud-config\nhostname: web1\n"
+	if out := show(plain); !strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(plain))) {
+		t.Errorf("env show of user-data without a password:\n%s\nwant it shown", out)
 	}
 }
 

@@ -19,6 +19,43 @@ import (
 	"github.com/ovfinit/ovfinit/internal/fleetsim"
 )
 
+// openWatchWeb runs watch with o and its web view (o.web, o.webLn and
+// o.webLinger are set here), each on its own 127.0.0.1 port, until the
+// test ends; opens the page in headless chromium (exe) and waits for the
+// JavaScript condition loaded. It returns the browser's context and the
+// URL the agents post their events to. watch's standard error is logged
+// when the test failed.
+func openWatchWeb(t *testing.T, exe string, o watchOptions, loaded string) (context.Context, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.web, o.webLn, o.webLinger = wln.Addr().String(), wln, 2*time.Minute
+	var out, errOut syncBuffer
+	wctx, stopWatch := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- watch(wctx, ln, o, &out, &errOut, false) }()
+	t.Cleanup(func() {
+		stopWatch()
+		<-done
+		if t.Failed() {
+			t.Logf("watch's standard error:\n%s", errOut.String())
+		}
+	})
+	page := fmt.Sprintf("http://%s/", wln.Addr())
+	ctx := browser(t, exe)
+	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+		t.Fatalf("opening %s: %v", page, err)
+	}
+	waitJS(t, ctx, "page loaded", loaded, summaryJS)
+	return ctx, fmt.Sprintf("http://%s/events", ln.Addr())
+}
+
 // webScreenshot, when set, is where TestWatchWebBrowser saves a PNG of
 // its 20-VM page (make docs-screenshot writes docs/watch-web.png so).
 var webScreenshot = flag.String("web-screenshot", "", "save the browser test's page as this PNG")
@@ -140,35 +177,8 @@ func TestWatchWebBrowser(t *testing.T) {
 	}
 	agents := fleetsim.Fleet("web", n, reasons)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut syncBuffer
-	o := watchOptions{expect: n + 1, timeout: 2 * time.Minute, maxSkew: callback.DefaultMaxSkew, limits: defaultServerLimits,
-		web: wln.Addr().String(), webLn: wln, webLinger: 2 * time.Minute, secret: secret}
-	wctx, stopWatch := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- watch(wctx, ln, o, &out, &errOut, false) }()
-	t.Cleanup(func() {
-		stopWatch()
-		<-done
-		if t.Failed() {
-			t.Logf("watch's standard error:\n%s", errOut.String())
-		}
-	})
-	url := fmt.Sprintf("http://%s/events", ln.Addr())
-	page := fmt.Sprintf("http://%s/", wln.Addr())
-
-	ctx := browser(t, exe)
-	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
-		t.Fatalf("opening %s: %v", page, err)
-	}
-	waitJS(t, ctx, "page loaded", `document.body.dataset.rev === '0' && document.getElementById('conn').textContent === 'live'`, summaryJS)
+	o := watchOptions{expect: n + 1, timeout: 2 * time.Minute, maxSkew: callback.DefaultMaxSkew, limits: defaultServerLimits, secret: secret}
+	ctx, url := openWatchWeb(t, exe, o, `document.body.dataset.rev === '0' && document.getElementById('conn').textContent === 'live'`)
 
 	// Agents stop before step 1 (after the first step started and
 	// finished), before step 5, and two of them before ready.

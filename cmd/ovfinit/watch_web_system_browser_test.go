@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/fleetsim"
@@ -28,36 +23,9 @@ func TestWatchWebBrowserSystem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut syncBuffer
-	o := watchOptions{timeout: 2 * time.Minute, maxSkew: callback.DefaultMaxSkew, limits: defaultServerLimits,
-		web: wln.Addr().String(), webLn: wln, webLinger: 2 * time.Minute, secret: secret, system: sys}
+	o := watchOptions{timeout: 2 * time.Minute, maxSkew: callback.DefaultMaxSkew, limits: defaultServerLimits, secret: secret, system: sys}
 	o.instances, o.expect = sys.Patterns()
-	wctx, stopWatch := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- watch(wctx, ln, o, &out, &errOut, false) }()
-	t.Cleanup(func() {
-		stopWatch()
-		<-done
-		if t.Failed() {
-			t.Logf("watch's standard error:\n%s", errOut.String())
-		}
-	})
-	url := fmt.Sprintf("http://%s/events", ln.Addr())
-	page := fmt.Sprintf("http://%s/", wln.Addr())
-
-	ctx := browser(t, exe)
-	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
-		t.Fatalf("opening %s: %v", page, err)
-	}
-	waitJS(t, ctx, "page loaded", `document.getElementById('conn').textContent === 'live'`, summaryJS)
+	ctx, url := openWatchWeb(t, exe, o, `document.getElementById('conn').textContent === 'live'`)
 
 	// db is held before ready, app before its second step.
 	dbReady, appGoes := make(chan struct{}), make(chan struct{})
