@@ -149,7 +149,7 @@ var notSupported = map[string][]string{
 	"v2DHCPOverrides": {},
 	"v2Params": {"ad-select", "all-slaves-active", "arp-validate", "arp-all-targets", "fail-over-mac-policy",
 		"packets-per-slave", "primary-reselect-policy", "resend-igmp", "learn-packet-interval"},
-	"v1Item":   {"keep_configuration"},
+	"v1Item":   {"keep_configuration", "wakeonlan"},
 	"v1Subnet": {"dns_nameservers6", "ipv4", "ipv6"},
 }
 
