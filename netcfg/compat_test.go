@@ -224,6 +224,9 @@ func TestErrorsInUserWords(t *testing.T) {
 		{"version: 2\nethernets:\n  eth0:\n    dhcp4: maybe\n", `line 4: dhcp4: want true or false, got "maybe"`},
 		{"version: 2\nethernets:\n  eth0:\n    mtu: [1]\n", `line 4: mtu: want a whole number, got a list`},
 		{"version: 1\nconfig:\n- type: bond\n  name: b\n  bond_interfaces: []\n  params:\n    bond-ad-select: 1\n", `line 7: b.params: "bond-ad-select" is not supported`},
+		// cloud-init reads v1 wakeonlan but its netplan renderer drops it:
+		// refused as a key of v1, not as an unknown one.
+		{"version: 1\nconfig:\n- type: physical\n  name: eth0\n  wakeonlan: true\n", `line 5: "wakeonlan" in a config entry is not supported by ovfinit yet`},
 	}
 	for _, tt := range tests {
 		_, _, err := ParseNetworkConfig([]byte(tt.doc))

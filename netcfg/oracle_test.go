@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ovfinit/ovfinit/internal/errlist"
 )
 
 // The oracle corpus: netplan's own examples (testdata/netplan-examples,
@@ -70,13 +72,16 @@ func TestNetplanOracle(t *testing.T) {
 			}
 			base := strings.TrimSuffix(doc, ".yaml")
 			want, wantRefused := readLines(base + ".refused")
-			cfg, _, err := ParseNetworkConfig(data)
+			cfg, lines, err := ParseNetworkConfig(data)
 			if err == nil {
-				err = Validate(cfg)
+				err = withLines(Validate(cfg), lines)
 			}
 			if wantRefused {
 				if err == nil {
 					t.Fatalf("ovfinit accepts %s; %s.refused says it refuses it", doc, base)
+				}
+				if !slices.ContainsFunc(want, func(w string) bool { return strings.HasPrefix(w, "line ") }) {
+					t.Errorf("%s.refused names no line: a refusal on purpose names the key and its line (issue 15)", base)
 				}
 				for _, w := range want {
 					if !strings.Contains(err.Error(), w) {
@@ -138,6 +143,23 @@ func TestNetplanOracle(t *testing.T) {
 	slices.Sort(keys)
 	t.Logf("oracle: %d documents: %d accepted and equivalent to netplan, %d refused on purpose; netplan examples accepted: %d of %d; refused keys: %s",
 		len(docs), equal, refusedOnPurpose, examplesOK, examples, strings.Join(keys, ", "))
+}
+
+// withLines puts the YAML line before each of Validate's field errors, as
+// the agent reports them (Origins.Of), so that a .refused file can ask
+// for the line of a problem found after parsing too.
+func withLines(err error, lines Lines) error {
+	var out []error
+	for _, e := range errlist.Flatten(err) {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			if l := lines.Line(fe.NIC, fe.Field); l > 0 {
+				e = fmt.Errorf("line %d: %w", l, e)
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 func readLines(path string) ([]string, bool) {

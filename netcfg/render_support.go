@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -237,16 +239,125 @@ func userField(path string) string {
 	return strings.ToLower(strings.TrimPrefix(path, "NICs."))
 }
 
+// persistentOnly are the fields no live applier sets: only a manager's
+// files carry them (they take effect when the manager starts). With no
+// manager (ManagerNone: live only, which is also what Windows gets) they
+// are refused, never dropped.
+var persistentOnly = func() []string {
+	f := []string{"NICs.LinkOpts.AcceptRA", "NICs.LinkOpts.IPv6Privacy", "NICs.LinkOpts.LinkLocal", "NICs.LinkOpts.Critical",
+		"NICs.LinkOpts.DHCPIdentifier", "NICs.LinkOpts.NeighSuppress"}
+	for _, d := range []string{"DHCP4Overrides", "DHCP6Overrides"} {
+		for _, o := range overrideFields {
+			f = append(f, "NICs.LinkOpts."+d+"."+o)
+		}
+	}
+	// WireGuard's keys need the wireguard generic-netlink family: the
+	// tunnel is left to the image's manager.
+	return append(f, "NICs.Tunnel.Mark", "NICs.Tunnel.PrivateKey", "NICs.Tunnel.Peers.PublicKey", "NICs.Tunnel.Peers.SharedKey",
+		"NICs.Tunnel.Peers.Endpoint", "NICs.Tunnel.Peers.AllowedIPs", "NICs.Tunnel.Peers.Keepalive")
+}()
+
+// windowsLiveRefused are the fields the Windows applier (ApplyWindows: IP
+// Helper API and netsh) has no operation for, on top of persistentOnly.
+var windowsLiveRefused = func() []string {
+	f := []string{"NICs.Link", "NICs.VLANID", "NICs.Members", "NICs.BondMode", "NICs.SetName", "NICs.VRFTable",
+		"NICs.LinkOpts.SetMAC", "NICs.LinkOpts.WakeOnLAN",
+		"NICs.Routes.OnLink", "NICs.Routes.Table", "NICs.Routes.Type", "NICs.Routes.Scope", "NICs.Routes.From",
+		"NICs.LinkOpts.RoutingPolicy.From", "NICs.LinkOpts.RoutingPolicy.To", "NICs.LinkOpts.RoutingPolicy.Table",
+		"NICs.LinkOpts.RoutingPolicy.Priority", "NICs.LinkOpts.RoutingPolicy.Mark", "NICs.LinkOpts.RoutingPolicy.TOS"}
+	for _, b := range []string{"MIIMonitorInterval", "Primary", "LACPRate", "TransmitHashPolicy", "UpDelay", "DownDelay", "MinLinks", "ARPInterval", "ARPIPTargets", "GratuitousARP"} {
+		f = append(f, "NICs.Bond."+b)
+	}
+	for _, b := range []string{"STP", "ForwardDelay", "HelloTime", "MaxAge", "AgeingTime", "Priority", "PathCost", "PortPriority"} {
+		f = append(f, "NICs.Bridge."+b)
+	}
+	for _, o := range offloadFields {
+		f = append(f, "NICs.LinkOpts.Offload."+o)
+	}
+	for _, t := range tunnelFields {
+		f = append(f, "NICs.Tunnel."+t)
+	}
+	return f
+}()
+
+// liveSupport is ManagerNone's table on goos: what the live applier sets
+// (live), the rest refused. On FreeBSD it is also what rc.conf refuses,
+// since FreeBSDCommands has the same limits.
+func liveSupport(goos, field string) support {
+	s := commonSupport[field]
+	if s == rendered {
+		s = live
+	}
+	switch field {
+	case "Fallback":
+		// Only names the fallback's files: live, it is DHCP on one NIC.
+		return validated
+	case "NICs.MAC", "NICs.Name":
+		// Live, Resolve finds the NIC by its MAC and names it; a name
+		// other than the NIC's own is set-name's rename.
+		return resolved
+	}
+	refuse := persistentOnly
+	switch goos {
+	case "windows":
+		refuse = append(append([]string(nil), refuse...), windowsLiveRefused...)
+	case "freebsd":
+		if supportOf(ManagerRCConf, field) == refused {
+			return refused
+		}
+	}
+	for _, f := range refuse {
+		if f == field {
+			return refused
+		}
+	}
+	return s
+}
+
+// supportOn is supportOf for m on goos: ManagerNone is the live applier's
+// table.
+func supportOn(goos string, m Manager, field string) support {
+	if m == ManagerNone {
+		return liveSupport(goos, field)
+	}
+	return supportOf(m, field)
+}
+
 // CheckSupport returns a *FieldError for every field c sets that m
 // refuses, joined. Render calls it; a planner can call it first to report
 // the problem with the YAML line or property (FieldError names the field).
-func CheckSupport(m Manager, c Config) error {
+// With ManagerNone (no manager in the image, and always on Windows) it is
+// what the live applier of this OS can set: a setting only a manager's
+// files carry is refused rather than dropped.
+func CheckSupport(m Manager, c Config) error { return checkSupportOn(runtime.GOOS, m, c) }
+
+func checkSupportOn(goos string, m Manager, c Config) error {
 	var errs []error
 	walkSet(reflect.ValueOf(c), "", func(path, nic string) {
-		if supportOf(m, path) == refused {
-			errs = append(errs, &FieldError{NIC: nic, Field: userField(path), Err: fmt.Errorf("not supported with %s yet", m)})
+		if supportOn(goos, m, path) != refused {
+			return
 		}
+		err := fmt.Errorf("not supported with %s yet", m)
+		if m == ManagerNone {
+			err = fmt.Errorf("not supported live on %s yet", goos)
+			if slices.Contains(persistentOnly, path) {
+				err = errors.New("not supported without a network manager in the image: only a manager's files carry it (ovfinit has no live setting for it)")
+			}
+		}
+		errs = append(errs, &FieldError{NIC: nic, Field: userField(path), Err: err})
 	})
+	if m == ManagerNone {
+		for _, n := range c.NICs {
+			switch k := n.KindOf(); {
+			case k == Tunnel && n.Tunnel.Mode == "wireguard":
+				errs = append(errs, &FieldError{NIC: n.ID, Field: "tunnel.mode", Err: fmt.Errorf("wireguard is not made live (its keys need the wireguard netlink family): it needs a network manager in the image")})
+			case goos == "windows" && k != Ethernet:
+				errs = append(errs, &FieldError{NIC: n.ID, Field: kindKey(k), Err: fmt.Errorf("not supported on windows yet (only ethernet NICs are configured)")})
+			case goos == "freebsd" && (k == Bridge || k == Tunnel || k == VRF):
+				errs = append(errs, &FieldError{NIC: n.ID, Field: kindKey(k), Err: fmt.Errorf("not supported live on freebsd yet")})
+			}
+		}
+	}
 	if m == ManagerNetworkManager {
 		for _, n := range c.NICs {
 			if n.KindOf() == Tunnel && n.Tunnel.Mode == "vxlan" && n.MTU != 0 {
@@ -324,4 +435,15 @@ func join(a, b string) string {
 		return b
 	}
 	return a + "." + b
+}
+
+// kindKey is the netplan section of a kind of device.
+func kindKey(k Kind) string {
+	switch k {
+	case Ethernet:
+		return "ethernets"
+	case VRF:
+		return "vrfs"
+	}
+	return string(k) + "s"
 }

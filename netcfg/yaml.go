@@ -149,7 +149,7 @@ var notSupported = map[string][]string{
 	"v2DHCPOverrides": {},
 	"v2Params": {"ad-select", "all-slaves-active", "arp-validate", "arp-all-targets", "fail-over-mac-policy",
 		"packets-per-slave", "primary-reselect-policy", "resend-igmp", "learn-packet-interval"},
-	"v1Item":   {"accept-ra", "keep_configuration"},
+	"v1Item":   {"keep_configuration", "wakeonlan"},
 	"v1Subnet": {"dns_nameservers6", "ipv4", "ipv6"},
 }
 
@@ -777,6 +777,8 @@ type v1Item struct {
 	MACAddress string     `yaml:"mac_address"`
 	MTU        int        `yaml:"mtu"`
 	Subnets    []v1Subnet `yaml:"subnets"`
+	// accept-ra on any device, as cloud-init writes it to netplan.
+	AcceptRA *bool `yaml:"accept-ra"`
 	// vlan
 	VLANLink string `yaml:"vlan_link"`
 	VLANID   int    `yaml:"vlan_id"`
@@ -813,6 +815,7 @@ type v1Subnet struct {
 	Control        string    `yaml:"control"`
 	Metric         int       `yaml:"metric"`
 	Routes         []v1Route `yaml:"routes"`
+	MTU            int       `yaml:"mtu"`
 }
 
 // v1BondParams reads a v1 bond's params the way cloud-init maps them to
@@ -961,6 +964,10 @@ func (d *v1) config(top *yaml.Node) (Config, Lines, error) {
 		if it.Type != "bond" && it.Type != "bridge" && mapValue(node, "params") != nil {
 			c.bad(mapValue(node, "params"), "%s.params: only a bond or a bridge has params", id)
 		}
+		if it.AcceptRA != nil {
+			n.AcceptRA = it.AcceptRA
+			c.lines[id+".accept-ra"] = line(mapValue(node, "accept-ra"))
+		}
 		if it.Type != "physical" && it.MACAddress != "" {
 			// cloud-init writes it as the device's netplan macaddress.
 			n.SetMAC = c.mac(mapValue(node, "mac_address"), id+".mac_address", it.MACAddress)
@@ -974,6 +981,9 @@ func (d *v1) config(top *yaml.Node) (Config, Lines, error) {
 			}
 			if s.Metric != 0 && s.Gateway == "" {
 				c.bad(mapValue(snode, "metric"), "%s.subnets[%d].metric: a metric needs a gateway in the same subnet", id, k)
+			}
+			if s.MTU != 0 {
+				c.v1SubnetMTU(snode, id, k, s, it.MTU, &n)
 			}
 			switch s.Type {
 			case "manual":
@@ -1049,6 +1059,28 @@ func (d *v1) config(top *yaml.Node) (Config, Lines, error) {
 		}
 	}
 	return cfg, c.lines, errors.Join(c.errs...)
+}
+
+// v1SubnetMTU applies a subnet's mtu as cloud-init 22.4's netplan renderer
+// does: only on a static subnet, as the device's mtu (which it overrides,
+// with a warning, when the two differ), or ipv6-mtu for an IPv6 one. What
+// cloud-init drops (a dynamic subnet's mtu, a device mtu it overrides) and
+// ipv6-mtu, which ovfinit does not apply yet, are refused with the line.
+func (c *conv) v1SubnetMTU(snode *yaml.Node, id string, k int, s v1Subnet, itemMTU int, n *NIC) {
+	at := mapValue(snode, "mtu")
+	switch {
+	case s.Type != "static" && s.Type != "static6":
+		c.bad(at, "%s.subnets[%d].mtu: cloud-init applies an mtu only on a static subnet: set the device's mtu instead", id, k)
+	case s.Type == "static6" || strings.Contains(s.Address, ":"):
+		c.bad(at, "%s.subnets[%d].mtu: an IPv6 subnet's mtu is netplan's ipv6-mtu, which ovfinit does not apply yet", id, k)
+	case itemMTU != 0 && itemMTU != s.MTU:
+		c.bad(at, "%s.subnets[%d].mtu: %d differs from the device's mtu %d, which cloud-init would ignore: give one", id, k, s.MTU, itemMTU)
+	case n.MTU != 0 && n.MTU != s.MTU:
+		c.bad(at, "%s.subnets[%d].mtu: %d differs from another subnet's mtu %d", id, k, s.MTU, n.MTU)
+	default:
+		n.MTU = s.MTU
+		c.lines[id+".mtu"] = line(at)
+	}
 }
 
 // bondKeys and bridgeKeys are the parameters of each kind.

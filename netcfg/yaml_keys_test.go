@@ -142,6 +142,8 @@ var keyCases = map[string][2]string{
 	"v1Subnet.dns_search":                  {v1doc("", ""), v1doc("", "    dns_search: [a]\n")},
 	"v1Subnet.control":                     {v1doc("", ""), v1doc("", "    control: manual\n")},
 	"v1Subnet.metric":                      {v1doc("", "    gateway: 10.0.0.1\n"), v1doc("", "    gateway: 10.0.0.1\n    metric: 7\n")},
+	"v1Item.accept-ra":                     {v1doc("", ""), v1doc("  accept-ra: false\n", "")},
+	"v1Subnet.mtu":                         {v1doc("", ""), v1doc("", "    mtu: 1400\n")},
 	"v1Subnet.routes":                      {v1doc("", ""), v1doc("", "    routes: [{network: 10.1.0.0/16, gateway: 10.0.0.1}]\n")},
 	"v1Route.network":                      {v1doc("", "    routes: [{network: 10.1.0.0/16}]\n"), v1doc("", "    routes: [{network: 10.2.0.0/16}]\n")},
 	"v1Route.netmask":                      {v1doc("", "    routes: [{network: 10.1.0.0, netmask: 255.255.0.0}]\n"), v1doc("", "    routes: [{network: 10.1.0.0, netmask: 255.255.255.0}]\n")},
