@@ -121,9 +121,10 @@ func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
 // fakeSSH is a server that records its config and the keys added after
 // start.
 type fakeSSH struct {
-	cfg   sshd.Config
-	mu    sync.Mutex
-	added []gossh.Signer
+	cfg     sshd.Config
+	mu      sync.Mutex
+	added   []gossh.Signer
+	stopped bool // StopListening was called
 }
 
 func (f *fakeSSH) AddHostKey(k gossh.Signer) {
@@ -134,6 +135,12 @@ func (f *fakeSSH) AddHostKey(k gossh.Signer) {
 
 func (f *fakeSSH) Addr() net.Addr                     { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22} }
 func (f *fakeSSH) Shutdown(ctx context.Context) error { return nil }
+func (f *fakeSSH) StopListening() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = true
+	return nil
+}
 
 // machine is a test VM: a temp root with an /etc, and fakes for the rest.
 type machine struct {
