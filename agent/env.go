@@ -75,6 +75,11 @@ type Env struct {
 	// leave it off.
 	FailSafeNetwork bool
 
+	// StatusInterval: while steps run, the status file is rewritten at
+	// most once per interval (the latest state); 0 rewrites it on every
+	// change (tests). NewEnv sets DefaultStatusInterval.
+	StatusInterval time.Duration
+
 	// Seams.
 	Events  Events
 	FindEnv func(ctx context.Context, e *Env) (*ovfenv.Source, error)
@@ -121,7 +126,14 @@ type Env struct {
 	netErr  error          // why it could not be opened
 
 	Boot // what the steps learn; e.Plan is e.Boot.Plan
+
+	statusW statusWriter // writeStatus's last write and waiting update
 }
+
+// DefaultStatusInterval is NewEnv's StatusInterval: each status write is
+// two files rewritten, twice per step, a few milliseconds each natively
+// and tens under emulation, while most steps take less than this.
+const DefaultStatusInterval = 250 * time.Millisecond
 
 // Boot is the boot record: the facts the steps learn, each filled by the
 // step named beside it and only read after that. The Plan (the validated

@@ -63,9 +63,10 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		CreateUser:     users.Ensure,
 		StartSSH:       serveSSH,
 
-		WipeGuestinfo: wipeGuestinfo,
-		RSAHostKey:    true,
-		InterimSSH:    liveRoot(o.Root) && sshd.HandoverInstalled(o.Root),
+		WipeGuestinfo:  wipeGuestinfo,
+		RSAHostKey:     true,
+		StatusInterval: DefaultStatusInterval,
+		InterimSSH:     liveRoot(o.Root) && sshd.HandoverInstalled(o.Root),
 		// Fail loudly: a failed event must be able to leave the machine.
 		FailSafeNetwork: o.Root == "/",
 		// Only the running system's NICs can still appear.
