@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,6 +81,10 @@ type fakeNet struct {
 	// renaming is how many more Current calls answer with eth0 that udev
 	// has not finished with; after them it is ens3 (udev renamed it).
 	renaming int
+	// failApply, when set, fails the next Apply (and is cleared); addrs
+	// are eth0's global addresses.
+	failApply error
+	addrs     []netip.Prefix
 }
 
 func (f *fakeNet) Close() error {
@@ -108,10 +113,14 @@ func (f *fakeNet) Current() (netcfg.Current, error) {
 	if f.renaming < 0 {
 		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "ens3", MAC: m, Ethernet: true}}}, nil
 	}
-	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true}}}, nil
+	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true, Addrs: f.addrs}}}, nil
 }
 
 func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
+	if err := f.failApply; err != nil {
+		f.failApply = nil
+		return err
+	}
 	for _, o := range ops {
 		f.applied = append(f.applied, o.String())
 	}

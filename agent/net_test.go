@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -457,6 +458,40 @@ func TestFailSafeNetwork(t *testing.T) {
 	}
 	if m.exists("etc/network/interfaces.d/50-ovfinit") {
 		t.Errorf("a failed boot wrote the network configuration")
+	}
+}
+
+// TestFailSafeNetworkAfterNetworkStep: when the network step itself fails
+// (a NIC renamed under it: "Link not found") and leaves the machine with
+// no global address, the fail-safe DHCP still comes up, so that the failed
+// event can leave; when an address is there, what the step set is left
+// alone.
+func TestFailSafeNetworkAfterNetworkStep(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		addrs    []netip.Prefix
+		wantDHCP bool
+	}{
+		{"no address left", nil, true},
+		{"an address on the NIC", []netip.Prefix{netip.MustParsePrefix("10.0.2.15/24")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, ev := m.env(envXML("instance-id", "i-1", "ovfinit.net.address", "10.0.2.15/24"))
+			e.FailSafeNetwork = true // as NewEnv on a live system
+			m.net.failApply = errors.New("link set eth0 up: Link not found")
+			m.net.addrs = tt.addrs
+			if err := Run(context.Background(), e, Steps()); err == nil || !strings.Contains(err.Error(), "Link not found") {
+				t.Fatalf("Run() = %v, want the network step's failure", err)
+			}
+			if last := ev.events[len(ev.events)-1]; last.Type != callback.TypeFailed {
+				t.Errorf("last event %s, want failed", last.Type)
+			}
+			got := strings.Join(m.net.applied, "\n")
+			if dhcp := strings.Contains(got, "dhcp4 dev eth0"); dhcp != tt.wantDHCP {
+				t.Errorf("ops after the failure:\n%s\nwant fail-safe DHCP on eth0: %v", got, tt.wantDHCP)
+			}
+		})
 	}
 }
 
