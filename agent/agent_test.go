@@ -85,6 +85,8 @@ type fakeNet struct {
 	// are eth0's global addresses.
 	failApply error
 	addrs     []netip.Prefix
+	// renamedNow: udev renamed eth0 to ens3 (a test's step sets it).
+	renamedNow bool
 }
 
 func (f *fakeNet) Close() error {
@@ -110,7 +112,7 @@ func (f *fakeNet) Current() (netcfg.Current, error) {
 		}
 		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true, Pending: true}}}, nil
 	}
-	if f.renaming < 0 {
+	if f.renaming < 0 || f.renamedNow {
 		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "ens3", MAC: m, Ethernet: true}}}, nil
 	}
 	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true, Addrs: f.addrs}}}, nil

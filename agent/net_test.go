@@ -564,6 +564,43 @@ func TestValidateWaitsForUdev(t *testing.T) {
 	}
 }
 
+// TestNetworkStepReplansAfterRename: a NIC renamed after validate (udev
+// got to its event late, on a loaded Debian 12 image: "link set eth0 up:
+// Link not found") is found again by its MAC: the network step plans the
+// network again with the NICs as they are, and configures and writes
+// ens3; the validated Plan is left as it was.
+func TestNetworkStepReplansAfterRename(t *testing.T) {
+	m := newMachine(t)
+	m.touch("sbin/ifup")
+	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
+	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
+	var steps []Step
+	for _, s := range Steps() {
+		steps = append(steps, s)
+		if s.Name == "validate" {
+			steps = append(steps, Step{Name: "udev-renames", Freq: PerBoot, Run: func(context.Context, *Env) (Result, error) {
+				m.net.renamedNow = true
+				return Result{}, nil
+			}})
+		}
+	}
+	if err := Run(t.Context(), e, steps); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	got := strings.Join(m.net.applied, "\n")
+	if !strings.Contains(got, "dev ens3") || strings.Contains(got, "eth0") {
+		t.Errorf("ops:\n%s\nwant them on ens3, the NIC's name now", got)
+	}
+	file, err := os.ReadFile(filepath.Join(m.root, "etc/network/interfaces.d/50-ovfinit"))
+	if err != nil || !strings.Contains(string(file), "ens3") || strings.Contains(string(file), "eth0") {
+		t.Errorf("ifupdown file = %q, %v; want ens3", file, err)
+	}
+	if e.Plan.Net.NICs[0].Name != "eth0" {
+		t.Errorf("the validated plan changed: NIC %s", e.Plan.Net.NICs[0].Name)
+	}
+}
+
 // With no network properties the fallback DHCPs the first ethernet NIC;
 // when validate runs before the NIC's driver is loaded it waits for one
 // (a Debian 12 bench boot left the network alone and no event left the
