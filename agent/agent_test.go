@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -81,6 +82,12 @@ type fakeNet struct {
 	// renaming is how many more Current calls answer with eth0 that udev
 	// has not finished with; after them it is ens3 (udev renamed it).
 	renaming int
+	// failApply, when set, fails the next Apply (and is cleared); addrs
+	// are eth0's global addresses.
+	failApply error
+	addrs     []netip.Prefix
+	// renamedNow: udev renamed eth0 to ens3 (a test's step sets it).
+	renamedNow bool
 }
 
 func (f *fakeNet) Close() error {
@@ -106,13 +113,17 @@ func (f *fakeNet) Current() (netcfg.Current, error) {
 		}
 		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true, Pending: true}}}, nil
 	}
-	if f.renaming < 0 {
+	if f.renaming < 0 || f.renamedNow {
 		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "ens3", MAC: m, Ethernet: true}}}, nil
 	}
-	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true}}}, nil
+	return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}, {Index: 2, Name: "eth0", MAC: m, Ethernet: true, Addrs: f.addrs}}}, nil
 }
 
 func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
+	if err := f.failApply; err != nil {
+		f.failApply = nil
+		return err
+	}
 	for _, o := range ops {
 		f.applied = append(f.applied, o.String())
 	}
@@ -122,9 +133,10 @@ func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
 // fakeSSH is a server that records its config and the keys added after
 // start.
 type fakeSSH struct {
-	cfg   sshd.Config
-	mu    sync.Mutex
-	added []gossh.Signer
+	cfg     sshd.Config
+	mu      sync.Mutex
+	added   []gossh.Signer
+	stopped bool // StopListening was called
 }
 
 func (f *fakeSSH) AddHostKey(k gossh.Signer) {
@@ -135,6 +147,12 @@ func (f *fakeSSH) AddHostKey(k gossh.Signer) {
 
 func (f *fakeSSH) Addr() net.Addr                     { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22} }
 func (f *fakeSSH) Shutdown(ctx context.Context) error { return nil }
+func (f *fakeSSH) StopListening() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = true
+	return nil
+}
 
 // machine is a test VM: a temp root with an /etc, and fakes for the rest.
 type machine struct {

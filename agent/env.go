@@ -34,6 +34,9 @@ type SSHServer interface {
 	Shutdown(ctx context.Context) error
 	// AddHostKey offers a key made after the start (RSA) from now on.
 	AddHostKey(k gossh.Signer)
+	// StopListening closes the listener: no new connection is accepted,
+	// open sessions go on (the interim server's handover to OpenSSH).
+	StopListening() error
 }
 
 // Env is the pipeline: the wiring (options, the seams through which every
@@ -72,6 +75,11 @@ type Env struct {
 	// leave it off.
 	FailSafeNetwork bool
 
+	// StatusInterval: while steps run, the status file is rewritten at
+	// most once per interval (the latest state); 0 rewrites it on every
+	// change (tests). NewEnv sets DefaultStatusInterval.
+	StatusInterval time.Duration
+
 	// Seams.
 	Events  Events
 	FindEnv func(ctx context.Context, e *Env) (*ovfenv.Source, error)
@@ -97,6 +105,13 @@ type Env struct {
 	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
 	// background (NewEnv sets it; tests leave it off, RSA is slow).
 	RSAHostKey bool
+	// InterimSSH: with ovfinit.ssh.server=auto resolved to the image's
+	// OpenSSH, ovfinit's own server answers on OpenSSH's port until
+	// OpenSSH's service starts and asks for it (sshd.Handover). NewEnv
+	// sets it on a running systemd system with the handover drop-in
+	// installed (sshd.HandoverInstalled): without the drop-in nobody
+	// would ask, and OpenSSH would find its port taken.
+	InterimSSH bool
 
 	// Redact holds the environment's secrets once it has been read: the
 	// secret properties' values and the credentials of the callback URL
@@ -111,7 +126,14 @@ type Env struct {
 	netErr  error          // why it could not be opened
 
 	Boot // what the steps learn; e.Plan is e.Boot.Plan
+
+	statusW statusWriter // writeStatus's last write and waiting update
 }
+
+// DefaultStatusInterval is NewEnv's StatusInterval: each status write is
+// two files rewritten, twice per step, a few milliseconds each natively
+// and tens under emulation, while most steps take less than this.
+const DefaultStatusInterval = 250 * time.Millisecond
 
 // Boot is the boot record: the facts the steps learn, each filled by the
 // step named beside it and only read after that. The Plan (the validated
@@ -132,7 +154,10 @@ type Boot struct {
 	HostKey    gossh.Signer   // host-key (new instance) or sshd (loaded): the primary host key
 	SSH        SSHServer      // sshd: the running embedded server; nil when the image's OpenSSH serves
 	SSHPort    int            // sshd: the port the server listens on (ovfinit.ssh.port or the alternative)
-	afterReady []func()       // cloud-final: run once ready is sent (power_state)
+	// sshd: the interim server's handover socket (InterimSSH); nil when
+	// ovfinit's server is not standing in for OpenSSH.
+	SSHHandover *sshd.Handover
+	afterReady  []func() // cloud-final: run once ready is sent (power_state)
 }
 
 // runtimePath returns a file's path in the runtime directory, a slash path

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"slices"
 
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -16,8 +17,13 @@ import (
 // applied and nothing is written to the image's network configuration: a
 // half-applied configuration is worse than none. Problems are logged; the
 // boot has failed already.
+//
+// When the network step itself failed part of the way (a NIC renamed
+// under it, a route refused), what it applied is left as it is, except
+// that a machine left with no global address on any NIC gets the same
+// fail-safe DHCP: otherwise the failed event could never leave it.
 func (e *Env) failSafeNetwork(ctx context.Context) {
-	if !e.FailSafeNetwork || !e.Live || e.Network == nil || e.netApplied {
+	if !e.FailSafeNetwork || !e.Live || e.Network == nil {
 		return
 	}
 	sys, err := e.Network(e.Root)
@@ -29,6 +35,9 @@ func (e *Env) failSafeNetwork(ctx context.Context) {
 	if err != nil {
 		e.Log.Warn("no fail-safe network: reading the NICs", "err", err)
 		return
+	}
+	if e.netApplied && slices.ContainsFunc(cur.Links, func(l netcfg.Link) bool { return len(l.Addrs) > 0 }) {
+		return // the network step got far enough for the event to leave
 	}
 	nic, ok := netcfg.FallbackNIC(cur.Links)
 	if !ok {

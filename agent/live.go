@@ -61,8 +61,10 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		CreateUser:     users.Ensure,
 		StartSSH:       serveSSH,
 
-		WipeGuestinfo: wipeGuestinfo,
-		RSAHostKey:    true,
+		WipeGuestinfo:  wipeGuestinfo,
+		RSAHostKey:     true,
+		StatusInterval: DefaultStatusInterval,
+		InterimSSH:     liveRoot(o.Root) && sshd.HandoverInstalled(o.Root),
 		// Fail loudly: a failed event must be able to leave the machine.
 		FailSafeNetwork: o.Root == "/",
 		// Only the running system's NICs can still appear.
@@ -112,6 +114,7 @@ type runningSSH struct {
 func (r *runningSSH) Addr() net.Addr                     { return r.l.Addr() }
 func (r *runningSSH) Shutdown(ctx context.Context) error { return r.srv.Shutdown(ctx) }
 func (r *runningSSH) AddHostKey(k gossh.Signer)          { r.srv.AddHostKey(k) }
+func (r *runningSSH) StopListening() error               { return r.srv.StopListening() }
 
 // serveSSH binds the port first, so a port conflict fails the step, then
 // serves in the background.

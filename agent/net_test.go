@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -449,6 +450,40 @@ func TestFailSafeNetwork(t *testing.T) {
 	}
 }
 
+// TestFailSafeNetworkAfterNetworkStep: when the network step itself fails
+// (a NIC renamed under it: "Link not found") and leaves the machine with
+// no global address, the fail-safe DHCP still comes up, so that the failed
+// event can leave; when an address is there, what the step set is left
+// alone.
+func TestFailSafeNetworkAfterNetworkStep(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		addrs    []netip.Prefix
+		wantDHCP bool
+	}{
+		{"no address left", nil, true},
+		{"an address on the NIC", []netip.Prefix{netip.MustParsePrefix("10.0.2.15/24")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMachine(t)
+			e, ev := m.env(envXML("instance-id", "i-1", "ovfinit.net.address", "10.0.2.15/24"))
+			e.FailSafeNetwork = true // as NewEnv on a live system
+			m.net.failApply = errors.New("link set eth0 up: Link not found")
+			m.net.addrs = tt.addrs
+			if err := Run(context.Background(), e, Steps()); err == nil || !strings.Contains(err.Error(), "Link not found") {
+				t.Fatalf("Run() = %v, want the network step's failure", err)
+			}
+			if last := ev.events[len(ev.events)-1]; last.Type != callback.TypeFailed {
+				t.Errorf("last event %s, want failed", last.Type)
+			}
+			got := strings.Join(m.net.applied, "\n")
+			if dhcp := strings.Contains(got, "dhcp4 dev eth0"); dhcp != tt.wantDHCP {
+				t.Errorf("ops after the failure:\n%s\nwant fail-safe DHCP on eth0: %v", got, tt.wantDHCP)
+			}
+		})
+	}
+}
+
 // TestNetplanActivated: on a netplan image, the files ovfinit wrote are
 // rendered this boot (`netplan generate`, as cloud-init does) and a running
 // systemd-networkd reloads; without it networkd listed the NIC as
@@ -524,6 +559,43 @@ func TestValidateWaitsForUdev(t *testing.T) {
 				t.Errorf("planned network = %+v, want %s", e.Plan.Net, c.want)
 			}
 		})
+	}
+}
+
+// TestNetworkStepReplansAfterRename: a NIC renamed after validate (udev
+// got to its event late, on a loaded Debian 12 image: "link set eth0 up:
+// Link not found") is found again by its MAC: the network step plans the
+// network again with the NICs as they are, and configures and writes
+// ens3; the validated Plan is left as it was.
+func TestNetworkStepReplansAfterRename(t *testing.T) {
+	m := newMachine(t)
+	m.touch("sbin/ifup")
+	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
+	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
+	var steps []Step
+	for _, s := range Steps() {
+		steps = append(steps, s)
+		if s.Name == "validate" {
+			steps = append(steps, Step{Name: "udev-renames", Freq: PerBoot, Run: func(context.Context, *Env) (Result, error) {
+				m.net.renamedNow = true
+				return Result{}, nil
+			}})
+		}
+	}
+	if err := Run(t.Context(), e, steps); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	got := strings.Join(m.net.applied, "\n")
+	if !strings.Contains(got, "dev ens3") || strings.Contains(got, "eth0") {
+		t.Errorf("ops:\n%s\nwant them on ens3, the NIC's name now", got)
+	}
+	file, err := os.ReadFile(filepath.Join(m.root, "etc/network/interfaces.d/50-ovfinit"))
+	if err != nil || !strings.Contains(string(file), "ens3") || strings.Contains(string(file), "eth0") {
+		t.Errorf("ifupdown file = %q, %v; want ens3", file, err)
+	}
+	if e.Plan.Net.NICs[0].Name != "eth0" {
+		t.Errorf("the validated plan changed: NIC %s", e.Plan.Net.NICs[0].Name)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/ovfinit/ovfinit/callback"
@@ -170,10 +171,54 @@ func (e *Env) data(step string) callback.Data {
 
 // writeStatus writes the status twice, redacted: in full for root
 // (PrivateStatusPath, 0600), and without the scripts' own text for
-// everyone (PublicStatusPath, 0644).
+// everyone (PublicStatusPath, 0644). While steps run it writes at most one
+// progress update per StatusInterval (the latest, a timer writes it when
+// the interval has passed); the end (ready or failed) is written at once,
+// over any update still waiting.
 func (e *Env) writeStatus(st *Status) {
 	st.Updated = e.Now()
 	full := st.redacted(e.Redact)
+	w := &e.statusW
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st.Phase == PhaseRunning && e.StatusInterval > 0 {
+		if wait := e.StatusInterval - time.Since(w.last); !w.last.IsZero() && wait > 0 {
+			w.pending = full
+			if w.timer == nil {
+				w.timer = time.AfterFunc(wait, func() {
+					w.mu.Lock()
+					defer w.mu.Unlock()
+					w.timer = nil
+					if w.pending != nil {
+						e.writeStatusNow(w.pending)
+						w.pending = nil
+					}
+				})
+			}
+			return
+		}
+	}
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	w.pending = nil
+	e.writeStatusNow(full)
+}
+
+// statusWriter is writeStatus's record of its last write and of the update
+// waiting for the interval to pass.
+type statusWriter struct {
+	mu      sync.Mutex
+	last    time.Time
+	pending *Status
+	timer   *time.Timer
+}
+
+// writeStatusNow writes full (redacted) to both status files; the caller
+// holds statusW.mu.
+func (e *Env) writeStatusNow(full *Status) {
+	e.statusW.last = time.Now()
 	if err := full.write(e.Root, PrivateStatusName(e.StateDir), 0o600); err != nil {
 		e.Log.Warn("cannot write status file", "err", err)
 	}

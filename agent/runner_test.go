@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ovfinit/ovfinit/callback"
@@ -97,5 +98,46 @@ func TestStepResults(t *testing.T) {
 	if len(got) != 4 || got[0].Status != callback.StatusSkipped || got[1] != want[1] || got[2] != want[2] ||
 		got[3] != (line{"broken", callback.StatusFailed, "disk on fire"}) {
 		t.Errorf("second boot step.finished events = %+v, want noted skipped (already ran), quiet ok, nothing skipped, broken failed", got)
+	}
+}
+
+// TestStatusCoalesced: with a StatusInterval the progress writes of the
+// status file are coalesced (a step that reads it finds an earlier state
+// while the interval has not passed), the latest state still arrives once
+// it has, and the end of the boot is written at once over any update
+// still waiting.
+func TestStatusCoalesced(t *testing.T) {
+	stepNow := func(m *machine) string {
+		st, err := LoadStatus(m.root, "/var/lib/ovfinit", "")
+		if err != nil {
+			t.Fatalf("LoadStatus() = %v", err)
+		}
+		return st.Step
+	}
+	run := func(interval, wait time.Duration) (seen string, m *machine) {
+		m = newMachine(t)
+		e, _ := m.env(envXML("instance-id", "i-1"))
+		e.StatusInterval = interval
+		st := append([]Step{}, Steps()[:4]...) // find, parse, identity, validate
+		st = append(st, Step{Name: "look", Freq: PerBoot, Run: func(context.Context, *Env) (Result, error) {
+			time.Sleep(wait)
+			seen = stepNow(m)
+			return Result{}, nil
+		}})
+		if err := Run(context.Background(), e, st); err != nil {
+			t.Fatalf("Run() = %v", err)
+		}
+		return seen, m
+	}
+	seen, m := run(time.Hour, 0)
+	if seen == "look" {
+		t.Errorf("with an hour's interval the step found itself in the status file: not coalesced")
+	}
+	end, err := LoadStatus(m.root, "/var/lib/ovfinit", "")
+	if err != nil || end.Phase != PhaseReady || len(end.Steps) != 5 {
+		t.Fatalf("status after Run = %+v, %v; want ready with 5 steps", end, err)
+	}
+	if seen, _ := run(20*time.Millisecond, 500*time.Millisecond); seen != "look" {
+		t.Errorf("the status file says step %q once the interval passed, want the running step \"look\"", seen)
 	}
 }

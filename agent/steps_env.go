@@ -166,6 +166,7 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 	// not have finished with it (renamed it): wait for both, up to
 	// WaitNICs, planning again every poll.
 	deadline := e.Now().Add(e.WaitNICs)
+	var seen netcfg.Current // the links the plan was last made with
 	links := func() (netcfg.Current, netcfg.Applied, error) {
 		sys, err := e.network()
 		if err != nil {
@@ -175,6 +176,7 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 		if err != nil {
 			return cur, netcfg.Applied{}, err
 		}
+		seen = cur
 		if p := pendingNICs(cur); len(p) > 0 && e.Now().Before(deadline) {
 			return cur, netcfg.Applied{}, fmt.Errorf("%w: %s", errNICPending, strings.Join(p, ", "))
 		}
@@ -205,6 +207,17 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 	if errors.Is(err, errNICPending) {
 		// Past the deadline udev is not waited for any more.
 		plan, err = BuildPlanFor(e.OVF, links, mgr)
+	}
+	if e.Live && seen.Links != nil {
+		// Which NICs the plan names, and whether udev had finished with
+		// them (a later rename would make the plan's names wrong).
+		var nics []string
+		for _, l := range seen.Links {
+			if l.Ethernet {
+				nics = append(nics, fmt.Sprintf("%s %s udev_done=%t", l.Name, l.MAC, !l.Pending))
+			}
+		}
+		e.Log.Info("network interfaces", "nics", strings.Join(nics, ", "))
 	}
 	e.Plan = plan
 	if plan != nil && plan.Net != nil && e.Redact != nil {

@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -47,7 +49,11 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 		return skipped("no network properties or network-config: network left as it is"), nil
 	}
 	mgr := netcfg.DetectManager(e.Root)
-	files, err := netcfg.Render(mgr, *e.Plan.Net)
+	net, ops, applied, err := e.netPlanNow(mgr)
+	if err != nil {
+		return Result{}, err
+	}
+	files, err := netcfg.Render(mgr, *net)
 	if err != nil {
 		return Result{}, fatal(err)
 	}
@@ -67,15 +73,15 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	if l, ok := sys.(interface{ SetLogger(*slog.Logger) }); ok {
 		l.SetLogger(e.Log)
 	}
-	for _, op := range e.Plan.NetOps {
+	for _, op := range ops {
 		e.Log.Info("network", "op", op.String())
 	}
 	e.netApplied = true // from here on a failure leaves the NICs as they are
-	if err := sys.Apply(ctx, e.Plan.NetOps); err != nil {
+	if err := sys.Apply(ctx, ops); err != nil {
 		return Result{}, err
 	}
 	if mgr == netcfg.ManagerIfupdown {
-		if err := netcfg.MarkIfupdownUp(e.Root, *e.Plan.Net); err != nil {
+		if err := netcfg.MarkIfupdownUp(e.Root, *net); err != nil {
 			return Result{}, err
 		}
 	}
@@ -84,14 +90,56 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 		// the files at the next boot at the latest.
 		e.Log.Warn("the image's network manager did not take over ovfinit's files this boot", "manager", string(mgr), "err", err)
 	}
-	if err := netcfg.SaveApplied(e.Root, e.statePath(netAppliedFile), e.Plan.NetApplied); err != nil {
+	if err := netcfg.SaveApplied(e.Root, e.statePath(netAppliedFile), applied); err != nil {
 		return Result{}, fmt.Errorf("saving what the network step set: %w", err)
 	}
 	// What the NICs have now, DHCP leases included, for the ready event.
 	if cur, err := sys.Current(); err == nil {
-		e.NetAddrs = netcfg.LiveAddresses(*e.Plan.Net, cur)
+		e.NetAddrs = netcfg.LiveAddresses(*net, cur)
 	}
 	return Result{}, nil
+}
+
+// netPlanNow is the network part of the plan as the network step applies
+// it: validate's, unless a NIC it names has been renamed since (udev names
+// a NIC once it gets to its event, which can come after validate on a
+// loaded machine: "link set eth0 up: Link not found" with the NIC now
+// ens2). Then the network is planned again, from the same environment,
+// with the NICs as they are now; the Plan itself is not changed.
+func (e *Env) netPlanNow(mgr netcfg.Manager) (*netcfg.Config, []netcfg.Op, netcfg.Applied, error) {
+	p := e.Plan
+	if !e.Live {
+		return p.Net, p.NetOps, p.NetApplied, nil
+	}
+	sys, err := e.network()
+	if err != nil {
+		return nil, nil, netcfg.Applied{}, err
+	}
+	cur, err := sys.Current()
+	if err != nil {
+		return nil, nil, netcfg.Applied{}, err
+	}
+	var gone []string
+	for _, n := range p.Net.NICs {
+		if n.Kind == "" && n.Name != "" && !slices.ContainsFunc(cur.Links, func(l netcfg.Link) bool { return l.Name == n.Name }) {
+			gone = append(gone, n.Name)
+		}
+	}
+	if len(gone) == 0 {
+		return p.Net, p.NetOps, p.NetApplied, nil
+	}
+	e.Log.Info("a NIC was renamed after validate: the network is planned again with the NICs as they are now", "gone", strings.Join(gone, ", "))
+	again, err := BuildPlanFor(e.OVF, func() (netcfg.Current, netcfg.Applied, error) {
+		prev, err := loadNetApplied(e)
+		return cur, prev, err
+	}, mgr)
+	if err != nil {
+		return nil, nil, netcfg.Applied{}, fmt.Errorf("planning the network again after a NIC was renamed: %w", err)
+	}
+	if again.Net == nil {
+		return nil, nil, netcfg.Applied{}, errors.New("planning the network again after a NIC was renamed: no network planned")
+	}
+	return again.Net, again.NetOps, again.NetApplied, nil
 }
 
 func addresses(e *Env) []string {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -134,7 +136,13 @@ func startSSH(ctx context.Context, e *Env) (Result, error) {
 		e.Log.Info("the image's OpenSSH serves SSH with this instance's host keys", "port", p.SSHPort, "fingerprint", sshd.Fingerprint(e.HostKey.PublicKey()))
 		e.Boot.SSHPort = p.SSHPort
 		if p.SSH.AltPort == 0 {
-			keys.Follow(cfg.HostKeys, copyLate)
+			interim := e.interimSSH(cfg)
+			keys.Follow(cfg.HostKeys, func(k gossh.Signer) {
+				copyLate(k)
+				if interim != nil {
+					interim.AddHostKey(k)
+				}
+			})
 			return Result{}, nil
 		}
 		// A second port for ovfinit's own server, never the OS's.
@@ -164,6 +172,50 @@ func startSSH(ctx context.Context, e *Env) (Result, error) {
 	})
 	e.Log.Info("SSH server listening", "addr", srv.Addr().String(), "fingerprint", sshd.Fingerprint(e.HostKey.PublicKey()))
 	return Result{}, nil
+}
+
+// HandoverSocket is the interim server's handover socket in the runtime
+// directory (`ovfinit ssh-handover` connects to it).
+const HandoverSocket = "ssh-handover.sock"
+
+// interimSSH starts ovfinit's server on OpenSSH's port, to answer until the
+// image's OpenSSH starts: its service's drop-in asks for the port
+// (sshd.Handover), the listener closes, open sessions go on. Only with
+// ovfinit.ssh.server=auto (os asks for OpenSSH alone) and InterimSSH. The
+// server has the keys just copied to /etc/ssh, so the host keys reported
+// are those of whichever server answers. nil when it is not started.
+func (e *Env) interimSSH(cfg sshd.Config) SSHServer {
+	p := e.Plan
+	if !e.InterimSSH || p.SSH.Server != SSHServerAuto {
+		return nil
+	}
+	cfg.Addr = net.JoinHostPort(e.SSHHost, strconv.Itoa(p.SSHPort))
+	srv, err := e.StartSSH(cfg)
+	if err != nil {
+		e.Log.Info("no interim SSH server: OpenSSH's port is taken", "port", p.SSHPort, "err", err)
+		return nil
+	}
+	sock := filepath.Join(e.Root, filepath.FromSlash(e.runtimePath(HandoverSocket)))
+	h, err := sshd.ListenHandover(sock, srv.StopListening)
+	if err != nil {
+		e.Log.Warn("no interim SSH server: OpenSSH could not ask for its port", "err", err)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		return nil
+	}
+	e.SSH, e.SSHHandover = srv, h
+	e.Log.Info("ovfinit's SSH server answers on OpenSSH's port until OpenSSH starts", "addr", srv.Addr().String())
+	return srv
+}
+
+// SSHHandedOver is closed once ovfinit's interim server has given its port
+// to OpenSSH; nil (never closed) when there is no interim server.
+func (e *Env) SSHHandedOver() <-chan struct{} {
+	if e.SSHHandover == nil {
+		return nil
+	}
+	return e.SSHHandover.Released()
 }
 
 // sshServer resolves ovfinit.ssh.server: auto is os when the image has

@@ -4,6 +4,7 @@ package ovfenv
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -184,6 +185,19 @@ func readRaw(f io.ReaderAt, size int64) ([]byte, error) {
 		return nil, fmt.Errorf("data does not use the namespace %s", NamespaceEnv)
 	}
 	return bytes.TrimRight(buf, " \t\r\n"), nil
+}
+
+// isoTransport is the ISO transport's probe: on the running system it
+// first loads the drivers of storage devices udev has not reached yet
+// (mediaDrivers), then looks at the block devices.
+func isoTransport(o TransportOptions) func(ctx context.Context) (*Source, error) {
+	drivers := &mediaDrivers{root: o.Root, run: o.Run, log: o.Log}
+	return func(ctx context.Context) (*Source, error) {
+		if !o.Offline {
+			drivers.load(ctx)
+		}
+		return probeISO(o.Root, o.Log)
+	}
 }
 
 // probeISO is the ISO transport's single look for DefaultTransports.

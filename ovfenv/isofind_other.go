@@ -3,10 +3,16 @@
 package ovfenv
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"runtime"
 )
+
+// isoTransport is the ISO transport's probe (probeISO).
+func isoTransport(o TransportOptions) func(ctx context.Context) (*Source, error) {
+	return func(ctx context.Context) (*Source, error) { return probeISO(o.Root, o.Log) }
+}
 
 // probeISO: the block device scan is Linux's; elsewhere the ISO transport
 // is absent (the other transports still run).

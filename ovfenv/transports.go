@@ -88,7 +88,7 @@ func DefaultTransports(o TransportOptions) []Transport {
 		o.KVP = systemKVP
 	}
 	return []Transport{
-		{Name: TransportISO, Timeout: 10 * time.Second, Probe: func(ctx context.Context) (*Source, error) { return probeISO(o.Root, o.Log) }},
+		{Name: TransportISO, Timeout: 10 * time.Second, Probe: isoTransport(o)},
 		{Name: TransportFwCfg, Timeout: 5 * time.Second, Probe: func(ctx context.Context) (*Source, error) { return probeFwCfg(ctx, o) }},
 		{Name: TransportGuestinfo, Timeout: 10 * time.Second, Once: true, Probe: hostOnly(o, "VMware guestinfo is the running VM's", func(ctx context.Context) (*Source, error) { return probeGuestinfo(ctx, o) })},
 		{Name: TransportVirtualBox, Timeout: 5 * time.Second, Once: true, Probe: hostOnly(o, "VBoxControl asks the running VM", func(ctx context.Context) (*Source, error) { return probeVirtualBox(ctx, o) })},

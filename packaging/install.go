@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/rootfs"
+	"github.com/ovfinit/ovfinit/sshd"
 )
 
 // Init is an init system ovfinit can be installed into.
@@ -104,6 +105,18 @@ func ServiceFile(init Init, s Service) (File, error) {
 	return File{}, fmt.Errorf("%s: %w", init, ErrUnsupportedInit)
 }
 
+// SSHHandoverFiles are the drop-ins, in the systemd unit directory dir,
+// that make the image's OpenSSH ask ovfinit's interim SSH server for its
+// port before binding it (sshd.HandoverDropIn), for each of OpenSSH's unit
+// names.
+func SSHHandoverFiles(dir, bin string) []File {
+	var files []File
+	for _, u := range sshd.HandoverUnits {
+		files = append(files, File{Path: path.Join(dir, u+".d", sshd.HandoverDropInName), Mode: 0o644, Data: sshd.HandoverDropIn(bin)})
+	}
+	return files
+}
+
 // Installed says whether a service definition for init is under root: the
 // one install writes, or the one the packages ship. Windows is never
 // "installed" in a root (ask the service manager).
@@ -151,6 +164,7 @@ func PlanInstall(init Init, s Service) ([]File, error) {
 		files = append(files,
 			File{Path: DefaultsFile, Mode: 0o644, Data: DefaultsFileContent},
 			File{Path: "/etc/systemd/system/multi-user.target.wants/ovfinit.service", Link: svc.Path})
+		files = append(files, SSHHandoverFiles("/etc/systemd/system", s.Bin)...)
 	case SysV:
 		files = append(files, File{Path: DefaultsFile, Mode: 0o644, Data: DefaultsFileContent})
 		// What update-rc.d/insserv would make; insserv renumbers them

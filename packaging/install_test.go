@@ -44,6 +44,8 @@ func TestPlanInstall(t *testing.T) {
 			"file /etc/systemd/system/ovfinit.service 0644",
 			"file /etc/default/ovfinit 0644",
 			"link /etc/systemd/system/multi-user.target.wants/ovfinit.service -> /etc/systemd/system/ovfinit.service",
+			"file /etc/systemd/system/ssh.service.d/ovfinit-handover.conf 0644",
+			"file /etc/systemd/system/sshd.service.d/ovfinit-handover.conf 0644",
 		}},
 		{SysV, []string{
 			"file /usr/local/sbin/ovfinit 0755 (the ovfinit binary)",

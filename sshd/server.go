@@ -248,6 +248,7 @@ type Server struct {
 	listeners []net.Listener
 	addr      net.Addr
 	closed    bool
+	stopped   bool // StopListening: no new connections, the open ones go on
 }
 
 // ctxKey is the type of this package's keys in a gliderssh.Context.
@@ -371,7 +372,7 @@ func (s *Server) Serve(l net.Listener) error {
 
 	err := s.srv.Serve(l)
 	s.mu.Lock()
-	closed := s.closed
+	closed := s.closed || s.stopped
 	s.mu.Unlock()
 	if closed {
 		return ErrServerClosed
@@ -429,6 +430,26 @@ func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addr
+}
+
+// StopListening closes the listeners: no new connection is accepted, and
+// the open connections and their sessions go on; Serve returns
+// ErrServerClosed. Shutdown still waits for (or ends) the open ones. It is
+// how ovfinit's interim server gives the port to OpenSSH.
+func (s *Server) StopListening() error {
+	s.mu.Lock()
+	s.stopped = true
+	ls := s.listeners
+	s.listeners = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, l := range ls {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.log.Info("ssh server stopped listening; open connections go on", "addr", s.Addr().String())
+	return errors.Join(errs...)
 }
 
 // Shutdown stops accepting connections and waits for open connections to

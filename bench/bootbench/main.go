@@ -77,6 +77,7 @@ type bench struct {
 	dir     string
 	kernel  *vm.Kernel
 	initrd  string
+	journal bool // -journal: keep <boot>.journal
 	signer  ssh.Signer
 	pubLine string
 	port    int
@@ -93,12 +94,14 @@ func main() {
 	agent := flag.String("agent", "", "the ovfinit binary (default: built from this tree)")
 	dir := flag.String("dir", "", "work directory (default: a new one under /tmp)")
 	timeout := flag.Duration("timeout", 6*time.Minute, "per boot: qemu start to SSH and POST")
+	journal := flag.Bool("journal", false, "keep each boot's journal (monotonic times) and systemd-analyze's critical chain beside its serial log")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	ctx := context.Background()
 
 	b := &bench{timeout: *timeout, posts: map[string]time.Time{}}
 	var err error
+	b.journal = *journal
 	if b.dir = *dir; b.dir == "" {
 		if b.dir, err = os.MkdirTemp("", "ovfinit-bench-boot."); err != nil {
 			log.Fatal(err)
@@ -410,6 +413,9 @@ wait:
 	}
 	if c != nil {
 		b.inspect(c, variant, &r)
+		if b.journal {
+			b.saveJournal(c, filepath.Join(b.dir, name+".journal"))
+		}
 		c.Close()
 	}
 	return r
@@ -483,6 +489,26 @@ func (b *bench) iso(dir, variant, name string) (string, error) {
 		return "", err
 	}
 	return vm.BuildISO(dir, x)
+}
+
+// saveJournal writes the boot's journal with monotonic times (the kernel's
+// lines included, so devices and drivers can be placed) and systemd's
+// critical chain, for finding where a boot's time goes.
+func (b *bench) saveJournal(c *ssh.Client, path string) {
+	s, err := c.NewSession()
+	if err != nil {
+		log.Printf("journal: %v", err)
+		return
+	}
+	defer s.Close()
+	o, err := s.Output("journalctl -b -o short-monotonic --no-pager 2>&1; " +
+		"echo; systemd-analyze 2>&1; systemd-analyze critical-chain 2>&1; systemd-analyze blame 2>&1 | head -40")
+	if err != nil {
+		log.Printf("journal: %v", err)
+	}
+	if err := os.WriteFile(path, o, 0o644); err != nil {
+		log.Printf("journal: %v", err)
+	}
 }
 
 // inspect reads, logged in, the agent's unit times, memory peak and the

@@ -176,6 +176,14 @@ func liveInstall(out io.Writer, self, bin string, args []string) error {
 			return &exitError{code: exitFailed, err: err}
 		}
 	}
+	if init == packaging.Systemd {
+		// OpenSSH asks ovfinit's interim SSH server for its port.
+		for _, f := range packaging.SSHHandoverFiles("/etc/systemd/system", bin) {
+			if err := fsutil.WriteFile(f.Path, []byte(f.Data), f.Mode); err != nil {
+				return &exitError{code: exitFailed, err: fmt.Errorf("installing %s: %w", f.Path, err)}
+			}
+		}
+	}
 	fmt.Fprintf(out, "installed the ovfinit service (%s), running %s; it starts at the next boot (or: ovfinit start)\n", init, bin)
 	return nil
 }
@@ -259,6 +267,9 @@ func liveControl(cmd *cobra.Command, action, bin string) error {
 		if err = svc.Uninstall(); err == nil && init == packaging.SysV {
 			// kardianos removes the script but leaves its rc links.
 			err = packaging.RemoveSysVLinks("/")
+		}
+		if err == nil && init == packaging.Systemd {
+			_, err = packaging.Uninstall("/", packaging.SSHHandoverFiles("/etc/systemd/system", bin))
 		}
 		if err == nil {
 			if rerr := os.Remove(bin); rerr != nil && !os.IsNotExist(rerr) {

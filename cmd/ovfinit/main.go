@@ -62,7 +62,7 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newStopCmd(),
 		newOVACmd(),
 		newVersionCmd(),
-		newSSHDCmd(), newSFTPServerCmd(),
+		newSSHDCmd(), newSFTPServerCmd(), newSSHHandoverCmd(),
 	)
 	return root
 }

@@ -84,6 +84,7 @@ type fakeServer struct{}
 func (fakeServer) Addr() net.Addr                     { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 func (fakeServer) Shutdown(ctx context.Context) error { return nil }
 func (fakeServer) AddHostKey(gossh.Signer)            {}
+func (fakeServer) StopListening() error               { return nil }
 
 // TestProcessPolicyOnlyInCmd: no library package changes the runtime's
 // process-wide settings (GOMAXPROCS, the GC percent, the memory limit);

@@ -77,6 +77,10 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
+// sessionsForever is how long sessions opened on the interim SSH server may
+// last after OpenSSH has taken the port: until ovfinit is stopped.
+const sessionsForever = 100 * 365 * 24 * time.Hour
+
 func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -116,22 +120,35 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	} else {
 		close(fingerprints)
 	}
-	if env.SSH == nil {
-		// The image's OpenSSH serves SSH (ovfinit.ssh.server): nothing to
-		// serve here, but the RSA host key still goes to /etc/ssh and the
-		// block to the console before ovfinit exits.
-		select {
-		case <-fingerprints:
-		case <-ctx.Done():
-		}
-	}
 	if env.SSH != nil {
 		log.Info("serving SSH until stopped", "addr", env.SSH.Addr().String())
-		<-ctx.Done()
-		notify("STOPPING=1")
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		env.SSH.Shutdown(sctx)
-		cancel()
+		select {
+		case <-ctx.Done():
+			notify("STOPPING=1")
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			env.SSH.Shutdown(sctx)
+			cancel()
+		case <-env.SSHHandedOver():
+			// The interim server (ovfinit.ssh.server=auto): OpenSSH has
+			// the port; the sessions opened here go on to their end, or
+			// until ovfinit is stopped.
+			log.Info("the image's OpenSSH has the SSH port now; open sessions go on", "addr", env.SSH.Addr().String())
+			// Shutdown ends sessions at its context's deadline (a default
+			// one when there is none): here only a stop ends them.
+			sctx, cancel := context.WithDeadline(ctx, time.Now().Add(sessionsForever))
+			env.SSH.Shutdown(sctx)
+			cancel()
+		}
+	}
+	if env.SSHHandover != nil {
+		env.SSHHandover.Close()
+	}
+	// When the image's OpenSSH serves SSH (ovfinit.ssh.server), the RSA
+	// host key still goes to /etc/ssh and the block to the console before
+	// ovfinit exits.
+	select {
+	case <-fingerprints:
+	case <-ctx.Done():
 	}
 	// Give the manager its last events before exiting.
 	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -142,6 +143,10 @@ func Info(o Options, format, dir string) (*nfpm.Info, error) {
 	} else {
 		contents = append(contents,
 			&files.Content{Source: must(write("unit", svc.SystemdUnit(), 0o644)), Destination: UnitPath, FileInfo: fi(0o644)})
+		for i, f := range packaging.SSHHandoverFiles(path.Dir(UnitPath), packaging.PackageBin) {
+			contents = append(contents,
+				&files.Content{Source: must(write(fmt.Sprintf("handover%d", i), f.Data, 0o644)), Destination: f.Path, FileInfo: fi(0o644)})
+		}
 	}
 	if format == "deb" {
 		// Debian images without systemd (sysvinit, OpenRC on sysvinit's

@@ -155,6 +155,8 @@ func TestDeb(t *testing.T) {
 	want := []string{
 		"-rw-r--r-- root/root ./etc/default/ovfinit",
 		"-rw-r--r-- root/root ./usr/lib/systemd/system/ovfinit.service",
+		"-rw-r--r-- root/root ./usr/lib/systemd/system/ssh.service.d/ovfinit-handover.conf",
+		"-rw-r--r-- root/root ./usr/lib/systemd/system/sshd.service.d/ovfinit-handover.conf",
 		"-rwxr-xr-x root/root ./etc/init.d/ovfinit", // sysvinit and Debian's OpenRC
 		"-rwxr-xr-x root/root ./usr/sbin/ovfinit",
 	}
