@@ -10,7 +10,8 @@
 # As root: builds the cloud-init images first (e2e/prepare.sh with
 # OVFINIT_BENCH_IMAGES=1, cached), the .deb and the disks from this tree.
 # OVFINIT=path measures that binary instead of a build of this tree.
-# KEEP=1 keeps the work directory (serial logs, boots.tsv).
+# KEEP=1 keeps the work directory (serial logs, boots.tsv); JOURNAL=1 keeps
+# each boot's journal and systemd-analyze output there too.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 cd "$HERE"
@@ -20,5 +21,5 @@ WORK=$(mktemp -d /tmp/ovfinit-bench-boot.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 echo "bench/boot.sh: work directory $WORK; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$GO" run ./bench/bootbench -dir "$WORK" -pairs "${PAIRS:-5}" -suites "${SUITES:-bookworm,trixie}" \
-	-variants "${VARIANTS:-cloud-init,ovfinit,none}" ${OVFINIT:+-agent "$OVFINIT"}
+	-variants "${VARIANTS:-cloud-init,ovfinit,none}" ${OVFINIT:+-agent "$OVFINIT"} ${JOURNAL:+-journal}
 echo "bench/boot.sh: load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >&2
