@@ -297,25 +297,6 @@ func TestMaxAuthTries(t *testing.T) {
 	}
 }
 
-// dialFrom dials the server from a given loopback source address.
-func (ts *testServer) dialFrom(src, user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
-	conn, err := d.Dial("tcp", ts.addr)
-	if err != nil {
-		return nil, err
-	}
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	cc, chans, reqs, err := gossh.NewClientConn(conn, ts.addr, &gossh.ClientConfig{
-		User: user, Auth: auth, HostKeyCallback: gossh.FixedHostKey(ts.hostKey),
-	})
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	conn.SetDeadline(time.Time{})
-	return gossh.NewClient(cc, chans, reqs), nil
-}
-
 // TestFailedLoginFlood: 1,000 rapid failed logins from one address are rate
 // limited (refused before the key exchange once over the limit, logged once
 // per window), while a client from another address is still served.
