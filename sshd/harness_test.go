@@ -245,3 +245,51 @@ func greeted(t *testing.T, conn net.Conn) bool {
 	}
 	return false
 }
+
+// signCert is key certified by ca for the principal "alice".
+func signCert(t *testing.T, ca gossh.Signer, key gossh.Signer, mod func(*gossh.Certificate)) gossh.Signer {
+	t.Helper()
+	now := time.Now()
+	c := &gossh.Certificate{
+		Key:             key.PublicKey(),
+		Serial:          1,
+		CertType:        gossh.UserCert,
+		KeyId:           "test",
+		ValidPrincipals: []string{"alice"},
+		ValidAfter:      uint64(now.Add(-time.Minute).Unix()),
+		ValidBefore:     uint64(now.Add(time.Hour).Unix()),
+		Permissions:     gossh.Permissions{Extensions: map[string]string{"permit-pty": ""}},
+	}
+	if mod != nil {
+		mod(c)
+	}
+	if err := c.SignCert(rand.Reader, ca); err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.NewCertSigner(c, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// serveTCP listens on 127.0.0.1 (a port forwarding's destination) and
+// hands each connection to serve; it stops when the test ends.
+func serveTCP(t *testing.T, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			serve(conn)
+		}
+	}()
+	return ln
+}

@@ -5,7 +5,6 @@ package sshd
 import (
 	"fmt"
 	"io"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -217,95 +216,4 @@ func TestEnvRequestsCapped(t *testing.T) {
 			t.Errorf("LC_ variables in the session: %q, want 2", out)
 		}
 	})
-}
-
-// TestMaxSessionsPerConn: one connection opens at most MaxSessionsPerConn
-// sessions (OpenSSH's MaxSessions, 10); another connection still gets its
-// own, and a slot is back once its session ends.
-func TestMaxSessionsPerConn(t *testing.T) {
-	key := newClientKey(t)
-	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, nil)
-	c := ts.mustDial(t, "alice", key)
-	var open []*gossh.Session
-	for i := range DefaultMaxSessionsPerConn {
-		s, err := c.NewSession()
-		if err != nil {
-			t.Fatalf("session %d of %d on one connection: %v", i+1, DefaultMaxSessionsPerConn, err)
-		}
-		open = append(open, s)
-	}
-	if s, err := c.NewSession(); err == nil {
-		s.Close()
-		t.Fatalf("session %d on one connection opened, want refused (MaxSessionsPerConn %d)", DefaultMaxSessionsPerConn+1, DefaultMaxSessionsPerConn)
-	}
-	for range 3 {
-		if s, err := c.NewSession(); err == nil {
-			s.Close()
-			t.Fatalf("a session over the per-connection limit opened")
-		}
-	}
-	if n := strings.Count(ts.logs.String(), "too many open sessions on this connection"); n != 1 {
-		t.Errorf("per-connection refusal logged %d times for 4 refusals, want once per connection", n)
-	}
-	c2 := ts.mustDial(t, "alice", key)
-	if out, _, _ := run(t, c2, "echo ok", ""); out != "ok\n" {
-		t.Errorf("Run(echo ok) on a second connection = %q", out)
-	}
-	if err := open[0].Run("true"); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s, err := c.NewSession()
-		if err == nil {
-			s.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no session on the connection after one of its sessions ended: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// TestMaxChannelsPerConn: port forwardings count against the connection's
-// channel limit while open.
-func TestMaxChannelsPerConn(t *testing.T) {
-	key := newClientKey(t)
-	ts := startServerConfig(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}},
-		func(c *Config) { c.AllowTCPForwarding = true; c.Limits.MaxChannelsPerConn = 5 }, nil)
-	ln := serveTCP(t, func(conn net.Conn) {
-		t.Cleanup(func() { conn.Close() })
-	})
-	c := ts.mustDial(t, "alice", key)
-	var open []net.Conn
-	for i := range 5 {
-		conn, err := c.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatalf("forwarding %d of 5: %v", i+1, err)
-		}
-		open = append(open, conn)
-	}
-	if conn, err := c.Dial("tcp", ln.Addr().String()); err == nil {
-		conn.Close()
-		t.Fatalf("forwarding 6 opened, want refused (MaxChannelsPerConn 5)")
-	}
-	if _, err := c.NewSession(); err == nil {
-		t.Fatalf("session opened with 5 forwardings open, want refused (MaxChannelsPerConn 5)")
-	}
-	open[0].Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		conn, err := c.Dial("tcp", ln.Addr().String())
-		if err == nil {
-			conn.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no forwarding after one closed: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
