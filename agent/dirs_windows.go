@@ -7,14 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ovfinit/ovfinit/internal/winacl"
+	"golang.org/x/sys/windows"
 )
 
 // DefaultRuntimeDir is where the secrets of the running boot are kept.
 // Windows has no tmpfs: the directory is under %ProgramData%\ovfinit, made
-// with a DACL for SYSTEM and Administrators only (secureDirs), and EndBoot
-// deletes what it holds when the agent stops.
+// with a DACL for SYSTEM and Administrators only (secureDirs), EndBoot
+// deletes what it holds when the agent stops, and the next start deletes
+// what a machine stopped hard left there (removeStale).
 const DefaultRuntimeDir = "/ProgramData/ovfinit/run"
 
 // DefaultStatusDir is the directory of the world-readable status file:
@@ -51,7 +54,33 @@ func secureDirs(e *Env) error {
 			return fmt.Errorf("making %s: %w", p, err)
 		}
 	}
+	removeStale(e, filepath.Join(e.Root, filepath.FromSlash(e.runtimeDir())), time.Now().Add(-windows.DurationSinceBoot()))
 	return nil
+}
+
+// removeStale deletes what the runtime directory holds from before this
+// start of Windows (osBoot): EndBoot deletes it when the agent stops, but
+// a machine that was reset or powered off hard never stopped the agent,
+// and Windows has no tmpfs to lose it. Files of this boot (an agent
+// restarted by the service manager) stay. What cannot be deleted is
+// logged, not fatal: the directory's DACL still keeps it private.
+func removeStale(e *Env, dir string, osBoot time.Time) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return // just made: there is nothing, or nothing to be done
+	}
+	for _, ent := range ents {
+		fi, err := ent.Info()
+		if err != nil || !fi.ModTime().Before(osBoot) {
+			continue
+		}
+		p := filepath.Join(dir, ent.Name())
+		if err := os.RemoveAll(p); err != nil {
+			e.Log.Warn("a secret of an earlier boot left on disk", "path", p, "err", err)
+			continue
+		}
+		e.Log.Info("deleted a secret of an earlier boot that did not end cleanly", "path", p, "written", fi.ModTime().UTC().Format(time.RFC3339))
+	}
 }
 
 // EndBoot deletes the runtime directory's files (the clear environment,

@@ -87,6 +87,10 @@ type Env struct {
 	// SetHostname sets the running system's host name (hostname.Live);
 	// rebootPending: it takes effect at the next restart (Windows).
 	SetHostname func(ctx context.Context, fqdn, short string) (rebootPending bool, err error)
+	// RunningHostname returns the running system's host name; nil is
+	// os.Hostname (on Windows the active DNS host name, not one waiting
+	// for the restart).
+	RunningHostname func() (string, error)
 	// OS is the operating system of Root for the steps that write its
 	// files the OS's way (hostname, the scripts directory); "" is
 	// runtime.GOOS.

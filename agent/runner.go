@@ -44,15 +44,19 @@ func Run(ctx context.Context, e *Env, steps []Step) error {
 			return fmt.Errorf("step %s: %w", s.Name, err)
 		}
 	}
+	e.checkRebootPending()
 	st.Phase, st.Step, st.SSHHostKeys = PhaseReady, "", e.sshHostKeys()
 	st.InstanceID = e.InstanceID
+	if e.RebootPending {
+		st.Message = rebootPendingMessage
+	}
 	e.writeStatus(st)
 	d := e.data("")
 	d.Result, d.Percent = callback.ResultReady, 100
 	d.DurationMS = e.Now().Sub(start).Milliseconds()
 	d.Hostname = hostnameOf(e)
 	if e.RebootPending {
-		d.Message = "reboot pending: a change (the host name) takes effect at the next restart"
+		d.Message = rebootPendingMessage
 	}
 	d.Addresses = addresses(e)
 	d.SSHPort = e.Boot.SSHPort

@@ -44,6 +44,38 @@ func hostnameOf(e *Env) string {
 	if !e.Live {
 		return ""
 	}
-	h, _ := os.Hostname()
+	h, _ := e.runningHostname()
 	return h
+}
+
+func (e *Env) runningHostname() (string, error) {
+	if e.RunningHostname != nil {
+		return e.RunningHostname()
+	}
+	return os.Hostname()
+}
+
+// rebootPendingMessage is what ready and the status say while a change
+// waits for the restart.
+const rebootPendingMessage = "reboot pending: a change (the host name) takes effect at the next restart"
+
+// checkRebootPending runs before ready. The hostname step runs once per
+// instance, so on a later run of the same instance it is skipped and says
+// nothing: if the machine has not restarted since (the agent or its
+// service was restarted), the name it set is still not the running one,
+// and ready must still tell the manager the reboot is pending. After the
+// restart the running name is the one asked for, and nothing is pending.
+func (e *Env) checkRebootPending() {
+	if e.RebootPending || !e.Live || e.Plan == nil || e.Plan.Hostname == "" || e.goos() != "windows" {
+		return
+	}
+	running, err := e.runningHostname()
+	if err != nil {
+		e.Log.Warn("cannot read the running host name to see whether a restart is pending", "err", err)
+		return
+	}
+	if hostname.StillPending(e.goos(), e.Plan.Hostname, running) {
+		e.RebootPending = true
+		e.Log.Warn("the host name set on an earlier run takes effect at the next restart", "hostname", e.Plan.Hostname, "running", running)
+	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,12 +13,16 @@ import (
 )
 
 // A host name that needs a restart (a Windows computer name) does not stop
-// the boot: the step and ready say the reboot is pending, and the next
-// boot of the same instance does not set the name again (issue 17).
+// the boot: the step, ready and the status say the reboot is pending. A
+// restart of the agent before the machine's (the running name is still
+// the old one) neither sets the name again nor forgets to say it is
+// pending; the boot after the machine's restart (the running name is the
+// new one) redoes no per-instance step and says nothing is pending
+// (issue 17).
 func TestHostnameRebootPending(t *testing.T) {
 	m := newMachine(t)
 	calls := 0
-	boot := func() *fakeEvents {
+	boot := func(running string) (*Env, *fakeEvents) {
 		e, ev := m.env(envXML("instance-id", "i-1", "hostname", "win1.example.com"))
 		e.OS = "windows"
 		e.SetHostname = func(_ context.Context, fqdn, short string) (bool, error) {
@@ -27,30 +32,73 @@ func TestHostnameRebootPending(t *testing.T) {
 			}
 			return true, nil
 		}
+		e.RunningHostname = func() (string, error) { return running, nil }
 		if err := Run(context.Background(), e, Steps()); err != nil {
-			t.Fatalf("Run() = %v, want ready with the reboot pending", err)
+			t.Fatalf("Run() = %v, want ready", err)
 		}
-		return ev
+		return e, ev
 	}
-	ev := boot()
-	var finished, ready string
-	for _, r := range ev.events {
-		if r.Type == callback.TypeStepFinished && r.Data.Step == "hostname" {
-			finished = r.Data.Message
+	messages := func(ev *fakeEvents) (hostnameStep, ready string) {
+		for _, r := range ev.events {
+			if r.Type == callback.TypeStepFinished && r.Data.Step == "hostname" {
+				hostnameStep = r.Data.Message
+			}
+			if r.Type == callback.TypeReady {
+				ready = r.Data.Message
+			}
 		}
-		if r.Type == callback.TypeReady {
-			ready = r.Data.Message
-		}
+		return
 	}
+	status := func(e *Env) *Status {
+		t.Helper()
+		b, err := os.ReadFile(PublicStatusPath(e.Root, e.StatusDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st Status
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		return &st
+	}
+
+	e, ev := boot("WIN-OLD")
+	finished, ready := messages(ev)
 	if !strings.Contains(finished, "reboot pending") || !strings.Contains(ready, "reboot pending") {
-		t.Errorf("hostname finished = %q, ready = %q; want both to say the reboot is pending", finished, ready)
+		t.Errorf("first boot: hostname finished = %q, ready = %q; want both to say the reboot is pending", finished, ready)
+	}
+	if st := status(e); st.Phase != PhaseReady || !strings.Contains(st.Message, "reboot pending") {
+		t.Errorf("first boot: status = %s %q, want ready saying the reboot is pending", st.Phase, st.Message)
 	}
 	if _, err := os.Stat(filepath.Join(m.root, "etc", "hostname")); err == nil {
 		t.Error("etc/hostname written for Windows, which keeps the name in its registry")
 	}
-	boot() // after the restart
+
+	// The agent restarts; the machine has not.
+	e, ev = boot("WIN-OLD")
+	if _, ready := messages(ev); !strings.Contains(ready, "reboot pending") {
+		t.Errorf("agent restarted before the machine: ready = %q, want it to still say the reboot is pending", ready)
+	}
+	if st := status(e); !strings.Contains(st.Message, "reboot pending") {
+		t.Errorf("agent restarted before the machine: status message = %q, want the reboot pending", st.Message)
+	}
+
+	// The machine has restarted: the new name is the running one.
+	e, ev = boot("WIN1")
+	if _, ready := messages(ev); ready != "" {
+		t.Errorf("after the restart: ready message = %q, want none (nothing pending)", ready)
+	}
+	st := status(e)
+	if st.Message != "" {
+		t.Errorf("after the restart: status message = %q, want none", st.Message)
+	}
+	for _, s := range st.Steps {
+		if s.Frequency == PerInstance.String() && s.Status != callback.StatusSkipped {
+			t.Errorf("after the restart: per-instance step %s is %s, want skipped (already ran for i-1)", s.Name, s.Status)
+		}
+	}
 	if calls != 1 {
-		t.Errorf("SetHostname called %d times over two boots of one instance, want 1", calls)
+		t.Errorf("SetHostname called %d times over three runs of one instance, want 1", calls)
 	}
 }
 

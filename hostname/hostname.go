@@ -163,6 +163,17 @@ func Set(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
+// StillPending reports whether a host name set on an earlier run is still
+// waiting for the restart that makes it the running one: on Windows, when
+// running (os.Hostname: the active DNS host name, which SetComputerNameExW
+// leaves alone until the restart) is not name's first label. Elsewhere the
+// name is set at once, so nothing is ever pending. The agent asks it on a
+// boot of the same instance whose hostname step already ran: a restart of
+// the agent before the machine's restart must still tell the manager.
+func StillPending(goos, name, running string) bool {
+	return goos == "windows" && name != "" && !strings.EqualFold(running, Short(name))
+}
+
 // Hosts returns /etc/hosts with the 127.0.1.1 line naming the host (as
 // Debian's installer writes it), replacing an earlier one.
 func Hosts(hosts []byte, fqdn, short string) []byte {

@@ -125,3 +125,24 @@ func TestSet(t *testing.T) {
 		})
 	}
 }
+
+// A Windows computer name is pending until the running name is the one
+// asked for (any case: NetBIOS names are not case-sensitive); on other OSes
+// the name is set at once and never pending.
+func TestStillPending(t *testing.T) {
+	for _, tt := range []struct {
+		goos, name, running string
+		want                bool
+	}{
+		{"windows", "win1.example.com", "WIN-OLD", true},
+		{"windows", "win1.example.com", "WIN1", false},
+		{"windows", "win1", "win1", false},
+		{"windows", "", "WIN-OLD", false},
+		{"linux", "web1.example.com", "localhost", false},
+		{"freebsd", "web1.example.com", "old", false},
+	} {
+		if got := StillPending(tt.goos, tt.name, tt.running); got != tt.want {
+			t.Errorf("StillPending(%q, %q, %q) = %v, want %v", tt.goos, tt.name, tt.running, got, tt.want)
+		}
+	}
+}

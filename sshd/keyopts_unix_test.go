@@ -415,24 +415,3 @@ func TestCertAuthorityLine(t *testing.T) {
 		})
 	}
 }
-
-// serveTCP listens on 127.0.0.1 (a port forwarding's destination) and
-// hands each connection to serve; it stops when the test ends.
-func serveTCP(t *testing.T, serve func(net.Conn)) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			serve(conn)
-		}
-	}()
-	return ln
-}

@@ -125,6 +125,8 @@ func printStatus(w io.Writer, st *agent.Status, long bool) {
 		if st.Retry != nil {
 			fmt.Fprintf(w, "retry:    %v (whether redeploying could help)\n", *st.Retry)
 		}
+	} else if st.Message != "" {
+		fmt.Fprintf(w, "note:     %s\n", st.Message) // ready: a reboot pending
 	}
 	for _, k := range st.SSHHostKeys {
 		fmt.Fprintf(w, "host key: %s %s\n", k.Type, k.Fingerprint)
