@@ -9,6 +9,7 @@ import (
 
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/cloudconfig"
+	"github.com/ovfinit/ovfinit/internal/modalias"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/ovfenv"
@@ -167,7 +168,16 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 	// WaitNICs, planning again every poll.
 	deadline := e.Now().Add(e.WaitNICs)
 	var seen netcfg.Current // the links the plan was last made with
+	var drivers *modalias.Loader
+	if e.Live && e.WaitNICs > 0 {
+		// The NICs' drivers, loaded as udev would, without waiting for
+		// udev to reach them in its queue.
+		drivers = &modalias.Loader{Root: e.Root, Run: e.netCommands(), Log: e.Log, What: "network devices"}
+	}
 	links := func() (netcfg.Current, netcfg.Applied, error) {
+		if drivers != nil && drivers.Run != nil {
+			drivers.Load(ctx, netcfg.NICBuses)
+		}
 		sys, err := e.network()
 		if err != nil {
 			return netcfg.Current{}, netcfg.Applied{}, err

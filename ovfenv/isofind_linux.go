@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/ovfinit/ovfinit/internal/modalias"
 )
 
 // rejections says, device by device, why none was the medium.
@@ -191,10 +193,10 @@ func readRaw(f io.ReaderAt, size int64) ([]byte, error) {
 // first loads the drivers of storage devices udev has not reached yet
 // (mediaDrivers), then looks at the block devices.
 func isoTransport(o TransportOptions) func(ctx context.Context) (*Source, error) {
-	drivers := &mediaDrivers{root: o.Root, run: o.Run, log: o.Log}
+	drivers := &modalias.Loader{Root: o.Root, Run: o.Run, Log: o.Log, What: "storage devices"}
 	return func(ctx context.Context) (*Source, error) {
 		if !o.Offline {
-			drivers.load(ctx)
+			drivers.Load(ctx, mediaBuses)
 		}
 		return probeISO(o.Root, o.Log)
 	}
