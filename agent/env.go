@@ -13,6 +13,7 @@ import (
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 
 	"github.com/ovfinit/ovfinit/callback"
+	"github.com/ovfinit/ovfinit/internal/modalias"
 	"github.com/ovfinit/ovfinit/internal/redact"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -131,7 +132,8 @@ type Env struct {
 
 	Boot // what the steps learn; e.Plan is e.Boot.Plan
 
-	statusW statusWriter // writeStatus's last write and waiting update
+	statusW    statusWriter     // writeStatus's last write and waiting update
+	nicDrivers *modalias.Loader // loadNICDrivers' record of what it asked for
 }
 
 // DefaultStatusInterval is NewEnv's StatusInterval: each status write is

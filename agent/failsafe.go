@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/ovfinit/ovfinit/netcfg"
 	"github.com/ovfinit/ovfinit/sshd"
@@ -31,10 +32,25 @@ func (e *Env) failSafeNetwork(ctx context.Context) {
 		e.Log.Warn("no fail-safe network: the failed event may not reach the manager", "err", err)
 		return
 	}
-	cur, err := sys.Current()
-	if err != nil {
-		e.Log.Warn("no fail-safe network: reading the NICs", "err", err)
-		return
+	// A boot that fails early (an unreadable environment) can get here
+	// before the NIC's driver is loaded or udev has named it: wait for
+	// both, as validate does.
+	var cur netcfg.Current
+	deadline := e.Now().Add(e.WaitNICs)
+	for {
+		e.loadNICDrivers(ctx)
+		if cur, err = sys.Current(); err != nil {
+			e.Log.Warn("no fail-safe network: reading the NICs", "err", err)
+			return
+		}
+		if hasEthernet(cur) && len(pendingNICs(cur)) == 0 || !e.Now().Before(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(nicPoll):
+		}
 	}
 	if e.netApplied && slices.ContainsFunc(cur.Links, func(l netcfg.Link) bool { return len(l.Addrs) > 0 }) {
 		return // the network step got far enough for the event to leave

@@ -695,3 +695,28 @@ func TestValidateLoadsNICDrivers(t *testing.T) {
 		t.Errorf("modprobe runs = %q, want %q", loads, want)
 	}
 }
+
+// TestFailSafeNetworkWaitsForNIC: a boot that fails before validate (a
+// truncated environment, found as soon as the CD-ROM's driver is loaded)
+// can reach the fail-safe before the NIC exists; it waits for it, as
+// validate does, instead of leaving the network alone ("no fail-safe
+// network: no ethernet NIC" in TestDebianImageFailed/trixie, and no
+// failed event left the VM).
+func TestFailSafeNetworkWaitsForNIC(t *testing.T) {
+	m := newMachine(t)
+	xml := envXML("instance-id", "i-1", "hostname", "h1")
+	e, ev := m.env(xml[:len(xml)/2])
+	e.FailSafeNetwork = true // as NewEnv on a live system
+	e.WaitNICs = 30 * time.Second
+	e.Now = time.Now
+	m.net.hidden = 3
+	if err := Run(t.Context(), e, Steps()); err == nil {
+		t.Fatal("Run() of a truncated environment succeeded")
+	}
+	if last := ev.events[len(ev.events)-1]; last.Type != callback.TypeFailed {
+		t.Errorf("last event %s, want failed", last.Type)
+	}
+	if got := strings.Join(m.net.applied, "\n"); !strings.Contains(got, "dhcp4 dev eth0") {
+		t.Errorf("ops after the failure:\n%s\nwant the fail-safe DHCP on eth0 once it appeared", got)
+	}
+}

@@ -168,16 +168,8 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 	// WaitNICs, planning again every poll.
 	deadline := e.Now().Add(e.WaitNICs)
 	var seen netcfg.Current // the links the plan was last made with
-	var drivers *modalias.Loader
-	if e.Live && e.WaitNICs > 0 {
-		// The NICs' drivers, loaded as udev would, without waiting for
-		// udev to reach them in its queue.
-		drivers = &modalias.Loader{Root: e.Root, Run: e.netCommands(), Log: e.Log, What: "network devices"}
-	}
 	links := func() (netcfg.Current, netcfg.Applied, error) {
-		if drivers != nil && drivers.Run != nil {
-			drivers.Load(ctx, netcfg.NICBuses)
-		}
+		e.loadNICDrivers(ctx)
 		sys, err := e.network()
 		if err != nil {
 			return netcfg.Current{}, netcfg.Applied{}, err
@@ -292,6 +284,24 @@ func (e *Env) startEvents(cfg callback.Config) {
 // is not there: one the kernel may still add.
 func nicMissing(err error) bool {
 	return errors.Is(err, errNICPending) || errors.Is(err, netcfg.ErrNoSuchMAC) || errors.Is(err, netcfg.ErrNoSuchName) || errors.Is(err, netcfg.ErrNoEthernet)
+}
+
+// loadNICDrivers loads, on the running system and while NICs are waited
+// for (WaitNICs), the drivers of network devices no driver has bound, by
+// their modalias, as udev would, without waiting for udev to reach them in
+// its queue; each device once per boot.
+func (e *Env) loadNICDrivers(ctx context.Context) {
+	if !e.Live || e.WaitNICs <= 0 {
+		return
+	}
+	if e.nicDrivers == nil {
+		run := e.netCommands()
+		if run == nil {
+			return
+		}
+		e.nicDrivers = &modalias.Loader{Root: e.Root, Run: run, Log: e.Log, What: "network devices"}
+	}
+	e.nicDrivers.Load(ctx, netcfg.NICBuses)
 }
 
 // errNICPending: udev has not finished with an ethernet NIC (it may still
