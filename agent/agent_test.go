@@ -86,8 +86,9 @@ type fakeNet struct {
 	// are eth0's global addresses.
 	failApply error
 	addrs     []netip.Prefix
-	// renamedNow: udev renamed eth0 to ens3 (a test's step sets it).
-	renamedNow bool
+	// renamedNow: udev renamed eth0 to ens3 (a test's step sets it);
+	// renameOnFail sets it when failApply fails an Apply.
+	renamedNow, renameOnFail bool
 }
 
 func (f *fakeNet) Close() error {
@@ -122,6 +123,9 @@ func (f *fakeNet) Current() (netcfg.Current, error) {
 func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
 	if err := f.failApply; err != nil {
 		f.failApply = nil
+		if f.renameOnFail {
+			f.renamedNow = true
+		}
 		return err
 	}
 	for _, o := range ops {

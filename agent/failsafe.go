@@ -34,17 +34,36 @@ func (e *Env) failSafeNetwork(ctx context.Context) {
 	}
 	// A boot that fails early (an unreadable environment) can get here
 	// before the NIC's driver is loaded or udev has named it: wait for
-	// both, as validate does.
-	var cur netcfg.Current
+	// both, as validate does; and a NIC renamed under the DHCP (udev got
+	// to it late) is looked for again, until WaitNICs has passed.
 	deadline := e.Now().Add(e.WaitNICs)
-	for {
-		e.loadNICDrivers(ctx)
-		if cur, err = sys.Current(); err != nil {
+	for attempt := 1; ; attempt++ {
+		cur, err := e.failSafeNICs(ctx, sys, deadline)
+		if err != nil {
 			e.Log.Warn("no fail-safe network: reading the NICs", "err", err)
 			return
 		}
-		if hasEthernet(cur) && len(pendingNICs(cur)) == 0 || !e.Now().Before(deadline) {
-			break
+		if e.netApplied && slices.ContainsFunc(cur.Links, func(l netcfg.Link) bool { return len(l.Addrs) > 0 }) {
+			return // the network step got far enough for the event to leave
+		}
+		nic, ok := netcfg.FallbackNIC(cur.Links)
+		if !ok {
+			e.Log.Warn("no fail-safe network: no ethernet NIC")
+			return
+		}
+		ops, _, err := netcfg.Plan(netcfg.FallbackConfig(nic), cur, netcfg.Applied{})
+		if err != nil {
+			e.Log.Warn("no fail-safe network", "nic", nic.Name, "err", err)
+			return
+		}
+		e.Log.Info("boot failed: DHCP on the first NIC to report it (nothing of the environment applied)", "nic", nic.Name)
+		err = sys.Apply(ctx, ops)
+		if err == nil {
+			return
+		}
+		e.Log.Warn("fail-safe DHCP", "nic", nic.Name, "err", err, "attempt", attempt)
+		if !netcfg.IsLinkGone(err) || !e.Now().Before(deadline) {
+			return
 		}
 		select {
 		case <-ctx.Done():
@@ -52,22 +71,26 @@ func (e *Env) failSafeNetwork(ctx context.Context) {
 		case <-time.After(nicPoll):
 		}
 	}
-	if e.netApplied && slices.ContainsFunc(cur.Links, func(l netcfg.Link) bool { return len(l.Addrs) > 0 }) {
-		return // the network step got far enough for the event to leave
-	}
-	nic, ok := netcfg.FallbackNIC(cur.Links)
-	if !ok {
-		e.Log.Warn("no fail-safe network: no ethernet NIC")
-		return
-	}
-	ops, _, err := netcfg.Plan(netcfg.FallbackConfig(nic), cur, netcfg.Applied{})
-	if err != nil {
-		e.Log.Warn("no fail-safe network", "nic", nic.Name, "err", err)
-		return
-	}
-	e.Log.Info("boot failed: DHCP on the first NIC to report it (nothing of the environment applied)", "nic", nic.Name)
-	if err := sys.Apply(ctx, ops); err != nil {
-		e.Log.Warn("fail-safe DHCP", "nic", nic.Name, "err", err)
+}
+
+// failSafeNICs reads the NICs once an ethernet NIC exists that udev has
+// finished with, or the deadline has passed, loading NIC drivers as
+// validate does.
+func (e *Env) failSafeNICs(ctx context.Context, sys netcfg.System, deadline time.Time) (netcfg.Current, error) {
+	for {
+		e.loadNICDrivers(ctx)
+		cur, err := sys.Current()
+		if err != nil {
+			return cur, err
+		}
+		if hasEthernet(cur) && len(pendingNICs(cur)) == 0 || !e.Now().Before(deadline) {
+			return cur, nil
+		}
+		select {
+		case <-ctx.Done():
+			return cur, ctx.Err()
+		case <-time.After(nicPoll):
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -718,5 +719,49 @@ func TestFailSafeNetworkWaitsForNIC(t *testing.T) {
 	}
 	if got := strings.Join(m.net.applied, "\n"); !strings.Contains(got, "dhcp4 dev eth0") {
 		t.Errorf("ops after the failure:\n%s\nwant the fail-safe DHCP on eth0 once it appeared", got)
+	}
+}
+
+// TestFailSafeNetworkRetriesRenamedNIC: the fail-safe DHCP's NIC renamed by
+// udev under it ("link set eth0 up: Link not found", seen in
+// TestDebianImageFailed/bookworm) is looked for again and the DHCP goes to
+// its new name.
+func TestFailSafeNetworkRetriesRenamedNIC(t *testing.T) {
+	m := newMachine(t)
+	xml := envXML("instance-id", "i-1", "hostname", "h1")
+	e, _ := m.env(xml[:len(xml)/2])
+	e.FailSafeNetwork = true // as NewEnv on a live system
+	e.WaitNICs = 30 * time.Second
+	e.Now = time.Now
+	m.net.failApply = fmt.Errorf("link set eth0 up: %w", netcfg.ErrLinkGone)
+	m.net.renameOnFail = true
+	if err := Run(t.Context(), e, Steps()); err == nil {
+		t.Fatal("Run() of a truncated environment succeeded")
+	}
+	if got := strings.Join(m.net.applied, "\n"); !strings.Contains(got, "dhcp4 dev ens3") {
+		t.Errorf("ops after the failure:\n%s\nwant the fail-safe DHCP on ens3, the NIC's new name", got)
+	}
+}
+
+// TestNetworkStepRetriesRenamedNIC: a NIC renamed between the network
+// step's look and its change (the first op fails: the link is gone) is
+// planned and configured again under its new name, files included.
+func TestNetworkStepRetriesRenamedNIC(t *testing.T) {
+	m := newMachine(t)
+	m.touch("sbin/ifup")
+	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
+	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
+	m.net.failApply = fmt.Errorf("link set eth0 up: %w", netcfg.ErrLinkGone)
+	m.net.renameOnFail = true
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if got := strings.Join(m.net.applied, "\n"); !strings.Contains(got, "dev ens3") || strings.Contains(got, "eth0") {
+		t.Errorf("ops:\n%s\nwant them on ens3", got)
+	}
+	file, err := os.ReadFile(filepath.Join(m.root, "etc/network/interfaces.d/50-ovfinit"))
+	if err != nil || !strings.Contains(string(file), "ens3") || strings.Contains(string(file), "eth0") {
+		t.Errorf("ifupdown file = %q, %v; want ens3", file, err)
 	}
 }

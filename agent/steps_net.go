@@ -78,7 +78,31 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	}
 	e.netApplied = true // from here on a failure leaves the NICs as they are
 	if err := sys.Apply(ctx, ops); err != nil {
-		return Result{}, err
+		if !netcfg.IsLinkGone(err) {
+			return Result{}, err
+		}
+		// Renamed between the look and the change: once more, with the
+		// names as they are now (the ops are idempotent: replace, set).
+		e.Log.Info("a NIC was renamed while the network was configured: planning again", "err", err)
+		if net, ops, applied, err = e.netPlanNow(mgr); err != nil {
+			return Result{}, err
+		}
+		files, err = netcfg.Render(mgr, *net)
+		if err != nil {
+			return Result{}, fatal(err)
+		}
+		if _, err := netcfg.WritePersistent(e.Root, mgr, files, e.Log); err != nil {
+			return Result{}, err
+		}
+		if err := netcfg.RemoveStale(e.Root, mgr, files, e.Log); err != nil {
+			return Result{}, err
+		}
+		for _, op := range ops {
+			e.Log.Info("network", "op", op.String())
+		}
+		if err := sys.Apply(ctx, ops); err != nil {
+			return Result{}, err
+		}
 	}
 	if mgr == netcfg.ManagerIfupdown {
 		if err := netcfg.MarkIfupdownUp(e.Root, *net); err != nil {

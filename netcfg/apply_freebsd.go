@@ -4,6 +4,7 @@ package netcfg
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/internal/rootfs"
@@ -55,3 +56,8 @@ func (s *FreeBSD) Apply(ctx context.Context, ops []Op) error {
 	}
 	return nil
 }
+
+// IsLinkGone says whether err is an op's failure because the interface it
+// names does not exist (any more); only Linux's netlink tells that apart
+// (and ErrLinkGone, which fakes return).
+func IsLinkGone(err error) bool { return errors.Is(err, ErrLinkGone) }

@@ -666,3 +666,10 @@ func udevExpected(root string) bool {
 	}
 	return false
 }
+
+// IsLinkGone says whether err is an op's failure because the interface it
+// names does not exist (any more): udev renamed it, or it was removed.
+func IsLinkGone(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, ErrLinkGone)
+}

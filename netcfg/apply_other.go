@@ -3,6 +3,7 @@
 package netcfg
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 )
@@ -11,3 +12,8 @@ import (
 func NewSystem(root string) (System, error) {
 	return nil, fmt.Errorf("network configuration is not supported on %s yet", runtime.GOOS)
 }
+
+// IsLinkGone says whether err is an op's failure because the interface it
+// names does not exist (any more); only Linux's netlink tells that apart
+// (and ErrLinkGone, which fakes return).
+func IsLinkGone(err error) bool { return errors.Is(err, ErrLinkGone) }

@@ -4,6 +4,7 @@ package netcfg
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -151,3 +152,8 @@ func ifName(i int) string {
 	}
 	return strconv.Itoa(i)
 }
+
+// IsLinkGone says whether err is an op's failure because the interface it
+// names does not exist (any more); only Linux's netlink tells that apart
+// (and ErrLinkGone, which fakes return).
+func IsLinkGone(err error) bool { return errors.Is(err, ErrLinkGone) }

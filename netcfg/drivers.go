@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/ovfinit/ovfinit/internal/modalias"
@@ -16,3 +17,7 @@ var NICBuses = []modalias.Bus{
 	// virtio network devices (1), behind virtio_pci.
 	{Name: "virtio", Want: func(dev string) bool { return modalias.Attr(dev, "device") == "0x0001" }},
 }
+
+// ErrLinkGone is the error of an op whose interface does not exist (any
+// more); IsLinkGone also recognises netlink's own.
+var ErrLinkGone = errors.New("network interface not found")
