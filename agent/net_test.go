@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -674,9 +675,7 @@ func TestValidateLoadsNICDrivers(t *testing.T) {
 			m.write(dev+"/"+k, v+"\n")
 		}
 	}
-	if err := os.Symlink("../../../bus/pci/drivers/virtio-pci", filepath.Join(m.root, "sys/bus/pci/devices/0000:00:02.0/driver")); err != nil {
-		t.Fatal(err)
-	}
+	m.write("sys/bus/pci/devices/0000:00:02.0/driver/bind", "") // bound (a link in sysfs)
 	e, _ := m.env(envXML("instance-id", "i-1"))
 	run := &cmdrun.Fake{}
 	e.Commands = run
@@ -692,7 +691,11 @@ func TestValidateLoadsNICDrivers(t *testing.T) {
 			loads = append(loads, l)
 		}
 	}
-	if want := []string{"modprobe -q -b -a -- virtio:d00000001v00001AF4"}; !slices.Equal(loads, want) {
+	want := []string{"modprobe -q -b -a -- virtio:d00000001v00001AF4"}
+	if runtime.GOOS != "linux" {
+		want = nil // modprobe is Linux's
+	}
+	if !slices.Equal(loads, want) {
 		t.Errorf("modprobe runs = %q, want %q", loads, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -291,7 +292,7 @@ func nicMissing(err error) bool {
 // their modalias, as udev would, without waiting for udev to reach them in
 // its queue; each device once per boot.
 func (e *Env) loadNICDrivers(ctx context.Context) {
-	if !e.Live || e.WaitNICs <= 0 {
+	if !e.Live || e.WaitNICs <= 0 || runtime.GOOS != "linux" { // modprobe: Linux's
 		return
 	}
 	if e.nicDrivers == nil {
