@@ -707,12 +707,7 @@ func TestValidateLoadsNICDrivers(t *testing.T) {
 // network: no ethernet NIC" in TestDebianImageFailed/trixie, and no
 // failed event left the VM).
 func TestFailSafeNetworkWaitsForNIC(t *testing.T) {
-	m := newMachine(t)
-	xml := envXML("instance-id", "i-1", "hostname", "h1")
-	e, ev := m.env(xml[:len(xml)/2])
-	e.FailSafeNetwork = true // as NewEnv on a live system
-	e.WaitNICs = 30 * time.Second
-	e.Now = time.Now
+	m, e, ev := truncatedLiveBoot(t)
 	m.net.hidden = 3
 	if err := Run(t.Context(), e, Steps()); err == nil {
 		t.Fatal("Run() of a truncated environment succeeded")
@@ -730,12 +725,7 @@ func TestFailSafeNetworkWaitsForNIC(t *testing.T) {
 // TestDebianImageFailed/bookworm) is looked for again and the DHCP goes to
 // its new name.
 func TestFailSafeNetworkRetriesRenamedNIC(t *testing.T) {
-	m := newMachine(t)
-	xml := envXML("instance-id", "i-1", "hostname", "h1")
-	e, _ := m.env(xml[:len(xml)/2])
-	e.FailSafeNetwork = true // as NewEnv on a live system
-	e.WaitNICs = 30 * time.Second
-	e.Now = time.Now
+	m, e, _ := truncatedLiveBoot(t)
 	m.net.failApply = fmt.Errorf("link set eth0 up: %w", netcfg.ErrLinkGone)
 	m.net.renameOnFail = true
 	if err := Run(t.Context(), e, Steps()); err == nil {
@@ -767,4 +757,18 @@ func TestNetworkStepRetriesRenamedNIC(t *testing.T) {
 	if err != nil || !strings.Contains(string(file), "ens3") || strings.Contains(string(file), "eth0") {
 		t.Errorf("ifupdown file = %q, %v; want ens3", file, err)
 	}
+}
+
+// truncatedLiveBoot is a machine whose environment is cut in half (the
+// boot fails at parse-environment), with the fail-safe network and the NIC
+// wait of a live system.
+func truncatedLiveBoot(t *testing.T) (*machine, *Env, *fakeEvents) {
+	t.Helper()
+	m := newMachine(t)
+	xml := envXML("instance-id", "i-1", "hostname", "h1")
+	e, ev := m.env(xml[:len(xml)/2])
+	e.FailSafeNetwork = true // as NewEnv on a live system
+	e.WaitNICs = 30 * time.Second
+	e.Now = time.Now
+	return m, e, ev
 }

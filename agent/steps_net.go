@@ -53,14 +53,7 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	files, err := netcfg.Render(mgr, *net)
-	if err != nil {
-		return Result{}, fatal(err)
-	}
-	if _, err := netcfg.WritePersistent(e.Root, mgr, files, e.Log); err != nil {
-		return Result{}, err
-	}
-	if err := netcfg.RemoveStale(e.Root, mgr, files, e.Log); err != nil {
+	if err := e.writeNetFiles(mgr, net); err != nil {
 		return Result{}, err
 	}
 	if !e.Live {
@@ -73,11 +66,14 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	if l, ok := sys.(interface{ SetLogger(*slog.Logger) }); ok {
 		l.SetLogger(e.Log)
 	}
-	for _, op := range ops {
-		e.Log.Info("network", "op", op.String())
+	apply := func(ops []netcfg.Op) error {
+		for _, op := range ops {
+			e.Log.Info("network", "op", op.String())
+		}
+		return sys.Apply(ctx, ops)
 	}
 	e.netApplied = true // from here on a failure leaves the NICs as they are
-	if err := sys.Apply(ctx, ops); err != nil {
+	if err := apply(ops); err != nil {
 		if !netcfg.IsLinkGone(err) {
 			return Result{}, err
 		}
@@ -87,20 +83,10 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 		if net, ops, applied, err = e.netPlanNow(mgr); err != nil {
 			return Result{}, err
 		}
-		files, err = netcfg.Render(mgr, *net)
-		if err != nil {
-			return Result{}, fatal(err)
-		}
-		if _, err := netcfg.WritePersistent(e.Root, mgr, files, e.Log); err != nil {
+		if err := e.writeNetFiles(mgr, net); err != nil {
 			return Result{}, err
 		}
-		if err := netcfg.RemoveStale(e.Root, mgr, files, e.Log); err != nil {
-			return Result{}, err
-		}
-		for _, op := range ops {
-			e.Log.Info("network", "op", op.String())
-		}
-		if err := sys.Apply(ctx, ops); err != nil {
+		if err := apply(ops); err != nil {
 			return Result{}, err
 		}
 	}
@@ -122,6 +108,19 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 		e.NetAddrs = netcfg.LiveAddresses(*net, cur)
 	}
 	return Result{}, nil
+}
+
+// writeNetFiles writes the image's persistent configuration for net and
+// removes ovfinit's earlier files it no longer needs.
+func (e *Env) writeNetFiles(mgr netcfg.Manager, net *netcfg.Config) error {
+	files, err := netcfg.Render(mgr, *net)
+	if err != nil {
+		return fatal(err)
+	}
+	if _, err := netcfg.WritePersistent(e.Root, mgr, files, e.Log); err != nil {
+		return err
+	}
+	return netcfg.RemoveStale(e.Root, mgr, files, e.Log)
 }
 
 // netPlanNow is the network part of the plan as the network step applies
