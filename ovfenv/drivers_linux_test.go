@@ -56,8 +56,8 @@ func TestISOLoadsMediaDrivers(t *testing.T) {
 	if got := run.Lines(); !slices.Equal(got, want) {
 		t.Fatalf("first look ran %q, want %q", got, want)
 	}
-	// The controller's driver finds the drive: its alias is loaded in the
-	// next look, the controller's is not asked for again.
+	// A drive that turns up later (udev loaded its controller's driver) is
+	// loaded in the next look, the controller's is not asked for again.
 	sysDevice(t, root, "scsi", "1:0:0:0", false, map[string]string{"type": "5", "modalias": "scsi:t-0x05"})
 	sysDevice(t, root, "scsi", "2:0:0:0", false, map[string]string{"type": "1", "modalias": "scsi:t-0x01"}) // a tape
 	probe(t.Context())
@@ -72,6 +72,38 @@ func TestISOLoadsMediaDrivers(t *testing.T) {
 	transport(t, o, TransportISO).Probe(t.Context())
 	if got := offline.Lines(); got != nil {
 		t.Errorf("an offline tree ran %q, want nothing", got)
+	}
+}
+
+// The controller's driver finds its drive while modprobe runs (the kernel
+// waits for the probe): the drive's driver is loaded in the same look, and
+// the medium is found in the first round, not a poll later.
+func TestISOLoadsDriveDriverInSameLook(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "sys", "block"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ide := "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80"
+	sysDevice(t, root, "pci", "0000:00:01.1", false, map[string]string{"class": "0x010180", "modalias": ide})
+	iso := goISO(t, "OVF ENV", map[string][]byte{"ovf-env.xml": sampleEnv})
+	run := &cmdrun.Fake{Answers: map[string]func() ([]byte, error){
+		"modprobe -q -b -a -- " + ide: func() ([]byte, error) {
+			sysDevice(t, root, "scsi", "1:0:0:0", false, map[string]string{"type": "5", "modalias": "scsi:t-0x05"})
+			return nil, nil
+		},
+		"modprobe -q -b -a -- scsi:t-0x05": func() ([]byte, error) {
+			addDevice(t, root, fakeDevice{name: "sr0", size: -1, image: iso})
+			return nil, nil
+		},
+	}}
+	o := TransportOptions{Root: root, Log: testLogger(t), Run: run}
+	src, err := transport(t, o, TransportISO).Probe(t.Context())
+	if err != nil || src.Location != filepath.Join(root, "dev", "sr0") {
+		t.Fatalf("first look = %+v, %v; want the medium on sr0", src, err)
+	}
+	want := []string{"modprobe -q -b -a -- " + ide, "modprobe -q -b -a -- scsi:t-0x05"}
+	if got := run.Lines(); !slices.Equal(got, want) {
+		t.Fatalf("first look ran %q, want %q", got, want)
 	}
 }
 

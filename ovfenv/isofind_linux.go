@@ -191,12 +191,16 @@ func readRaw(f io.ReaderAt, size int64) ([]byte, error) {
 
 // isoTransport is the ISO transport's probe: on the running system it
 // first loads the drivers of storage devices udev has not reached yet
-// (mediaDrivers), then looks at the block devices.
+// (mediaBuses), then looks at the block devices.
 func isoTransport(o TransportOptions) func(ctx context.Context) (*Source, error) {
 	drivers := &modalias.Loader{Root: o.Root, Run: o.Run, Log: o.Log, What: "storage devices"}
 	return func(ctx context.Context) (*Source, error) {
-		if !o.Offline {
-			drivers.Load(ctx, mediaBuses)
+		// modprobe returns once the module's probe is done (the kernel
+		// waits for its asynchronous part), so a controller's drives are
+		// there when it returns: their drivers (sr_mod for a CD-ROM) are
+		// loaded in the same look, not a poll later. Three passes cover
+		// controller, drive and one bus in between.
+		for pass := 0; pass < 3 && !o.Offline && drivers.Load(ctx, mediaBuses); pass++ {
 		}
 		return probeISO(o.Root, o.Log)
 	}

@@ -316,6 +316,8 @@ func TestSystemdUnitContent(t *testing.T) {
 		"SuccessExitStatus=1",
 		"StartLimitIntervalSec=10min",
 		"StartLimitBurst=5",
+		// The agent the first boot waits for gets the CPU first.
+		"StartupCPUWeight=1000",
 	} {
 		if !strings.Contains(u, want+"\n") {
 			t.Errorf("SystemdUnit() lacks line %q:\n%s", want, u)

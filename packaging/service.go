@@ -23,6 +23,9 @@ const (
 	RestartDelay    = "5s"
 	RestartBurst    = "5"
 	RestartInterval = "10min"
+	// StartupCPUWeight is the unit's CPU weight while the system starts
+	// (systemd's default weight is 100).
+	StartupCPUWeight = "1000"
 )
 
 // Service says what the service runs.
@@ -98,6 +101,13 @@ func systemdQuote(s string) string {
 // shutdown.target stop it at shutdown, which DefaultDependencies=no no
 // longer does. See docs/image-builders.md.
 //
+// CPU: while the system starts (and stops), the unit's processes get
+// StartupCPUWeight, ten times a unit's default share of a busy CPU: on a
+// first boot ovfinit is what the manager and the first login wait for, and
+// it runs beside udev's coldplug, journald's flush and the units it is
+// ordered before. Once the boot has finished the default share applies
+// again, to ovfinit's SSH server and the sessions it starts too.
+//
 // Restart: the process is the VM's SSH server, so a crash (a Go panic or
 // fatal error exits 2; a kill by a signal, the OOM killer's among them)
 // restarts it after RestartSec. The new run skips the per-instance steps
@@ -141,6 +151,7 @@ RestartSec=` + RestartDelay + `
 RestartPreventExitStatus=1
 SuccessExitStatus=1
 KillMode=mixed
+StartupCPUWeight=` + StartupCPUWeight + `
 
 [Install]
 WantedBy=multi-user.target

@@ -81,8 +81,10 @@ func (l *Loader) pending(buses []Bus) []string {
 
 // Load runs modprobe for the wanted devices on buses found unbound.
 // Failures are logged at debug level only: a device may have no driver,
-// modprobe may be missing, and udev still does its own work.
-func (l *Loader) Load(ctx context.Context, buses []Bus) {
+// modprobe may be missing, and udev still does its own work. It reports
+// whether it ran modprobe: a driver loaded may have found devices of its
+// own (a disk controller its drives), whose drivers a next Load loads.
+func (l *Loader) Load(ctx context.Context, buses []Bus) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.tried == nil {
@@ -90,7 +92,7 @@ func (l *Loader) Load(ctx context.Context, buses []Bus) {
 	}
 	aliases := l.pending(buses)
 	if len(aliases) == 0 {
-		return
+		return false
 	}
 	for _, a := range aliases {
 		l.tried[a] = true
@@ -102,7 +104,8 @@ func (l *Loader) Load(ctx context.Context, buses []Bus) {
 	argv := append([]string{"modprobe", "-q", "-b", "-a", "--"}, aliases...)
 	if _, err := cmdrun.Output(ctx, l.Run, argv...); err != nil {
 		log.Debug("loading drivers", "for", l.What, "aliases", strings.Join(aliases, " "), "err", err)
-		return
+		return true
 	}
 	log.Debug("loaded drivers", "for", l.What, "aliases", strings.Join(aliases, " "))
+	return true
 }
