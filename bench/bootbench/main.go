@@ -68,6 +68,8 @@ type result struct {
 	InitMS         float64       // guest ms in package initialisers (GODEBUG=inittrace=1) of that run
 	PeakMiB        float64       // the agent's units' cgroup memory.peak, the largest
 	HWMMiB         float64       // ovfinit's VmHWM while it still runs
+	CPU            float64       // guest CPU seconds of ovfinit up to the end of its pipeline
+	ChildCPU       float64       // the same for the commands it ran (modprobe, useradd, ...)
 	Failed         string        // systemctl --failed
 	State          string        // is-system-running
 	Err            string
@@ -142,7 +144,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Fprintln(out, "suite\tpair\tvariant\tssh_s\tready_s\tunit_start_s\tunit_s\tfirst_line_s\tpeak_mib\thwm_mib\tstate\tfailed\terr")
+	fmt.Fprintln(out, "suite\tpair\tvariant\tssh_s\tready_s\tunit_start_s\tunit_s\tfirst_line_s\tpeak_mib\thwm_mib\tstate\tfailed\terr\tcpu_s\tchild_cpu_s")
 	for _, suite := range strings.Split(*suites, ",") {
 		disks := map[string]string{}
 		for _, v := range vs {
@@ -161,10 +163,10 @@ func main() {
 			}
 			for _, v := range order {
 				r := b.boot(ctx, suite, v, p, disks[v])
-				log.Printf("%s pair %d %-10s ssh %5.1f s  ready %5.1f s  unit %.2f s (started at %.2f s, first line after %.2f s; warm start %.2f s, inits %.0f ms)  peak %.1f MiB  state %s %s %s",
-					suite, p, v, r.SSH.Seconds(), r.Ready.Seconds(), r.UnitTime, r.UnitStart, r.FirstLine, r.VersionS, r.InitMS, r.PeakMiB, r.State, r.Failed, r.Err)
-				fmt.Fprintf(out, "%s\t%d\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%s\t%s\t%s\n", r.Suite, r.Pair, r.Variant,
-					r.SSH.Seconds(), r.Ready.Seconds(), r.UnitStart, r.UnitTime, r.FirstLine, r.PeakMiB, r.HWMMiB, r.State, r.Failed, r.Err)
+				log.Printf("%s pair %d %-10s ssh %5.1f s  ready %5.1f s  unit %.2f s (started at %.2f s, first line after %.2f s; warm start %.2f s, inits %.0f ms; CPU %.2f s + commands %.2f s)  peak %.1f MiB  state %s %s %s",
+					suite, p, v, r.SSH.Seconds(), r.Ready.Seconds(), r.UnitTime, r.UnitStart, r.FirstLine, r.VersionS, r.InitMS, r.CPU, r.ChildCPU, r.PeakMiB, r.State, r.Failed, r.Err)
+				fmt.Fprintf(out, "%s\t%d\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%s\t%s\t%s\t%.2f\t%.2f\n", r.Suite, r.Pair, r.Variant,
+					r.SSH.Seconds(), r.Ready.Seconds(), r.UnitStart, r.UnitTime, r.FirstLine, r.PeakMiB, r.HWMMiB, r.State, r.Failed, r.Err, r.CPU, r.ChildCPU)
 				all = append(all, r)
 			}
 		}
@@ -570,6 +572,19 @@ func (b *bench) inspect(c *ssh.Client, variant string, r *result) {
 				r.FirstLine = t - r.UnitStart
 			}
 		}
+		// What the pipeline cost in CPU: "pipeline cost cpu=1.234s
+		// children_cpu=567ms ..." (cmd/ovfinit costAttrs).
+		for _, f := range strings.Fields(sh("journalctl -b _SYSTEMD_UNIT=ovfinit.service -o cat --no-pager | grep -m1 '^pipeline cost'")) {
+			k, v, _ := strings.Cut(f, "=")
+			if d, err := time.ParseDuration(v); err == nil {
+				switch k {
+				case "cpu":
+					r.CPU = d.Seconds()
+				case "children_cpu":
+					r.ChildCPU = d.Seconds()
+				}
+			}
+		}
 		// Start-up cost with the binary in the page cache: the process's
 		// wall time, and the package initialisers' share.
 		if v, err := strconv.ParseFloat(sh(`bash -c 'TIMEFORMAT=%R; { time /usr/sbin/ovfinit version >/dev/null 2>&1; } 2>&1'`), 64); err == nil {
@@ -610,10 +625,10 @@ func report(w io.Writer, all []result, vs []string) {
 			byPair[r.Pair][r.Variant] = r
 		}
 		fmt.Fprintf(w, "\n## %s: %d rounds, medians (qemu start to ..., seconds of host time)\n\n", s, len(byPair))
-		fmt.Fprintln(w, "| variant | SSH login | ready (POST) | agent's units, guest s | units started at, guest s | memory.peak MiB | failed units | SSH: variant / ovfinit | ready: variant / ovfinit |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|---:|---:|")
+		fmt.Fprintln(w, "| variant | SSH login | ready (POST) | agent's units, guest s | units started at, guest s | memory.peak MiB | failed units | SSH: variant / ovfinit | ready: variant / ovfinit | ovfinit's CPU s (+ its commands') |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
 		for _, v := range vs {
-			var sshs, readys, units, starts, peaks, rs, rr []float64
+			var sshs, readys, units, starts, peaks, rs, rr, cpus, childs []float64
 			failed := map[string]bool{}
 			for _, p := range byPair {
 				r, ok := p[v]
@@ -625,6 +640,7 @@ func report(w io.Writer, all []result, vs []string) {
 				units = append(units, r.UnitTime)
 				starts = append(starts, r.UnitStart)
 				peaks = append(peaks, r.PeakMiB)
+				cpus, childs = append(cpus, r.CPU), append(childs, r.ChildCPU)
 				for _, f := range strings.Split(r.Failed, ",") {
 					if f != "" {
 						failed[f] = true
@@ -642,8 +658,12 @@ func report(w io.Writer, all []result, vs []string) {
 					}
 				}
 			})
-			fmt.Fprintf(w, "| %s (n=%d) | %.1f | %.1f | %.2f | %.2f | %.1f | %s | %.2f | %.2f |\n", v, len(sshs),
-				median(sshs), median(readys), median(units), median(starts), median(peaks), strings.Join(f, " "), median(rs), median(rr))
+			cpu := ""
+			if v == "ovfinit" {
+				cpu = fmt.Sprintf("%.2f (+ %.2f)", median(cpus), median(childs))
+			}
+			fmt.Fprintf(w, "| %s (n=%d) | %.1f | %.1f | %.2f | %.2f | %.1f | %s | %.2f | %.2f | %s |\n", v, len(sshs),
+				median(sshs), median(readys), median(units), median(starts), median(peaks), strings.Join(f, " "), median(rs), median(rr), cpu)
 		}
 	}
 }

@@ -103,6 +103,9 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	}
 
 	runErr := agent.Run(ctx, env, agent.Steps())
+	if a := costAttrs(); a != nil {
+		log.Info("pipeline cost", a...)
+	}
 	// The pipeline has ended: under systemd (Type=notify) this releases
 	// what is ordered after ovfinit (network-online.target, ssh). A failure
 	// releases them too: boot goes on, and the SSH server stays up for an

@@ -59,3 +59,20 @@ func startupAttrs() []any {
 	}
 	return attrs
 }
+
+// costAttrs is what the pipeline cost the machine, for the log line after
+// it: the CPU time of ovfinit and of the commands it ran and waited for
+// (modprobe, useradd, ...), apart from the waits. Under emulation on a
+// single CPU the unit's wall time is mostly the rest of the boot's work
+// (udev, journald) and devices; these seconds are ovfinit's own share
+// (docs/performance.md).
+func costAttrs() []any {
+	var self, children unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &self) != nil || unix.Getrusage(unix.RUSAGE_CHILDREN, &children) != nil {
+		return nil
+	}
+	cpu := func(ru unix.Rusage) time.Duration {
+		return (time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).Round(time.Millisecond)
+	}
+	return []any{"cpu", cpu(self), "children_cpu", cpu(children), "major_faults", self.Majflt + children.Majflt, "max_rss_kib", self.Maxrss}
+}

@@ -33,3 +33,26 @@ func TestStartupAttrs(t *testing.T) {
 		t.Errorf("before_main = %v, want between 0 and since_exec %v", before, since)
 	}
 }
+
+// The line after the pipeline says what it cost in CPU time: ovfinit's own
+// (this test has burnt some) and its commands'.
+func TestCostAttrs(t *testing.T) {
+	for x, deadline := 0, time.Now().Add(30*time.Millisecond); time.Now().Before(deadline); x++ {
+		_ = x * x
+	}
+	a := costAttrs()
+	m := map[string]any{}
+	for i := 0; i+1 < len(a); i += 2 {
+		m[a[i].(string)] = a[i+1]
+	}
+	cpu, ok := m["cpu"].(time.Duration)
+	if !ok || cpu <= 0 {
+		t.Fatalf("costAttrs() = %v, want a positive cpu duration", a)
+	}
+	if c, ok := m["children_cpu"].(time.Duration); !ok || c < 0 {
+		t.Errorf("costAttrs() = %v, want children_cpu, not negative", a)
+	}
+	if _, ok := m["max_rss_kib"]; !ok {
+		t.Errorf("costAttrs() = %v, want max_rss_kib", a)
+	}
+}
