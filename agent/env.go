@@ -134,6 +134,9 @@ type Env struct {
 
 	statusW    statusWriter     // writeStatus's last write and waiting update
 	nicDrivers *modalias.Loader // loadNICDrivers' record of what it asked for
+	// nicDeadline is when validate stops waiting for NICs (WaitNICs after
+	// it began); the network step waits for udev's names until then.
+	nicDeadline time.Time
 }
 
 // DefaultStatusInterval is NewEnv's StatusInterval: each status write is

@@ -526,39 +526,55 @@ func TestNetplanActivated(t *testing.T) {
 // renames late (renaming: polls before the new name), validate waiting up
 // to wait for them, on the real clock (the wait's deadline is on it).
 func bootAsNICsAppear(t *testing.T, wait time.Duration, hidden, renaming int, props ...string) (*Env, error) {
+	e, _, err := bootAsNICsAppearNet(t, wait, hidden, renaming, props...)
+	return e, err
+}
+
+// bootAsNICsAppearNet is bootAsNICsAppear, with the fake network the boot
+// changed.
+func bootAsNICsAppearNet(t *testing.T, wait time.Duration, hidden, renaming int, props ...string) (*Env, *fakeNet, error) {
 	t.Helper()
 	m := newMachine(t)
 	e, _ := m.env(envXML(props...))
 	m.net.hidden, m.net.renaming = hidden, renaming
 	e.WaitNICs = wait
 	e.Now = time.Now
-	return e, Run(t.Context(), e, Steps())
+	return e, m.net, Run(t.Context(), e, Steps())
 }
 
 // macProps configure a NIC by MAC, for the NIC-waiting tests.
 var macProps = []string{"instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"}
 
-// TestValidateWaitsForUdev: validate plans with the names udev gives:
-// while udev has not finished with a NIC it may still rename it
-// (TestDebianImage/bookworm failed with "link set eth0 up: Link not
-// found": the MAC resolved to eth0, which udev renamed ens3 before the
-// network step).
-func TestValidateWaitsForUdev(t *testing.T) {
+// TestNetworkWaitsForUdev: a NIC udev has not finished with may still be
+// renamed (TestDebianImage/bookworm failed with "link set eth0 up: Link
+// not found": the MAC resolved to eth0, which udev renamed ens3 before the
+// network step). A NIC picked by MAC is the same NIC after the rename:
+// validate goes on with eth0, the steps before the network's run while
+// udev works, and the network step waits for udev and configures ens3.
+// A NIC picked by name (a glob here) may not be: validate waits for udev
+// and plans with ens3.
+func TestNetworkWaitsForUdev(t *testing.T) {
+	byName := []string{"instance-id", "i-1", "network-config", b64("version: 2\nethernets:\n  lan:\n    match:\n      name: \"e*\"\n    addresses: [10.0.2.15/24]\n")}
 	for _, c := range []struct {
-		name string
-		wait time.Duration
-		want string
+		name        string
+		wait        time.Duration
+		props       []string
+		planned, on string
 	}{
-		{"waits", 30 * time.Second, "ens3"},
-		{"no wait", 0, "eth0"}, // not the running system: nothing renames
+		{"by MAC", 30 * time.Second, macProps, "eth0", "ens3"},
+		{"by name", 30 * time.Second, byName, "ens3", "ens3"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := bootAsNICsAppear(t, c.wait, 0, 2, macProps...)
+			e, net, err := bootAsNICsAppearNet(t, c.wait, 0, 2, c.props...)
 			if err != nil {
 				t.Fatalf("Run() = %v", err)
 			}
-			if e.Plan.Net == nil || len(e.Plan.Net.NICs) != 1 || e.Plan.Net.NICs[0].Name != c.want {
-				t.Errorf("planned network = %+v, want %s", e.Plan.Net, c.want)
+			if e.Plan.Net == nil || len(e.Plan.Net.NICs) != 1 || e.Plan.Net.NICs[0].Name != c.planned {
+				t.Errorf("validated network = %+v, want %s", e.Plan.Net, c.planned)
+			}
+			got := strings.Join(net.applied, "\n")
+			if !strings.Contains(got, "dev "+c.on) || c.on != "eth0" && strings.Contains(got, "eth0") {
+				t.Errorf("ops:\n%s\nwant them on %s", got, c.on)
 			}
 		})
 	}

@@ -35,6 +35,12 @@ type Plan struct {
 	NetOps      []netcfg.Op    // the live changes, planned against the machine
 	NetApplied  netcfg.Applied // what the live changes leave set, saved for the next boot
 	NetFallback bool           // Net is cloud-init's fallback (no network property): DHCP on the first NIC
+	// NetByName: the network input picks NICs by interface name (or the
+	// fallback chose among several NICs by name), so the plan holds only
+	// once udev has finished naming them; otherwise a rename after
+	// validate leaves the plan's choice as it is (the network step plans
+	// again with the new names).
+	NetByName bool
 
 	// Users.
 	User users.User

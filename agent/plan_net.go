@@ -60,6 +60,7 @@ func planNetwork(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg.
 		return nil
 	}
 	p.Net, p.NetOps, p.NetApplied = &resolved, ops, next
+	p.NetByName = netcfg.MatchesByName(cfg)
 	return nil
 }
 
@@ -109,5 +110,18 @@ func planFallback(r *propReader, p *Plan, machine func() (netcfg.Current, netcfg
 		return nil
 	}
 	p.Net, p.NetOps, p.NetApplied, p.NetFallback = &resolved, ops, next, true
+	// The first NIC is the first by name (cloud-init's order): with
+	// several, a rename may change which one that is.
+	p.NetByName = ethernetCount(cur.Links) > 1
 	return nil
+}
+
+func ethernetCount(links []netcfg.Link) int {
+	n := 0
+	for _, l := range links {
+		if l.Ethernet {
+			n++
+		}
+	}
+	return n
 }

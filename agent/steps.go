@@ -12,11 +12,13 @@ func Steps() []Step {
 		{Name: "bootcmd", Freq: PerBoot, Run: cloudBootcmd},            // user-data's, as cloud-init: every boot, first
 		{Name: "write-files", Freq: PerInstance, Run: cloudWriteFiles}, // user-data's write_files
 		{Name: "hostname", Freq: PerInstance, Run: setHostname},
-		{Name: "network", Freq: PerBoot, Run: configureNetwork},
 		{Name: "user", Freq: PerInstance, Run: createUser},
 		{Name: "cloud-users", Freq: PerInstance, Run: cloudUsers}, // user-data's groups, users, chpasswd
 		{Name: "host-key", Freq: PerInstance, Run: generateHostKey},
 		{Name: "sshd", Freq: PerBoot, Run: startSSH},
+		// After the steps that need no network, which run while udev
+		// still names the NICs (the network step waits for it).
+		{Name: "network", Freq: PerBoot, Run: configureNetwork},
 		{Name: "packages", Freq: PerInstance, Run: cloudPackages},
 		{Name: "write-files-deferred", Freq: PerInstance, Run: cloudWriteFilesDeferred},
 		{Name: "system", Freq: PerInstance, Run: waitSystem},      // wait for the members this one comes after

@@ -164,11 +164,17 @@ func identity(ctx context.Context, e *Env) (Result, error) {
 }
 
 func validate(ctx context.Context, e *Env) (Result, error) {
-	// A NIC the network config names may not be there yet, or udev may
-	// not have finished with it (renamed it): wait for both, up to
-	// WaitNICs, planning again every poll.
+	// A NIC the network config names may not be there yet: wait for it,
+	// up to WaitNICs, planning again every poll. Whether udev has
+	// finished with the NICs (it may still rename one) matters here only
+	// when the input picks NICs by name (Plan.NetByName): otherwise the
+	// plan picks the same NICs after a rename, and the network step waits
+	// for udev (waitNICsNamed) and plans again with the final names, while
+	// the steps before it run.
 	deadline := e.Now().Add(e.WaitNICs)
+	e.nicDeadline = deadline
 	var seen netcfg.Current // the links the plan was last made with
+	waitUdev := false
 	links := func() (netcfg.Current, netcfg.Applied, error) {
 		e.loadNICDrivers(ctx)
 		sys, err := e.network()
@@ -180,7 +186,7 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 			return cur, netcfg.Applied{}, err
 		}
 		seen = cur
-		if p := pendingNICs(cur); len(p) > 0 && e.Now().Before(deadline) {
+		if p := pendingNICs(cur); waitUdev && len(p) > 0 && e.Now().Before(deadline) {
 			return cur, netcfg.Applied{}, fmt.Errorf("%w: %s", errNICPending, strings.Join(p, ", "))
 		}
 		if !hasEthernet(cur) && e.Now().Before(deadline) {
@@ -194,22 +200,34 @@ func validate(ctx context.Context, e *Env) (Result, error) {
 		return cur, prev, err
 	}
 	mgr := netcfg.DetectManager(e.Root)
-	plan, err := BuildPlanFor(e.OVF, links, mgr)
-	for logged := false; err != nil && nicMissing(err) && e.Now().Before(deadline); {
-		if !logged {
-			e.Log.Info("a network interface is not there yet, or udev has not finished naming it: waiting for it", "err", err)
-			logged = true
+	logged := false
+	planWhenThere := func() (*Plan, error) {
+		plan, err := BuildPlanFor(e.OVF, links, mgr)
+		for err != nil && nicMissing(err) && e.Now().Before(deadline) {
+			if !logged {
+				e.Log.Info("a network interface is not there yet, or udev has not finished naming it: waiting for it", "err", err)
+				logged = true
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(nicPoll):
+			}
+			plan, err = BuildPlanFor(e.OVF, links, mgr)
 		}
-		select {
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		case <-time.After(nicPoll):
+		if errors.Is(err, errNICPending) {
+			// Past the deadline udev is not waited for any more.
+			plan, err = BuildPlanFor(e.OVF, links, mgr)
 		}
-		plan, err = BuildPlanFor(e.OVF, links, mgr)
+		return plan, err
 	}
-	if errors.Is(err, errNICPending) {
-		// Past the deadline udev is not waited for any more.
-		plan, err = BuildPlanFor(e.OVF, links, mgr)
+	plan, err := planWhenThere()
+	if err == nil && plan != nil && plan.NetByName && len(pendingNICs(seen)) > 0 {
+		waitUdev = true
+		plan, err = planWhenThere()
+	}
+	if plan == nil && err != nil && ctx.Err() != nil {
+		return Result{}, err
 	}
 	if e.Live && seen.Links != nil {
 		// Which NICs the plan names, and whether udev had finished with

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/netcfg"
@@ -49,6 +50,9 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 		return skipped("no network properties or network-config: network left as it is"), nil
 	}
 	mgr := netcfg.DetectManager(e.Root)
+	if err := e.waitNICsNamed(ctx); err != nil {
+		return Result{}, err
+	}
 	net, ops, applied, err := e.netPlanNow(mgr)
 	if err != nil {
 		return Result{}, err
@@ -108,6 +112,40 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 		e.NetAddrs = netcfg.LiveAddresses(*net, cur)
 	}
 	return Result{}, nil
+}
+
+// waitNICsNamed waits, on the running system, until udev has finished with
+// every ethernet NIC (until then it may still rename one, and a NIC that
+// is up can no longer be renamed) or validate's NIC deadline has passed.
+// validate waits for udev only when the input picks NICs by name; the
+// steps between it and this one run meanwhile.
+func (e *Env) waitNICsNamed(ctx context.Context) error {
+	if !e.Live {
+		return nil
+	}
+	sys, err := e.network()
+	if err != nil {
+		return err
+	}
+	for logged := false; ; {
+		cur, err := sys.Current()
+		if err != nil {
+			return err
+		}
+		p := pendingNICs(cur)
+		if len(p) == 0 || !e.Now().Before(e.nicDeadline) {
+			return nil
+		}
+		if !logged {
+			e.Log.Info("waiting for udev to finish naming the NICs before configuring them", "nics", strings.Join(p, ", "))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(nicPoll):
+		}
+	}
 }
 
 // writeNetFiles writes the image's persistent configuration for net and

@@ -219,6 +219,20 @@ func (o Op) String() string {
 	return fmt.Sprintf("op(%d)", o.Kind)
 }
 
+// MatchesByName reports whether c picks an ethernet NIC by its interface
+// name (an exact name or a glob, without a MAC address): such a config
+// resolves only against the names udev has finished giving, as a rename
+// (eth0 to ens2) changes what it selects. A MAC, a driver, or the only
+// NIC of a one-NIC config select the same link before and after a rename.
+func MatchesByName(c Config) bool {
+	for _, n := range c.NICs {
+		if n.KindOf() == Ethernet && n.MAC == nil && n.Name != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // Resolve matches every ethernet NIC of c to the links it selects, as
 // netplan's match does: MAC address, name glob and driver glob, each that is
 // set must match. An entry without any match key takes the link named as

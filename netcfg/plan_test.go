@@ -271,3 +271,26 @@ func TestFieldErrorBase(t *testing.T) {
 		}
 	}
 }
+
+// MatchesByName: only a NIC picked by an interface name (exact or glob)
+// without a MAC depends on the names udev gives.
+func TestMatchesByName(t *testing.T) {
+	mac, _ := net.ParseMAC("52:54:00:12:34:56")
+	for _, c := range []struct {
+		name string
+		nic  NIC
+		want bool
+	}{
+		{"by MAC", NIC{ID: "a", MAC: mac}, false},
+		{"by MAC and name", NIC{ID: "a", MAC: mac, Name: "eth0"}, false},
+		{"by name", NIC{ID: "a", Name: "ens3"}, true},
+		{"by glob", NIC{ID: "a", Name: "eth*"}, true},
+		{"by driver", NIC{ID: "a", Driver: "virtio_net"}, false},
+		{"the only NIC", NIC{ID: "a"}, false},
+		{"a bond", NIC{ID: "bond0", Kind: Bond, Name: "bond0"}, false},
+	} {
+		if got := MatchesByName(Config{NICs: []NIC{c.nic}}); got != c.want {
+			t.Errorf("%s: MatchesByName = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -105,17 +105,50 @@ func ServiceFile(init Init, s Service) (File, error) {
 	return File{}, fmt.Errorf("%s: %w", init, ErrUnsupportedInit)
 }
 
-// SSHHandoverFiles are the drop-ins, in the systemd unit directory dir,
-// that make the image's OpenSSH ask ovfinit's interim SSH server for its
-// port before binding it (sshd.HandoverDropIn), for each of OpenSSH's unit
-// names.
-func SSHHandoverFiles(dir, bin string) []File {
+// SystemdDropIns are the drop-ins ovfinit puts beside other units, in the
+// systemd unit directory dir:
+//   - for each of OpenSSH's unit names, the one that makes the image's
+//     OpenSSH ask ovfinit's interim SSH server for its port before binding
+//     it (sshd.HandoverDropIn);
+//   - for udev's units, ovfinit's own CPU share while the system starts
+//     (StartupShareDropIn).
+func SystemdDropIns(dir, bin string) []File {
 	var files []File
 	for _, u := range sshd.HandoverUnits {
 		files = append(files, File{Path: path.Join(dir, u+".d", sshd.HandoverDropInName), Mode: 0o644, Data: sshd.HandoverDropIn(bin)})
 	}
+	for _, u := range StartupShareUnits {
+		files = append(files, File{Path: path.Join(dir, u+".d", StartupShareDropInName), Mode: 0o644, Data: StartupShareDropIn})
+	}
 	return files
 }
+
+// StartupShareUnits are the units on the way to udev naming the NICs,
+// which ovfinit's network step waits for: the static device nodes udev's
+// start waits for (-early: systemd 254 and later), udev's daemon and its
+// workers, and its coldplug. Given only to ovfinit, the ten-fold share
+// (StartupCPUWeight) held them back: in a Debian 12 guest under emulation
+// udev started 5-6 s later and the NIC was renamed later still.
+var StartupShareUnits = []string{
+	"systemd-tmpfiles-setup-dev-early.service",
+	"systemd-tmpfiles-setup-dev.service",
+	"systemd-udevd.service",
+	"systemd-udev-trigger.service",
+}
+
+// StartupShareDropInName is the drop-in's file name in each unit's .d
+// directory; an administrator overrides it with an empty file of the same
+// name in /etc/systemd/system/<unit>.d.
+const StartupShareDropInName = "ovfinit-startup-share.conf"
+
+// StartupShareDropIn gives a unit ovfinit's CPU share while the system
+// starts; once it has, the unit's own share applies again.
+const StartupShareDropIn = `# Installed by ovfinit: while the system starts, this unit gets the CPU
+# share of ovfinit's first-boot agent, which waits for udev to name the
+# NICs (docs/image-builders.md).
+[Service]
+StartupCPUWeight=` + StartupCPUWeight + `
+`
 
 // Installed says whether a service definition for init is under root: the
 // one install writes, or the one the packages ship. Windows is never
@@ -164,7 +197,7 @@ func PlanInstall(init Init, s Service) ([]File, error) {
 		files = append(files,
 			File{Path: DefaultsFile, Mode: 0o644, Data: DefaultsFileContent},
 			File{Path: "/etc/systemd/system/multi-user.target.wants/ovfinit.service", Link: svc.Path})
-		files = append(files, SSHHandoverFiles("/etc/systemd/system", s.Bin)...)
+		files = append(files, SystemdDropIns("/etc/systemd/system", s.Bin)...)
 	case SysV:
 		files = append(files, File{Path: DefaultsFile, Mode: 0o644, Data: DefaultsFileContent})
 		// What update-rc.d/insserv would make; insserv renumbers them

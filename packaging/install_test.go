@@ -46,6 +46,10 @@ func TestPlanInstall(t *testing.T) {
 			"link /etc/systemd/system/multi-user.target.wants/ovfinit.service -> /etc/systemd/system/ovfinit.service",
 			"file /etc/systemd/system/ssh.service.d/ovfinit-handover.conf 0644",
 			"file /etc/systemd/system/sshd.service.d/ovfinit-handover.conf 0644",
+			"file /etc/systemd/system/systemd-tmpfiles-setup-dev-early.service.d/ovfinit-startup-share.conf 0644",
+			"file /etc/systemd/system/systemd-tmpfiles-setup-dev.service.d/ovfinit-startup-share.conf 0644",
+			"file /etc/systemd/system/systemd-udevd.service.d/ovfinit-startup-share.conf 0644",
+			"file /etc/systemd/system/systemd-udev-trigger.service.d/ovfinit-startup-share.conf 0644",
 		}},
 		{SysV, []string{
 			"file /usr/local/sbin/ovfinit 0755 (the ovfinit binary)",

@@ -177,8 +177,9 @@ func liveInstall(out io.Writer, self, bin string, args []string) error {
 		}
 	}
 	if init == packaging.Systemd {
-		// OpenSSH asks ovfinit's interim SSH server for its port.
-		for _, f := range packaging.SSHHandoverFiles("/etc/systemd/system", bin) {
+		// OpenSSH asks ovfinit's interim SSH server for its port; udev
+		// gets ovfinit's CPU share while the system starts.
+		for _, f := range packaging.SystemdDropIns("/etc/systemd/system", bin) {
 			if err := fsutil.WriteFile(f.Path, []byte(f.Data), f.Mode); err != nil {
 				return &exitError{code: exitFailed, err: fmt.Errorf("installing %s: %w", f.Path, err)}
 			}
@@ -269,7 +270,7 @@ func liveControl(cmd *cobra.Command, action, bin string) error {
 			err = packaging.RemoveSysVLinks("/")
 		}
 		if err == nil && init == packaging.Systemd {
-			_, err = packaging.Uninstall("/", packaging.SSHHandoverFiles("/etc/systemd/system", bin))
+			_, err = packaging.Uninstall("/", packaging.SystemdDropIns("/etc/systemd/system", bin))
 		}
 		if err == nil {
 			if rerr := os.Remove(bin); rerr != nil && !os.IsNotExist(rerr) {

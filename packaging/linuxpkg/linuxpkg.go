@@ -143,9 +143,9 @@ func Info(o Options, format, dir string) (*nfpm.Info, error) {
 	} else {
 		contents = append(contents,
 			&files.Content{Source: must(write("unit", svc.SystemdUnit(), 0o644)), Destination: UnitPath, FileInfo: fi(0o644)})
-		for i, f := range packaging.SSHHandoverFiles(path.Dir(UnitPath), packaging.PackageBin) {
+		for i, f := range packaging.SystemdDropIns(path.Dir(UnitPath), packaging.PackageBin) {
 			contents = append(contents,
-				&files.Content{Source: must(write(fmt.Sprintf("handover%d", i), f.Data, 0o644)), Destination: f.Path, FileInfo: fi(0o644)})
+				&files.Content{Source: must(write(fmt.Sprintf("dropin%d", i), f.Data, 0o644)), Destination: f.Path, FileInfo: fi(0o644)})
 		}
 	}
 	if format == "deb" {

@@ -157,6 +157,10 @@ func TestDeb(t *testing.T) {
 		"-rw-r--r-- root/root ./usr/lib/systemd/system/ovfinit.service",
 		"-rw-r--r-- root/root ./usr/lib/systemd/system/ssh.service.d/ovfinit-handover.conf",
 		"-rw-r--r-- root/root ./usr/lib/systemd/system/sshd.service.d/ovfinit-handover.conf",
+		"-rw-r--r-- root/root ./usr/lib/systemd/system/systemd-tmpfiles-setup-dev-early.service.d/ovfinit-startup-share.conf",
+		"-rw-r--r-- root/root ./usr/lib/systemd/system/systemd-tmpfiles-setup-dev.service.d/ovfinit-startup-share.conf",
+		"-rw-r--r-- root/root ./usr/lib/systemd/system/systemd-udev-trigger.service.d/ovfinit-startup-share.conf",
+		"-rw-r--r-- root/root ./usr/lib/systemd/system/systemd-udevd.service.d/ovfinit-startup-share.conf",
 		"-rwxr-xr-x root/root ./etc/init.d/ovfinit", // sysvinit and Debian's OpenRC
 		"-rwxr-xr-x root/root ./usr/sbin/ovfinit",
 	}
