@@ -15,10 +15,14 @@ func Steps() []Step {
 		{Name: "user", Freq: PerInstance, Run: createUser},
 		{Name: "cloud-users", Freq: PerInstance, Run: cloudUsers}, // user-data's groups, users, chpasswd
 		{Name: "host-key", Freq: PerInstance, Run: generateHostKey},
-		{Name: "sshd", Freq: PerBoot, Run: startSSH},
 		// After the steps that need no network, which run while udev
-		// still names the NICs (the network step waits for it).
+		// still names the NICs (the network step waits for it), and
+		// before the SSH server: nobody reaches it before the network is
+		// up, and connections that piled up meanwhile (a manager retrying
+		// every second) find the port closed, instead of all
+		// exchanging keys at once while the last steps run.
 		{Name: "network", Freq: PerBoot, Run: configureNetwork},
+		{Name: "sshd", Freq: PerBoot, Run: startSSH},
 		{Name: "packages", Freq: PerInstance, Run: cloudPackages},
 		{Name: "write-files-deferred", Freq: PerInstance, Run: cloudWriteFilesDeferred},
 		{Name: "system", Freq: PerInstance, Run: waitSystem},      // wait for the members this one comes after

@@ -525,7 +525,15 @@ func (b *bench) inspect(c *ssh.Client, variant string, r *result) {
 		o, _ := s.Output(cmd)
 		return strings.TrimSpace(string(o))
 	}
-	r.State = sh("systemctl is-system-running --wait")
+	// ovfinit can be ready before the rest of the boot has finished, and
+	// before dbus, which systemctl needs as a user: ask until the state
+	// is known and the boot is over ("starting" while jobs run).
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
+		r.State = sh("systemctl is-system-running --wait")
+		if r.State != "" && r.State != "starting" && r.State != "initializing" || time.Now().After(deadline) {
+			break
+		}
+	}
 	r.Failed = strings.Join(strings.Fields(sh("systemctl --failed --no-legend --plain | awk '{print $1}'")), ",")
 	var units []string
 	switch variant {
