@@ -398,15 +398,23 @@ func (m *Machine) Shutdown(ctx context.Context) error {
 		return m.ExitErr()
 	default:
 	}
-	if err := m.Monitor("system_powerdown"); err != nil {
-		m.Kill()
-		return err
-	}
-	select {
-	case <-m.done:
-		return m.ExitErr()
-	case <-ctx.Done():
-		m.Kill()
-		return fmt.Errorf("shutdown: the guest did not power off: %w", context.Cause(ctx))
+	// The button is pressed again every few seconds: a press before the
+	// guest handles it (systemd-logind not started yet: the agent can be
+	// ready before it) is lost, as on a real machine.
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		if err := m.Monitor("system_powerdown"); err != nil {
+			m.Kill()
+			return err
+		}
+		select {
+		case <-m.done:
+			return m.ExitErr()
+		case <-ctx.Done():
+			m.Kill()
+			return fmt.Errorf("shutdown: the guest did not power off: %w", context.Cause(ctx))
+		case <-tick.C:
+		}
 	}
 }
