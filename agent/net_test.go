@@ -125,6 +125,19 @@ func TestNetworkBadInput(t *testing.T) {
 	}
 }
 
+// ifupdownImage makes the machine's root an ifupdown image: ifup, and an
+// interfaces file that sources interfaces.d.
+func (m *machine) ifupdownImage() {
+	m.touch("sbin/ifup")
+	p := filepath.Join(m.root, "etc/network/interfaces")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		m.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("source /etc/network/interfaces.d/*\n"), 0o644); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
 // touch creates an empty executable file under the machine's root.
 func (m *machine) touch(path string) {
 	p := filepath.Join(m.root, path)
@@ -431,9 +444,7 @@ func TestNetworkOpenedOnce(t *testing.T) {
 // step leaves the NICs as that step set them.
 func TestFailSafeNetwork(t *testing.T) {
 	m := newMachine(t)
-	m.touch("sbin/ifup")
-	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
-	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	m.ifupdownImage()
 	e, ev := m.env(envXML("instance-id", "i-1", "hostname", "bad_host!", "ovfinit.net.address", "10.0.2.15/24"))
 	e.FailSafeNetwork = true // as NewEnv on a live system
 	err := Run(context.Background(), e, Steps())
@@ -587,9 +598,7 @@ func TestNetworkWaitsForUdev(t *testing.T) {
 // ens3; the validated Plan is left as it was.
 func TestNetworkStepReplansAfterRename(t *testing.T) {
 	m := newMachine(t)
-	m.touch("sbin/ifup")
-	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
-	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	m.ifupdownImage()
 	e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
 	var steps []Step
 	for _, s := range Steps() {
@@ -757,9 +766,7 @@ func TestFailSafeNetworkRetriesRenamedNIC(t *testing.T) {
 // planned and configured again under its new name, files included.
 func TestNetworkStepRetriesRenamedNIC(t *testing.T) {
 	m := newMachine(t)
-	m.touch("sbin/ifup")
-	os.MkdirAll(filepath.Join(m.root, "etc/network"), 0o755)
-	os.WriteFile(filepath.Join(m.root, "etc/network/interfaces"), []byte("source /etc/network/interfaces.d/*\n"), 0o644)
+	m.ifupdownImage()
 	e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.mac", "52:54:00:12:34:56", "ovfinit.net.address", "10.0.2.15/24"))
 	m.net.failApply = fmt.Errorf("link set eth0 up: %w", netcfg.ErrLinkGone)
 	m.net.renameOnFail = true
