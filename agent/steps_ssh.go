@@ -36,7 +36,23 @@ func generateHostKey(ctx context.Context, e *Env) (Result, error) {
 		return Result{}, err
 	}
 	e.HostKey = e.hostKeys().Primary()
+	// The image's OpenSSH gets them now, while udev still names the NICs,
+	// not on the way from the network to the ready event (the sshd step
+	// then finds them in place).
+	if e.Plan != nil && e.writesOSHostKeys() {
+		for _, k := range e.hostKeys().Signers() {
+			if err := e.hostKeys().CopyToOpenSSH(k); err != nil {
+				return Result{}, err
+			}
+		}
+	}
 	return Result{}, nil
+}
+
+// writesOSHostKeys says whether the host keys go to /etc/ssh too: for
+// the image's OpenSSH, or when ovfinit.ssh.write-os-host-keys asks.
+func (e *Env) writesOSHostKeys() bool {
+	return e.Plan.SSH.WriteOSHostKeys || e.sshServer() == SSHServerOS
 }
 
 // WaitSSHHostKeys waits until the background RSA host key is done (or ctx
@@ -114,8 +130,8 @@ func startSSH(ctx context.Context, e *Env) (Result, error) {
 	}
 	cfg.HostKeys = keys.Signers()
 	osSSHD := e.sshServer() == SSHServerOS
-	writeOS := p.SSH.WriteOSHostKeys || osSSHD
-	if writeOS {
+	writeOS := e.writesOSHostKeys()
+	if writeOS { // in place since the host-key step, unless changed since
 		for _, k := range cfg.HostKeys {
 			if err := keys.CopyToOpenSSH(k); err != nil {
 				return Result{}, err

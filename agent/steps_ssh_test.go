@@ -239,8 +239,25 @@ func TestSSHServerPolicy(t *testing.T) {
 				}
 				return &fakeSSH{cfg: cfg}, nil
 			}
-			if err := Run(context.Background(), e, Steps()); err != nil {
+			// The image's OpenSSH gets its keys in the host-key step,
+			// before the network step, not on the way to ready.
+			steps := Steps()
+			keysBeforeNet := false
+			for i := range steps {
+				if steps[i].Name == "network" {
+					run := steps[i].Run
+					steps[i].Run = func(ctx context.Context, e *Env) (Result, error) {
+						_, err := os.Stat(filepath.Join(m.root, "etc/ssh/ssh_host_ecdsa_key"))
+						keysBeforeNet = err == nil
+						return run(ctx, e)
+					}
+				}
+			}
+			if err := Run(context.Background(), e, steps); err != nil {
 				t.Fatalf("Run() = %v", err)
+			}
+			if keysBeforeNet != tt.wantOSKeys {
+				t.Errorf("OpenSSH's host keys in /etc/ssh before the network step: %v, want %v", keysBeforeNet, tt.wantOSKeys)
 			}
 			var ports []string
 			for _, a := range listened {

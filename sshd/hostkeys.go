@@ -1,12 +1,15 @@
 package sshd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -231,6 +234,11 @@ func (h *HostKeys) Wait(ctx context.Context) []gossh.PublicKey {
 
 // CopyToOpenSSH copies k's file to <Root>/etc/ssh/ssh_host_<type>_key
 // (0600) with its .pub (0644), for an OS sshd, replacing what is there.
+// Files that already hold the same bytes, as regular files of ours with
+// those modes, are left alone: the host-key step installs a new
+// instance's keys and the sshd step checks them every boot, and each
+// write is an fsync on the boot's path (tens of milliseconds under
+// emulation).
 func (h *HostKeys) CopyToOpenSSH(k gossh.Signer) error {
 	typ := KeyEd25519
 	switch k.PublicKey().Type() {
@@ -244,11 +252,39 @@ func (h *HostKeys) CopyToOpenSSH(k gossh.Signer) error {
 		return fmt.Errorf("host key for /etc/ssh: %w", err)
 	}
 	p := path.Join("/etc/ssh", HostKeyFile(typ))
+	pub := MarshalPublicKey(k.PublicKey())
+	if h.installed(p, priv, 0o600) && h.installed(p+".pub", pub, 0o644) {
+		return nil
+	}
 	if err := rootfs.WriteFileAt(h.cfg.Root, p, priv, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
-	if err := rootfs.WriteFileAt(h.cfg.Root, p+".pub", MarshalPublicKey(k.PublicKey()), 0o644); err != nil {
+	if err := rootfs.WriteFileAt(h.cfg.Root, p+".pub", pub, 0o644); err != nil {
 		return fmt.Errorf("writing %s.pub: %w", p, err)
 	}
 	return nil
+}
+
+// installed reports whether name under Root is a regular file (not a
+// link), owned by the user ovfinit runs as, with mode perm and exactly
+// data: what WriteFileAt would leave there. On Windows, where a file's
+// ACL is what protects it, it always says no and the file is written.
+func (h *HostKeys) installed(name string, data []byte, perm fs.FileMode) bool {
+	if runtime.GOOS == "windows" {
+		return false
+	}
+	fsys, err := rootfs.Open(h.cfg.Root)
+	if err != nil {
+		return false
+	}
+	defer fsys.Close()
+	fi, err := fsys.Lstat(name)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) {
+		return false
+	}
+	if uid, _, ok := rootfs.Owner(fi); !ok || uid != os.Geteuid() || fi.Mode().Perm() != perm {
+		return false
+	}
+	got, err := fsys.ReadFile(name, int64(len(data))+1)
+	return err == nil && bytes.Equal(got, data)
 }

@@ -107,3 +107,71 @@ func TestHostKeysRegenerate(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyToOpenSSHLeavesSameAlone: a key already in /etc/ssh, the same
+// bytes in a regular file of ours with the right mode, is not written
+// again (each write is an fsync on the boot's path); anything else there
+// (other bytes, a loose mode, a link) is replaced.
+func TestCopyToOpenSSHLeavesSameAlone(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("on Windows the file is always written (its ACL protects it)")
+	}
+	root := t.TempDir()
+	h := NewHostKeys(HostKeysConfig{Root: root, Dir: "/state"})
+	if err := h.Load(); err != nil {
+		t.Fatal(err)
+	}
+	k := h.Primary()
+	priv := filepath.Join(root, "etc/ssh", HostKeyFile(KeyEd25519))
+	ino := func(p string) os.FileInfo {
+		t.Helper()
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	copyKey := func() {
+		t.Helper()
+		if err := h.CopyToOpenSSH(k); err != nil {
+			t.Fatalf("CopyToOpenSSH() = %v", err)
+		}
+	}
+	copyKey()
+	first, firstPub := ino(priv), ino(priv+".pub")
+	copyKey()
+	if !os.SameFile(ino(priv), first) || !os.SameFile(ino(priv+".pub"), firstPub) {
+		t.Errorf("the same key was written again")
+	}
+	want, err := os.ReadFile(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(root, "elsewhere")
+	if err := os.WriteFile(other, want, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		spoil func() error
+	}{
+		{"other bytes", func() error { return os.WriteFile(priv, append([]byte("x"), want[1:]...), 0o600) }},
+		{"mode 0644", func() error { return os.Chmod(priv, 0o644) }},
+		{"a symlink", func() error { os.Remove(priv); return os.Symlink(other, priv) }},
+		{"the .pub changed", func() error { return os.WriteFile(priv+".pub", []byte("ssh-ed25519 AAAA\n"), 0o644) }},
+	} {
+		if err := tc.spoil(); err != nil {
+			t.Fatal(err)
+		}
+		copyKey()
+		fi, err := os.Lstat(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(priv)
+		pub, _ := os.ReadFile(priv + ".pub")
+		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 || string(got) != string(want) || string(pub) != string(MarshalPublicKey(k.PublicKey())) {
+			t.Errorf("%s: after CopyToOpenSSH the key is %v, %d bytes (same: %v), .pub %q; want it written again", tc.name, fi.Mode(), len(got), string(got) == string(want), pub)
+		}
+	}
+}
