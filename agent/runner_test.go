@@ -32,6 +32,16 @@ func TestStepResults(t *testing.T) {
 				runs["nothing"]++
 				return skipped("no %s here", "thing"), nil
 			}},
+			// Known idle before it starts: never run, not started.
+			Step{Name: "idle", Freq: PerInstance, Idle: func(*Env) string { return "no work today" }, Run: func(context.Context, *Env) (Result, error) {
+				runs["idle"]++
+				return Result{}, nil
+			}},
+			// Idle says it has work: it runs.
+			Step{Name: "busy", Freq: PerBoot, Idle: func(*Env) string { return "" }, Run: func(context.Context, *Env) (Result, error) {
+				runs["busy"]++
+				return Result{}, nil
+			}},
 		)
 		if fail {
 			st = append(st, Step{Name: "broken", Freq: PerBoot, Run: func(context.Context, *Env) (Result, error) {
@@ -46,7 +56,7 @@ func TestStepResults(t *testing.T) {
 		for _, r := range ev.events {
 			if r.Type == callback.TypeStepFinished && len(out) < 16 {
 				switch r.Data.Step {
-				case "noted", "quiet", "nothing", "broken":
+				case "noted", "quiet", "nothing", "idle", "busy", "broken":
 					out = append(out, line{r.Data.Step, r.Data.Status, r.Data.Message})
 				}
 			}
@@ -61,7 +71,7 @@ func TestStepResults(t *testing.T) {
 		var out []line
 		for _, s := range st.Steps {
 			switch s.Name {
-			case "noted", "quiet", "nothing", "broken":
+			case "noted", "quiet", "nothing", "idle", "busy", "broken":
 				out = append(out, line{s.Name, s.Status, s.Message})
 			}
 		}
@@ -76,9 +86,20 @@ func TestStepResults(t *testing.T) {
 		{"noted", callback.StatusOK, "3 things done"},
 		{"quiet", callback.StatusOK, ""},
 		{"nothing", callback.StatusSkipped, "no thing here"},
+		{"idle", callback.StatusSkipped, "no work today"},
+		{"busy", callback.StatusOK, ""},
 	}
 	if diff := cmp.Diff(want, finished(ev)); diff != "" {
 		t.Errorf("first boot step.finished events (-want +got):\n%s", diff)
+	}
+	var startedSteps []string
+	for _, r := range ev.events {
+		if r.Type == callback.TypeStepStarted {
+			startedSteps = append(startedSteps, r.Data.Step)
+		}
+	}
+	if contains(startedSteps, "idle") || !contains(startedSteps, "busy") || !contains(startedSteps, "nothing") {
+		t.Errorf("step.started for %v: want one for busy and nothing (which skips once started), none for idle", startedSteps)
 	}
 	if diff := cmp.Diff(want, statusLines()); diff != "" {
 		t.Errorf("first boot status lines (-want +got):\n%s", diff)
@@ -91,13 +112,13 @@ func TestStepResults(t *testing.T) {
 	if err == nil {
 		t.Fatal("Run() with a failing step = nil, want its error")
 	}
-	if diff := cmp.Diff(map[string]int{"noted": 1, "quiet": 2, "nothing": 2}, runs); diff != "" {
+	if diff := cmp.Diff(map[string]int{"noted": 1, "quiet": 2, "nothing": 2, "busy": 2}, runs); diff != "" {
 		t.Errorf("runs per step (-want +got):\n%s", diff)
 	}
 	got := finished(ev)
-	if len(got) != 4 || got[0].Status != callback.StatusSkipped || got[1] != want[1] || got[2] != want[2] ||
-		got[3] != (line{"broken", callback.StatusFailed, "disk on fire"}) {
-		t.Errorf("second boot step.finished events = %+v, want noted skipped (already ran), quiet ok, nothing skipped, broken failed", got)
+	if len(got) != 6 || got[0].Status != callback.StatusSkipped || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] || got[4] != want[4] ||
+		got[5] != (line{"broken", callback.StatusFailed, "disk on fire"}) {
+		t.Errorf("second boot step.finished events = %+v, want noted skipped (already ran), quiet ok, nothing and idle skipped, busy ok, broken failed", got)
 	}
 }
 

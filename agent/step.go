@@ -27,6 +27,13 @@ const (
 type Step struct {
 	Name string
 	Freq Frequency
+	// Idle, when set, says before the step starts why it has nothing to
+	// do this boot ("" when it has work): no bootcmd in user-data, no
+	// scripts. Such a step is reported as one that already ran is: one
+	// "step skipped" line and a step.finished event, skipped, with the
+	// reason; no step.started, and Run is not called. Run checks the
+	// same itself (skipped), for callers without the runner.
+	Idle func(e *Env) string
 	Run  func(ctx context.Context, e *Env) (Result, error)
 }
 

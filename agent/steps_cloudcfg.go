@@ -41,11 +41,20 @@ func (e *Env) commands(module string) (cmdrun.Runner, error) {
 	return cmdrun.Exec{Log: e.Log}, nil
 }
 
-func cloudBootcmd(ctx context.Context, e *Env) (Result, error) {
-	c := e.cloudConfig()
-	if c == nil || len(c.Bootcmd) == 0 {
-		return skipped("no bootcmd in user-data"), nil
+// idleBootcmd and the other idle functions are the steps' Idle: why the
+// step has nothing to do this boot, "" when it has.
+func idleBootcmd(e *Env) string {
+	if c := e.cloudConfig(); c == nil || len(c.Bootcmd) == 0 {
+		return "no bootcmd in user-data"
 	}
+	return ""
+}
+
+func cloudBootcmd(ctx context.Context, e *Env) (Result, error) {
+	if why := idleBootcmd(e); why != "" {
+		return skipped("%s", why), nil
+	}
+	c := e.cloudConfig()
 	run, err := e.commands("bootcmd")
 	if err != nil {
 		return Result{}, err
@@ -60,12 +69,21 @@ func cloudBootcmd(ctx context.Context, e *Env) (Result, error) {
 func cloudWriteFiles(ctx context.Context, e *Env) (Result, error)         { return writeFiles(e, false) }
 func cloudWriteFilesDeferred(ctx context.Context, e *Env) (Result, error) { return writeFiles(e, true) }
 
-func writeFiles(e *Env, deferred bool) (Result, error) {
-	c := e.cloudConfig()
-	name := map[bool]string{false: "write_files", true: "write_files with defer: true"}[deferred]
-	if c == nil || !hasFiles(c, deferred) {
-		return skipped("no %s in user-data", name), nil
+func idleWriteFiles(e *Env) string         { return idleFiles(e, false) }
+func idleWriteFilesDeferred(e *Env) string { return idleFiles(e, true) }
+
+func idleFiles(e *Env, deferred bool) string {
+	if c := e.cloudConfig(); c == nil || !hasFiles(c, deferred) {
+		return "no " + map[bool]string{false: "write_files", true: "write_files with defer: true"}[deferred] + " in user-data"
 	}
+	return ""
+}
+
+func writeFiles(e *Env, deferred bool) (Result, error) {
+	if why := idleFiles(e, deferred); why != "" {
+		return skipped("%s", why), nil
+	}
+	c := e.cloudConfig()
 	n, err := cloudconfig.WriteFiles(e.Root, c.WriteFiles, deferred, e.Log)
 	if err != nil {
 		return Result{}, fatal(err)
@@ -85,11 +103,18 @@ func hasFiles(c *cloudconfig.Config, deferred bool) bool {
 // cloudUsers creates user-data's groups and users and sets chpasswd's
 // passwords on the image's accounts. The plan's own user (the default
 // user) was made by the user step.
-func cloudUsers(ctx context.Context, e *Env) (Result, error) {
-	c := e.cloudConfig()
-	if c == nil || len(c.Groups) == 0 && len(e.Plan.Cloud.Users) == 0 && len(e.Plan.Cloud.Passwords) == 0 {
-		return skipped("no users, groups or chpasswd in user-data"), nil
+func idleCloudUsers(e *Env) string {
+	if c := e.cloudConfig(); c == nil || len(c.Groups) == 0 && len(e.Plan.Cloud.Users) == 0 && len(e.Plan.Cloud.Passwords) == 0 {
+		return "no users, groups or chpasswd in user-data"
 	}
+	return ""
+}
+
+func cloudUsers(ctx context.Context, e *Env) (Result, error) {
+	if why := idleCloudUsers(e); why != "" {
+		return skipped("%s", why), nil
+	}
+	c := e.cloudConfig()
 	m := e.accountManager()
 	done, err := c.EnsureAccounts(ctx, e.Plan.Cloud.accounts(e.Plan.User), m.EnsureGroup, func(u users.User) error {
 		a, err := e.CreateUser(e.Root, u, e.Log)
@@ -109,11 +134,18 @@ func cloudUsers(ctx context.Context, e *Env) (Result, error) {
 	return noted("%s", strings.Join(done, ", ")), nil
 }
 
-func cloudPackages(ctx context.Context, e *Env) (Result, error) {
-	c := e.cloudConfig()
-	if c == nil || len(c.Packages) == 0 && !c.PackageUpdate && !c.PackageUpgrade {
-		return skipped("no packages, package_update or package_upgrade in user-data"), nil
+func idlePackages(e *Env) string {
+	if c := e.cloudConfig(); c == nil || len(c.Packages) == 0 && !c.PackageUpdate && !c.PackageUpgrade {
+		return "no packages, package_update or package_upgrade in user-data"
 	}
+	return ""
+}
+
+func cloudPackages(ctx context.Context, e *Env) (Result, error) {
+	if why := idlePackages(e); why != "" {
+		return skipped("%s", why), nil
+	}
+	c := e.cloudConfig()
 	pm := cloudconfig.DetectPackageManager(e.Root)
 	cmds, err := cloudconfig.PackageCommands(pm, c)
 	if err != nil {
@@ -134,12 +166,19 @@ func cloudPackages(ctx context.Context, e *Env) (Result, error) {
 
 // cloudRuncmd runs runcmd, then a #! user-data script, once per instance,
 // as cloud-init's scripts_user does.
+func idleRuncmd(e *Env) string {
+	if c := e.cloudConfig(); (c == nil || len(c.Runcmd) == 0) && (e.Plan == nil || e.Plan.Cloud.Script == nil) {
+		return "no runcmd and no #! script in user-data"
+	}
+	return ""
+}
+
 func cloudRuncmd(ctx context.Context, e *Env) (Result, error) {
+	if why := idleRuncmd(e); why != "" {
+		return skipped("%s", why), nil
+	}
 	c := e.cloudConfig()
 	script := e.Plan.Cloud.Script
-	if (c == nil || len(c.Runcmd) == 0) && script == nil {
-		return skipped("no runcmd and no #! script in user-data"), nil
-	}
 	run, err := e.commands("runcmd")
 	if err != nil {
 		return Result{}, err
@@ -164,11 +203,18 @@ func cloudRuncmd(ctx context.Context, e *Env) (Result, error) {
 
 // cloudFinal posts phone_home, logs final_message and schedules
 // power_state for after the ready event.
-func cloudFinal(ctx context.Context, e *Env) (Result, error) {
-	c := e.cloudConfig()
-	if c == nil || c.PhoneHome == nil && c.FinalMessage == nil && c.PowerState == nil {
-		return skipped("no phone_home, final_message or power_state in user-data"), nil
+func idleCloudFinal(e *Env) string {
+	if c := e.cloudConfig(); c == nil || c.PhoneHome == nil && c.FinalMessage == nil && c.PowerState == nil {
+		return "no phone_home, final_message or power_state in user-data"
 	}
+	return ""
+}
+
+func cloudFinal(ctx context.Context, e *Env) (Result, error) {
+	if why := idleCloudFinal(e); why != "" {
+		return skipped("%s", why), nil
+	}
+	c := e.cloudConfig()
 	var done []string
 	if ph := c.PhoneHome; ph != nil {
 		client := &http.Client{Timeout: 30 * time.Second}

@@ -9,16 +9,24 @@ import (
 	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
+// idleHostname is the hostname step's Idle.
+func idleHostname(e *Env) string {
+	if e.Plan != nil && e.Plan.Hostname == "" {
+		return fmt.Sprintf("no %s or %s property", ovfenv.KeyHostname.Name, ovfenv.KeyLocalHostname.Name)
+	}
+	return ""
+}
+
 // setHostname is the hostname step: package hostname writes the name the
 // way the OS keeps it. A Windows computer name needs a restart: the step
 // succeeds with the reboot noted as pending (the manager reads it in the
 // step's finish event and the status), and, being per instance, does not
 // run again on the boot after that restart.
 func setHostname(ctx context.Context, e *Env) (Result, error) {
-	h := e.Plan.Hostname
-	if h == "" {
-		return skipped("no %s or %s property", ovfenv.KeyHostname.Name, ovfenv.KeyLocalHostname.Name), nil
+	if why := idleHostname(e); why != "" {
+		return skipped("%s", why), nil
 	}
+	h := e.Plan.Hostname
 	res, err := hostname.Set(ctx, hostname.Options{
 		Root: e.Root, Name: h, Live: e.Live, OS: e.goos(), Log: e.Log, SetLive: e.SetHostname,
 	})

@@ -42,12 +42,20 @@ func (e *Env) closeNetwork() {
 	e.net, e.netErr = nil, nil
 }
 
+// idleNetwork is the network step's Idle.
+func idleNetwork(e *Env) string {
+	if e.Plan != nil && e.Plan.Net == nil {
+		return "no network properties or network-config: network left as it is"
+	}
+	return ""
+}
+
 // configureNetwork writes the image's own persistent network configuration
 // (under Root) and then, on a live system, applies the planned changes.
 func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	defer e.closeNetwork()
-	if e.Plan.Net == nil {
-		return skipped("no network properties or network-config: network left as it is"), nil
+	if why := idleNetwork(e); why != "" {
+		return skipped("%s", why), nil
 	}
 	mgr := netcfg.DetectManager(e.Root)
 	if err := e.waitNICsNamed(ctx); err != nil {

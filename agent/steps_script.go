@@ -75,11 +75,19 @@ func (s *scriptError) Error() string {
 
 func (s *scriptError) Unwrap() error { return s.se }
 
-func runScripts(ctx context.Context, e *Env) (Result, error) {
-	list := e.Plan.Scripts.list
-	if len(list) == 0 {
-		return skipped("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(e.goos())), nil
+// idleScripts is the script step's Idle.
+func idleScripts(e *Env) string {
+	if e.Plan != nil && len(e.Plan.Scripts.list) == 0 {
+		return fmt.Sprintf("no scripts: no %s, no Starlark %s, nothing in %s", ovfenv.KeyScript.Name, ovfenv.KeyUserData.Name, ImageScriptsDir(e.goos()))
 	}
+	return ""
+}
+
+func runScripts(ctx context.Context, e *Env) (Result, error) {
+	if why := idleScripts(e); why != "" {
+		return skipped("%s", why), nil
+	}
+	list := e.Plan.Scripts.list
 	sp := &e.Plan.Scripts
 	host, err := scripts.NewLiveHost(e.Root)
 	if err != nil {

@@ -84,6 +84,14 @@ const (
 	systemPollMax = 5 * time.Second
 )
 
+// idleSystem is the system step's Idle.
+func idleSystem(e *Env) string {
+	if e.systemClient() == nil {
+		return fmt.Sprintf("in no system (%s is not true)", ovfenv.KeySystem.Name)
+	}
+	return ""
+}
+
 // waitSystem is the "system" step: it asks the manager until every member
 // this VM comes after is ready, with a progress event "waiting for db"
 // each time the set it waits for changes. When they are not all ready
@@ -91,10 +99,10 @@ const (
 // manager restarted); an instance the manager's system does not have
 // fails fatal.
 func waitSystem(ctx context.Context, e *Env) (Result, error) {
-	c := e.systemClient()
-	if c == nil {
-		return skipped("in no system (%s is not true)", ovfenv.KeySystem.Name), nil
+	if why := idleSystem(e); why != "" {
+		return skipped("%s", why), nil
 	}
+	c := e.systemClient()
 	timeout := e.Plan.System.Timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
