@@ -11,7 +11,9 @@
 # OVFINIT_BENCH_IMAGES=1, cached), the .deb and the disks from this tree.
 # OVFINIT=path measures that binary instead of a build of this tree.
 # KEEP=1 keeps the work directory (serial logs, boots.tsv); JOURNAL=1 keeps
-# each boot's journal and systemd-analyze output there too.
+# each boot's journal and systemd-analyze output there too; PROFILE=1 keeps
+# a CPU profile of each ovfinit boot's pipeline (<boot>.pprof, read with
+# go tool pprof -top <work>/ovfinit <boot>.pprof).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 cd "$HERE"
@@ -21,5 +23,5 @@ WORK=$(mktemp -d /tmp/ovfinit-bench-boot.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 echo "bench/boot.sh: work directory $WORK; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$GO" run ./bench/bootbench -dir "$WORK" -pairs "${PAIRS:-5}" -suites "${SUITES:-bookworm,trixie}" \
-	-variants "${VARIANTS:-cloud-init,ovfinit,none}" ${OVFINIT:+-agent "$OVFINIT"} ${JOURNAL:+-journal}
+	-variants "${VARIANTS:-cloud-init,ovfinit,none}" ${OVFINIT:+-agent "$OVFINIT"} ${JOURNAL:+-journal} ${PROFILE:+-profile}
 echo "bench/boot.sh: load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >&2

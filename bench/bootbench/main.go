@@ -80,6 +80,7 @@ type bench struct {
 	kernel  *vm.Kernel
 	initrd  string
 	journal bool // -journal: keep <boot>.journal
+	profile bool // -profile: keep <boot>.pprof, ovfinit's CPU profile
 	signer  ssh.Signer
 	pubLine string
 	port    int
@@ -97,13 +98,14 @@ func main() {
 	dir := flag.String("dir", "", "work directory (default: a new one under /tmp)")
 	timeout := flag.Duration("timeout", 6*time.Minute, "per boot: qemu start to SSH and POST")
 	journal := flag.Bool("journal", false, "keep each boot's journal (monotonic times) and systemd-analyze's critical chain beside its serial log")
+	profile := flag.Bool("profile", false, "keep a CPU profile of each ovfinit boot's pipeline (OVFINIT_CPUPROFILE) beside its serial log: go tool pprof -top <agent> <boot>.pprof")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	ctx := context.Background()
 
 	b := &bench{timeout: *timeout, posts: map[string]time.Time{}}
 	var err error
-	b.journal = *journal
+	b.journal, b.profile = *journal, *profile
 	if b.dir = *dir; b.dir == "" {
 		if b.dir, err = os.MkdirTemp("", "ovfinit-bench-boot."); err != nil {
 			log.Fatal(err)
@@ -218,7 +220,13 @@ func (b *bench) disk(ctx context.Context, suite, variant, deb string) (string, e
 		}
 		// ovfinit exits when the image's OpenSSH serves SSH: its peak
 		// memory is recorded as cloud-init's is.
-		return out, debugfsMkdirWrite(out, "/etc/systemd/system/ovfinit.service.d", "bench-peak.conf", peakDropIn)
+		if err := debugfsMkdirWrite(out, "/etc/systemd/system/ovfinit.service.d", "bench-peak.conf", peakDropIn); err != nil {
+			return "", err
+		}
+		if b.profile {
+			return out, debugfsWrite(out, "/etc/systemd/system/ovfinit.service.d/bench-profile.conf", profileDropIn)
+		}
+		return out, nil
 	case "cloud-init":
 		tree := filepath.Join(vm.CacheDir(), "images", "debian-"+suite+"-cloud-init", "root")
 		if _, err := os.Stat(tree); err != nil {
@@ -264,6 +272,16 @@ func (b *bench) customDisk(tree, out string, edit func(root string) error) error
 	f.Close()
 	return run("mkfs.ext4", "-F", "-q", "-L", "root", "-d", merged, out)
 }
+
+// profileDropIn has ovfinit write a CPU profile of its pipeline, which the
+// bench's user may read once the unit is ready (ovfinit writes it before
+// it notifies systemd).
+const profileDropIn = `[Service]
+Environment=OVFINIT_CPUPROFILE=` + guestProfile + `
+ExecStartPost=-/bin/chmod 0644 ` + guestProfile + `
+`
+
+const guestProfile = "/run/ovfinit-cpu.pprof"
 
 // peakDropIn makes a oneshot unit record its cgroup's memory.peak while
 // the cgroup still exists (ExecStartPost runs before the unit's processes
@@ -418,6 +436,9 @@ wait:
 		if b.journal {
 			b.saveJournal(c, filepath.Join(b.dir, name+".journal"))
 		}
+		if b.profile && variant == "ovfinit" {
+			b.saveFile(c, guestProfile, filepath.Join(b.dir, name+".pprof"))
+		}
 		c.Close()
 	}
 	return r
@@ -491,6 +512,24 @@ func (b *bench) iso(dir, variant, name string) (string, error) {
 		return "", err
 	}
 	return vm.BuildISO(dir, x)
+}
+
+// saveFile copies the guest's file src to dst.
+func (b *bench) saveFile(c *ssh.Client, src, dst string) {
+	s, err := c.NewSession()
+	if err != nil {
+		log.Printf("%s: %v", src, err)
+		return
+	}
+	defer s.Close()
+	o, err := s.Output("cat " + src)
+	if err != nil {
+		log.Printf("%s: %v", src, err)
+		return
+	}
+	if err := os.WriteFile(dst, o, 0o644); err != nil {
+		log.Printf("%s: %v", dst, err)
+	}
 }
 
 // saveJournal writes the boot's journal with monotonic times (the kernel's

@@ -86,6 +86,7 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	defer stop()
 
 	log.Info("ovfinit started", append([]any{"version", version}, startupAttrs()...)...)
+	stopProfile := startCPUProfile(o.Root, log)
 	env := agent.NewEnv(o, log, nil)
 	env.StartSSH = withServerPolicy(env.StartSSH)     // GC and GOMAXPROCS (procs.go)
 	sender := callback.NewSender(env.Log, env.BootID) // redacted (env.Redact)
@@ -103,6 +104,7 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	}
 
 	runErr := agent.Run(ctx, env, agent.Steps())
+	stopProfile()
 	if a := costAttrs(); a != nil {
 		log.Info("pipeline cost", a...)
 	}
