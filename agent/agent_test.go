@@ -89,6 +89,21 @@ type fakeNet struct {
 	// renamedNow: udev renamed eth0 to ens3 (a test's step sets it);
 	// renameOnFail sets it when failApply fails an Apply.
 	renamedNow, renameOnFail bool
+	// currents and udevChecks count the calls of Current and UdevDone.
+	currents, udevChecks int
+}
+
+// UdevDone is netcfg.Linux's cheap look at one NIC: like Current, it uses
+// up a call of renaming, and is true once udev has renamed the NIC.
+func (f *fakeNet) UdevDone(index int) bool {
+	f.udevChecks++
+	if f.renaming > 0 {
+		if f.renaming--; f.renaming == 0 {
+			f.renaming = -1
+		}
+		return false
+	}
+	return true
 }
 
 func (f *fakeNet) Close() error {
@@ -100,6 +115,7 @@ func (f *fakeNet) Close() error {
 var netLinks []netcfg.Link
 
 func (f *fakeNet) Current() (netcfg.Current, error) {
+	f.currents++
 	if f.hidden > 0 {
 		f.hidden--
 		return netcfg.Current{Links: []netcfg.Link{{Index: 1, Name: "lo", Up: true}}}, nil

@@ -591,6 +591,29 @@ func TestNetworkWaitsForUdev(t *testing.T) {
 	}
 }
 
+// TestNetworkWaitLeavesUdevTheCPU: while the network step waits for udev
+// it looks at the pending NIC alone (UdevDone: a stat of udev's database
+// entry), not at the whole network (Current: every link, address and
+// route, tens of milliseconds of CPU each under emulation, taken from the
+// udev it waits for); once udev is done it reads the network again and
+// configures the NIC under its new name.
+func TestNetworkWaitLeavesUdevTheCPU(t *testing.T) {
+	e, net, err := bootAsNICsAppearNet(t, 30*time.Second, 0, 8, macProps...)
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if net.udevChecks < 5 || net.currents > 5 { // 11 when each look read the network
+		t.Errorf("the wait looked at udev %d times and at the whole network %d times; want the NIC's udev entry looked at, the network read only before and after", net.udevChecks, net.currents)
+	}
+	got := strings.Join(net.applied, "\n")
+	if !strings.Contains(got, "dev ens3") || strings.Contains(got, "eth0") {
+		t.Errorf("ops:\n%s\nwant them on ens3", got)
+	}
+	if e.Plan.Net.NICs[0].Name != "eth0" {
+		t.Errorf("validated NIC %s, want eth0 (by MAC, udev not waited for)", e.Plan.Net.NICs[0].Name)
+	}
+}
+
 // TestNetworkStepReplansAfterRename: a NIC renamed after validate (udev
 // got to its event late, on a loaded Debian 12 image: "link set eth0 up:
 // Link not found") is found again by its MAC: the network step plans the

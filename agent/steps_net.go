@@ -148,11 +148,54 @@ func (e *Env) waitNICsNamed(ctx context.Context) error {
 			e.Log.Info("waiting for udev to finish naming the NICs before configuring them", "nics", strings.Join(p, ", "))
 			logged = true
 		}
+		if u, ok := sys.(udevDoner); ok {
+			waited, err := e.waitUdevDone(ctx, u, cur)
+			if err != nil {
+				return err
+			}
+			if waited {
+				continue // udev is done: read the NICs' final names
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(nicPoll):
 		}
+	}
+}
+
+// udevDoner is a network that can say cheaply whether udev has finished
+// with one NIC (netcfg.Linux: a stat of udev's database entry).
+type udevDoner interface{ UdevDone(index int) bool }
+
+// udevPoll is how often waitUdevDone looks: a stat per NIC, where a look
+// at the whole network (Current, every nicPoll) is tens of milliseconds
+// of CPU under emulation, taken from udev, which the wait is for.
+const udevPoll = 50 * time.Millisecond
+
+// waitUdevDone waits until udev has finished with every NIC cur has
+// pending, or the NIC deadline passes; waited is false when they were
+// done at the first look (cur is older than that), so that the caller
+// paces its next look itself.
+func (e *Env) waitUdevDone(ctx context.Context, u udevDoner, cur netcfg.Current) (waited bool, err error) {
+	for {
+		done := true
+		for _, l := range cur.Links {
+			if l.Ethernet && l.Pending && !u.UdevDone(l.Index) {
+				done = false
+				break
+			}
+		}
+		if done || !e.Now().Before(e.nicDeadline) {
+			return waited, nil
+		}
+		select {
+		case <-ctx.Done():
+			return waited, ctx.Err()
+		case <-time.After(udevPoll):
+		}
+		waited = true
 	}
 }
 

@@ -645,6 +645,13 @@ func udevPending(root string, index int) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
+// UdevDone says whether udev has finished with the link with this index
+// (its database entry exists), or is not expected to run: what Current
+// reports as Pending, for one link, with a stat or two instead of
+// Current's reading of every link, address and route, for a wait on udev
+// that should leave udev the CPU.
+func (s *Linux) UdevDone(index int) bool { return !udevPending(s.Root, index) }
+
 // udevDaemons are where images keep udev's daemon (systemd's, eudev's).
 var udevDaemons = []string{"/usr/lib/systemd/systemd-udevd", "/lib/systemd/systemd-udevd", "/sbin/udevd", "/usr/sbin/udevd"}
 

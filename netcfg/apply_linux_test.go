@@ -569,4 +569,9 @@ func TestUdevPending(t *testing.T) {
 	if !udevPending(root, 3) {
 		t.Error("link 3 not pending: n2 is another link's entry")
 	}
+	// UdevDone, the agent's cheap look while it waits, says the same.
+	s := &Linux{Root: root}
+	if !s.UdevDone(2) || s.UdevDone(3) {
+		t.Errorf("UdevDone(2) = %v, UdevDone(3) = %v; want true (entry written), false (none)", s.UdevDone(2), s.UdevDone(3))
+	}
 }
