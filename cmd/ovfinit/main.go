@@ -9,6 +9,10 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	// For `ovfinit run`, the binary is read ahead from the first
+	// initialisers on, not one page fault at a time (issue 20).
+	_ "github.com/ovfinit/ovfinit/internal/exeahead"
 )
 
 // Exit codes. `ovfinit status` documents them in docs/cli.md; keep them stable.

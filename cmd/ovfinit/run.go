@@ -36,7 +36,6 @@ used: a missing environment never makes a new instance.
 Exit status: 0 after a clean stop, 1 if the boot failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prefetchExecutable() // the code the steps reach later, read ahead
 			stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
 			console, closeConsole := consoleWriter(stderr, stderrIsJournal(stderr), openSystemConsole)
 			defer closeConsole()

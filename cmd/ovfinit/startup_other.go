@@ -7,6 +7,3 @@ func startupAttrs() []any { return nil }
 
 // costAttrs: the CPU times come from getrusage, Linux's here.
 func costAttrs() []any { return nil }
-
-// prefetchExecutable: the readahead is Linux's (startup_linux.go).
-func prefetchExecutable() {}
