@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -110,6 +111,9 @@ type Env struct {
 	// SSH server (sshd): RSAHostKey also makes an RSA host key, in the
 	// background (NewEnv sets it; tests leave it off, RSA is slow).
 	RSAHostKey bool
+	// GenerateRSA makes that RSA key outside this process
+	// (sshd.HostKeysConfig.GenerateRSA); nil: in it.
+	GenerateRSA func(ctx context.Context) (crypto.Signer, error)
 	// InterimSSH: with ovfinit.ssh.server=auto resolved to the image's
 	// OpenSSH, ovfinit's own server answers on OpenSSH's port until
 	// OpenSSH's service starts and asks for it (sshd.Handover). NewEnv

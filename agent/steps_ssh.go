@@ -24,7 +24,7 @@ import (
 // made in the background after ready.
 func (e *Env) hostKeys() *sshd.HostKeys {
 	if e.sshKeys == nil {
-		e.sshKeys = sshd.NewHostKeys(sshd.HostKeysConfig{Root: e.Root, Dir: e.statePath(""), RSA: e.RSAHostKey, Log: e.Log})
+		e.sshKeys = sshd.NewHostKeys(sshd.HostKeysConfig{Root: e.Root, Dir: e.statePath(""), RSA: e.RSAHostKey, GenerateRSA: e.GenerateRSA, Log: e.Log})
 	}
 	return e.sshKeys
 }

@@ -34,8 +34,8 @@ const (
 	KeyRSA     = "rsa"   // 3072 bits, as ssh-keygen makes by default
 )
 
-// rsaBits is the size of new RSA host keys.
-const rsaBits = 3072
+// RSABits is the size of new RSA host keys.
+const RSABits = 3072
 
 // HostKeyTypes lists the host key types an instance gets, fastest first; RSA
 // generation takes from a fraction of a second to many seconds (emulated
@@ -59,6 +59,11 @@ func HostKeyFile(typ string) string { return "ssh_host_" + typ + "_key" }
 // place, so a crash never leaves half a key and a concurrent creator in
 // another process can not overwrite a key already handed out.
 func loadOrCreateHostKey(root, name, path, typ string) (gossh.Signer, error) {
+	return loadOrCreateHostKeyWith(root, name, path, typ, generateKey)
+}
+
+// loadOrCreateHostKeyWith is loadOrCreateHostKey with gen making a new key.
+func loadOrCreateHostKeyWith(root, name, path, typ string, gen func(string) (crypto.Signer, error)) (gossh.Signer, error) {
 	if typ != KeyEd25519 && typ != KeyECDSA && typ != KeyRSA {
 		return nil, fmt.Errorf("host key %s: unknown key type %q (want ed25519, ecdsa or rsa)", path, typ)
 	}
@@ -73,7 +78,7 @@ func loadOrCreateHostKey(root, name, path, typ string) (gossh.Signer, error) {
 	}
 	// RSA generation is slow; it runs outside the lock so that it never
 	// holds up other key types. The link in createExclusive decides a race.
-	priv, err := generateKey(typ)
+	priv, err := gen(typ)
 	if err != nil {
 		return nil, fmt.Errorf("generating %s host key for %s: %w", typ, path, err)
 	}
@@ -107,7 +112,7 @@ func generateKey(typ string) (crypto.Signer, error) {
 	case KeyECDSA:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case KeyRSA:
-		return rsa.GenerateKey(rand.Reader, rsaBits)
+		return rsa.GenerateKey(rand.Reader, RSABits)
 	default:
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		return priv, err

@@ -3,6 +3,8 @@ package sshd
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,6 +34,12 @@ type HostKeysConfig struct {
 	// a second to many seconds on an emulated CPU, so a new RSA key is
 	// made in the background, once Ready is called.
 	RSA bool
+	// GenerateRSA, when set, makes the background RSA key instead of this
+	// process (cmd/ovfinit: a child at the lowest CPU priority, so that
+	// the seconds of RSA generation on an emulated CPU go to idle time,
+	// not to the first logins and the events of a booting machine). When
+	// it fails, the key is made here.
+	GenerateRSA func(ctx context.Context) (crypto.Signer, error)
 	// Log receives what happens to the keys; nil discards it.
 	Log *slog.Logger
 }
@@ -154,7 +162,7 @@ func (h *HostKeys) startRSA() {
 	go func() {
 		defer close(done)
 		<-h.ready
-		k, err := loadOrCreateHostKey(h.cfg.Root, p, p, KeyRSA)
+		k, err := loadOrCreateHostKeyWith(h.cfg.Root, p, p, KeyRSA, h.generate)
 		if err != nil {
 			h.log.Warn("no RSA host key: clients that accept only RSA host keys cannot connect", "err", err)
 			return
@@ -162,6 +170,35 @@ func (h *HostKeys) startRSA() {
 		h.add(k)
 		h.log.Info("SSH host key ready", "type", k.PublicKey().Type(), "fingerprint", Fingerprint(k.PublicKey()))
 	}()
+}
+
+// generate makes a new key of typ: an RSA key with GenerateRSA when set
+// (and here when it fails), every other here.
+func (h *HostKeys) generate(typ string) (crypto.Signer, error) {
+	if typ == KeyRSA && h.cfg.GenerateRSA != nil {
+		k, err := h.cfg.GenerateRSA(context.Background())
+		if err == nil {
+			err = checkRSA(k)
+		}
+		if err == nil {
+			return k, nil
+		}
+		h.log.Warn("the RSA host key is made by ovfinit's own process instead", "err", err)
+	}
+	return generateKey(typ)
+}
+
+// checkRSA refuses a key from GenerateRSA that is not an RSA key of
+// RSABits bits or more.
+func checkRSA(k crypto.Signer) error {
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return fmt.Errorf("GenerateRSA gave a %T, not an RSA key", k)
+	}
+	if n := rk.N.BitLen(); n < RSABits {
+		return fmt.Errorf("GenerateRSA gave a %d-bit RSA key, want %d bits or more", n, RSABits)
+	}
+	return rk.Validate()
 }
 
 // Ready lets the background RSA key be made: the boot has reported ready.

@@ -1,7 +1,13 @@
 package sshd
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -63,6 +69,72 @@ func TestHostKeysRSAAfterReady(t *testing.T) {
 	again.Follow(again.Signers()[:1], func(k gossh.Signer) { late = append(late, k.PublicKey().Type()) })
 	if len(late) != 2 {
 		t.Errorf("Follow(one key) handed %v, want the two others", late)
+	}
+}
+
+// TestHostKeysGenerateRSA: with GenerateRSA the RSA key is its key (made
+// outside the process), written to the key file; a failure or a key that
+// is not RSA of RSABits bits falls back to a key made here, never to no
+// key or a weak one.
+func TestHostKeysGenerateRSA(t *testing.T) {
+	given, err := rsa.GenerateKey(rand.Reader, RSABits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		gen   func(context.Context) (crypto.Signer, error)
+		given bool // the key file holds given
+	}{
+		{"its key", func(context.Context) (crypto.Signer, error) { return given, nil }, true},
+		{"fails", func(context.Context) (crypto.Signer, error) { return nil, errors.New("helper died") }, false},
+		{"weak", func(context.Context) (crypto.Signer, error) { return weak, nil }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			var logs bytes.Buffer
+			calls := 0
+			h := NewHostKeys(HostKeysConfig{Root: root, Dir: "/k", RSA: true, Log: slog.New(slog.NewTextHandler(&logs, nil)),
+				GenerateRSA: func(ctx context.Context) (crypto.Signer, error) { calls++; return c.gen(ctx) }})
+			if err := h.Load(); err != nil {
+				t.Fatal(err)
+			}
+			h.Ready()
+			var rsaKey gossh.PublicKey
+			for _, k := range h.Wait(context.Background()) {
+				if k.Type() == gossh.KeyAlgoRSA {
+					rsaKey = k
+				}
+			}
+			if calls != 1 || rsaKey == nil {
+				t.Fatalf("GenerateRSA called %d times, RSA key %v; want once and a key", calls, rsaKey)
+			}
+			b, err := os.ReadFile(filepath.Join(root, "k", HostKeyFile(KeyRSA)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			onDisk, err := gossh.ParsePrivateKey(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(onDisk.PublicKey().Marshal(), rsaKey.Marshal()) {
+				t.Error("the key file and the served RSA key differ")
+			}
+			pub, _ := gossh.NewPublicKey(&given.PublicKey)
+			if got := bytes.Equal(rsaKey.Marshal(), pub.Marshal()); got != c.given {
+				t.Errorf("served GenerateRSA's key: %v, want %v", got, c.given)
+			}
+			if bits := onDisk.PublicKey().(gossh.CryptoPublicKey).CryptoPublicKey().(*rsa.PublicKey).N.BitLen(); bits < RSABits {
+				t.Errorf("RSA key of %d bits, want %d", bits, RSABits)
+			}
+			if warned := strings.Contains(logs.String(), "made by ovfinit's own process"); warned == c.given {
+				t.Errorf("log:\n%s\nwarned about the fallback: %v, want %v", logs.String(), warned, !c.given)
+			}
+		})
 	}
 }
 

@@ -66,7 +66,7 @@ reports every step to the manager's callback URL until the VM is ready.`,
 		newStopCmd(),
 		newOVACmd(),
 		newVersionCmd(),
-		newSSHDCmd(), newSFTPServerCmd(), newSSHHandoverCmd(),
+		newSSHDCmd(), newSFTPServerCmd(), newSSHHandoverCmd(), newRSAKeyCmd(),
 	)
 	return root
 }

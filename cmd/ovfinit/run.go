@@ -89,6 +89,7 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	stopProfile := startCPUProfile(o.Root, log)
 	env := agent.NewEnv(o, log, nil)
 	env.StartSSH = withServerPolicy(env.StartSSH)     // GC and GOMAXPROCS (procs.go)
+	env.GenerateRSA = rsaInChild(env.Log)             // at the lowest CPU priority
 	sender := callback.NewSender(env.Log, env.BootID) // redacted (env.Redact)
 	defer sender.Close()
 	env.Events = sender

@@ -190,7 +190,7 @@ func serveSSHD(ctx context.Context, cfg sshd.Config, stateDir string, log *slog.
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("--state-dir: %w", err)}
 	}
-	keys := sshd.NewHostKeys(sshd.HostKeysConfig{Root: stateDir, Dir: "/", RSA: true, Log: log})
+	keys := sshd.NewHostKeys(sshd.HostKeysConfig{Root: stateDir, Dir: "/", RSA: true, GenerateRSA: rsaInChild(log), Log: log})
 	if err := keys.Load(); err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("--state-dir %s: %w", stateDir, err)}
 	}
