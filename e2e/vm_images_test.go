@@ -342,6 +342,12 @@ func checkSystem(t *testing.T, c *ssh.Client) {
 	if out, _ := runSSH(c, "systemctl is-active ssh.service"); strings.TrimSpace(out) != "active" {
 		t.Errorf("the image's OpenSSH: systemctl is-active ssh = %q, want active", out)
 	}
+	// The NIC has udev's predictable name: ovfinit brought it up only once
+	// udev had renamed it (a NIC up too early keeps eth0: "Network
+	// interface 'eth0' is already up, cannot rename to 'ens2'").
+	if out, _ := runSSH(c, "ls /sys/class/net; journalctl -b --no-pager -q --grep 'cannot rename' || true"); strings.Contains(out, "eth0") || strings.Contains(out, "cannot rename") {
+		t.Errorf("NICs and udev's rename failures:\n%s\nwant the NIC renamed by udev (no eth0)", out)
+	}
 	// A normal user reads the public status: exit 0 for ready, not 1.
 	if out, _ := runSSH(c, "/usr/sbin/ovfinit status; echo rc=$?"); !strings.Contains(out, "ready") || !strings.HasSuffix(strings.TrimSpace(out), "rc=0") {
 		t.Errorf("ovfinit status as the user = %q, want ready and exit 0", out)

@@ -3,6 +3,7 @@
 package netcfg
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -633,16 +634,40 @@ func (s *Linux) bridgePort(l netlink.Link, cost, prio int) error {
 }
 
 // udevPending tells whether udev runs, or is about to, and has not yet
-// written its database entry for the link with this index: until it has,
-// its rules may still rename the link, and a name read now can be gone a
-// moment later (systemd-networkd waits for the same entry before it
-// touches a link; cloud-init runs `udevadm settle`).
+// finished with the link with this index: until then its rules may still
+// rename the link, and a name read now can be gone a moment later
+// (systemd-networkd waits for the same before it touches a link;
+// cloud-init runs `udevadm settle`). Finished means its database entry
+// exists and does not say the rename is under way: systemd writes the
+// entry with ID_RENAMING=1 and ID_PROCESSING=1 just before it renames
+// the link (udev-event.c's rename_netif), so that the entry's mere
+// presence let a Debian 12 boot bring eth0 up a moment before udev's
+// rename, which then failed ("Network interface 'eth0' is already up,
+// cannot rename to 'ens2'") and left the NIC eth0.
 func udevPending(root string, index int) bool {
 	if !udevExpected(root) {
 		return false
 	}
-	_, err := rootfs.StatAt(root, fmt.Sprintf("/run/udev/data/n%d", index))
-	return errors.Is(err, fs.ErrNotExist)
+	b, err := rootfs.ReadFileAt(root, fmt.Sprintf("/run/udev/data/n%d", index), udevEntryLimit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	return err == nil && udevBusy(b)
+}
+
+// udevEntryLimit bounds the read of a udev database entry (a few hundred
+// bytes for a NIC).
+const udevEntryLimit = 64 << 10
+
+// udevBusy says whether a udev database entry marks its device as being
+// processed or renamed (the properties systemd sets around a rename).
+func udevBusy(entry []byte) bool {
+	for _, l := range bytes.Split(entry, []byte("\n")) {
+		if string(l) == "E:ID_RENAMING=1" || string(l) == "E:ID_PROCESSING=1" {
+			return true
+		}
+	}
+	return false
 }
 
 // UdevDone says whether udev has finished with the link with this index

@@ -566,6 +566,27 @@ func TestUdevPending(t *testing.T) {
 	if udevPending(root, 2) {
 		t.Error("pending, though udev has written its entry n2")
 	}
+	// systemd writes the entry just before it renames the link, marked:
+	// the link is pending until the marks are gone.
+	renaming := "I:123\nE:ID_NET_NAME=ens3\nE:ID_RENAMING=1\nE:ID_PROCESSING=1\n"
+	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte(renaming), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !udevPending(root, 2) {
+		t.Error("not pending, though n2 says udev is renaming it (ID_RENAMING=1)")
+	}
+	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte("I:123\nE:ID_PROCESSING=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !udevPending(root, 2) {
+		t.Error("not pending, though n2 says udev is processing it (ID_PROCESSING=1)")
+	}
+	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte("I:123\nE:ID_NET_NAME=ens3\nE:ID_RENAMING_NOT=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if udevPending(root, 2) {
+		t.Error("pending, though n2 is written and marks nothing under way")
+	}
 	if !udevPending(root, 3) {
 		t.Error("link 3 not pending: n2 is another link's entry")
 	}
