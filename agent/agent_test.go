@@ -91,7 +91,12 @@ type fakeNet struct {
 	renamedNow, renameOnFail bool
 	// currents and udevChecks count the calls of Current and UdevDone.
 	currents, udevChecks int
+	// handOver is what the agent gave HoldHandOver.
+	handOver <-chan struct{}
 }
+
+// HoldHandOver is netcfg.Linux's hold on the image's DHCP client.
+func (f *fakeNet) HoldHandOver(ch <-chan struct{}) { f.handOver = ch }
 
 // UdevDone is netcfg.Linux's cheap look at one NIC: like Current, it uses
 // up a call of renaming, and is true once udev has renamed the NIC.

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
@@ -136,8 +137,12 @@ type Env struct {
 
 	Boot // what the steps learn; e.Plan is e.Boot.Plan
 
-	statusW    statusWriter     // writeStatus's last write and waiting update
-	nicDrivers *modalias.Loader // loadNICDrivers' record of what it asked for
+	statusW statusWriter // writeStatus's last write and waiting update
+	// outcome is closed once the manager has the boot's outcome
+	// (outcomeSent).
+	outcome                  chan struct{}
+	outcomeOnce, outcomeShut sync.Once
+	nicDrivers               *modalias.Loader // loadNICDrivers' record of what it asked for
 	// nicDeadline is when validate stops waiting for NICs (WaitNICs after
 	// it began); the network step waits for udev's names until then.
 	nicDeadline time.Time

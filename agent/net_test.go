@@ -614,6 +614,62 @@ func TestNetworkWaitLeavesUdevTheCPU(t *testing.T) {
 	}
 }
 
+// waitingEvents is fakeEvents whose Wait (callback.Sender's) returns once
+// release is closed.
+type waitingEvents struct {
+	*fakeEvents
+	release chan struct{}
+}
+
+func (w waitingEvents) Wait(ctx context.Context) error {
+	select {
+	case <-w.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestNetworkHandsOverAfterOutcome: the image's DHCP client takes over the
+// lease only once the manager has the ready event (the sender has
+// delivered it): starting it costs the CPU the ready event needs under
+// emulation. Events that cannot wait release it when Run returns.
+func TestNetworkHandsOverAfterOutcome(t *testing.T) {
+	m := newMachine(t)
+	e, ev := m.env(envXML(macProps...))
+	release := make(chan struct{})
+	e.Events = waitingEvents{ev, release}
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	hold := m.net.handOver
+	if hold == nil {
+		t.Fatal("the network step did not hold the hand-over")
+	}
+	select {
+	case <-hold:
+		t.Fatal("hand-over released before the ready event was delivered")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-hold:
+	case <-time.After(5 * time.Second):
+		t.Fatal("hand-over still held after the ready event was delivered")
+	}
+
+	m = newMachine(t)
+	e, _ = m.env(envXML(macProps...))
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	select {
+	case <-m.net.handOver:
+	default:
+		t.Error("with events that cannot wait, the hand-over is still held after Run")
+	}
+}
+
 // TestNetworkStepReplansAfterRename: a NIC renamed after validate (udev
 // got to its event late, on a loaded Debian 12 image: "link set eth0 up:
 // Link not found") is found again by its MAC: the network step plans the

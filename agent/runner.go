@@ -18,6 +18,7 @@ import (
 func Run(ctx context.Context, e *Env, steps []Step) error {
 	e.redactOutputs()
 	defer e.closeNetwork() // when the network step did not run
+	defer e.outcomeEmitted()
 	if err := secureDirs(e); err != nil {
 		return err
 	}
@@ -120,6 +121,59 @@ func (e *Env) runStep(ctx context.Context, s Step, st *Status, startPct, endPct 
 	e.Events.Emit(callback.TypeStepFinished, d)
 	e.writeStatus(st)
 	return nil
+}
+
+// OutcomeWait bounds how long work held back for the boot's outcome
+// (outcomeSent) waits for the manager to take the ready or failed event.
+const OutcomeWait = 10 * time.Second
+
+// eventsWaiter is Events that can wait until what was emitted so far has
+// been delivered (callback.Sender).
+type eventsWaiter interface {
+	Wait(ctx context.Context) error
+}
+
+// The sender ovfinit run uses can wait: without it, the hand-over would
+// no longer wait for the ready event, without a word.
+var _ eventsWaiter = (*callback.Sender)(nil)
+
+// waiterOf returns ev's Wait, under the redaction wrapper, if it has one.
+func waiterOf(ev Events) (eventsWaiter, bool) {
+	if x, ok := ev.(redactedEvents); ok {
+		ev = x.Events
+	}
+	w, ok := ev.(eventsWaiter)
+	return w, ok
+}
+
+// outcomeSent returns a channel closed once the manager has the boot's
+// outcome: the ready or failed event (and every event before it) has been
+// delivered, or given up on, or OutcomeWait has passed since it was
+// emitted. Work a booting machine can do a little later (the image's DHCP
+// client taking over a lease of ovfinit's own) waits for it, so that on a
+// single emulated CPU it does not come out of the time to the ready event.
+func (e *Env) outcomeSent() <-chan struct{} {
+	e.outcomeOnce.Do(func() { e.outcome = make(chan struct{}) })
+	return e.outcome
+}
+
+// outcomeEmitted, when Run returns (its outcome emitted, or no event will
+// come), closes outcomeSent once the events are delivered, or at the
+// latest after OutcomeWait; at once when the Events cannot say.
+func (e *Env) outcomeEmitted() {
+	e.outcomeSent()
+	shut := func() { e.outcomeShut.Do(func() { close(e.outcome) }) }
+	w, ok := waiterOf(e.Events)
+	if !ok {
+		shut()
+		return
+	}
+	go func() {
+		defer shut()
+		ctx, cancel := context.WithTimeout(context.Background(), OutcomeWait)
+		defer cancel()
+		_ = w.Wait(ctx) // delivered, given up, not started or late: go on alike
+	}()
 }
 
 // skipUnstarted reports a step that is not started (it already ran for

@@ -78,6 +78,9 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	if l, ok := sys.(interface{ SetLogger(*slog.Logger) }); ok {
 		l.SetLogger(e.Log)
 	}
+	if h, ok := sys.(interface{ HoldHandOver(<-chan struct{}) }); ok {
+		h.HoldHandOver(e.outcomeSent()) // the image's DHCP client, after ready
+	}
 	apply := func(ops []netcfg.Op) error {
 		for _, op := range ops {
 			e.Log.Info("network", "op", op.String())

@@ -63,6 +63,15 @@ type Linux struct {
 	mu       sync.Mutex
 	renewing bool
 	closed   bool
+	handOver <-chan struct{} // HoldHandOver
+}
+
+// HoldHandOver makes the image's DHCP client start, after a lease of
+// ovfinit's own, only once ch is closed (DHCP4Options.HandOver).
+func (s *Linux) HoldHandOver(ch <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handOver = ch
 }
 
 // SetLogger sets the logger; the agent calls it on the System it gets.
@@ -92,8 +101,9 @@ func NewSystem(root string) (System, error) {
 		if OSDHCPClient(root, ifname) == nil || s.Run == nil {
 			s.renewing = true // the built-in client's renewals keep using the handle
 		}
+		handOver := s.handOver
 		s.mu.Unlock()
-		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS})
+		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS, HandOver: handOver})
 	}
 	return s, nil
 }

@@ -115,10 +115,13 @@ func StartDHCP4(ctx context.Context, root, ifname string, run cmdrun.Runner, h H
 	// The NIC has its lease: nothing of ovfinit waits for the image's
 	// client to start (dhcpcd -b can take seconds under emulation, and its
 	// daemon may hold the output pipes until cmdrun's WaitDelay).
-	log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
 	started := make(chan struct{})
 	go func() {
 		defer close(started)
+		if o.HandOver != nil {
+			<-o.HandOver
+		}
+		log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
 		if err := cmdrun.Run(context.WithoutCancel(ctx), run, argv...); err != nil {
 			log.Warn("DHCPv4: the image's client did not start; the lease runs out unrenewed", "interface", ifname, "client", argv[0], "err", err)
 		}
@@ -145,6 +148,12 @@ type DHCP4Options struct {
 	OnLease func(DHCP4Lease)
 	// SetDNS, if set, receives the lease's DNS servers and search domains.
 	SetDNS func(dns []netip.Addr, search []string) error
+
+	// HandOver, when set, holds the start of the image's client after a
+	// lease of ovfinit's own until it is closed (the agent: until the
+	// manager has the boot's outcome; the client renews a lease of hours
+	// and starting it costs a booting machine's CPU); nil: at once.
+	HandOver <-chan struct{}
 
 	// handedOver, in tests, receives a channel closed once the image's
 	// client has been run after a lease of ovfinit's own.

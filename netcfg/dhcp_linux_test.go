@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -310,6 +311,52 @@ func TestStartDHCP4LeaseFirst(t *testing.T) {
 		wantState := []string{"addr 192.0.2.50/24", "mtu 1500", "route default via 192.0.2.1 metric 100", "up yes"}
 		if diff := cmp.Diff(wantState, readBack(t, sys, "ovft0")); diff != "" {
 			t.Errorf("ovft0 after StartDHCP4 (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestStartDHCP4HandOverWaits: with HandOver, the image's client starts
+// only once it is closed (the agent closes it once the manager has the
+// ready event): the lease of ovfinit's own is on the NIC meanwhile.
+func TestStartDHCP4HandOverWaits(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		srvLink, err := h.LinkByName("ovfp0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.AddrAdd(srvLink, &netlink.Addr{IPNet: ipnet(pfx("192.0.2.1/24"))}); err != nil {
+			t.Fatal(err)
+		}
+		testDHCPServer(t, "ovfp0", time.Hour, make(chan *dhcpv4.DHCPv4, 4))
+		root := t.TempDir()
+		os.MkdirAll(filepath.Join(root, "sbin"), 0o755)
+		if err := os.WriteFile(filepath.Join(root, "sbin/dhclient"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		run := &handoverRunner{h: h, ifname: "ovft0"}
+		handed := make(chan chan struct{}, 1)
+		hold := make(chan struct{})
+		if err := StartDHCP4(t.Context(), root, "ovft0", run, h, DHCP4Options{Timeout: 2 * time.Second, Retries: 3, Log: testLogger(t), HandOver: hold, handedOver: handed}); err != nil {
+			t.Fatalf("StartDHCP4(ovft0) = %v", err)
+		}
+		started := <-handed
+		select {
+		case <-started:
+			t.Fatal("the image's client was started before HandOver was closed")
+		case <-time.After(300 * time.Millisecond):
+		}
+		sys := &Linux{H: h, Root: t.TempDir()}
+		if got := readBack(t, sys, "ovft0"); !slices.Contains(got, "addr 192.0.2.50/24") {
+			t.Errorf("ovft0 while the hand-over waits: %q, want ovfinit's lease on it", got)
+		}
+		close(hold)
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the image's client was not started once HandOver was closed")
+		}
+		if want := [][]string{{"/sbin/dhclient", "-nw", "ovft0"}}; !cmp.Equal(run.argv, want) {
+			t.Errorf("ran %q, want %q", run.argv, want)
 		}
 	})
 }
