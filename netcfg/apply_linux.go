@@ -3,7 +3,6 @@
 package netcfg
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
@@ -27,6 +27,7 @@ import (
 type Handle interface {
 	LinkList() ([]netlink.Link, error)
 	LinkByName(name string) (netlink.Link, error)
+	LinkByIndex(index int) (netlink.Link, error)
 	LinkAdd(link netlink.Link) error
 	LinkSetUp(link netlink.Link) error
 	LinkSetDown(link netlink.Link) error
@@ -195,7 +196,7 @@ func (s *Linux) Current() (Current, error) {
 		if link.Ethernet {
 			readEthtool(&link)
 		}
-		link.Pending = udevPending(s.Root, a.Index)
+		link.Pending = udevPending(s.Root, a.Index, a.Name)
 		masters = append(masters, a.MasterIndex)
 		cur.Links = append(cur.Links, link)
 	}
@@ -644,17 +645,19 @@ func (s *Linux) bridgePort(l netlink.Link, cost, prio int) error {
 }
 
 // udevPending tells whether udev runs, or is about to, and has not yet
-// finished with the link with this index: until then its rules may still
-// rename the link, and a name read now can be gone a moment later
-// (systemd-networkd waits for the same before it touches a link;
-// cloud-init runs `udevadm settle`). Finished means its database entry
-// exists and does not say the rename is under way: systemd writes the
-// entry with ID_RENAMING=1 and ID_PROCESSING=1 just before it renames
-// the link (udev-event.c's rename_netif), so that the entry's mere
-// presence let a Debian 12 boot bring eth0 up a moment before udev's
-// rename, which then failed ("Network interface 'eth0' is already up,
-// cannot rename to 'ens2'") and left the NIC eth0.
-func udevPending(root string, index int) bool {
+// finished naming the link with this index, now called name: until then
+// its rules may still rename the link, and a name read now can be gone a
+// moment later (systemd-networkd waits for the same before it touches a
+// link; cloud-init runs `udevadm settle`). Finished means its database
+// entry exists and does not say a rename is under way, or says so but
+// the link already has the name udev chose (ID_NET_NAME). systemd writes
+// the entry marked ID_RENAMING=1 and ID_PROCESSING=1 just before it
+// renames the link (udev-event.c's rename_netif), and drops the marks
+// only when it has handled the rename's own event, later: the entry's
+// mere presence let a Debian 12 boot bring eth0 up a moment before
+// udev's rename, which then failed ("Network interface 'eth0' is already
+// up, cannot rename to 'ens2'") and left the NIC eth0.
+func udevPending(root string, index int, name string) bool {
 	if !udevExpected(root) {
 		return false
 	}
@@ -662,22 +665,27 @@ func udevPending(root string, index int) bool {
 	if errors.Is(err, fs.ErrNotExist) {
 		return true
 	}
-	return err == nil && udevBusy(b)
+	return err == nil && udevRenaming(b, name)
 }
 
 // udevEntryLimit bounds the read of a udev database entry (a few hundred
 // bytes for a NIC).
 const udevEntryLimit = 64 << 10
 
-// udevBusy says whether a udev database entry marks its device as being
-// processed or renamed (the properties systemd sets around a rename).
-func udevBusy(entry []byte) bool {
-	for _, l := range bytes.Split(entry, []byte("\n")) {
-		if string(l) == "E:ID_RENAMING=1" || string(l) == "E:ID_PROCESSING=1" {
-			return true
+// udevRenaming says whether a udev database entry marks its link as
+// being renamed (or processed) while the link, called name, does not
+// have the name udev chose for it yet.
+func udevRenaming(entry []byte, name string) bool {
+	busy, target := false, ""
+	for _, l := range strings.Split(string(entry), "\n") {
+		switch {
+		case l == "E:ID_RENAMING=1" || l == "E:ID_PROCESSING=1":
+			busy = true
+		case strings.HasPrefix(l, "E:ID_NET_NAME="):
+			target = strings.TrimPrefix(l, "E:ID_NET_NAME=")
 		}
 	}
-	return false
+	return busy && (target == "" || target != name)
 }
 
 // UdevDone says whether udev has finished with the link with this index
@@ -685,7 +693,15 @@ func udevBusy(entry []byte) bool {
 // reports as Pending, for one link, with a stat or two instead of
 // Current's reading of every link, address and route, for a wait on udev
 // that should leave udev the CPU.
-func (s *Linux) UdevDone(index int) bool { return !udevPending(s.Root, index) }
+func (s *Linux) UdevDone(index int) bool {
+	name := ""
+	if s.H != nil {
+		if l, err := s.H.LinkByIndex(index); err == nil {
+			name = l.Attrs().Name
+		}
+	}
+	return !udevPending(s.Root, index, name)
+}
 
 // udevDaemons are where images keep udev's daemon (systemd's, eudev's).
 var udevDaemons = []string{"/usr/lib/systemd/systemd-udevd", "/lib/systemd/systemd-udevd", "/sbin/udevd", "/usr/sbin/udevd"}

@@ -538,7 +538,7 @@ func TestUdevPending(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "sys"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if udevPending(root, 2) {
+	if udevPending(root, 2, "eth0") {
 		t.Error("pending without udev (no /run/udev/control, no daemon in the image)")
 	}
 	// Not started yet, but in the image: its entry is waited for.
@@ -548,7 +548,7 @@ func TestUdevPending(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "usr/lib/systemd/systemd-udevd"), nil, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if !udevPending(root, 2) {
+	if !udevPending(root, 2, "eth0") {
 		t.Error("not pending, though the image has systemd-udevd, which has not started yet")
 	}
 	if err := os.MkdirAll(filepath.Join(root, "run/udev/data"), 0o755); err != nil {
@@ -557,13 +557,13 @@ func TestUdevPending(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "run/udev/control"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !udevPending(root, 2) {
+	if !udevPending(root, 2, "eth0") {
 		t.Error("not pending, though udev runs and has no entry n2 for it")
 	}
 	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte("I:123\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if udevPending(root, 2) {
+	if udevPending(root, 2, "eth0") {
 		t.Error("pending, though udev has written its entry n2")
 	}
 	// systemd writes the entry just before it renames the link, marked:
@@ -572,22 +572,27 @@ func TestUdevPending(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte(renaming), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !udevPending(root, 2) {
+	if !udevPending(root, 2, "eth0") {
 		t.Error("not pending, though n2 says udev is renaming it (ID_RENAMING=1)")
+	}
+	// The marks stay until udev has handled the rename's own event; the
+	// link has its name from the rename on.
+	if udevPending(root, 2, "ens3") {
+		t.Error("pending, though the link already has the name udev chose (ID_NET_NAME=ens3)")
 	}
 	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte("I:123\nE:ID_PROCESSING=1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !udevPending(root, 2) {
+	if !udevPending(root, 2, "eth0") {
 		t.Error("not pending, though n2 says udev is processing it (ID_PROCESSING=1)")
 	}
 	if err := os.WriteFile(filepath.Join(root, "run/udev/data/n2"), []byte("I:123\nE:ID_NET_NAME=ens3\nE:ID_RENAMING_NOT=1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if udevPending(root, 2) {
+	if udevPending(root, 2, "eth0") {
 		t.Error("pending, though n2 is written and marks nothing under way")
 	}
-	if !udevPending(root, 3) {
+	if !udevPending(root, 3, "eth0") {
 		t.Error("link 3 not pending: n2 is another link's entry")
 	}
 	// UdevDone, the agent's cheap look while it waits, says the same.
