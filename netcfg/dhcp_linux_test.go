@@ -270,6 +270,29 @@ func (r *handoverRunner) Run(_ context.Context, c cmdrun.Cmd) (cmdrun.Result, er
 	return cmdrun.Result{}, nil
 }
 
+// leaseServerAndClient serves leases on ovfp0 (192.0.2.1, leases of an
+// hour) and returns an image root whose DHCP client is the executable
+// client (a path under the root).
+func leaseServerAndClient(t *testing.T, h *netlink.Handle, client string) string {
+	t.Helper()
+	srvLink, err := h.LinkByName("ovfp0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.AddrAdd(srvLink, &netlink.Addr{IPNet: ipnet(pfx("192.0.2.1/24"))}); err != nil {
+		t.Fatal(err)
+	}
+	testDHCPServer(t, "ovfp0", time.Hour, make(chan *dhcpv4.DHCPv4, 4))
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, filepath.Dir(client)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, client), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 // TestStartDHCP4LeaseFirst: with a DHCP client in the image, ovfinit takes
 // the lease itself first and only then starts the image's client (which
 // took 8-10 s to a lease on Debian 13): the address is on the NIC when the
@@ -277,19 +300,7 @@ func (r *handoverRunner) Run(_ context.Context, c cmdrun.Cmd) (cmdrun.Result, er
 // returned with no address.
 func TestStartDHCP4LeaseFirst(t *testing.T) {
 	inNetns(t, func(h *netlink.Handle) {
-		srvLink, err := h.LinkByName("ovfp0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.AddrAdd(srvLink, &netlink.Addr{IPNet: ipnet(pfx("192.0.2.1/24"))}); err != nil {
-			t.Fatal(err)
-		}
-		testDHCPServer(t, "ovfp0", time.Hour, make(chan *dhcpv4.DHCPv4, 4))
-		root := t.TempDir()
-		os.MkdirAll(filepath.Join(root, "usr/sbin"), 0o755)
-		if err := os.WriteFile(filepath.Join(root, "usr/sbin/dhcpcd"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		root := leaseServerAndClient(t, h, "usr/sbin/dhcpcd")
 		run := &handoverRunner{h: h, ifname: "ovft0"}
 		handed := make(chan chan struct{}, 1)
 		if err := StartDHCP4(t.Context(), root, "ovft0", run, h, DHCP4Options{Timeout: 2 * time.Second, Retries: 3, Log: testLogger(t), handedOver: handed}); err != nil {
@@ -320,19 +331,7 @@ func TestStartDHCP4LeaseFirst(t *testing.T) {
 // ready event): the lease of ovfinit's own is on the NIC meanwhile.
 func TestStartDHCP4HandOverWaits(t *testing.T) {
 	inNetns(t, func(h *netlink.Handle) {
-		srvLink, err := h.LinkByName("ovfp0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.AddrAdd(srvLink, &netlink.Addr{IPNet: ipnet(pfx("192.0.2.1/24"))}); err != nil {
-			t.Fatal(err)
-		}
-		testDHCPServer(t, "ovfp0", time.Hour, make(chan *dhcpv4.DHCPv4, 4))
-		root := t.TempDir()
-		os.MkdirAll(filepath.Join(root, "sbin"), 0o755)
-		if err := os.WriteFile(filepath.Join(root, "sbin/dhclient"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		root := leaseServerAndClient(t, h, "sbin/dhclient")
 		run := &handoverRunner{h: h, ifname: "ovft0"}
 		handed := make(chan chan struct{}, 1)
 		hold := make(chan struct{})
