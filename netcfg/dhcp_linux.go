@@ -66,6 +66,26 @@ func OSDHCPClient(root, ifname string) []string {
 	return nil
 }
 
+// outsideUnit returns argv to run so that the daemon it starts is not in
+// ovfinit's service: under systemd, in a transient scope of its own
+// (`systemd-run --scope`). systemd kills what is left in a service's
+// control group when its main process exits (KillMode=mixed), and ovfinit
+// exits once the image's OpenSSH serves SSH: a Debian 12 guest's journal
+// said "ovfinit.service: Killing process 214 (dhclient) with signal
+// SIGKILL", and nothing renewed the lease after that. Without systemd (or
+// systemd-run) argv is run as it is: no other init kills the daemon.
+func outsideUnit(root string, argv []string) []string {
+	if st, err := rootfs.StatAt(root, "/run/systemd/system"); err != nil || !st.IsDir() {
+		return argv
+	}
+	for _, p := range []string{"/usr/bin/systemd-run", "/bin/systemd-run"} {
+		if st, err := rootfs.StatAt(root, p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return append([]string{p, "--scope", "--quiet"}, argv...)
+		}
+	}
+	return argv
+}
+
 // StartDHCP4 gets DHCPv4 going on ifname. ovfinit takes the first lease
 // itself, as soon as the NIC exists (BuiltinDHCP4: a few packets, well under
 // a second against a local server), because the image's clients are slow
@@ -110,7 +130,7 @@ func StartDHCP4(ctx context.Context, root, ifname string, run cmdrun.Runner, h H
 		}
 		log.Warn("DHCPv4: no lease of ovfinit's own; the image's client keeps trying", "interface", ifname, "err", err)
 		log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
-		return cmdrun.Run(ctx, run, argv...)
+		return cmdrun.Run(ctx, run, outsideUnit(root, argv)...)
 	}
 	// The NIC has its lease: nothing of ovfinit waits for the image's
 	// client to start (dhcpcd -b can take seconds under emulation, and its
@@ -122,7 +142,7 @@ func StartDHCP4(ctx context.Context, root, ifname string, run cmdrun.Runner, h H
 			<-o.HandOver
 		}
 		log.Info("DHCPv4 handed to the OS client", "interface", ifname, "client", argv[0])
-		if err := cmdrun.Run(context.WithoutCancel(ctx), run, argv...); err != nil {
+		if err := cmdrun.Run(context.WithoutCancel(ctx), run, outsideUnit(root, argv)...); err != nil {
 			log.Warn("DHCPv4: the image's client did not start; the lease runs out unrenewed", "interface", ifname, "client", argv[0], "err", err)
 		}
 	}()

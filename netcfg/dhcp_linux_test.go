@@ -380,6 +380,45 @@ func TestStartDHCP4NoLeaseHandsOver(t *testing.T) {
 	})
 }
 
+// TestOutsideUnit: under systemd the image's client is started in a scope
+// of its own, so that it outlives ovfinit's unit (systemd killed dhclient
+// with the unit when ovfinit exited); without systemd, or without
+// systemd-run, as it is.
+func TestOutsideUnit(t *testing.T) {
+	argv := []string{"/sbin/dhclient", "-nw", "ens2"}
+	for _, c := range []struct {
+		name string
+		dirs []string
+		exes []string
+		want []string
+	}{
+		{"no systemd", nil, []string{"usr/bin/systemd-run"}, argv},
+		{"systemd without systemd-run", []string{"run/systemd/system"}, nil, argv},
+		{"systemd", []string{"run/systemd/system"}, []string{"usr/bin/systemd-run"}, append([]string{"/usr/bin/systemd-run", "--scope", "--quiet"}, argv...)},
+		{"systemd, /bin", []string{"run/systemd/system"}, []string{"bin/systemd-run"}, append([]string{"/bin/systemd-run", "--scope", "--quiet"}, argv...)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, d := range c.dirs {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, e := range c.exes {
+				if err := os.MkdirAll(filepath.Join(root, filepath.Dir(e)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(root, e), []byte("#!/bin/sh\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := outsideUnit(root, argv); !cmp.Equal(got, c.want) {
+				t.Errorf("outsideUnit() = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
 func TestOSDHCPClient(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
