@@ -45,6 +45,7 @@ func testCloudInitEnvImage(t *testing.T, suite string) {
 	c := dialPassword(t, m, "debian", "passw0rd", imageBootTimeout)
 	checkNotDegraded(t, c)
 	checkCloudInitGuest(t, m, c, "ubuntuhost")
+	checkDHCPClientOutsideUnit(t, c)
 	if out := mustSSH(t, c, "cat ~/.ssh/authorized_keys"); !strings.Contains(out, "smoser@brickies") {
 		t.Errorf("~debian/.ssh/authorized_keys = %q, want the example's public-keys", out)
 	}
@@ -161,6 +162,25 @@ func checkCloudInitGuest(t *testing.T, m *vm.Machine, c *ssh.Client, hostname st
 	}
 	if out, _ := runSSH(c, "/usr/sbin/ovfinit status; echo rc=$?"); !strings.Contains(out, "ready") || !strings.HasSuffix(strings.TrimSpace(out), "rc=0") {
 		t.Errorf("ovfinit status = %q, want ready", out)
+	}
+}
+
+// checkDHCPClientOutsideUnit checks that the image's DHCP client, which
+// takes ovfinit's lease over, does not run in ovfinit's unit: systemd
+// kills what is left there when ovfinit exits (once OpenSSH serves SSH),
+// and the lease would then never be renewed.
+func checkDHCPClientOutsideUnit(t *testing.T, c *ssh.Client) {
+	t.Helper()
+	var cg string
+	if !eventually(time.Minute, func() bool {
+		cg, _ = runSSH(c, "for p in $(pgrep -x dhclient; pgrep -x dhcpcd); do cat /proc/$p/cgroup; done")
+		return strings.TrimSpace(cg) != ""
+	}) {
+		t.Errorf("no dhclient or dhcpcd runs: the image's DHCP client never took the lease over")
+		return
+	}
+	if strings.Contains(cg, "ovfinit.service") {
+		t.Errorf("the image's DHCP client runs in ovfinit's unit:\n%s\nsystemd kills it when ovfinit exits", strings.TrimSpace(cg))
 	}
 }
 
