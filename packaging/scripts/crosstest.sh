@@ -10,9 +10,14 @@
 #
 #   GO       go command (default: go)
 #   PKGS     packages (default: go list ./...)
+#   TIMEOUT  each test binary's -test.timeout (default: 8m; the slowest
+#            package, sshd on s390x, takes about 80 s)
+#   RETRIES  runs again after the emulator's fork hang (default: 2; below)
 set -euo pipefail
 
 GO="${GO:-go}"
+TIMEOUT="${TIMEOUT:-8m}"
+RETRIES="${RETRIES:-2}"
 [ "$#" -gt 0 ] || set -- arm64 s390x ppc64le
 PKGS="${PKGS:-$("$GO" list ./...)}"
 module="$("$GO" list -m)"
@@ -24,6 +29,36 @@ qemu_for() {
 	arm64) echo qemu-aarch64-static ;;
 	*) echo "qemu-$1-static" ;;
 	esac
+}
+
+# run_pkg ARCH REL BIN QEMU: run one test binary; again, up to $RETRIES
+# times, only when it timed out with a goroutine waiting for a forked child
+# to exec. qemu-user 7.2 (Debian 12's) now and then leaves the child of a
+# multithreaded guest stuck in a futex between fork and exec (seen in CI:
+# packaging on s390x hung 15 minutes in TestScriptsParse's exec of dash; see
+# golang/go#68976 and #70329 for the same emulator's fork troubles). That is
+# the emulator's, not ours; any other failure, a test's included, fails at
+# once. The output goes to a file, not a pipe: the stuck child outlives the
+# test binary and would hold a pipe open.
+run_pkg() {
+	local arch="$1" rel="$2" bin="$3" q="$4" try log rc start
+	for try in $(seq 0 "$RETRIES"); do
+		log="$work/$arch/run.log"
+		rc=0
+		start=$SECONDS
+		# -test.short: the VM boot (e2e) is an amd64-host test, not a unit test.
+		(cd "$rel" && OVFINIT_QEMU_USER="$q" "$q" "$bin" -test.short -test.timeout "$TIMEOUT") >"$log" 2>&1 </dev/null || rc=$?
+		pkill -KILL -f -- "$bin" 2>/dev/null || true
+		cat "$log"
+		echo "--- $arch $rel: $((SECONDS - start)) s"
+		[ "$rc" -ne 0 ] || return 0
+		if ! grep -q '^panic: test timed out' "$log" || ! grep -qE '^syscall\.(forkExec|doCheckClonePidfd)\(' "$log"; then
+			return "$rc"
+		fi
+		echo "crosstest: $arch $rel: a forked child never reached exec under $q (the emulator's fork hang, not a test failure)" >&2
+		[ "$try" -lt "$RETRIES" ] && echo "crosstest: $arch $rel: running it again" >&2
+	done
+	return 1
 }
 
 failed=()
@@ -41,8 +76,7 @@ for arch in "$@"; do
 		fi
 		[ -e "$bin" ] || continue # no test files
 		echo "=== $arch $rel"
-		# -test.short: the VM boot (e2e) is an amd64-host test, not a unit test.
-		if ! (cd "$rel" && OVFINIT_QEMU_USER="$q" "$q" "$bin" -test.short -test.timeout 15m); then
+		if ! run_pkg "$arch" "$rel" "$bin" "$q"; then
 			failed+=("$arch:$rel")
 		fi
 	done
