@@ -115,6 +115,11 @@ type Env struct {
 	// GenerateRSA makes that RSA key outside this process
 	// (sshd.HostKeysConfig.GenerateRSA); nil: in it.
 	GenerateRSA func(ctx context.Context) (crypto.Signer, error)
+	// HandOverSettle is how long the image's DHCP client waits, after
+	// the manager has the boot's outcome, before it takes over a lease of
+	// ovfinit's own (handOverReleased); NewEnv sets DefaultHandOverSettle,
+	// 0 hands over at once (tests).
+	HandOverSettle time.Duration
 	// InterimSSH: with ovfinit.ssh.server=auto resolved to the image's
 	// OpenSSH, ovfinit's own server answers on OpenSSH's port until
 	// OpenSSH's service starts and asks for it (sshd.Handover). NewEnv

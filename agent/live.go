@@ -64,6 +64,7 @@ func NewEnv(o Options, log *slog.Logger, events Events) *Env {
 		WipeGuestinfo:  wipeGuestinfo,
 		RSAHostKey:     true,
 		StatusInterval: DefaultStatusInterval,
+		HandOverSettle: DefaultHandOverSettle,
 		InterimSSH:     liveRoot(o.Root) && sshd.HandoverInstalled(o.Root),
 		// Fail loudly: a failed event must be able to leave the machine.
 		FailSafeNetwork: o.Root == "/",

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -667,6 +668,37 @@ func TestNetworkHandsOverAfterOutcome(t *testing.T) {
 	case <-m.net.handOver:
 	default:
 		t.Error("with events that cannot wait, the hand-over is still held after Run")
+	}
+}
+
+// TestNetworkHandOverSettles: on a live system the image's DHCP client
+// waits HandOverSettle more after the ready event is delivered, so that it
+// does not take the CPU from the manager's first logins.
+func TestNetworkHandOverSettles(t *testing.T) {
+	m := newMachine(t)
+	e, ev := m.env(envXML(macProps...))
+	release := make(chan struct{})
+	e.Events = waitingEvents{ev, release}
+	e.HandOverSettle = 300 * time.Millisecond
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	hold := m.net.handOver
+	if hold == nil {
+		t.Fatal("the network step did not hold the hand-over")
+	}
+	close(release)
+	delivered := time.Now()
+	select {
+	case <-hold:
+		if d := time.Since(delivered); d < e.HandOverSettle {
+			t.Fatalf("hand-over released %v after the ready event was delivered; want %v or more", d, e.HandOverSettle)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("hand-over still held 5 s after the ready event was delivered")
+	}
+	if d := NewEnv(Options{Root: "/"}, slog.New(slog.DiscardHandler), nil).HandOverSettle; d != DefaultHandOverSettle {
+		t.Errorf("NewEnv: HandOverSettle = %v, want %v", d, DefaultHandOverSettle)
 	}
 }
 

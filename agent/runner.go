@@ -157,6 +157,31 @@ func (e *Env) outcomeSent() <-chan struct{} {
 	return e.outcome
 }
 
+// DefaultHandOverSettle is Env.HandOverSettle on a live system. The
+// manager's first logins follow the ready event at once; in a Debian 13
+// guest under emulation the image's DHCP client, started then (systemd-run
+// asking PID 1 for a scope, dhcpcd and its hooks), took the CPU from them
+// for 1-3 s. The lease it takes over lasts hours (its renewal time, T1, is
+// half of it), and its address and routes stay on the NIC meanwhile.
+const DefaultHandOverSettle = 5 * time.Second
+
+// handOverReleased returns a channel closed HandOverSettle after
+// outcomeSent: when the image's DHCP client may take over a lease of
+// ovfinit's own.
+func (e *Env) handOverReleased() <-chan struct{} {
+	sent := e.outcomeSent()
+	if e.HandOverSettle <= 0 {
+		return sent
+	}
+	ch := make(chan struct{})
+	go func() {
+		<-sent
+		time.Sleep(e.HandOverSettle)
+		close(ch)
+	}()
+	return ch
+}
+
 // outcomeEmitted, when Run returns (its outcome emitted, or no event will
 // come), closes outcomeSent once the events are delivered, or at the
 // latest after OutcomeWait; at once when the Events cannot say.

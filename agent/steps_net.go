@@ -79,7 +79,7 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 		l.SetLogger(e.Log)
 	}
 	if h, ok := sys.(interface{ HoldHandOver(<-chan struct{}) }); ok {
-		h.HoldHandOver(e.outcomeSent()) // the image's DHCP client, after ready
+		h.HoldHandOver(e.handOverReleased()) // the image's DHCP client, after ready
 	}
 	apply := func(ops []netcfg.Op) error {
 		for _, op := range ops {
