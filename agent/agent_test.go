@@ -98,6 +98,20 @@ type fakeNet struct {
 // HoldHandOver is netcfg.Linux's hold on the image's DHCP client.
 func (f *fakeNet) HoldHandOver(ch <-chan struct{}) { f.handOver = ch }
 
+// WaitHandOver is netcfg.Linux's wait for the image's client to have
+// been run: here, for the hold to be released.
+func (f *fakeNet) WaitHandOver(ctx context.Context) error {
+	if f.handOver == nil {
+		return nil
+	}
+	select {
+	case <-f.handOver:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // UdevDone is netcfg.Linux's cheap look at one NIC: like Current, it uses
 // up a call of renaming, and is true once udev has renamed the NIC.
 func (f *fakeNet) UdevDone(index int) bool {

@@ -147,7 +147,13 @@ type Env struct {
 	// (outcomeSent).
 	outcome                  chan struct{}
 	outcomeOnce, outcomeShut sync.Once
-	nicDrivers               *modalias.Loader // loadNICDrivers' record of what it asked for
+	// handOverNow cuts HandOverSettle short (FinishHandOver), and
+	// handOverWait waits until the image's DHCP client has been run
+	// (netcfg.Linux.WaitHandOver); nil when no hand-over was held.
+	handOverNow                      chan struct{}
+	handOverNowOnce, handOverNowShut sync.Once
+	handOverWait                     func(context.Context) error
+	nicDrivers                       *modalias.Loader // loadNICDrivers' record of what it asked for
 	// nicDeadline is when validate stops waiting for NICs (WaitNICs after
 	// it began); the network step waits for udev's names until then.
 	nicDeadline time.Time

@@ -702,6 +702,40 @@ func TestNetworkHandOverSettles(t *testing.T) {
 	}
 }
 
+// TestFinishHandOver: a process that exits while the hand-over is in its
+// settle time hands over at once, and waits for it: afterwards nothing
+// would renew the lease. Before the outcome is delivered it still waits.
+func TestFinishHandOver(t *testing.T) {
+	m := newMachine(t)
+	e, ev := m.env(envXML(macProps...))
+	release := make(chan struct{})
+	e.Events = waitingEvents{ev, release}
+	e.HandOverSettle = time.Hour
+	if err := Run(t.Context(), e, Steps()); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if err := e.FinishHandOver(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("FinishHandOver before the ready event was delivered = %v, want it to wait (deadline exceeded)", err)
+	}
+	close(release)
+	ctx, cancel = context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := e.FinishHandOver(ctx); err != nil {
+		t.Fatalf("FinishHandOver = %v, want the hand-over released and done", err)
+	}
+	select {
+	case <-m.net.handOver:
+	default:
+		t.Fatal("FinishHandOver returned with the hand-over still held")
+	}
+	// Without a hand-over held (no network step), it returns at once.
+	if err := (&Env{}).FinishHandOver(t.Context()); err != nil {
+		t.Errorf("FinishHandOver with nothing held = %v", err)
+	}
+}
+
 // TestNetworkStepReplansAfterRename: a NIC renamed after validate (udev
 // got to its event late, on a loaded Debian 12 image: "link set eth0 up:
 // Link not found") is found again by its MAC: the network step plans the

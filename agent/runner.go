@@ -168,18 +168,44 @@ const DefaultHandOverSettle = 5 * time.Second
 // handOverReleased returns a channel closed HandOverSettle after
 // outcomeSent: when the image's DHCP client may take over a lease of
 // ovfinit's own.
+// FinishHandOver cuts it short.
 func (e *Env) handOverReleased() <-chan struct{} {
 	sent := e.outcomeSent()
 	if e.HandOverSettle <= 0 {
 		return sent
 	}
+	now := e.finishNow()
 	ch := make(chan struct{})
 	go func() {
+		defer close(ch)
 		<-sent
-		time.Sleep(e.HandOverSettle)
-		close(ch)
+		t := time.NewTimer(e.HandOverSettle)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-now:
+		}
 	}()
 	return ch
+}
+
+func (e *Env) finishNow() chan struct{} {
+	e.handOverNowOnce.Do(func() { e.handOverNow = make(chan struct{}) })
+	return e.handOverNow
+}
+
+// FinishHandOver, for a process about to exit after Run: it releases a
+// hand-over still in its settle time (once the manager has the outcome),
+// and waits until the image's DHCP client has been run or ctx ends. A
+// hand-over left pending would die with the process, and nothing would
+// renew the lease.
+func (e *Env) FinishHandOver(ctx context.Context) error {
+	now := e.finishNow()
+	e.handOverNowShut.Do(func() { close(now) })
+	if e.handOverWait == nil {
+		return nil
+	}
+	return e.handOverWait(ctx)
 }
 
 // outcomeEmitted, when Run returns (its outcome emitted, or no event will

@@ -80,6 +80,9 @@ func configureNetwork(ctx context.Context, e *Env) (Result, error) {
 	}
 	if h, ok := sys.(interface{ HoldHandOver(<-chan struct{}) }); ok {
 		h.HoldHandOver(e.handOverReleased()) // the image's DHCP client, after ready
+		if w, ok := sys.(interface{ WaitHandOver(context.Context) error }); ok {
+			e.handOverWait = w.WaitHandOver // FinishHandOver, before ovfinit exits
+		}
 	}
 	apply := func(ops []netcfg.Op) error {
 		for _, op := range ops {

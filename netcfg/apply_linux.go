@@ -64,7 +64,26 @@ type Linux struct {
 	mu       sync.Mutex
 	renewing bool
 	closed   bool
-	handOver <-chan struct{} // HoldHandOver
+	handOver <-chan struct{}   // HoldHandOver
+	started  []<-chan struct{} // hand-overs under way (WaitHandOver)
+}
+
+// WaitHandOver waits until the image's DHCP client has been run for every
+// lease of ovfinit's own that waits to be handed over, or until ctx ends:
+// `ovfinit run` calls it before it exits, since a hand-over left pending
+// then would never happen and the lease would run out unrenewed.
+func (s *Linux) WaitHandOver(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	for _, c := range started {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // HoldHandOver makes the image's DHCP client start, after a lease of
@@ -104,7 +123,12 @@ func NewSystem(root string) (System, error) {
 		}
 		handOver := s.handOver
 		s.mu.Unlock()
-		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS, HandOver: handOver})
+		return StartDHCP4(ctx, root, ifname, s.Run, s.H, DHCP4Options{Log: s.Log, SetDNS: s.leaseDNS, HandOver: handOver,
+			OnHandOver: func(c <-chan struct{}) {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.started = append(s.started, c)
+			}})
 	}
 	return s, nil
 }

@@ -146,8 +146,8 @@ func StartDHCP4(ctx context.Context, root, ifname string, run cmdrun.Runner, h H
 			log.Warn("DHCPv4: the image's client did not start; the lease runs out unrenewed", "interface", ifname, "client", argv[0], "err", err)
 		}
 	}()
-	if o.handedOver != nil {
-		o.handedOver <- started
+	if o.OnHandOver != nil {
+		o.OnHandOver(started)
 	}
 	return nil
 }
@@ -175,9 +175,11 @@ type DHCP4Options struct {
 	// and starting it costs a booting machine's CPU); nil: at once.
 	HandOver <-chan struct{}
 
-	// handedOver, in tests, receives a channel closed once the image's
-	// client has been run after a lease of ovfinit's own.
-	handedOver chan<- chan struct{}
+	// OnHandOver, when set, is called once the image's client waits to
+	// take over a lease of ovfinit's own, with a channel closed once the
+	// client has been run: a process that exits sooner must wait for it,
+	// or the lease runs out unrenewed (Linux.WaitHandOver).
+	OnHandOver func(started <-chan struct{})
 }
 
 // DHCP4Lease is what the built-in client applied from one DHCPACK.

@@ -4,6 +4,7 @@ package netcfg
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -302,8 +303,8 @@ func TestStartDHCP4LeaseFirst(t *testing.T) {
 	inNetns(t, func(h *netlink.Handle) {
 		root := leaseServerAndClient(t, h, "usr/sbin/dhcpcd")
 		run := &handoverRunner{h: h, ifname: "ovft0"}
-		handed := make(chan chan struct{}, 1)
-		if err := StartDHCP4(t.Context(), root, "ovft0", run, h, DHCP4Options{Timeout: 2 * time.Second, Retries: 3, Log: testLogger(t), handedOver: handed}); err != nil {
+		handed := make(chan (<-chan struct{}), 1)
+		if err := StartDHCP4(t.Context(), root, "ovft0", run, h, DHCP4Options{Timeout: 2 * time.Second, Retries: 3, Log: testLogger(t), OnHandOver: func(c <-chan struct{}) { handed <- c }}); err != nil {
 			t.Fatalf("StartDHCP4(ovft0) = %v", err)
 		}
 		select {
@@ -333,9 +334,9 @@ func TestStartDHCP4HandOverWaits(t *testing.T) {
 	inNetns(t, func(h *netlink.Handle) {
 		root := leaseServerAndClient(t, h, "sbin/dhclient")
 		run := &handoverRunner{h: h, ifname: "ovft0"}
-		handed := make(chan chan struct{}, 1)
+		handed := make(chan (<-chan struct{}), 1)
 		hold := make(chan struct{})
-		if err := StartDHCP4(t.Context(), root, "ovft0", run, h, DHCP4Options{Timeout: 2 * time.Second, Retries: 3, Log: testLogger(t), HandOver: hold, handedOver: handed}); err != nil {
+		if err := StartDHCP4(t.Context(), root, "ovft0", run, h, DHCP4Options{Timeout: 2 * time.Second, Retries: 3, Log: testLogger(t), HandOver: hold, OnHandOver: func(c <-chan struct{}) { handed <- c }}); err != nil {
 			t.Fatalf("StartDHCP4(ovft0) = %v", err)
 		}
 		started := <-handed
@@ -356,6 +357,46 @@ func TestStartDHCP4HandOverWaits(t *testing.T) {
 		}
 		if want := [][]string{{"/sbin/dhclient", "-nw", "ovft0"}}; !cmp.Equal(run.argv, want) {
 			t.Errorf("ran %q, want %q", run.argv, want)
+		}
+	})
+}
+
+// TestLinuxWaitHandOver: the live system (NewSystem) records a held
+// hand-over, and WaitHandOver returns only once the image's client has
+// been run: ovfinit waits so before it exits, or nothing would renew the
+// lease.
+func TestLinuxWaitHandOver(t *testing.T) {
+	inNetns(t, func(h *netlink.Handle) {
+		root := leaseServerAndClient(t, h, "sbin/dhclient")
+		sys, err := NewSystem(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := sys.(*Linux)
+		defer l.Close()
+		run := &handoverRunner{h: h, ifname: "ovft0"}
+		l.Run = run
+		hold := make(chan struct{})
+		l.HoldHandOver(hold)
+		if err := l.WaitHandOver(t.Context()); err != nil {
+			t.Fatalf("WaitHandOver with no hand-over = %v, want nil at once", err)
+		}
+		if err := l.DHCP4(t.Context(), "ovft0"); err != nil {
+			t.Fatalf("DHCP4(ovft0) = %v", err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		if err := l.WaitHandOver(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("WaitHandOver while held = %v, want it to wait (deadline exceeded)", err)
+		}
+		close(hold)
+		ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if err := l.WaitHandOver(ctx); err != nil {
+			t.Fatalf("WaitHandOver once released = %v", err)
+		}
+		if want := [][]string{{"/sbin/dhclient", "-nw", "ovft0"}}; !cmp.Equal(run.argv, want) {
+			t.Errorf("when WaitHandOver returned, the image's client had run %q, want %q", run.argv, want)
 		}
 	})
 }

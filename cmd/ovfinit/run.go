@@ -165,6 +165,18 @@ func run(ctx context.Context, o agent.Options, log *slog.Logger, console io.Writ
 	case err != nil:
 		log.Warn("exiting with undelivered events; they stay in the spool for the next run", "pending", sender.Pending())
 	}
+	// A lease of ovfinit's own still waiting for the image's DHCP client
+	// (agent.DefaultHandOverSettle) is handed over now: after the exit
+	// nothing would renew it.
+	hwait := 30 * time.Second
+	if ctx.Err() != nil {
+		hwait = 5 * time.Second // being stopped
+	}
+	hctx, hcancel := context.WithTimeout(context.Background(), hwait)
+	if err := env.FinishHandOver(hctx); err != nil {
+		log.Warn("the image's DHCP client has not been started; nothing renews the lease", "err", err)
+	}
+	hcancel()
 	// Windows has no tmpfs: the runtime directory's secrets go now.
 	if err := env.EndBoot(); err != nil {
 		log.Warn("secrets of this boot left on disk", "err", err)
