@@ -166,9 +166,8 @@ func (e *Env) outcomeSent() <-chan struct{} {
 const DefaultHandOverSettle = 5 * time.Second
 
 // handOverReleased returns a channel closed HandOverSettle after
-// outcomeSent: when the image's DHCP client may take over a lease of
-// ovfinit's own.
-// FinishHandOver cuts it short.
+// outcomeSent, or sooner once FinishHandOver is called: when the image's
+// DHCP client may take over a lease of ovfinit's own.
 func (e *Env) handOverReleased() <-chan struct{} {
 	sent := e.outcomeSent()
 	if e.HandOverSettle <= 0 {
@@ -189,6 +188,7 @@ func (e *Env) handOverReleased() <-chan struct{} {
 	return ch
 }
 
+// finishNow is closed by FinishHandOver.
 func (e *Env) finishNow() chan struct{} {
 	e.handOverNowOnce.Do(func() { e.handOverNow = make(chan struct{}) })
 	return e.handOverNow
