@@ -11,7 +11,7 @@
 #   GO       go command (default: go)
 #   PKGS     packages (default: go list ./...)
 #   TIMEOUT  each test binary's -test.timeout (default: 8m; the slowest
-#            package, sshd on s390x, takes about 80 s)
+#            package, sshd, takes 70-95 s under emulation)
 #   RETRIES  runs again after the emulator's fork hang (default: 2; below)
 set -euo pipefail
 
