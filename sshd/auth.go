@@ -44,6 +44,10 @@ type connState struct {
 	// startup uncounts the connection from Limits.Startups (authenticated
 	// or closed); idempotent.
 	startup func()
+	// kexDone leaves the key-exchange gate (kexGate): at the first
+	// authentication request, which comes after the key exchange, or the
+	// close; idempotent.
+	kexDone func()
 }
 
 // Close records a connection that ended without logging in as a failed
@@ -51,6 +55,7 @@ type connState struct {
 func (c *connState) Close() error {
 	c.closed.Do(func() {
 		c.grace.Stop()
+		c.kexDone()
 		c.startup()
 		if c.tried.Load() && !c.authed.Load() {
 			c.s.fails.fail(c.ip)
@@ -78,7 +83,10 @@ func (s *Server) acceptConn(ctx gliderssh.Context, conn net.Conn) net.Conn {
 		return nil
 	}
 	s.conns.Add(1)
-	c := &connState{Conn: conn, s: s, ip: ip, startup: startup}
+	// Before the grace timer: the wait for another's key exchange is
+	// short (kexWait) and not the client's doing.
+	kexDone := s.kex.enter(ctx)
+	c := &connState{Conn: conn, s: s, ip: ip, startup: startup, kexDone: kexDone}
 	// Armed only once c.grace is set: the function reads it (Close).
 	c.grace = time.AfterFunc(time.Duration(1<<62), func() {
 		if !c.authed.Load() {
@@ -446,6 +454,10 @@ func (s *Server) serverConfig(ctx gliderssh.Context) *gossh.ServerConfig {
 			return perms, nil
 		},
 		AuthLogCallback: func(conn gossh.ConnMetadata, method string, err error) {
+			// The key exchange is over: let the next connection's start.
+			if c := connOf(ctx); c != nil {
+				c.kexDone()
+			}
 			switch {
 			case err == nil || method == "publickey" || method == "password":
 				// logged by the handlers above

@@ -237,6 +237,7 @@ type Server struct {
 	fails    *failLimiter
 	noisy    logLimiter // rate-limits per-connection failure logs (lograte.go)
 	startups *startups
+	kex      *kexGate // staggers key exchanges (kexgate.go)
 	certs    *gossh.CertChecker
 	sessions atomic.Int64 // open session channels
 	// sessionsMu serialises Config.OnSessions calls.
@@ -302,6 +303,7 @@ func New(cfg Config) (*Server, error) {
 	s.cfg.Limits.setDefaults()
 	s.fails = newFailLimiter(s.cfg.Limits.MaxFailedLogins, s.cfg.Limits.FailedLoginWindow)
 	s.startups = newStartups(s.cfg.Limits.Startups)
+	s.kex = newKexGate()
 	s.certs = &gossh.CertChecker{IsUserAuthority: s.isUserCA}
 	if s.cfg.IdleDelay <= 0 {
 		s.cfg.IdleDelay = DefaultIdleDelay
