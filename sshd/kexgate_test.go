@@ -111,3 +111,46 @@ func TestKexGateServer(t *testing.T) {
 		s.Close()
 	}
 }
+
+// BenchmarkKexGateLogins: four clients connect at once to a server on one
+// CPU (go test -run '^$' -bench KexGateLogins -cpu 1 ./sshd, under
+// taskset -c 0); the time to the first and to the last login, with key
+// exchanges taking turns (the default) and all at once.
+func BenchmarkKexGateLogins(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		gate func() *kexGate
+	}{
+		{"turns", func() *kexGate { return &kexGate{slots: make(chan struct{}, 1), wait: kexWait} }},
+		{"together", func() *kexGate { return &kexGate{slots: make(chan struct{}, 64), wait: 0} }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			key := newClientKey(b)
+			ts := startServer(b, map[string]*User{"alice": testUser("alice", b.TempDir())},
+				map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, func(s *Server) { s.kex = c.gate() })
+			var first, last time.Duration
+			for b.Loop() {
+				start := time.Now()
+				done := make(chan time.Duration, 4)
+				for range 4 {
+					go func() {
+						cl, err := ts.dial("alice", gossh.PublicKeys(key))
+						if err != nil {
+							b.Error(err)
+						} else {
+							cl.Close()
+						}
+						done <- time.Since(start)
+					}()
+				}
+				f := <-done
+				<-done
+				<-done
+				l := <-done
+				first, last = first+f, last+l
+			}
+			b.ReportMetric(float64(first.Microseconds())/float64(b.N)/1000, "ms-first-login")
+			b.ReportMetric(float64(last.Microseconds())/float64(b.N)/1000, "ms-last-login")
+		})
+	}
+}
