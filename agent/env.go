@@ -154,7 +154,6 @@ type Env struct {
 	handOverNowOnce, handOverNowShut sync.Once
 	handOverWait                     func(context.Context) error
 	nicDrivers                       *modalias.Loader // loadNICDrivers' record of what it asked for
-	nicDriversOnce                   sync.Once        // makes nicDrivers (find-environment's goroutine, validate)
 	// nicDeadline is when validate stops waiting for NICs (WaitNICs after
 	// it began); the network step waits for udev's names until then.
 	nicDeadline time.Time

@@ -21,7 +21,6 @@ import (
 	"github.com/ovfinit/ovfinit/callback"
 	"github.com/ovfinit/ovfinit/internal/cmdrun"
 	"github.com/ovfinit/ovfinit/netcfg"
-	"github.com/ovfinit/ovfinit/ovfenv"
 )
 
 func twoNICs(t *testing.T) {
@@ -868,52 +867,6 @@ func TestValidateLoadsNICDrivers(t *testing.T) {
 	}
 	if !slices.Equal(loads, want) {
 		t.Errorf("modprobe runs = %q, want %q", loads, want)
-	}
-}
-
-// TestNICDriversLoadWhileFindingEnvironment: the NIC's driver is asked for
-// while the environment is still being looked for (the CD-ROM's driver
-// loading), not after: FindEnv here returns only once modprobe has been
-// asked for the virtio NIC, and the boot goes on with one modprobe, not
-// two.
-func TestNICDriversLoadWhileFindingEnvironment(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("modprobe is Linux's")
-	}
-	m := newMachine(t)
-	m.write("sys/bus/virtio/devices/virtio0/device", "0x0001\n")
-	m.write("sys/bus/virtio/devices/virtio0/modalias", "virtio:d00000001v00001AF4\n")
-	e, _ := m.env(envXML("instance-id", "i-1"))
-	run := &cmdrun.Fake{}
-	e.Commands = run
-	e.WaitNICs = 30 * time.Second
-	e.Now = time.Now
-	const load = "modprobe -q -b -a -- virtio:d00000001v00001AF4"
-	loads := func() (n int) {
-		for _, l := range run.Lines() {
-			if l == load {
-				n++
-			}
-		}
-		return n
-	}
-	find := e.FindEnv
-	during := 0
-	e.FindEnv = func(ctx context.Context, e *Env) (*ovfenv.Source, error) {
-		for deadline := time.Now().Add(10 * time.Second); loads() == 0 && time.Now().Before(deadline); {
-			time.Sleep(5 * time.Millisecond)
-		}
-		during = loads()
-		return find(ctx, e)
-	}
-	if err := Run(t.Context(), e, Steps()); err != nil {
-		t.Fatalf("Run() = %v", err)
-	}
-	if during != 1 {
-		t.Errorf("modprobe for the NIC while the environment was looked for: %d runs, want 1", during)
-	}
-	if n := loads(); n != 1 {
-		t.Errorf("modprobe for the NIC over the boot: %d runs, want 1 (%q)", n, run.Lines())
 	}
 }
 

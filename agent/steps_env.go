@@ -24,7 +24,6 @@ func (e *Env) saved() ovfenv.Saved {
 }
 
 func findEnvironment(ctx context.Context, e *Env) (Result, error) {
-	e.startNICDrivers(ctx)
 	var src *ovfenv.Source
 	var err error
 	if e.EnvFile != "" {
@@ -310,35 +309,18 @@ func nicMissing(err error) bool {
 // for (WaitNICs), the drivers of network devices no driver has bound, by
 // their modalias, as udev would, without waiting for udev to reach them in
 // its queue; each device once per boot.
-//
-// find-environment starts it in the background (startNICDrivers), so the
-// NIC's driver loads while the medium's drivers do; a later call waits
-// for that one (the Loader's lock) and asks only for what is still
-// unbound.
 func (e *Env) loadNICDrivers(ctx context.Context) {
 	if !e.Live || e.WaitNICs <= 0 || runtime.GOOS != "linux" { // modprobe: Linux's
 		return
 	}
-	e.nicDriversOnce.Do(func() {
-		if run := e.netCommands(); run != nil {
-			e.nicDrivers = &modalias.Loader{Root: e.Root, Run: run, Log: e.Log, What: "network devices"}
+	if e.nicDrivers == nil {
+		run := e.netCommands()
+		if run == nil {
+			return
 		}
-	})
-	if e.nicDrivers != nil {
-		e.nicDrivers.Load(ctx, netcfg.NICBuses)
+		e.nicDrivers = &modalias.Loader{Root: e.Root, Run: run, Log: e.Log, What: "network devices"}
 	}
-}
-
-// startNICDrivers runs loadNICDrivers in the background. Loading a driver
-// is mostly waiting (reading the module, the device's probe), and so is
-// finding the environment (the CD-ROM controller's probe): in a Debian 13
-// guest under emulation, virtio_net loaded in validate, after
-// find-environment's 1.6 s, and validate took 1.9 s.
-func (e *Env) startNICDrivers(ctx context.Context) {
-	if !e.Live || e.WaitNICs <= 0 || runtime.GOOS != "linux" {
-		return
-	}
-	go e.loadNICDrivers(ctx)
+	e.nicDrivers.Load(ctx, netcfg.NICBuses)
 }
 
 // errNICPending: udev has not finished with an ethernet NIC (it may still
