@@ -62,8 +62,9 @@ func TestKexGate(t *testing.T) {
 // slot is freed when it goes.
 func TestKexGateServer(t *testing.T) {
 	key := newClientKey(t)
-	ts := startServer(t, map[string]*User{"alice": testUser("alice", t.TempDir())},
-		map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, func(s *Server) {
+	alice := loginName(t)
+	ts := startServer(t, map[string]*User{alice: testUser(alice, t.TempDir())},
+		map[string][]gossh.PublicKey{alice: {key.PublicKey()}}, func(s *Server) {
 			s.kex = &kexGate{slots: make(chan struct{}, 1), wait: 200 * time.Millisecond}
 		})
 	slots := func() int { return len(ts.srv.kex.slots) }
@@ -82,7 +83,7 @@ func TestKexGateServer(t *testing.T) {
 	defer stalled.Close()
 	waitSlots(1, "a client connected and silent")
 
-	c, err := ts.dial("alice", gossh.PublicKeys(key))
+	c, err := ts.dial(alice, gossh.PublicKeys(key))
 	if err != nil {
 		t.Fatalf("login while another connection holds the key-exchange slot: %v", err)
 	}
@@ -95,7 +96,7 @@ func TestKexGateServer(t *testing.T) {
 
 	// A login that got the slot leaves it at authentication, while its
 	// connection stays open.
-	c2, err := ts.dial("alice", gossh.PublicKeys(key))
+	c2, err := ts.dial(alice, gossh.PublicKeys(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,15 +127,16 @@ func BenchmarkKexGateLogins(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			key := newClientKey(b)
-			ts := startServer(b, map[string]*User{"alice": testUser("alice", b.TempDir())},
-				map[string][]gossh.PublicKey{"alice": {key.PublicKey()}}, func(s *Server) { s.kex = c.gate() })
+			alice := loginName(b)
+			ts := startServer(b, map[string]*User{alice: testUser(alice, b.TempDir())},
+				map[string][]gossh.PublicKey{alice: {key.PublicKey()}}, func(s *Server) { s.kex = c.gate() })
 			var first, last time.Duration
 			for b.Loop() {
 				start := time.Now()
 				done := make(chan time.Duration, 4)
 				for range 4 {
 					go func() {
-						cl, err := ts.dial("alice", gossh.PublicKeys(key))
+						cl, err := ts.dial(alice, gossh.PublicKeys(key))
 						if err != nil {
 							b.Error(err)
 						} else {
