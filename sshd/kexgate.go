@@ -10,11 +10,12 @@ import (
 // kexGate staggers key exchanges: at most one per CPU runs at a time, and
 // a new connection waits for a slot at most kexWait, then goes ahead
 // anyway. A key exchange is the server's costly part of a login (the
-// shared secret, the host key's signature): on a VM's one CPU, three
-// clients that connect together share it and all log in late, where one
-// at a time the first logs in a third of the time sooner. A Debian 13
-// boot under emulation showed just that: the three connections of an SSH
-// probe were accepted together, 0.8-1.4 s after the server listened.
+// shared secret, the host key's signature): clients that connect
+// together on one CPU share it and all log in late (in Debian 13 boots
+// under emulation a probe's connections were accepted together, 0.8-1.4
+// s after the server listened); taking turns, the first of four logs in
+// in half the time and the last at about the same
+// (BenchmarkKexGateLogins).
 //
 // The wait is bounded and a slot is held only until the client's first
 // authentication request (or the close), so a client that connects and
