@@ -37,11 +37,6 @@ func newKexGate() *kexGate {
 // enter takes a slot, waiting at most g.wait (or until ctx ends). leave
 // frees the slot, if one was taken; calling it again does nothing.
 func (g *kexGate) enter(ctx context.Context) (leave func()) {
-	select {
-	case g.slots <- struct{}{}:
-		return sync.OnceFunc(func() { <-g.slots })
-	default:
-	}
 	t := time.NewTimer(g.wait)
 	defer t.Stop()
 	select {
