@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,5 +238,70 @@ func TestEnsureErrors(t *testing.T) {
 	}
 	if _, err := m.Ensure(context.Background(), User{Name: "Bad Name"}); err == nil || !strings.Contains(err.Error(), "invalid user name") {
 		t.Errorf("Ensure(bad name) = %v, want invalid user name", err)
+	}
+}
+
+// A new user's own group, made by useradd itself with the tools
+// (withOwnGroup), gets the gid the plan gave it, not the uid.
+func TestEnsureOwnGroupGID(t *testing.T) {
+	for name, newM := range managers(t, slog.New(slog.DiscardHandler)) {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			files := maps.Clone(baseSystem)
+			files["etc/group"] += "web:x:1001:\n"
+			files["etc/gshadow"] += "web:!::\n"
+			writeFiles(t, root, files)
+			a, err := newM(root).Ensure(context.Background(), User{Name: "bob", Keys: []string{keyA}})
+			if err != nil {
+				t.Fatalf("Ensure() = %v", err)
+			}
+			if a.UID != 1001 || a.GID != 1002 {
+				t.Errorf("Ensure() = %+v, want 1001:1002", a)
+			}
+			grp := passwd.Parse([]byte(read(t, root, "etc/group")))
+			for _, want := range []string{"bob:x:1002:", "web:x:1001:"} {
+				if e := passwd.Find(grp, strings.Split(want, ":")[0]); strings.Join(e, ":") != want {
+					t.Errorf("group entry = %q, want %q", strings.Join(e, ":"), want)
+				}
+			}
+			if got := read(t, root, "etc/gshadow"); !strings.Contains(got, "\nbob:!::\n") {
+				t.Errorf("gshadow = %q, want bob's entry", got)
+			}
+		})
+	}
+}
+
+// useradd -U fails rather than give the user's group another gid when
+// the planned one was taken after the plan (the files changed in
+// between): the account is not created with a group the plan did not
+// choose.
+func TestOwnGroupKeepsPlannedGID(t *testing.T) {
+	if os.Geteuid() != 0 || !haveTools("useradd", "groupadd") {
+		t.Skip("needs root and shadow-utils")
+	}
+	root := t.TempDir()
+	writeFiles(t, root, baseSystem)
+	m := &Manager{Root: root, Log: slog.New(slog.DiscardHandler), Flavor: FlavorShadow, Run: cmdrun.Exec{}, Now: time.Now}
+	db, err := m.readDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := Plan(db, User{Name: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops = withOwnGroup(ops)
+	if len(ops) != 1 || !ops[0].OwnGroup || ops[0].GID != 1001 {
+		t.Fatalf("ops = %v, want one useradd that makes group 1001", ops)
+	}
+	writeFiles(t, root, map[string]string{
+		"etc/group":   baseSystem["etc/group"] + "late:x:1001:\n",
+		"etc/gshadow": baseSystem["etc/gshadow"] + "late:!::\n",
+	})
+	if err := m.apply(context.Background(), ops[0]); err == nil {
+		t.Fatalf("useradd with gid 1001 taken succeeded: group %q", read(t, root, "etc/group"))
+	}
+	if got := read(t, root, "etc/passwd"); strings.Contains(got, "bob:") {
+		t.Errorf("passwd = %q, want no bob", got)
 	}
 }

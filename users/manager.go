@@ -132,7 +132,13 @@ func (m *Manager) Ensure(ctx context.Context, u User) (*Account, error) {
 		}
 	}
 	created := false
+	if m.Flavor == FlavorShadow {
+		ops = withOwnGroup(ops)
+	}
 	for _, o := range ops {
+		if o.OwnGroup {
+			m.log().Info("user database change", "op", Op{Kind: OpAddGroup, Name: o.Group, ID: o.GID}.String())
+		}
 		m.log().Info("user database change", "op", o.String())
 		if err := m.apply(ctx, o); err != nil {
 			return nil, fmt.Errorf("user %s: %s: %w", u.Name, o.Kind, err)
@@ -230,6 +236,12 @@ func (m *Manager) apply(ctx context.Context, o Op) error {
 		return err
 	}
 	if m.Flavor == "" {
+		if o.OwnGroup {
+			if err := m.applyFiles(Op{Kind: OpAddGroup, Name: o.Group, ID: o.GID}); err != nil {
+				return err
+			}
+			o.OwnGroup = false
+		}
 		return m.applyFiles(o)
 	}
 	if o.Kind == OpDelGroup {
@@ -244,6 +256,38 @@ func (m *Manager) apply(ctx context.Context, o Op) error {
 		}
 	}
 	return nil
+}
+
+// withOwnGroup folds the creation of a new user's own group into its
+// useradd (OwnGroup): one run of shadow's tools fewer, each of which
+// locks, rewrites and syncs the account files (about half a second of a
+// first boot under emulation). Other ops keep their order; the group
+// keeps its planned gid (toolCommands).
+func withOwnGroup(ops []Op) []Op {
+	own := -1
+	for i, o := range ops {
+		if o.Kind == OpAddUser && o.Group == o.Name {
+			for j, g := range ops[:i] {
+				if g.Kind == OpAddGroup && g.Name == o.Name && g.ID == o.GID {
+					own = j
+				}
+			}
+		}
+	}
+	if own < 0 {
+		return ops
+	}
+	out := make([]Op, 0, len(ops)-1)
+	for i, o := range ops {
+		switch {
+		case i == own:
+			continue
+		case o.Kind == OpAddUser && o.Name == ops[own].Name:
+			o.OwnGroup = true
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // writeFile replaces name under the root with data.
@@ -292,6 +336,14 @@ func toolCommands(flavor, root string, o Op, now time.Time) []command {
 		return []command{c("groupadd", "-g", strconv.Itoa(o.ID), o.Name)}
 	case OpAddUser:
 		args := []string{"-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m"}
+		if o.OwnGroup {
+			// -U makes the group named after the user; its gid is the
+			// first free one in GID_MIN..GID_MAX (the uid when that is
+			// free and in range), so the range is pinned to the planned
+			// gid, and useradd fails rather than pick another.
+			gid := strconv.Itoa(o.GID)
+			args = append([]string{"-u", strconv.Itoa(o.ID), "-U", "-K", "GID_MIN=" + gid, "-K", "GID_MAX=" + gid}, args[4:]...)
+		}
 		if o.Comment != "" {
 			args = append(args, "-c", o.Comment)
 		}
@@ -341,6 +393,9 @@ func pwCommands(root string, o Op) []command {
 		}
 		if len(o.Groups) > 0 {
 			args = append(args, "-G", strings.Join(o.Groups, ","))
+		}
+		if o.OwnGroup {
+			return []command{c("groupadd", o.Group, "-g", strconv.Itoa(o.GID)), c("useradd", args...)}
 		}
 		return []command{c("useradd", args...)}
 	case OpAddToGroups:

@@ -56,6 +56,10 @@ type Op struct {
 	Password Password
 	Lock     bool
 	Expire   bool
+	// OwnGroup, on an OpAddUser: the applier creates the primary group
+	// (Group, GID) with the user, in place of an OpAddGroup before it
+	// (withOwnGroup; shadow's useradd -U). Plan never sets it.
+	OwnGroup bool
 }
 
 // String renders the op as a line for logs and tests. A password is shown

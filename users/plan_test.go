@@ -109,6 +109,7 @@ func TestToolCommands(t *testing.T) {
 		{Kind: OpLock, Name: "bob"},
 		{Kind: OpDelUser, Name: "bob"},
 		{Kind: OpDelGroup, Name: "bob"},
+		{Kind: OpAddUser, Name: "amy", ID: 1002, Group: "amy", GID: 1003, Home: "/home/amy", Shell: "/bin/sh", OwnGroup: true},
 	}
 	render := func(flavor, root string) []string {
 		var out []string
@@ -136,17 +137,20 @@ func TestToolCommands(t *testing.T) {
 			"usermod --root /mnt/img -L bob",
 			"userdel --root /mnt/img bob",
 			"groupdel --root /mnt/img bob",
+			"useradd --root /mnt/img -u 1002 -U -K GID_MIN=1003 -K GID_MAX=1003 -d /home/amy -s /bin/sh -m amy",
 		}},
 		{FlavorShadow, "/", []string{
 			"groupadd -g 1001 bob", "useradd -u 1001 -g 1001 -d /home/bob -s /bin/sh -m bob",
 			"usermod -a -G sudo,docker bob", "chpasswd -e <<< bob:!HASH", "chage -d 0 bob", "usermod -L bob",
 			"userdel bob", "groupdel bob",
+			"useradd -u 1002 -U -K GID_MIN=1003 -K GID_MAX=1003 -d /home/amy -s /bin/sh -m amy",
 		}},
 		{FlavorPw, "/", []string{
 			"pw groupadd bob -g 1001", "pw useradd bob -u 1001 -g 1001 -d /home/bob -s /bin/sh -m",
 			"pw groupmod sudo -m bob", "pw groupmod docker -m bob",
 			"pw usermod bob -H 0 <<< *LOCKED*HASH", "pw usermod bob -p 1", "pw lock bob",
 			"pw userdel bob", "pw groupdel bob",
+			"pw groupadd amy -g 1003", "pw useradd amy -u 1002 -g 1003 -d /home/amy -s /bin/sh -m",
 		}},
 	} {
 		t.Run(tt.flavor+tt.root, func(t *testing.T) {
@@ -258,5 +262,41 @@ func TestToolCommandsNewUserGroups(t *testing.T) {
 			}
 			t.Errorf("%s: commands = %q, want [%q]", flavor, got, want)
 		}
+	}
+}
+
+func TestWithOwnGroup(t *testing.T) {
+	user := func(name, group string, gid int) Op {
+		return Op{Kind: OpAddUser, Name: name, ID: 1001, Group: group, GID: gid, Home: "/home/" + name, Shell: "/bin/sh"}
+	}
+	for _, tt := range []struct {
+		name string
+		ops  []Op
+		want []string
+	}{
+		{"own group folded", []Op{{Kind: OpAddGroup, Name: "bob", ID: 1001}, user("bob", "bob", 1001), {Kind: OpSudoers, Name: "bob"}},
+			[]string{"useradd bob uid=1001 group=bob(1001) home=/home/bob shell=/bin/sh own-group", "sudoers bob"}},
+		{"other groups stay in order", []Op{{Kind: OpAddGroup, Name: "bob", ID: 1002}, {Kind: OpAddGroup, Name: "docker", ID: 1003}, user("bob", "bob", 1002)},
+			[]string{"groupadd docker gid=1003", "useradd bob uid=1001 group=bob(1002) home=/home/bob shell=/bin/sh own-group"}},
+		{"a primary group of another name", []Op{{Kind: OpAddGroup, Name: "staff", ID: 1001}, user("bob", "staff", 1001)},
+			[]string{"groupadd staff gid=1001", "useradd bob uid=1001 group=staff(1001) home=/home/bob shell=/bin/sh"}},
+		{"an existing own group", []Op{user("bob", "bob", 1001)},
+			[]string{"useradd bob uid=1001 group=bob(1001) home=/home/bob shell=/bin/sh"}},
+		{"another gid", []Op{{Kind: OpAddGroup, Name: "bob", ID: 1005}, user("bob", "bob", 1001)},
+			[]string{"groupadd bob gid=1005", "useradd bob uid=1001 group=bob(1001) home=/home/bob shell=/bin/sh"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, o := range withOwnGroup(tt.ops) {
+				line := o.String()
+				if o.OwnGroup {
+					line += " own-group"
+				}
+				got = append(got, line)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("withOwnGroup mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
