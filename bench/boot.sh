@@ -5,10 +5,12 @@
 # to SSH login and to the ready POST, the agent's unit time in guest time,
 # memory peaks and failed units (bench/bootbench; docs/performance.md).
 #
-#   PAIRS=5 SUITES=bookworm,trixie VARIANTS=cloud-init,ovfinit,none bench/boot.sh
+#   PAIRS=5 SUITES=bookworm,trixie VARIANTS=cloud-init,ovfinit,none INITRD=stub bench/boot.sh
 #
 # As root: builds the cloud-init images first (e2e/prepare.sh with
 # OVFINIT_BENCH_IMAGES=1, cached), the .deb and the disks from this tree.
+# INITRD=image boots each release's own initramfs (initramfs-tools, udev
+# in it) instead of the VM tests' small one (stub, the default).
 # OVFINIT=path measures that binary instead of a build of this tree.
 # KEEP=1 keeps the work directory (serial logs, boots.tsv); JOURNAL=1 keeps
 # each boot's journal and systemd-analyze output there too; PROFILE=1 keeps
@@ -23,5 +25,5 @@ WORK=$(mktemp -d /tmp/ovfinit-bench-boot.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 echo "bench/boot.sh: work directory $WORK; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$GO" run ./bench/bootbench -dir "$WORK" -pairs "${PAIRS:-5}" -suites "${SUITES:-bookworm,trixie}" \
-	-variants "${VARIANTS:-cloud-init,ovfinit,none}" ${OVFINIT:+-agent "$OVFINIT"} ${JOURNAL:+-journal} ${PROFILE:+-profile}
+	-variants "${VARIANTS:-cloud-init,ovfinit,none}" -initrd "${INITRD:-stub}" ${OVFINIT:+-agent "$OVFINIT"} ${JOURNAL:+-journal} ${PROFILE:+-profile}
 echo "bench/boot.sh: load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -383,5 +383,59 @@ if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ] && [ -n "${OVFINIT_E2E_VARIANTS:-}" ]; th
 	image_variants
 fi
 
+# 8. bench/boot.sh INITRD=image (OVFINIT_BENCH_IMAGES=1): each release's
+# own initramfs, as its initramfs-tools makes it for the cached kernel in an
+# installed system (with busybox and zstd, which it recommends; MODULES=most,
+# Debian's default). Unlike the tests' small boot initramfs, it runs udev:
+# its coldplug loads the drivers it carries (the NIC's, the CD-ROM's among
+# them) and its .link files name the NIC before systemd starts, as on a
+# real image. Made in an overlay of the image, which stays as it was:
+#   images/debian-<suite>-initrd-<key>/initrd.img, .ready
+#   images/debian-<suite>-initrd           the current one (a symlink)
+INITRD_SCRIPT_VERSION=2
+build_image_initrd() {
+	local suite="$1" img rel key dir work rc=0
+	img="$(readlink -f "$CACHE/images/debian-$suite")" && [ -e "$img/.ready" ] || return 1
+	rel="$(basename "$(ls -d "$kdir"/lib/modules/*/ | head -n1)")"
+	key="$(printf '%s\n' "$INITRD_SCRIPT_VERSION" "$(basename "$img")" "$rel" | sha256sum | cut -c1-12)"
+	dir="$CACHE/images/debian-$suite-initrd-$key"
+	if [ ! -e "$dir/.ready" ]; then
+		log "making the Debian $suite image's own initramfs into $dir"
+		work="$(mktemp -d /tmp/ovfinit-initrd.XXXXXX)"
+		mkdir "$work/upper" "$work/work" "$work/root"
+		sudo_ mount -t overlay overlay -o "lowerdir=$img/root,upperdir=$work/upper,workdir=$work/work" "$work/root" || {
+			rm -rf "$work"
+			return 1
+		}
+		sudo_ cp /etc/resolv.conf "$work/root/etc/resolv.conf"
+		install_in_image "$work/root" initramfs-tools busybox zstd || rc=$?
+		if [ "$rc" = 0 ]; then
+			# mkinitramfs reads the kernel's config (the compressions it
+			# can unpack) where the kernel package puts it.
+			sudo_ mkdir -p "$work/root/boot"
+			sudo_ cp "$kdir/boot/config-$rel" "$work/root/boot/"
+			sudo_ mount -t proc proc "$work/root/proc"
+			sudo_ chroot "$work/root" mkinitramfs -o /tmp/initrd.img "$rel" >"$work/mkinitramfs.log" 2>&1 || rc=$?
+			sudo_ umount "$work/root/proc"
+		fi
+		if [ "$rc" = 0 ]; then
+			sudo_ rm -rf "$dir"
+			sudo_ mkdir -p "$dir"
+			sudo_ cp "$work/root/tmp/initrd.img" "$dir/initrd.img"
+			echo "debian $suite initramfs-tools $rel" | sudo_ tee "$dir/.ready" >/dev/null
+		else
+			log "mkinitramfs in the $suite image failed: $(tail -n3 "$work/mkinitramfs.log" 2>/dev/null)"
+		fi
+		sudo_ umount "$work/root"
+		sudo_ rm -rf "$work"
+		[ "$rc" = 0 ] || return 1
+	fi
+	sudo_ ln -sfn "$(basename "$dir")" "$CACHE/images/debian-$suite-initrd"
+}
+if [ "${OVFINIT_E2E_IMAGES:-1}" != 0 ] && [ "${OVFINIT_BENCH_IMAGES:-0}" = 1 ]; then
+	build_image_initrd bookworm || log "no Debian 12 initramfs: bench/boot.sh INITRD=image cannot boot bookworm"
+	build_image_initrd trixie || log "no Debian 13 initramfs: bench/boot.sh INITRD=image cannot boot trixie"
+fi
+
 echo "$kdir" | sudo_ tee "$CACHE/current" >/dev/null
 echo "$kdir"
