@@ -78,9 +78,9 @@ type result struct {
 type bench struct {
 	dir     string
 	kernel  *vm.Kernel
-	initrd  string
-	journal bool // -journal: keep <boot>.journal
-	profile bool // -profile: keep <boot>.pprof, ovfinit's CPU profile
+	initrd  map[string]string // suite -> the initramfs it boots
+	journal bool              // -journal: keep <boot>.journal
+	profile bool              // -profile: keep <boot>.pprof, ovfinit's CPU profile
 	signer  ssh.Signer
 	pubLine string
 	port    int
@@ -98,6 +98,7 @@ func main() {
 	dir := flag.String("dir", "", "work directory (default: a new one under /tmp)")
 	timeout := flag.Duration("timeout", 6*time.Minute, "per boot: qemu start to SSH and POST")
 	journal := flag.Bool("journal", false, "keep each boot's journal (monotonic times) and systemd-analyze's critical chain beside its serial log")
+	initrd := flag.String("initrd", "stub", "the boot initramfs: stub (the VM tests' own: it loads the root disk's drivers and mounts it) or image (each release's own, made by its initramfs-tools: udev loads the drivers it carries and names the NIC before systemd starts, as on a real image; e2e/prepare.sh builds it with OVFINIT_BENCH_IMAGES=1)")
 	profile := flag.Bool("profile", false, "keep a CPU profile of each ovfinit boot's pipeline (OVFINIT_CPUPROFILE) beside its serial log: go tool pprof -top <agent> <boot>.pprof")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -114,8 +115,7 @@ func main() {
 	if b.kernel, err = vm.FindKernel(); err != nil {
 		log.Fatal(err)
 	}
-	b.initrd = filepath.Join(b.dir, "boot.cpio.gz")
-	if err := vm.BuildBootInitramfs(ctx, b.kernel, b.initrd); err != nil {
+	if b.initrd, err = b.initramfs(ctx, *initrd, strings.Split(*suites, ",")); err != nil {
 		log.Fatal(err)
 	}
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -307,6 +307,33 @@ func (b *bench) cloudInitPeaks(root string) error {
 var cloudInitUnits = []string{"cloud-init-main.service", "cloud-init-local.service", "cloud-init-network.service",
 	"cloud-init.service", "cloud-config.service", "cloud-final.service"}
 
+// initramfs returns the boot initramfs of each suite, of the kind -initrd
+// names.
+func (b *bench) initramfs(ctx context.Context, kind string, suites []string) (map[string]string, error) {
+	m := map[string]string{}
+	switch kind {
+	case "stub":
+		p := filepath.Join(b.dir, "boot.cpio.gz")
+		if err := vm.BuildBootInitramfs(ctx, b.kernel, p); err != nil {
+			return nil, err
+		}
+		for _, s := range suites {
+			m[s] = p
+		}
+	case "image":
+		for _, s := range suites {
+			p := filepath.Join(vm.CacheDir(), "images", "debian-"+s+"-initrd", "initrd.img")
+			if _, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("-initrd image: no initramfs of the %s image (OVFINIT_BENCH_IMAGES=1 e2e/prepare.sh makes it): %w", s, err)
+			}
+			m[s] = p
+		}
+	default:
+		return nil, fmt.Errorf("-initrd: %q is not stub or image", kind)
+	}
+	return m, nil
+}
+
 // bakeNoAgent makes the image with no agent: what the agent would have
 // set, done at build time.
 func (b *bench) bakeNoAgent(root string) error {
@@ -376,7 +403,7 @@ func (b *bench) boot(ctx context.Context, suite, variant string, pair int, disk 
 		return r
 	}
 	o := vm.Options{
-		Assets:        &vm.Assets{Kernel: b.kernel, Initramfs: b.initrd},
+		Assets:        &vm.Assets{Kernel: b.kernel, Initramfs: b.initrd[suite]},
 		Disk:          copyDisk,
 		Cmdline:       vm.ImageCmdline,
 		MemoryMB:      768,
