@@ -305,3 +305,20 @@ func TestOwnGroupKeepsPlannedGID(t *testing.T) {
 		t.Errorf("passwd = %q, want no bob", got)
 	}
 }
+
+// An own-group useradd given to the files applier makes the group too.
+func TestApplyOwnGroupFiles(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, baseSystem)
+	m := &Manager{Root: root, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return testDay }}
+	o := Op{Kind: OpAddUser, Name: "bob", ID: 1001, Group: "bob", GID: 1004, Home: "/home/bob", Shell: "/bin/sh", OwnGroup: true}
+	if err := m.apply(context.Background(), o); err != nil {
+		t.Fatalf("apply = %v", err)
+	}
+	if e := passwd.Find(passwd.Parse([]byte(read(t, root, "etc/group"))), "bob"); strings.Join(e, ":") != "bob:x:1004:" {
+		t.Errorf("group bob = %q, want bob:x:1004:", strings.Join(e, ":"))
+	}
+	if got := read(t, root, "etc/passwd"); !strings.Contains(got, "\nbob:x:1001:1004::/home/bob:/bin/sh\n") {
+		t.Errorf("passwd = %q, want bob 1001:1004", got)
+	}
+}
