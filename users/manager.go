@@ -335,15 +335,16 @@ func toolCommands(flavor, root string, o Op, now time.Time) []command {
 	case OpAddGroup:
 		return []command{c("groupadd", "-g", strconv.Itoa(o.ID), o.Name)}
 	case OpAddUser:
-		args := []string{"-u", strconv.Itoa(o.ID), "-g", strconv.Itoa(o.GID), "-d", o.Home, "-s", o.Shell, "-m"}
+		gid := strconv.Itoa(o.GID)
+		args := []string{"-u", strconv.Itoa(o.ID), "-g", gid}
 		if o.OwnGroup {
 			// -U makes the group named after the user; its gid is the
 			// first free one in GID_MIN..GID_MAX (the uid when that is
 			// free and in range), so the range is pinned to the planned
 			// gid, and useradd fails rather than pick another.
-			gid := strconv.Itoa(o.GID)
-			args = append([]string{"-u", strconv.Itoa(o.ID), "-U", "-K", "GID_MIN=" + gid, "-K", "GID_MAX=" + gid}, args[4:]...)
+			args = []string{"-u", strconv.Itoa(o.ID), "-U", "-K", "GID_MIN=" + gid, "-K", "GID_MAX=" + gid}
 		}
+		args = append(args, "-d", o.Home, "-s", o.Shell, "-m")
 		if o.Comment != "" {
 			args = append(args, "-c", o.Comment)
 		}
