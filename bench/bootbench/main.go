@@ -8,7 +8,11 @@
 //     way docs/image-builders.md says; the ready event is the POST;
 //   - none: the image with no agent: host keys, the user and its key, the
 //     host name and the image's own DHCP (ifupdown) baked in at build time,
-//     and a one-shot unit after network-online.target that POSTs once.
+//     and a one-shot unit after network-online.target that POSTs once;
+//   - base (only when -base names a binary): the ovfinit variant with that
+//     binary, an earlier build, so that a change is measured against it in
+//     the same interleaved rounds (its "variant / ovfinit" ratios are the
+//     change's speed-up) rather than against another session's figures.
 //
 // For each boot it measures, from qemu's start, the first SSH login (a new
 // attempt every second, overlapping, so that a hung attempt does not hide
@@ -85,6 +89,7 @@ type bench struct {
 	pubLine string
 	port    int
 	timeout time.Duration
+	baseDeb string // -base's .deb, for the variant base
 
 	mu    sync.Mutex
 	posts map[string]time.Time // boot name -> first POST (ovfinit: ready)
@@ -99,6 +104,7 @@ func main() {
 	timeout := flag.Duration("timeout", 6*time.Minute, "per boot: qemu start to SSH and POST")
 	journal := flag.Bool("journal", false, "keep each boot's journal (monotonic times) and systemd-analyze's critical chain beside its serial log")
 	initrd := flag.String("initrd", "stub", "the boot initramfs: stub (the VM tests' own: it loads the root disk's drivers and mounts it) or image (each release's own, made by its initramfs-tools: udev loads the drivers it carries and names the NIC before systemd starts, as on a real image; e2e/prepare.sh builds it with OVFINIT_BENCH_IMAGES=1)")
+	base := flag.String("base", "", "an earlier ovfinit binary to boot as the variant base, interleaved with the others (add base to -variants)")
 	profile := flag.Bool("profile", false, "keep a CPU profile of each ovfinit boot's pipeline (OVFINIT_CPUPROFILE) beside its serial log: go tool pprof -top <agent> <boot>.pprof")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -141,6 +147,18 @@ func main() {
 		log.Fatal(err)
 	}
 	vs := strings.Split(*variants, ",")
+	if slices.Contains(vs, "base") != (*base != "") {
+		log.Fatal("-base and the variant base go together")
+	}
+	if *base != "" {
+		bdir := filepath.Join(b.dir, "base")
+		if err := os.MkdirAll(bdir, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		if b.baseDeb, err = vm.BuildDeb(ctx, *base, bdir); err != nil {
+			log.Fatal(err)
+		}
+	}
 	var all []result
 	out, err := os.Create(filepath.Join(b.dir, "boots.tsv"))
 	if err != nil {
@@ -184,7 +202,8 @@ func (b *bench) handle(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	name := strings.Trim(r.URL.Path, "/")
-	if strings.HasPrefix(name, "ovfinit-") && !bytes.Contains(body, []byte(`"org.ovfinit.ready"`)) && !bytes.Contains(body, []byte(`"org.ovfinit.failed"`)) {
+	variant, _, _ := strings.Cut(name, "-")
+	if isAgent(variant) && !bytes.Contains(body, []byte(`"org.ovfinit.ready"`)) && !bytes.Contains(body, []byte(`"org.ovfinit.failed"`)) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -210,7 +229,10 @@ func (b *bench) posted(name string) (time.Time, bool) {
 func (b *bench) disk(ctx context.Context, suite, variant, deb string) (string, error) {
 	out := filepath.Join(b.dir, suite+"-"+variant+".img")
 	switch variant {
-	case "ovfinit":
+	case "ovfinit", "base":
+		if variant == "base" {
+			deb = b.baseDeb
+		}
 		tree, err := vm.ImageTree(suite)
 		if err != nil {
 			return "", err
@@ -463,7 +485,7 @@ wait:
 		if b.journal {
 			b.saveJournal(c, filepath.Join(b.dir, name+".journal"))
 		}
-		if b.profile && variant == "ovfinit" {
+		if b.profile && isAgent(variant) {
 			b.saveFile(c, guestProfile, filepath.Join(b.dir, name+".pprof"))
 		}
 		c.Close()
@@ -523,14 +545,14 @@ func (b *bench) iso(dir, variant, name string) (string, error) {
 		{Key: "public-keys", Value: b.pubLine},
 	}
 	url := fmt.Sprintf("http://10.0.2.2:%d/%s", b.port, name)
-	switch variant {
-	case "ovfinit":
+	switch {
+	case isAgent(variant):
 		// No network property: DHCP on the first NIC, as cloud-init does.
 		props = append(props,
 			vm.Property{Key: "ovfinit.user", Value: guestUser},
 			vm.Property{Key: "ovfinit.user.groups", Value: "systemd-journal"},
 			vm.Property{Key: "ovfinit.callback.url", Value: url})
-	case "cloud-init":
+	case variant == "cloud-init":
 		ud := "#cloud-config\nphone_home:\n  url: " + url + "\n  post: [instance_id]\n  tries: 30\n"
 		props = append(props, vm.Property{Key: "user-data", Value: base64.StdEncoding.EncodeToString([]byte(ud))})
 	}
@@ -603,7 +625,7 @@ func (b *bench) inspect(c *ssh.Client, variant string, r *result) {
 	r.Failed = strings.Join(strings.Fields(sh("systemctl --failed --no-legend --plain | awk '{print $1}'")), ",")
 	var units []string
 	switch variant {
-	case "ovfinit":
+	case "ovfinit", "base":
 		units = []string{"ovfinit.service"}
 	case "cloud-init":
 		units = cloudInitUnits
@@ -638,7 +660,7 @@ func (b *bench) inspect(c *ssh.Client, variant string, r *result) {
 			r.PeakMiB = max(r.PeakMiB, n/(1<<20))
 		}
 	}
-	if variant == "ovfinit" {
+	if isAgent(variant) {
 		// [  12.345678] host ovfinit[123]: ... (the unit's own processes only)
 		l := sh("journalctl -b _SYSTEMD_UNIT=ovfinit.service -o short-monotonic --no-pager | grep -m1 -v '^--'")
 		if i, j := strings.Index(l, "["), strings.Index(l, "]"); i >= 0 && j > i {
@@ -733,7 +755,7 @@ func report(w io.Writer, all []result, vs []string) {
 				}
 			})
 			cpu := ""
-			if v == "ovfinit" {
+			if isAgent(v) {
 				cpu = fmt.Sprintf("%.2f (+ %.2f)", median(cpus), median(childs))
 			}
 			fmt.Fprintf(w, "| %s (n=%d) | %.1f | %.1f | %.2f | %.2f | %.1f | %s | %.2f | %.2f | %s |\n", v, len(sshs),
@@ -741,6 +763,9 @@ func report(w io.Writer, all []result, vs []string) {
 		}
 	}
 }
+
+// isAgent: the variant boots ovfinit (this tree's build, or -base's).
+func isAgent(variant string) bool { return variant == "ovfinit" || variant == "base" }
 
 func median(x []float64) float64 {
 	if len(x) == 0 {
