@@ -93,8 +93,6 @@ type fakeNet struct {
 	currents, udevChecks int
 	// handOver is what the agent gave HoldHandOver.
 	handOver <-chan struct{}
-	// onApply, when set, runs at the start of every Apply.
-	onApply func()
 }
 
 // HoldHandOver is netcfg.Linux's hold on the image's DHCP client.
@@ -158,9 +156,6 @@ func (f *fakeNet) Current() (netcfg.Current, error) {
 }
 
 func (f *fakeNet) Apply(ctx context.Context, ops []netcfg.Op) error {
-	if f.onApply != nil {
-		f.onApply()
-	}
 	if err := f.failApply; err != nil {
 		f.failApply = nil
 		if f.renameOnFail {

@@ -498,39 +498,6 @@ func TestFailSafeNetworkAfterNetworkStep(t *testing.T) {
 	}
 }
 
-// TestSSHListensBeforeNetwork: the SSH server is listening by the time
-// the network step brings the first NIC up, so the first connection that
-// reaches the address finds it, and it stays up for diagnosis when the
-// network step fails. It fails with the sshd step after the network step.
-func TestSSHListensBeforeNetwork(t *testing.T) {
-	for _, fail := range []bool{false, true} {
-		t.Run(fmt.Sprintf("network fails %v", fail), func(t *testing.T) {
-			m := newMachine(t)
-			e, _ := m.env(envXML("instance-id", "i-1", "ovfinit.net.address", "10.0.2.15/24", "public-keys", testKey))
-			var applies, listening int
-			m.net.onApply = func() {
-				applies++
-				if m.ssh != nil && e.SSH != nil {
-					listening++
-				}
-			}
-			if fail {
-				m.net.failApply = errors.New("link set eth0 up: Link not found")
-			}
-			err := Run(t.Context(), e, Steps())
-			if fail != (err != nil) {
-				t.Fatalf("Run() = %v, want failure %v", err, fail)
-			}
-			if applies == 0 || listening != applies {
-				t.Errorf("SSH server listening at %d of %d network applies, want all", listening, applies)
-			}
-			if e.SSH == nil {
-				t.Errorf("no SSH server after the boot")
-			}
-		})
-	}
-}
-
 // TestNetplanActivated: on a netplan image, the files ovfinit wrote are
 // rendered this boot (`netplan generate`, as cloud-init does) and a running
 // systemd-networkd reloads; without it networkd listed the NIC as

@@ -15,18 +15,14 @@ func Steps() []Step {
 		{Name: "user", Freq: PerInstance, Run: createUser},
 		{Name: "cloud-users", Freq: PerInstance, Idle: idleCloudUsers, Run: cloudUsers}, // user-data's groups, users, chpasswd
 		{Name: "host-key", Freq: PerInstance, Run: generateHostKey},
-		// As soon as the users and host keys allow: listening when the
-		// network step's lease lands, the server answers the first SYN
-		// that reaches it. Connections a manager made while the NIC was
-		// down (one a second) reach it then, but at most Limits.Startups
-		// of them wait unauthenticated and their key exchanges take
-		// turns (sshd's kexGate), so they no longer crowd the steps
-		// after it as they did before the gate (35 at once in a Debian
-		// 13 guest).
-		{Name: "sshd", Freq: PerBoot, Run: startSSH},
 		// After the steps that need no network, which run while udev
-		// still names the NICs (the network step waits for it).
+		// still names the NICs (the network step waits for it), and
+		// before the SSH server: nobody reaches it before the network is
+		// up, and connections that piled up meanwhile (a manager retrying
+		// every second) find the port closed, instead of all
+		// exchanging keys at once while the last steps run.
 		{Name: "network", Freq: PerBoot, Idle: idleNetwork, Run: configureNetwork},
+		{Name: "sshd", Freq: PerBoot, Run: startSSH},
 		{Name: "packages", Freq: PerInstance, Idle: idlePackages, Run: cloudPackages},
 		{Name: "write-files-deferred", Freq: PerInstance, Idle: idleWriteFilesDeferred, Run: cloudWriteFilesDeferred},
 		{Name: "system", Freq: PerInstance, Idle: idleSystem, Run: waitSystem},          // wait for the members this one comes after
