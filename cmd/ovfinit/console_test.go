@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 type closeBuffer struct {
@@ -57,5 +60,85 @@ func TestConsoleWriter(t *testing.T) {
 				t.Errorf("the console was not closed")
 			}
 		})
+	}
+}
+
+// gatedWriter is a console that takes nothing until open is closed.
+type gatedWriter struct {
+	open chan struct{}
+	mu   sync.Mutex
+	buf  bytes.Buffer
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	<-g.open
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(p)
+}
+
+func (g *gatedWriter) String() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.String()
+}
+
+// TestAsyncConsole: a console that takes nothing does not hold up the
+// writer; once it takes its output again, every line queued reaches it
+// whole and in order, then a note for the lines that did not fit the
+// queue, and Close waits for all of it. It fails when lines are written to
+// the console in the writer's turn (the first Write would block).
+func TestAsyncConsole(t *testing.T) {
+	g := &gatedWriter{open: make(chan struct{})}
+	a := newAsyncConsole(g, 40)
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		for i := range 6 {
+			fmt.Fprintf(a, "line %d of ten\n", i) // 15 bytes each
+		}
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write waited for the console")
+	}
+	close(g.open)
+	a.Close(10 * time.Second)
+	got := g.String()
+	// The loop may have taken line 0 before the gate (then it waits to
+	// write it and lines 1-2 fill the queue) or not (lines 0-1 fit):
+	// either way what reaches the console is a prefix of the lines in
+	// order, then the note counting the rest.
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("console got %q, want some lines and the note", got)
+	}
+	kept := len(lines) - 1
+	for i, l := range lines[:kept] {
+		if want := fmt.Sprintf("line %d of ten", i); l != want {
+			t.Fatalf("console line %d = %q, want %q (all: %q)", i, l, want, got)
+		}
+	}
+	if want := fmt.Sprintf("ovfinit: %d console lines dropped", 6-kept); !strings.HasPrefix(lines[kept], want) {
+		t.Errorf("last console line %q, want it to start %q", lines[kept], want)
+	}
+	fmt.Fprintln(a, "after close")
+	if strings.Contains(g.String(), "after close") {
+		t.Errorf("a line written after Close reached the console")
+	}
+}
+
+// TestAsyncConsoleCloseStuck: a console that never takes its output again
+// holds up ovfinit's exit by the wait given to Close, no longer.
+func TestAsyncConsoleCloseStuck(t *testing.T) {
+	g := &gatedWriter{open: make(chan struct{})}
+	defer close(g.open)
+	a := newAsyncConsole(g, 1<<10)
+	fmt.Fprintln(a, "stuck")
+	start := time.Now()
+	a.Close(50 * time.Millisecond)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v with a stuck console, want about 50ms", d)
 	}
 }
