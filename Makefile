@@ -113,7 +113,8 @@ bench-ssh:
 	bash bench/ssh.sh
 
 ## bench-boot: first boot of Debian 12 and 13 with cloud-init, ovfinit and no
-## agent, interleaved under qemu (root; slow; PAIRS=5; docs/performance.md)
+## agent, interleaved under qemu (root; slow; PAIRS=5; BASE=rev also boots
+## ovfinit built at rev, to measure a change; docs/performance.md)
 bench-boot:
 	GO=$(GO) bash bench/boot.sh
 
