@@ -93,11 +93,16 @@ func (a *asyncConsole) Write(p []byte) (int, error) {
 		a.pending = append(a.pending, p...)
 	}
 	a.mu.Unlock()
+	a.signal()
+	return len(p), nil
+}
+
+// signal wakes loop, or leaves it the wake-up already pending.
+func (a *asyncConsole) signal() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
 	}
-	return len(p), nil
 }
 
 func (a *asyncConsole) loop() {
@@ -127,10 +132,7 @@ func (a *asyncConsole) Close(wait time.Duration) {
 	a.mu.Lock()
 	a.closing = true
 	a.mu.Unlock()
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
+	a.signal()
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
